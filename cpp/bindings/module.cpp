@@ -1,0 +1,8 @@
+#include "pybind.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "deleverage engine: order books, margin and populations (C++)";
+  register_records(m);
+  register_order_book(m);
+  register_message_stream(m);
+}

@@ -1,0 +1,224 @@
+#include "pybind.hpp"
+
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "deleverage/order_book.hpp"
+
+using namespace deleverage;
+using deleverage::bindings::copy_records;
+
+namespace {
+
+// A book plus the scratch space its Python calls reuse, so the steady state
+// allocates nothing per message. The mutex serialises calls that run without
+// the GIL.
+struct PyOrderBook {
+  OrderBook book;
+  std::vector<Fill> fills;
+  std::mutex mutex;
+
+  PyOrderBook(int stp, std::int64_t max_ladder_levels)
+      : book(checked_stp(stp), max_ladder_levels) {
+    fills.reserve(1024);
+  }
+
+  static StpMode checked_stp(int stp) {
+    if (stp < 0 || stp > 2)
+      throw py::value_error("stp: must be 0 (NONE), 1 (CANCEL_RESTING) or 2 (CANCEL_INCOMING), got " +
+                            std::to_string(stp));
+    return static_cast<StpMode>(stp);
+  }
+};
+
+struct Execution {
+  OrderId order_id;
+  Qty filled;
+  Qty resting;
+  Qty cancelled;
+  py::array_t<Fill> fills;
+};
+
+[[noreturn]] void raise_reject(const PyOrderBook& b, const Message& m, Reject why) {
+  switch (why) {
+    case Reject::BadSide:
+      throw py::value_error("side: must be 0 (BUY) or 1 (SELL), got " + std::to_string(m.side));
+    case Reject::BadQuantity:
+      throw py::value_error("qty: must be in 1.." + std::to_string(kMaxQty) + " lots, got " + std::to_string(m.qty));
+    case Reject::BadPrice:
+      throw py::value_error("price: must be in 1.." + std::to_string(kMaxPrice) + " ticks, got " +
+                            std::to_string(m.price));
+    case Reject::PriceOffLadder:
+      throw py::value_error("price: " + std::to_string(m.price) +
+                            " would make resting prices span more than max_ladder_levels=" +
+                            std::to_string(b.book.max_ladder_levels()) + " ticks");
+    case Reject::UnknownOrder:
+      throw py::value_error("order_id: no resting order has id " + std::to_string(m.order_id));
+    case Reject::BadType:
+    case Reject::None:
+      break;
+  }
+  throw py::value_error("type: must be 0..6 (MsgType), got " + std::to_string(m.type));
+}
+
+AccountId checked_owner(std::int64_t owner) {
+  if (owner < 0 || owner > 0xFFFFFFFFLL)
+    throw py::value_error("owner: must be in 0..4294967295, got " + std::to_string(owner));
+  return static_cast<AccountId>(owner);
+}
+
+Side checked_side(std::int64_t side) {
+  if (side != 0 && side != 1) throw py::value_error("side: must be 0 (BUY) or 1 (SELL), got " + std::to_string(side));
+  return static_cast<Side>(side);
+}
+
+Execution run_one(PyOrderBook& b, MsgType type, std::int64_t side, Price price, Qty qty, std::int64_t owner,
+                  OrderId order_id) {
+  Message m{order_id, price, qty, checked_owner(owner), static_cast<std::uint8_t>(type),
+            static_cast<std::uint8_t>(checked_side(side)), {}};
+  std::lock_guard<std::mutex> lock(b.mutex);
+  b.fills.clear();
+  const MessageResult r = b.book.apply(m, 0, b.fills);
+  if (r.code != 0) raise_reject(b, m, static_cast<Reject>(r.code));
+  return Execution{r.order_id, r.filled, r.resting, r.cancelled, copy_records(b.fills.data(), b.fills.size())};
+}
+
+py::tuple execute_batch(PyOrderBook& b, const py::array& messages) {
+  if (!messages.dtype().equal(py::dtype::of<Message>()))
+    throw py::type_error("messages: dtype must be deleverage.MESSAGE_DTYPE, got " +
+                         py::str(messages.dtype()).cast<std::string>());
+  if (messages.ndim() != 1)
+    throw py::value_error("messages: must be one-dimensional, got " + std::to_string(messages.ndim()) +
+                          " dimensions");
+  if (messages.shape(0) >= (py::ssize_t{1} << 32))
+    throw py::value_error("messages: at most 2^32-1 messages per batch");
+  // A strided view (a slice with a step) is copied once into contiguous memory.
+  auto contiguous = py::array_t<Message, py::array::c_style>::ensure(messages);
+  if (!contiguous) throw py::type_error("messages: could not be read as contiguous MESSAGE_DTYPE records");
+  const auto n = static_cast<std::size_t>(contiguous.shape(0));
+  py::array_t<MessageResult> results(static_cast<py::ssize_t>(n));
+  const Message* in = contiguous.data();
+  MessageResult* out = results.mutable_data();
+  {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(b.mutex);
+    b.fills.clear();
+    b.book.execute(in, n, out, b.fills);
+  }
+  return py::make_tuple(results, copy_records(b.fills.data(), b.fills.size()));
+}
+
+py::object optional_price(std::optional<Price> p) { return p ? py::object(py::int_(*p)) : py::none(); }
+
+}  // namespace
+
+void register_order_book(py::module_& m) {
+  py::class_<Execution>(m, "Execution", "The outcome of one message sent through the single-message API.")
+      .def_readonly("order_id", &Execution::order_id)
+      .def_readonly("filled", &Execution::filled)
+      .def_readonly("resting", &Execution::resting)
+      .def_readonly("cancelled", &Execution::cancelled)
+      .def_readonly("fills", &Execution::fills)
+      .def("__repr__", [](const Execution& e) {
+        return "Execution(order_id=" + std::to_string(e.order_id) + ", filled=" + std::to_string(e.filled) +
+               ", resting=" + std::to_string(e.resting) + ", cancelled=" + std::to_string(e.cancelled) +
+               ", fills=" + std::to_string(e.fills.size()) + ")";
+      });
+
+  py::class_<OrderView>(m, "OrderView", "A resting order.")
+      .def_readonly("order_id", &OrderView::order_id)
+      .def_readonly("price", &OrderView::price)
+      .def_readonly("qty", &OrderView::qty)
+      .def_readonly("owner", &OrderView::owner)
+      .def_readonly("side", &OrderView::side)
+      .def("__repr__", [](const OrderView& o) {
+        return "OrderView(order_id=" + std::to_string(o.order_id) + ", price=" + std::to_string(o.price) +
+               ", qty=" + std::to_string(o.qty) + ", owner=" + std::to_string(o.owner) +
+               ", side=" + std::to_string(o.side) + ")";
+      });
+
+  py::class_<PyOrderBook>(m, "OrderBook", "Price-time priority limit order book for one instrument.")
+      .def(py::init<int, std::int64_t>(), py::arg("stp") = 0, py::arg("max_ladder_levels") = kDefaultMaxLadderLevels)
+      .def("execute", &execute_batch, py::arg("messages"),
+           "Apply a batch of MESSAGE_DTYPE records; returns (results, fills). Runs without the GIL.")
+      .def(
+          "limit",
+          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
+            return run_one(b, MsgType::Limit, side, price, qty, owner, 0);
+          },
+          py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
+      .def(
+          "market",
+          [](PyOrderBook& b, std::int64_t side, Qty qty, std::int64_t owner) {
+            return run_one(b, MsgType::Market, side, 0, qty, owner, 0);
+          },
+          py::arg("side"), py::arg("qty"), py::arg("owner") = 0)
+      .def(
+          "ioc",
+          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
+            return run_one(b, MsgType::Ioc, side, price, qty, owner, 0);
+          },
+          py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
+      .def(
+          "fok",
+          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
+            return run_one(b, MsgType::Fok, side, price, qty, owner, 0);
+          },
+          py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
+      .def(
+          "cancel", [](PyOrderBook& b, OrderId id) { return run_one(b, MsgType::Cancel, 0, 0, 0, 0, id); },
+          py::arg("order_id"))
+      .def(
+          "reduce",
+          [](PyOrderBook& b, OrderId id, Qty qty) { return run_one(b, MsgType::Reduce, 0, 0, qty, 0, id); },
+          py::arg("order_id"), py::arg("qty"))
+      .def(
+          "replace",
+          [](PyOrderBook& b, OrderId id, Price price, Qty qty) {
+            return run_one(b, MsgType::Replace, 0, price, qty, 0, id);
+          },
+          py::arg("order_id"), py::arg("price"), py::arg("qty"))
+      .def_property_readonly("best_bid", [](const PyOrderBook& b) { return optional_price(b.book.best_bid()); })
+      .def_property_readonly("best_ask", [](const PyOrderBook& b) { return optional_price(b.book.best_ask()); })
+      .def_property_readonly("spread",
+                             [](const PyOrderBook& b) -> py::object {
+                               const auto bid = b.book.best_bid();
+                               const auto ask = b.book.best_ask();
+                               if (!bid || !ask) return py::none();
+                               return py::int_(*ask - *bid);
+                             })
+      .def(
+          "depth",
+          [](const PyOrderBook& b, std::int64_t levels) {
+            if (levels < 0) throw py::value_error("levels: must be >= 0, got " + std::to_string(levels));
+            const auto n = static_cast<std::size_t>(levels);
+            auto bids = b.book.depth(Side::Buy, n);
+            auto asks = b.book.depth(Side::Sell, n);
+            return py::make_tuple(copy_records(bids.data(), bids.size()), copy_records(asks.data(), asks.size()));
+          },
+          py::arg("levels"), "Up to `levels` price levels per side, best first: (bids, asks) of DEPTH_DTYPE.")
+      .def(
+          "quantity_to",
+          [](const PyOrderBook& b, std::int64_t side, Price price) {
+            return b.book.quantity_to(checked_side(side), price);
+          },
+          py::arg("side"), py::arg("price"),
+          "Lots a taker of `side` could trade at prices up to (buy) or down to (sell) `price`.")
+      .def(
+          "order", [](const PyOrderBook& b, OrderId id) { return b.book.order(id); }, py::arg("order_id"),
+          "The resting order with this id, or None.")
+      .def(
+          "snapshot",
+          [](const PyOrderBook& b) {
+            auto all = b.book.snapshot();
+            return copy_records(all.data(), all.size());
+          },
+          "Every resting order in priority order (bids best first, then asks), as ORDER_DTYPE records.")
+      .def_property_readonly("resting_orders", [](const PyOrderBook& b) { return b.book.resting_orders(); })
+      .def_property_readonly("memory_bytes", [](const PyOrderBook& b) { return b.book.memory_bytes(); })
+      .def_property_readonly("stp", [](const PyOrderBook& b) { return static_cast<int>(b.book.stp()); })
+      .def_property_readonly("max_ladder_levels", [](const PyOrderBook& b) { return b.book.max_ladder_levels(); })
+      .def("__len__", [](const PyOrderBook& b) { return b.book.resting_orders(); });
+}

@@ -1,0 +1,87 @@
+// A price-time priority limit order book for one instrument.
+//
+// Semantics: docs/order_book.md. Every entry point goes through apply(), which
+// validates a message completely before it changes anything, so a rejected
+// message leaves the book exactly as it was.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "deleverage/codes.hpp"
+#include "deleverage/order_pool.hpp"
+#include "deleverage/price_ladder.hpp"
+#include "deleverage/records.hpp"
+
+namespace deleverage {
+
+class OrderBook {
+ public:
+  explicit OrderBook(StpMode stp = StpMode::None, std::int64_t max_ladder_levels = kDefaultMaxLadderLevels);
+
+  // Apply one message; fills are appended to `fills`, tagged with `message_index`.
+  MessageResult apply(const Message& m, std::uint32_t message_index, std::vector<Fill>& fills);
+
+  // Apply n messages in order; results[i] is the outcome of messages[i].
+  void execute(const Message* messages, std::size_t n, MessageResult* results, std::vector<Fill>& fills);
+
+  std::optional<Price> best_bid() const noexcept {
+    return best_bid_ == kNoBid ? std::nullopt : std::optional<Price>(best_bid_);
+  }
+  std::optional<Price> best_ask() const noexcept {
+    return best_ask_ == kNoAsk ? std::nullopt : std::optional<Price>(best_ask_);
+  }
+
+  // Up to n levels of one side, best first.
+  std::vector<DepthLevel> depth(Side side, std::size_t n) const;
+  // Lots a taker of `side` could trade at prices up to (buy) or down to (sell) `limit`.
+  Qty quantity_to(Side side, Price limit) const;
+  std::optional<OrderView> order(OrderId id) const;
+  // Every resting order in priority order: bids best first, then asks best first.
+  std::vector<OrderView> snapshot() const;
+
+  std::size_t resting_orders() const noexcept { return pool_.live(); }
+  std::size_t memory_bytes() const noexcept { return pool_.memory_bytes() + ladder_.memory_bytes(); }
+  StpMode stp() const noexcept { return stp_; }
+  std::int64_t max_ladder_levels() const noexcept { return max_ladder_levels_; }
+
+ private:
+  static constexpr Price kNoBid = 0;  // prices are >= 1
+  static constexpr Price kNoAsk = kMaxPrice + 1;
+
+  struct Taker {
+    OrderId id;
+    Price limit;  // most aggressive price it may trade at
+    Qty remaining;
+    AccountId owner;
+    Side side;
+    std::uint32_t message;
+  };
+
+  MessageResult submit(const Message& m, std::uint32_t message_index, std::vector<Fill>& fills);
+  MessageResult cancel(const Message& m);
+  MessageResult reduce(const Message& m);
+  MessageResult replace(const Message& m, std::uint32_t message_index, std::vector<Fill>& fills);
+
+  bool span_allows(Price p) const noexcept;
+  // Next occupied level of `book_side` after p, moving away from the spread, or kNone.
+  Price next_level(Side book_side, Price p) const noexcept;
+  // Returns true when STP cancelled the rest of the taker.
+  bool consume_level(Level& lvl, Price price, Taker& t, std::vector<Fill>& fills);
+  bool fok_fillable(const Taker& t) const noexcept;
+  // Match against the opposite side; returns true when STP cancelled the rest of the taker.
+  bool match(Taker& t, std::vector<Fill>& fills);
+  void rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, Side side);
+  void unlink(std::uint32_t slot);
+
+  OrderPool pool_;
+  PriceLadder ladder_;
+  Price best_bid_ = kNoBid;
+  Price best_ask_ = kNoAsk;
+  StpMode stp_;
+  std::int64_t max_ladder_levels_;
+};
+
+}  // namespace deleverage

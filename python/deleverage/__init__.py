@@ -1,0 +1,46 @@
+"""deleverage: a simulator of leveraged markets and their forced-deleveraging cascades."""
+
+from __future__ import annotations
+
+from deleverage import _core
+from deleverage._core import Execution, OrderBook, OrderView
+from deleverage.codes import (
+    DEFAULT_MAX_LADDER_LEVELS,
+    MAX_PRICE,
+    MAX_QTY,
+    FillKind,
+    MsgType,
+    Reject,
+    Side,
+    StpMode,
+)
+from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
+from deleverage.messages import make_messages
+
+__version__ = "0.1.0"
+
+# The records' layouts are fixed in C++; refuse to run if Python disagrees.
+for _name in ("MESSAGE_DTYPE", "RESULT_DTYPE", "FILL_DTYPE", "DEPTH_DTYPE", "ORDER_DTYPE"):
+    if getattr(_core, _name) != globals()[_name]:
+        raise ImportError(f"deleverage: {_name} differs between Python and the compiled engine")
+
+__all__ = [
+    "DEFAULT_MAX_LADDER_LEVELS",
+    "DEPTH_DTYPE",
+    "FILL_DTYPE",
+    "MAX_PRICE",
+    "MAX_QTY",
+    "MESSAGE_DTYPE",
+    "ORDER_DTYPE",
+    "RESULT_DTYPE",
+    "Execution",
+    "FillKind",
+    "MsgType",
+    "OrderBook",
+    "OrderView",
+    "Reject",
+    "Side",
+    "StpMode",
+    "__version__",
+    "make_messages",
+]
