@@ -65,7 +65,14 @@ class OrderBook {
   MessageResult reduce(const Message& m);
   MessageResult replace(const Message& m, std::uint32_t message_index, std::vector<Fill>& fills);
 
-  bool span_allows(Price p) const noexcept;
+  void prefetch_target(const Message& m) const noexcept;
+  // Would resting at p keep resting prices within max_ladder_levels ticks?
+  bool span_allows(Price p) const noexcept {
+    // Every resting order lies inside the window, so a window no wider than
+    // the limit that already holds p settles it without a scan.
+    return (ladder_.window() <= max_ladder_levels_ && ladder_.contains(p)) || span_allows_slow(p);
+  }
+  bool span_allows_slow(Price p) const noexcept;
   // Next occupied level of `book_side` after p, moving away from the spread, or kNone.
   Price next_level(Side book_side, Price p) const noexcept;
   // Returns true when STP cancelled the rest of the taker.

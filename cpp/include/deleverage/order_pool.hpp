@@ -66,6 +66,12 @@ class OrderPool {
     return slot;
   }
 
+  // Where an id's slot lives (live or not), or nullptr; for prefetching.
+  const Order* slot_address(OrderId id) const noexcept { return slot_address_of(slot_of(id)); }
+  const Order* slot_address_of(std::uint32_t slot) const noexcept {
+    return slot < slots_.size() ? &slots_[slot] : nullptr;
+  }
+
   Order& operator[](std::uint32_t slot) noexcept { return slots_[slot]; }
   const Order& operator[](std::uint32_t slot) const noexcept { return slots_[slot]; }
 

@@ -1,0 +1,5 @@
+import sys
+
+from deleverage.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""The ``deleverage`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def _bench_book(args: argparse.Namespace) -> int:
+    from deleverage.bench.book import bench_book
+
+    result = bench_book(
+        args.messages,
+        batch=args.batch,
+        seed=args.seed,
+        repeat=args.repeat,
+        reference_messages=args.reference_messages,
+        deep_book_orders=args.deep_book_orders,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    r = result
+    print(f"order book: {r.messages:,} messages in batches of {r.batch:,} (seed {r.seed})")
+    print(f"  batch API        {r.messages_per_s / 1e6:8.2f} M messages/s "
+          f"(median of {args.repeat}: {r.messages_per_s_median / 1e6:.2f} M/s)")
+    print(f"  Python reference {r.reference_messages_per_s / 1e6:8.3f} M messages/s "
+          f"on the first {r.reference_messages:,}")
+    print(f"  ratio            {r.ratio:8.0f}x")
+    print(f"  deep book ({r.deep_book_orders:,} orders): {r.ns_per_add:.1f} ns/add, "
+          f"{r.ns_per_cancel:.1f} ns/cancel, {r.ns_per_market:.1f} ns/market order")
+    print(f"  memory           {r.bytes_per_resting_order:8.1f} bytes per resting order (deep book); "
+          f"{r.bytes_per_resting_order_stream_end:.1f} at the stream's end "
+          f"({r.resting_orders_end:,} resting)")
+    print(f"  fills {r.fills:,}; stream generated in {r.generate_seconds:.2f} s; "
+          f"wall {r.wall_seconds:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deleverage",
+        description="Simulator of leveraged markets and their forced-deleveraging cascades.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    bench = commands.add_parser("bench", help="run a built-in benchmark")
+    suites = bench.add_subparsers(dest="suite", required=True)
+    book = suites.add_parser(
+        "book",
+        help="order book: the standard message stream through the batch API",
+        description="Replay the standard seeded message stream (60%% limits within +-50 ticks "
+        "of the mid, 30%% cancels of live orders, 10%% market orders) through the batch "
+        "API, against the plain-Python reference book on a prefix.",
+    )
+    book.add_argument("--messages", type=_positive_int, default=10_000_000)
+    book.add_argument("--batch", type=_positive_int, default=1 << 16)
+    book.add_argument("--seed", type=_positive_int, default=1)
+    book.add_argument("--repeat", type=_positive_int, default=3)
+    book.add_argument("--reference-messages", type=_positive_int, default=200_000)
+    book.add_argument("--deep-book-orders", type=_positive_int, default=1_000_000)
+    book.add_argument("--json", action="store_true", help="print one JSON object")
+    book.set_defaults(handler=_bench_book)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ValueError as err:
+        print(f"deleverage: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
