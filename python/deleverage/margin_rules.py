@@ -1,0 +1,125 @@
+"""Margin configuration: instruments and their margin rules (docs/margin.md).
+
+Frozen dataclasses, validated on construction; every error names the field
+and the allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+Maintenance = Literal["fixed", "percent", "tiered", "closeout"]
+Basis = Literal["mark", "entry"]
+MarkRule = Literal["last", "mid", "median"]
+
+MAINTENANCE_KINDS: tuple[str, ...] = ("fixed", "percent", "tiered", "closeout")
+BASES: tuple[str, ...] = ("mark", "entry")
+MARK_RULES: tuple[str, ...] = ("last", "mid", "median")
+
+
+def _check_range(field: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{field}: must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{field}: must be finite, got {value}")
+    below = value <= lo if lo_open else value < lo
+    if below or value > hi:
+        left = "(" if lo_open else "["
+        raise ValueError(f"{field}: must be in {left}{lo}, {hi}], got {value}")
+
+
+def _check_choice(field: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{field}: must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class MarginRule:
+    """One instrument's margin rule: initial margin, maintenance, fees, close-out."""
+
+    initial_rate: float = 0.1
+    maintenance: Maintenance = "percent"
+    maintenance_rate: float = 0.05
+    amount_per_lot: float = 0.0
+    tiers: tuple[tuple[float, float], ...] = ()
+    closeout_share: float = 0.5
+    basis: Basis = "mark"
+    liquidation_fee_rate: float = 0.0
+    negative_balance_protection: bool = False
+    partial_liquidation: bool = False
+    maker_fee_rate: float = 0.0
+    taker_fee_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_range("initial_rate", self.initial_rate, 0.0, 1.0, lo_open=True)
+        _check_choice("maintenance", self.maintenance, MAINTENANCE_KINDS)
+        _check_range("maintenance_rate", self.maintenance_rate, 0.0, 1.0)
+        _check_range("amount_per_lot", self.amount_per_lot, 0.0, 1e15)
+        _check_range("closeout_share", self.closeout_share, 0.0, 1.0, lo_open=True)
+        _check_choice("basis", self.basis, BASES)
+        _check_range("liquidation_fee_rate", self.liquidation_fee_rate, 0.0, 0.1)
+        _check_range("maker_fee_rate", self.maker_fee_rate, -0.01, 0.01)
+        _check_range("taker_fee_rate", self.taker_fee_rate, -0.01, 0.01)
+        if self.maintenance == "tiered":
+            object.__setattr__(self, "tiers", tuple((float(f), float(r)) for f, r in self.tiers))
+            _check_tiers(self.tiers)
+        elif self.partial_liquidation:
+            raise ValueError("partial_liquidation: needs maintenance='tiered'")
+        if self.maintenance == "percent" and self.maintenance_rate >= 1.0:
+            raise ValueError("maintenance_rate: must be in [0, 1) for percent maintenance")
+
+    @classmethod
+    def leverage_cap(cls, leverage: float, **kwargs: object) -> MarginRule:
+        """A rule whose initial margin is a leverage cap (initial_rate = 1 / leverage)."""
+        _check_range("leverage", leverage, 1.0, 1e6)
+        return cls(initial_rate=1.0 / leverage, **kwargs)  # type: ignore[arg-type]
+
+    def deductions(self) -> tuple[float, ...]:
+        """Per-bracket deductions, deduction_k = deduction_{k-1} + floor_k * (rate_k - rate_{k-1})."""
+        out = [0.0]
+        for k in range(1, len(self.tiers)):
+            floor, rate = self.tiers[k]
+            out.append(out[-1] + floor * (rate - self.tiers[k - 1][1]))
+        return tuple(out)
+
+
+def _check_tiers(tiers: tuple[tuple[float, float], ...]) -> None:
+    if not tiers:
+        raise ValueError("tiers: at least one (floor, rate) bracket is needed for tiered maintenance")
+    for k, (floor, rate) in enumerate(tiers):
+        _check_range(f"tiers[{k}].floor", floor, 0.0, 1e18)
+        _check_range(f"tiers[{k}].rate", rate, 0.0, 1.0)
+        if rate >= 1.0:
+            raise ValueError(f"tiers[{k}].rate: must be in [0, 1), got {rate}")
+    if tiers[0][0] != 0.0:
+        raise ValueError(f"tiers[0].floor: must be 0 (brackets start at zero notional), got {tiers[0][0]}")
+    for k in range(1, len(tiers)):
+        if tiers[k][0] <= tiers[k - 1][0]:
+            raise ValueError(
+                f"tiers[{k}].floor: floors must be strictly increasing, "
+                f"got {tiers[k][0]} after {tiers[k - 1][0]}"
+            )
+        if tiers[k][1] < tiers[k - 1][1]:
+            raise ValueError(
+                f"tiers[{k}].rate: rates must not decrease, got {tiers[k][1]} after {tiers[k - 1][1]}"
+            )
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A traded instrument: its value per tick and lot, margin rule and mark-price rule."""
+
+    name: str
+    tick_value: float = 1.0
+    rule: MarginRule = MarginRule()
+    mark: MarkRule = "last"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("name: must be a non-empty string")
+        _check_range("tick_value", self.tick_value, 0.0, 1e12, lo_open=True)
+        if not isinstance(self.rule, MarginRule):
+            raise TypeError(f"rule: must be a MarginRule, got {type(self.rule).__name__}")
+        _check_choice("mark", self.mark, MARK_RULES)
