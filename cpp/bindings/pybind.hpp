@@ -36,3 +36,4 @@ py::array_t<T> copy_records(const T* data, std::size_t n) {
 void register_records(py::module_& m);
 void register_order_book(py::module_& m);
 void register_message_stream(py::module_& m);
+void register_margin(py::module_& m);

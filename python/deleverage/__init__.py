@@ -15,6 +15,8 @@ from deleverage.codes import (
     StpMode,
 )
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
+from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
+from deleverage.margin_rules import Instrument, MarginRule
 from deleverage.messages import make_messages
 
 __version__ = "0.1.0"
@@ -26,8 +28,11 @@ for _name in ("MESSAGE_DTYPE", "RESULT_DTYPE", "FILL_DTYPE", "DEPTH_DTYPE", "ORD
 
 __all__ = [
     "DEFAULT_MAX_LADDER_LEVELS",
+    "CROSS",
     "DEPTH_DTYPE",
     "FILL_DTYPE",
+    "ISOLATED",
+    "LIQUIDATION_DTYPE",
     "MAX_PRICE",
     "MAX_QTY",
     "MESSAGE_DTYPE",
@@ -35,6 +40,9 @@ __all__ = [
     "RESULT_DTYPE",
     "Execution",
     "FillKind",
+    "Instrument",
+    "MarginEngine",
+    "MarginRule",
     "MsgType",
     "OrderBook",
     "OrderView",

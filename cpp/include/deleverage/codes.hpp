@@ -10,6 +10,9 @@ using Qty = std::int64_t;    // integer lots
 using OrderId = std::uint64_t;
 using AccountId = std::uint32_t;
 
+// |q| without leaving the Qty type.
+constexpr Qty qabs(Qty q) noexcept { return q < 0 ? -q : q; }
+
 enum class Side : std::uint8_t { Buy = 0, Sell = 1 };
 
 enum class MsgType : std::uint8_t {

@@ -1,0 +1,225 @@
+#include "pybind.hpp"
+
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "deleverage/margin_engine.hpp"
+
+using namespace deleverage;
+using deleverage::bindings::copy_records;
+
+namespace {
+
+MarginRule rule_from_dict(const py::dict& d) {
+  MarginRule r;
+  r.initial_rate = d["initial_rate"].cast<double>();
+  const auto kind = d["maintenance"].cast<std::string>();
+  if (kind == "fixed") r.maintenance = Maintenance::Fixed;
+  else if (kind == "percent") r.maintenance = Maintenance::Percent;
+  else if (kind == "tiered") r.maintenance = Maintenance::Tiered;
+  else if (kind == "closeout") r.maintenance = Maintenance::Closeout;
+  else throw std::invalid_argument("maintenance: must be one of fixed, percent, tiered, closeout; got " + kind);
+  r.maintenance_rate = d["maintenance_rate"].cast<double>();
+  r.amount_per_lot = d["amount_per_lot"].cast<double>();
+  for (const auto& tier : d["tiers"]) {
+    const auto t = tier.cast<py::sequence>();
+    r.tier_floor.push_back(t[0].cast<double>());
+    r.tier_rate.push_back(t[1].cast<double>());
+  }
+  r.closeout_share = d["closeout_share"].cast<double>();
+  const auto basis = d["basis"].cast<std::string>();
+  if (basis == "mark") r.basis = MarginBasis::Mark;
+  else if (basis == "entry") r.basis = MarginBasis::Entry;
+  else throw std::invalid_argument("basis: must be mark or entry; got " + basis);
+  r.liquidation_fee_rate = d["liquidation_fee_rate"].cast<double>();
+  r.negative_balance_protection = d["negative_balance_protection"].cast<bool>();
+  r.partial_liquidation = d["partial_liquidation"].cast<bool>();
+  r.maker_fee_rate = d["maker_fee_rate"].cast<double>();
+  r.taker_fee_rate = d["taker_fee_rate"].cast<double>();
+  return r;
+}
+
+// The engine plus a count of the zero-copy views of its table that are
+// alive: the table may move in memory (grow) only while there are none.
+struct PyMarginEngine {
+  MarginEngine engine;
+  std::size_t live_views = 0;
+  std::mutex mutex;
+
+  PyMarginEngine(const std::vector<double>& tick_values, const py::list& rules, double insurance_fund, bool adl,
+                 int max_rounds, double max_liquidation_notional)
+      : engine(tick_values, convert(rules), EngineSettings{insurance_fund, adl, max_rounds, max_liquidation_notional}) {}
+
+  static std::vector<MarginRule> convert(const py::list& rules) {
+    std::vector<MarginRule> out;
+    for (const auto& r : rules) out.push_back(rule_from_dict(r.cast<py::dict>()));
+    return out;
+  }
+
+  // Each view's base is a token that holds the engine alive and is counted.
+  struct ViewToken {
+    PyMarginEngine* engine;
+    py::object owner;
+  };
+
+  template <class T>
+  py::array_t<T> view(const py::object& self, const std::vector<T>& column, std::size_t cols = 1) {
+    auto* token = new ViewToken{this, self};
+    ++live_views;
+    py::capsule keeper(token, [](void* p) {
+      auto* t = static_cast<ViewToken*>(p);
+      --t->engine->live_views;
+      delete t;
+    });
+    const auto rows = static_cast<py::ssize_t>(column.size() / cols);
+    py::array_t<T> a;
+    if (cols == 1) {
+      a = py::array_t<T>({rows}, {static_cast<py::ssize_t>(sizeof(T))}, column.data(), keeper);
+    } else {
+      a = py::array_t<T>({rows, static_cast<py::ssize_t>(cols)},
+                         {static_cast<py::ssize_t>(cols * sizeof(T)), static_cast<py::ssize_t>(sizeof(T))},
+                         column.data(), keeper);
+    }
+    py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+    return a;
+  }
+};
+
+enum Shape { PerAccount, PerInstrument };
+
+// A property returning a zero-copy, read-only view of one engine column.
+template <Shape shape, class Get>
+auto column(Get get) {
+  return [get](const py::object& self) {
+    auto& e = self.cast<PyMarginEngine&>();
+    return e.view(self, get(e.engine), shape == PerInstrument ? e.engine.instruments() : 1);
+  };
+}
+
+template <class T>
+const T* ptr(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) { return a.data(); }
+
+}  // namespace
+
+void register_margin(py::module_& m) {
+  PYBIND11_NUMPY_DTYPE(LiquidationRecord, check, round, kind, side, account, instrument, qty, price, mark, equity);
+  m.attr("LIQUIDATION_DTYPE") = py::dtype::of<LiquidationRecord>();
+
+  using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
+  using I64 = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+  using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
+  using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+
+  py::class_<PyMarginEngine>(m, "MarginEngine", "Accounts marked to market and liquidated (docs/margin.md).")
+      .def(py::init<const std::vector<double>&, const py::list&, double, bool, int, double>(), py::arg("tick_values"),
+           py::arg("rules"), py::arg("insurance_fund") = 0.0, py::arg("adl") = true, py::arg("max_rounds") = 64,
+           py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity())
+      .def(
+          "add_accounts",
+          [](PyMarginEngine& e, const F64& cash, const U16& instrument, const I64& position, const F64& entry_price,
+             const U8& mode, const U16& population) {
+            const auto n = static_cast<std::size_t>(cash.size());
+            const std::size_t ni = e.engine.instruments();
+            if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||
+                static_cast<std::size_t>(population.size()) != n)
+              throw py::value_error("cash: instrument, mode and population must have one entry per account");
+            if (static_cast<std::size_t>(position.size()) != n * ni ||
+                static_cast<std::size_t>(entry_price.size()) != n * ni)
+              throw py::value_error("position: position and entry_price must be (accounts, instruments)");
+            const auto& t = e.engine.table();
+            if (t.cash.size() + n > t.cash.capacity() && e.live_views > 0)
+              throw py::value_error(
+                  "accounts: the table must grow, but numpy views of it are alive; drop them (del) and retry");
+            py::gil_scoped_release release;
+            std::lock_guard<std::mutex> lock(e.mutex);
+            e.engine.add_accounts(n, ptr(cash), ptr(instrument), ptr(position), ptr(entry_price), ptr(mode),
+                                  ptr(population));
+          },
+          py::arg("cash"), py::arg("instrument"), py::arg("position"), py::arg("entry_price"), py::arg("mode"),
+          py::arg("population"))
+      .def(
+          "check",
+          [](PyMarginEngine& e, const I64& marks) {
+            if (static_cast<std::size_t>(marks.size()) != e.engine.instruments())
+              throw py::value_error("marks: need one mark per instrument (" +
+                                    std::to_string(e.engine.instruments()) + "), got " +
+                                    std::to_string(marks.size()));
+            std::size_t added;
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(e.mutex);
+              added = e.engine.check(ptr(marks));
+            }
+            const auto& log = e.engine.log();
+            return copy_records(log.data() + (log.size() - added), added);
+          },
+          py::arg("marks"), "Mark every instrument, liquidate until calm; returns this check's records.")
+      .def(
+          "set_rule",
+          [](PyMarginEngine& e, std::size_t instrument, const py::dict& rule) {
+            e.engine.set_rule(instrument, rule_from_dict(rule));
+          },
+          py::arg("instrument"), py::arg("rule"))
+      .def(
+          "apply_trade",
+          [](PyMarginEngine& e, std::uint32_t account, std::size_t instrument, std::int64_t lots, double price,
+             double fee) { e.engine.apply_trade(account, instrument, lots, price, fee); },
+          py::arg("account"), py::arg("instrument"), py::arg("lots"), py::arg("price"), py::arg("fee") = 0.0)
+      .def(
+          "equity",
+          [](PyMarginEngine& e, const I64& marks) {
+            if (static_cast<std::size_t>(marks.size()) != e.engine.instruments())
+              throw py::value_error("marks: need one mark per instrument");
+            py::array_t<double> out(static_cast<py::ssize_t>(e.engine.accounts()));
+            auto* o = out.mutable_data();
+            for (std::uint32_t a = 0; a < e.engine.accounts(); ++a) o[a] = e.engine.equity(a, ptr(marks));
+            return out;
+          },
+          py::arg("marks"))
+      .def(
+          "maintenance_margin",
+          [](PyMarginEngine& e, const I64& marks) {
+            if (static_cast<std::size_t>(marks.size()) != e.engine.instruments())
+              throw py::value_error("marks: need one mark per instrument");
+            py::array_t<double> out(static_cast<py::ssize_t>(e.engine.accounts()));
+            auto* o = out.mutable_data();
+            for (std::uint32_t a = 0; a < e.engine.accounts(); ++a)
+              o[a] = e.engine.maintenance_margin(a, ptr(marks));
+            return out;
+          },
+          py::arg("marks"))
+      .def("liquidation_prices",
+           [](PyMarginEngine& e) {
+             py::array_t<double> out(static_cast<py::ssize_t>(e.engine.accounts()));
+             auto* o = out.mutable_data();
+             for (std::uint32_t a = 0; a < e.engine.accounts(); ++a) o[a] = e.engine.liquidation_price(a);
+             return out;
+           })
+      .def("conserved", [](PyMarginEngine& e) { return e.engine.conserved(); })
+      .def_property_readonly("log",
+                             [](PyMarginEngine& e) {
+                               const auto& log = e.engine.log();
+                               return copy_records(log.data(), log.size());
+                             })
+      .def_property_readonly("cash", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().cash; }))
+      .def_property_readonly("realized_pnl", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().realized_pnl; }))
+      .def_property_readonly("fees_paid", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().fees_paid; }))
+      .def_property_readonly("mode", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().mode; }))
+      .def_property_readonly("status", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().status; }))
+      .def_property_readonly("population", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().population; }))
+      .def_property_readonly("instrument", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().instrument; }))
+      .def_property_readonly("position", column<PerInstrument>([](const MarginEngine& me) -> const auto& { return me.table().position; }))
+      .def_property_readonly("cost", column<PerInstrument>([](const MarginEngine& me) -> const auto& { return me.table().cost; }))
+      .def_property_readonly("liquidation_trigger", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().links.trigger; }))
+      .def_property_readonly("insurance_fund", [](PyMarginEngine& e) { return e.engine.fund().cash; })
+      .def_property_readonly("fund_position", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.fund().position; }))
+      .def_property_readonly("fund_cost", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.fund().cost; }))
+      .def_property_readonly("fees_collected", [](PyMarginEngine& e) { return e.engine.fees_collected(); })
+      .def_property_readonly("bad_debt", [](PyMarginEngine& e) { return e.engine.bad_debt(); })
+      .def_property_readonly("accounts", [](PyMarginEngine& e) { return e.engine.accounts(); })
+      .def_property_readonly("instruments", [](PyMarginEngine& e) { return e.engine.instruments(); })
+      .def_property_readonly("checks", [](PyMarginEngine& e) { return e.engine.checks(); })
+      .def_property_readonly("memory_bytes", [](PyMarginEngine& e) { return e.engine.memory_bytes(); });
+}

@@ -1,0 +1,149 @@
+// Accounts of one instrument and side, bucketed by liquidation price.
+//
+// A long is liquidatable at marks at or below its trigger, a short at or
+// above. The index keeps each side's frontier (the highest long trigger, the
+// lowest short trigger), so a mark move that crosses no trigger costs O(1),
+// and one that does visits only the buckets it crossed. Insert and remove are
+// O(1): intrusive doubly linked lists whose links live in the account table.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "deleverage/occupancy_bitmap.hpp"
+#include "deleverage/order_pool.hpp"  // kNil
+
+namespace deleverage {
+
+// The per-account links, stored column-wise in the account table.
+struct IndexLinks {
+  std::vector<double> trigger;        // liquidation price (ticks, real)
+  std::vector<std::uint32_t> next;
+  std::vector<std::uint32_t> prev;
+};
+
+class LiquidationIndex {
+ public:
+  static constexpr std::int64_t kBuckets = std::int64_t{1} << 16;
+
+  // Long side if `long_side`, else short side. `width_shift`: bucket width 2^shift ticks.
+  LiquidationIndex(bool long_side, int width_shift) : long_(long_side), shift_(width_shift) {
+    head_.assign(static_cast<std::size_t>(kBuckets), kNil);
+    occupied_.reset(kBuckets);
+  }
+
+  int width_shift() const noexcept { return shift_; }
+  // Ticks the buckets cover before the top bucket absorbs everything above.
+  double span_ticks() const noexcept { return std::ldexp(static_cast<double>(kBuckets), shift_); }
+  std::size_t size() const noexcept { return size_; }
+
+  std::int64_t bucket_of(double trigger) const noexcept {
+    if (!(trigger >= 0.0)) return 0;  // also -inf and NaN
+    const double b = std::floor(std::ldexp(trigger, -shift_));
+    return b >= static_cast<double>(kBuckets - 1) ? kBuckets - 1 : static_cast<std::int64_t>(b);
+  }
+
+  void insert(IndexLinks& links, std::uint32_t a) noexcept {
+    const std::int64_t b = bucket_of(links.trigger[a]);
+    const auto ub = static_cast<std::size_t>(b);
+    links.prev[a] = kNil;
+    links.next[a] = head_[ub];
+    if (head_[ub] != kNil) links.prev[head_[ub]] = a;
+    head_[ub] = a;
+    if (!occupied_.test(static_cast<std::uint64_t>(b))) occupied_.set(static_cast<std::uint64_t>(b));
+    ++size_;
+    // Keep the frontier's extreme trigger exact where it is cheap to.
+    if (frontier_ == OccupancyBitmap::kNone || beyond(b, frontier_)) {
+      frontier_ = b;
+      extreme_ = links.trigger[a];
+      extreme_valid_ = true;
+    } else if (b == frontier_ && extreme_valid_ && more_extreme(links.trigger[a], extreme_)) {
+      extreme_ = links.trigger[a];
+    }
+  }
+
+  void remove(IndexLinks& links, std::uint32_t a) noexcept {
+    const std::int64_t b = bucket_of(links.trigger[a]);
+    const auto ub = static_cast<std::size_t>(b);
+    if (links.prev[a] == kNil) {
+      head_[ub] = links.next[a];
+    } else {
+      links.next[links.prev[a]] = links.next[a];
+    }
+    if (links.next[a] != kNil) links.prev[links.next[a]] = links.prev[a];
+    links.next[a] = links.prev[a] = kNil;
+    --size_;
+    if (head_[ub] == kNil) {
+      occupied_.clear(static_cast<std::uint64_t>(b));
+      if (b == frontier_) {
+        frontier_ = next_inward(b);
+        extreme_valid_ = false;
+      }
+    } else if (b == frontier_ && links.trigger[a] == extreme_) {
+      extreme_valid_ = false;
+    }
+  }
+
+  // The most extreme trigger of the side (highest long, lowest short), or
+  // -inf / +inf when the side is empty.
+  double extreme(const IndexLinks& links) noexcept {
+    if (frontier_ == OccupancyBitmap::kNone) return long_ ? -kInf : kInf;
+    if (!extreme_valid_) {
+      extreme_ = long_ ? -kInf : kInf;
+      for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_)]; a != kNil; a = links.next[a])
+        if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
+      extreme_valid_ = true;
+    }
+    return extreme_;
+  }
+
+  // Append to `out` every account whose trigger may be reached at `mark`
+  // (within `slack`); the caller makes the exact check. Visits the buckets
+  // from the frontier inwards and stops at the first that cannot be reached.
+  void candidates(IndexLinks& links, double mark, std::vector<std::uint32_t>& out) {
+    if (!reached(extreme(links), mark)) return;  // the common case: O(1)
+    for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone; b = next_inward(b)) {
+      // The trigger in bucket b nearest to the mark is below its upper edge (long)
+      // or at or above its lower edge (short).
+      const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
+      if (long_ ? (b != kBuckets - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
+      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a])
+        if (reached(links.trigger[a], mark)) out.push_back(a);
+    }
+  }
+
+  static double slack(double x) noexcept { return 1e-9 * std::fabs(x) + 1e-9; }
+
+  // Could the exact test pass at this mark? (Generous by `slack`.)
+  bool reached(double trigger, double mark) const noexcept {
+    return long_ ? trigger + slack(trigger) >= mark : trigger - slack(trigger) <= mark;
+  }
+
+  std::size_t memory_bytes() const noexcept { return head_.capacity() * sizeof(std::uint32_t) + occupied_.memory_bytes(); }
+
+ private:
+  static constexpr double kInf = std::numeric_limits<double>::infinity();
+
+  bool beyond(std::int64_t b, std::int64_t than) const noexcept { return long_ ? b > than : b < than; }
+  bool more_extreme(double x, double than) const noexcept { return long_ ? x > than : x < than; }
+
+  // Next occupied bucket from b towards the other side's prices.
+  std::int64_t next_inward(std::int64_t b) const noexcept {
+    if (long_) return b == 0 ? OccupancyBitmap::kNone : occupied_.prev_at_or_before(static_cast<std::uint64_t>(b - 1));
+    return b + 1 >= kBuckets ? OccupancyBitmap::kNone : occupied_.next_at_or_after(static_cast<std::uint64_t>(b + 1));
+  }
+
+  bool long_;
+  int shift_;
+  std::vector<std::uint32_t> head_;
+  OccupancyBitmap occupied_;
+  std::int64_t frontier_ = OccupancyBitmap::kNone;
+  double extreme_ = 0.0;
+  bool extreme_valid_ = false;
+  std::size_t size_ = 0;
+};
+
+}  // namespace deleverage

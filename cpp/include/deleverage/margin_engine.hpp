@@ -1,0 +1,123 @@
+// Marks accounts to market and liquidates them the way venues do
+// (docs/margin.md): liquidation index, partial liquidation, takeover by the
+// insurance fund at the bankruptcy price, auto-deleveraging, fees, negative
+// balance protection, and a log of every close.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "deleverage/accounts.hpp"
+#include "deleverage/liquidation_index.hpp"
+#include "deleverage/margin_rule.hpp"
+
+namespace deleverage {
+
+enum class CloseKind : std::uint8_t { Partial = 0, BookOrder = 1, Takeover = 2, Adl = 3, AdlVictim = 4 };
+
+struct LiquidationRecord {
+  std::uint32_t check;
+  std::uint16_t round;
+  std::uint8_t kind;  // CloseKind
+  std::uint8_t side;  // of the closed position: 0 long, 1 short
+  std::uint32_t account;
+  std::uint32_t instrument;
+  Qty qty;
+  double price;  // ticks
+  Price mark;
+  double equity;  // the account's equity before this close
+};
+static_assert(sizeof(LiquidationRecord) == 48);
+
+struct EngineSettings {
+  double insurance_fund = 0.0;
+  bool adl = true;
+  int max_rounds = 64;
+  double max_liquidation_notional = std::numeric_limits<double>::infinity();
+};
+
+// The insurance fund: a holder like an account, without margin.
+struct InsuranceFund {
+  double cash = 0.0;
+  std::vector<Qty> position;
+  std::vector<double> cost;
+};
+
+class MarginEngine {
+ public:
+  MarginEngine(std::vector<double> tick_values, std::vector<MarginRule> rules, EngineSettings settings);
+
+  std::size_t instruments() const noexcept { return tick_values_.size(); }
+  std::size_t accounts() const noexcept { return table_.size(); }
+
+  // Append n accounts. position and entry_price are n x I row-major (zeros
+  // where an account holds nothing). Validates everything before changing anything.
+  void add_accounts(std::size_t n, const double* cash, const std::uint16_t* instrument, const Qty* position,
+                    const double* entry_price, const std::uint8_t* mode, const std::uint16_t* population);
+
+  // Mark every instrument and liquidate until calm; returns the number of
+  // records appended to the log.
+  std::size_t check(const Price* marks);
+
+  void set_rule(std::size_t instrument, MarginRule rule);
+  const MarginRule& rule(std::size_t instrument) const { return rules_.at(instrument); }
+
+  // One side of a trade: the account buys (lots > 0) or sells at `price`
+  // ticks and pays `fee` (money) to the venue.
+  void apply_trade(std::uint32_t account, std::size_t instrument, Qty lots, double price, double fee);
+
+  double equity(std::uint32_t a, const Price* marks) const noexcept;
+  double maintenance_margin(std::uint32_t a, const Price* marks) const noexcept;
+  bool liquidatable(std::uint32_t a, const Price* marks) const noexcept;
+  // Closed form for an account with exactly one open position, else NaN.
+  double liquidation_price(std::uint32_t a) const noexcept;
+  // sum(cash - cost) over accounts and fund + fees collected - bad debt.
+  double conserved() const noexcept;
+
+  const AccountTable& table() const noexcept { return table_; }
+  const InsuranceFund& fund() const noexcept { return fund_; }
+  double fees_collected() const noexcept { return fees_collected_; }
+  double bad_debt() const noexcept { return bad_debt_; }
+  const std::vector<LiquidationRecord>& log() const noexcept { return log_; }
+  std::uint32_t checks() const noexcept { return checks_; }
+  std::size_t memory_bytes() const noexcept;
+  double tick_value(std::size_t i) const noexcept { return tick_values_[i]; }
+
+ private:
+  struct SideIndexes {
+    LiquidationIndex longs;
+    LiquidationIndex shorts;
+  };
+
+  std::size_t at(std::uint32_t a, std::size_t i) const noexcept { return a * instruments() + i; }
+  void refresh(std::uint32_t a);
+  void detach(std::uint32_t a);
+  void ensure_span(std::size_t i, double price);
+  void rebuild(std::size_t i, int shift);
+  std::size_t lone_position(std::uint32_t a) const noexcept;  // instrument, or SIZE_MAX if 0 or >1 open
+  void liquidate(std::uint32_t a, std::uint16_t round);
+  Qty close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
+  void trade_account(std::uint32_t a, std::size_t i, Qty lots, double price);
+  void trade_fund(std::size_t i, Qty lots, double price);
+  void record(CloseKind kind, std::uint16_t round, std::uint32_t a, std::size_t i, Qty signed_position, Qty lots,
+              double price, double equity);
+
+  std::vector<double> tick_values_;
+  std::vector<MarginRule> rules_;
+  EngineSettings settings_;
+  AccountTable table_;
+  InsuranceFund fund_;
+  std::vector<std::unique_ptr<SideIndexes>> indexes_;
+  std::vector<std::uint32_t> scanned_;  // accounts with several open positions: checked in full
+  std::vector<Price> marks_;
+  std::vector<LiquidationRecord> log_;
+  std::vector<std::uint32_t> candidates_;
+  double fees_collected_ = 0.0;
+  double bad_debt_ = 0.0;
+  double initial_conserved_ = 0.0;
+  std::uint32_t checks_ = 0;
+};
+
+}  // namespace deleverage

@@ -1,0 +1,266 @@
+"""The margin engine: accounts marked to market and liquidated (docs/margin.md).
+
+A thin typed layer over ``deleverage._core.MarginEngine``: inputs are checked
+and shaped here (errors name the field), then handed to the engine in one
+call; state comes back as zero-copy, read-only numpy views of the engine's
+account table (valid while the engine lives; the table grows only while no
+view is held).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+
+import numpy as np
+import numpy.typing as npt
+
+from deleverage import _core
+from deleverage.margin_rules import Instrument, MarginRule
+
+LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
+
+ISOLATED = 0
+CROSS = 1
+
+
+def _rule_dict(rule: MarginRule) -> dict[str, object]:
+    if not isinstance(rule, MarginRule):
+        raise TypeError(f"rule: must be a MarginRule, got {type(rule).__name__}")
+    return asdict(rule)
+
+
+def _column(
+    name: str, value: npt.ArrayLike, n: int, dtype: npt.DTypeLike, lo: float, hi: float
+) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        arr = np.full(n, arr)
+    if arr.shape != (n,):
+        raise ValueError(f"{name}: must be a scalar or have shape ({n},), got {arr.shape}")
+    if arr.dtype.kind not in "iufb":
+        raise TypeError(f"{name}: must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}: must be finite (no NaN or inf)")
+        if np.dtype(dtype).kind in "iu" and np.any(arr != np.round(arr)):
+            raise ValueError(f"{name}: must hold whole numbers")
+    if n and (arr.min() < lo or arr.max() > hi):
+        raise ValueError(f"{name}: must be in [{lo}, {hi}]")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _per_instrument(
+    name: str, value: npt.ArrayLike, instrument: np.ndarray, n: int, ni: int, dtype: npt.DTypeLike
+) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iufb":
+        raise TypeError(f"{name}: must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: must be finite (no NaN or inf)")
+    if np.dtype(dtype).kind == "i" and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+        raise ValueError(f"{name}: must hold whole lots")
+    out = np.zeros((n, ni), dtype=dtype)
+    if arr.ndim == 0 or arr.shape == (n,):
+        out[np.arange(n), instrument] = arr
+    elif arr.shape == (n, ni):
+        out[...] = arr
+    else:
+        raise ValueError(f"{name}: must be a scalar, shape ({n},) or ({n}, {ni}); got {arr.shape}")
+    return out
+
+
+class MarginEngine:
+    """Accounts, margin rules, an insurance fund, and the liquidation loop."""
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        *,
+        insurance_fund: float = 0.0,
+        adl: bool = True,
+        max_rounds: int = 64,
+        max_liquidation_notional: float = math.inf,
+    ) -> None:
+        instruments = list(instruments)
+        if not instruments:
+            raise ValueError("instruments: need at least one Instrument")
+        for k, inst in enumerate(instruments):
+            if not isinstance(inst, Instrument):
+                raise TypeError(f"instruments[{k}]: must be an Instrument, got {type(inst).__name__}")
+        if not math.isfinite(insurance_fund) or insurance_fund < 0:
+            raise ValueError(f"insurance_fund: must be finite and >= 0, got {insurance_fund}")
+        if not isinstance(max_rounds, int) or not 1 <= max_rounds <= 65535:
+            raise ValueError(f"max_rounds: must be an integer in 1..65535, got {max_rounds!r}")
+        if not max_liquidation_notional > 0:
+            raise ValueError(
+                f"max_liquidation_notional: must be > 0 (inf for no cap), got {max_liquidation_notional}"
+            )
+        self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
+        self._core = _core.MarginEngine(
+            [inst.tick_value for inst in instruments],
+            [_rule_dict(inst.rule) for inst in instruments],
+            insurance_fund=float(insurance_fund),
+            adl=bool(adl),
+            max_rounds=max_rounds,
+            max_liquidation_notional=float(max_liquidation_notional),
+        )
+
+    # -- accounts -----------------------------------------------------------------------------
+    def add_accounts(
+        self,
+        cash: npt.ArrayLike,
+        *,
+        instrument: npt.ArrayLike = 0,
+        position: npt.ArrayLike = 0,
+        entry_price: npt.ArrayLike = 0.0,
+        mode: npt.ArrayLike = ISOLATED,
+        population: npt.ArrayLike = 0,
+    ) -> np.ndarray:
+        """Append accounts in bulk; returns their ids (consecutive)."""
+        cash_arr = np.asarray(cash)
+        if cash_arr.ndim != 1:
+            raise ValueError(f"cash: must be one-dimensional, got shape {cash_arr.shape}")
+        n = cash_arr.shape[0]
+        ni = self.instruments
+        cash_c = _column("cash", cash_arr, n, np.float64, 0.0, math.inf)
+        inst = _column("instrument", instrument, n, np.uint16, 0, ni - 1)
+        mode_c = _column("mode", mode, n, np.uint8, 0, 1)
+        pop = _column("population", population, n, np.uint16, 0, 65535)
+        pos = _per_instrument("position", position, inst, n, ni, np.int64)
+        entry = _per_instrument("entry_price", entry_price, inst, n, ni, np.float64)
+        if np.any((pos != 0) & ~(entry > 0)):
+            raise ValueError("entry_price: must be > 0 for every open position")
+        first = self.accounts
+        self._core.add_accounts(cash_c, inst, pos, entry, mode_c, pop)
+        return np.arange(first, first + n, dtype=np.int64)
+
+    def set_rule(self, instrument: int, rule: MarginRule) -> None:
+        """Change an instrument's margin rule (a margin hike); every holder is re-evaluated."""
+        self._check_instrument(instrument)
+        self._core.set_rule(instrument, _rule_dict(rule))
+        specs = list(self.instrument_specs)
+        inst = specs[instrument]
+        specs[instrument] = Instrument(inst.name, inst.tick_value, rule, inst.mark)
+        self.instrument_specs = tuple(specs)
+
+    def apply_trade(
+        self, account: int, instrument: int, lots: int, price: float, fee: float = 0.0
+    ) -> None:
+        """One side of a trade: `account` buys (lots > 0) or sells at `price` ticks, paying `fee`."""
+        self._check_instrument(instrument)
+        if not 0 <= account < self.accounts:
+            raise ValueError(f"account: must be in 0..{self.accounts - 1}, got {account}")
+        self._core.apply_trade(account, instrument, lots, price, fee)
+
+    # -- checks -------------------------------------------------------------------------------
+    def check(self, marks: npt.ArrayLike) -> np.ndarray:
+        """Mark every instrument and liquidate until calm; returns this check's log records."""
+        return self._core.check(self._marks(marks))
+
+    def equity(self, marks: npt.ArrayLike) -> np.ndarray:
+        return self._core.equity(self._marks(marks))
+
+    def maintenance_margin(self, marks: npt.ArrayLike) -> np.ndarray:
+        return self._core.maintenance_margin(self._marks(marks))
+
+    def liquidation_prices(self) -> np.ndarray:
+        """Closed-form liquidation price of each account with one open position (else NaN)."""
+        return self._core.liquidation_prices()
+
+    def conserved(self) -> float:
+        """sum(cash - cost) over accounts and fund + fees collected - bad debt: constant."""
+        return self._core.conserved()
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def accounts(self) -> int:
+        return int(self._core.accounts)
+
+    @property
+    def instruments(self) -> int:
+        return int(self._core.instruments)
+
+    @property
+    def cash(self) -> np.ndarray:
+        return self._core.cash
+
+    @property
+    def position(self) -> np.ndarray:
+        return self._core.position
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self._core.cost
+
+    @property
+    def realized_pnl(self) -> np.ndarray:
+        return self._core.realized_pnl
+
+    @property
+    def fees_paid(self) -> np.ndarray:
+        return self._core.fees_paid
+
+    @property
+    def status(self) -> np.ndarray:
+        return self._core.status
+
+    @property
+    def mode(self) -> np.ndarray:
+        return self._core.mode
+
+    @property
+    def population(self) -> np.ndarray:
+        return self._core.population
+
+    @property
+    def instrument(self) -> np.ndarray:
+        return self._core.instrument
+
+    @property
+    def insurance_fund(self) -> float:
+        return float(self._core.insurance_fund)
+
+    @property
+    def fund_position(self) -> np.ndarray:
+        return self._core.fund_position
+
+    @property
+    def fund_cost(self) -> np.ndarray:
+        return self._core.fund_cost
+
+    @property
+    def fees_collected(self) -> float:
+        return float(self._core.fees_collected)
+
+    @property
+    def bad_debt(self) -> float:
+        return float(self._core.bad_debt)
+
+    @property
+    def log(self) -> np.ndarray:
+        """Every liquidation record so far (LIQUIDATION_DTYPE)."""
+        return self._core.log
+
+    @property
+    def memory_bytes(self) -> int:
+        return int(self._core.memory_bytes)
+
+    def _check_instrument(self, instrument: int) -> None:
+        if not isinstance(instrument, (int, np.integer)) or not 0 <= instrument < self.instruments:
+            raise ValueError(f"instrument: must be in 0..{self.instruments - 1}, got {instrument!r}")
+
+    def _marks(self, marks: npt.ArrayLike) -> np.ndarray:
+        arr = np.asarray(marks)
+        if arr.shape != (self.instruments,):
+            raise ValueError(
+                f"marks: need one mark per instrument, shape ({self.instruments},); got {arr.shape}"
+            )
+        if arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr))):
+            raise ValueError("marks: must be finite integer ticks")
+        if np.any(arr != np.round(arr)):
+            raise ValueError("marks: must be whole ticks")
+        if np.any(arr < 1) or np.any(arr > 2**62):
+            raise ValueError(f"marks: must be in 1..{2**62} ticks, got {arr.tolist()}")
+        return np.ascontiguousarray(arr, dtype=np.int64)
