@@ -65,7 +65,7 @@ struct PyMarginEngine {
   };
 
   template <class T>
-  py::array_t<T> view(const py::object& self, const std::vector<T>& column, std::size_t cols = 1) {
+  py::array_t<T> view(const py::object& self, const std::vector<T>& column, std::size_t cols, bool two_d) {
     auto* token = new ViewToken{this, self};
     ++live_views;
     py::capsule keeper(token, [](void* p) {
@@ -75,7 +75,7 @@ struct PyMarginEngine {
     });
     const auto rows = static_cast<py::ssize_t>(column.size() / cols);
     py::array_t<T> a;
-    if (cols == 1) {
+    if (!two_d) {
       a = py::array_t<T>({rows}, {static_cast<py::ssize_t>(sizeof(T))}, column.data(), keeper);
     } else {
       a = py::array_t<T>({rows, static_cast<py::ssize_t>(cols)},
@@ -87,14 +87,14 @@ struct PyMarginEngine {
   }
 };
 
-enum Shape { PerAccount, PerInstrument };
+enum Shape { PerAccount, PerInstrument, Flat };
 
 // A property returning a zero-copy, read-only view of one engine column.
 template <Shape shape, class Get>
 auto column(Get get) {
   return [get](const py::object& self) {
     auto& e = self.cast<PyMarginEngine&>();
-    return e.view(self, get(e.engine), shape == PerInstrument ? e.engine.instruments() : 1);
+    return e.view(self, get(e.engine), shape == PerInstrument ? e.engine.instruments() : 1, shape == PerInstrument);
   };
 }
 
@@ -157,6 +157,37 @@ void register_margin(py::module_& m) {
           },
           py::arg("marks"), "Mark every instrument, liquidate until calm; returns this check's records.")
       .def(
+          "check_path",
+          [](PyMarginEngine& e, const I64& marks) {
+            const std::size_t ni = e.engine.instruments();
+            if (marks.ndim() != 2 || static_cast<std::size_t>(marks.shape(1)) != ni)
+              throw py::value_error("marks: must have shape (steps, " + std::to_string(ni) + ")");
+            const auto steps = static_cast<std::size_t>(marks.shape(0));
+            const Price* data = ptr(marks);
+            for (std::size_t k = 0; k < steps * ni; ++k)
+              if (data[k] < 1 || data[k] > kMaxPrice)
+                throw py::value_error("marks: must be in 1..2^62 ticks, got " + std::to_string(data[k]) +
+                                      " at step " + std::to_string(k / ni));
+            std::size_t added;
+            {
+              py::gil_scoped_release release;
+              std::lock_guard<std::mutex> lock(e.mutex);
+              added = e.engine.check_path(data, steps);
+            }
+            const auto& log = e.engine.log();
+            return copy_records(log.data() + (log.size() - added), added);
+          },
+          py::arg("marks"), "check() at every row of a (steps, instruments) mark path, without the GIL.")
+      .def(
+          "count_liquidatable",
+          [](PyMarginEngine& e, const I64& marks) {
+            if (static_cast<std::size_t>(marks.size()) != e.engine.instruments())
+              throw py::value_error("marks: need one mark per instrument");
+            py::gil_scoped_release release;
+            return e.engine.count_liquidatable(ptr(marks));
+          },
+          py::arg("marks"), "Liquidatable accounts by a full scan of the table (no index).")
+      .def(
           "set_rule",
           [](PyMarginEngine& e, std::size_t instrument, const py::dict& rule) {
             e.engine.set_rule(instrument, rule_from_dict(rule));
@@ -214,8 +245,8 @@ void register_margin(py::module_& m) {
       .def_property_readonly("cost", column<PerInstrument>([](const MarginEngine& me) -> const auto& { return me.table().cost; }))
       .def_property_readonly("liquidation_trigger", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.table().links.trigger; }))
       .def_property_readonly("insurance_fund", [](PyMarginEngine& e) { return e.engine.fund().cash; })
-      .def_property_readonly("fund_position", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.fund().position; }))
-      .def_property_readonly("fund_cost", column<PerAccount>([](const MarginEngine& me) -> const auto& { return me.fund().cost; }))
+      .def_property_readonly("fund_position", column<Flat>([](const MarginEngine& me) -> const auto& { return me.fund().position; }))
+      .def_property_readonly("fund_cost", column<Flat>([](const MarginEngine& me) -> const auto& { return me.fund().cost; }))
       .def_property_readonly("fees_collected", [](PyMarginEngine& e) { return e.engine.fees_collected(); })
       .def_property_readonly("bad_debt", [](PyMarginEngine& e) { return e.engine.bad_debt(); })
       .def_property_readonly("accounts", [](PyMarginEngine& e) { return e.engine.accounts(); })

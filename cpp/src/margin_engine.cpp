@@ -284,8 +284,13 @@ std::size_t MarginEngine::check(const Price* marks) {
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
     bool any = false;
-    for (const std::uint32_t a : candidates_) {
-      if (!liquidatable(a, marks_.data())) continue;
+    for (std::size_t c = 0; c < candidates_.size(); ++c) {
+      const std::uint32_t a = candidates_[c];
+      if (c + 4 < candidates_.size()) prefetch_row(candidates_[c + 4]);
+      if (!liquidatable(a, marks_.data())) {
+        refresh(a);  // re-inserted: the index forgot it when it was handed out as a candidate
+        continue;
+      }
       if (used >= settings_.max_liquidation_notional) return log_.size() - before;
       for (std::size_t i = 0; i < instruments(); ++i) {
         const Qty q = table_.position[at(a, i)];
@@ -297,6 +302,49 @@ std::size_t MarginEngine::check(const Price* marks) {
     if (!any) break;
   }
   return log_.size() - before;
+}
+
+void MarginEngine::prefetch_row(std::uint32_t a) const noexcept {
+  __builtin_prefetch(&table_.cash[a], 1);
+  __builtin_prefetch(&table_.position[at(a, 0)], 1);
+  __builtin_prefetch(&table_.cost[at(a, 0)], 1);
+  __builtin_prefetch(&table_.realized_pnl[a], 1);
+  __builtin_prefetch(&table_.status[a], 1);
+  __builtin_prefetch(&table_.membership[a], 1);
+  __builtin_prefetch(&table_.links.next[a], 1);
+  __builtin_prefetch(&table_.links.prev[a], 1);
+}
+
+std::size_t MarginEngine::check_path(const Price* marks, std::size_t steps) {
+  std::size_t records = 0;
+  for (std::size_t t = 0; t < steps; ++t) records += check(marks + t * instruments());
+  return records;
+}
+
+std::size_t MarginEngine::count_liquidatable(const Price* marks) const noexcept {
+  const std::size_t n = accounts();
+  std::size_t count = 0;
+  if (instruments() == 1) {
+    // The single-instrument scan in one flat loop the compiler can vectorize.
+    const MarginRule& rule = rules_[0];
+    const double v = tick_values_[0];
+    const auto p = static_cast<double>(marks[0]);
+    const Qty* q = table_.position.data();
+    const double* cash = table_.cash.data();
+    const double* cost = table_.cost.data();
+    if (rule.maintenance == Maintenance::Percent && rule.basis == MarginBasis::Mark) {
+      const double rate = rule.maintenance_rate;
+      for (std::size_t a = 0; a < n; ++a) {
+        const auto qa = static_cast<double>(q[a]);
+        const double e = cash[a] + (qa * p * v - cost[a]);
+        const double mm = rate * (std::fabs(qa) * p * v);
+        count += (q[a] != 0 && e <= mm) ? 1u : 0u;
+      }
+      return count;
+    }
+  }
+  for (std::uint32_t a = 0; a < n; ++a) count += liquidatable(a, marks) ? 1u : 0u;
+  return count;
 }
 
 void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {

@@ -159,6 +159,21 @@ class MarginEngine:
         """Mark every instrument and liquidate until calm; returns this check's log records."""
         return self._core.check(self._marks(marks))
 
+    def check_path(self, marks: npt.ArrayLike) -> np.ndarray:
+        """``check`` at every row of a (steps, instruments) path, in one call without the GIL."""
+        arr = np.asarray(marks)
+        if arr.ndim != 2 or arr.shape[1] != self.instruments:
+            raise ValueError(
+                f"marks: must have shape (steps, {self.instruments}), got {arr.shape}"
+            )
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"marks: must be integer ticks, got dtype {arr.dtype}")
+        return self._core.check_path(np.ascontiguousarray(arr, dtype=np.int64))
+
+    def count_liquidatable(self, marks: npt.ArrayLike) -> int:
+        """Liquidatable accounts right now, by a full scan of the table (no index)."""
+        return int(self._core.count_liquidatable(self._marks(marks)))
+
     def equity(self, marks: npt.ArrayLike) -> np.ndarray:
         return self._core.equity(self._marks(marks))
 

@@ -83,7 +83,7 @@ class LiquidationIndex {
         extreme_valid_ = false;
       }
     } else if (b == frontier_ && links.trigger[a] == extreme_) {
-      extreme_valid_ = false;
+      extreme_valid_ = false;  // the extreme left
     }
   }
 
@@ -101,18 +101,30 @@ class LiquidationIndex {
   }
 
   // Append to `out` every account whose trigger may be reached at `mark`
-  // (within `slack`); the caller makes the exact check. Visits the buckets
-  // from the frontier inwards and stops at the first that cannot be reached.
+  // (within `slack`); the caller makes the exact check, and must re-insert any
+  // candidate it does not liquidate. Visits the buckets from the frontier
+  // inwards and stops at the first that cannot be reached.
   void candidates(IndexLinks& links, double mark, std::vector<std::uint32_t>& out) {
     if (!reached(extreme(links), mark)) return;  // the common case: O(1)
+    // One pass: collect the reached, and remember the most extreme trigger
+    // left behind, which becomes the frontier's extreme once the reached leave.
+    double rest = long_ ? -kInf : kInf;
     for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone; b = next_inward(b)) {
       // The trigger in bucket b nearest to the mark is below its upper edge (long)
       // or at or above its lower edge (short).
       const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
       if (long_ ? (b != kBuckets - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a])
-        if (reached(links.trigger[a], mark)) out.push_back(a);
+      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a]) {
+        const double t = links.trigger[a];
+        if (reached(t, mark)) {
+          out.push_back(a);
+        } else if (more_extreme(t, rest)) {
+          rest = t;
+        }
+      }
     }
+    extreme_ = rest;
+    extreme_valid_ = !std::isinf(rest);
   }
 
   static double slack(double x) noexcept { return 1e-9 * std::fabs(x) + 1e-9; }

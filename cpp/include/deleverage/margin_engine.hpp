@@ -61,6 +61,12 @@ class MarginEngine {
   // records appended to the log.
   std::size_t check(const Price* marks);
 
+  // check() at each row of a (steps x instruments) mark path; returns records appended.
+  std::size_t check_path(const Price* marks, std::size_t steps);
+
+  // Baseline and cross-check: liquidatable accounts by a full scan of the table.
+  std::size_t count_liquidatable(const Price* marks) const noexcept;
+
   void set_rule(std::size_t instrument, MarginRule rule);
   const MarginRule& rule(std::size_t instrument) const { return rules_.at(instrument); }
 
@@ -93,6 +99,7 @@ class MarginEngine {
 
   std::size_t at(std::uint32_t a, std::size_t i) const noexcept { return a * instruments() + i; }
   void refresh(std::uint32_t a);
+  void prefetch_row(std::uint32_t a) const noexcept;
   void detach(std::uint32_t a);
   void ensure_span(std::size_t i, double price);
   void rebuild(std::size_t i, int shift);

@@ -1,5 +1,1 @@
-"""Benchmarks that ship with the package (``deleverage bench ...``)."""
-
-from deleverage.bench.book import BookBenchmark, bench_book
-
-__all__ = ["BookBenchmark", "bench_book"]
+"""Benchmarks that ship with the package (``deleverage bench ...``): one module per suite."""
