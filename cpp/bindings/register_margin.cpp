@@ -64,8 +64,8 @@ struct PyMarginEngine {
     py::object owner;
   };
 
-  template <class T>
-  py::array_t<T> view(const py::object& self, const std::vector<T>& column, std::size_t cols, bool two_d) {
+  template <class T, class Alloc>
+  py::array_t<T> view(const py::object& self, const std::vector<T, Alloc>& column, std::size_t cols, bool two_d) {
     auto* token = new ViewToken{this, self};
     ++live_views;
     py::capsule keeper(token, [](void* p) {

@@ -86,27 +86,34 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
       if (!std::isfinite(e) || e <= 0) bad(field("entry_price", k), "must be finite and > 0 for an open position");
     }
   }
-  table_.reserve(table_.size() + n);
-  for (std::size_t k = 0; k < n; ++k) {
-    table_.cash.push_back(cash[k]);
-    table_.realized_pnl.push_back(0.0);
-    table_.fees_paid.push_back(0.0);
-    table_.mode.push_back(mode[k]);
-    table_.status.push_back(0);
-    table_.population.push_back(population[k]);
-    table_.instrument.push_back(instrument[k]);
-    table_.links.trigger.push_back(std::numeric_limits<double>::quiet_NaN());
-    table_.links.next.push_back(kNil);
-    table_.links.prev.push_back(kNil);
-    table_.membership.push_back(0);
-    for (std::size_t i = 0; i < ni; ++i) {
-      const Qty q = position[k * ni + i];
-      table_.position.push_back(q);
-      table_.cost.push_back(q == 0 ? 0.0 : static_cast<double>(q) * entry_price[k * ni + i] * tick_values_[i]);
-      if (q != 0 && !indexes_[i]) ensure_span(i, entry_price[k * ni + i]);
-    }
+  // Grow every column once, then fill it in bulk.
+  const std::size_t first = table_.size();
+  const std::size_t total = first + n;
+  auto append = [n, first, total](auto& column, const auto* source) {
+    column.resize(total);
+    std::copy(source, source + n, column.begin() + static_cast<std::ptrdiff_t>(first));
+  };
+  append(table_.cash, cash);
+  append(table_.mode, mode);
+  append(table_.population, population);
+  append(table_.instrument, instrument);
+  table_.realized_pnl.resize(total, 0.0);
+  table_.fees_paid.resize(total, 0.0);
+  table_.status.resize(total, 0);
+  table_.membership.resize(total, kNotTracked);
+  table_.links.trigger.resize(total, std::numeric_limits<double>::quiet_NaN());
+  table_.links.next.resize(total, kNil);
+  table_.links.prev.resize(total, kNil);
+  table_.position.resize(total * ni);
+  table_.cost.resize(total * ni);
+  for (std::size_t k = 0; k < n * ni; ++k) {
+    const std::size_t i = k % ni;
+    const Qty q = position[k];
+    table_.position[first * ni + k] = q;
+    table_.cost[first * ni + k] = q == 0 ? 0.0 : static_cast<double>(q) * entry_price[k] * tick_values_[i];
+    if (q != 0 && !indexes_[i]) ensure_span(i, entry_price[k]);
   }
-  for (std::size_t k = table_.size() - n; k < table_.size(); ++k) refresh(static_cast<std::uint32_t>(k));
+  for (std::size_t k = first; k < total; ++k) refresh(static_cast<std::uint32_t>(k));
 }
 
 void MarginEngine::set_rule(std::size_t instrument, MarginRule rule) {

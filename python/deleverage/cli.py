@@ -49,6 +49,26 @@ def _bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_margin(args: argparse.Namespace) -> int:
+    from deleverage.bench.margin import bench_margin
+
+    result = bench_margin(tuple(args.accounts), seed=args.seed)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"margin engine (seed {args.seed}); baseline: a full scan of every account per update")
+    for r in result["results"]:  # type: ignore[union-attr]
+        print(f"  {r['accounts']:>11,} accounts: created in {r['create_seconds']:.2f} s, "
+              f"{r['bytes_per_account']:.1f} bytes/account")
+        print(f"      mark updates (no liquidation) {r['mark_updates_per_s'] / 1e6:8.1f} M/s   "
+              f"full scan: C++ {r['scan_updates_per_s']:,.0f}/s, "
+              f"numpy {r['numpy_scan_updates_per_s']:,.0f}/s   "
+              f"(index {r['index_over_scan']:,.0f}x the C++ scan)")
+        print(f"      cascade: {r['liquidations']:,} liquidations over {r['cascade_steps']:,} "
+              f"one-tick steps, {r['liquidations_per_s'] / 1e6:.2f} M/s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deleverage",
@@ -73,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--deep-book-orders", type=_positive_int, default=1_000_000)
     book.add_argument("--json", action="store_true", help="print one JSON object")
     book.set_defaults(handler=_bench_book)
+
+    margin = suites.add_parser(
+        "margin",
+        help="margin engine: mark updates with liquidation checks, cascades",
+        description="Mark updates with liquidation checks at 1M and 10M accounts, a liquidation "
+        "cascade, and a full scan of every account per update as the baseline.",
+    )
+    margin.add_argument(
+        "--accounts", type=_positive_int, nargs="+", default=[1_000_000, 10_000_000],
+        help="account counts to measure (default: 1000000 10000000)",
+    )
+    margin.add_argument("--seed", type=_positive_int, default=1)
+    margin.add_argument("--json", action="store_true", help="print one JSON object")
+    margin.set_defaults(handler=_bench_margin)
     return parser
 
 

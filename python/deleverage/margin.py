@@ -61,6 +61,8 @@ def _per_instrument(
         raise ValueError(f"{name}: must be finite (no NaN or inf)")
     if np.dtype(dtype).kind == "i" and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
         raise ValueError(f"{name}: must hold whole lots")
+    if ni == 1 and arr.shape == (n,):
+        return np.ascontiguousarray(arr, dtype=dtype).reshape(n, 1)
     out = np.zeros((n, ni), dtype=dtype)
     if arr.ndim == 0 or arr.shape == (n,):
         out[np.arange(n), instrument] = arr

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "deleverage/codes.hpp"
+#include "deleverage/huge_page_allocator.hpp"
 #include "deleverage/liquidation_index.hpp"
 
 namespace deleverage {
@@ -25,30 +26,19 @@ inline constexpr std::uint8_t kScanned = 3;       // several open positions: che
 
 struct AccountTable {
   std::size_t instruments = 1;
-  std::vector<double> cash;
-  std::vector<double> realized_pnl;
-  std::vector<double> fees_paid;
-  std::vector<std::uint8_t> mode;
-  std::vector<std::uint8_t> status;
-  std::vector<std::uint16_t> population;
-  std::vector<std::uint16_t> instrument;  // the home instrument of an isolated account
-  std::vector<Qty> position;              // [a * instruments + i]
-  std::vector<double> cost;               // [a * instruments + i], signed: q * entry * tick_value
+  Column<double> cash;
+  Column<double> realized_pnl;
+  Column<double> fees_paid;
+  Column<std::uint8_t> mode;
+  Column<std::uint8_t> status;
+  Column<std::uint16_t> population;
+  Column<std::uint16_t> instrument;  // the home instrument of an isolated account
+  Column<Qty> position;              // [a * instruments + i]
+  Column<double> cost;               // [a * instruments + i], signed: q * entry * tick_value
   IndexLinks links;
-  std::vector<std::uint8_t> membership;
+  Column<std::uint8_t> membership;
 
   std::size_t size() const noexcept { return cash.size(); }
-
-  void reserve(std::size_t n) {
-    for (auto* v : {&cash, &realized_pnl, &fees_paid, &links.trigger}) v->reserve(n);
-    for (auto* v : {&mode, &status, &membership}) v->reserve(n);
-    population.reserve(n);
-    instrument.reserve(n);
-    links.next.reserve(n);
-    links.prev.reserve(n);
-    position.reserve(n * instruments);
-    cost.reserve(n * instruments);
-  }
 
   std::size_t memory_bytes() const noexcept {
     return (cash.capacity() + realized_pnl.capacity() + fees_paid.capacity() + links.trigger.capacity() +

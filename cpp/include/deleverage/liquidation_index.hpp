@@ -13,16 +13,21 @@
 #include <limits>
 #include <vector>
 
+#include "deleverage/huge_page_allocator.hpp"
 #include "deleverage/occupancy_bitmap.hpp"
 #include "deleverage/order_pool.hpp"  // kNil
 
 namespace deleverage {
 
+// A column of the account table.
+template <class T>
+using Column = std::vector<T, HugePageAllocator<T>>;
+
 // The per-account links, stored column-wise in the account table.
 struct IndexLinks {
-  std::vector<double> trigger;        // liquidation price (ticks, real)
-  std::vector<std::uint32_t> next;
-  std::vector<std::uint32_t> prev;
+  Column<double> trigger;  // liquidation price (ticks, real)
+  Column<std::uint32_t> next;
+  Column<std::uint32_t> prev;
 };
 
 class LiquidationIndex {
