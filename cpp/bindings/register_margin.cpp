@@ -6,9 +6,11 @@
 #include <string>
 
 #include "deleverage/margin_engine.hpp"
+#include "py_order_book.hpp"
 
 using namespace deleverage;
 using deleverage::bindings::copy_records;
+using deleverage::bindings::PyOrderBook;
 
 namespace {
 
@@ -47,10 +49,21 @@ struct PyMarginEngine {
   MarginEngine engine;
   std::size_t live_views = 0;
   std::mutex mutex;
+  std::vector<py::object> books;  // attached books, kept alive here
+
+  // Lock the engine and every attached book for a call that runs without the GIL.
+  std::vector<std::unique_lock<std::mutex>> lock_all() {
+    std::vector<std::unique_lock<std::mutex>> locks;
+    locks.emplace_back(mutex);
+    for (const auto& b : books)
+      if (!b.is_none()) locks.emplace_back(b.cast<PyOrderBook&>().mutex);
+    return locks;
+  }
 
   PyMarginEngine(const std::vector<double>& tick_values, const py::list& rules, double insurance_fund, bool adl,
                  int max_rounds, double max_liquidation_notional)
-      : engine(tick_values, convert(rules), EngineSettings{insurance_fund, adl, max_rounds, max_liquidation_notional}) {}
+      : engine(tick_values, convert(rules), EngineSettings{insurance_fund, adl, max_rounds, max_liquidation_notional}),
+        books(tick_values.size(), py::none()) {}
 
   static std::vector<MarginRule> convert(const py::list& rules) {
     std::vector<MarginRule> out;
@@ -149,13 +162,74 @@ void register_margin(py::module_& m) {
             std::size_t added;
             {
               py::gil_scoped_release release;
-              std::lock_guard<std::mutex> lock(e.mutex);
+              auto locks = e.lock_all();
               added = e.engine.check(ptr(marks));
             }
             const auto& log = e.engine.log();
             return copy_records(log.data() + (log.size() - added), added);
           },
           py::arg("marks"), "Mark every instrument, liquidate until calm; returns this check's records.")
+      .def(
+          "attach_book",
+          [](PyMarginEngine& e, std::size_t instrument, const py::object& book, const std::string& mark) {
+            if (instrument >= e.engine.instruments())
+              throw py::value_error("instrument: must be in 0.." + std::to_string(e.engine.instruments() - 1));
+            MarkRule rule = MarkRule::Last;
+            if (mark == "mid") rule = MarkRule::Mid;
+            else if (mark == "median") rule = MarkRule::Median;
+            else if (mark != "last") throw py::value_error("mark: must be last, mid or median; got " + mark);
+            if (book.is_none()) {
+              e.engine.attach_book(instrument, nullptr, rule);
+            } else {
+              auto& b = book.cast<PyOrderBook&>();
+              e.engine.attach_book(instrument, &b.book, rule);
+            }
+            e.books[instrument] = book;
+          },
+          py::arg("instrument"), py::arg("book"), py::arg("mark") = "last")
+      .def(
+          "check_books",
+          [](PyMarginEngine& e, const I64& index_prices) {
+            if (static_cast<std::size_t>(index_prices.size()) != e.engine.instruments())
+              throw py::value_error("index_prices: need one price per instrument (" +
+                                    std::to_string(e.engine.instruments()) + "), got " +
+                                    std::to_string(index_prices.size()));
+            std::size_t added;
+            {
+              py::gil_scoped_release release;
+              auto locks = e.lock_all();
+              added = e.engine.check_books(ptr(index_prices));
+            }
+            const auto& log = e.engine.log();
+            return copy_records(log.data() + (log.size() - added), added);
+          },
+          py::arg("index_prices"), "check() with each round's marks taken from the attached books.")
+      .def(
+          "book_marks",
+          [](PyMarginEngine& e, const I64& index_prices) {
+            if (static_cast<std::size_t>(index_prices.size()) != e.engine.instruments())
+              throw py::value_error("index_prices: need one price per instrument");
+            py::array_t<std::int64_t> out(static_cast<py::ssize_t>(e.engine.instruments()));
+            for (std::size_t i = 0; i < e.engine.instruments(); ++i)
+              out.mutable_data()[i] = e.engine.book_mark(i, ptr(index_prices)[i]);
+            return out;
+          },
+          py::arg("index_prices"))
+      .def(
+          "apply_fills",
+          [](PyMarginEngine& e, std::size_t instrument, const py::array& fills) {
+            if (!fills.dtype().equal(py::dtype::of<Fill>()))
+              throw py::type_error("fills: dtype must be deleverage.FILL_DTYPE");
+            if (fills.ndim() != 1) throw py::value_error("fills: must be one-dimensional");
+            auto c = py::array_t<Fill, py::array::c_style>::ensure(fills);
+            std::lock_guard<std::mutex> lock(e.mutex);
+            e.engine.apply_fills(instrument, c.data(), static_cast<std::size_t>(c.shape(0)));
+          },
+          py::arg("instrument"), py::arg("fills"))
+      .def_property_readonly("outside_cash", [](PyMarginEngine& e) { return e.engine.outside().cash; })
+      .def_property_readonly("outside_position", column<Flat>([](const MarginEngine& me) -> const auto& {
+                               return me.outside().position;
+                             }))
       .def(
           "check_path",
           [](PyMarginEngine& e, const I64& marks) {
@@ -171,7 +245,7 @@ void register_margin(py::module_& m) {
             std::size_t added;
             {
               py::gil_scoped_release release;
-              std::lock_guard<std::mutex> lock(e.mutex);
+              auto locks = e.lock_all();
               added = e.engine.check_path(data, steps);
             }
             const auto& log = e.engine.log();

@@ -6,32 +6,13 @@
 #include <string>
 
 #include "deleverage/order_book.hpp"
+#include "py_order_book.hpp"
 
 using namespace deleverage;
 using deleverage::bindings::copy_records;
+using deleverage::bindings::PyOrderBook;
 
 namespace {
-
-// A book plus the scratch space its Python calls reuse, so the steady state
-// allocates nothing per message. The mutex serialises calls that run without
-// the GIL.
-struct PyOrderBook {
-  OrderBook book;
-  std::vector<Fill> fills;
-  std::mutex mutex;
-
-  PyOrderBook(int stp, std::int64_t max_ladder_levels)
-      : book(checked_stp(stp), max_ladder_levels) {
-    fills.reserve(1024);
-  }
-
-  static StpMode checked_stp(int stp) {
-    if (stp < 0 || stp > 2)
-      throw py::value_error("stp: must be 0 (NONE), 1 (CANCEL_RESTING) or 2 (CANCEL_INCOMING), got " +
-                            std::to_string(stp));
-    return static_cast<StpMode>(stp);
-  }
-};
 
 struct Execution {
   OrderId order_id;
@@ -140,7 +121,8 @@ void register_order_book(py::module_& m) {
       });
 
   py::class_<PyOrderBook>(m, "OrderBook", "Price-time priority limit order book for one instrument.")
-      .def(py::init<int, std::int64_t>(), py::arg("stp") = 0, py::arg("max_ladder_levels") = kDefaultMaxLadderLevels)
+      .def(py::init<int, std::int64_t, bool>(), py::arg("stp") = 0,
+           py::arg("max_ladder_levels") = kDefaultMaxLadderLevels, py::arg("track_owners") = false)
       .def("execute", &execute_batch, py::arg("messages"),
            "Apply a batch of MESSAGE_DTYPE records; returns (results, fills). Runs without the GIL.")
       .def(
@@ -180,6 +162,17 @@ void register_order_book(py::module_& m) {
             return run_one(b, MsgType::Replace, 0, price, qty, 0, id);
           },
           py::arg("order_id"), py::arg("price"), py::arg("qty"))
+      .def(
+          "cancel_owner",
+          [](PyOrderBook& b, std::int64_t owner) {
+            if (!b.book.tracks_owners())
+              throw py::value_error("owner: cancel_owner needs a book made with track_owners=True");
+            std::lock_guard<std::mutex> lock(b.mutex);
+            return b.book.cancel_owner(checked_owner(owner));
+          },
+          py::arg("owner"), "Cancel every resting order of `owner`; returns the lots cancelled.")
+      .def_property_readonly("last_price", [](const PyOrderBook& b) { return optional_price(b.book.last_price()); })
+      .def_property_readonly("tracks_owners", [](const PyOrderBook& b) { return b.book.tracks_owners(); })
       .def_property_readonly("best_bid", [](const PyOrderBook& b) { return optional_price(b.book.best_bid()); })
       .def_property_readonly("best_ask", [](const PyOrderBook& b) { return optional_price(b.book.best_ask()); })
       .def_property_readonly("spread",

@@ -58,6 +58,10 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   fund_.cash = settings_.insurance_fund;
   fund_.position.assign(instruments(), 0);
   fund_.cost.assign(instruments(), 0.0);
+  outside_.position.assign(instruments(), 0);
+  outside_.cost.assign(instruments(), 0.0);
+  books_.assign(instruments(), nullptr);
+  mark_rules_.assign(instruments(), MarkRule::Last);
   indexes_.resize(instruments());
   marks_.assign(instruments(), 0);
 }
@@ -238,8 +242,8 @@ double MarginEngine::conserved() const noexcept {
     for (std::size_t i = 0; i < instruments(); ++i) c -= table_.cost[at(a, i)];
     total += c;
   }
-  double f = fund_.cash;
-  for (std::size_t i = 0; i < instruments(); ++i) f -= fund_.cost[i];
+  double f = fund_.cash + outside_.cash;
+  for (std::size_t i = 0; i < instruments(); ++i) f -= fund_.cost[i] + outside_.cost[i];
   return total + f + fees_collected_ - bad_debt_;
 }
 
@@ -268,18 +272,50 @@ void MarginEngine::apply_trade(std::uint32_t a, std::size_t i, Qty lots, double 
   refresh(a);
 }
 
-std::size_t MarginEngine::check(const Price* marks) {
+std::size_t MarginEngine::check(const Price* marks) { return run_check(marks, false); }
+
+std::size_t MarginEngine::check_books(const Price* index_prices) { return run_check(index_prices, true); }
+
+void MarginEngine::attach_book(std::size_t i, OrderBook* book, MarkRule rule) {
+  if (i >= instruments()) bad("instrument", "must be in 0.." + std::to_string(instruments() - 1));
+  if (book != nullptr && !book->tracks_owners()) bad("book", "must be made with track_owners=True");
+  if (static_cast<std::uint8_t>(rule) > 2) bad("mark", "must be last, mid or median");
+  books_[i] = book;
+  mark_rules_[i] = rule;
+}
+
+Price MarginEngine::book_mark(std::size_t i, Price index) const noexcept {
+  const OrderBook* book = books_[i];
+  if (book == nullptr) return index;
+  const Price last = book->last_price().value_or(index);
+  const auto bid = book->best_bid();
+  const auto ask = book->best_ask();
+  const Price mid = bid && ask ? (*bid + *ask) / 2 : last;
+  switch (mark_rules_[i]) {
+    case MarkRule::Last:
+      return last;
+    case MarkRule::Mid:
+      return mid;
+    case MarkRule::Median:
+      return std::max(std::min(index, mid), std::min(std::max(index, mid), last));
+  }
+  return last;
+}
+
+std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
   for (std::size_t i = 0; i < instruments(); ++i)
-    if (marks[i] < 1 || marks[i] > kMaxPrice)
-      bad("marks[" + std::to_string(i) + "]", "must be in 1..2^62 ticks, got " + std::to_string(marks[i]));
+    if (prices[i] < 1 || prices[i] > kMaxPrice)
+      bad((from_books ? "index_prices[" : "marks[") + std::to_string(i) + "]",
+          "must be in 1..2^62 ticks, got " + std::to_string(prices[i]));
   const std::size_t before = log_.size();
   ++checks_;
-  std::copy(marks, marks + instruments(), marks_.begin());
-  for (std::size_t i = 0; i < instruments(); ++i)
-    if (indexes_[i]) ensure_span(i, static_cast<double>(marks[i]));
-
   double used = 0.0;
   for (int round = 0; round < settings_.max_rounds; ++round) {
+    // Each round marks at the prices it starts with: liquidation orders move books.
+    for (std::size_t i = 0; i < instruments(); ++i) {
+      marks_[i] = from_books ? book_mark(i, prices[i]) : prices[i];
+      if (indexes_[i]) ensure_span(i, static_cast<double>(marks_[i]));
+    }
     candidates_.clear();
     for (std::size_t i = 0; i < instruments(); ++i) {
       if (!indexes_[i]) continue;
@@ -358,6 +394,8 @@ void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
   table_.status[a] |= kStatusLiquidated;
   if (equity(a, marks_.data()) < 0) table_.status[a] |= kStatusBankrupt;
   detach(a);
+  for (OrderBook* book : books_)
+    if (book != nullptr) book->cancel_owner(a);
   bool protect = false;
   for (std::size_t i = 0; i < instruments(); ++i) {
     if (!liquidatable(a, marks_.data())) break;
@@ -372,11 +410,14 @@ void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
         const double want = std::ceil((n - rule.tier_floor[j]) / (static_cast<double>(marks_[i]) * tick_values_[i]));
         const Qty k = std::clamp<Qty>(static_cast<Qty>(want), 1, qabs(q));
         if (k < qabs(q)) {
-          close(a, i, k, CloseKind::Partial, round);
+          const Qty left = k - sell_into_book(a, i, k, round);
+          if (left > 0) close(a, i, left, CloseKind::Partial, round);
           if (!liquidatable(a, marks_.data())) break;
         }
       }
     }
+    const Qty open = table_.position[at(a, i)];
+    if (open != 0) sell_into_book(a, i, qabs(open), round);
     const Qty rest = table_.position[at(a, i)];
     if (rest != 0) close(a, i, qabs(rest), CloseKind::Takeover, round);
   }
@@ -450,6 +491,89 @@ Qty MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind
     fund_.cash += fee;
   }
   return lots;
+}
+
+Qty MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round) {
+  OrderBook* book = books_[i];
+  if (book == nullptr) return 0;
+  const Qty q = table_.position[at(a, i)];
+  const double v = tick_values_[i];
+  const double e = equity(a, marks_.data());
+  const double bankruptcy = static_cast<double>(marks_[i]) - e / (static_cast<double>(q) * v);
+  // No fill worse than the bankruptcy price: a sale at or above it, a purchase at or below.
+  const bool sell = q > 0;
+  const double bound = sell ? std::ceil(bankruptcy) : std::floor(bankruptcy);
+  if (!(bound <= static_cast<double>(kMaxPrice))) return 0;
+  const Price limit = sell ? std::max<Price>(1, static_cast<Price>(bound)) : static_cast<Price>(bound);
+  if (limit < 1) return 0;
+  Message m{0, limit, lots, a, static_cast<std::uint8_t>(MsgType::Ioc),
+            static_cast<std::uint8_t>(sell ? Side::Sell : Side::Buy), {}};
+  book_fills_.clear();
+  book->apply(m, 0, book_fills_);
+  Qty filled = 0;
+  double value = 0.0;
+  for (const Fill& f : book_fills_) {
+    if (f.kind != static_cast<std::uint8_t>(FillKind::Trade)) continue;
+    apply_fill(i, f.maker_owner, sell ? f.qty : -f.qty, f.price, rules_[i].maker_fee_rate);
+    trade_account(a, i, sell ? -f.qty : f.qty, static_cast<double>(f.price));
+    filled += f.qty;
+    value += static_cast<double>(f.qty) * static_cast<double>(f.price);
+  }
+  if (filled == 0) return 0;
+  record(CloseKind::BookOrder, round, a, i, q, filled, value / static_cast<double>(filled), e);
+  const double rate = rules_[i].liquidation_fee_rate;
+  if (rate > 0) {
+    const double fee = std::min(rate * (value * v), std::max(0.0, equity(a, marks_.data())));
+    table_.cash[a] -= fee;
+    table_.fees_paid[a] += fee;
+    fund_.cash += fee;
+  }
+  return filled;
+}
+
+void MarginEngine::apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate) {
+  const double v = tick_values_[i];
+  const double fee = fee_rate * (static_cast<double>(qabs(lots)) * static_cast<double>(price) * v);
+  fees_collected_ += fee;
+  if (owner >= accounts()) {
+    trade(outside_.position[i], outside_.cost[i], outside_.cash, nullptr, lots, static_cast<double>(price), v);
+    outside_.cash -= fee;
+    return;
+  }
+  detach(owner);
+  trade(table_.position[at(owner, i)], table_.cost[at(owner, i)], table_.cash[owner], &table_.realized_pnl[owner],
+        lots, static_cast<double>(price), v);
+  table_.cash[owner] -= fee;
+  table_.fees_paid[owner] += fee;
+  if (table_.mode[owner] == 0) table_.instrument[owner] = static_cast<std::uint16_t>(i);
+  refresh(owner);
+}
+
+void MarginEngine::apply_fills(std::size_t i, const Fill* fills, std::size_t n) {
+  if (i >= instruments()) bad("instrument", "must be in 0.." + std::to_string(instruments() - 1));
+  // Check everything first: a bad batch changes nothing.
+  for (std::size_t k = 0; k < n; ++k) {
+    const Fill& f = fills[k];
+    if (f.kind > 1) bad("fills[" + std::to_string(k) + "].kind", "must be 0 (trade) or 1 (STP cancel)");
+    if (f.kind != 0) continue;
+    if (f.qty < 1 || f.qty > kMaxQty) bad("fills[" + std::to_string(k) + "].qty", "must be in 1..2^40");
+    if (f.price < 1 || f.price > kMaxPrice) bad("fills[" + std::to_string(k) + "].price", "must be in 1..2^62");
+    if (f.taker_side > 1) bad("fills[" + std::to_string(k) + "].taker_side", "must be 0 or 1");
+    for (const AccountId owner : {f.taker_owner, f.maker_owner}) {
+      if (owner >= accounts() || table_.mode[owner] != 0 || table_.instrument[owner] == i) continue;
+      if (lone_position(owner) != SIZE_MAX)
+        bad("fills[" + std::to_string(k) + "]",
+            "isolated account " + std::to_string(owner) + " holds another instrument");
+    }
+  }
+  const MarginRule& rule = rules_[i];
+  for (std::size_t k = 0; k < n; ++k) {
+    const Fill& f = fills[k];
+    if (f.kind != 0) continue;
+    const Qty taker_lots = f.taker_side == static_cast<std::uint8_t>(Side::Buy) ? f.qty : -f.qty;
+    apply_fill(i, f.taker_owner, taker_lots, f.price, rule.taker_fee_rate);
+    apply_fill(i, f.maker_owner, -taker_lots, f.price, rule.maker_fee_rate);
+  }
 }
 
 void MarginEngine::trade_account(std::uint32_t a, std::size_t i, Qty lots, double price) {

@@ -20,8 +20,8 @@ bool valid_price(Price p) noexcept { return p >= 1 && p <= kMaxPrice; }
 
 }  // namespace
 
-OrderBook::OrderBook(StpMode stp, std::int64_t max_ladder_levels)
-    : stp_(stp), max_ladder_levels_(max_ladder_levels) {
+OrderBook::OrderBook(StpMode stp, std::int64_t max_ladder_levels, bool track_owners)
+    : stp_(stp), max_ladder_levels_(max_ladder_levels), track_owners_(track_owners) {
   if (static_cast<std::uint8_t>(stp) > 2) {
     throw std::invalid_argument("stp: must be 0 (none), 1 (cancel resting) or 2 (cancel incoming), got " +
                                 std::to_string(static_cast<int>(stp)));
@@ -193,6 +193,7 @@ inline bool OrderBook::consume_level(Level& lvl, Price price, Taker& t, std::vec
                            static_cast<std::uint8_t>(t.side), static_cast<std::uint8_t>(FillKind::StpCancel), {}});
       lvl.qty -= mk.qty;
       --lvl.count;
+      if (track_owners_) owner_unlink(s);
       pool_.release(s);
       s = next;
       continue;
@@ -202,8 +203,10 @@ inline bool OrderBook::consume_level(Level& lvl, Price price, Taker& t, std::vec
                          static_cast<std::uint8_t>(t.side), static_cast<std::uint8_t>(FillKind::Trade), {}});
     t.remaining -= q;
     lvl.qty -= q;
+    last_price_ = price;
     if (q == mk.qty) {
       --lvl.count;
+      if (track_owners_) owner_unlink(s);
       pool_.release(s);
       s = next;
     } else {
@@ -263,6 +266,7 @@ void OrderBook::rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, 
   lvl.tail = slot;
   lvl.qty += qty;
   ++lvl.count;
+  if (track_owners_) owner_link(slot);
   if (side == Side::Buy) {
     best_bid_ = std::max(best_bid_, price);
   } else {
@@ -271,6 +275,7 @@ void OrderBook::rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, 
 }
 
 void OrderBook::unlink(std::uint32_t slot) {
+  if (track_owners_) owner_unlink(slot);
   const Order& o = pool_[slot];
   Level& lvl = ladder_.at(o.price);
   if (o.prev == kNil) {
@@ -293,6 +298,45 @@ void OrderBook::unlink(std::uint32_t slot) {
     const Price next = ladder_.next_at_or_above(o.price + 1);
     best_ask_ = next == PriceLadder::kNone ? kNoAsk : next;
   }
+}
+
+void OrderBook::owner_link(std::uint32_t slot) {
+  if (owner_next_.size() <= slot) {
+    owner_next_.resize(static_cast<std::size_t>(slot) * 2 + 1024, kNil);
+    owner_prev_.resize(owner_next_.size(), kNil);
+  }
+  auto [it, fresh] = owner_head_.try_emplace(pool_[slot].owner, slot);
+  owner_prev_[slot] = kNil;
+  owner_next_[slot] = fresh ? kNil : it->second;
+  if (!fresh) {
+    owner_prev_[it->second] = slot;
+    it->second = slot;
+  }
+}
+
+void OrderBook::owner_unlink(std::uint32_t slot) {
+  const std::uint32_t next = owner_next_[slot];
+  const std::uint32_t prev = owner_prev_[slot];
+  if (next != kNil) owner_prev_[next] = prev;
+  if (prev != kNil) {
+    owner_next_[prev] = next;
+  } else if (next == kNil) {
+    owner_head_.erase(pool_[slot].owner);
+  } else {
+    owner_head_[pool_[slot].owner] = next;
+  }
+}
+
+Qty OrderBook::cancel_owner(AccountId owner) {
+  if (!track_owners_) throw std::logic_error("cancel_owner: the book was made without track_owners");
+  Qty total = 0;
+  for (auto it = owner_head_.find(owner); it != owner_head_.end(); it = owner_head_.find(owner)) {
+    const std::uint32_t slot = it->second;
+    total += pool_[slot].qty;
+    unlink(slot);
+    pool_.release(slot);
+  }
+  return total;
 }
 
 std::vector<DepthLevel> OrderBook::depth(Side side, std::size_t n) const {

@@ -156,6 +156,43 @@ class MarginEngine:
             raise ValueError(f"account: must be in 0..{self.accounts - 1}, got {account}")
         self._core.apply_trade(account, instrument, lots, price, fee)
 
+    # -- books --------------------------------------------------------------------------------
+    def attach_book(self, instrument: int, book: _core.OrderBook | None) -> None:
+        """Trade `instrument` through `book` (made with ``track_owners=True``).
+
+        Liquidations then cancel the account's resting orders and send an IOC,
+        bounded at the bankruptcy price, into the book before the insurance fund
+        takes over what it could not absorb; ``check_books`` marks each round
+        from the book by the instrument's mark rule. Owners in the book that are
+        not accounts of this engine trade against the *outside* ledger.
+        """
+        self._check_instrument(instrument)
+        if book is not None and not isinstance(book, _core.OrderBook):
+            raise TypeError(f"book: must be a deleverage.OrderBook, got {type(book).__name__}")
+        self._core.attach_book(instrument, book, self.instrument_specs[instrument].mark)
+
+    def check_books(self, index_prices: npt.ArrayLike) -> np.ndarray:
+        """``check`` with each round's marks taken from the attached books."""
+        return self._core.check_books(self._marks(index_prices, "index_prices"))
+
+    def book_marks(self, index_prices: npt.ArrayLike) -> np.ndarray:
+        """The marks the attached books give now, by each instrument's mark rule."""
+        return self._core.book_marks(self._marks(index_prices, "index_prices"))
+
+    def apply_fills(self, instrument: int, fills: np.ndarray) -> None:
+        """Apply an instrument's book fills to both sides, with maker and taker fees."""
+        self._check_instrument(instrument)
+        self._core.apply_fills(instrument, fills)
+
+    @property
+    def outside_cash(self) -> float:
+        """Cash of book participants that are not accounts (money that left the accounts)."""
+        return float(self._core.outside_cash)
+
+    @property
+    def outside_position(self) -> np.ndarray:
+        return self._core.outside_position
+
     # -- checks -------------------------------------------------------------------------------
     def check(self, marks: npt.ArrayLike) -> np.ndarray:
         """Mark every instrument and liquidate until calm; returns this check's log records."""
@@ -187,7 +224,7 @@ class MarginEngine:
         return self._core.liquidation_prices()
 
     def conserved(self) -> float:
-        """sum(cash - cost) over accounts and fund + fees collected - bad debt: constant."""
+        """sum(cash - cost) over accounts, fund and outside + fees collected - bad debt: constant."""
         return self._core.conserved()
 
     # -- state --------------------------------------------------------------------------------
@@ -268,16 +305,16 @@ class MarginEngine:
         if not isinstance(instrument, (int, np.integer)) or not 0 <= instrument < self.instruments:
             raise ValueError(f"instrument: must be in 0..{self.instruments - 1}, got {instrument!r}")
 
-    def _marks(self, marks: npt.ArrayLike) -> np.ndarray:
+    def _marks(self, marks: npt.ArrayLike, name: str = "marks") -> np.ndarray:
         arr = np.asarray(marks)
         if arr.shape != (self.instruments,):
             raise ValueError(
-                f"marks: need one mark per instrument, shape ({self.instruments},); got {arr.shape}"
+                f"{name}: need one price per instrument, shape ({self.instruments},); got {arr.shape}"
             )
         if arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr))):
-            raise ValueError("marks: must be finite integer ticks")
+            raise ValueError(f"{name}: must be finite integer ticks")
         if np.any(arr != np.round(arr)):
-            raise ValueError("marks: must be whole ticks")
+            raise ValueError(f"{name}: must be whole ticks")
         if np.any(arr < 1) or np.any(arr > 2**62):
-            raise ValueError(f"marks: must be in 1..{2**62} ticks, got {arr.tolist()}")
+            raise ValueError(f"{name}: must be in 1..{2**62} ticks, got {arr.tolist()}")
         return np.ascontiguousarray(arr, dtype=np.int64)

@@ -12,6 +12,7 @@
 #include "deleverage/accounts.hpp"
 #include "deleverage/liquidation_index.hpp"
 #include "deleverage/margin_rule.hpp"
+#include "deleverage/order_book.hpp"
 
 namespace deleverage {
 
@@ -38,8 +39,12 @@ struct EngineSettings {
   double max_liquidation_notional = std::numeric_limits<double>::infinity();
 };
 
-// The insurance fund: a holder like an account, without margin.
-struct InsuranceFund {
+// How an instrument's mark price follows its book (docs/margin.md, "Mark price").
+enum class MarkRule : std::uint8_t { Last = 0, Mid = 1, Median = 2 };
+
+// A holder like an account, without margin: the insurance fund, and the
+// outside world (book participants that are not accounts of this engine).
+struct Holder {
   double cash = 0.0;
   std::vector<Qty> position;
   std::vector<double> cost;
@@ -60,6 +65,19 @@ class MarginEngine {
   // Mark every instrument and liquidate until calm; returns the number of
   // records appended to the log.
   std::size_t check(const Price* marks);
+
+  // Attach the book of an instrument: liquidations then cancel the account's
+  // orders and send an IOC into it, and check_books() takes marks from it.
+  // The book must track owners and outlive its attachment.
+  void attach_book(std::size_t instrument, OrderBook* book, MarkRule rule);
+  // Like check(), with each round's marks taken from the attached books
+  // (index prices for instruments without one, and for the median rule).
+  std::size_t check_books(const Price* index_prices);
+  Price book_mark(std::size_t instrument, Price index) const noexcept;
+
+  // Trades of an instrument's book applied to both sides, with maker and taker
+  // fees. Owners that are not accounts trade against the outside holder.
+  void apply_fills(std::size_t instrument, const Fill* fills, std::size_t n);
 
   // check() at each row of a (steps x instruments) mark path; returns records appended.
   std::size_t check_path(const Price* marks, std::size_t steps);
@@ -83,7 +101,8 @@ class MarginEngine {
   double conserved() const noexcept;
 
   const AccountTable& table() const noexcept { return table_; }
-  const InsuranceFund& fund() const noexcept { return fund_; }
+  const Holder& fund() const noexcept { return fund_; }
+  const Holder& outside() const noexcept { return outside_; }
   double fees_collected() const noexcept { return fees_collected_; }
   double bad_debt() const noexcept { return bad_debt_; }
   const std::vector<LiquidationRecord>& log() const noexcept { return log_; }
@@ -104,7 +123,10 @@ class MarginEngine {
   void ensure_span(std::size_t i, double price);
   void rebuild(std::size_t i, int shift);
   std::size_t lone_position(std::uint32_t a) const noexcept;  // instrument, or SIZE_MAX if 0 or >1 open
+  std::size_t run_check(const Price* prices, bool from_books);
   void liquidate(std::uint32_t a, std::uint16_t round);
+  Qty sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round);
+  void apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate);
   Qty close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
   void trade_account(std::uint32_t a, std::size_t i, Qty lots, double price);
   void trade_fund(std::size_t i, Qty lots, double price);
@@ -115,7 +137,11 @@ class MarginEngine {
   std::vector<MarginRule> rules_;
   EngineSettings settings_;
   AccountTable table_;
-  InsuranceFund fund_;
+  Holder fund_;
+  Holder outside_;
+  std::vector<OrderBook*> books_;  // per instrument, or nullptr
+  std::vector<MarkRule> mark_rules_;
+  std::vector<Fill> book_fills_;
   std::vector<std::unique_ptr<SideIndexes>> indexes_;
   std::vector<std::uint32_t> scanned_;  // accounts with several open positions: checked in full
   std::vector<Price> marks_;

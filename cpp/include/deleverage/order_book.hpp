@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "deleverage/codes.hpp"
@@ -19,13 +20,25 @@ namespace deleverage {
 
 class OrderBook {
  public:
-  explicit OrderBook(StpMode stp = StpMode::None, std::int64_t max_ladder_levels = kDefaultMaxLadderLevels);
+  // track_owners keeps a list of each owner's resting orders, so that
+  // cancel_owner() (a margin call cancelling an account's orders) is O(its orders).
+  explicit OrderBook(StpMode stp = StpMode::None, std::int64_t max_ladder_levels = kDefaultMaxLadderLevels,
+                     bool track_owners = false);
 
   // Apply one message; fills are appended to `fills`, tagged with `message_index`.
   MessageResult apply(const Message& m, std::uint32_t message_index, std::vector<Fill>& fills);
 
   // Apply n messages in order; results[i] is the outcome of messages[i].
   void execute(const Message* messages, std::size_t n, MessageResult* results, std::vector<Fill>& fills);
+
+  // Cancel every resting order of `owner` (needs track_owners); returns the lots cancelled.
+  Qty cancel_owner(AccountId owner);
+  bool tracks_owners() const noexcept { return track_owners_; }
+
+  // Price of the last trade, if any.
+  std::optional<Price> last_price() const noexcept {
+    return last_price_ == 0 ? std::nullopt : std::optional<Price>(last_price_);
+  }
 
   std::optional<Price> best_bid() const noexcept {
     return best_bid_ == kNoBid ? std::nullopt : std::optional<Price>(best_bid_);
@@ -82,13 +95,20 @@ class OrderBook {
   bool match(Taker& t, std::vector<Fill>& fills);
   void rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, Side side);
   void unlink(std::uint32_t slot);
+  void owner_link(std::uint32_t slot);
+  void owner_unlink(std::uint32_t slot);
 
   OrderPool pool_;
   PriceLadder ladder_;
   Price best_bid_ = kNoBid;
   Price best_ask_ = kNoAsk;
+  Price last_price_ = 0;
   StpMode stp_;
   std::int64_t max_ladder_levels_;
+  bool track_owners_;
+  std::vector<std::uint32_t> owner_next_;  // per slot, when tracking owners
+  std::vector<std::uint32_t> owner_prev_;
+  std::unordered_map<AccountId, std::uint32_t> owner_head_;
 };
 
 }  // namespace deleverage
