@@ -129,3 +129,27 @@ def test_book_order_fills_at_or_above_bankruptcy_price() -> None:
     assert records["price"][0] == 95.0
     assert book.depth(5)[0]["qty"].tolist() == [100]
     assert engine.fund_position.tolist() == [6]
+
+
+def test_liquidation_orders_cascade_through_a_thin_book() -> None:
+    # Marked at the last trade: each round's liquidation orders print lower
+    # trades, and the next round marks there: selling feeds selling.
+    rule = MarginRule(initial_rate=0.05, maintenance_rate=0.01)
+    engine = MarginEngine([Instrument("X", 1.0, rule, mark="last")], insurance_fund=1e9)
+    book = dl.OrderBook(track_owners=True)
+    engine.attach_book(0, book)
+    n = 50
+    entry = np.full(n, 1_000.0)
+    leverage = np.linspace(40, 10, n)  # liquidation prices spread from ~984.8 down to ~909
+    engine.add_accounts(2 * entry / leverage, position=np.full(n, 2), entry_price=entry)
+    for p in range(983, 850, -1):  # one lot a tick below the index
+        book.limit(Side.BUY, p, 1, owner=DEALER)
+    start = engine.conserved()
+    records = engine.check_books([984])
+    rounds = records["round"]
+    assert rounds.max() >= 5  # a cascade, not one round
+    assert np.all(np.diff(rounds.astype(int)) >= 0)
+    assert (records["kind"] == 1).sum() >= 20
+    assert book.last_price < 960
+    assert engine.conserved() == pytest.approx(start, rel=1e-12)
+    assert engine.count_liquidatable(engine.book_marks([984])) == 0
