@@ -153,3 +153,17 @@ def test_depth_rejects_negative_levels() -> None:
 def test_make_messages_rejects_bad_columns(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises((ValueError, TypeError), match=message):
         dl.make_messages(**kwargs)
+
+
+def test_batch_writes_into_a_caller_results_buffer() -> None:
+    book = dl.OrderBook()
+    out = np.zeros(8, dtype=dl.RESULT_DTYPE)
+    batch = dl.make_messages(MsgType.LIMIT, Side.BUY, [100, 101, 102], 2)
+    results, _ = book.execute(batch, out)
+    assert len(results) == 3
+    assert np.shares_memory(results, out)
+    assert out["resting"][:3].tolist() == [2, 2, 2]
+    with pytest.raises(ValueError, match=r"^results: has room for 2"):
+        book.execute(batch, np.zeros(2, dtype=dl.RESULT_DTYPE))
+    with pytest.raises(TypeError, match=r"^results: must be"):
+        book.execute(batch, np.zeros(8, dtype=np.int64))

@@ -66,7 +66,7 @@ Execution run_one(PyOrderBook& b, MsgType type, std::int64_t side, Price price, 
   return Execution{r.order_id, r.filled, r.resting, r.cancelled, copy_records(b.fills.data(), b.fills.size())};
 }
 
-py::tuple execute_batch(PyOrderBook& b, const py::array& messages) {
+py::tuple execute_batch(PyOrderBook& b, const py::array& messages, const py::object& results_out) {
   if (!messages.dtype().equal(py::dtype::of<Message>()))
     throw py::type_error("messages: dtype must be deleverage.MESSAGE_DTYPE, got " +
                          py::str(messages.dtype()).cast<std::string>());
@@ -79,16 +79,35 @@ py::tuple execute_batch(PyOrderBook& b, const py::array& messages) {
   auto contiguous = py::array_t<Message, py::array::c_style>::ensure(messages);
   if (!contiguous) throw py::type_error("messages: could not be read as contiguous MESSAGE_DTYPE records");
   const auto n = static_cast<std::size_t>(contiguous.shape(0));
-  py::array_t<MessageResult> results(static_cast<py::ssize_t>(n));
+  // Results go to a caller's buffer when given (reused across batches), else a new array.
+  py::array_t<MessageResult> results;
+  if (results_out.is_none()) {
+    results = py::array_t<MessageResult>(static_cast<py::ssize_t>(n));
+  } else {
+    const auto given = results_out.cast<py::array>();
+    if (!given.dtype().equal(py::dtype::of<MessageResult>()) || given.ndim() != 1 ||
+        !(given.flags() & py::array::c_style) || !given.writeable())
+      throw py::type_error("results: must be a writeable, contiguous 1-d array of deleverage.RESULT_DTYPE");
+    if (static_cast<std::size_t>(given.shape(0)) < n)
+      throw py::value_error("results: has room for " + std::to_string(given.shape(0)) + " results, the batch has " +
+                            std::to_string(n) + " messages");
+    results = py::array_t<MessageResult>::ensure(given);
+  }
   const Message* in = contiguous.data();
   MessageResult* out = results.mutable_data();
+  std::vector<Fill> fills;
   {
     py::gil_scoped_release release;
     std::lock_guard<std::mutex> lock(b.mutex);
     b.fills.clear();
     b.book.execute(in, n, out, b.fills);
+    // Hand the fills to numpy as they are; the book keeps a buffer of the same size.
+    fills.swap(b.fills);
+    b.fills.reserve(fills.capacity());
   }
-  return py::make_tuple(results, copy_records(b.fills.data(), b.fills.size()));
+  py::object returned = results;
+  if (!results_out.is_none()) returned = results[py::slice(0, static_cast<py::ssize_t>(n), 1)];
+  return py::make_tuple(returned, deleverage::bindings::adopt(std::move(fills)));
 }
 
 py::object optional_price(std::optional<Price> p) { return p ? py::object(py::int_(*p)) : py::none(); }
@@ -123,8 +142,9 @@ void register_order_book(py::module_& m) {
   py::class_<PyOrderBook>(m, "OrderBook", "Price-time priority limit order book for one instrument.")
       .def(py::init<int, std::int64_t, bool>(), py::arg("stp") = 0,
            py::arg("max_ladder_levels") = kDefaultMaxLadderLevels, py::arg("track_owners") = false)
-      .def("execute", &execute_batch, py::arg("messages"),
-           "Apply a batch of MESSAGE_DTYPE records; returns (results, fills). Runs without the GIL.")
+      .def("execute", &execute_batch, py::arg("messages"), py::arg("results") = py::none(),
+           "Apply a batch of MESSAGE_DTYPE records; returns (results, fills). Runs without the GIL.\n"
+           "`results`: an optional RESULT_DTYPE array to write into (its first len(messages) entries).")
       .def(
           "limit",
           [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
