@@ -6,4 +6,5 @@ PYBIND11_MODULE(_core, m) {
   register_order_book(m);
   register_message_stream(m);
   register_margin(m);
+  register_simulation(m);
 }

@@ -61,6 +61,7 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   outside_.position.assign(instruments(), 0);
   outside_.cost.assign(instruments(), 0.0);
   books_.assign(instruments(), nullptr);
+  open_interest_.assign(instruments(), 0);
   mark_rules_.assign(instruments(), MarkRule::Last);
   indexes_.resize(instruments());
   marks_.assign(instruments(), 0);
@@ -114,6 +115,7 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
     const std::size_t i = k % ni;
     const Qty q = position[k];
     table_.position[first * ni + k] = q;
+    if (q > 0) open_interest_[i] += q;
     table_.cost[first * ni + k] = q == 0 ? 0.0 : static_cast<double>(q) * entry_price[k] * tick_values_[i];
     if (q != 0 && !indexes_[i]) ensure_span(i, entry_price[k]);
   }
@@ -263,8 +265,7 @@ void MarginEngine::apply_trade(std::uint32_t a, std::size_t i, Qty lots, double 
   if (!std::isfinite(price) || price <= 0) bad("price", "must be finite and > 0");
   if (!std::isfinite(fee)) bad("fee", "must be finite");
   detach(a);
-  trade(table_.position[at(a, i)], table_.cost[at(a, i)], table_.cash[a], &table_.realized_pnl[a], lots, price,
-        tick_values_[i]);
+  trade_account(a, i, lots, price);
   table_.cash[a] -= fee;
   table_.fees_paid[a] += fee;
   fees_collected_ += fee;
@@ -536,13 +537,12 @@ void MarginEngine::apply_fill(std::size_t i, AccountId owner, Qty lots, Price pr
   const double fee = fee_rate * (static_cast<double>(qabs(lots)) * static_cast<double>(price) * v);
   fees_collected_ += fee;
   if (owner >= accounts()) {
-    trade(outside_.position[i], outside_.cost[i], outside_.cash, nullptr, lots, static_cast<double>(price), v);
+    trade_holder(i, outside_.position[i], outside_.cost[i], outside_.cash, nullptr, lots, static_cast<double>(price));
     outside_.cash -= fee;
     return;
   }
   detach(owner);
-  trade(table_.position[at(owner, i)], table_.cost[at(owner, i)], table_.cash[owner], &table_.realized_pnl[owner],
-        lots, static_cast<double>(price), v);
+  trade_account(owner, i, lots, static_cast<double>(price));
   table_.cash[owner] -= fee;
   table_.fees_paid[owner] += fee;
   if (table_.mode[owner] == 0) table_.instrument[owner] = static_cast<std::uint16_t>(i);
@@ -576,13 +576,20 @@ void MarginEngine::apply_fills(std::size_t i, const Fill* fills, std::size_t n) 
   }
 }
 
+void MarginEngine::trade_holder(std::size_t i, Qty& q, double& cost, double& cash, double* realized, Qty lots,
+                                double price) {
+  const Qty before = q;
+  trade(q, cost, cash, realized, lots, price, tick_values_[i]);
+  open_interest_[i] += std::max<Qty>(q, 0) - std::max<Qty>(before, 0);
+}
+
 void MarginEngine::trade_account(std::uint32_t a, std::size_t i, Qty lots, double price) {
-  trade(table_.position[at(a, i)], table_.cost[at(a, i)], table_.cash[a], &table_.realized_pnl[a], lots, price,
-        tick_values_[i]);
+  trade_holder(i, table_.position[at(a, i)], table_.cost[at(a, i)], table_.cash[a], &table_.realized_pnl[a], lots,
+               price);
 }
 
 void MarginEngine::trade_fund(std::size_t i, Qty lots, double price) {
-  trade(fund_.position[i], fund_.cost[i], fund_.cash, nullptr, lots, price, tick_values_[i]);
+  trade_holder(i, fund_.position[i], fund_.cost[i], fund_.cash, nullptr, lots, price);
 }
 
 void MarginEngine::record(CloseKind kind, std::uint16_t round, std::uint32_t a, std::size_t i, Qty signed_position,

@@ -107,6 +107,10 @@ class MarginEngine {
   double bad_debt() const noexcept { return bad_debt_; }
   const std::vector<LiquidationRecord>& log() const noexcept { return log_; }
   std::uint32_t checks() const noexcept { return checks_; }
+  // Open interest: the long lots of every holder (accounts, fund, outside).
+  Qty open_interest(std::size_t i) const noexcept { return open_interest_[i]; }
+  const MarkRule& mark_rule(std::size_t i) const noexcept { return mark_rules_[i]; }
+  const Price* marks() const noexcept { return marks_.data(); }
   std::size_t memory_bytes() const noexcept;
   double tick_value(std::size_t i) const noexcept { return tick_values_[i]; }
 
@@ -130,6 +134,7 @@ class MarginEngine {
   Qty close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
   void trade_account(std::uint32_t a, std::size_t i, Qty lots, double price);
   void trade_fund(std::size_t i, Qty lots, double price);
+  void trade_holder(std::size_t i, Qty& q, double& cost, double& cash, double* realized, Qty lots, double price);
   void record(CloseKind kind, std::uint16_t round, std::uint32_t a, std::size_t i, Qty signed_position, Qty lots,
               double price, double equity);
 
@@ -147,6 +152,7 @@ class MarginEngine {
   std::vector<Price> marks_;
   std::vector<LiquidationRecord> log_;
   std::vector<std::uint32_t> candidates_;
+  std::vector<Qty> open_interest_;
   double fees_collected_ = 0.0;
   double bad_debt_ = 0.0;
   double initial_conserved_ = 0.0;

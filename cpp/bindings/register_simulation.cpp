@@ -1,0 +1,236 @@
+#include "pybind.hpp"
+
+#include <Python.h>
+
+#include <limits>
+#include <memory>
+#include <string>
+
+#include "deleverage/simulation.hpp"
+#include "margin_rule_dict.hpp"
+
+using namespace deleverage;
+using deleverage::bindings::copy_records;
+
+namespace {
+
+template <class T>
+T get(const py::dict& d, const char* key) {
+  if (!d.contains(key)) throw py::value_error(std::string(key) + ": missing");
+  return d[key].cast<T>();
+}
+
+MarkRule mark_rule(const std::string& name) {
+  if (name == "last") return MarkRule::Last;
+  if (name == "mid") return MarkRule::Mid;
+  if (name == "median") return MarkRule::Median;
+  throw py::value_error("mark: must be last, mid or median; got " + name);
+}
+
+Strategy strategy(const std::string& name) {
+  if (name == "speculator") return Strategy::Speculator;
+  if (name == "noise") return Strategy::Noise;
+  if (name == "value") return Strategy::Value;
+  if (name == "market_maker") return Strategy::MarketMaker;
+  if (name == "holder") return Strategy::Holder;
+  throw py::value_error("strategy: unknown strategy " + name);
+}
+
+FundamentalSpec fundamental(const py::dict& d) {
+  FundamentalSpec f;
+  f.start = get<double>(d, "start");
+  f.drift = get<double>(d, "drift");
+  f.volatility = get<double>(d, "volatility");
+  f.mean_reverting = get<bool>(d, "mean_reverting");
+  f.reversion = get<double>(d, "reversion");
+  f.anchor = get<double>(d, "anchor");
+  for (const auto& s : get<py::list>(d, "shocks")) {
+    const auto t = s.cast<py::tuple>();
+    const auto kind = t[1].cast<std::string>();
+    const ShockKind k = kind == "jump" ? ShockKind::Jump : kind == "drift" ? ShockKind::Drift : ShockKind::Volatility;
+    f.shocks.push_back(Shock{t[0].cast<std::uint64_t>(), k, t[2].cast<double>()});
+  }
+  return f;
+}
+
+PopulationSpec population(const py::dict& d) {
+  PopulationSpec p;
+  p.strategy = strategy(get<std::string>(d, "strategy"));
+  p.first = get<std::uint32_t>(d, "first");
+  p.count = get<std::uint32_t>(d, "count");
+  p.instrument = get<std::uint16_t>(d, "instrument");
+  p.activity = get<double>(d, "activity");
+  // Strategy parameters: those present override the defaults.
+  auto maybe = [&](const char* key, auto& field) {
+    if (d.contains(key)) field = d[key].cast<std::decay_t<decltype(field)>>();
+  };
+  maybe("fast_alpha", p.fast_alpha);
+  maybe("slow_alpha", p.slow_alpha);
+  maybe("threshold", p.threshold);
+  maybe("max_leverage", p.max_leverage);
+  maybe("limit_share", p.limit_share);
+  maybe("limit_offset_ticks", p.limit_offset_ticks);
+  maybe("capital_fraction", p.capital_fraction);
+  maybe("aggressiveness", p.aggressiveness);
+  maybe("vol_reference", p.vol_reference);
+  maybe("vol_exit", p.vol_exit);
+  maybe("leverage", p.leverage);
+  maybe("levels", p.levels);
+  maybe("base_spread_ticks", p.base_spread_ticks);
+  maybe("vol_spread_factor", p.vol_spread_factor);
+  maybe("inventory_limit", p.inventory_limit);
+  maybe("vol_withdraw", p.vol_withdraw);
+  maybe("loss_withdraw", p.loss_withdraw);
+  maybe("calm_steps", p.calm_steps);
+  maybe("holder_alpha", p.holder_alpha);
+  maybe("dip", p.dip);
+  maybe("budget_fraction", p.budget_fraction);
+  return p;
+}
+
+struct PySimulation {
+  std::unique_ptr<Simulation> sim;
+};
+
+}  // namespace
+
+void register_simulation(py::module_& m) {
+  PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
+                       open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
+                       liquidated_short_notional, insurance_fund, adl, active_makers, volatility);
+  m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
+
+  using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
+  using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
+  using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+
+  py::class_<PySimulation>(m, "Simulation", "The clock over books, margin engine and populations.")
+      .def(py::init([](const py::dict& spec, const std::vector<double>& tick_values, const py::list& rules,
+                       double insurance_fund, bool adl, double max_liquidation_notional, const F64& cash,
+                       const U16& instrument, const U8& mode, const U16& population_id, const F64& param) {
+             std::vector<MarginRule> margin;
+             for (const auto& r : rules) margin.push_back(bindings::rule_from_dict(r.cast<py::dict>()));
+             auto engine = std::make_unique<MarginEngine>(
+                 tick_values, margin, EngineSettings{insurance_fund, adl, 64, max_liquidation_notional});
+             const auto n = static_cast<std::size_t>(cash.size());
+             const std::size_t ni = tick_values.size();
+             if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||
+                 static_cast<std::size_t>(population_id.size()) != n || static_cast<std::size_t>(param.size()) != n)
+               throw py::value_error("cash: every account column must have the same length");
+             std::vector<Qty> zeros(n * ni, 0);
+             std::vector<double> no_entry(n * ni, 0.0);
+             engine->add_accounts(n, cash.data(), instrument.data(), zeros.data(), no_entry.data(), mode.data(),
+                                  population_id.data());
+             SimulationSpec s;
+             s.dt = get<double>(spec, "dt");
+             s.steps = get<std::uint64_t>(spec, "steps");
+             s.seed = get<std::uint64_t>(spec, "seed");
+             s.leverage_every = get<std::uint64_t>(spec, "leverage_every");
+             s.volatility_window = get<double>(spec, "volatility_window");
+             for (const auto& f : get<py::list>(spec, "fundamentals")) s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
+             s.tick_size = get<std::vector<double>>(spec, "tick_size");
+             s.start_ticks = get<std::vector<Price>>(spec, "start_ticks");
+             for (const auto& r : get<py::list>(spec, "mark_rules")) s.mark_rules.push_back(mark_rule(r.cast<std::string>()));
+             for (const auto& p : get<py::list>(spec, "populations")) s.populations.push_back(population(p.cast<py::dict>()));
+             for (const auto& c : get<py::list>(spec, "margin_changes")) {
+               const auto t = c.cast<py::tuple>();
+               s.margin_changes.push_back(ScheduledRule{t[0].cast<std::uint64_t>(), t[1].cast<std::uint16_t>(),
+                                                        bindings::rule_from_dict(t[2].cast<py::dict>())});
+             }
+             for (const auto& c : get<py::list>(spec, "triggers")) {
+               const auto t = c.cast<py::tuple>();
+               auto rule = bindings::rule_from_dict(t[3].cast<py::dict>());
+               rule.validate_and_prepare();
+               s.triggers.push_back(VolatilityTrigger{t[0].cast<std::uint16_t>(), t[1].cast<double>(),
+                                                      t[2].cast<double>(), rule});
+             }
+             for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
+             return PySimulation{std::make_unique<Simulation>(std::move(s), std::move(engine),
+                                                              std::vector<double>(param.data(), param.data() + n))};
+           }),
+           py::arg("spec"), py::arg("tick_values"), py::arg("rules"), py::arg("insurance_fund"), py::arg("adl"),
+           py::arg("max_liquidation_notional"), py::arg("cash"), py::arg("instrument"), py::arg("mode"),
+           py::arg("population"), py::arg("param"))
+      .def(
+          "run",
+          [](PySimulation& s, const py::object& progress) {
+            // Ctrl-C and progress are looked at every 256 steps, holding the GIL only then.
+            bool raised = false;
+            auto interrupted = [&]() {
+              py::gil_scoped_acquire gil;
+              if (PyErr_CheckSignals() != 0) {
+                raised = true;
+                return true;
+              }
+              if (!progress.is_none()) progress(s.sim->steps_done());
+              return false;
+            };
+            bool finished;
+            {
+              py::gil_scoped_release release;
+              finished = s.sim->run(interrupted);
+            }
+            if (raised) throw py::error_already_set();
+            return finished;
+          },
+          py::arg("progress") = py::none(),
+          "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed).")
+      .def_property_readonly("records",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().steps;
+                               return copy_records(r.data(), r.size());
+                             })
+      .def_property_readonly("leverage",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().leverage;
+                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("sample_steps",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().sample_steps;
+                               return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("liquidations",
+                             [](const PySimulation& s) {
+                               const auto& log = s.sim->engine().log();
+                               return copy_records(log.data(), log.size());
+                             })
+      .def_property_readonly("cash",
+                             [](const PySimulation& s) {
+                               const auto& c = s.sim->engine().table().cash;
+                               return py::array_t<double>(static_cast<py::ssize_t>(c.size()), c.data());
+                             })
+      .def_property_readonly("position",
+                             [](const PySimulation& s) {
+                               const auto& e = s.sim->engine();
+                               const auto& c = e.table().position;
+                               return py::array_t<std::int64_t>(
+                                   {static_cast<py::ssize_t>(e.accounts()), static_cast<py::ssize_t>(e.instruments())},
+                                   c.data());
+                             })
+      .def_property_readonly("cost",
+                             [](const PySimulation& s) {
+                               const auto& e = s.sim->engine();
+                               const auto& c = e.table().cost;
+                               return py::array_t<double>(
+                                   {static_cast<py::ssize_t>(e.accounts()), static_cast<py::ssize_t>(e.instruments())},
+                                   c.data());
+                             })
+      .def_property_readonly("status",
+                             [](const PySimulation& s) {
+                               const auto& c = s.sim->engine().table().status;
+                               return py::array_t<std::uint8_t>(static_cast<py::ssize_t>(c.size()), c.data());
+                             })
+      .def_property_readonly("marks",
+                             [](const PySimulation& s) {
+                               const auto& e = s.sim->engine();
+                               return py::array_t<std::int64_t>(static_cast<py::ssize_t>(e.instruments()), e.marks());
+                             })
+      .def("conserved", [](const PySimulation& s) { return s.sim->engine().conserved(); })
+      .def_property_readonly("bad_debt", [](const PySimulation& s) { return s.sim->engine().bad_debt(); })
+      .def_property_readonly("insurance_fund", [](const PySimulation& s) { return s.sim->engine().fund().cash; })
+      .def_property_readonly("steps_done", [](const PySimulation& s) { return s.sim->steps_done(); })
+      .def_property_readonly("messages", [](const PySimulation& s) { return s.sim->messages(); })
+      .def_property_readonly("decisions", [](const PySimulation& s) { return s.sim->decisions(); })
+      .def_property_readonly("memory_bytes", [](const PySimulation& s) { return s.sim->engine().memory_bytes(); });
+}

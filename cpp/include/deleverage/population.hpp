@@ -1,0 +1,59 @@
+// A population: a contiguous block of accounts sharing one strategy, with
+// per-account heterogeneity in the `param` column (see each strategy's file).
+#pragma once
+
+#include <cstdint>
+
+#include "deleverage/codes.hpp"
+
+namespace deleverage {
+
+enum class Strategy : std::uint8_t { Speculator = 0, Noise = 1, Value = 2, MarketMaker = 3, Holder = 4 };
+
+struct PopulationSpec {
+  Strategy strategy = Strategy::Noise;
+  std::uint32_t first = 0;  // first account id
+  std::uint32_t count = 0;
+  std::uint16_t instrument = 0;
+  double activity = 0.0;  // probability an account acts in a step, in (0, 1]
+
+  // Speculators: momentum of the last price, EMAs with these per-step weights.
+  double fast_alpha = 0.01;
+  double slow_alpha = 0.001;
+  double threshold = 0.0005;
+  double max_leverage = 50.0;
+  // Noise traders.
+  double limit_share = 0.5;
+  std::int64_t limit_offset_ticks = 20;
+  // Value traders.
+  double capital_fraction = 0.5;
+  double aggressiveness = 5.0;
+  double vol_reference = 0.3;
+  double vol_exit = 1.0;
+  double leverage = 1.0;
+  // Market makers.
+  std::int64_t levels = 5;
+  std::int64_t base_spread_ticks = 2;
+  double vol_spread_factor = 10.0;
+  std::int64_t inventory_limit = 1000;
+  double vol_withdraw = 1.0;
+  double loss_withdraw = 0.2;
+  std::int64_t calm_steps = 600;
+  // Long-term holders.
+  double holder_alpha = 1e-5;
+  double dip = 0.03;
+  double budget_fraction = 0.1;
+};
+
+// What a strategy sees of its market at a decision.
+struct MarketView {
+  double last = 0.0;  // ticks
+  double mid = 0.0;   // ticks (last when one side is empty)
+  double fair = 0.0;  // ticks
+  double volatility = 0.0;  // annualised, realized
+  double step_sigma = 0.0;  // one step's standard deviation of log price (realized)
+  double tick_value = 1.0;
+  double initial_rate = 1.0;
+};
+
+}  // namespace deleverage

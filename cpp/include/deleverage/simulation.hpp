@@ -1,0 +1,114 @@
+// The clock. Each step: fair values move (scheduled shocks land); exchange
+// policy applies; market makers requote; the accounts due this step decide and
+// send orders through the books in a seeded random interleaving; marks update
+// and the liquidation loop runs until calm; the recorder writes the step.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "deleverage/activation_calendar.hpp"
+#include "deleverage/counter_rng.hpp"
+#include "deleverage/fundamental.hpp"
+#include "deleverage/margin_engine.hpp"
+#include "deleverage/order_book.hpp"
+#include "deleverage/population.hpp"
+#include "deleverage/populations/market_maker.hpp"
+#include "deleverage/recorder.hpp"
+
+namespace deleverage {
+
+struct ScheduledRule {
+  std::uint64_t step;
+  std::uint16_t instrument;
+  MarginRule rule;
+};
+
+struct VolatilityTrigger {
+  std::uint16_t instrument;
+  double window_steps;
+  double threshold;  // annualised realized volatility
+  MarginRule rule;
+};
+
+struct SimulationSpec {
+  double dt = 1.0;  // seconds
+  std::uint64_t steps = 0;
+  std::uint64_t seed = 0;
+  std::uint64_t leverage_every = 1;  // steps between leverage samples
+  double volatility_window = 300.0;  // steps of the realized-volatility average
+  std::vector<FundamentalSpec> fundamentals;  // per instrument, in price units
+  std::vector<double> tick_size;              // price units per tick
+  std::vector<Price> start_ticks;
+  std::vector<MarkRule> mark_rules;
+  std::vector<PopulationSpec> populations;    // contiguous, in account order
+  std::vector<ScheduledRule> margin_changes;  // sorted by step
+  std::vector<VolatilityTrigger> triggers;
+};
+
+class Simulation {
+ public:
+  // `param`: one number per account, its strategy's heterogeneous parameter.
+  Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
+
+  // Run every step; `interrupted` is asked now and then (Ctrl-C). Returns false if it said yes.
+  bool run(const std::function<bool()>& interrupted);
+
+  const Recording& recording() const noexcept { return recording_; }
+  const MarginEngine& engine() const noexcept { return *engine_; }
+  std::uint64_t steps_done() const noexcept { return done_; }
+  std::uint64_t messages() const noexcept { return messages_; }
+  std::uint64_t decisions() const noexcept { return decisions_; }
+
+ private:
+  // Realized volatility uses returns over this many steps: one-step returns of
+  // traded prices are mostly bid-ask bounce.
+  static constexpr std::size_t kReturnHorizon = 60;
+
+  struct Signals {  // per instrument
+    double last;
+    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the mark / horizon
+    double volume;
+    std::vector<double> history;  // the last kReturnHorizon marks (ring)
+  };
+  struct PopulationState {
+    double fast = 0.0;  // EMAs of the last price (ticks)
+    double slow = 0.0;
+    std::vector<populations::MakerState> makers;
+  };
+
+  void step(std::uint64_t t);
+  MarketView view(std::size_t i) const noexcept;
+  void schedule_next(std::uint32_t a, std::uint64_t t);
+  void decide(std::uint32_t a, std::uint64_t t, std::size_t pop);
+  void submit(std::size_t i, const Message& m);
+  void requote_makers(std::uint64_t t);
+  void record(std::uint64_t t, std::size_t log_before);
+  void sample_leverage(std::uint64_t t);
+
+  SimulationSpec spec_;
+  std::unique_ptr<MarginEngine> engine_;
+  std::vector<std::unique_ptr<OrderBook>> books_;
+  std::vector<double> param_;
+  std::vector<std::uint16_t> population_of_;
+  std::vector<Fundamental> fundamentals_;
+  std::vector<double> fair_ticks_;
+  std::vector<Signals> signals_;
+  std::vector<PopulationState> states_;
+  std::vector<std::vector<Fill>> step_fills_;  // per instrument
+  std::vector<Fill> scratch_;
+  std::vector<std::uint32_t> due_;
+  std::vector<Price> index_;
+  std::vector<bool> trigger_fired_;
+  ActivationCalendar calendar_;
+  CounterRng rng_;
+  Recording recording_;
+  std::size_t next_change_ = 0;
+  std::uint64_t done_ = 0;
+  std::uint64_t messages_ = 0;
+  std::uint64_t decisions_ = 0;
+};
+
+}  // namespace deleverage

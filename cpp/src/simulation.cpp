@@ -1,0 +1,310 @@
+#include "deleverage/simulation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "deleverage/populations/holder.hpp"
+#include "deleverage/populations/noise.hpp"
+#include "deleverage/populations/speculator.hpp"
+#include "deleverage/populations/value.hpp"
+
+namespace deleverage {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) {
+  throw std::invalid_argument(field + ": " + what);
+}
+
+}  // namespace
+
+Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param)
+    : spec_(std::move(spec)), engine_(std::move(engine)), param_(std::move(param)), rng_(spec_.seed) {
+  const std::size_t ni = engine_->instruments();
+  if (spec_.fundamentals.size() != ni || spec_.tick_size.size() != ni || spec_.start_ticks.size() != ni ||
+      spec_.mark_rules.size() != ni)
+    bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
+  if (!(spec_.dt > 0)) bad("dt", "must be > 0 seconds");
+  if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
+  if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
+  population_of_.assign(engine_->accounts(), 0);
+  std::uint32_t expected = 0;
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    const PopulationSpec& pop = spec_.populations[p];
+    if (pop.first != expected) bad("populations", "must cover the accounts contiguously, in order");
+    if (pop.instrument >= ni) bad("populations[" + std::to_string(p) + "].instrument", "unknown instrument");
+    if (!(pop.activity > 0 && pop.activity <= 1))
+      bad("populations[" + std::to_string(p) + "].activity", "must be a per-step probability in (0, 1]");
+    std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
+              static_cast<std::uint16_t>(p));
+    expected += pop.count;
+  }
+  if (expected != engine_->accounts()) bad("populations", "must cover every account");
+
+  for (std::size_t i = 0; i < ni; ++i) {
+    fundamentals_.emplace_back(spec_.fundamentals[i], spec_.dt);
+    books_.push_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
+    engine_->attach_book(i, books_.back().get(), spec_.mark_rules.at(i));
+    const auto start = static_cast<double>(spec_.start_ticks[i]);
+    signals_.push_back(Signals{start, 0.0, 0.0, std::vector<double>(kReturnHorizon, start)});
+  }
+  fair_ticks_.assign(ni, 0.0);
+  index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
+  step_fills_.resize(ni);
+  trigger_fired_.assign(spec_.triggers.size(), false);
+  states_.resize(spec_.populations.size());
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    const auto& pop = spec_.populations[p];
+    const auto start = static_cast<double>(spec_.start_ticks[pop.instrument]);
+    states_[p].fast = states_[p].slow = start;
+    if (pop.strategy == Strategy::MarketMaker) states_[p].makers.resize(pop.count);
+  }
+  calendar_.resize(engine_->accounts());
+  for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
+    if (spec_.populations[population_of_[a]].strategy == Strategy::MarketMaker) continue;  // every step
+    schedule_next(a, 0);
+  }
+  recording_.steps.reserve(spec_.steps * ni);
+}
+
+void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
+  // Poisson activity: the gap to the next step with an action is geometric.
+  const double p = spec_.populations[population_of_[a]].activity;
+  std::uint64_t gap = 0;
+  if (p < 1.0) gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / std::log1p(-p)));
+  calendar_.schedule(a, t + 1 + gap);
+}
+
+bool Simulation::run(const std::function<bool()>& interrupted) {
+  for (std::uint64_t t = done_; t < spec_.steps; ++t) {
+    if (t % 256 == 0 && interrupted && interrupted()) return false;
+    step(t);
+    done_ = t + 1;
+  }
+  return true;
+}
+
+MarketView Simulation::view(std::size_t i) const noexcept {
+  MarketView m;
+  const OrderBook& book = *books_[i];
+  m.last = signals_[i].last;
+  const auto bid = book.best_bid();
+  const auto ask = book.best_ask();
+  m.mid = bid && ask ? 0.5 * static_cast<double>(*bid + *ask) : m.last;
+  m.fair = fair_ticks_[i];
+  m.step_sigma = std::sqrt(signals_[i].variance);
+  m.volatility = m.step_sigma * std::sqrt(Fundamental::kYear / spec_.dt);
+  m.tick_value = engine_->tick_value(i);
+  m.initial_rate = engine_->rule(i).initial_rate;
+  return m;
+}
+
+void Simulation::submit(std::size_t i, const Message& m) {
+  scratch_.clear();
+  books_[i]->apply(m, 0, scratch_);
+  ++messages_;
+  for (const Fill& f : scratch_)
+    if (f.kind == static_cast<std::uint8_t>(FillKind::Trade)) {
+      step_fills_[i].push_back(f);
+      signals_[i].volume += static_cast<double>(f.qty);
+    }
+}
+
+void Simulation::requote_makers(std::uint64_t t) {
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    const PopulationSpec& pop = spec_.populations[p];
+    if (pop.strategy != Strategy::MarketMaker) continue;
+    const MarketView m = view(pop.instrument);
+    OrderBook& book = *books_[pop.instrument];
+    std::vector<Message> quotes;
+    for (std::uint32_t k = 0; k < pop.count; ++k) {
+      const std::uint32_t a = pop.first + k;
+      book.cancel_owner(a);
+      ++decisions_;
+      const double equity = engine_->equity(a, engine_->marks());
+      if (!populations::maker_active(pop, m, equity, states_[p].makers[k])) continue;
+      const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
+      const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
+      quotes.clear();
+      populations::maker_quotes(pop, m, inventory, size, a, quotes);
+      for (const Message& q : quotes) submit(pop.instrument, q);
+    }
+    (void)t;
+  }
+}
+
+void Simulation::decide(std::uint32_t a, std::uint64_t t, std::size_t p) {
+  const PopulationSpec& pop = spec_.populations[p];
+  const std::size_t i = pop.instrument;
+  const MarketView m = view(i);
+  const double equity = engine_->equity(a, engine_->marks());
+  const Qty current = engine_->table().position[a * engine_->instruments() + i];
+  ++decisions_;
+  Message order{0, 0, 0, a, static_cast<std::uint8_t>(MsgType::Market), 0, {}};
+  Qty target = current;
+  switch (pop.strategy) {
+    case Strategy::Speculator: {
+      const double momentum = (states_[p].fast - states_[p].slow) / states_[p].slow;
+      target = populations::speculator_target(pop, m, momentum, equity, param_[a], current);
+      break;
+    }
+    case Strategy::Value:
+      target = populations::value_target(pop, m, equity);
+      // They trade toward fair value, never through it.
+      order.type = static_cast<std::uint8_t>(MsgType::Ioc);
+      order.price = std::max<Price>(1, static_cast<Price>(std::llround(m.fair)));
+      break;
+    case Strategy::Holder: {
+      const Qty buy = populations::holder_buy(pop, m, states_[p].slow, engine_->table().cash[a]);
+      target = current + buy;
+      break;
+    }
+    case Strategy::Noise: {
+      const PhiloxBlock b = rng_.block(kStreamDecision, t, a);
+      const double u[3] = {CounterRng::open_unit(b[0], 0), CounterRng::open_unit(b[1], 0),
+                           CounterRng::open_unit(b[2], b[3])};
+      if (populations::noise_order(pop, m, equity, current, param_[a], u, order)) submit(i, order);
+      return;
+    }
+    case Strategy::MarketMaker:
+      return;
+  }
+  if (target == current) return;
+  order.side = static_cast<std::uint8_t>(target > current ? Side::Buy : Side::Sell);
+  order.qty = std::min<Qty>(target > current ? target - current : current - target, kMaxQty);
+  submit(i, order);
+}
+
+void Simulation::step(std::uint64_t t) {
+  const std::size_t ni = engine_->instruments();
+  // 1. Fair values (and scheduled shocks).
+  for (std::size_t i = 0; i < ni; ++i) {
+    const double fair = fundamentals_[i].advance(t, rng_.normal(kStreamFundamental, t, i));
+    fair_ticks_[i] = fair / spec_.tick_size[i];
+    index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(fair_ticks_[i])), 1, kMaxPrice);
+    signals_[i].volume = 0.0;
+    step_fills_[i].clear();
+  }
+  // 2. Exchange policy: scheduled notices, then volatility triggers.
+  while (next_change_ < spec_.margin_changes.size() && spec_.margin_changes[next_change_].step <= t) {
+    const ScheduledRule& change = spec_.margin_changes[next_change_++];
+    engine_->set_rule(change.instrument, change.rule);
+  }
+  for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
+    if (trigger_fired_[k]) continue;
+    const VolatilityTrigger& trig = spec_.triggers[k];
+    if (view(trig.instrument).volatility > trig.threshold) {
+      engine_->set_rule(trig.instrument, trig.rule);
+      trigger_fired_[k] = true;
+    }
+  }
+  // 3. Market makers requote.
+  requote_makers(t);
+  // 4. The accounts due now act, in a seeded random order.
+  due_.clear();
+  calendar_.pop(t, due_);
+  std::sort(due_.begin(), due_.end(), [&](std::uint32_t x, std::uint32_t y) {
+    const auto kx = rng_.block(kStreamInterleave, t, x)[0];
+    const auto ky = rng_.block(kStreamInterleave, t, y)[0];
+    return kx != ky ? kx < ky : x < y;
+  });
+  for (const std::uint32_t a : due_) {
+    decide(a, t, population_of_[a]);
+    schedule_next(a, t);
+  }
+  for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
+  // 5. Marks and the liquidation loop.
+  const std::size_t log_before = engine_->log().size();
+  engine_->check_books(index_.data());
+  // 6. Signals from the new prices.
+  for (std::size_t i = 0; i < ni; ++i) {
+    Signals& sig = signals_[i];
+    const auto last = books_[i]->last_price();
+    sig.last = last ? static_cast<double>(*last) : sig.last;
+    const auto mark = static_cast<double>(engine_->marks()[i]);
+    double& then = sig.history[t % kReturnHorizon];
+    const double r = std::log(mark / then);
+    then = mark;
+    const double w = 2.0 / (spec_.volatility_window + 1.0);
+    sig.variance += w * (r * r / static_cast<double>(kReturnHorizon) - sig.variance);
+  }
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    const PopulationSpec& pop = spec_.populations[p];
+    const double price = signals_[pop.instrument].last;
+    const double slow_alpha = pop.strategy == Strategy::Holder ? pop.holder_alpha : pop.slow_alpha;
+    states_[p].fast += pop.fast_alpha * (price - states_[p].fast);
+    states_[p].slow += slow_alpha * (price - states_[p].slow);
+  }
+  record(t, log_before);
+  if (t % spec_.leverage_every == 0 || t + 1 == spec_.steps) sample_leverage(t);
+}
+
+void Simulation::record(std::uint64_t t, std::size_t log_before) {
+  (void)t;
+  const std::size_t ni = engine_->instruments();
+  const auto& log = engine_->log();
+  for (std::size_t i = 0; i < ni; ++i) {
+    const OrderBook& book = *books_[i];
+    const MarketView m = view(i);
+    StepRecord r{};
+    r.last = m.last;
+    r.mid = m.mid;
+    r.mark = static_cast<double>(engine_->marks()[i]);
+    r.fair = m.fair;
+    const auto bid = book.best_bid();
+    const auto ask = book.best_ask();
+    r.best_bid = bid ? static_cast<double>(*bid) : kNaN;
+    r.best_ask = ask ? static_cast<double>(*ask) : kNaN;
+    r.spread = bid && ask ? static_cast<double>(*ask - *bid) : kNaN;
+    r.depth_bid = static_cast<double>(book.quantity_to(Side::Sell, static_cast<Price>(std::ceil(m.mid * 0.99))));
+    r.depth_ask = static_cast<double>(book.quantity_to(Side::Buy, static_cast<Price>(std::floor(m.mid * 1.01))));
+    r.volume = signals_[i].volume;
+    r.open_interest = static_cast<double>(engine_->open_interest(i));
+    std::uint32_t last_account = kNil;
+    for (std::size_t k = log_before; k < log.size(); ++k) {
+      const LiquidationRecord& rec = log[k];
+      if (rec.instrument != i) continue;
+      if (rec.kind == static_cast<std::uint8_t>(CloseKind::BookOrder)) r.volume += static_cast<double>(rec.qty);
+      if (rec.kind == static_cast<std::uint8_t>(CloseKind::AdlVictim)) continue;
+      if (rec.kind == static_cast<std::uint8_t>(CloseKind::Adl)) r.adl += 1;
+      const double notional = static_cast<double>(rec.qty) * rec.price * engine_->tick_value(i);
+      (rec.side == 0 ? r.liquidated_long_notional : r.liquidated_short_notional) += notional;
+      if (rec.account != last_account) (rec.side == 0 ? r.liquidated_long : r.liquidated_short) += 1;
+      last_account = rec.account;
+    }
+    r.insurance_fund = engine_->fund().cash;
+    for (std::size_t p = 0; p < spec_.populations.size(); ++p)
+      if (spec_.populations[p].strategy == Strategy::MarketMaker && spec_.populations[p].instrument == i)
+        for (const auto& s : states_[p].makers) r.active_makers += s.withdrawn ? 0 : 1;
+    r.volatility = m.volatility;
+    recording_.steps.push_back(r);
+  }
+}
+
+void Simulation::sample_leverage(std::uint64_t t) {
+  const std::size_t ni = engine_->instruments();
+  const auto& table = engine_->table();
+  recording_.sample_steps.push_back(t);
+  for (const PopulationSpec& pop : spec_.populations) {
+    double notional = 0.0;
+    double equity = 0.0;
+    for (std::uint32_t a = pop.first; a < pop.first + pop.count; ++a) {
+      double e = table.cash[a];
+      for (std::size_t i = 0; i < ni; ++i) {
+        const Qty q = table.position[a * ni + i];
+        if (q == 0) continue;
+        const double p = static_cast<double>(engine_->marks()[i]) * engine_->tick_value(i);
+        notional += static_cast<double>(qabs(q)) * p;
+        e += static_cast<double>(q) * p - table.cost[a * ni + i];
+      }
+      equity += std::max(e, 0.0);
+    }
+    recording_.leverage.push_back(equity > 0 ? notional / equity : 0.0);
+  }
+}
+
+}  // namespace deleverage
