@@ -53,7 +53,9 @@ def test_single_message_errors_name_the_field(call, field: str) -> None:
 def test_error_message_states_the_allowed_range() -> None:
     with pytest.raises(ValueError, match=r"qty: must be in 1\.\.1099511627776 lots, got 0"):
         dl.OrderBook().limit(Side.BUY, 100, 0)
-    with pytest.raises(ValueError, match=r"price: must be in 1\.\.4611686018427387904 ticks, got 0"):
+    with pytest.raises(
+        ValueError, match=r"price: must be in 1\.\.4611686018427387904 ticks, got 0"
+    ):
         dl.OrderBook().limit(Side.BUY, 0, 1)
 
 
@@ -128,8 +130,12 @@ def test_batch_of_zero_messages() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"stp": 3}, "stp"), ({"stp": -1}, "stp"), ({"max_ladder_levels": 0}, "max_ladder_levels"),
-     ({"max_ladder_levels": 2**24 + 1}, "max_ladder_levels")],
+    [
+        ({"stp": 3}, "stp"),
+        ({"stp": -1}, "stp"),
+        ({"max_ladder_levels": 0}, "max_ladder_levels"),
+        ({"max_ladder_levels": 2**24 + 1}, "max_ladder_levels"),
+    ],
 )
 def test_constructor_rejects_bad_settings(kwargs: dict[str, int], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: must be"):

@@ -37,7 +37,9 @@ def test_fills_update_both_sides_with_fees() -> None:
 
 def test_apply_fills_rejects_bad_batches_and_changes_nothing() -> None:
     engine = MarginEngine([Instrument("X"), Instrument("Y")])
-    engine.add_accounts([100.0, 100.0], mode=[0, 0], instrument=[1, 1], position=[1, 1], entry_price=[5.0, 5.0])
+    engine.add_accounts(
+        [100.0, 100.0], mode=[0, 0], instrument=[1, 1], position=[1, 1], entry_price=[5.0, 5.0]
+    )
     book = dl.OrderBook(track_owners=True)
     book.limit(Side.SELL, 10, 1, owner=0)
     fills = book.market(Side.BUY, 1, owner=1).fills

@@ -32,7 +32,9 @@ RULES = {
         liquidation_fee_rate=0.002,
     ),
     "closeout": MarginRule(
-        initial_rate=0.05, maintenance="closeout", closeout_share=0.5,
+        initial_rate=0.05,
+        maintenance="closeout",
+        closeout_share=0.5,
         negative_balance_protection=True,
     ),
 }
@@ -103,7 +105,13 @@ def test_worked_examples() -> None:
         engine = MarginEngine([Instrument("BTC", 1.0, rule)])
         engine.add_accounts([400.0], position=[1], entry_price=[20_000.0])
         assert engine.liquidation_prices()[0] == pytest.approx(expected, rel=1e-12)
-    engine = MarginEngine([Instrument("BTC", 1.0, MarginRule(initial_rate=0.02, maintenance_rate=0.005, basis="entry"))])
+    engine = MarginEngine(
+        [
+            Instrument(
+                "BTC", 1.0, MarginRule(initial_rate=0.02, maintenance_rate=0.005, basis="entry")
+            )
+        ]
+    )
     engine.add_accounts([400.0], position=[1], entry_price=[20_000.0])
     assert len(engine.check([19_701])) == 0
     (rec,) = engine.check([19_700])
@@ -139,7 +147,8 @@ def test_adl_when_the_fund_cannot_cover() -> None:
     start = engine.conserved()
     records = engine.check([800])
     kinds = records["kind"].tolist()
-    assert kinds[0] == 3 and set(kinds[1:]) == {4}
+    assert kinds[0] == 3
+    assert set(kinds[1:]) == {4}
     # Ranked by profit x leverage: the short entered at 1,200 is deleveraged first.
     assert records["account"][1:].tolist() == [2, 1]
     assert engine.position[:, 0].tolist() == [0, 0, 0]
@@ -181,8 +190,15 @@ def test_views_are_zero_copy_read_only_and_guard_growth() -> None:
 )
 def test_bad_input_names_the_field_and_changes_nothing(call, field: str) -> None:
     engine = MarginEngine([Instrument("A"), Instrument("B")])
-    engine.add_accounts([100.0, 200.0], position=[1, -1], entry_price=[50.0, 50.0], instrument=[0, 1])
-    before = (engine.cash.copy(), engine.position.copy(), engine.accounts, engine.checks if hasattr(engine, "checks") else 0)
+    engine.add_accounts(
+        [100.0, 200.0], position=[1, -1], entry_price=[50.0, 50.0], instrument=[0, 1]
+    )
+    before = (
+        engine.cash.copy(),
+        engine.position.copy(),
+        engine.accounts,
+        engine.checks if hasattr(engine, "checks") else 0,
+    )
     with pytest.raises((ValueError, TypeError), match=rf"^{field}"):
         call(engine)
     assert engine.accounts == before[2]
@@ -233,7 +249,9 @@ def test_two_instruments_isolated_and_cross_accounts(seed: int, fund: float) -> 
     n = 300
     mode = rng.integers(0, 2, n)
     home = rng.integers(0, 2, n)
-    entry = np.column_stack([5_000 * (1 + rng.normal(0, 0.01, n)), 90_000 * (1 + rng.normal(0, 0.01, n))])
+    entry = np.column_stack(
+        [5_000 * (1 + rng.normal(0, 0.01, n)), 90_000 * (1 + rng.normal(0, 0.01, n))]
+    )
     lots = rng.integers(-20, 21, (n, 2))
     # Isolated accounts hold only their own instrument; cross accounts may hold both.
     lots[mode == 0, 1 - home[mode == 0]] = 0
@@ -245,7 +263,7 @@ def test_two_instruments_isolated_and_cross_accounts(seed: int, fund: float) -> 
     start = engine.conserved()
     total = engine.position.sum(axis=0) + engine.fund_position
     gold, btc = _path(seed, 60, 5_000), _path(seed + 1, 60, 90_000)
-    for g, b in zip(gold, btc):
+    for g, b in zip(gold, btc, strict=True):
         marks = [int(g), int(b)]
         engine.check(marks)
         assert engine.count_liquidatable(marks) == 0

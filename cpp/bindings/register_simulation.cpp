@@ -2,6 +2,7 @@
 
 #include <Python.h>
 
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
@@ -90,6 +91,8 @@ PopulationSpec population(const py::dict& d) {
 
 struct PySimulation {
   std::unique_ptr<Simulation> sim;
+  double initial = 0.0;  // the conserved money at the start
+  double scale = 1.0;    // its magnitude, for a relative error
 };
 
 }  // namespace
@@ -145,8 +148,13 @@ void register_simulation(py::module_& m) {
                                                       t[2].cast<double>(), rule});
              }
              for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
-             return PySimulation{std::make_unique<Simulation>(std::move(s), std::move(engine),
-                                                              std::vector<double>(param.data(), param.data() + n))};
+             double scale = 1.0;
+             for (std::size_t k = 0; k < n; ++k) scale += std::fabs(cash.data()[k]);
+             scale += insurance_fund;
+             PySimulation out{nullptr, engine->conserved(), scale};
+             out.sim = std::make_unique<Simulation>(std::move(s), std::move(engine),
+                                                    std::vector<double>(param.data(), param.data() + n));
+             return out;
            }),
            py::arg("spec"), py::arg("tick_values"), py::arg("rules"), py::arg("insurance_fund"), py::arg("adl"),
            py::arg("max_liquidation_notional"), py::arg("cash"), py::arg("instrument"), py::arg("mode"),
@@ -227,6 +235,10 @@ void register_simulation(py::module_& m) {
                                return py::array_t<std::int64_t>(static_cast<py::ssize_t>(e.instruments()), e.marks());
                              })
       .def("conserved", [](const PySimulation& s) { return s.sim->engine().conserved(); })
+      .def(
+          "conservation_error",
+          [](const PySimulation& s) { return std::fabs(s.sim->engine().conserved() - s.initial) / s.scale; },
+          "Relative drift of the conserved money since the start (0 up to rounding).")
       .def_property_readonly("bad_debt", [](const PySimulation& s) { return s.sim->engine().bad_debt(); })
       .def_property_readonly("insurance_fund", [](const PySimulation& s) { return s.sim->engine().fund().cash; })
       .def_property_readonly("steps_done", [](const PySimulation& s) { return s.sim->steps_done(); })

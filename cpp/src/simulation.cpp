@@ -50,7 +50,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     books_.push_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
     engine_->attach_book(i, books_.back().get(), spec_.mark_rules.at(i));
     const auto start = static_cast<double>(spec_.start_ticks[i]);
-    signals_.push_back(Signals{start, 0.0, 0.0, std::vector<double>(kReturnHorizon, start)});
+    signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(kReturnHorizon, start)});
   }
   fair_ticks_.assign(ni, 0.0);
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
@@ -92,6 +92,7 @@ MarketView Simulation::view(std::size_t i) const noexcept {
   MarketView m;
   const OrderBook& book = *books_[i];
   m.last = signals_[i].last;
+  m.reference = signals_[i].reference;
   const auto bid = book.best_bid();
   const auto ask = book.best_ask();
   m.mid = bid && ask ? 0.5 * static_cast<double>(*bid + *ask) : m.last;
@@ -225,10 +226,14 @@ void Simulation::step(std::uint64_t t) {
     Signals& sig = signals_[i];
     const auto last = books_[i]->last_price();
     sig.last = last ? static_cast<double>(*last) : sig.last;
-    const auto mark = static_cast<double>(engine_->marks()[i]);
+    // Mid prices, not trades: trade prints bounce between bid and ask.
+    const auto bid = books_[i]->best_bid();
+    const auto ask = books_[i]->best_ask();
+    const double mid = bid && ask ? 0.5 * static_cast<double>(*bid + *ask) : sig.last;
+    sig.reference += 0.1 * (sig.last - sig.reference);
     double& then = sig.history[t % kReturnHorizon];
-    const double r = std::log(mark / then);
-    then = mark;
+    const double r = std::log(mid / then);
+    then = mid;
     const double w = 2.0 / (spec_.volatility_window + 1.0);
     sig.variance += w * (r * r / static_cast<double>(kReturnHorizon) - sig.variance);
   }

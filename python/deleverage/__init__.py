@@ -27,8 +27,8 @@ for _name in ("MESSAGE_DTYPE", "RESULT_DTYPE", "FILL_DTYPE", "DEPTH_DTYPE", "ORD
         raise ImportError(f"deleverage: {_name} differs between Python and the compiled engine")
 
 __all__ = [
-    "DEFAULT_MAX_LADDER_LEVELS",
     "CROSS",
+    "DEFAULT_MAX_LADDER_LEVELS",
     "DEPTH_DTYPE",
     "FILL_DTYPE",
     "ISOLATED",

@@ -34,18 +34,28 @@ def _bench_book(args: argparse.Namespace) -> int:
         return 0
     r = result
     print(f"order book: {r.messages:,} messages in batches of {r.batch:,} (seed {r.seed})")
-    print(f"  batch API        {r.messages_per_s / 1e6:8.2f} M messages/s "
-          f"(median of {args.repeat}: {r.messages_per_s_median / 1e6:.2f} M/s)")
-    print(f"  Python reference {r.reference_messages_per_s / 1e6:8.3f} M messages/s "
-          f"on the first {r.reference_messages:,}")
+    print(
+        f"  batch API        {r.messages_per_s / 1e6:8.2f} M messages/s "
+        f"(median of {args.repeat}: {r.messages_per_s_median / 1e6:.2f} M/s)"
+    )
+    print(
+        f"  Python reference {r.reference_messages_per_s / 1e6:8.3f} M messages/s "
+        f"on the first {r.reference_messages:,}"
+    )
     print(f"  ratio            {r.ratio:8.0f}x")
-    print(f"  deep book ({r.deep_book_orders:,} orders): {r.ns_per_add:.1f} ns/add, "
-          f"{r.ns_per_cancel:.1f} ns/cancel, {r.ns_per_market:.1f} ns/market order")
-    print(f"  memory           {r.bytes_per_resting_order:8.1f} bytes per resting order (deep book); "
-          f"{r.bytes_per_resting_order_stream_end:.1f} at the stream's end "
-          f"({r.resting_orders_end:,} resting)")
-    print(f"  fills {r.fills:,}; stream generated in {r.generate_seconds:.2f} s; "
-          f"wall {r.wall_seconds:.1f} s")
+    print(
+        f"  deep book ({r.deep_book_orders:,} orders): {r.ns_per_add:.1f} ns/add, "
+        f"{r.ns_per_cancel:.1f} ns/cancel, {r.ns_per_market:.1f} ns/market order"
+    )
+    print(
+        f"  memory           {r.bytes_per_resting_order:8.1f} bytes per resting order (deep book); "
+        f"{r.bytes_per_resting_order_stream_end:.1f} at the stream's end "
+        f"({r.resting_orders_end:,} resting)"
+    )
+    print(
+        f"  fills {r.fills:,}; stream generated in {r.generate_seconds:.2f} s; "
+        f"wall {r.wall_seconds:.1f} s"
+    )
     return 0
 
 
@@ -58,14 +68,70 @@ def _bench_margin(args: argparse.Namespace) -> int:
         return 0
     print(f"margin engine (seed {args.seed}); baseline: a full scan of every account per update")
     for r in result["results"]:  # type: ignore[union-attr]
-        print(f"  {r['accounts']:>11,} accounts: created in {r['create_seconds']:.2f} s, "
-              f"{r['bytes_per_account']:.1f} bytes/account")
-        print(f"      mark updates (no liquidation) {r['mark_updates_per_s'] / 1e6:8.1f} M/s   "
-              f"full scan: C++ {r['scan_updates_per_s']:,.0f}/s, "
-              f"numpy {r['numpy_scan_updates_per_s']:,.0f}/s   "
-              f"(index {r['index_over_scan']:,.0f}x the C++ scan)")
-        print(f"      cascade: {r['liquidations']:,} liquidations over {r['cascade_steps']:,} "
-              f"one-tick steps, {r['liquidations_per_s'] / 1e6:.2f} M/s")
+        print(
+            f"  {r['accounts']:>11,} accounts: created in {r['create_seconds']:.2f} s, "
+            f"{r['bytes_per_account']:.1f} bytes/account"
+        )
+        print(
+            f"      mark updates (no liquidation) {r['mark_updates_per_s'] / 1e6:8.1f} M/s   "
+            f"full scan: C++ {r['scan_updates_per_s']:,.0f}/s, "
+            f"numpy {r['numpy_scan_updates_per_s']:,.0f}/s   "
+            f"(index {r['index_over_scan']:,.0f}x the C++ scan)"
+        )
+        print(
+            f"      cascade: {r['liquidations']:,} liquidations over {r['cascade_steps']:,} "
+            f"one-tick steps, {r['liquidations_per_s'] / 1e6:.2f} M/s"
+        )
+    return 0
+
+
+def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from deleverage.scenario import load_toml
+    from deleverage.scenarios import PRESETS, load_preset
+
+    if spec in PRESETS:
+        return load_preset(spec)
+    path = Path(spec)
+    if path.suffix == ".toml" or path.exists():
+        if not path.exists():
+            raise ValueError(f"scenario: no such file {spec!r}")
+        return load_toml(path)
+    raise ValueError(
+        f"scenario: {spec!r} is neither a .toml file nor a preset; presets: {', '.join(PRESETS)}"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from deleverage.simulate import simulate
+
+    scenario = _load_scenario(args.scenario)
+    if args.accounts is not None:
+        scenario = scenario.with_accounts(args.accounts)
+    result = simulate(scenario, args.seed, progress=None if not args.json else False)
+    metrics = result.metrics()
+    if args.json:
+        print(json.dumps(metrics))
+        return 0
+    name = scenario.instruments[0].name
+    print(
+        f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
+        f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
+    )
+    print(
+        f"  {name}: peak {metrics['peak_price']:,.2f}, final {metrics['final_price']:,.2f}, "
+        f"max drawdown {metrics['max_drawdown']:.2%}"
+    )
+    print(
+        f"  liquidations {metrics['liquidations']:,} "
+        f"(notional {metrics['liquidated_notional']:,.0f})"
+    )
+    print(
+        f"  worst depth {metrics['min_depth_ratio']:.2f}x and widest spread "
+        f"{metrics['max_spread_ratio']:.1f}x their pre-shock medians"
+    )
+    print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
     return 0
 
 
@@ -75,6 +141,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulator of leveraged markets and their forced-deleveraging cascades.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run a scenario (a preset name or a .toml file) and print its headline figures",
+    )
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        default="default",
+        help="preset name or scenario .toml file (default: the built-in 'default')",
+    )
+    run.add_argument(
+        "--accounts",
+        type=_positive_int,
+        default=None,
+        help="scale the populations to this many accounts in total",
+    )
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--json", action="store_true", help="print one JSON object of headline metrics"
+    )
+    run.set_defaults(handler=_run)
 
     bench = commands.add_parser("bench", help="run a built-in benchmark")
     suites = bench.add_subparsers(dest="suite", required=True)
@@ -101,7 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
         "cascade, and a full scan of every account per update as the baseline.",
     )
     margin.add_argument(
-        "--accounts", type=_positive_int, nargs="+", default=[1_000_000, 10_000_000],
+        "--accounts",
+        type=_positive_int,
+        nargs="+",
+        default=[1_000_000, 10_000_000],
         help="account counts to measure (default: 1000000 10000000)",
     )
     margin.add_argument("--seed", type=_positive_int, default=1)

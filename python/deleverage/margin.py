@@ -90,14 +90,17 @@ class MarginEngine:
             raise ValueError("instruments: need at least one Instrument")
         for k, inst in enumerate(instruments):
             if not isinstance(inst, Instrument):
-                raise TypeError(f"instruments[{k}]: must be an Instrument, got {type(inst).__name__}")
+                raise TypeError(
+                    f"instruments[{k}]: must be an Instrument, got {type(inst).__name__}"
+                )
         if not math.isfinite(insurance_fund) or insurance_fund < 0:
             raise ValueError(f"insurance_fund: must be finite and >= 0, got {insurance_fund}")
         if not isinstance(max_rounds, int) or not 1 <= max_rounds <= 65535:
             raise ValueError(f"max_rounds: must be an integer in 1..65535, got {max_rounds!r}")
         if not max_liquidation_notional > 0:
             raise ValueError(
-                f"max_liquidation_notional: must be > 0 (inf for no cap), got {max_liquidation_notional}"
+                "max_liquidation_notional: must be > 0 (inf for no cap), "
+                f"got {max_liquidation_notional}"
             )
         self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
         self._core = _core.MarginEngine(
@@ -150,7 +153,7 @@ class MarginEngine:
     def apply_trade(
         self, account: int, instrument: int, lots: int, price: float, fee: float = 0.0
     ) -> None:
-        """One side of a trade: `account` buys (lots > 0) or sells at `price` ticks, paying `fee`."""
+        """One trade side: `account` buys (lots > 0) or sells at `price` ticks, paying `fee`."""
         self._check_instrument(instrument)
         if not 0 <= account < self.accounts:
             raise ValueError(f"account: must be in 0..{self.accounts - 1}, got {account}")
@@ -202,9 +205,7 @@ class MarginEngine:
         """``check`` at every row of a (steps, instruments) path, in one call without the GIL."""
         arr = np.asarray(marks)
         if arr.ndim != 2 or arr.shape[1] != self.instruments:
-            raise ValueError(
-                f"marks: must have shape (steps, {self.instruments}), got {arr.shape}"
-            )
+            raise ValueError(f"marks: must have shape (steps, {self.instruments}), got {arr.shape}")
         if arr.dtype.kind not in "iu":
             raise TypeError(f"marks: must be integer ticks, got dtype {arr.dtype}")
         return self._core.check_path(np.ascontiguousarray(arr, dtype=np.int64))
@@ -224,7 +225,7 @@ class MarginEngine:
         return self._core.liquidation_prices()
 
     def conserved(self) -> float:
-        """sum(cash - cost) over accounts, fund and outside + fees collected - bad debt: constant."""
+        """sum(cash - cost) of accounts, fund and outside + fees - bad debt: a constant."""
         return self._core.conserved()
 
     # -- state --------------------------------------------------------------------------------
@@ -303,13 +304,16 @@ class MarginEngine:
 
     def _check_instrument(self, instrument: int) -> None:
         if not isinstance(instrument, (int, np.integer)) or not 0 <= instrument < self.instruments:
-            raise ValueError(f"instrument: must be in 0..{self.instruments - 1}, got {instrument!r}")
+            raise ValueError(
+                f"instrument: must be in 0..{self.instruments - 1}, got {instrument!r}"
+            )
 
     def _marks(self, marks: npt.ArrayLike, name: str = "marks") -> np.ndarray:
         arr = np.asarray(marks)
         if arr.shape != (self.instruments,):
             raise ValueError(
-                f"{name}: need one price per instrument, shape ({self.instruments},); got {arr.shape}"
+                f"{name}: need one price per instrument, shape ({self.instruments},); "
+                f"got {arr.shape}"
             )
         if arr.dtype.kind not in "iuf" or (arr.dtype.kind == "f" and not np.all(np.isfinite(arr))):
             raise ValueError(f"{name}: must be finite integer ticks")

@@ -77,7 +77,7 @@ class MarginRule:
         return cls(initial_rate=1.0 / leverage, **kwargs)  # type: ignore[arg-type]
 
     def deductions(self) -> tuple[float, ...]:
-        """Per-bracket deductions, deduction_k = deduction_{k-1} + floor_k * (rate_k - rate_{k-1})."""
+        """Per-bracket deductions: d_k = d_{k-1} + floor_k * (rate_k - rate_{k-1})."""
         out = [0.0]
         for k in range(1, len(self.tiers)):
             floor, rate = self.tiers[k]
@@ -87,14 +87,18 @@ class MarginRule:
 
 def _check_tiers(tiers: tuple[tuple[float, float], ...]) -> None:
     if not tiers:
-        raise ValueError("tiers: at least one (floor, rate) bracket is needed for tiered maintenance")
+        raise ValueError(
+            "tiers: at least one (floor, rate) bracket is needed for tiered maintenance"
+        )
     for k, (floor, rate) in enumerate(tiers):
         _check_range(f"tiers[{k}].floor", floor, 0.0, 1e18)
         _check_range(f"tiers[{k}].rate", rate, 0.0, 1.0)
         if rate >= 1.0:
             raise ValueError(f"tiers[{k}].rate: must be in [0, 1), got {rate}")
     if tiers[0][0] != 0.0:
-        raise ValueError(f"tiers[0].floor: must be 0 (brackets start at zero notional), got {tiers[0][0]}")
+        raise ValueError(
+            f"tiers[0].floor: must be 0 (brackets start at zero notional), got {tiers[0][0]}"
+        )
     for k in range(1, len(tiers)):
         if tiers[k][0] <= tiers[k - 1][0]:
             raise ValueError(
@@ -103,7 +107,8 @@ def _check_tiers(tiers: tuple[tuple[float, float], ...]) -> None:
             )
         if tiers[k][1] < tiers[k - 1][1]:
             raise ValueError(
-                f"tiers[{k}].rate: rates must not decrease, got {tiers[k][1]} after {tiers[k - 1][1]}"
+                f"tiers[{k}].rate: rates must not decrease, "
+                f"got {tiers[k][1]} after {tiers[k - 1][1]}"
             )
 
 

@@ -47,7 +47,8 @@ struct PopulationSpec {
 
 // What a strategy sees of its market at a decision.
 struct MarketView {
-  double last = 0.0;  // ticks
+  double last = 0.0;       // ticks
+  double reference = 0.0;  // ticks: a short average of trade prices
   double mid = 0.0;   // ticks (last when one side is empty)
   double fair = 0.0;  // ticks
   double volatility = 0.0;  // annualised, realized

@@ -69,9 +69,10 @@ class Simulation {
 
   struct Signals {  // per instrument
     double last;
-    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the mark / horizon
+    double reference;  // a short average of trade prices (what makers quote around)
+    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the mid / horizon
     double volume;
-    std::vector<double> history;  // the last kReturnHorizon marks (ring)
+    std::vector<double> history;  // the last kReturnHorizon mids (ring)
   };
   struct PopulationState {
     double fast = 0.0;  // EMAs of the last price (ticks)

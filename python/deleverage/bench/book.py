@@ -75,7 +75,9 @@ def _deep_book_costs(orders: int, batch: int, seed: int) -> tuple[float, float, 
     side = rng.integers(0, 2, orders)
     offset = rng.integers(1, 51, orders)
     price = np.where(side == Side.BUY, mid - offset, mid + offset)
-    adds = make_messages(MsgType.LIMIT, side, price, rng.integers(1, 101, orders), rng.integers(0, 1000, orders))
+    adds = make_messages(
+        MsgType.LIMIT, side, price, rng.integers(1, 101, orders), rng.integers(0, 1000, orders)
+    )
 
     book = _core.OrderBook()
     add_s, added = _timed(book, adds, batch)
@@ -86,7 +88,9 @@ def _deep_book_costs(orders: int, batch: int, seed: int) -> tuple[float, float, 
     book = _core.OrderBook()
     _timed(book, adds, batch)
     markets = orders // 2
-    sweep = make_messages(MsgType.MARKET, rng.integers(0, 2, markets), 0, rng.integers(1, 101, markets))
+    sweep = make_messages(
+        MsgType.MARKET, rng.integers(0, 2, markets), 0, rng.integers(1, 101, markets)
+    )
     market_s, _ = _timed(book, sweep, batch)
     return add_s / orders * 1e9, cancel_s / orders * 1e9, market_s / markets * 1e9, bytes_per_order
 

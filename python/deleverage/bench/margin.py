@@ -64,7 +64,9 @@ def _numpy_scan(cash: np.ndarray, q: np.ndarray, cost: np.ndarray, mark: int) ->
     return int(np.count_nonzero((q != 0) & (equity <= mm)))
 
 
-def bench_size(n: int, *, seed: int = 1, mark_updates: int = 2_000_000, scans: int = 5) -> MarginSizeResult:
+def bench_size(
+    n: int, *, seed: int = 1, mark_updates: int = 2_000_000, scans: int = 5
+) -> MarginSizeResult:
     pop = population(n, seed)
     engine = MarginEngine([Instrument("X", TICK_VALUE, RULE)])
     start = time.perf_counter()
@@ -79,7 +81,7 @@ def bench_size(n: int, *, seed: int = 1, mark_updates: int = 2_000_000, scans: i
     if len(records):
         raise RuntimeError("margin benchmark: the calm path liquidated accounts")
 
-    marks = path[: scans, 0]
+    marks = path[:scans, 0]
     start = time.perf_counter()
     for m in marks:
         engine.count_liquidatable([int(m)])
@@ -111,7 +113,9 @@ def bench_size(n: int, *, seed: int = 1, mark_updates: int = 2_000_000, scans: i
     )
 
 
-def bench_margin(sizes: tuple[int, ...] = (1_000_000, 10_000_000), *, seed: int = 1) -> dict[str, object]:
+def bench_margin(
+    sizes: tuple[int, ...] = (1_000_000, 10_000_000), *, seed: int = 1
+) -> dict[str, object]:
     for n in sizes:
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"sizes: every size must be an integer >= 1, got {n!r}")

@@ -36,12 +36,12 @@ inline bool maker_active(const PopulationSpec& p, const MarketView& m, double eq
   return !s.withdrawn;
 }
 
-// The ladder: `levels` bids and asks of `size` lots.
+// The ladder: `levels` bids and asks of `size` lots around the reference price.
 inline void maker_quotes(const PopulationSpec& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
                          std::vector<Message>& out) {
-  const double half = static_cast<double>(p.base_spread_ticks) + p.vol_spread_factor * m.step_sigma * m.last;
+  const double half = static_cast<double>(p.base_spread_ticks) + p.vol_spread_factor * m.step_sigma * m.reference;
   const double lean = -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
-  const double centre = m.last + lean * half;
+  const double centre = m.reference + lean * half;
   const bool bids = inventory < p.inventory_limit;
   const bool asks = inventory > -p.inventory_limit;
   for (std::int64_t level = 0; level < p.levels; ++level) {

@@ -1,0 +1,177 @@
+"""The outcome of a run: per-step series, the liquidation log, account summaries."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from deleverage import _core
+    from deleverage.scenario import Scenario
+
+CLOSE_KINDS = ("partial", "book", "takeover", "adl", "adl_victim")
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished (or interrupted) run.
+
+    series: per-step DataFrame indexed by time (seconds), columns
+        (instrument, field): last, mid, mark, fair, best_bid, best_ask, spread,
+        depth_bid, depth_ask (lots within 1% of the mid), volume, open_interest,
+        liquidated_long/short (accounts), liquidated_long/short_notional,
+        insurance_fund, adl, active_makers, volatility (realized, annualised).
+    liquidations: one row per close (LIQUIDATION_DTYPE, with names and time).
+    accounts: the final state, one row per population.
+    leverage: aggregate leverage (notional / equity) of each population, sampled.
+    """
+
+    scenario: Scenario
+    seed: int
+    series: pd.DataFrame
+    liquidations: pd.DataFrame
+    accounts: pd.DataFrame
+    leverage: pd.DataFrame
+    steps_done: int
+    wall_seconds: float
+    messages: int
+    decisions: int
+    conservation_error: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.steps_done == self.scenario.clock.steps
+
+    @classmethod
+    def from_simulation(
+        cls, scenario: Scenario, seed: int, sim: _core.Simulation, wall_seconds: float
+    ) -> Result:
+        names = [inst.name for inst in scenario.instruments]
+        ni = len(names)
+        dt = scenario.clock.dt
+        records = sim.records
+        steps = len(records) // ni
+        per = records.reshape(steps, ni)
+        time_index = pd.Index(np.arange(steps) * dt, name="time")
+        frames = {name: pd.DataFrame(per[:, i], index=time_index) for i, name in enumerate(names)}
+        series = pd.concat(frames, axis=1, names=["instrument", "field"])
+
+        log = sim.liquidations
+        liquidations = pd.DataFrame(log)
+        if len(liquidations):
+            liquidations["time"] = liquidations["check"].to_numpy() * dt
+            liquidations["instrument"] = [names[i] for i in liquidations["instrument"]]
+            liquidations["kind"] = [CLOSE_KINDS[k] for k in liquidations["kind"]]
+            liquidations["side"] = np.where(liquidations["side"] == 0, "long", "short")
+            tick_value = {inst.name: inst.tick_value for inst in scenario.instruments}
+            liquidations["notional"] = (
+                liquidations["qty"]
+                * liquidations["price"]
+                * liquidations["instrument"].map(tick_value)
+            )
+
+        pop_names = [p.name for p in scenario.populations]
+        samples = sim.sample_steps
+        leverage = pd.DataFrame(
+            sim.leverage.reshape(len(samples), len(pop_names)),
+            index=pd.Index(samples * dt, name="time"),
+            columns=pop_names,
+        )
+        accounts = _account_summary(scenario, sim)
+        return cls(
+            scenario=scenario,
+            seed=seed,
+            series=series,
+            liquidations=liquidations,
+            accounts=accounts,
+            leverage=leverage,
+            steps_done=int(sim.steps_done),
+            wall_seconds=wall_seconds,
+            messages=int(sim.messages),
+            decisions=int(sim.decisions),
+            conservation_error=float(sim.conservation_error()),
+        )
+
+    def metrics(self, instrument: str | None = None) -> dict[str, float | int]:
+        """Headline figures of one instrument (the first by default)."""
+        name = instrument or self.scenario.instruments[0].name
+        s = self.series[name]
+        last = s["last"].to_numpy()
+        peak = np.maximum.accumulate(last)
+        drawdown = float(np.max(1.0 - last / peak)) if len(last) else 0.0
+        shock = _first_shock_step(self.scenario, name)
+        before = slice(0, max(shock, 1))
+        after = slice(max(shock, 1), None)
+        depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
+        spread = s["spread"].to_numpy()
+        base_depth = (
+            float(np.nanmedian(depth[before])) if np.any(np.isfinite(depth[before])) else math.nan
+        )
+        base_spread = (
+            float(np.nanmedian(spread[before])) if np.any(np.isfinite(spread[before])) else math.nan
+        )
+        after_depth = depth[after]
+        after_spread = spread[after]
+        liq = self.liquidations
+        mine = liq[(liq["instrument"] == name) & (liq["kind"] != "adl_victim")] if len(liq) else liq
+        tick = self.scenario.instrument(name).tick_size
+        return {
+            "max_drawdown": drawdown,
+            "liquidated_notional": float(mine["notional"].sum()) if len(mine) else 0.0,
+            "liquidations": int((s["liquidated_long"] + s["liquidated_short"]).sum()),
+            "min_depth_ratio": float(np.min(after_depth) / base_depth)
+            if len(after_depth) and base_depth > 0
+            else math.nan,
+            "max_spread_ratio": float(np.nanmax(after_spread) / base_spread)
+            if np.any(np.isfinite(after_spread)) and base_spread > 0
+            else math.nan,
+            "final_price": float(last[-1] * tick) if len(last) else math.nan,
+            "peak_price": float(peak[-1] * tick) if len(last) else math.nan,
+            "wall_seconds": self.wall_seconds,
+            "accounts": self.scenario.total_accounts,
+            "steps": self.steps_done,
+        }
+
+
+def _first_shock_step(scenario: Scenario, instrument: str) -> int:
+    """The first scheduled shock of any instrument (else the run's middle)."""
+    steps = [s.step for inst in scenario.instruments for s in inst.fundamental.shocks]
+    return min(steps) if steps else scenario.clock.steps // 2
+
+
+def _account_summary(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
+    cash = sim.cash
+    position = sim.position
+    cost = sim.cost
+    status = sim.status
+    marks = sim.marks.astype(np.float64)
+    tick_value = np.array([inst.tick_value for inst in scenario.instruments])
+    value = position * marks * tick_value
+    equity = cash + (value - cost).sum(axis=1)
+    notional = np.abs(value).sum(axis=1)
+    rows = []
+    first = 0
+    for pop in scenario.populations:
+        sl = slice(first, first + pop.accounts)
+        first += pop.accounts
+        eq = equity[sl]
+        rows.append(
+            {
+                "population": pop.name,
+                "strategy": pop.strategy,
+                "accounts": pop.accounts,
+                "liquidated": int(np.count_nonzero(status[sl] & 1)),
+                "bankrupt": int(np.count_nonzero(status[sl] & 2)),
+                "equity": float(eq.sum()),
+                "notional": float(notional[sl].sum()),
+                "leverage": float(notional[sl].sum() / eq[eq > 0].sum()) if np.any(eq > 0) else 0.0,
+                "long_lots": int(np.clip(position[sl], 0, None).sum()),
+                "short_lots": int(-np.clip(position[sl], None, 0).sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("population")

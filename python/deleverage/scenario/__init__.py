@@ -1,0 +1,55 @@
+"""The typed description of a simulated world: instruments, populations, clock and policy,
+validated on construction and saved to / loaded from TOML with an exact round trip."""
+
+from __future__ import annotations
+
+from deleverage.margin_rules import MarginRule
+from deleverage.scenario.distributions import DISTRIBUTION_KINDS, Distribution
+from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock
+from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
+from deleverage.scenario.populations import (
+    MARGIN_MODES,
+    MAX_ACCOUNTS,
+    PARAMS_CLASSES,
+    STRATEGIES,
+    HolderParams,
+    MarketMakerParams,
+    NoiseParams,
+    Population,
+    SpeculatorParams,
+    StrategyParams,
+    ValueParams,
+)
+from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
+from deleverage.scenario.toml_io import from_toml_str, load_toml, save_toml, to_toml_str
+
+__all__ = [
+    "DISTRIBUTION_KINDS",
+    "MARGIN_MODES",
+    "MAX_ACCOUNTS",
+    "PARAMS_CLASSES",
+    "SHOCK_KINDS",
+    "STRATEGIES",
+    "YEAR",
+    "Clock",
+    "Distribution",
+    "Fundamental",
+    "HolderParams",
+    "InstrumentSpec",
+    "MarginChange",
+    "MarginRule",
+    "MarketMakerParams",
+    "NoiseParams",
+    "Policy",
+    "Population",
+    "Scenario",
+    "Shock",
+    "SpeculatorParams",
+    "StrategyParams",
+    "ValueParams",
+    "VolatilityTrigger",
+    "from_toml_str",
+    "load_toml",
+    "save_toml",
+    "to_toml_str",
+]

@@ -1,0 +1,124 @@
+"""The fair value of an instrument: a random walk with scheduled shocks.
+
+Units: rates are annualised (a year is ``YEAR = 365 * 86400`` seconds), jumps
+are in log units, prices in price units (not ticks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from deleverage.scenario.distributions import (
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_sequence,
+    set_field,
+)
+
+#: Seconds in a year, the unit of every annualised rate.
+YEAR = 365 * 86400
+
+#: The largest step any schedule may name (the clock's own limit).
+MAX_STEPS = 100_000_000
+
+ShockKind = Literal["jump", "drift", "volatility"]
+SHOCK_KINDS: tuple[str, ...] = ("jump", "drift", "volatility")
+FundamentalKind = Literal["lognormal", "mean_reverting"]
+FUNDAMENTAL_KINDS: tuple[str, ...] = ("lognormal", "mean_reverting")
+
+MAX_DRIFT = 5.0
+MAX_VOLATILITY = 5.0
+MAX_JUMP = 10.0
+MAX_REVERSION = 1e6
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A scheduled change of the fair value's process, landing at ``step``.
+
+    - ``jump``: the fair value is multiplied by ``exp(value)`` at ``step``
+      (``value`` in log units, in [-10, 10]; e.g. -0.04 is a 3.9% drop).
+    - ``drift``: the annualised drift becomes ``value`` (in [-5, 5]) from ``step`` on.
+    - ``volatility``: the annualised volatility becomes ``value`` (in [0, 5]) from
+      ``step`` on.
+    """
+
+    step: int
+    kind: ShockKind
+    value: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "step", check_int("step", self.step, 0, MAX_STEPS - 1))
+        kind = check_choice("kind", self.kind, SHOCK_KINDS)
+        if kind == "jump":
+            value = check_float("value", self.value, -MAX_JUMP, MAX_JUMP)
+        elif kind == "drift":
+            value = check_float("value", self.value, -MAX_DRIFT, MAX_DRIFT)
+        else:
+            value = check_float("value", self.value, 0.0, MAX_VOLATILITY)
+        set_field(self, "value", value)
+
+
+@dataclass(frozen=True)
+class Fundamental:
+    """The fair-value process of an instrument.
+
+    - ``lognormal``: geometric Brownian motion with annualised ``drift`` (in
+      [-5, 5]) and ``volatility`` (in [0, 5]); ``reversion`` must stay 0 and
+      ``anchor`` None.
+    - ``mean_reverting``: the log fair value reverts to ``log(anchor)`` at the
+      annualised rate ``reversion`` (> 0, at most 1e6), plus ``drift`` and
+      ``volatility`` as above; ``anchor`` is a price (> 0), None meaning the
+      instrument's start price.
+
+    ``shocks`` are sorted by step (several may share a step; they land in order).
+    """
+
+    kind: FundamentalKind = "lognormal"
+    drift: float = 0.0
+    volatility: float = 0.16
+    reversion: float = 0.0
+    anchor: float | None = None
+    shocks: tuple[Shock, ...] = ()
+
+    def __post_init__(self) -> None:
+        kind = check_choice("kind", self.kind, FUNDAMENTAL_KINDS)
+        set_field(self, "drift", check_float("drift", self.drift, -MAX_DRIFT, MAX_DRIFT))
+        set_field(
+            self, "volatility", check_float("volatility", self.volatility, 0.0, MAX_VOLATILITY)
+        )
+        if kind == "mean_reverting":
+            reversion = check_float("reversion", self.reversion, 0.0, MAX_REVERSION, lo_open=True)
+            if self.anchor is not None:
+                set_field(
+                    self, "anchor", check_float("anchor", self.anchor, 0.0, 1e15, lo_open=True)
+                )
+        else:
+            reversion = check_float("reversion", self.reversion, 0.0, MAX_REVERSION)
+            if reversion != 0.0:
+                raise ValueError(
+                    f"reversion: only used by mean_reverting (must stay 0.0 for {kind}), "
+                    f"got {reversion}"
+                )
+            if self.anchor is not None:
+                raise ValueError(
+                    f"anchor: only used by mean_reverting (must stay None for {kind}), "
+                    f"got {self.anchor!r}"
+                )
+        set_field(self, "reversion", reversion)
+        shocks = check_sequence("shocks", self.shocks)
+        for i, s in enumerate(shocks):
+            check_instance(f"shocks[{i}]", s, Shock)
+            if i and s.step < shocks[i - 1].step:
+                raise ValueError(
+                    f"shocks: must be sorted by step, got step {s.step} after {shocks[i - 1].step} "
+                    f"(shocks[{i}])"
+                )
+        set_field(self, "shocks", shocks)
+
+    def anchor_for(self, start_price: float) -> float:
+        """The price level a mean-reverting fundamental reverts to (default: the start price)."""
+        return start_price if self.anchor is None else self.anchor

@@ -1,0 +1,93 @@
+"""The exchange's policy during a run: scheduled margin changes, volatility-triggered
+margin hikes, and a cap on the notional liquidated per step."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from deleverage.margin_rules import MarginRule
+from deleverage.scenario.distributions import (
+    check_float,
+    check_instance,
+    check_int,
+    check_sequence,
+    check_str,
+    set_field,
+)
+from deleverage.scenario.fundamental import MAX_STEPS
+
+
+@dataclass(frozen=True)
+class MarginChange:
+    """A scheduled exchange notice: from ``step`` (>= 0) on, ``instrument`` uses ``margin``."""
+
+    step: int
+    instrument: str
+    margin: MarginRule
+
+    def __post_init__(self) -> None:
+        set_field(self, "step", check_int("step", self.step, 0, MAX_STEPS - 1))
+        check_str("instrument", self.instrument)
+        check_instance("margin", self.margin, MarginRule)
+
+
+@dataclass(frozen=True)
+class VolatilityTrigger:
+    """Raise ``instrument``'s margin to ``margin`` when the annualised realized
+    volatility of its mark over the last ``window_steps`` steps (2..1e8) passes
+    ``threshold`` (annualised, in (0, 100])."""
+
+    instrument: str
+    window_steps: int
+    threshold: float
+    margin: MarginRule
+
+    def __post_init__(self) -> None:
+        check_str("instrument", self.instrument)
+        set_field(self, "window_steps", check_int("window_steps", self.window_steps, 2, MAX_STEPS))
+        set_field(
+            self, "threshold", check_float("threshold", self.threshold, 0.0, 100.0, lo_open=True)
+        )
+        check_instance("margin", self.margin, MarginRule)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The exchange's rules over a run.
+
+    ``margin_changes`` are sorted by step. ``max_liquidation_notional_per_step``
+    (money, > 0; ``inf`` for no cap) bounds the notional the liquidation loop
+    closes in one step; the rest waits for the next step.
+    """
+
+    margin_changes: tuple[MarginChange, ...] = ()
+    volatility_triggers: tuple[VolatilityTrigger, ...] = ()
+    max_liquidation_notional_per_step: float = math.inf
+
+    def __post_init__(self) -> None:
+        changes = check_sequence("margin_changes", self.margin_changes)
+        for i, c in enumerate(changes):
+            check_instance(f"margin_changes[{i}]", c, MarginChange)
+            if i and c.step < changes[i - 1].step:
+                raise ValueError(
+                    f"margin_changes: must be sorted by step, got step {c.step} after "
+                    f"{changes[i - 1].step} (margin_changes[{i}])"
+                )
+        set_field(self, "margin_changes", changes)
+        triggers = check_sequence("volatility_triggers", self.volatility_triggers)
+        for i, t in enumerate(triggers):
+            check_instance(f"volatility_triggers[{i}]", t, VolatilityTrigger)
+        set_field(self, "volatility_triggers", triggers)
+        set_field(
+            self,
+            "max_liquidation_notional_per_step",
+            check_float(
+                "max_liquidation_notional_per_step",
+                self.max_liquidation_notional_per_step,
+                0.0,
+                math.inf,
+                lo_open=True,
+                allow_inf=True,
+            ),
+        )

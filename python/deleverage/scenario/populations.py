@@ -1,0 +1,268 @@
+"""Populations of accounts: a strategy, its parameters, and how many accounts follow it.
+
+Units: horizons in seconds; volatilities annualised (a year is 365 * 86400 s);
+sizes in lots; money in the instrument's currency; prices relative unless said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from deleverage.scenario.distributions import (
+    Distribution,
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_distribution,
+    check_str,
+    set_field,
+)
+from deleverage.scenario.fundamental import MAX_STEPS
+
+Strategy = Literal["speculator", "noise", "value", "market_maker", "holder"]
+STRATEGIES: tuple[str, ...] = ("speculator", "noise", "value", "market_maker", "holder")
+MarginMode = Literal["isolated", "cross"]
+MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+
+#: The most accounts a scenario may hold (in total).
+MAX_ACCOUNTS = 100_000_000
+
+MAX_HORIZON = 1e9  # seconds (about 32 years)
+MAX_VOL = 100.0  # annualised
+MAX_LEVERAGE = 1e4
+MAX_TICKS = 1_000_000
+
+# Default distributions (module constants: frozen, so safe to share as defaults).
+DEFAULT_TARGET_LEVERAGE = Distribution.uniform(2.0, 20.0)
+DEFAULT_ORDER_SIZE = Distribution.uniform(1.0, 5.0)
+DEFAULT_DEPTH_LOTS = Distribution.uniform(5.0, 20.0)
+
+
+@dataclass(frozen=True)
+class SpeculatorParams:
+    """Leveraged momentum traders.
+
+    They compare a fast and a slow moving average of the price (horizons
+    ``fast_horizon`` < ``slow_horizon``, seconds, in (0, 1e9]): long when the
+    fast average exceeds the slow one by more than ``threshold`` (a relative
+    price change, in [0, 1]), short when it is below by more than that, flat
+    otherwise. Each account's leverage is drawn from ``target_leverage``
+    (samples > 0) and capped at ``max_leverage`` (in [1, 1e4]).
+    """
+
+    fast_horizon: float = 300.0
+    slow_horizon: float = 3600.0
+    threshold: float = 0.0005
+    target_leverage: Distribution = DEFAULT_TARGET_LEVERAGE
+    max_leverage: float = 50.0
+
+    def __post_init__(self) -> None:
+        fast = check_float("fast_horizon", self.fast_horizon, 0.0, MAX_HORIZON, lo_open=True)
+        slow = check_float("slow_horizon", self.slow_horizon, 0.0, MAX_HORIZON, lo_open=True)
+        if not fast < slow:
+            raise ValueError(f"slow_horizon: must be > fast_horizon ({fast}), got {slow}")
+        set_field(self, "fast_horizon", fast)
+        set_field(self, "slow_horizon", slow)
+        set_field(self, "threshold", check_float("threshold", self.threshold, 0.0, 1.0))
+        check_positive_distribution("target_leverage", self.target_leverage)
+        set_field(
+            self, "max_leverage", check_float("max_leverage", self.max_leverage, 1.0, MAX_LEVERAGE)
+        )
+
+
+@dataclass(frozen=True)
+class NoiseParams:
+    """Uninformed traders: random buys and sells.
+
+    Each order is ``order_size`` lots (samples > 0); a share ``limit_share``
+    (in [0, 1]) of orders are limit orders placed uniformly within
+    ``limit_offset_ticks`` (in [0, 1e6]) ticks of the mid, the rest market orders.
+    """
+
+    order_size: Distribution = DEFAULT_ORDER_SIZE
+    limit_share: float = 0.5
+    limit_offset_ticks: int = 20
+
+    def __post_init__(self) -> None:
+        check_positive_distribution("order_size", self.order_size)
+        set_field(self, "limit_share", check_float("limit_share", self.limit_share, 0.0, 1.0))
+        set_field(
+            self,
+            "limit_offset_ticks",
+            check_int("limit_offset_ticks", self.limit_offset_ticks, 0, MAX_TICKS),
+        )
+
+
+@dataclass(frozen=True)
+class ValueParams:
+    """Value investors: they trade the mispricing against the fair value.
+
+    They commit up to ``capital_fraction`` (in (0, 1]) of their capital; the
+    target position, as a fraction of capital, is ``aggressiveness`` (> 0, at
+    most 1e6) times the relative mispricing, with at most ``leverage`` (in
+    [1, 1e4]). As annualised realized volatility rises from ``vol_reference``
+    (> 0) to ``vol_exit`` (> vol_reference, at most 100) they scale down, and
+    above ``vol_exit`` they step out entirely.
+    """
+
+    capital_fraction: float = 0.5
+    aggressiveness: float = 5.0
+    vol_reference: float = 0.3
+    vol_exit: float = 1.0
+    leverage: float = 1.0
+
+    def __post_init__(self) -> None:
+        set_field(
+            self,
+            "capital_fraction",
+            check_float("capital_fraction", self.capital_fraction, 0.0, 1.0, lo_open=True),
+        )
+        set_field(
+            self,
+            "aggressiveness",
+            check_float("aggressiveness", self.aggressiveness, 0.0, 1e6, lo_open=True),
+        )
+        ref = check_float("vol_reference", self.vol_reference, 0.0, MAX_VOL, lo_open=True)
+        exit_ = check_float("vol_exit", self.vol_exit, 0.0, MAX_VOL, lo_open=True)
+        if not exit_ > ref:
+            raise ValueError(f"vol_exit: must be > vol_reference ({ref}), got {exit_}")
+        set_field(self, "vol_reference", ref)
+        set_field(self, "vol_exit", exit_)
+        set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
+
+
+@dataclass(frozen=True)
+class MarketMakerParams:
+    """Market makers: a ladder of quotes either side of their reference price.
+
+    ``levels`` (1..100) price levels a side, the innermost ``base_spread_ticks``
+    (>= 1) ticks wide, widened by ``vol_spread_factor`` (>= 0) times the
+    annualised realized volatility; ``depth_lots`` lots a level (samples > 0);
+    they skew quotes against inventory, up to ``inventory_limit`` lots (>= 1).
+    They pull all quotes when annualised realized volatility passes
+    ``vol_withdraw`` (> 0) or when they have lost ``loss_withdraw`` (in
+    (0, 1]) of their capital, and come back after ``calm_steps`` (>= 1) calm steps.
+    """
+
+    levels: int = 5
+    base_spread_ticks: int = 2
+    depth_lots: Distribution = DEFAULT_DEPTH_LOTS
+    vol_spread_factor: float = 10.0
+    inventory_limit: int = 1000
+    vol_withdraw: float = 1.0
+    loss_withdraw: float = 0.2
+    calm_steps: int = 600
+
+    def __post_init__(self) -> None:
+        set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        set_field(
+            self,
+            "base_spread_ticks",
+            check_int("base_spread_ticks", self.base_spread_ticks, 1, MAX_TICKS),
+        )
+        check_positive_distribution("depth_lots", self.depth_lots)
+        set_field(
+            self,
+            "vol_spread_factor",
+            check_float("vol_spread_factor", self.vol_spread_factor, 0.0, 1e6),
+        )
+        set_field(
+            self, "inventory_limit", check_int("inventory_limit", self.inventory_limit, 1, 2**40)
+        )
+        set_field(
+            self,
+            "vol_withdraw",
+            check_float("vol_withdraw", self.vol_withdraw, 0.0, MAX_VOL, lo_open=True),
+        )
+        set_field(
+            self,
+            "loss_withdraw",
+            check_float("loss_withdraw", self.loss_withdraw, 0.0, 1.0, lo_open=True),
+        )
+        set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
+
+
+@dataclass(frozen=True)
+class HolderParams:
+    """Long-term holders: unleveraged buyers of dips.
+
+    When the price falls ``dip`` (in (0, 1), relative) below its slow moving
+    average (horizon ``slow_horizon`` seconds, in (0, 1e9]) they buy with
+    ``budget_fraction`` (in (0, 1]) of their remaining cash.
+    """
+
+    slow_horizon: float = 86400.0
+    dip: float = 0.03
+    budget_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        set_field(
+            self,
+            "slow_horizon",
+            check_float("slow_horizon", self.slow_horizon, 0.0, MAX_HORIZON, lo_open=True),
+        )
+        set_field(self, "dip", check_float("dip", self.dip, 0.0, 1.0, lo_open=True, hi_open=True))
+        set_field(
+            self,
+            "budget_fraction",
+            check_float("budget_fraction", self.budget_fraction, 0.0, 1.0, lo_open=True),
+        )
+
+
+StrategyParams = SpeculatorParams | NoiseParams | ValueParams | MarketMakerParams | HolderParams
+
+#: The parameter class of each strategy.
+PARAMS_CLASSES: dict[str, type[StrategyParams]] = {
+    "speculator": SpeculatorParams,
+    "noise": NoiseParams,
+    "value": ValueParams,
+    "market_maker": MarketMakerParams,
+    "holder": HolderParams,
+}
+
+
+@dataclass(frozen=True)
+class Population:
+    """A block of ``accounts`` (1..1e8) accounts following one strategy on one instrument.
+
+    ``cash``: each account's starting cash (money; samples > 0). ``activity``:
+    mean activations per hour per account, in (0, 3600]. ``margin_mode``:
+    isolated or cross. ``params``: the strategy's parameters, of the class
+    matching ``strategy`` (None stores that class's defaults, so it is never
+    None after construction).
+    """
+
+    name: str
+    strategy: Strategy
+    accounts: int
+    instrument: str
+    cash: Distribution
+    activity: float = 1.0
+    margin_mode: MarginMode = "isolated"
+    params: StrategyParams | None = None
+
+    def __post_init__(self) -> None:
+        check_str("name", self.name)
+        strategy = check_choice("strategy", self.strategy, STRATEGIES)
+        set_field(self, "accounts", check_int("accounts", self.accounts, 1, MAX_ACCOUNTS))
+        check_str("instrument", self.instrument)
+        check_positive_distribution("cash", self.cash)
+        set_field(
+            self, "activity", check_float("activity", self.activity, 0.0, 3600.0, lo_open=True)
+        )
+        check_choice("margin_mode", self.margin_mode, MARGIN_MODES)
+        cls = self.params_class(strategy)
+        if self.params is None:
+            set_field(self, "params", cls())
+        elif not isinstance(self.params, cls):
+            raise TypeError(
+                f"params: must be a {cls.__name__} for strategy {strategy!r}, "
+                f"got {type(self.params).__name__}"
+            )
+
+    @staticmethod
+    def params_class(strategy: str) -> type[StrategyParams]:
+        """The parameter class of a strategy."""
+        check_choice("strategy", strategy, STRATEGIES)
+        return PARAMS_CLASSES[strategy]

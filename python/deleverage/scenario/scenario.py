@@ -1,0 +1,260 @@
+"""A simulated world: instruments, populations of accounts, the clock and the exchange's policy."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from deleverage.margin_rules import MARK_RULES, Instrument, MarginRule, MarkRule
+from deleverage.scenario.distributions import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_instance,
+    check_int,
+    check_sequence,
+    check_str,
+    set_field,
+)
+from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
+from deleverage.scenario.policy import Policy
+from deleverage.scenario.populations import MAX_ACCOUNTS, Population
+
+#: The largest start price in ticks.
+MAX_START_TICKS = 2**40
+#: The largest money value of one tick of one lot (``Instrument.tick_value``'s limit).
+MAX_TICK_VALUE = 1e12
+
+# Defaults (module constants: frozen, so safe to share).
+DEFAULT_MARGIN = MarginRule()
+DEFAULT_FUNDAMENTAL = Fundamental()
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True)
+class InstrumentSpec:
+    """A traded instrument as the scenario describes it.
+
+    ``start_price`` (price units, > 0) must be a whole number of ticks of
+    ``tick_size`` (price units, > 0), 1..2**40 of them; ``lot_size`` (units of
+    the underlying per lot, > 0). ``margin``: its margin rule at the start;
+    ``mark``: its mark-price rule; ``fundamental``: its fair-value process.
+    """
+
+    name: str
+    start_price: float
+    tick_size: float = 0.01
+    lot_size: float = 1.0
+    margin: MarginRule = DEFAULT_MARGIN
+    mark: MarkRule = "median"
+    fundamental: Fundamental = DEFAULT_FUNDAMENTAL
+
+    def __post_init__(self) -> None:
+        check_str("name", self.name)
+        price = check_float("start_price", self.start_price, 0.0, 1e15, lo_open=True)
+        tick = check_float("tick_size", self.tick_size, 0.0, 1e9, lo_open=True)
+        lot = check_float("lot_size", self.lot_size, 0.0, 1e9, lo_open=True)
+        set_field(self, "start_price", price)
+        set_field(self, "tick_size", tick)
+        set_field(self, "lot_size", lot)
+        ticks = price / tick
+        n = round(ticks)
+        if abs(ticks - n) > 1e-9 * max(1.0, abs(ticks)):
+            raise ValueError(
+                f"start_price: must be a whole number of ticks (tick_size {tick}), "
+                f"got {price} ({ticks} ticks)"
+            )
+        if n < 1 or n > MAX_START_TICKS:
+            raise ValueError(
+                f"start_price: must be 1..2**40 ticks (tick_size {tick}), got {price} ({n} ticks)"
+            )
+        if tick * lot > MAX_TICK_VALUE:
+            raise ValueError(
+                f"lot_size: tick_size * lot_size must be <= {MAX_TICK_VALUE}, got {lot} "
+                f"(tick value {tick * lot})"
+            )
+        check_instance("margin", self.margin, MarginRule)
+        check_choice("mark", self.mark, MARK_RULES)
+        check_instance("fundamental", self.fundamental, Fundamental)
+
+    @property
+    def tick_value(self) -> float:
+        """Money per tick per lot: ``tick_size * lot_size``."""
+        return self.tick_size * self.lot_size
+
+    @property
+    def start_ticks(self) -> int:
+        """The start price in ticks."""
+        return round(self.start_price / self.tick_size)
+
+    def to_instrument(self) -> Instrument:
+        """The margin engine's view of this instrument."""
+        return Instrument(
+            name=self.name, tick_value=self.tick_value, rule=self.margin, mark=self.mark
+        )
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The simulation clock: ``steps`` (1..1e8) steps of ``dt`` seconds (in (0, 86400])."""
+
+    dt: float = 1.0
+    steps: int = 3600
+
+    def __post_init__(self) -> None:
+        set_field(self, "dt", check_float("dt", self.dt, 0.0, 86400.0, lo_open=True))
+        set_field(self, "steps", check_int("steps", self.steps, 1, MAX_STEPS))
+
+    @property
+    def duration(self) -> float:
+        """The simulated time, seconds."""
+        return self.dt * self.steps
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A simulated world, validated as a whole.
+
+    ``insurance_fund``: the fund's starting cash (money, in [0, 1e18]).
+    ``adl``: whether auto-deleveraging runs when the fund cannot cover a loss.
+    """
+
+    name: str
+    instruments: tuple[InstrumentSpec, ...]
+    populations: tuple[Population, ...]
+    clock: Clock = Clock()
+    policy: Policy = DEFAULT_POLICY
+    insurance_fund: float = 0.0
+    adl: bool = True
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_str("name", self.name)
+        instruments = check_sequence("instruments", self.instruments)
+        populations = check_sequence("populations", self.populations)
+        set_field(self, "instruments", instruments)
+        set_field(self, "populations", populations)
+        check_instance("clock", self.clock, Clock)
+        check_instance("policy", self.policy, Policy)
+        set_field(
+            self,
+            "insurance_fund",
+            check_float("insurance_fund", self.insurance_fund, 0.0, 1e18),
+        )
+        check_bool("adl", self.adl)
+        check_str("description", self.description, nonempty=False)
+
+        if not instruments:
+            raise ValueError("instruments: at least one instrument is needed, got ()")
+        names: list[str] = []
+        for i, spec in enumerate(instruments):
+            check_instance(f"instruments[{i}]", spec, InstrumentSpec)
+            if spec.name in names:
+                raise ValueError(f"instruments[{i}].name: duplicate instrument name {spec.name!r}")
+            names.append(spec.name)
+            for k, shock in enumerate(spec.fundamental.shocks):
+                self._check_step(f"instruments[{i}].fundamental.shocks[{k}].step", shock.step)
+        known = ", ".join(names)
+
+        def check_known(path: str, name: str) -> None:
+            if name not in names:
+                raise ValueError(f"{path}: unknown instrument {name!r}; known: {known}")
+
+        if not populations:
+            raise ValueError("populations: at least one population is needed, got ()")
+        seen: set[str] = set()
+        for i, pop in enumerate(populations):
+            check_instance(f"populations[{i}]", pop, Population)
+            if pop.name in seen:
+                raise ValueError(f"populations[{i}].name: duplicate population name {pop.name!r}")
+            seen.add(pop.name)
+            check_known(f"populations[{i}].instrument", pop.instrument)
+        total = sum(p.accounts for p in populations)
+        if total > MAX_ACCOUNTS:
+            raise ValueError(f"populations: total accounts must be <= {MAX_ACCOUNTS}, got {total}")
+
+        for i, change in enumerate(self.policy.margin_changes):
+            check_known(f"policy.margin_changes[{i}].instrument", change.instrument)
+            self._check_step(f"policy.margin_changes[{i}].step", change.step)
+        for i, trigger in enumerate(self.policy.volatility_triggers):
+            check_known(f"policy.volatility_triggers[{i}].instrument", trigger.instrument)
+            if trigger.window_steps > self.clock.steps:
+                raise ValueError(
+                    f"policy.volatility_triggers[{i}].window_steps: must be <= clock.steps "
+                    f"({self.clock.steps}), got {trigger.window_steps}"
+                )
+
+    def _check_step(self, path: str, step: int) -> None:
+        if step >= self.clock.steps:
+            raise ValueError(f"{path}: must be < clock.steps ({self.clock.steps}), got {step}")
+
+    # ---- queries
+
+    @property
+    def total_accounts(self) -> int:
+        """The number of accounts over all populations."""
+        return sum(p.accounts for p in self.populations)
+
+    def instrument(self, name: str) -> InstrumentSpec:
+        """The instrument called ``name`` (KeyError listing the known ones otherwise)."""
+        for spec in self.instruments:
+            if spec.name == name:
+                return spec
+        known = ", ".join(s.name for s in self.instruments)
+        raise KeyError(f"instrument: unknown instrument {name!r}; known: {known}")
+
+    # ---- derived scenarios
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_accounts(self, n: int) -> Scenario:
+        """The same world with ``n`` accounts in total.
+
+        Market makers keep their counts; the other populations share the rest in
+        proportion to their current counts (largest remainders), each keeping at
+        least one account.
+        """
+        n = check_int("n", n, 1, MAX_ACCOUNTS)
+        fixed = sum(p.accounts for p in self.populations if p.strategy == "market_maker")
+        scaled = [i for i, p in enumerate(self.populations) if p.strategy != "market_maker"]
+        rest = n - fixed
+        if not scaled:
+            if rest != 0:
+                raise ValueError(f"n: only market makers here, so the total stays {fixed}, got {n}")
+            return self
+        if rest < len(scaled):
+            raise ValueError(
+                f"n: must be >= {fixed + len(scaled)} ({fixed} market makers and one account "
+                f"for each of {len(scaled)} other populations), got {n}"
+            )
+        weights = [self.populations[i].accounts for i in scaled]
+        counts = _apportion(rest, weights)
+        pops = list(self.populations)
+        for i, c in zip(scaled, counts, strict=True):
+            pops[i] = dataclasses.replace(pops[i], accounts=c)
+        return self.replace(populations=tuple(pops))
+
+
+def _apportion(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` (>= len(weights)) in proportion to ``weights``, each part >= 1,
+    by largest remainders (exact integer arithmetic; ties go to the earlier part)."""
+    wsum = sum(weights)
+    # The quota of part j is total * weights[j] / wsum; compare (quota - count) * wsum.
+    counts = [max(1, total * w // wsum) for w in weights]
+
+    def excess(j: int) -> int:
+        return counts[j] * wsum - total * weights[j]
+
+    diff = total - sum(counts)
+    while diff > 0:  # at most len(weights) rounds
+        k = min(range(len(counts)), key=lambda j: (excess(j), j))
+        counts[k] += 1
+        diff -= 1
+    while diff < 0:  # only after raising tiny quotas to 1
+        k = max((j for j in range(len(counts)) if counts[j] > 1), key=lambda j: (excess(j), -j))
+        counts[k] -= 1
+        diff += 1
+    return counts

@@ -1,0 +1,26 @@
+"""Built-in scenario presets: the ``.toml`` files shipped in this package."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from deleverage.scenario import Scenario, from_toml_str
+
+__all__ = ["PRESETS", "load_preset"]
+
+#: The names of the shipped presets (their file names without ``.toml``), sorted.
+PRESETS: tuple[str, ...] = tuple(
+    sorted(
+        entry.name[: -len(".toml")]
+        for entry in files(__name__).iterdir()
+        if entry.is_file() and entry.name.endswith(".toml")
+    )
+)
+
+
+def load_preset(name: str) -> Scenario:
+    """The built-in scenario ``name`` (one of ``PRESETS``), loaded and validated."""
+    if name not in PRESETS:
+        raise ValueError(f"name: unknown preset {name!r}; available: {', '.join(PRESETS)}")
+    text = files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return from_toml_str(text)

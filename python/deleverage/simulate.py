@@ -1,0 +1,197 @@
+"""Run a scenario: ``simulate(scenario, seed) -> Result``.
+
+The scenario is turned into the engine's plain description here (accounts
+drawn from each population's distributions with a generator seeded from
+``seed``, horizons turned into per-step weights), then the whole run executes
+in C++ without the GIL.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from deleverage import _core
+from deleverage.result import Result
+from deleverage.scenario import (
+    HolderParams,
+    MarketMakerParams,
+    NoiseParams,
+    Scenario,
+    SpeculatorParams,
+    ValueParams,
+)
+
+STRATEGY_PARAM = {
+    "speculator": "target_leverage",
+    "noise": "order_size",
+    "market_maker": "depth_lots",
+}
+
+
+def _alpha(horizon_seconds: float, dt: float) -> float:
+    """Per-step weight of an exponential average over `horizon_seconds`."""
+    return 2.0 / (max(horizon_seconds / dt, 1.0) + 1.0)
+
+
+def _population_spec(pop: Any, first: int, instrument: int, dt: float) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "strategy": pop.strategy,
+        "first": first,
+        "count": pop.accounts,
+        "instrument": instrument,
+        "activity": min(1.0, pop.activity * dt / 3600.0),
+    }
+    p = pop.params
+    if isinstance(p, SpeculatorParams):
+        spec |= {
+            "fast_alpha": _alpha(p.fast_horizon, dt),
+            "slow_alpha": _alpha(p.slow_horizon, dt),
+            "threshold": p.threshold,
+            "max_leverage": p.max_leverage,
+        }
+    elif isinstance(p, NoiseParams):
+        spec |= {"limit_share": p.limit_share, "limit_offset_ticks": p.limit_offset_ticks}
+    elif isinstance(p, ValueParams):
+        spec |= {
+            "capital_fraction": p.capital_fraction,
+            "aggressiveness": p.aggressiveness,
+            "vol_reference": p.vol_reference,
+            "vol_exit": p.vol_exit,
+            "leverage": p.leverage,
+        }
+    elif isinstance(p, MarketMakerParams):
+        spec |= {
+            "levels": p.levels,
+            "base_spread_ticks": p.base_spread_ticks,
+            "vol_spread_factor": p.vol_spread_factor,
+            "inventory_limit": p.inventory_limit,
+            "vol_withdraw": p.vol_withdraw,
+            "loss_withdraw": p.loss_withdraw,
+            "calm_steps": p.calm_steps,
+        }
+    elif isinstance(p, HolderParams):
+        spec |= {
+            "holder_alpha": _alpha(p.slow_horizon, dt),
+            "dip": p.dip,
+            "budget_fraction": p.budget_fraction,
+        }
+    return spec
+
+
+def build(scenario: Scenario, seed: int) -> tuple[_core.Simulation, dict[str, Any]]:
+    """The engine's simulation for a scenario and seed (not yet run)."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed: must be an integer in 0..2**63-1, got {seed!r}")
+    seed = int(seed)
+    names = [inst.name for inst in scenario.instruments]
+    dt = scenario.clock.dt
+    cash, param, instrument, mode, population, pops = [], [], [], [], [], []
+    first = 0
+    for k, pop in enumerate(scenario.populations):
+        # One generator per population: adding a population never reshuffles another.
+        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
+        n = pop.accounts
+        cash.append(pop.cash.sample(rng, n))
+        field = STRATEGY_PARAM.get(pop.strategy)
+        param.append(getattr(pop.params, field).sample(rng, n) if field else np.zeros(n))
+        i = names.index(pop.instrument)
+        instrument.append(np.full(n, i, dtype=np.uint16))
+        mode.append(np.full(n, 1 if pop.margin_mode == "cross" else 0, dtype=np.uint8))
+        population.append(np.full(n, k, dtype=np.uint16))
+        pops.append(_population_spec(pop, first, i, dt))
+        first += n
+
+    fundamentals = []
+    for inst in scenario.instruments:
+        f = inst.fundamental
+        fundamentals.append(
+            {
+                "start": inst.start_price,
+                "drift": f.drift,
+                "volatility": f.volatility,
+                "mean_reverting": f.kind == "mean_reverting",
+                "reversion": f.reversion,
+                "anchor": f.anchor if f.anchor is not None else inst.start_price,
+                "shocks": [(s.step, s.kind, s.value) for s in f.shocks],
+            }
+        )
+    policy = scenario.policy
+    spec = {
+        "dt": dt,
+        "steps": scenario.clock.steps,
+        "seed": seed,
+        "leverage_every": max(1, scenario.clock.steps // 500),
+        "volatility_window": max(10.0, 300.0 / dt),
+        "fundamentals": fundamentals,
+        "tick_size": [inst.tick_size for inst in scenario.instruments],
+        "start_ticks": [inst.start_ticks for inst in scenario.instruments],
+        "mark_rules": [inst.mark for inst in scenario.instruments],
+        "populations": pops,
+        "margin_changes": [
+            (c.step, names.index(c.instrument), asdict(c.margin)) for c in policy.margin_changes
+        ],
+        "triggers": [
+            (names.index(t.instrument), float(t.window_steps), t.threshold, asdict(t.margin))
+            for t in policy.volatility_triggers
+        ],
+    }
+    sim = _core.Simulation(
+        spec,
+        [inst.tick_value for inst in scenario.instruments],
+        [asdict(inst.margin) for inst in scenario.instruments],
+        insurance_fund=scenario.insurance_fund,
+        adl=scenario.adl,
+        max_liquidation_notional=policy.max_liquidation_notional_per_step,
+        cash=np.concatenate(cash),
+        instrument=np.concatenate(instrument),
+        mode=np.concatenate(mode),
+        population=np.concatenate(population),
+        param=np.concatenate(param),
+    )
+    return sim, spec
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int = 0,
+    *,
+    progress: bool | None = None,
+    keep_partial: bool = False,
+) -> Result:
+    """Run `scenario` with `seed`; the same scenario and seed give bit-identical results.
+
+    progress: a progress bar (tqdm) on runs longer than a second; None shows it
+    only on a terminal. On Ctrl-C the run stops between steps and raises
+    KeyboardInterrupt, unless keep_partial is true: then the steps done so far
+    come back as a partial Result.
+    """
+    start = time.perf_counter()
+    sim, _ = build(scenario, seed)
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+
+    def tick(done: int) -> None:
+        nonlocal bar
+        if bar is None and show and time.perf_counter() - start > 1.0:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=scenario.clock.steps, unit="step", desc=scenario.name, leave=False)
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    try:
+        sim.run(tick)
+    except KeyboardInterrupt:
+        if not keep_partial:
+            raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return Result.from_simulation(scenario, seed, sim, time.perf_counter() - start)

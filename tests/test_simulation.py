@@ -1,0 +1,160 @@
+"""The simulation: determinism, conservation, and behaviour the populations must show."""
+
+from __future__ import annotations
+
+import dataclasses as dc
+
+import numpy as np
+import pytest
+
+from deleverage.scenario import (
+    Distribution,
+    Fundamental,
+    MarketMakerParams,
+    Policy,
+    Scenario,
+    Shock,
+    SpeculatorParams,
+    ValueParams,
+)
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+
+@pytest.fixture(scope="module")
+def base() -> Scenario:
+    return load_preset("default")
+
+
+def _pops(s: Scenario, *names: str):
+    by_name = {p.name: p for p in s.populations}
+    return tuple(by_name[n] for n in names)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def test_same_seed_is_bit_identical_other_seed_differs(base: Scenario) -> None:
+    a = simulate(base, 3)
+    b = simulate(base, 3)
+    c = simulate(base, 4)
+    assert _same(a.series.to_numpy(), b.series.to_numpy())
+    assert a.liquidations.equals(b.liquidations)
+    assert _same(a.leverage.to_numpy(), b.leverage.to_numpy())
+    assert not _same(a.series.to_numpy(), c.series.to_numpy())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_money_is_conserved_over_a_whole_run(base: Scenario, seed: int) -> None:
+    result = simulate(base, seed)
+    assert result.complete
+    assert result.conservation_error < 1e-9
+    assert result.messages > 10_000
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_leverage_one_and_no_shock_liquidates_nobody(base: Scenario, seed: int) -> None:
+    inst = base.instruments[0]
+    calm = dc.replace(inst, fundamental=dc.replace(inst.fundamental, shocks=()))
+    spec = base.populations[0]
+    unlevered = dc.replace(
+        spec,
+        params=dc.replace(spec.params, target_leverage=Distribution.fixed(1.0), max_leverage=1.0),
+    )
+    s = dc.replace(
+        base, instruments=(calm,), populations=(unlevered, *base.populations[1:]), policy=Policy()
+    )
+    result = simulate(s, seed)
+    assert result.metrics()["liquidations"] == 0
+    assert len(result.liquidations) == 0
+
+
+def test_value_traders_pull_the_price_to_fair_value(base: Scenario) -> None:
+    inst = dc.replace(base.instruments[0], fundamental=Fundamental(volatility=2.0), mark="last")
+    (value,) = _pops(base, "value")
+    strong = dc.replace(
+        value, params=ValueParams(aggressiveness=50.0, vol_reference=3.0, vol_exit=5.0)
+    )
+    world = dc.replace(base, instruments=(inst,), policy=Policy())
+    with_value = dc.replace(world, populations=(*_pops(base, "noise", "market_makers"), strong))
+    without = dc.replace(world, populations=_pops(base, "noise", "market_makers"))
+
+    def deviation(s: Scenario, seed: int) -> float:
+        g = simulate(s, seed).series["GOLD"]
+        return float((np.abs(g["last"] - g["fair"]) / g["fair"]).iloc[600:].mean())
+
+    for seed in range(3):
+        assert deviation(with_value, seed) < deviation(without, seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_market_makers_withdraw_when_volatility_passes_their_limit(
+    base: Scenario, seed: int
+) -> None:
+    inst = dc.replace(
+        base.instruments[0],
+        fundamental=Fundamental(volatility=0.16, shocks=(Shock(1800, "volatility", 4.0),)),
+        mark="last",
+    )
+    noise, value, makers = _pops(base, "noise", "value", "market_makers")
+    strong = dc.replace(
+        value, params=ValueParams(aggressiveness=50.0, vol_reference=3.0, vol_exit=5.0)
+    )
+    nervous = dc.replace(makers, params=MarketMakerParams(vol_withdraw=0.8))
+    s = dc.replace(base, instruments=(inst,), populations=(noise, strong, nervous), policy=Policy())
+    g = simulate(s, seed).series["GOLD"]
+    calm, storm = g.iloc[600:1800], g.iloc[1800:]
+    assert calm["active_makers"].min() == nervous.accounts
+    assert storm["active_makers"].min() < nervous.accounts
+    assert storm["volatility"].max() > 0.8
+    assert storm["spread"].max() > 3 * calm["spread"].median()
+
+
+def test_liquidations_happen_with_leveraged_longs_and_a_crash(base: Scenario) -> None:
+    from deleverage import MarginRule
+
+    inst = dc.replace(
+        base.instruments[0],
+        margin=MarginRule(initial_rate=0.04, maintenance_rate=0.02),
+        mark="last",
+        fundamental=Fundamental(
+            volatility=0.16, shocks=(Shock(300, "jump", 0.04), Shock(1800, "jump", -0.10))
+        ),
+    )
+    spec, noise, value, makers = _pops(base, "speculators", "noise", "value", "market_makers")
+    levered = dc.replace(
+        spec,
+        params=SpeculatorParams(
+            target_leverage=Distribution.uniform(10.0, 25.0), max_leverage=25.0
+        ),
+    )
+    strong = dc.replace(
+        value, params=ValueParams(aggressiveness=50.0, vol_reference=3.0, vol_exit=5.0)
+    )
+    sturdy = dc.replace(
+        makers,
+        params=MarketMakerParams(
+            vol_withdraw=5.0,
+            loss_withdraw=0.9,
+            inventory_limit=100_000,
+            depth_lots=Distribution.uniform(20, 60),
+        ),
+    )
+    s = dc.replace(
+        base, instruments=(inst,), populations=(levered, noise, strong, sturdy), policy=Policy()
+    )
+    result = simulate(s, 0)
+    liq = result.liquidations
+    assert result.metrics()["liquidations"] > 10
+    assert set(liq["kind"]) <= {"partial", "book", "takeover", "adl", "adl_victim"}
+    assert result.conservation_error < 1e-9
+    # Speculators are the ones liquidated.
+    assert result.accounts.loc["speculators", "liquidated"] > 0
+
+
+def test_scenario_and_seed_are_checked(base: Scenario) -> None:
+    with pytest.raises(TypeError, match=r"^scenario: must be a Scenario"):
+        simulate("default", 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^seed: must be an integer"):
+        simulate(base, -1)
