@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from deleverage.scenario import Scenario
 
 CLOSE_KINDS = ("partial", "book", "takeover", "adl", "adl_victim")
+PRICE_FIELDS = ("last", "mid", "mark", "fair", "best_bid", "best_ask", "spread")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,11 @@ class Result:
         steps = len(records) // ni
         per = records.reshape(steps, ni)
         time_index = pd.Index(np.arange(steps) * dt, name="time")
-        frames = {name: pd.DataFrame(per[:, i], index=time_index) for i, name in enumerate(names)}
+        frames = {}
+        for i, inst in enumerate(scenario.instruments):
+            frame = pd.DataFrame(per[:, i], index=time_index)
+            frame[list(PRICE_FIELDS)] *= inst.tick_size  # ticks -> price units
+            frames[inst.name] = frame
         series = pd.concat(frames, axis=1, names=["instrument", "field"])
 
         log = sim.liquidations
@@ -119,7 +124,6 @@ class Result:
         after_spread = spread[after]
         liq = self.liquidations
         mine = liq[(liq["instrument"] == name) & (liq["kind"] != "adl_victim")] if len(liq) else liq
-        tick = self.scenario.instrument(name).tick_size
         return {
             "max_drawdown": drawdown,
             "liquidated_notional": float(mine["notional"].sum()) if len(mine) else 0.0,
@@ -130,8 +134,8 @@ class Result:
             "max_spread_ratio": float(np.nanmax(after_spread) / base_spread)
             if np.any(np.isfinite(after_spread)) and base_spread > 0
             else math.nan,
-            "final_price": float(last[-1] * tick) if len(last) else math.nan,
-            "peak_price": float(peak[-1] * tick) if len(last) else math.nan,
+            "final_price": float(last[-1]) if len(last) else math.nan,
+            "peak_price": float(peak[-1]) if len(last) else math.nan,
             "wall_seconds": self.wall_seconds,
             "accounts": self.scenario.total_accounts,
             "steps": self.steps_done,
