@@ -21,7 +21,11 @@ bool valid_price(Price p) noexcept { return p >= 1 && p <= kMaxPrice; }
 }  // namespace
 
 OrderBook::OrderBook(StpMode stp, std::int64_t max_ladder_levels, bool track_owners)
-    : stp_(stp), max_ladder_levels_(max_ladder_levels), track_owners_(track_owners) {
+    : stp_(stp),
+      max_ladder_levels_(max_ladder_levels),
+      max_window_(PriceLadder::kMinWindow),
+      track_owners_(track_owners) {
+  while (max_window_ < max_ladder_levels) max_window_ *= 2;
   if (static_cast<std::uint8_t>(stp) > 2) {
     throw std::invalid_argument("stp: must be 0 (none), 1 (cancel resting) or 2 (cancel incoming), got " +
                                 std::to_string(static_cast<int>(stp)));
@@ -248,7 +252,7 @@ bool OrderBook::match(Taker& t, std::vector<Fill>& fills) {
 }
 
 void OrderBook::rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, Side side) {
-  if (!ladder_.contains(price)) ladder_.cover(price);
+  if (!ladder_.contains(price)) ladder_.cover(price, max_window_);
   Order& o = pool_[slot];
   o.qty = qty;
   o.price = price;

@@ -208,12 +208,12 @@ void Simulation::step(std::uint64_t t) {
   // 4. The accounts due now act, in a seeded random order.
   due_.clear();
   calendar_.pop(t, due_);
-  std::sort(due_.begin(), due_.end(), [&](std::uint32_t x, std::uint32_t y) {
-    const auto kx = rng_.block(kStreamInterleave, t, x)[0];
-    const auto ky = rng_.block(kStreamInterleave, t, y)[0];
-    return kx != ky ? kx < ky : x < y;
-  });
-  for (const std::uint32_t a : due_) {
+  // Sort by a random key drawn once per account (ties by id): a seeded shuffle.
+  order_.clear();
+  for (const std::uint32_t a : due_)
+    order_.emplace_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a, a);
+  std::sort(order_.begin(), order_.end());
+  for (const auto& [key, a] : order_) {
     decide(a, t, population_of_[a]);
     schedule_next(a, t);
   }

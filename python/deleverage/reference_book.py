@@ -361,6 +361,26 @@ class ReferenceBook:
             prices = self._prices[order.side]
             del prices[bisect_left(prices, order.price)]
 
+    @staticmethod
+    def translate_ids(messages: Any, results: Any) -> Any:
+        """``messages`` with the C++ book's order ids replaced by this book's.
+
+        ``results`` are the C++ book's results for ``messages`` from an empty
+        book (the order ids a stream such as ``generate_message_stream``
+        carries are the C++ book's handles). Cancel, reduce and replace then
+        name the same orders here; an id the C++ book did not hand out becomes 0.
+        """
+        import numpy as np
+
+        out = messages.copy()
+        types = out["type"]
+        new = (types <= _FOK) & (results["code"] == _OK)
+        ours = np.cumsum(new)[new].tolist()
+        lookup = dict(zip(results["order_id"][new].tolist(), ours, strict=True))
+        targeted = (types >= _CANCEL) & (types <= _REPLACE)
+        out["order_id"][targeted] = [lookup.get(i, 0) for i in out["order_id"][targeted].tolist()]
+        return out
+
     # ------------------------------------------------------------------ queries
 
     @property

@@ -105,6 +105,7 @@ class OrderBook {
   Price last_price_ = 0;
   StpMode stp_;
   std::int64_t max_ladder_levels_;
+  std::int64_t max_window_;  // the power of two at or above max_ladder_levels (at least the minimum window)
   bool track_owners_;
   std::vector<std::uint32_t> owner_next_;  // per slot, when tracking owners
   std::vector<std::uint32_t> owner_prev_;

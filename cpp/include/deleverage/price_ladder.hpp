@@ -62,9 +62,11 @@ class PriceLadder {
     return found == kNone ? kNone : base_ + found;
   }
 
-  // Make the window hold every occupied level and price p. Occupied levels keep
-  // their contents; orders store absolute prices, so no order is touched.
-  void cover(Price p) {
+  // Make the window hold every occupied level and price p, with room to spare
+  // but never wider than `max_window` (a power of two >= the occupied span).
+  // Occupied levels keep their contents; orders store absolute prices, so no
+  // order is touched.
+  void cover(Price p, std::int64_t max_window) {
     if (levels_.empty()) {
       reset(kMinWindow, p - kMinWindow / 2);
       return;
@@ -76,7 +78,8 @@ class PriceLadder {
     const Price hi = hi_occ == kNone ? p : std::max(hi_occ, p);
     const std::int64_t span = hi - lo + 1;
     std::int64_t w = window();
-    while (w < 2 * span) w *= 2;  // leave room on both sides after re-centring
+    while (w < 2 * span && w < max_window) w *= 2;  // room on both sides after re-centring
+    while (w < span) w *= 2;
     const Price new_base = lo + span / 2 - w / 2;
 
     std::vector<Level> old_levels;

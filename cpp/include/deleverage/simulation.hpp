@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "deleverage/activation_calendar.hpp"
@@ -101,6 +102,7 @@ class Simulation {
   std::vector<std::vector<Fill>> step_fills_;  // per instrument
   std::vector<Fill> scratch_;
   std::vector<std::uint32_t> due_;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
   std::vector<Price> index_;
   std::vector<bool> trigger_fired_;
   ActivationCalendar calendar_;

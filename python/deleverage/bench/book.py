@@ -126,7 +126,9 @@ def bench_book(
         seconds.append(elapsed)
     stream_end_bytes = book.memory_bytes / max(book.resting_orders, 1)
 
+    # The stream's cancels name the C++ book's order ids; give the reference its own.
     prefix = stream[: min(reference_messages, messages)]
+    prefix = ReferenceBook.translate_ids(prefix, _core.OrderBook().execute(prefix)[0])
     reference = ReferenceBook()
     start = time.perf_counter()
     reference.execute(prefix)
