@@ -1,5 +1,6 @@
 """Typed interface of the compiled engine ``deleverage._core``."""
 
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -15,6 +16,8 @@ MAX_PRICE: Final[int]
 DEFAULT_MAX_LADDER_LEVELS: Final[int]
 MAX_LADDER_LEVELS_LIMIT: Final[int]
 CODES: Final[dict[str, dict[str, int]]]
+LIQUIDATION_DTYPE: Final[np.dtype[np.void]]
+STEP_DTYPE: Final[np.dtype[np.void]]
 
 Records = npt.NDArray[np.void]
 
@@ -43,8 +46,17 @@ class OrderView:
     def side(self) -> int: ...
 
 class OrderBook:
-    def __init__(self, stp: int = 0, max_ladder_levels: int = ...) -> None: ...
-    def execute(self, messages: Records) -> tuple[Records, Records]: ...
+    def __init__(
+        self, stp: int = 0, max_ladder_levels: int = ..., track_owners: bool = False
+    ) -> None: ...
+    def execute(
+        self, messages: Records, results: Records | None = None
+    ) -> tuple[Records, Records]: ...
+    def cancel_owner(self, owner: int) -> int: ...
+    @property
+    def last_price(self) -> int | None: ...
+    @property
+    def tracks_owners(self) -> bool: ...
     def limit(self, side: int, price: int, qty: int, owner: int = 0) -> Execution: ...
     def market(self, side: int, qty: int, owner: int = 0) -> Execution: ...
     def ioc(self, side: int, price: int, qty: int, owner: int = 0) -> Execution: ...
@@ -85,3 +97,96 @@ def generate_message_stream(
     owners: int = 1000,
 ) -> Records: ...
 
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+class MarginEngine:
+    def __init__(
+        self,
+        tick_values: list[float],
+        rules: list[dict[str, object]],
+        insurance_fund: float = 0.0,
+        adl: bool = True,
+        max_rounds: int = 64,
+        max_liquidation_notional: float = ...,
+    ) -> None: ...
+    def add_accounts(
+        self,
+        cash: F64,
+        instrument: npt.NDArray[np.uint16],
+        position: I64,
+        entry_price: F64,
+        mode: npt.NDArray[np.uint8],
+        population: npt.NDArray[np.uint16],
+    ) -> None: ...
+    def check(self, marks: I64) -> Records: ...
+    def check_path(self, marks: I64) -> Records: ...
+    def check_books(self, index_prices: I64) -> Records: ...
+    def book_marks(self, index_prices: I64) -> I64: ...
+    def attach_book(self, instrument: int, book: OrderBook | None, mark: str = "last") -> None: ...
+    def apply_fills(self, instrument: int, fills: Records) -> None: ...
+    def count_liquidatable(self, marks: I64) -> int: ...
+    def set_rule(self, instrument: int, rule: dict[str, object]) -> None: ...
+    def apply_trade(
+        self, account: int, instrument: int, lots: int, price: float, fee: float = 0.0
+    ) -> None: ...
+    def equity(self, marks: I64) -> F64: ...
+    def maintenance_margin(self, marks: I64) -> F64: ...
+    def liquidation_prices(self) -> F64: ...
+    def conserved(self) -> float: ...
+    log: Records
+    cash: F64
+    realized_pnl: F64
+    fees_paid: F64
+    mode: npt.NDArray[np.uint8]
+    status: npt.NDArray[np.uint8]
+    population: npt.NDArray[np.uint16]
+    instrument: npt.NDArray[np.uint16]
+    position: I64
+    cost: F64
+    liquidation_trigger: F64
+    insurance_fund: float
+    fund_position: I64
+    fund_cost: F64
+    outside_cash: float
+    outside_position: I64
+    fees_collected: float
+    bad_debt: float
+    accounts: int
+    instruments: int
+    checks: int
+    memory_bytes: int
+
+class Simulation:
+    def __init__(
+        self,
+        spec: dict[str, object],
+        tick_values: list[float],
+        rules: list[dict[str, object]],
+        insurance_fund: float,
+        adl: bool,
+        max_liquidation_notional: float,
+        cash: F64,
+        instrument: npt.NDArray[np.uint16],
+        mode: npt.NDArray[np.uint8],
+        population: npt.NDArray[np.uint16],
+        param: F64,
+    ) -> None: ...
+    def run(self, progress: Callable[[int], None] | None = None) -> bool: ...
+    def conserved(self) -> float: ...
+    def conservation_error(self) -> float: ...
+    records: Records
+    leverage: F64
+    sample_steps: npt.NDArray[np.uint64]
+    liquidations: Records
+    cash: F64
+    position: I64
+    cost: F64
+    status: npt.NDArray[np.uint8]
+    marks: I64
+    bad_debt: float
+    insurance_fund: float
+    steps_done: int
+    messages: int
+    decisions: int
+    memory_bytes: int
