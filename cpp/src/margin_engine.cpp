@@ -310,7 +310,7 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
           "must be in 1..2^62 ticks, got " + std::to_string(prices[i]));
   const std::size_t before = log_.size();
   ++checks_;
-  double used = 0.0;
+  used_notional_ = 0.0;
   for (int round = 0; round < settings_.max_rounds; ++round) {
     // Each round marks at the prices it starts with: liquidation orders move books.
     for (std::size_t i = 0; i < instruments(); ++i) {
@@ -327,18 +327,31 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
     candidates_.insert(candidates_.end(), scanned_.begin(), scanned_.end());
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
-    bool any = false;
+    // The round's accounts are those liquidatable at its start; one that only
+    // becomes liquidatable during it (an ADL victim) waits for the next round.
+    std::size_t kept = 0;
     for (std::size_t c = 0; c < candidates_.size(); ++c) {
       const std::uint32_t a = candidates_[c];
       if (c + 4 < candidates_.size()) prefetch_row(candidates_[c + 4]);
-      if (!liquidatable(a, marks_.data())) {
-        refresh(a);  // re-inserted: the index forgot it when it was handed out as a candidate
-        continue;
+      if (liquidatable(a, marks_.data())) {
+        candidates_[kept++] = a;
+      } else if (table_.membership[a] != kScanned) {
+        refresh(a);  // re-inserted: the index let go of it when handing it out
       }
-      if (used >= settings_.max_liquidation_notional) return log_.size() - before;
-      for (std::size_t i = 0; i < instruments(); ++i) {
-        const Qty q = table_.position[at(a, i)];
-        used += static_cast<double>(qabs(q)) * static_cast<double>(marks_[i]) * tick_values_[i];
+    }
+    candidates_.resize(kept);
+    bool any = false;
+    for (std::size_t c = 0; c < candidates_.size(); ++c) {
+      const std::uint32_t a = candidates_[c];
+      if (used_notional_ >= settings_.max_liquidation_notional) {
+        // The cap is used up: the rest wait for the next check, back in the index.
+        for (std::size_t rest = c; rest < candidates_.size(); ++rest)
+          if (table_.membership[candidates_[rest]] != kScanned) refresh(candidates_[rest]);
+        return log_.size() - before;
+      }
+      if (!liquidatable(a, marks_.data())) {
+        if (table_.membership[a] != kScanned) refresh(a);
+        continue;
       }
       liquidate(a, static_cast<std::uint16_t>(round));
       any = true;
@@ -397,39 +410,50 @@ void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
   detach(a);
   for (OrderBook* book : books_)
     if (book != nullptr) book->cancel_owner(a);
-  bool protect = false;
   for (std::size_t i = 0; i < instruments(); ++i) {
+    if (table_.position[at(a, i)] == 0) continue;
     if (!liquidatable(a, marks_.data())) break;
-    const Qty q = table_.position[at(a, i)];
-    if (q == 0) continue;
     const MarginRule& rule = rules_[i];
-    protect = protect || rule.negative_balance_protection;
+    double closed = 0.0;  // notional closed on this position, for the fee
+    bool saved = false;
     if (rule.partial_liquidation && rule.maintenance == Maintenance::Tiered) {
+      const Qty q = table_.position[at(a, i)];
       const double n = rule.basis_notional(q, table_.cost[at(a, i)], marks_[i], tick_values_[i]);
       const std::size_t j = rule.bracket(n);
       if (j > 0) {
+        // Just enough lots to take the notional below the bracket's floor.
         const double want = std::ceil((n - rule.tier_floor[j]) / (static_cast<double>(marks_[i]) * tick_values_[i]));
         const Qty k = std::clamp<Qty>(static_cast<Qty>(want), 1, qabs(q));
-        if (k < qabs(q)) {
-          const Qty left = k - sell_into_book(a, i, k, round);
-          if (left > 0) close(a, i, left, CloseKind::Partial, round);
-          if (!liquidatable(a, marks_.data())) break;
-        }
+        Qty left = k;
+        closed += sell_into_book(a, i, k, round, left);
+        if (left > 0) closed += close(a, i, left, CloseKind::Partial, round);
+        saved = !liquidatable(a, marks_.data());
       }
     }
     const Qty open = table_.position[at(a, i)];
-    if (open != 0) sell_into_book(a, i, qabs(open), round);
-    const Qty rest = table_.position[at(a, i)];
-    if (rest != 0) close(a, i, qabs(rest), CloseKind::Takeover, round);
-  }
-  if (protect && table_.cash[a] < 0 && lone_position(a) == SIZE_MAX) {
-    bad_debt_ += -table_.cash[a];
-    table_.cash[a] = 0.0;
+    if (!saved && open != 0) {
+      Qty left = qabs(open);
+      closed += sell_into_book(a, i, left, round, left);
+      if (left > 0) closed += close(a, i, left, CloseKind::Takeover, round);
+    }
+    // The liquidation fee on the notional closed goes to the fund, never
+    // taking the account's equity below zero.
+    const double fee = std::max(0.0, std::min(rule.liquidation_fee_rate * closed, equity(a, marks_.data())));
+    if (fee != 0.0) {
+      table_.cash[a] -= fee;
+      table_.fees_paid[a] += fee;
+      fund_.cash += fee;
+    }
+    if (rule.negative_balance_protection && lone_position(a) == SIZE_MAX && table_.cash[a] < 0) {
+      bad_debt_ += -table_.cash[a];
+      table_.cash[a] = 0.0;
+    }
+    if (saved) break;
   }
   refresh(a);
 }
 
-Qty MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round) {
+double MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round) {
   const Qty q = table_.position[at(a, i)];
   const double v = tick_values_[i];
   const auto mark = static_cast<double>(marks_[i]);
@@ -478,25 +502,18 @@ Qty MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind
     to_fund = lots - total;
   }
   if (to_fund > 0) {
-    record(kind, round, a, i, q, to_fund, bankruptcy, e);
+    // Equity before this part: after any ADL above.
+    record(kind, round, a, i, q, to_fund, bankruptcy, to_fund == lots ? e : equity(a, marks_.data()));
     trade_account(a, i, -sign * to_fund, bankruptcy);
     trade_fund(i, sign * to_fund, bankruptcy);
   }
-  // The liquidation fee goes to the fund, never taking equity below zero.
-  const double rate = rules_[i].liquidation_fee_rate;
-  if (rate > 0) {
-    const double fee = std::min(rate * (static_cast<double>(lots) * std::fabs(bankruptcy) * v),
-                                std::max(0.0, equity(a, marks_.data())));
-    table_.cash[a] -= fee;
-    table_.fees_paid[a] += fee;
-    fund_.cash += fee;
-  }
-  return lots;
+  return static_cast<double>(lots) * bankruptcy * v;
 }
 
-Qty MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round) {
+double MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round, Qty& left) {
+  left = lots;
   OrderBook* book = books_[i];
-  if (book == nullptr) return 0;
+  if (book == nullptr) return 0.0;
   const Qty q = table_.position[at(a, i)];
   const double v = tick_values_[i];
   const double e = equity(a, marks_.data());
@@ -504,9 +521,9 @@ Qty MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::
   // No fill worse than the bankruptcy price: a sale at or above it, a purchase at or below.
   const bool sell = q > 0;
   const double bound = sell ? std::ceil(bankruptcy) : std::floor(bankruptcy);
-  if (!(bound <= static_cast<double>(kMaxPrice))) return 0;
+  if (!(bound <= static_cast<double>(kMaxPrice))) return 0.0;
   const Price limit = sell ? std::max<Price>(1, static_cast<Price>(bound)) : static_cast<Price>(bound);
-  if (limit < 1) return 0;
+  if (limit < 1) return 0.0;
   Message m{0, limit, lots, a, static_cast<std::uint8_t>(MsgType::Ioc),
             static_cast<std::uint8_t>(sell ? Side::Sell : Side::Buy), {}};
   book_fills_.clear();
@@ -520,16 +537,10 @@ Qty MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::
     filled += f.qty;
     value += static_cast<double>(f.qty) * static_cast<double>(f.price);
   }
-  if (filled == 0) return 0;
+  left = lots - filled;
+  if (filled == 0) return 0.0;
   record(CloseKind::BookOrder, round, a, i, q, filled, value / static_cast<double>(filled), e);
-  const double rate = rules_[i].liquidation_fee_rate;
-  if (rate > 0) {
-    const double fee = std::min(rate * (value * v), std::max(0.0, equity(a, marks_.data())));
-    table_.cash[a] -= fee;
-    table_.fees_paid[a] += fee;
-    fund_.cash += fee;
-  }
-  return filled;
+  return value * v;
 }
 
 void MarginEngine::apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate) {
@@ -594,6 +605,8 @@ void MarginEngine::trade_fund(std::size_t i, Qty lots, double price) {
 
 void MarginEngine::record(CloseKind kind, std::uint16_t round, std::uint32_t a, std::size_t i, Qty signed_position,
                           Qty lots, double price, double equity_before) {
+  if (kind != CloseKind::AdlVictim)
+    used_notional_ += static_cast<double>(lots) * static_cast<double>(marks_[i]) * tick_values_[i];
   log_.push_back(LiquidationRecord{checks_ - 1, round, static_cast<std::uint8_t>(kind),
                                    static_cast<std::uint8_t>(signed_position > 0 ? 0 : 1), a,
                                    static_cast<std::uint32_t>(i), lots, price, marks_[i], equity_before});

@@ -129,9 +129,11 @@ class MarginEngine {
   std::size_t lone_position(std::uint32_t a) const noexcept;  // instrument, or SIZE_MAX if 0 or >1 open
   std::size_t run_check(const Price* prices, bool from_books);
   void liquidate(std::uint32_t a, std::uint16_t round);
-  Qty sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round);
+  // An IOC for `lots` bounded at the bankruptcy price; returns the notional filled, `left` the lots not.
+  double sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round, Qty& left);
   void apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate);
-  Qty close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
+  // Takeover / ADL of `lots` at the bankruptcy price; returns the notional closed.
+  double close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
   void trade_account(std::uint32_t a, std::size_t i, Qty lots, double price);
   void trade_fund(std::size_t i, Qty lots, double price);
   void trade_holder(std::size_t i, Qty& q, double& cost, double& cash, double* realized, Qty lots, double price);
@@ -153,6 +155,7 @@ class MarginEngine {
   std::vector<LiquidationRecord> log_;
   std::vector<std::uint32_t> candidates_;
   std::vector<Qty> open_interest_;
+  double used_notional_ = 0.0;  // liquidated notional in the current check (kinds 0-3, at the mark)
   double fees_collected_ = 0.0;
   double bad_debt_ = 0.0;
   double initial_conserved_ = 0.0;
