@@ -1,0 +1,118 @@
+"""The command line: the JSON each command promises, help, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deleverage.cli import main
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, object]:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_run_json_has_the_headline_metrics(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(capsys, ["run", "--json", "--seed", "2"])
+    for key in (
+        "max_drawdown",
+        "liquidated_notional",
+        "liquidations",
+        "min_depth_ratio",
+        "max_spread_ratio",
+        "final_price",
+        "peak_price",
+        "wall_seconds",
+        "accounts",
+        "steps",
+    ):
+        assert key in out
+    assert out["steps"] == 3600
+    again = _json(capsys, ["run", "--json", "--seed", "2"])
+    assert {k: v for k, v in again.items() if k != "wall_seconds"} == {
+        k: v for k, v in out.items() if k != "wall_seconds"
+    }
+
+
+def test_run_scales_accounts_and_reads_toml(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from deleverage.scenario import save_toml
+    from deleverage.scenarios import load_preset
+
+    path = tmp_path / "world.toml"
+    save_toml(load_preset("default"), path)
+    out = _json(capsys, ["run", str(path), "--accounts", "500", "--json"])
+    assert out["accounts"] == 500
+
+
+def test_bench_book_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(
+        capsys,
+        [
+            "bench",
+            "book",
+            "--messages",
+            "20000",
+            "--reference-messages",
+            "2000",
+            "--deep-book-orders",
+            "5000",
+            "--repeat",
+            "1",
+            "--json",
+        ],
+    )
+    for key in (
+        "messages_per_s",
+        "reference_messages_per_s",
+        "ratio",
+        "messages",
+        "bytes_per_resting_order",
+    ):
+        assert key in out
+    assert out["messages"] == 20000
+    assert out["ratio"] > 1
+
+
+def test_bench_margin_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(capsys, ["bench", "margin", "--accounts", "2000", "--json"])
+    (row,) = out["results"]  # type: ignore[misc]
+    for key in (
+        "accounts",
+        "mark_updates_per_s",
+        "scan_updates_per_s",
+        "liquidations_per_s",
+        "bytes_per_account",
+    ):
+        assert key in row
+    assert row["accounts"] == 2000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "no-such-preset"], "scenario: 'no-such-preset' is neither"),
+        (["run", "missing.toml"], "scenario: no such file"),
+    ],
+)
+def test_bad_scenario_is_a_clear_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_numbers_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "book", "--messages", "0"])
+    assert stop.value.code == 2
+    assert "must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "run" in text
+    assert "bench" in text
