@@ -24,7 +24,7 @@ from deleverage.reference_margin import ReferenceMargin
 
 Model = ReferenceMargin | MarginEngine
 SETTINGS = settings(
-    max_examples=60,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -256,18 +256,62 @@ def test_engine_matches_the_oracle_along_random_paths(world: World) -> None:
     run_both(world)
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=50)
 @given(world=worlds(max_accounts=150, hike=True))
 def test_margin_hike_mid_path(world: World) -> None:
     run_both(world)
 
 
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=50)
 @given(world=worlds(max_accounts=150, cross=False, partial=False, caps=True))
 def test_liquidated_notional_cap(world: World) -> None:
     # Isolated single positions, no partial closes: every liquidation closes the whole
     # position, so the cap counts the same notional under any reading of it.
     run_both(world)
+
+
+def _crash_world(adl: bool, fund_share: float) -> World:
+    """300 accounts on two instruments; A falls 30% (with a gap) then rallies, B the reverse."""
+    rng = np.random.default_rng(11)
+    tiered = MarginRule(
+        initial_rate=0.05, maintenance="tiered", partial_liquidation=True,
+        tiers=((0.0, 0.005), (10_000.0, 0.01), (30_000.0, 0.02)),
+        liquidation_fee_rate=0.005, negative_balance_protection=True,
+    )  # fmt: skip
+    percent = MarginRule(initial_rate=0.1, maintenance_rate=0.03, liquidation_fee_rate=0.001)
+    n = 300
+    mode = (rng.random(n) < 0.3).astype(np.int64)
+    home = rng.integers(0, 2, n)
+    lots = rng.integers(1, 50, (n, 2)) * rng.choice([-1, 1], (n, 2))
+    lots = np.where((mode[:, None] == 1) | (np.arange(2) == home[:, None]), lots, 0)
+    entry = 1_000.0 * (1 + rng.normal(0, 0.01, (n, 2)))
+    cash = (np.abs(lots) * entry).sum(axis=1) / np.exp(rng.uniform(0, math.log(60), n))
+    down = np.linspace(1_000, 700, 12)
+    down[6] = 760
+    path = np.round(np.concatenate([down, np.linspace(700, 1_300, 15)])).astype(np.int64)
+    return World(
+        [Instrument("A", 1.0, tiered), Instrument("B", 1.0, percent)],
+        fund_share * float(cash.sum()), adl, 64, math.inf,
+        cash=cash, position=lots, entry=entry, mode=mode, home=home,
+        marks=np.column_stack([path, path[::-1]]),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("adl", "fund_share"), [(True, 0.01), (True, 0.0), (True, 1.0), (False, 0.0)]
+)
+def test_crash_and_rally(adl: bool, fund_share: float) -> None:
+    _, eng = run_both(_crash_world(adl, fund_share))
+    kinds = np.bincount(eng.log["kind"], minlength=5)
+    assert kinds[0] > 0  # partial liquidations
+    assert kinds[2] > 0  # takeovers
+    assert (kinds[3] > 0) == (kinds[4] > 0) == (adl and fund_share < 1.0)
+    assert np.count_nonzero(eng.status == 3) > 50  # bankrupt accounts
+    if adl and fund_share == 0.01:
+        # The fund covers until it cannot, then ADL; it ends below zero (realized losses).
+        first_adl = int(np.argmax(eng.log["kind"] == 3))
+        assert (eng.log["kind"][:first_adl] == 2).any()
+        assert eng.insurance_fund < 0
 
 
 def test_margin_hike_liquidates_at_the_same_mark() -> None:

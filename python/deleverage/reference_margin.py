@@ -18,20 +18,31 @@ operation, so that a C++ implementation of the same rules gives the same bits:
 
 Readings of the docs where they leave a choice (each is a documented decision):
 
-- Partial liquidation (procedure step 2) closes ``k`` lots at the mark
-  ``float(P)``; the insurance fund is the counterparty (it takes on no loss at
-  the mark, so no coverage test applies). The bankruptcy price ``B`` of the
-  lots that remain is computed afresh from the account's equity after the
-  partial close (``B`` is where the account's equity would be zero).
-- Takeover: the fund covers when ``insurance_fund >= max(0, -E_rest)``.
-- ADL: one ``kind=3`` record for the lots the victims absorb (written before
-  the victims' ``kind=4`` records, in rank order); lots left over when the
-  opposite side runs out go to the fund afterwards (``kind=2``). ADL victims
-  get no status bits, pay no fee and get no negative-balance protection.
-- The liquidation fee goes to the insurance fund's cash and to the account's
-  ``fees_paid``; ``fees_collected`` (trading fees) is not touched by it (money
-  would not be conserved otherwise). The fee is charged per closed position,
-  after the close, also when a partial liquidation ends the procedure.
+- Every close of a liquidated account's lots (the partial close of step 2 and
+  the rest in steps 4-5) is made at that moment's bankruptcy price
+  ``B = float(P) - E / (float(q) * v)``, with ``E`` and ``q`` the account's
+  equity and position just before it (so ``B`` is recomputed after a partial
+  close). The fund takes the lots when its cash covers the loss it takes on
+  at the mark, ``insurance_fund >= max(0, -E_rest)``; otherwise (ADL on) the
+  ranked opposite positions absorb them and the fund takes what is left.
+  Lots the fund takes are logged ``kind=0`` for a partial close, ``kind=2``
+  otherwise. ``k = abs(q)`` is still a partial close (``kind=0``).
+- ADL: one ``kind=3`` record for the lots the victims absorb, written before
+  the victims' ``kind=4`` records (in rank order); the fund's share comes
+  after. Victims get no status bits, pay no fee and get no negative-balance
+  protection. The score uses the victim's position in that instrument
+  (upnl and mark notional) and the victim's whole equity.
+- A round's accounts are those liquidatable when it starts (ascending id);
+  each is checked again when its turn comes and skipped if no longer
+  liquidatable. Accounts that become liquidatable during a round wait for the
+  next round.
+- The liquidation fee is charged once per closed position, after steps 2-5
+  (also when a partial close ends the procedure): ``rate * sum(lots * price
+  * v)`` over its closes, ADL included, capped to ``[0, equity after]``. It
+  goes to the fund's cash and the account's ``fees_paid`` (not to
+  ``realized_pnl``, not to ``fees_collected``: money would not be conserved).
+- Negative-balance protection follows the rule of the position just closed,
+  once the account holds no open position.
 - Status bit 1 (bankrupt): the account's equity at the round's marks, when its
   liquidation procedure starts, is negative.
 - The liquidated-notional cap counts the notional at the mark,
@@ -40,6 +51,8 @@ Readings of the docs where they leave a choice (each is a documented decision):
   the check ends (the rest waits for the next check).
 - ``(N, I)`` positions: an isolated account may hold a position only in its
   own ``instrument``; other columns must be zero.
+- The fund trading against its own position closes it first (realizing into
+  its cash), then opens the rest.
 """
 
 from __future__ import annotations
@@ -238,7 +251,10 @@ class ReferenceMargin:
     def liquidatable(self, marks: npt.ArrayLike) -> np.ndarray:
         """Mask of accounts with an open position and equity <= MM."""
         p = self._marks(marks).astype(np.float64)
-        return (self.position != 0).any(axis=1) & (self._equity_all(p) <= self._mm_all(p))
+        mask: np.ndarray = (self.position != 0).any(axis=1) & (
+            self._equity_all(p) <= self._mm_all(p)
+        )
+        return mask
 
     def count_liquidatable(self, marks: npt.ArrayLike) -> int:
         return int(self.liquidatable(marks).sum())
@@ -264,18 +280,22 @@ class ReferenceMargin:
         v = self.tick_values[i]
         absq = np.abs(q).astype(np.float64)
         if rule.maintenance == "fixed":
-            return rule.amount_per_lot * absq
+            fixed: np.ndarray = rule.amount_per_lot * absq
+            return fixed
         notional = absq * price * v if rule.basis == "mark" else np.abs(cost)
         if rule.maintenance == "percent":
-            return rule.maintenance_rate * notional
+            percent: np.ndarray = rule.maintenance_rate * notional
+            return percent
         if rule.maintenance == "closeout":
-            return rule.closeout_share * (rule.initial_rate * notional)
+            closeout: np.ndarray = rule.closeout_share * (rule.initial_rate * notional)
+            return closeout
         floors = np.array([f for f, _ in rule.tiers])
         rates = np.array([r for _, r in rule.tiers])
         ded = np.array(rule.deductions())
         k = np.searchsorted(floors, notional, side="right") - 1
         k = np.maximum(k, 0)
-        return notional * rates[k] - ded[k]
+        tiered: np.ndarray = notional * rates[k] - ded[k]
+        return tiered
 
     # -- valuation of one account (scalar, used inside the procedure) -------------------------
     def _upnl_one(self, a: int, i: int, price: float) -> float:
@@ -459,7 +479,10 @@ class ReferenceMargin:
 
     def _liquidatable_mask(self, prices: Sequence[float]) -> np.ndarray:
         p = np.asarray(prices, dtype=np.float64)
-        return (self.position != 0).any(axis=1) & (self._equity_all(p) <= self._mm_all(p))
+        mask: np.ndarray = (self.position != 0).any(axis=1) & (
+            self._equity_all(p) <= self._mm_all(p)
+        )
+        return mask
 
     def _procedure(
         self,
