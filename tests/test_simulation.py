@@ -158,3 +158,32 @@ def test_scenario_and_seed_are_checked(base: Scenario) -> None:
         simulate("default", 0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^seed: must be an integer"):
         simulate(base, -1)
+
+
+def test_volatility_triggers_average_over_their_own_window(base: Scenario) -> None:
+    from deleverage import MarginRule
+    from deleverage.scenario import VolatilityTrigger
+
+    inst = dc.replace(
+        base.instruments[0],
+        fundamental=Fundamental(volatility=0.16, shocks=(Shock(1800, "volatility", 4.0),)),
+        mark="last",
+    )
+    noise, value, makers = _pops(base, "noise", "value", "market_makers")
+    strong = dc.replace(
+        value, params=ValueParams(aggressiveness=50.0, vol_reference=3.0, vol_exit=5.0)
+    )
+    hike = MarginRule(initial_rate=0.2, maintenance_rate=0.1)
+    fast = VolatilityTrigger("GOLD", window_steps=30, threshold=0.6, margin=hike)
+    slow = VolatilityTrigger("GOLD", window_steps=1200, threshold=0.6, margin=hike)
+    s = dc.replace(
+        base,
+        instruments=(inst,),
+        populations=(noise, strong, makers),
+        policy=Policy(volatility_triggers=(fast, slow)),
+    )
+    fired = simulate(s, 0).info["trigger_times"]
+    assert fired[0] is not None
+    assert fired[0] >= 1800
+    # The long average reacts later, or not within the run.
+    assert fired[1] is None or fired[1] > fired[0]

@@ -198,6 +198,11 @@ void register_simulation(py::module_& m) {
                                const auto& r = s.sim->recording().sample_steps;
                                return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(r.size()), r.data());
                              })
+      .def_property_readonly("trigger_steps",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().trigger_steps;
+                               return py::array_t<std::int64_t>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
       .def_property_readonly("liquidations",
                              [](const PySimulation& s) {
                                const auto& log = s.sim->engine().log();

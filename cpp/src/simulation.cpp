@@ -56,6 +56,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
   step_fills_.resize(ni);
   trigger_fired_.assign(spec_.triggers.size(), false);
+  trigger_variance_.assign(spec_.triggers.size(), 0.0);
+  recording_.trigger_steps.assign(spec_.triggers.size(), -1);
+  step_return_.assign(ni, 0.0);
   states_.resize(spec_.populations.size());
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const auto& pop = spec_.populations[p];
@@ -115,13 +118,12 @@ void Simulation::submit(std::size_t i, const Message& m) {
     }
 }
 
-void Simulation::requote_makers(std::uint64_t t) {
+void Simulation::requote_makers() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
     if (pop.strategy != Strategy::MarketMaker) continue;
     const MarketView m = view(pop.instrument);
     OrderBook& book = *books_[pop.instrument];
-    std::vector<Message> quotes;
     for (std::uint32_t k = 0; k < pop.count; ++k) {
       const std::uint32_t a = pop.first + k;
       book.cancel_owner(a);
@@ -130,11 +132,10 @@ void Simulation::requote_makers(std::uint64_t t) {
       if (!populations::maker_active(pop, m, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
-      quotes.clear();
-      populations::maker_quotes(pop, m, inventory, size, a, quotes);
-      for (const Message& q : quotes) submit(pop.instrument, q);
+      quotes_.clear();
+      populations::maker_quotes(pop, m, inventory, size, a, quotes_);
+      for (const Message& q : quotes_) submit(pop.instrument, q);
     }
-    (void)t;
   }
 }
 
@@ -198,13 +199,15 @@ void Simulation::step(std::uint64_t t) {
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
     if (trigger_fired_[k]) continue;
     const VolatilityTrigger& trig = spec_.triggers[k];
-    if (view(trig.instrument).volatility > trig.threshold) {
+    const double volatility = std::sqrt(trigger_variance_[k] * Fundamental::kYear / spec_.dt);
+    if (volatility > trig.threshold) {
       engine_->set_rule(trig.instrument, trig.rule);
       trigger_fired_[k] = true;
+      recording_.trigger_steps[k] = static_cast<std::int64_t>(t);
     }
   }
   // 3. Market makers requote.
-  requote_makers(t);
+  requote_makers();
   // 4. The accounts due now act, in a seeded random order.
   due_.clear();
   calendar_.pop(t, due_);
@@ -234,8 +237,15 @@ void Simulation::step(std::uint64_t t) {
     double& then = sig.history[t % kReturnHorizon];
     const double r = std::log(mid / then);
     then = mid;
+    step_return_[i] = r;
     const double w = 2.0 / (spec_.volatility_window + 1.0);
     sig.variance += w * (r * r / static_cast<double>(kReturnHorizon) - sig.variance);
+  }
+  for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
+    const VolatilityTrigger& trig = spec_.triggers[k];
+    const double r = step_return_[trig.instrument];
+    trigger_variance_[k] += 2.0 / (trig.window_steps + 1.0) *
+                            (r * r / static_cast<double>(kReturnHorizon) - trigger_variance_[k]);
   }
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
@@ -244,12 +254,11 @@ void Simulation::step(std::uint64_t t) {
     states_[p].fast += pop.fast_alpha * (price - states_[p].fast);
     states_[p].slow += slow_alpha * (price - states_[p].slow);
   }
-  record(t, log_before);
+  record(log_before);
   if (t % spec_.leverage_every == 0 || t + 1 == spec_.steps) sample_leverage(t);
 }
 
-void Simulation::record(std::uint64_t t, std::size_t log_before) {
-  (void)t;
+void Simulation::record(std::size_t log_before) {
   const std::size_t ni = engine_->instruments();
   const auto& log = engine_->log();
   for (std::size_t i = 0; i < ni; ++i) {

@@ -178,6 +178,7 @@ class Simulation:
     records: Records
     leverage: F64
     sample_steps: npt.NDArray[np.uint64]
+    trigger_steps: I64
     liquidations: Records
     cash: F64
     position: I64

@@ -100,6 +100,12 @@ class Result:
             messages=int(sim.messages),
             decisions=int(sim.decisions),
             conservation_error=float(sim.conservation_error()),
+            info={
+                # When each volatility trigger raised margins (seconds), None if never.
+                "trigger_times": [
+                    None if s < 0 else float(s) * dt for s in sim.trigger_steps.tolist()
+                ],
+            },
         )
 
     def metrics(self, instrument: str | None = None) -> dict[str, float | int]:
@@ -109,7 +115,7 @@ class Result:
         last = s["last"].to_numpy()
         peak = np.maximum.accumulate(last)
         drawdown = float(np.max(1.0 - last / peak)) if len(last) else 0.0
-        shock = _first_shock_step(self.scenario, name)
+        shock = _first_shock_step(self.scenario)
         before = slice(0, max(shock, 1))
         after = slice(max(shock, 1), None)
         depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
@@ -142,7 +148,7 @@ class Result:
         }
 
 
-def _first_shock_step(scenario: Scenario, instrument: str) -> int:
+def _first_shock_step(scenario: Scenario) -> int:
     """The first scheduled shock of any instrument (else the run's middle)."""
     steps = [s.step for inst in scenario.instruments for s in inst.fundamental.shocks]
     return min(steps) if steps else scenario.clock.steps // 2

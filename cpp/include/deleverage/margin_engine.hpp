@@ -158,7 +158,6 @@ class MarginEngine {
   double used_notional_ = 0.0;  // liquidated notional in the current check (kinds 0-3, at the mark)
   double fees_collected_ = 0.0;
   double bad_debt_ = 0.0;
-  double initial_conserved_ = 0.0;
   std::uint32_t checks_ = 0;
 };
 

@@ -36,6 +36,7 @@ struct Recording {
   std::vector<StepRecord> steps;         // [step * instruments + instrument]
   std::vector<std::uint64_t> sample_steps;
   std::vector<double> leverage;          // [sample * populations + population]: notional / equity
+  std::vector<std::int64_t> trigger_steps;  // per volatility trigger: the step it fired, or -1
 };
 
 }  // namespace deleverage

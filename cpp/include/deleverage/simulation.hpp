@@ -29,7 +29,7 @@ struct ScheduledRule {
 
 struct VolatilityTrigger {
   std::uint16_t instrument;
-  double window_steps;
+  double window_steps;  // steps of its realized-volatility average
   double threshold;  // annualised realized volatility
   MarginRule rule;
 };
@@ -86,8 +86,8 @@ class Simulation {
   void schedule_next(std::uint32_t a, std::uint64_t t);
   void decide(std::uint32_t a, std::uint64_t t, std::size_t pop);
   void submit(std::size_t i, const Message& m);
-  void requote_makers(std::uint64_t t);
-  void record(std::uint64_t t, std::size_t log_before);
+  void requote_makers();
+  void record(std::size_t log_before);
   void sample_leverage(std::uint64_t t);
 
   SimulationSpec spec_;
@@ -105,6 +105,9 @@ class Simulation {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
   std::vector<Price> index_;
   std::vector<bool> trigger_fired_;
+  std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
+  std::vector<double> step_return_;       // per instrument: this step's kReturnHorizon-step log return of the mid
+  std::vector<Message> quotes_;           // scratch for one maker's ladder
   ActivationCalendar calendar_;
   CounterRng rng_;
   Recording recording_;
