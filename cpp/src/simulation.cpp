@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "deleverage/counter_rng.hpp"
 #include "deleverage/populations/holder.hpp"
 #include "deleverage/populations/noise.hpp"
 #include "deleverage/populations/speculator.hpp"
@@ -139,43 +140,65 @@ void Simulation::requote_makers() {
   }
 }
 
-void Simulation::decide(std::uint32_t a, std::uint64_t t, std::size_t p) {
+void Simulation::gather(std::uint32_t a, std::uint64_t t) {
+  const std::size_t p = population_of_[a];
   const PopulationSpec& pop = spec_.populations[p];
-  const std::size_t i = pop.instrument;
-  const MarketView m = view(i);
-  const double equity = engine_->equity(a, engine_->marks());
-  const Qty current = engine_->table().position[a * engine_->instruments() + i];
-  ++decisions_;
-  Message order{0, 0, 0, a, static_cast<std::uint8_t>(MsgType::Market), 0, {}};
-  Qty target = current;
-  switch (pop.strategy) {
-    case Strategy::Speculator: {
-      const double momentum = (states_[p].fast - states_[p].slow) / states_[p].slow;
-      target = populations::speculator_target(pop, m, momentum, equity, param_[a], current);
-      break;
-    }
-    case Strategy::Value:
-      target = populations::value_target(pop, m, equity);
-      // They trade toward fair value, never through it.
-      order.type = static_cast<std::uint8_t>(MsgType::Ioc);
-      order.price = std::max<Price>(1, static_cast<Price>(std::llround(m.fair)));
-      break;
-    case Strategy::Holder: {
-      const Qty buy = populations::holder_buy(pop, m, states_[p].slow, engine_->table().cash[a]);
-      target = current + buy;
-      break;
-    }
-    case Strategy::Noise: {
-      const PhiloxBlock b = rng_.block(kStreamDecision, t, a);
-      const double u[3] = {CounterRng::open_unit(b[0], 0), CounterRng::open_unit(b[1], 0),
-                           CounterRng::open_unit(b[2], b[3])};
-      if (populations::noise_order(pop, m, equity, current, param_[a], u, order)) submit(i, order);
-      return;
-    }
-    case Strategy::MarketMaker:
-      return;
+  DecisionBatch& b = states_[p].batch;
+  const auto& table = engine_->table();
+  b.account.push_back(a);
+  b.equity.push_back(engine_->equity(a, engine_->marks()));
+  b.cash.push_back(table.cash[a]);
+  b.param.push_back(param_[a]);
+  b.current.push_back(table.position[a * engine_->instruments() + pop.instrument]);
+  if (pop.strategy == Strategy::Noise) {
+    const PhiloxBlock u = rng_.block(kStreamDecision, t, a);
+    b.u0.push_back(CounterRng::open_unit(u[0], 0));
+    b.u1.push_back(CounterRng::open_unit(u[1], 0));
+    b.u2.push_back(CounterRng::open_unit(u[2], u[3]));
   }
+}
+
+void Simulation::decide_batches() {
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    DecisionBatch& b = states_[p].batch;
+    if (b.size() == 0) continue;
+    const PopulationSpec& pop = spec_.populations[p];
+    const MarketView m = view(pop.instrument);
+    b.size_outputs();
+    decisions_ += b.size();
+    switch (pop.strategy) {
+      case Strategy::Speculator:
+        populations::speculators(pop, m, (states_[p].fast - states_[p].slow) / states_[p].slow, b);
+        break;
+      case Strategy::Value:
+        populations::value(pop, m, b);
+        break;
+      case Strategy::Holder:
+        populations::holders(pop, m, states_[p].slow, b);
+        break;
+      case Strategy::Noise:
+        populations::noise(pop, m, b);
+        break;
+      case Strategy::MarketMaker:
+        break;
+    }
+  }
+}
+
+void Simulation::act(std::size_t p, std::size_t k) {
+  const PopulationSpec& pop = spec_.populations[p];
+  const DecisionBatch& b = states_[p].batch;
+  const std::uint32_t a = b.account[k];
+  const std::size_t i = pop.instrument;
+  // Limit orders stand until their trader's next decision.
+  if (pop.strategy == Strategy::Noise || pop.strategy == Strategy::Value) books_[i]->cancel_owner(a);
+  const Qty target = b.target[k];
+  const Qty current = b.current[k];
   if (target == current) return;
+  Message order{};
+  order.owner = a;
+  order.type = static_cast<std::uint8_t>(b.price[k] > 0 ? MsgType::Limit : MsgType::Market);
+  order.price = b.price[k];
   order.side = static_cast<std::uint8_t>(target > current ? Side::Buy : Side::Sell);
   order.qty = std::min<Qty>(target > current ? target - current : current - target, kMaxQty);
   submit(i, order);
@@ -208,7 +231,8 @@ void Simulation::step(std::uint64_t t) {
   }
   // 3. Market makers requote.
   requote_makers();
-  // 4. The accounts due now act, in a seeded random order.
+  // 4. The accounts due now decide, each population in one batch on the
+  // step's opening state; their orders reach the books in a seeded random order.
   due_.clear();
   calendar_.pop(t, due_);
   // Sort by a random key drawn once per account (ties by id): a seeded shuffle.
@@ -216,9 +240,16 @@ void Simulation::step(std::uint64_t t) {
   for (const std::uint32_t a : due_)
     order_.emplace_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a, a);
   std::sort(order_.begin(), order_.end());
-  for (const auto& [key, a] : order_) {
-    decide(a, t, population_of_[a]);
-    schedule_next(a, t);
+  for (PopulationState& s : states_) {
+    s.batch.clear();
+    s.cursor = 0;
+  }
+  for (const auto& entry : order_) gather(entry.second, t);
+  decide_batches();
+  for (const auto& entry : order_) {
+    const std::size_t p = population_of_[entry.second];
+    act(p, states_[p].cursor++);
+    schedule_next(entry.second, t);
   }
   for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   // 5. Marks and the liquidation loop.

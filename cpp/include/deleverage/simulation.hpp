@@ -12,6 +12,7 @@
 
 #include "deleverage/activation_calendar.hpp"
 #include "deleverage/counter_rng.hpp"
+#include "deleverage/decision_batch.hpp"
 #include "deleverage/fundamental.hpp"
 #include "deleverage/margin_engine.hpp"
 #include "deleverage/order_book.hpp"
@@ -79,12 +80,16 @@ class Simulation {
     double fast = 0.0;  // EMAs of the last price (ticks)
     double slow = 0.0;
     std::vector<populations::MakerState> makers;
+    DecisionBatch batch;     // this step's due accounts
+    std::size_t cursor = 0;  // the next of them to send its order
   };
 
   void step(std::uint64_t t);
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);
-  void decide(std::uint32_t a, std::uint64_t t, std::size_t pop);
+  void gather(std::uint32_t a, std::uint64_t t);
+  void decide_batches();
+  void act(std::size_t p, std::size_t k);
   void submit(std::size_t i, const Message& m);
   void requote_makers();
   void record(std::size_t log_before);

@@ -1,17 +1,15 @@
 // Long-term holders (central banks, funds): unlevered, low-frequency buyers of
 // dips below a slow average of the price.
+// Lots to buy now (0 if no dip or no cash to spare).
+// slow_average: the population's slow average of the price (ticks).
 #pragma once
 
-#include <cmath>
-
+#include "deleverage/decision_batch.hpp"
 #include "deleverage/population.hpp"
 
 namespace deleverage::populations {
 
-// Lots to buy now (0 if no dip or no cash to spare).
-inline Qty holder_buy(const PopulationSpec& p, const MarketView& m, double slow_average, double cash) noexcept {
-  if (cash <= 0 || m.last > slow_average * (1.0 - p.dip)) return 0;
-  return static_cast<Qty>(std::floor(p.budget_fraction * cash / (m.last * m.tick_value)));
-}
+// Fills b.target (and b.price) for every account of the batch.
+void holders(const PopulationSpec& p, const MarketView& m, double slow_average, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

@@ -2,23 +2,17 @@
 // (fair - price) / price, sized by capital and leverage, and shrunk by a risk
 // limit as realized volatility rises; above `vol_exit` they step out entirely,
 // which is exactly when they are most needed.
+// Each due trader cancels what it left standing and sends a limit order at fair
+// value toward its target: it takes what is better than fair and leaves the
+// rest standing at fair until its next decision.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
-
+#include "deleverage/decision_batch.hpp"
 #include "deleverage/population.hpp"
 
 namespace deleverage::populations {
 
-inline Qty value_target(const PopulationSpec& p, const MarketView& m, double equity) noexcept {
-  if (equity <= 0 || m.volatility >= p.vol_exit) return 0;
-  const double mispricing = (m.fair - m.last) / m.last;
-  const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);
-  const double risk = 1.0 / (1.0 + (m.volatility / p.vol_reference) * (m.volatility / p.vol_reference));
-  const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);
-  const double notional = p.capital_fraction * equity * leverage * conviction * risk;
-  return static_cast<Qty>(std::trunc(notional / (m.last * m.tick_value)));
-}
+// Fills b.target (and b.price) for every account of the batch.
+void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

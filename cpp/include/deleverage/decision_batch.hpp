@@ -1,0 +1,42 @@
+// The accounts of one population due in a step, gathered column by column so
+// that each strategy's decision is one flat loop over them (decision_kernels.hpp).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "deleverage/codes.hpp"
+
+namespace deleverage {
+
+struct DecisionBatch {
+  // In: who, and what the kernel needs to know about each.
+  std::vector<std::uint32_t> account;
+  std::vector<double> equity;  // at the step's marks
+  std::vector<double> cash;
+  std::vector<double> param;   // the strategy's per-account parameter
+  std::vector<Qty> current;    // position in the population's instrument
+  std::vector<double> u0, u1, u2;  // uniforms in (0, 1), for strategies that draw
+  // Out: the position wanted after this step's order, and its limit price
+  // (ticks; 0 for a market order).
+  std::vector<Qty> target;
+  std::vector<Price> price;
+
+  std::size_t size() const noexcept { return account.size(); }
+
+  void clear() noexcept {
+    for (auto* v : {&equity, &cash, &param, &u0, &u1, &u2}) v->clear();
+    account.clear();
+    current.clear();
+    target.clear();
+    price.clear();
+  }
+
+  // Make room for the outputs once the inputs are in.
+  void size_outputs() {
+    target.assign(account.size(), 0);
+    price.assign(account.size(), 0);
+  }
+};
+
+}  // namespace deleverage

@@ -1,0 +1,19 @@
+// Runtime dispatch of the decision kernels: GCC compiles each one for AVX-512,
+// AVX2 and a portable baseline, and an ifunc resolver picks one by the CPU when
+// the module loads. The kernels use only IEEE-exact operations (no contraction,
+// no library calls), so every version gives bit-identical results. Other
+// compilers and platforms get the portable loop.
+#pragma once
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define DELEVERAGE_DISPATCH __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DELEVERAGE_DISPATCH
+#endif
+
+namespace deleverage {
+
+// The instruction set the kernels run with on this CPU: "avx512f", "avx2" or "default".
+const char* dispatched_isa() noexcept;
+
+}  // namespace deleverage

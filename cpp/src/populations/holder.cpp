@@ -1,0 +1,25 @@
+#include "deleverage/populations/holder.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "deleverage/dispatch.hpp"
+
+namespace deleverage::populations {
+
+DELEVERAGE_DISPATCH
+void holders(const PopulationSpec& p, const MarketView& m, double slow_average, DecisionBatch& b) noexcept {
+  const std::size_t n = b.size();
+  const bool dip = m.last <= slow_average * (1.0 - p.dip);
+  const double unit = m.last * m.tick_value;
+  const double* cash = b.cash.data();
+  const Qty* current = b.current.data();
+  Qty* target = b.target.data();
+  for (std::size_t k = 0; k < n; ++k) {
+    const double lots = std::floor(p.budget_fraction * cash[k] / unit);
+    const bool buy = dip && cash[k] > 0.0;
+    target[k] = current[k] + (buy ? static_cast<Qty>(lots) : 0);
+  }
+}
+
+}  // namespace deleverage::populations

@@ -1,0 +1,27 @@
+#include "deleverage/populations/speculator.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "deleverage/dispatch.hpp"
+
+namespace deleverage::populations {
+
+DELEVERAGE_DISPATCH
+void speculators(const PopulationSpec& p, const MarketView& m, double momentum, DecisionBatch& b) noexcept {
+  const std::size_t n = b.size();
+  const double direction = momentum > p.threshold ? 1.0 : (momentum < -p.threshold ? -1.0 : 0.0);
+  const double cap = std::min(p.max_leverage, 1.0 / m.initial_rate);
+  const double unit = m.last * m.tick_value;  // money per lot
+  const double* equity = b.equity.data();
+  const double* leverage = b.param.data();
+  const Qty* current = b.current.data();
+  Qty* target = b.target.data();
+  for (std::size_t k = 0; k < n; ++k) {
+    const double lots = std::floor(equity[k] * std::min(leverage[k], cap) / unit);
+    const bool act = direction != 0.0 && equity[k] > 0.0;
+    target[k] = act ? static_cast<Qty>(direction * lots) : current[k];
+  }
+}
+
+}  // namespace deleverage::populations

@@ -1,0 +1,32 @@
+#include "deleverage/populations/value.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "deleverage/dispatch.hpp"
+
+namespace deleverage::populations {
+
+DELEVERAGE_DISPATCH
+void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexcept {
+  const std::size_t n = b.size();
+  const double mispricing = (m.fair - m.last) / m.last;
+  const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);
+  const double ratio = m.volatility / p.vol_reference;
+  const double risk = 1.0 / (1.0 + ratio * ratio);
+  const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);
+  const bool out = m.volatility >= p.vol_exit;  // they step out entirely
+  const double unit = m.last * m.tick_value;
+  const Price limit = std::max<Price>(1, static_cast<Price>(std::llround(m.fair)));
+  const double* equity = b.equity.data();
+  Qty* target = b.target.data();
+  Price* price = b.price.data();
+  for (std::size_t k = 0; k < n; ++k) {
+    const double notional = p.capital_fraction * equity[k] * leverage * conviction * risk;
+    const bool hold = !out && equity[k] > 0.0;
+    target[k] = hold ? static_cast<Qty>(std::trunc(notional / unit)) : 0;
+    price[k] = limit;
+  }
+}
+
+}  // namespace deleverage::populations
