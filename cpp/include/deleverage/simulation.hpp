@@ -67,7 +67,7 @@ class Simulation {
  private:
   // Realized volatility uses returns over this many steps: one-step returns of
   // traded prices are mostly bid-ask bounce.
-  static constexpr std::size_t kReturnHorizon = 60;
+  static constexpr std::size_t kReturnHorizon = 300;
 
   struct Signals {  // per instrument
     double last;
