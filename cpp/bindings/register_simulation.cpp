@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "deleverage/dispatch.hpp"
 #include "deleverage/simulation.hpp"
 #include "margin_rule_dict.hpp"
 
@@ -102,6 +103,9 @@ void register_simulation(py::module_& m) {
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
                        liquidated_short_notional, insurance_fund, adl, active_makers, volatility);
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
+  m.def("dispatched_isa", &dispatched_isa,
+        "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
+        "'x86-64-v3' (AVX2) or 'baseline'.");
 
   using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
   using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;

@@ -5,10 +5,11 @@ namespace deleverage {
 const char* dispatched_isa() noexcept {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return "avx512f";
-  if (__builtin_cpu_supports("avx2")) return "avx2";
+  // The same tests the clones' resolver makes.
+  if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
+  if (__builtin_cpu_supports("x86-64-v3")) return "x86-64-v3";
 #endif
-  return "default";
+  return "baseline";
 }
 
 }  // namespace deleverage

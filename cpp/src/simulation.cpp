@@ -334,19 +334,34 @@ void Simulation::sample_leverage(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
   const auto& table = engine_->table();
   recording_.sample_steps.push_back(t);
+  std::vector<double>& value = leverage_scratch_;  // money per lot at the marks
+  value.resize(ni);
+  for (std::size_t i = 0; i < ni; ++i) value[i] = static_cast<double>(engine_->marks()[i]) * engine_->tick_value(i);
+  const double* cash = table.cash.data();
+  const Qty* position = table.position.data();
+  const double* cost = table.cost.data();  // zero wherever the position is
   for (const PopulationSpec& pop : spec_.populations) {
+    // Flat, branch-free sums over the population's rows (they vectorize).
     double notional = 0.0;
     double equity = 0.0;
-    for (std::uint32_t a = pop.first; a < pop.first + pop.count; ++a) {
-      double e = table.cash[a];
-      for (std::size_t i = 0; i < ni; ++i) {
-        const Qty q = table.position[a * ni + i];
-        if (q == 0) continue;
-        const double p = static_cast<double>(engine_->marks()[i]) * engine_->tick_value(i);
-        notional += static_cast<double>(qabs(q)) * p;
-        e += static_cast<double>(q) * p - table.cost[a * ni + i];
+    const std::size_t end = std::size_t{pop.first} + pop.count;
+    if (ni == 1) {
+      const double v = value[0];
+      for (std::size_t a = pop.first; a < end; ++a) {
+        const auto q = static_cast<double>(position[a]);
+        notional += std::fabs(q) * v;
+        equity += std::max(cash[a] + (q * v - cost[a]), 0.0);
       }
-      equity += std::max(e, 0.0);
+    } else {
+      for (std::size_t a = pop.first; a < end; ++a) {
+        double e = cash[a];
+        for (std::size_t i = 0; i < ni; ++i) {
+          const auto q = static_cast<double>(position[a * ni + i]);
+          notional += std::fabs(q) * value[i];
+          e += q * value[i] - cost[a * ni + i];
+        }
+        equity += std::max(e, 0.0);
+      }
     }
     recording_.leverage.push_back(equity > 0 ? notional / equity : 0.0);
   }

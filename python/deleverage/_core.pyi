@@ -21,6 +21,8 @@ STEP_DTYPE: Final[np.dtype[np.void]]
 
 Records = npt.NDArray[np.void]
 
+def dispatched_isa() -> str: ...
+
 class Execution:
     @property
     def order_id(self) -> int: ...

@@ -59,6 +59,44 @@ def _bench_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_simulate(args: argparse.Namespace) -> int:
+    from deleverage.bench.simulate import bench_simulate
+
+    if args.memory_accounts < 0:
+        raise ValueError(f"memory_accounts: must be >= 0, got {args.memory_accounts}")
+    r = bench_simulate(
+        args.accounts,
+        preset=args.preset,
+        seed=args.seed,
+        steps=args.steps,
+        baseline_accounts=args.baseline_accounts,
+        memory_accounts=args.memory_accounts,
+        memory_steps=args.memory_steps,
+    )
+    if args.json:
+        print(json.dumps(r.to_dict()))
+        return 0
+    gib = 2**30
+    print(f"simulation ({args.preset}, seed {args.seed}, decision kernels: {r.isa})")
+    for run in r.runs:
+        print(
+            f"  {run.accounts:>11,} accounts x {run.steps:,} steps: wall {run.wall_seconds:7.2f} s "
+            f"(run {run.run_seconds:.2f} s); {run.messages_per_s / 1e6:6.2f} M messages/s, "
+            f"{run.decisions_per_s / 1e6:6.2f} M decisions/s; peak {run.peak_rss_bytes / gib:.2f} GiB"
+        )
+    print(
+        f"  decisions/s at {r.accounts:,} over {r.baseline_accounts:,} accounts: "
+        f"{r.decisions_per_s_ratio:.2f}"
+    )
+    if r.memory_accounts:
+        verdict = "within" if r.memory_within_limit else "OVER"
+        print(
+            f"  {r.memory_accounts:,} accounts: peak {r.memory_peak_rss_bytes / gib:.2f} GiB, "
+            f"{verdict} the {r.memory_limit_bytes / gib:.0f} GiB budget"
+        )
+    return 0
+
+
 def _bench_margin(args: argparse.Namespace) -> int:
     from deleverage.bench.margin import bench_margin
 
@@ -198,6 +236,25 @@ def build_parser() -> argparse.ArgumentParser:
     margin.add_argument("--seed", type=_positive_int, default=1)
     margin.add_argument("--json", action="store_true", help="print one JSON object")
     margin.set_defaults(handler=_bench_margin)
+
+    simulate = suites.add_parser(
+        "simulate",
+        help="simulation: a day of one-second steps at 1M accounts; peak memory at 10M",
+        description="The default-day world at --accounts (1M) for a day, the same world at "
+        "--baseline-accounts (10k) as the baseline, and --memory-accounts (10M) over "
+        "--memory-steps (an hour) for the peak memory; each in its own process.",
+    )
+    simulate.add_argument("--accounts", type=_positive_int, default=1_000_000)
+    simulate.add_argument("--preset", default="default-day")
+    simulate.add_argument("--steps", type=_positive_int, default=None, help="default: the preset's")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--baseline-accounts", type=_positive_int, default=10_000)
+    simulate.add_argument(
+        "--memory-accounts", type=int, default=10_000_000, help="0 skips the memory run"
+    )
+    simulate.add_argument("--memory-steps", type=_positive_int, default=3_600)
+    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    simulate.set_defaults(handler=_bench_simulate)
     return parser
 
 

@@ -1,5 +1,5 @@
-// Runtime dispatch of the decision kernels: GCC compiles each one for AVX-512,
-// AVX2 and a portable baseline, and an ifunc resolver picks one by the CPU when
+// Runtime dispatch of the decision kernels: GCC compiles each one for
+// x86-64-v4 (AVX-512), x86-64-v3 (AVX2) and the portable baseline, and an ifunc resolver picks one by the CPU when
 // the module loads. The kernels use only IEEE-exact operations (no contraction,
 // no library calls), so every version gives bit-identical results. Other
 // compilers and platforms get the portable loop.
@@ -13,7 +13,8 @@
 
 namespace deleverage {
 
-// The instruction set the kernels run with on this CPU: "avx512f", "avx2" or "default".
+// The version the kernels run on this CPU: "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2)
+// or "baseline".
 const char* dispatched_isa() noexcept;
 
 }  // namespace deleverage

@@ -113,6 +113,7 @@ class Simulation {
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
   std::vector<double> step_return_;       // per instrument: this step's kReturnHorizon-step log return of the mid
   std::vector<Message> quotes_;           // scratch for one maker's ladder
+  std::vector<double> leverage_scratch_;
   ActivationCalendar calendar_;
   CounterRng rng_;
   Recording recording_;

@@ -210,6 +210,35 @@ class Scenario:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
+    def with_steps(self, n: int) -> Scenario:
+        """The same world over its first ``n`` steps (1..1e8).
+
+        Shocks and margin changes scheduled at step ``n`` or later are left out;
+        volatility-trigger windows longer than the run are shortened to it.
+        """
+        n = check_int("n", n, 1, MAX_STEPS)
+        instruments = tuple(
+            dataclasses.replace(
+                inst,
+                fundamental=dataclasses.replace(
+                    inst.fundamental,
+                    shocks=tuple(s for s in inst.fundamental.shocks if s.step < n),
+                ),
+            )
+            for inst in self.instruments
+        )
+        policy = dataclasses.replace(
+            self.policy,
+            margin_changes=tuple(c for c in self.policy.margin_changes if c.step < n),
+            volatility_triggers=tuple(
+                dataclasses.replace(t, window_steps=min(t.window_steps, n))
+                for t in self.policy.volatility_triggers
+            ),
+        )
+        return self.replace(
+            clock=dataclasses.replace(self.clock, steps=n), instruments=instruments, policy=policy
+        )
+
     def with_accounts(self, n: int) -> Scenario:
         """The same world with ``n`` accounts in total.
 

@@ -1,0 +1,160 @@
+"""The simulation benchmark: a day of one-second steps at retail scale.
+
+The default world over a day (the ``default-day`` preset) at 1M accounts:
+wall time, messages through the book per second, account decisions per
+second, and peak memory; the same world at 10k accounts in the same run as
+the baseline (how the rates hold up as the crowd grows a hundredfold); and
+10M accounts over a shorter run for the peak memory, which must stay within
+4 GiB. Each run is a fresh child process, so each peak is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+#: The memory budget of a 10M-account run.
+MEMORY_LIMIT_BYTES = 4 * 2**30
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """One simulation run, measured in its own process."""
+
+    preset: str
+    accounts: int
+    steps: int
+    seed: int
+    wall_seconds: float  # simulate(): drawing the accounts, the run, the Result
+    build_seconds: float  # drawing the accounts and building the engine
+    run_seconds: float  # the engine's run alone
+    messages: int
+    decisions: int
+    messages_per_s: float  # over run_seconds
+    decisions_per_s: float
+    liquidations: int
+    peak_rss_bytes: int
+
+
+@dataclass(frozen=True)
+class SimulateBenchResult:
+    accounts: int
+    steps: int
+    wall_seconds: float
+    run_seconds: float
+    messages_per_s: float
+    decisions_per_s: float
+    peak_rss_bytes: int
+    baseline_accounts: int
+    baseline_decisions_per_s: float
+    decisions_per_s_ratio: float  # main run over baseline
+    memory_accounts: int
+    memory_steps: int
+    memory_peak_rss_bytes: int
+    memory_limit_bytes: int
+    memory_within_limit: bool
+    isa: str
+    runs: tuple[RunFigures, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def measure(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigures:
+    """Run one simulation in this process and measure it (the child's side)."""
+    import resource
+
+    from deleverage.result import Result
+    from deleverage.scenarios import load_preset
+    from deleverage.simulate import build
+
+    scenario = load_preset(preset).with_accounts(accounts)
+    if steps is not None:
+        scenario = scenario.with_steps(steps)
+    start = time.perf_counter()
+    sim, _ = build(scenario, seed)
+    built = time.perf_counter()
+    sim.run()
+    ran = time.perf_counter()
+    result = Result.from_simulation(scenario, seed, sim, 0.0)
+    end = time.perf_counter()
+    run_seconds = ran - built
+    return RunFigures(
+        preset=preset,
+        accounts=scenario.total_accounts,
+        steps=result.steps_done,
+        seed=seed,
+        wall_seconds=end - start,
+        build_seconds=built - start,
+        run_seconds=run_seconds,
+        messages=result.messages,
+        decisions=result.decisions,
+        messages_per_s=result.messages / run_seconds,
+        decisions_per_s=result.decisions / run_seconds,
+        liquidations=int(result.metrics()["liquidations"]),
+        peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    )
+
+
+def measure_in_child(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigures:
+    """`measure` in a fresh interpreter, so its peak memory is its own."""
+    args = json.dumps({"preset": preset, "accounts": accounts, "steps": steps, "seed": seed})
+    done = subprocess.run(
+        [sys.executable, "-m", "deleverage.bench.simulate", args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark run {args} failed:\n{done.stderr.strip()}")
+    return RunFigures(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def bench_simulate(
+    accounts: int = 1_000_000,
+    *,
+    preset: str = "default-day",
+    seed: int = 0,
+    steps: int | None = None,
+    baseline_accounts: int = 10_000,
+    memory_accounts: int = 10_000_000,
+    memory_steps: int = 3_600,
+) -> SimulateBenchResult:
+    """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it)."""
+    from deleverage import _core
+
+    main = measure_in_child(preset, accounts, steps, seed)
+    base = measure_in_child(preset, baseline_accounts, steps, seed)
+    runs = [main, base]
+    memory_peak = 0
+    if memory_accounts > 0:
+        big = measure_in_child(preset, memory_accounts, memory_steps, seed)
+        runs.append(big)
+        memory_peak = big.peak_rss_bytes
+    return SimulateBenchResult(
+        accounts=main.accounts,
+        steps=main.steps,
+        wall_seconds=main.wall_seconds,
+        run_seconds=main.run_seconds,
+        messages_per_s=main.messages_per_s,
+        decisions_per_s=main.decisions_per_s,
+        peak_rss_bytes=main.peak_rss_bytes,
+        baseline_accounts=base.accounts,
+        baseline_decisions_per_s=base.decisions_per_s,
+        decisions_per_s_ratio=main.decisions_per_s / base.decisions_per_s,
+        memory_accounts=memory_accounts,
+        memory_steps=memory_steps if memory_accounts > 0 else 0,
+        memory_peak_rss_bytes=memory_peak,
+        memory_limit_bytes=MEMORY_LIMIT_BYTES,
+        memory_within_limit=memory_accounts > 0 and memory_peak <= MEMORY_LIMIT_BYTES,
+        isa=_core.dispatched_isa(),
+        runs=tuple(runs),
+    )
+
+
+if __name__ == "__main__":  # the child: one run, its figures as the last line of JSON
+    spec = json.loads(sys.argv[1])
+    print(json.dumps(asdict(measure(spec["preset"], spec["accounts"], spec["steps"], spec["seed"]))))
