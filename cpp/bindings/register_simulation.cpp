@@ -84,6 +84,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("vol_withdraw", p.vol_withdraw);
   maybe("loss_withdraw", p.loss_withdraw);
   maybe("calm_steps", p.calm_steps);
+  maybe("fair_weight", p.fair_weight);
   maybe("holder_alpha", p.holder_alpha);
   maybe("dip", p.dip);
   maybe("budget_fraction", p.budget_fraction);
@@ -103,6 +104,8 @@ void register_simulation(py::module_& m) {
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
                        liquidated_short_notional, insurance_fund, adl, active_makers, volatility);
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
+  PYBIND11_NUMPY_DTYPE(TradeRecord, step, price, qty, buyer, seller, instrument, aggressor, liquidation);
+  m.attr("TRADE_DTYPE") = py::dtype::of<TradeRecord>();
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");
@@ -134,6 +137,7 @@ void register_simulation(py::module_& m) {
              s.seed = get<std::uint64_t>(spec, "seed");
              s.leverage_every = get<std::uint64_t>(spec, "leverage_every");
              s.volatility_window = get<double>(spec, "volatility_window");
+             s.trade_log = spec.contains("trade_log") && spec["trade_log"].cast<bool>();
              for (const auto& f : get<py::list>(spec, "fundamentals")) s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
              s.tick_size = get<std::vector<double>>(spec, "tick_size");
              s.start_ticks = get<std::vector<Price>>(spec, "start_ticks");
@@ -201,6 +205,11 @@ void register_simulation(py::module_& m) {
                              [](const PySimulation& s) {
                                const auto& r = s.sim->recording().sample_steps;
                                return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("trades",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().trades;
+                               return copy_records(r.data(), r.size());
                              })
       .def_property_readonly("trigger_steps",
                              [](const PySimulation& s) {

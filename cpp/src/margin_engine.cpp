@@ -532,6 +532,7 @@ double MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, st
   double value = 0.0;
   for (const Fill& f : book_fills_) {
     if (f.kind != static_cast<std::uint8_t>(FillKind::Trade)) continue;
+    if (trade_sink_ != nullptr) trade_sink_->push_back(BookTrade{static_cast<std::uint32_t>(i), f});
     apply_fill(i, f.maker_owner, sell ? f.qty : -f.qty, f.price, rules_[i].maker_fee_rate);
     trade_account(a, i, sell ? -f.qty : f.qty, static_cast<double>(f.price));
     filled += f.qty;

@@ -73,6 +73,21 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     schedule_next(a, 0);
   }
   recording_.steps.reserve(spec_.steps * ni);
+  if (spec_.trade_log) engine_->set_trade_sink(&liquidation_trades_);
+}
+
+void Simulation::log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation) {
+  const bool taker_buys = f.taker_side == static_cast<std::uint8_t>(Side::Buy);
+  TradeRecord r{};
+  r.step = t;
+  r.price = f.price;
+  r.qty = f.qty;
+  r.buyer = taker_buys ? f.taker_owner : f.maker_owner;
+  r.seller = taker_buys ? f.maker_owner : f.taker_owner;
+  r.instrument = static_cast<std::uint16_t>(i);
+  r.aggressor = taker_buys ? 0 : 1;
+  r.liquidation = liquidation ? 1 : 0;
+  recording_.trades.push_back(r);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
@@ -100,6 +115,7 @@ MarketView Simulation::view(std::size_t i) const noexcept {
   const auto bid = book.best_bid();
   const auto ask = book.best_ask();
   m.mid = bid && ask ? 0.5 * static_cast<double>(*bid + *ask) : m.last;
+  m.spread = bid && ask ? static_cast<double>(*ask - *bid) : std::numeric_limits<double>::infinity();
   m.fair = fair_ticks_[i];
   m.step_sigma = std::sqrt(signals_[i].variance);
   m.volatility = m.step_sigma * std::sqrt(Fundamental::kYear / spec_.dt);
@@ -114,6 +130,7 @@ void Simulation::submit(std::size_t i, const Message& m) {
   ++messages_;
   for (const Fill& f : scratch_)
     if (f.kind == static_cast<std::uint8_t>(FillKind::Trade)) {
+      if (spec_.trade_log) log_trade(now_, i, f, false);
       step_fills_[i].push_back(f);
       signals_[i].volume += static_cast<double>(f.qty);
     }
@@ -206,6 +223,7 @@ void Simulation::act(std::size_t p, std::size_t k) {
 
 void Simulation::step(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
+  now_ = t;
   // 1. Fair values (and scheduled shocks).
   for (std::size_t i = 0; i < ni; ++i) {
     const double fair = fundamentals_[i].advance(t, rng_.normal(kStreamFundamental, t, i));
@@ -255,19 +273,20 @@ void Simulation::step(std::uint64_t t) {
   // 5. Marks and the liquidation loop.
   const std::size_t log_before = engine_->log().size();
   engine_->check_books(index_.data());
+  for (const BookTrade& trade : liquidation_trades_) log_trade(t, trade.instrument, trade.fill, true);
+  liquidation_trades_.clear();
   // 6. Signals from the new prices.
   for (std::size_t i = 0; i < ni; ++i) {
     Signals& sig = signals_[i];
     const auto last = books_[i]->last_price();
     sig.last = last ? static_cast<double>(*last) : sig.last;
-    // Mid prices, not trades: trade prints bounce between bid and ask.
-    const auto bid = books_[i]->best_bid();
-    const auto ask = books_[i]->best_ask();
-    const double mid = bid && ask ? 0.5 * static_cast<double>(*bid + *ask) : sig.last;
+    // Trade prices, as a risk desk measures them: over kReturnHorizon steps the
+    // bid-ask bounce is small, and unlike the mid they do not jump when a thin
+    // book loses or regains one side.
     sig.reference += 0.1 * (sig.last - sig.reference);
     double& then = sig.history[t % kReturnHorizon];
-    const double r = std::log(mid / then);
-    then = mid;
+    const double r = std::log(sig.last / then);
+    then = sig.last;
     step_return_[i] = r;
     const double w = 2.0 / (spec_.volatility_window + 1.0);
     sig.variance += w * (r * r / static_cast<double>(kReturnHorizon) - sig.variance);

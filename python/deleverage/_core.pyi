@@ -18,6 +18,7 @@ MAX_LADDER_LEVELS_LIMIT: Final[int]
 CODES: Final[dict[str, dict[str, int]]]
 LIQUIDATION_DTYPE: Final[np.dtype[np.void]]
 STEP_DTYPE: Final[np.dtype[np.void]]
+TRADE_DTYPE: Final[np.dtype[np.void]]
 
 Records = npt.NDArray[np.void]
 
@@ -181,6 +182,7 @@ class Simulation:
     leverage: F64
     sample_steps: npt.NDArray[np.uint64]
     trigger_steps: I64
+    trades: Records
     liquidations: Records
     cash: F64
     position: I64

@@ -43,6 +43,9 @@ class Result:
     decisions: int
     conservation_error: float
     info: dict[str, Any] = field(default_factory=dict)
+    #: Every trade, when the run kept a trade log (``simulate(..., trade_log=True)``),
+    #: else None: time, instrument, price, qty, buyer, seller, aggressor, liquidation.
+    trades: pd.DataFrame | None = None
 
     @property
     def complete(self) -> bool:
@@ -50,7 +53,13 @@ class Result:
 
     @classmethod
     def from_simulation(
-        cls, scenario: Scenario, seed: int, sim: _core.Simulation, wall_seconds: float
+        cls,
+        scenario: Scenario,
+        seed: int,
+        sim: _core.Simulation,
+        wall_seconds: float,
+        *,
+        trade_log: bool = False,
     ) -> Result:
         names = [inst.name for inst in scenario.instruments]
         ni = len(names)
@@ -88,6 +97,7 @@ class Result:
             columns=pop_names,
         )
         accounts = _account_summary(scenario, sim)
+        trades = _trades(scenario, sim) if trade_log else None
         return cls(
             scenario=scenario,
             seed=seed,
@@ -100,6 +110,7 @@ class Result:
             messages=int(sim.messages),
             decisions=int(sim.decisions),
             conservation_error=float(sim.conservation_error()),
+            trades=trades,
             info={
                 # When each volatility trigger raised margins (seconds), None if never.
                 "trigger_times": [
@@ -146,6 +157,25 @@ class Result:
             "accounts": self.scenario.total_accounts,
             "steps": self.steps_done,
         }
+
+
+def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
+    raw = sim.trades
+    names = np.array([inst.name for inst in scenario.instruments])
+    ticks = np.array([inst.tick_size for inst in scenario.instruments])
+    instrument = raw["instrument"].astype(np.intp)
+    return pd.DataFrame(
+        {
+            "time": raw["step"] * scenario.clock.dt,
+            "instrument": names[instrument],
+            "price": raw["price"] * ticks[instrument],
+            "qty": raw["qty"],
+            "buyer": raw["buyer"],
+            "seller": raw["seller"],
+            "aggressor": np.where(raw["aggressor"] == 0, "buy", "sell"),
+            "liquidation": raw["liquidation"].astype(bool),
+        }
+    )
 
 
 def _first_shock_step(scenario: Scenario) -> int:

@@ -73,6 +73,7 @@ def _population_spec(pop: Any, first: int, instrument: int, dt: float) -> dict[s
             "vol_withdraw": p.vol_withdraw,
             "loss_withdraw": p.loss_withdraw,
             "calm_steps": p.calm_steps,
+            "fair_weight": p.fair_weight,
         }
     elif isinstance(p, HolderParams):
         spec |= {
@@ -83,7 +84,9 @@ def _population_spec(pop: Any, first: int, instrument: int, dt: float) -> dict[s
     return spec
 
 
-def build(scenario: Scenario, seed: int) -> tuple[_core.Simulation, dict[str, Any]]:
+def build(
+    scenario: Scenario, seed: int, *, trade_log: bool = False
+) -> tuple[_core.Simulation, dict[str, Any]]:
     """The engine's simulation for a scenario and seed (not yet run)."""
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
@@ -129,6 +132,7 @@ def build(scenario: Scenario, seed: int) -> tuple[_core.Simulation, dict[str, An
         "seed": seed,
         "leverage_every": max(1, scenario.clock.steps // 500),
         "volatility_window": max(10.0, 300.0 / dt),
+        "trade_log": bool(trade_log),
         "fundamentals": fundamentals,
         "tick_size": [inst.tick_size for inst in scenario.instruments],
         "start_ticks": [inst.start_ticks for inst in scenario.instruments],
@@ -164,16 +168,20 @@ def simulate(
     *,
     progress: bool | None = None,
     keep_partial: bool = False,
+    trade_log: bool = False,
 ) -> Result:
     """Run `scenario` with `seed`; the same scenario and seed give bit-identical results.
 
     progress: a progress bar (tqdm) on runs longer than a second; None shows it
     only on a terminal. On Ctrl-C the run stops between steps and raises
     KeyboardInterrupt, unless keep_partial is true: then the steps done so far
-    come back as a partial Result.
+    come back as a partial Result. trade_log: keep every trade (``Result.trades``);
+    a day at a million accounts makes tens of millions of them.
     """
     start = time.perf_counter()
-    sim, _ = build(scenario, seed)
+    if not isinstance(trade_log, bool):
+        raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
+    sim, _ = build(scenario, seed, trade_log=trade_log)
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
 
@@ -194,4 +202,6 @@ def simulate(
     finally:
         if bar is not None:
             bar.close()
-    return Result.from_simulation(scenario, seed, sim, time.perf_counter() - start)
+    return Result.from_simulation(
+        scenario, seed, sim, time.perf_counter() - start, trade_log=trade_log
+    )

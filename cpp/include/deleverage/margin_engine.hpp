@@ -39,6 +39,12 @@ struct EngineSettings {
   double max_liquidation_notional = std::numeric_limits<double>::infinity();
 };
 
+// A trade of a liquidation order in an instrument's book.
+struct BookTrade {
+  std::uint32_t instrument;
+  Fill fill;
+};
+
 // How an instrument's mark price follows its book (docs/margin.md, "Mark price").
 enum class MarkRule : std::uint8_t { Last = 0, Mid = 1, Median = 2 };
 
@@ -78,6 +84,9 @@ class MarginEngine {
   // Trades of an instrument's book applied to both sides, with maker and taker
   // fees. Owners that are not accounts trade against the outside holder.
   void apply_fills(std::size_t instrument, const Fill* fills, std::size_t n);
+
+  // Where the trades of liquidation orders are also written (nullptr: nowhere).
+  void set_trade_sink(std::vector<BookTrade>* sink) noexcept { trade_sink_ = sink; }
 
   // check() at each row of a (steps x instruments) mark path; returns records appended.
   std::size_t check_path(const Price* marks, std::size_t steps);
@@ -149,6 +158,7 @@ class MarginEngine {
   std::vector<OrderBook*> books_;  // per instrument, or nullptr
   std::vector<MarkRule> mark_rules_;
   std::vector<Fill> book_fills_;
+  std::vector<BookTrade>* trade_sink_ = nullptr;
   std::vector<std::unique_ptr<SideIndexes>> indexes_;
   std::vector<std::uint32_t> scanned_;  // accounts with several open positions: checked in full
   std::vector<Price> marks_;

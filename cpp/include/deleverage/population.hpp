@@ -39,6 +39,7 @@ struct PopulationSpec {
   double vol_withdraw = 1.0;
   double loss_withdraw = 0.2;
   std::int64_t calm_steps = 600;
+  double fair_weight = 0.5;  // of fair value in the price they quote around
   // Long-term holders.
   double holder_alpha = 1e-5;
   double dip = 0.03;
@@ -50,6 +51,7 @@ struct MarketView {
   double last = 0.0;       // ticks
   double reference = 0.0;  // ticks: a short average of trade prices
   double mid = 0.0;   // ticks (last when one side is empty)
+  double spread = 0.0;  // ticks; infinite when a side is empty
   double fair = 0.0;  // ticks
   double volatility = 0.0;  // annualised, realized
   double step_sigma = 0.0;  // one step's standard deviation of log price (realized)

@@ -32,11 +32,26 @@ struct StepRecord {
 };
 static_assert(sizeof(StepRecord) == 19 * sizeof(double));
 
+// One trade, when the run keeps a trade log. 40 bytes.
+struct TradeRecord {
+  std::uint64_t step;
+  std::int64_t price;  // ticks
+  std::int64_t qty;    // lots
+  std::uint32_t buyer;   // account id (outside ids for participants that are not accounts)
+  std::uint32_t seller;
+  std::uint16_t instrument;
+  std::uint8_t aggressor;    // 0: the buyer took liquidity, 1: the seller did
+  std::uint8_t liquidation;  // 1: the taker was a liquidation order
+  std::uint32_t pad_ = 0;
+};
+static_assert(sizeof(TradeRecord) == 40);
+
 struct Recording {
   std::vector<StepRecord> steps;         // [step * instruments + instrument]
   std::vector<std::uint64_t> sample_steps;
   std::vector<double> leverage;          // [sample * populations + population]: notional / equity
   std::vector<std::int64_t> trigger_steps;  // per volatility trigger: the step it fired, or -1
+  std::vector<TradeRecord> trades;          // in the order they happened, if kept
 };
 
 }  // namespace deleverage

@@ -48,6 +48,7 @@ struct SimulationSpec {
   std::vector<PopulationSpec> populations;    // contiguous, in account order
   std::vector<ScheduledRule> margin_changes;  // sorted by step
   std::vector<VolatilityTrigger> triggers;
+  bool trade_log = false;  // keep every trade in recording().trades
 };
 
 class Simulation {
@@ -72,9 +73,9 @@ class Simulation {
   struct Signals {  // per instrument
     double last;
     double reference;  // a short average of trade prices (what makers quote around)
-    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the mid / horizon
+    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the last price / horizon
     double volume;
-    std::vector<double> history;  // the last kReturnHorizon mids (ring)
+    std::vector<double> history;  // the last kReturnHorizon last prices (ring)
   };
   struct PopulationState {
     double fast = 0.0;  // EMAs of the last price (ticks)
@@ -93,6 +94,7 @@ class Simulation {
   void submit(std::size_t i, const Message& m);
   void requote_makers();
   void record(std::size_t log_before);
+  void log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation);
   void sample_leverage(std::uint64_t t);
 
   SimulationSpec spec_;
@@ -114,6 +116,8 @@ class Simulation {
   std::vector<double> step_return_;       // per instrument: this step's kReturnHorizon-step log return of the mid
   std::vector<Message> quotes_;           // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
+  std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged
+  std::uint64_t now_ = 0;                      // the step being run
   ActivationCalendar calendar_;
   CounterRng rng_;
   Recording recording_;

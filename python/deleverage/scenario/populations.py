@@ -138,11 +138,18 @@ class MarketMakerParams:
 
     ``levels`` (1..100) price levels a side, the innermost ``base_spread_ticks``
     (>= 1) ticks wide, widened by ``vol_spread_factor`` (>= 0) times the
-    annualised realized volatility; ``depth_lots`` lots a level (samples > 0);
+    annualised realized volatility (the widening stops at half a percent of the
+    price each side); ``depth_lots`` lots a level (samples > 0);
     they skew quotes against inventory, up to ``inventory_limit`` lots (>= 1).
     They pull all quotes when annualised realized volatility passes
     ``vol_withdraw`` (> 0) or when they have lost ``loss_withdraw`` (in
-    (0, 1]) of their capital, and come back after ``calm_steps`` (>= 1) calm steps.
+    (0, 1]) of their capital. Out for at least ``calm_steps`` (>= 1) steps, they
+    come back once volatility is under ``vol_withdraw`` again, or earlier when
+    the book's spread (an empty side counts as infinite) is more than twice as
+    wide as their own volatility-adjusted quotes; back in a storm, they tolerate
+    1.5 times the volatility they returned to until it falls under their limit.
+    They quote around a blend of fair value as other venues show it (weight
+    ``fair_weight``, in [0, 1]) and a short average of this book's trades.
     """
 
     levels: int = 5
@@ -153,6 +160,7 @@ class MarketMakerParams:
     vol_withdraw: float = 1.0
     loss_withdraw: float = 0.2
     calm_steps: int = 600
+    fair_weight: float = 0.5
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -181,6 +189,7 @@ class MarketMakerParams:
             check_float("loss_withdraw", self.loss_withdraw, 0.0, 1.0, lo_open=True),
         )
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
+        set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
 
 
 @dataclass(frozen=True)

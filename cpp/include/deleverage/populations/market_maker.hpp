@@ -15,22 +15,44 @@ namespace deleverage::populations {
 
 struct MakerState {
   bool withdrawn = false;
-  std::int64_t calm = 0;
-  double capital = 0.0;  // equity when it last (re-)entered
+  std::int64_t out = 0;    // steps since it withdrew
+  double capital = 0.0;    // equity when it last (re-)entered
+  double limit = 0.0;      // the volatility it withdraws above (raised on a re-entry into a storm)
 };
 
+// Widening stops at this half spread (relative to the price): a news jump
+// inflates realized volatility for a whole window, and beyond this dealers
+// answer risk by withdrawing (vol_withdraw), not by quoting ever wider.
+inline constexpr double kMaxHalfSpread = 0.005;
+
+// Half the width of the maker's quotes, in ticks.
+inline double maker_half_spread(const PopulationSpec& p, const MarketView& m) noexcept {
+  const double widening = std::min(p.vol_spread_factor * m.step_sigma, kMaxHalfSpread);
+  return static_cast<double>(p.base_spread_ticks) + widening * m.reference;
+}
+
 // Update the withdraw / re-enter state; returns true when the maker quotes this step.
+// Out of the market for at least `calm_steps`, a maker comes back once volatility
+// is under its limit again, or earlier when the book's spread (an empty side
+// counts as infinite) pays more than twice its own volatility-adjusted quotes:
+// wide spreads are what bring dealers back after a storm. Re-entering into a
+// storm, it tolerates half as much again as the volatility it came back to,
+// until volatility falls under its limit.
 inline bool maker_active(const PopulationSpec& p, const MarketView& m, double equity, MakerState& s) noexcept {
   if (s.capital <= 0) s.capital = equity;
+  if (s.limit <= 0 || m.volatility <= p.vol_withdraw) s.limit = p.vol_withdraw;
   const double loss = s.capital > 0 ? (s.capital - equity) / s.capital : 1.0;
-  if (!s.withdrawn && (m.volatility > p.vol_withdraw || loss > p.loss_withdraw)) {
+  if (!s.withdrawn && (m.volatility > s.limit || loss > p.loss_withdraw)) {
     s.withdrawn = true;
-    s.calm = 0;
+    s.out = 0;
   } else if (s.withdrawn) {
-    s.calm = m.volatility <= p.vol_withdraw ? s.calm + 1 : 0;
-    if (s.calm >= p.calm_steps && equity > 0) {
+    ++s.out;
+    const bool calm = m.volatility <= p.vol_withdraw;
+    const bool paid = m.spread > 4.0 * maker_half_spread(p, m);
+    if (s.out >= p.calm_steps && equity > 0 && (calm || paid)) {
       s.withdrawn = false;
       s.capital = equity;
+      s.limit = std::max(p.vol_withdraw, 1.5 * m.volatility);
     }
   }
   return !s.withdrawn;
@@ -39,9 +61,11 @@ inline bool maker_active(const PopulationSpec& p, const MarketView& m, double eq
 // The ladder: `levels` bids and asks of `size` lots around the reference price.
 inline void maker_quotes(const PopulationSpec& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
                          std::vector<Message>& out) {
-  const double half = static_cast<double>(p.base_spread_ticks) + p.vol_spread_factor * m.step_sigma * m.reference;
+  const double half = maker_half_spread(p, m);
   const double lean = -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
-  const double centre = m.reference + lean * half;
+  // Dealers see other venues: they quote around a blend of fair value and this book's trades.
+  const double anchor = p.fair_weight * m.fair + (1.0 - p.fair_weight) * m.reference;
+  const double centre = anchor + lean * half;
   const bool bids = inventory < p.inventory_limit;
   const bool asks = inventory > -p.inventory_limit;
   for (std::int64_t level = 0; level < p.levels; ++level) {
