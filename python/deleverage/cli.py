@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_bench.add_argument("--runs", type=_positive_int, default=48)
     sweep_bench.add_argument("--steps", type=_positive_int, default=3600)
-    sweep_bench.add_argument("--repeat", type=_positive_int, default=3)
+    sweep_bench.add_argument("--repeat", type=_positive_int, default=5)
     sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
     sweep_bench.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_bench.set_defaults(handler=_bench_sweep)
