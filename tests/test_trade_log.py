@@ -31,12 +31,14 @@ def crash():
 def test_trades_add_up_to_each_steps_volume(crash, seed: int) -> None:
     r = simulate(crash, seed, trade_log=True)
     t = r.trades
-    assert t is not None and len(t) > 1000
+    assert t is not None
+    assert len(t) > 1000
     per_step = t.groupby(t["time"])["qty"].sum()
     volume = r.series[("GOLD", "volume")]
     assert np.array_equal(per_step.to_numpy(), volume[volume > 0].to_numpy())
     assert np.array_equal(per_step.index.to_numpy(), volume[volume > 0].index.to_numpy())
-    assert (t["qty"] > 0).all() and (t["buyer"] != t["seller"]).all()
+    assert (t["qty"] > 0).all()
+    assert (t["buyer"] != t["seller"]).all()
     assert np.all(np.diff(t["time"].to_numpy()) >= 0)
 
 

@@ -82,7 +82,8 @@ def _bench_simulate(args: argparse.Namespace) -> int:
         print(
             f"  {run.accounts:>11,} accounts x {run.steps:,} steps: wall {run.wall_seconds:7.2f} s "
             f"(run {run.run_seconds:.2f} s); {run.messages_per_s / 1e6:6.2f} M messages/s, "
-            f"{run.decisions_per_s / 1e6:6.2f} M decisions/s; peak {run.peak_rss_bytes / gib:.2f} GiB"
+            f"{run.decisions_per_s / 1e6:6.2f} M decisions/s; "
+            f"peak {run.peak_rss_bytes / gib:.2f} GiB"
         )
     print(
         f"  decisions/s at {r.accounts:,} over {r.baseline_accounts:,} accounts: "
@@ -173,6 +174,88 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_sweep(args: argparse.Namespace) -> int:
+    from deleverage.bench.sweep import bench_sweep
+
+    r = bench_sweep(args.runs, steps=args.steps, repeat=args.repeat, dask=not args.no_dask)
+    if args.json:
+        print(json.dumps(r.to_dict()))
+        return 0
+    print(
+        f"sweep: {r.runs} runs of the default preset ({r.steps:,} steps, {r.accounts:,} "
+        f"accounts), best of {r.repeat}"
+    )
+    print(f"  1 thread   {r.runs_per_s_1:8.1f} runs/s ({r.seconds_per_run_1 * 1e3:.1f} ms a run)")
+    print(f"  2 threads  {r.runs_per_s_2:8.1f} runs/s (scaling {r.scaling:.2f}x)")
+    if r.runs_per_s_dask is not None and r.dask_overhead is not None:
+        print(
+            f"  Dask, 2 worker processes {r.runs_per_s_dask:8.1f} runs/s "
+            f"(overhead per run against 2 threads {r.dask_overhead:+.1%}; "
+            f"same table: {r.same_table})"
+        )
+    print(f"  wall {r.wall_seconds:.1f} s")
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    try:
+        return _run_sweep(args)
+    except TypeError as e:  # a spec value of the wrong type: reported like a bad value
+        raise ValueError(str(e)) from None
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from deleverage.sweep import sweep
+    from deleverage.sweep.spec import load_spec
+
+    if args.dask is not None and args.workers is not None:
+        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
+    start = time.perf_counter()
+    spec = load_spec(args.spec)
+    out = args.out if args.out is not None else spec.out
+    table = sweep(
+        spec.scenario,
+        spec.space,
+        seeds=spec.seeds,
+        executor=args.dask,
+        out=str(out),
+        resume=args.resume,
+        workers=args.workers,
+        progress=False if args.json else None,
+        series=spec.series,
+        seed=spec.seed,
+    )
+    wall = time.perf_counter() - start
+    info = table.attrs["sweep"]
+    summary = {
+        "runs": int(info["runs"]),
+        "executed": int(info["executed"]),
+        "skipped": int(info["skipped"]),
+        "failed": int(info["failed"]),
+        "wall_seconds": wall,
+        "runs_per_s": info["executed"] / wall if wall > 0 else 0.0,
+        "out": str(out),
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(
+        f"sweep: {summary['runs']:,} runs ({summary['executed']:,} run now, "
+        f"{summary['skipped']:,} already stored), {summary['failed']:,} failed, "
+        f"{wall:.1f} s wall, {summary['runs_per_s']:.1f} runs/s"
+    )
+    print(f"  rows in {out}/rows (read with deleverage.sweep.read_sweep)")
+    paths = list(spec.space.paths)
+    ok = table[table["error"].isna()]
+    if len(ok):
+        by = ok.groupby(paths, sort=True, dropna=False)[["max_drawdown", "liquidations"]].mean()
+        print("  mean over seeds:")
+        print(by.head(30).to_string(float_format=lambda x: f"{x:,.4f}"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deleverage",
@@ -201,6 +284,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object of headline metrics"
     )
     run.set_defaults(handler=_run)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a sweep described in a TOML spec (see docs/sweep.md)",
+        description="Run every point of the spec's space with its seeds; rows are appended "
+        "to a Parquet dataset as runs finish.",
+    )
+    sweep.add_argument("spec", help="the sweep's .toml spec")
+    sweep.add_argument(
+        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
+    )
+    sweep.add_argument(
+        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+    )
+    sweep.add_argument(
+        "--resume", action="store_true", help="finish the sweep in --out, skipping stored runs"
+    )
+    sweep.add_argument("--out", default=None, help="dataset directory (overrides the spec's)")
+    sweep.add_argument("--json", action="store_true", help="print one JSON summary object")
+    sweep.set_defaults(handler=_sweep)
 
     bench = commands.add_parser("bench", help="run a built-in benchmark")
     suites = bench.add_subparsers(dest="suite", required=True)
@@ -255,6 +358,19 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--memory-steps", type=_positive_int, default=3_600)
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.set_defaults(handler=_bench_simulate)
+
+    sweep_bench = suites.add_parser(
+        "sweep",
+        help="sweeps: runs/s with 1 and 2 threads, Dask's overhead per run",
+        description="A sweep of small runs of the default preset with 1 and 2 worker threads, "
+        "and through a Dask LocalCluster of 2 worker processes (1 thread each).",
+    )
+    sweep_bench.add_argument("--runs", type=_positive_int, default=48)
+    sweep_bench.add_argument("--steps", type=_positive_int, default=3600)
+    sweep_bench.add_argument("--repeat", type=_positive_int, default=5)
+    sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
+    sweep_bench.add_argument("--json", action="store_true", help="print one JSON object")
+    sweep_bench.set_defaults(handler=_bench_sweep)
     return parser
 
 

@@ -157,4 +157,5 @@ def bench_simulate(
 
 if __name__ == "__main__":  # the child: one run, its figures as the last line of JSON
     spec = json.loads(sys.argv[1])
-    print(json.dumps(asdict(measure(spec["preset"], spec["accounts"], spec["steps"], spec["seed"]))))
+    figures = measure(spec["preset"], spec["accounts"], spec["steps"], spec["seed"])
+    print(json.dumps(asdict(figures)))

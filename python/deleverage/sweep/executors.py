@@ -1,0 +1,154 @@
+"""Where runs execute: threads (default), any ``concurrent.futures.Executor``, or Dask.
+
+The engine releases the GIL for a whole run, so threads in one process use every
+core and cost nothing to start; a process pool or a ``dask.distributed`` cluster
+gets the same picklable work items (``task.execute_all`` over a list of
+``RunTask``). The sweep only needs three things from an engine, which this
+module gives them uniformly: submit a call, wait until any of the submitted
+calls is done, and shut down what the sweep itself started.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["Backend", "DaskBackend", "FuturesBackend", "make_backend"]
+
+
+class Backend:
+    """The interface ``sweep`` drives."""
+
+    #: How many calls can run at once (sizes the window of submitted work).
+    slots: int = 1
+    #: Whether work items cross a process boundary (then runs are sent in chunks).
+    remote: bool = False
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:  # pragma: no cover
+        """(done, not done): returns once at least one of ``pending`` is done."""
+        raise NotImplementedError
+
+    def cancel(self, pending: Iterable[Any]) -> None:
+        for fut in pending:
+            fut.cancel()
+
+    def close(self) -> None:
+        """Release what the sweep started (an executor or client passed in stays open)."""
+
+
+class FuturesBackend(Backend):
+    """A ``concurrent.futures.Executor`` (threads, processes, or any other)."""
+
+    def __init__(self, executor: cf.Executor, owned: bool) -> None:
+        self.executor = executor
+        self.owned = owned
+        self.remote = not isinstance(executor, cf.ThreadPoolExecutor)
+        max_workers = getattr(executor, "_max_workers", None)
+        self.slots = max_workers if isinstance(max_workers, int) and max_workers > 0 else _cpus()
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return self.executor.submit(fn, arg)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        done, not_done = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        return set(done), set(not_done)
+
+    def close(self) -> None:
+        if self.owned:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskBackend(Backend):
+    """A ``dask.distributed.Client`` (the sweep opens and closes one for an address)."""
+
+    remote = True
+
+    def __init__(self, client: Any, owned: bool) -> None:
+        self.client = client
+        self.owned = owned
+        try:
+            threads = sum(int(n) for n in client.nthreads().values())
+        except Exception:  # a client still connecting reports no workers yet
+            threads = 0
+        self.slots = max(threads, 1)
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        # pure=False: two chunks are never the same computation to Dask.
+        return self.client.submit(fn, arg, pure=False)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        from distributed import wait
+
+        done, not_done = wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(not_done)
+
+    def cancel(self, pending: Iterable[Any]) -> None:
+        futures = list(pending)
+        if futures:
+            self.client.cancel(futures)
+
+    def close(self) -> None:
+        if self.owned:
+            self.client.close()
+
+
+def _cpus() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def _dask_client_class() -> type | None:
+    try:
+        from distributed import Client
+    except ImportError:
+        return None
+    return Client
+
+
+def _connect(address: Any) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            "executor: a Dask address needs dask.distributed; "
+            "install it with pip install 'deleverage[dask]'"
+        ) from None
+    return Client(address)
+
+
+def make_backend(executor: object, workers: int | None) -> Backend:
+    """The engine for ``sweep(executor=..., workers=...)``.
+
+    None: a ThreadPoolExecutor of ``workers`` threads (default: the usable CPUs),
+    shut down at the end. A ``concurrent.futures.Executor``: used as is. A
+    ``dask.distributed.Client``: used as is. A string (a scheduler address such
+    as ``tcp://10.0.0.5:8786``) or a Dask cluster object: a Client is opened on
+    it and closed at the end.
+    """
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers: must be an integer >= 1, got {workers!r}")
+        if executor is not None:
+            raise ValueError(
+                "workers: only sizes the default thread pool; size the executor you pass "
+                "(or the Dask cluster) instead"
+            )
+    if executor is None:
+        pool = cf.ThreadPoolExecutor(workers or _cpus(), thread_name_prefix="deleverage-sweep")
+        return FuturesBackend(pool, owned=True)
+    if isinstance(executor, cf.Executor):
+        return FuturesBackend(executor, owned=False)
+    client_class = _dask_client_class()
+    if client_class is not None and isinstance(executor, client_class):
+        return DaskBackend(executor, owned=False)
+    if isinstance(executor, str) or hasattr(executor, "scheduler_address"):
+        return DaskBackend(_connect(executor), owned=True)
+    raise TypeError(
+        "executor: must be None (threads), a concurrent.futures.Executor, a "
+        "dask.distributed.Client, a Dask cluster or a scheduler address string, "
+        f"got {type(executor).__name__}"
+    )

@@ -1,0 +1,198 @@
+"""A sweep described in TOML, for ``deleverage sweep SPEC.toml``.
+
+::
+
+    scenario = "default"        # a preset name, or a scenario .toml relative to this file
+    out = "leverage-sweep"      # the Parquet dataset directory, relative to this file
+    seeds = 4                   # runs per point, or a list of seeds used at every point
+    seed = 0                    # the sweep's seed (per-run seeds are spawned from it)
+    series = false              # also store each run's per-step series
+
+    [set]                       # fixed for every run (applied to the base scenario)
+    "clock.steps" = 1800
+
+    [space.grid]                # exactly one of grid, lhs, random, table
+    "populations.speculators.params.max_leverage" = [5.0, 10.0, 20.0]
+
+Keys are dotted paths; quoted or not (TOML turns an unquoted dotted key into
+nested tables, which are flattened back into the same path). ``[space.lhs]``
+and ``[space.random]`` take ``samples``, an optional ``seed`` and a
+``[space.lhs.ranges]`` table of ``[low, high]`` pairs; ``[[space.table]]`` is a
+list of rows naming the same paths. Errors name the key, e.g. ``space.lhs.samples``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deleverage.scenario import Scenario
+from deleverage.sweep.paths import apply_paths
+from deleverage.sweep.seeds import SeedPlan
+from deleverage.sweep.space import Grid, LatinHypercube, RandomSamples, Space, Table
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SweepSpec", "load_spec", "parse_spec"]
+
+TOP_KEYS = ("scenario", "out", "seeds", "seed", "series", "set", "space")
+SPACE_KINDS = ("grid", "lhs", "random", "table")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed spec: everything ``sweep`` needs but the executor."""
+
+    scenario: Scenario
+    space: Space
+    seeds: int | tuple[int, ...] = 1
+    seed: int = 0
+    out: Path | None = None
+    series: bool = False
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (arrays and scalars end a path)."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw[key]
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{key}: must be a table, got {type(value).__name__}")
+    return value
+
+
+def _scenario(ref: object, base: Path) -> Scenario:
+    from deleverage.scenario import load_toml
+    from deleverage.scenarios import PRESETS, load_preset
+
+    if not isinstance(ref, str) or not ref:
+        raise TypeError(f"scenario: must be a preset name or a .toml path, got {ref!r}")
+    if ref in PRESETS:
+        return load_preset(ref)
+    path = base / ref
+    if path.suffix == ".toml" or path.exists():
+        if not path.exists():
+            raise ValueError(f"scenario: no such file {str(path)!r}")
+        return load_toml(path)
+    raise ValueError(
+        f"scenario: {ref!r} is neither a .toml file nor a preset; presets: {', '.join(PRESETS)}"
+    )
+
+
+def _space(raw: Mapping[str, Any]) -> Space:
+    kinds = [k for k in raw if k in SPACE_KINDS]
+    unknown = [k for k in raw if k not in SPACE_KINDS]
+    if unknown:
+        raise ValueError(
+            f"space.{unknown[0]}: unknown kind of space; one of {', '.join(SPACE_KINDS)}"
+        )
+    if len(kinds) != 1:
+        raise ValueError(
+            f"space: must hold exactly one of {', '.join(SPACE_KINDS)}, got "
+            f"{', '.join(kinds) if kinds else 'none'}"
+        )
+    kind = kinds[0]
+    body = raw[kind]
+    if kind == "grid":
+        if not isinstance(body, Mapping):
+            raise TypeError(f"space.grid: must be a table, got {type(body).__name__}")
+        return Grid(_flatten(body))
+    if kind == "table":
+        if not isinstance(body, list):
+            raise TypeError(f"space.table: must be an array of tables, got {type(body).__name__}")
+        rows = [_flatten(r) if isinstance(r, Mapping) else r for r in body]
+        return Table(rows)
+    if not isinstance(body, Mapping):
+        raise TypeError(f"space.{kind}: must be a table, got {type(body).__name__}")
+    extra = [k for k in body if k not in ("samples", "seed", "ranges")]
+    if extra:
+        raise ValueError(f"space.{kind}.{extra[0]}: unknown key; expected samples, seed, ranges")
+    for key in ("samples", "ranges"):
+        if key not in body:
+            raise ValueError(f"space.{kind}.{key}: missing required key")
+    ranges = body["ranges"]
+    if not isinstance(ranges, Mapping):
+        raise TypeError(f"space.{kind}.ranges: must be a table, got {type(ranges).__name__}")
+    cls = LatinHypercube if kind == "lhs" else RandomSamples
+    return cls(_flatten(ranges), body["samples"], body.get("seed", 0))
+
+
+def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> SweepSpec:
+    """A spec from its parsed TOML; relative paths are taken from ``base``."""
+    base = Path(base)
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise ValueError(f"{key}: unknown key; expected one of {', '.join(TOP_KEYS)}")
+    for key in ("scenario", "space"):
+        if key not in raw:
+            raise ValueError(f"{key}: missing required key")
+    scenario = _scenario(raw["scenario"], base)
+    fixed = _flatten(_table(raw, "set")) if "set" in raw else {}
+    if fixed:
+        try:
+            scenario = apply_paths(scenario, fixed)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"set: {e}") from None
+    space = _space(_table(raw, "space"))
+    seeds = raw.get("seeds", 1)
+    if isinstance(seeds, list):
+        seeds = tuple(seeds)
+    seed = raw.get("seed", 0)
+    SeedPlan(seeds, seed)  # checks seeds and seed now, naming the key
+    series = raw.get("series", False)
+    if not isinstance(series, bool):
+        raise TypeError(f"series: must be a boolean, got {type(series).__name__}")
+    out = raw.get("out")
+    if out is not None and (not isinstance(out, str) or not out):
+        raise TypeError(f"out: must be a directory path (a string), got {out!r}")
+    return SweepSpec(
+        scenario=scenario,
+        space=space,
+        seeds=seeds,
+        seed=seed,
+        out=None if out is None else base / out,
+        series=series,
+        fixed=fixed,
+    )
+
+
+def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
+    """Read a spec file; without an ``out`` key the rows go to ``<spec name>.sweep/``
+    beside it."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"spec: no such file {str(path)!r}")
+    with open(path, "rb") as f:
+        try:
+            raw = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"spec: {path}: {e}") from None
+    spec = parse_spec(raw, path.parent)
+    if spec.out is None:
+        spec = SweepSpec(
+            spec.scenario,
+            spec.space,
+            spec.seeds,
+            spec.seed,
+            path.with_suffix(".sweep"),
+            spec.series,
+            spec.fixed,
+        )
+    return spec

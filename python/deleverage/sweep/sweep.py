@@ -1,0 +1,238 @@
+"""``sweep(scenario, space, seeds=...)``: many runs of one scenario, one row each.
+
+Run ids number the points x seeds: run ``k`` is point ``k // seeds_per_point``
+with that point's ``k % seeds_per_point``-th seed, so a run's parameters and
+seed follow from the sweep's description alone. That is what makes the table
+the same whatever executes it, and what lets ``resume`` skip runs by id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import BrokenExecutor
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from deleverage.scenario import Scenario, to_toml_str
+from deleverage.sweep.executors import make_backend
+from deleverage.sweep.paths import apply_paths, check_path, plain_value
+from deleverage.sweep.progress import Progress
+from deleverage.sweep.seeds import SeedPlan
+from deleverage.sweep.space import as_space, points_digest
+from deleverage.sweep.store import RowBuffer, RowStore, param_type
+from deleverage.sweep.task import RunOutput, RunTask, error_text, execute_all, failed_row
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["sweep"]
+
+#: Format version of ``sweep.json``.
+FORMAT = 1
+
+
+def _validate_points(scenario: Scenario, points: pd.DataFrame) -> None:
+    """Every point must give a valid scenario: a bad value is the space's fault and
+    is refused before any run starts (errors name the point, path and range)."""
+    for path in points.columns:
+        check_path(scenario, path)
+    columns = {p: points[p].to_numpy() for p in points.columns}
+    for i in range(len(points)):
+        values = {p: plain_value(col[i]) for p, col in columns.items()}
+        try:
+            apply_paths(scenario, values)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"space point {i}: {e}") from None
+
+
+def _chunks(tasks: Iterator[RunTask], size: int) -> Iterator[list[RunTask]]:
+    chunk: list[RunTask] = []
+    for task in tasks:
+        chunk.append(task)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def sweep(
+    scenario: Scenario,
+    space: Any,
+    seeds: int | Sequence[int] = 1,
+    executor: Any = None,
+    out: str | None = None,
+    resume: bool = False,
+    workers: int | None = None,
+    progress: bool | None = None,
+    series: bool = False,
+    seed: int = 0,
+    *,
+    batch_rows: int = 256,
+    flush_seconds: float = 5.0,
+    chunksize: int | None = None,
+    callback: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Run ``scenario`` at every point of ``space`` with ``seeds`` seeds each.
+
+    space: a dict ``{dotted.path: [values]}`` (a grid), a DataFrame or list of
+        dicts (a table), or a ``Grid``, ``RandomSamples``, ``LatinHypercube`` or
+        ``Table`` from ``deleverage.sweep``. Every point is checked against the
+        scenario before any run starts.
+    seeds: runs per point (each with its own seed spawned from ``seed``), or a
+        list of seeds used at every point.
+    executor: None for ``workers`` threads; a ``concurrent.futures.Executor``; a
+        ``dask.distributed.Client``, Dask cluster or scheduler address.
+    out: the directory of the Parquet dataset (rows appended as runs finish);
+        None keeps the rows in a temporary directory removed at the end.
+    resume: finish the sweep stored in ``out``, skipping the runs already there.
+    progress: a tqdm bar (runs done, failed, time left); None shows it on a terminal.
+    series: also store each run's per-step series as ``out/series/run-NNNNNN.parquet``.
+    batch_rows, flush_seconds: rows are written every ``batch_rows`` rows or
+        ``flush_seconds`` seconds, whichever comes first.
+    chunksize: runs per work item sent to a process pool or Dask (default: about
+        eight items per worker, at most 16 runs each); threads take one run at a time.
+    callback: called in the calling thread with each finished row.
+
+    Returns all rows sorted by run id: ``run``, ``point``, one column per path,
+    ``seed``, the headline metrics, ``error`` (None, or ``Type: message`` of a
+    run that raised) and ``wall_seconds``. ``frame.attrs["sweep"]`` holds a
+    summary (runs, executed, skipped, failed, wall_seconds, out).
+    """
+    start = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
+    space = as_space(space)
+    plan = SeedPlan(seeds, seed)
+    points = space.points()
+    _validate_points(scenario, points)
+    if series and out is None:
+        raise ValueError("series: per-run series are stored in out/series; pass out=")
+    if chunksize is not None and (
+        isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1
+    ):
+        raise ValueError(f"chunksize: must be an integer >= 1, got {chunksize!r}")
+
+    total = len(points) * plan.per_point
+    tmp = tempfile.TemporaryDirectory(prefix="deleverage-sweep-") if out is None else None
+    directory = tmp.name if tmp is not None else str(out)
+    try:
+        store = RowStore(directory, {p: param_type(points[p].dtype) for p in points.columns})
+        manifest = {
+            "format": FORMAT,
+            "scenario_sha256": hashlib.sha256(to_toml_str(scenario).encode()).hexdigest(),
+            "paths": list(points.columns),
+            "points": len(points),
+            "points_sha256": points_digest(points),
+            **plan.describe(),
+        }
+        store.check_manifest(manifest, resume)
+        done = np.zeros(total, dtype=bool)
+        stored = store.done_runs() if resume else np.empty(0, dtype=np.int64)
+        done[stored[(stored >= 0) & (stored < total)]] = True
+        skipped = int(done.sum())
+
+        columns = {p: points[p].to_numpy() for p in points.columns}
+
+        def tasks() -> Iterator[RunTask]:
+            for run in np.flatnonzero(~done).tolist():
+                point = run // plan.per_point
+                values = {p: plain_value(col[point]) for p, col in columns.items()}
+                yield RunTask(run, point, plan.seed(run), values, scenario, series)
+
+        executed = _drive(
+            tasks(),
+            total - skipped,
+            executor,
+            workers,
+            store,
+            RowBuffer(store, batch_rows, flush_seconds),
+            Progress(total, skipped, progress),
+            chunksize,
+            callback,
+        )
+        table = store.read()
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    table.attrs["sweep"] = {
+        "runs": len(table),
+        "executed": executed,
+        "skipped": skipped,
+        "failed": int(table["error"].notna().sum()),
+        "wall_seconds": time.perf_counter() - start,
+        "out": None if out is None else str(out),
+    }
+    return table
+
+
+def _drive(
+    tasks: Iterator[RunTask],
+    remaining: int,
+    executor: Any,
+    workers: int | None,
+    store: RowStore,
+    buffer: RowBuffer,
+    bar: Progress,
+    chunksize: int | None,
+    callback: Callable[[dict[str, Any]], None] | None,
+) -> int:
+    """Submit chunks of runs through a bounded window, record rows as they finish.
+
+    At most a couple of chunks per worker are in flight, so memory does not grow
+    with the number of runs; whatever stops the sweep, the rows finished so far
+    are flushed to disk before the error propagates.
+    """
+    executed = 0
+    if remaining == 0:
+        bar.close()
+        return 0
+    backend = make_backend(executor, workers)
+    if chunksize is None:
+        chunksize = 1 if not backend.remote else max(1, min(16, remaining // (8 * backend.slots)))
+    window = 2 * backend.slots if not backend.remote else 3 * backend.slots
+    chunks = _chunks(tasks, chunksize)
+    owner: dict[Any, list[RunTask]] = {}
+    pending: set[Any] = set()
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and len(pending) < window:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                fut = backend.submit(execute_all, chunk)
+                owner[fut] = chunk
+                pending.add(fut)
+            if not pending:
+                break
+            finished, pending = backend.wait_any(pending)
+            for fut in finished:
+                chunk = owner.pop(fut)
+                try:
+                    outputs: list[RunOutput] = fut.result()
+                except BrokenExecutor:
+                    raise  # the executor is gone: stop; resume re-runs what is missing
+                except Exception as exc:  # a worker lost, an item that did not pickle
+                    outputs = [RunOutput(failed_row(t, error_text(exc))) for t in chunk]
+                for output in outputs:
+                    if output.series is not None:
+                        store.write_series(output.row["run"], output.series)
+                    buffer.add(output.row)
+                    executed += 1
+                    bar.update(output.row["error"] is not None)
+                    if callback is not None:
+                        callback(output.row)
+    finally:
+        try:
+            buffer.flush()
+        finally:
+            backend.cancel(pending)
+            backend.close()
+            bar.close()
+    return executed
