@@ -14,7 +14,7 @@ import pytest
 
 from deleverage.bench.sweep import LEVERAGE_CAPS, short_scenario
 from deleverage.scenarios import load_preset
-from deleverage.sweep import sweep
+from deleverage.sweeps import sweep
 
 SEEDS = 12  # 4 leverage caps x 12 seeds = 48 runs
 RUNS = SEEDS * len(LEVERAGE_CAPS)

@@ -12,8 +12,8 @@ from deleverage.bench.sweep import short_scenario
 from deleverage.cli import main
 from deleverage.scenario import save_toml
 from deleverage.scenarios import load_preset
-from deleverage.sweep import read_sweep
-from deleverage.sweep.spec import load_spec
+from deleverage.sweeps import read_sweep
+from deleverage.sweeps.spec import load_spec
 
 GRID_SPEC = """
 scenario = "world.toml"

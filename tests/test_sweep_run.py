@@ -19,7 +19,7 @@ from deleverage.bench.sweep import short_scenario
 from deleverage.scenario import Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
-from deleverage.sweep import METRICS, apply_paths, read_sweep, run_seed, series_path, sweep
+from deleverage.sweeps import METRICS, apply_paths, read_sweep, run_seed, series_path, sweep
 
 TINY = short_scenario(load_preset("default"), steps=200, accounts=150)
 SPACE = {

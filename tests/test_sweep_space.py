@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from deleverage.scenario import Distribution
 from deleverage.scenarios import load_preset
-from deleverage.sweep import (
+from deleverage.sweeps import (
     Grid,
     LatinHypercube,
     RandomSamples,
@@ -23,8 +23,8 @@ from deleverage.sweep import (
     run_seed,
     sweep,
 )
-from deleverage.sweep.paths import parse_path
-from deleverage.sweep.seeds import SeedPlan
+from deleverage.sweeps.paths import parse_path
+from deleverage.sweeps.seeds import SeedPlan
 
 BASE = load_preset("default")
 

@@ -207,8 +207,8 @@ def _sweep(args: argparse.Namespace) -> int:
 def _run_sweep(args: argparse.Namespace) -> int:
     import time
 
-    from deleverage.sweep import sweep
-    from deleverage.sweep.spec import load_spec
+    from deleverage.sweeps import sweep
+    from deleverage.sweeps.spec import load_spec
 
     if args.dask is not None and args.workers is not None:
         raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
@@ -246,7 +246,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         f"{summary['skipped']:,} already stored), {summary['failed']:,} failed, "
         f"{wall:.1f} s wall, {summary['runs_per_s']:.1f} runs/s"
     )
-    print(f"  rows in {out}/rows (read with deleverage.sweep.read_sweep)")
+    print(f"  rows in {out}/rows (read with deleverage.sweeps.read_sweep)")
     paths = list(spec.space.paths)
     ok = table[table["error"].isna()]
     if len(ok):

@@ -84,7 +84,7 @@ class SweepBenchResult:
 
 def _once(scenario: Scenario, seeds: int, **kwargs: Any) -> tuple[float, Any]:
     """The wall time of one sweep, and its table."""
-    from deleverage.sweep import sweep
+    from deleverage.sweeps import sweep
 
     space = {"populations.speculators.params.max_leverage": list(LEVERAGE_CAPS)}
     with tempfile.TemporaryDirectory(prefix="deleverage-bench-") as out:

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from deleverage.scenario import Scenario
-from deleverage.sweep.paths import apply_paths
-from deleverage.sweep.seeds import SeedPlan
-from deleverage.sweep.space import Grid, LatinHypercube, RandomSamples, Space, Table
+from deleverage.sweeps.paths import apply_paths
+from deleverage.sweeps.seeds import SeedPlan
+from deleverage.sweeps.space import Grid, LatinHypercube, RandomSamples, Space, Table
 
 if sys.version_info >= (3, 11):
     import tomllib

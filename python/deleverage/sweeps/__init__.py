@@ -8,12 +8,12 @@ the Parquet store of rows (``read_sweep``).
 
 from __future__ import annotations
 
-from deleverage.sweep.paths import apply_paths, check_path
-from deleverage.sweep.seeds import run_seed
-from deleverage.sweep.space import Grid, LatinHypercube, RandomSamples, Space, Table, as_space
-from deleverage.sweep.store import read_sweep, series_path
-from deleverage.sweep.sweep import sweep
-from deleverage.sweep.task import METRICS
+from deleverage.sweeps.paths import apply_paths, check_path
+from deleverage.sweeps.seeds import run_seed
+from deleverage.sweeps.space import Grid, LatinHypercube, RandomSamples, Space, Table, as_space
+from deleverage.sweeps.store import read_sweep, series_path
+from deleverage.sweeps.sweep import sweep
+from deleverage.sweeps.task import METRICS
 
 __all__ = [
     "METRICS",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from deleverage.scenario import Scenario
-from deleverage.sweep.paths import apply_paths
+from deleverage.sweeps.paths import apply_paths
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from deleverage.sweep.task import INT_METRICS, METRICS
+from deleverage.sweeps.task import INT_METRICS, METRICS
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from deleverage.scenario import Scenario, to_toml_str
-from deleverage.sweep.executors import make_backend
-from deleverage.sweep.paths import apply_paths, check_path, plain_value
-from deleverage.sweep.progress import Progress
-from deleverage.sweep.seeds import SeedPlan
-from deleverage.sweep.space import as_space, points_digest
-from deleverage.sweep.store import RowBuffer, RowStore, param_type
-from deleverage.sweep.task import RunOutput, RunTask, error_text, execute_all, failed_row
+from deleverage.sweeps.executors import make_backend
+from deleverage.sweeps.paths import apply_paths, check_path, plain_value
+from deleverage.sweeps.progress import Progress
+from deleverage.sweeps.seeds import SeedPlan
+from deleverage.sweeps.space import as_space, points_digest
+from deleverage.sweeps.store import RowBuffer, RowStore, param_type
+from deleverage.sweeps.task import RunOutput, RunTask, error_text, execute_all, failed_row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,7 +81,7 @@ def sweep(
 
     space: a dict ``{dotted.path: [values]}`` (a grid), a DataFrame or list of
         dicts (a table), or a ``Grid``, ``RandomSamples``, ``LatinHypercube`` or
-        ``Table`` from ``deleverage.sweep``. Every point is checked against the
+        ``Table`` from ``deleverage.sweeps``. Every point is checked against the
         scenario before any run starts.
     seeds: runs per point (each with its own seed spawned from ``seed``), or a
         list of seeds used at every point.

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from deleverage.sweep.paths import parse_path
-from deleverage.sweep.seeds import check_seed
+from deleverage.sweeps.paths import parse_path
+from deleverage.sweeps.seeds import check_seed
 
 if TYPE_CHECKING:
     import pandas as pd
