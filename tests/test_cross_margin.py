@@ -82,7 +82,9 @@ class World:
     hikes: dict[int, tuple[int, MarginRule]] = field(default_factory=dict)
     trades: dict[int, list[Trade]] = field(default_factory=dict)
 
-    def build(self, cls: type[ReferenceMargin] | type[MarginEngine]) -> ReferenceMargin | MarginEngine:
+    def build(
+        self, cls: type[ReferenceMargin] | type[MarginEngine]
+    ) -> ReferenceMargin | MarginEngine:
         model = cls(
             self.instruments,
             insurance_fund=self.fund,
@@ -148,11 +150,13 @@ def worlds(draw: st.DrawFn, *, max_accounts: int = 120) -> World:
         if rng.random() < 0.4:
             world.trades[t] = [
                 Trade(
-                    int(rng.integers(0, n)), int(rng.integers(0, n)), int(rng.integers(0, ni)),
+                    int(rng.integers(0, n)),
+                    int(rng.integers(0, n)),
+                    int(rng.integers(0, ni)),
                     int(rng.integers(1, 30 if rng.random() < 0.7 else 300)),
                     float(rng.normal(0, 0.01) if rng.random() < 0.7 else rng.uniform(-0.3, 0.3)),
                     float(rng.choice([0.0, 1.0])),
-                )  # fmt: skip
+                )
                 for _ in range(int(rng.integers(1, 6)))
             ]
     return world
@@ -162,12 +166,16 @@ def _may_trade(model: ReferenceMargin, a: int, i: int) -> bool:
     return bool(model.mode[a] == 1 or model.instrument[a] == i or not model.position[a].any())
 
 
-def assert_same(ref: ReferenceMargin, eng: MarginEngine, r: np.ndarray, e: np.ndarray, scale: float) -> None:
+def assert_same(
+    ref: ReferenceMargin, eng: MarginEngine, r: np.ndarray, e: np.ndarray, scale: float
+) -> None:
     assert len(r) == len(e), f"oracle {len(r)} records, engine {len(e)}:\n{r}\n{e}"
     for k in range(len(r)):
         same = all(r[f][k] == e[f][k] for f in EXACT_FIELDS)
         same = same and math.isclose(r["price"][k], e["price"][k], rel_tol=1e-12, abs_tol=1e-9)
-        same = same and math.isclose(r["equity"][k], e["equity"][k], rel_tol=1e-12, abs_tol=1e-12 * scale)
+        same = same and math.isclose(
+            r["equity"][k], e["equity"][k], rel_tol=1e-12, abs_tol=1e-12 * scale
+        )
         assert same, f"record {k}: oracle {r[k].tolist()}, engine {e[k].tolist()}"
     np.testing.assert_array_equal(eng.position, ref.position, err_msg="position")
     np.testing.assert_array_equal(eng.fund_position, ref.fund_position, err_msg="fund_position")
@@ -176,13 +184,16 @@ def assert_same(ref: ReferenceMargin, eng: MarginEngine, r: np.ndarray, e: np.nd
     for name in ("cash", "realized_pnl", "fees_paid", "cost"):
         np.testing.assert_allclose(getattr(eng, name), getattr(ref, name), rtol=1e-9, atol=atol)
     for name in ("insurance_fund", "fees_collected", "bad_debt"):
-        assert math.isclose(getattr(eng, name), getattr(ref, name), rel_tol=1e-9, abs_tol=atol), name
+        assert math.isclose(getattr(eng, name), getattr(ref, name), rel_tol=1e-9, abs_tol=atol), (
+            name
+        )
 
 
 def run_both(world: World) -> tuple[ReferenceMargin, MarginEngine]:
     ref = world.build(ReferenceMargin)
     eng = world.build(MarginEngine)
-    assert isinstance(ref, ReferenceMargin) and isinstance(eng, MarginEngine)
+    assert isinstance(ref, ReferenceMargin)
+    assert isinstance(eng, MarginEngine)
     scale = world.scale()
     start = {"oracle": ref.conserved(), "engine": eng.conserved()}
     lots = ref.position.sum(axis=0) + ref.fund_position
@@ -193,7 +204,8 @@ def run_both(world: World) -> tuple[ReferenceMargin, MarginEngine]:
             eng.set_rule(k, rule)
         for tr in world.trades.get(t, []):
             if tr.buyer == tr.seller or not (
-                _may_trade(ref, tr.buyer, tr.instrument) and _may_trade(ref, tr.seller, tr.instrument)
+                _may_trade(ref, tr.buyer, tr.instrument)
+                and _may_trade(ref, tr.seller, tr.instrument)
             ):
                 continue
             price = float(marks[tr.instrument]) * (1.0 + tr.offset)
@@ -248,7 +260,8 @@ def test_calm_marks_skip_far_accounts_and_drift_rebases() -> None:
     calm = 1_000 + np.arange(200)[:, None] % 3 * np.array([1, -1, 2])
     assert len(eng.check_path(calm)) == 0
     stats = eng.cross_stats
-    assert stats["accounts"] == n and stats["calls"] == 200
+    assert stats["accounts"] == n
+    assert stats["calls"] == 200
     assert stats["rebases"] == 1  # the first check only
     assert stats["candidates"] < n  # far fewer exact revaluations than 200 full scans
     # A slow drift towards the triggers moves the epoch and finds every liquidation.
@@ -261,7 +274,8 @@ def test_calm_marks_skip_far_accounts_and_drift_rebases() -> None:
         r, e = ref.check(marks), eng.check(marks)
         assert r["account"].tolist() == e["account"].tolist()
         assert eng.count_liquidatable(marks) == 0
-    assert len(eng.log) > 0 and eng.cross_stats["rebases"] > 1
+    assert len(eng.log) > 0
+    assert eng.cross_stats["rebases"] > 1
 
 
 def test_thresholds_are_conservative() -> None:
@@ -316,16 +330,18 @@ def test_a_trade_alone_can_make_an_account_liquidatable() -> None:
         model.apply_trade(0, 1, 20, 1_150.0)
         model.apply_trade(1, 1, -20, 1_150.0)
     ref, eng = models
-    assert isinstance(ref, ReferenceMargin) and isinstance(eng, MarginEngine)
+    assert isinstance(ref, ReferenceMargin)
+    assert isinstance(eng, MarginEngine)
     r, e = ref.check(marks), eng.check(marks)
-    assert r["account"].tolist() == e["account"].tolist() and 0 in e["account"].tolist()
+    assert r["account"].tolist() == e["account"].tolist()
+    assert 0 in e["account"].tolist()
 
 
 # -- close order --------------------------------------------------------------------------------
 
 
 def _one_account(close_order: str, liquidity: list[float] | None = None) -> MarginEngine:
-    """One cross account: long 10 I0 (losing 20), short 10 I1 (losing 50), long 10 I2 (winning 10)."""
+    """A cross account: long 10 I0 (losing 20), short 10 I1 (losing 50), long 10 I2 (up 10)."""
     eng = MarginEngine(
         [Instrument(f"I{k}", 1.0, RULE) for k in range(3)],
         insurance_fund=1e9, close_order=close_order, liquidity=liquidity,
@@ -367,17 +383,25 @@ def test_pro_rata_closes_quarters_of_every_position() -> None:
 def test_bad_input_is_rejected() -> None:
     insts = [Instrument(f"I{k}", 1.0, RULE) for k in range(3)]
     for cls in (MarginEngine, ReferenceMargin):
-        with pytest.raises(ValueError, match=r"close_order: must be one of instrument, most_liquid"):
+        with pytest.raises(
+            ValueError, match=r"close_order: must be one of instrument, most_liquid"
+        ):
             cls(insts, close_order="biggest_first")
         with pytest.raises(ValueError, match=r"liquidity: need one value per instrument \(3\)"):
             cls(insts, close_order="most_liquid", liquidity=[1.0, 2.0])
         with pytest.raises(ValueError, match=r"liquidity: must be finite"):
             cls(insts, liquidity=[1.0, math.nan, 2.0])
         model = cls(insts)
-        with pytest.raises(ValueError, match=r"position: must be a scalar, shape \(2,\) or \(2, 3\)"):
+        with pytest.raises(
+            ValueError, match=r"position: must be a scalar, shape \(2,\) or \(2, 3\)"
+        ):
             model.add_accounts([1.0, 1.0], mode=1, position=np.ones((2, 4)), entry_price=1.0)
-        with pytest.raises(ValueError, match=r"entry_price: must be a scalar, shape \(2,\) or \(2, 3\)"):
-            model.add_accounts([1.0, 1.0], mode=1, position=np.ones((2, 3)), entry_price=np.ones((3, 3)))
+        with pytest.raises(
+            ValueError, match=r"entry_price: must be a scalar, shape \(2,\) or \(2, 3\)"
+        ):
+            model.add_accounts(
+                [1.0, 1.0], mode=1, position=np.ones((2, 3)), entry_price=np.ones((3, 3))
+            )
         with pytest.raises(ValueError, match=r"instrument: must be in (0\.\.2|\[0, 2\])"):
             model.add_accounts([1.0], instrument=3, position=1, entry_price=1.0)
         model.add_accounts([1e4], mode=1, position=[[1, 1, 0]], entry_price=[[1.0, 1.0, 1.0]])

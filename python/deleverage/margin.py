@@ -28,7 +28,9 @@ CLOSE_ORDERS = ("instrument", "most_liquid", "largest_loss", "pro_rata")
 """Which positions a liquidation of a cross account closes first (docs/margin.md, "Close order")."""
 
 
-def check_close_order(close_order: object, liquidity: Sequence[float] | None, ni: int) -> list[float]:
+def check_close_order(
+    close_order: object, liquidity: Sequence[float] | None, ni: int
+) -> list[float]:
     """Validate a close-order setting; returns the liquidity per instrument (zeros if none)."""
     if not isinstance(close_order, str) or close_order not in CLOSE_ORDERS:
         raise ValueError(
@@ -38,9 +40,7 @@ def check_close_order(close_order: object, liquidity: Sequence[float] | None, ni
         return [0.0] * ni
     values = [float(x) for x in liquidity]
     if len(values) != ni:
-        raise ValueError(
-            f"liquidity: need one value per instrument ({ni}), got {len(values)}"
-        )
+        raise ValueError(f"liquidity: need one value per instrument ({ni}), got {len(values)}")
     if not all(math.isfinite(x) for x in values):
         raise ValueError(f"liquidity: must be finite, got {values}")
     return values

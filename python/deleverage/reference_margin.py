@@ -224,7 +224,9 @@ class ReferenceMargin:
             rest = rest - _sign(rest) * k
         if rest != 0:
             self.position[a, i] = int(self.position[a, i]) + rest
-            self.cost[a, i] = float(self.cost[a, i]) + float(rest) * float(price) * self.tick_values[i]
+            self.cost[a, i] = (
+                float(self.cost[a, i]) + float(rest) * float(price) * self.tick_values[i]
+            )
         self.cash[a] = float(self.cash[a]) - fee
         self.fees_paid[a] = float(self.fees_paid[a]) + fee
         self.fees_collected = self.fees_collected + fee
