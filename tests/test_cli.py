@@ -89,6 +89,22 @@ def test_bench_margin_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert row["accounts"] == 2000
 
 
+def test_bench_cross_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(capsys, ["bench", "cross", "--accounts", "2000", "--updates", "500", "--json"])
+    for key in (
+        "accounts",
+        "instruments",
+        "updates_per_s",
+        "full_scan_updates_per_s",
+        "bytes_per_account",
+        "ratio",
+        "revalued_per_update",
+    ):
+        assert key in out
+    assert out["accounts"] == 2000
+    assert out["instruments"] == 3
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

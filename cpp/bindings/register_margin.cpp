@@ -1,5 +1,6 @@
 #include "pybind.hpp"
 
+#include <array>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -14,6 +15,9 @@ using deleverage::bindings::copy_records;
 using deleverage::bindings::PyOrderBook;
 
 namespace {
+
+// CloseOrder values by name, in enum order.
+constexpr std::array<const char*, 4> kCloseOrders = {"instrument", "most_liquid", "largest_loss", "pro_rata"};
 
 // The engine plus a count of the zero-copy views of its table that are
 // alive: the table may move in memory (grow) only while there are none.
@@ -33,9 +37,30 @@ struct PyMarginEngine {
   }
 
   PyMarginEngine(const std::vector<double>& tick_values, const py::list& rules, double insurance_fund, bool adl,
-                 int max_rounds, double max_liquidation_notional)
-      : engine(tick_values, convert(rules), EngineSettings{insurance_fund, adl, max_rounds, max_liquidation_notional}),
+                 int max_rounds, double max_liquidation_notional, const std::string& close_order,
+                 const std::vector<double>& liquidity)
+      : engine(tick_values, convert(rules),
+               settings(insurance_fund, adl, max_rounds, max_liquidation_notional, close_order, liquidity)),
         books(tick_values.size(), py::none()) {}
+
+  static EngineSettings settings(double insurance_fund, bool adl, int max_rounds, double max_liquidation_notional,
+                                 const std::string& close_order, const std::vector<double>& liquidity) {
+    EngineSettings s;
+    s.insurance_fund = insurance_fund;
+    s.adl = adl;
+    s.max_rounds = max_rounds;
+    s.max_liquidation_notional = max_liquidation_notional;
+    s.close_order = close_order_from(close_order);
+    s.liquidity = liquidity;
+    return s;
+  }
+
+  static CloseOrder close_order_from(const std::string& name) {
+    for (std::size_t k = 0; k < kCloseOrders.size(); ++k)
+      if (name == kCloseOrders[k]) return static_cast<CloseOrder>(k);
+    throw py::value_error("close_order: must be one of instrument, most_liquid, largest_loss, pro_rata; got '" +
+                          name + "'");
+  }
 
   static std::vector<MarginRule> convert(const py::list& rules) {
     std::vector<MarginRule> out;
@@ -98,9 +123,11 @@ void register_margin(py::module_& m) {
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
 
   py::class_<PyMarginEngine>(m, "MarginEngine", "Accounts marked to market and liquidated (docs/margin.md).")
-      .def(py::init<const std::vector<double>&, const py::list&, double, bool, int, double>(), py::arg("tick_values"),
-           py::arg("rules"), py::arg("insurance_fund") = 0.0, py::arg("adl") = true, py::arg("max_rounds") = 64,
-           py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity())
+      .def(py::init<const std::vector<double>&, const py::list&, double, bool, int, double, const std::string&,
+                    const std::vector<double>&>(),
+           py::arg("tick_values"), py::arg("rules"), py::arg("insurance_fund") = 0.0, py::arg("adl") = true,
+           py::arg("max_rounds") = 64, py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
+           py::arg("close_order") = "instrument", py::arg("liquidity") = std::vector<double>{})
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const F64& cash, const U16& instrument, const I64& position, const F64& entry_price,
@@ -298,5 +325,24 @@ void register_margin(py::module_& m) {
       .def_property_readonly("accounts", [](PyMarginEngine& e) { return e.engine.accounts(); })
       .def_property_readonly("instruments", [](PyMarginEngine& e) { return e.engine.instruments(); })
       .def_property_readonly("checks", [](PyMarginEngine& e) { return e.engine.checks(); })
-      .def_property_readonly("memory_bytes", [](PyMarginEngine& e) { return e.engine.memory_bytes(); });
+      .def_property_readonly("memory_bytes", [](PyMarginEngine& e) { return e.engine.memory_bytes(); })
+      .def_property_readonly("close_order",
+                             [](PyMarginEngine& e) {
+                               return std::string(kCloseOrders[static_cast<std::size_t>(e.engine.settings().close_order)]);
+                             })
+      .def_property_readonly("liquidity", [](PyMarginEngine& e) { return e.engine.settings().liquidity; })
+      .def_property_readonly("cross_thresholds", column<PerAccount>([](const MarginEngine& me) -> const auto& {
+                               return me.cross_scan().thresholds();
+                             }))
+      .def_property_readonly("cross_stats", [](PyMarginEngine& e) {
+        const auto& s = e.engine.cross_scan().stats();
+        py::dict d;
+        d["accounts"] = e.engine.cross_scan().size();
+        d["calls"] = s.calls;
+        d["visited"] = s.visited;
+        d["candidates"] = s.candidates;
+        d["rebases"] = s.rebases;
+        d["rebase_revalued"] = s.rebase_revalued;
+        return d;
+      });
 }

@@ -120,8 +120,11 @@ void register_simulation(py::module_& m) {
                        const U16& instrument, const U8& mode, const U16& population_id, const F64& param) {
              std::vector<MarginRule> margin;
              for (const auto& r : rules) margin.push_back(bindings::rule_from_dict(r.cast<py::dict>()));
-             auto engine = std::make_unique<MarginEngine>(
-                 tick_values, margin, EngineSettings{insurance_fund, adl, 64, max_liquidation_notional});
+             EngineSettings settings;
+             settings.insurance_fund = insurance_fund;
+             settings.adl = adl;
+             settings.max_liquidation_notional = max_liquidation_notional;
+             auto engine = std::make_unique<MarginEngine>(tick_values, margin, settings);
              const auto n = static_cast<std::size_t>(cash.size());
              const std::size_t ni = tick_values.size();
              if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||

@@ -1,5 +1,7 @@
 #include "deleverage/margin_engine.hpp"
 
+#include "deleverage/portfolio_revaluation.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -54,6 +56,14 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
     bad("max_rounds", "must be in 1..65535, got " + std::to_string(settings_.max_rounds));
   if (!(settings_.max_liquidation_notional > 0))
     bad("max_liquidation_notional", "must be > 0 (inf for no cap)");
+  if (static_cast<std::uint8_t>(settings_.close_order) > 3)
+    bad("close_order", "must be instrument, most_liquid, largest_loss or pro_rata");
+  if (settings_.liquidity.empty()) settings_.liquidity.assign(tick_values_.size(), 0.0);
+  if (settings_.liquidity.size() != tick_values_.size())
+    bad("liquidity", "need one value per instrument (" + std::to_string(tick_values_.size()) + "), got " +
+                         std::to_string(settings_.liquidity.size()));
+  for (const double l : settings_.liquidity)
+    if (!std::isfinite(l)) bad("liquidity", "must be finite, got " + std::to_string(l));
   table_.instruments = tick_values_.size();
   fund_.cash = settings_.insurance_fund;
   fund_.position.assign(instruments(), 0);
@@ -111,6 +121,7 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
   table_.links.prev.resize(total, kNil);
   table_.position.resize(total * ni);
   table_.cost.resize(total * ni);
+  scan_.resize(total);
   for (std::size_t k = 0; k < n * ni; ++k) {
     const std::size_t i = k % ni;
     const Qty q = position[k];
@@ -126,11 +137,12 @@ void MarginEngine::set_rule(std::size_t instrument, MarginRule rule) {
   if (instrument >= instruments()) bad("instrument", "must be in 0.." + std::to_string(instruments() - 1));
   rule.validate_and_prepare();
   rules_[instrument] = std::move(rule);
-  // Every trigger on this instrument moves: re-key them all.
+  // Every trigger on this instrument moves: re-key them all, and every cross threshold.
   for (std::uint32_t a = 0; a < accounts(); ++a) {
     const std::uint8_t m = table_.membership[a];
     if ((m == kIndexedLong || m == kIndexedShort) && table_.instrument[a] == instrument) refresh(a);
   }
+  scan_.rekey_all(view(), table_.links);
 }
 
 std::size_t MarginEngine::lone_position(std::uint32_t a) const noexcept {
@@ -149,12 +161,7 @@ void MarginEngine::detach(std::uint32_t a) {
     SideIndexes& idx = *indexes_[table_.instrument[a]];
     (m == kIndexedLong ? idx.longs : idx.shorts).remove(table_.links, a);
   } else if (m == kScanned) {
-    const std::uint32_t slot = table_.links.next[a];
-    const std::uint32_t last = scanned_.back();
-    scanned_[slot] = last;
-    table_.links.next[last] = slot;
-    scanned_.pop_back();
-    table_.links.next[a] = kNil;
+    scan_.remove(table_.links, a);
   }
   table_.membership[a] = kNotTracked;
 }
@@ -168,8 +175,7 @@ void MarginEngine::refresh(std::uint32_t a) {
   }
   if (i == SIZE_MAX - 1) {
     table_.links.trigger[a] = std::numeric_limits<double>::quiet_NaN();
-    table_.links.next[a] = static_cast<std::uint32_t>(scanned_.size());
-    scanned_.push_back(a);
+    scan_.insert(view(), table_.links, a);
     table_.membership[a] = kScanned;
     return;
   }
@@ -250,7 +256,7 @@ double MarginEngine::conserved() const noexcept {
 }
 
 std::size_t MarginEngine::memory_bytes() const noexcept {
-  std::size_t bytes = table_.memory_bytes() + scanned_.capacity() * sizeof(std::uint32_t);
+  std::size_t bytes = table_.memory_bytes() + scan_.memory_bytes();
   for (const auto& idx : indexes_)
     if (idx) bytes += idx->longs.memory_bytes() + idx->shorts.memory_bytes();
   return bytes;
@@ -324,7 +330,7 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
       indexes_[i]->longs.candidates(table_.links, mark, candidates_);
       indexes_[i]->shorts.candidates(table_.links, mark, candidates_);
     }
-    candidates_.insert(candidates_.end(), scanned_.begin(), scanned_.end());
+    scan_.candidates(view(), table_.links, marks_.data(), candidates_);
     std::sort(candidates_.begin(), candidates_.end());
     candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
     // The round's accounts are those liquidatable at its start; one that only
@@ -378,7 +384,7 @@ std::size_t MarginEngine::check_path(const Price* marks, std::size_t steps) {
   return records;
 }
 
-std::size_t MarginEngine::count_liquidatable(const Price* marks) const noexcept {
+std::size_t MarginEngine::count_liquidatable(const Price* marks) const {
   const std::size_t n = accounts();
   std::size_t count = 0;
   if (instruments() == 1) {
@@ -400,7 +406,13 @@ std::size_t MarginEngine::count_liquidatable(const Price* marks) const noexcept 
       return count;
     }
   }
-  for (std::uint32_t a = 0; a < n; ++a) count += liquidatable(a, marks) ? 1u : 0u;
+  // Any portfolio: the table in blocks through the vectorized revaluation (the same expressions).
+  auto block = std::make_unique<RevaluationBlock>();
+  for (std::size_t first = 0; first < n; first += RevaluationBlock::kSize) {
+    const std::size_t size = std::min(RevaluationBlock::kSize, n - first);
+    revalue_block(table_, rules_.data(), tick_values_.data(), marks, first, size, false, *block);
+    for (std::size_t k = 0; k < size; ++k) count += (block->open[k] != 0 && block->equity[k] <= block->mm[k]) ? 1u : 0u;
+  }
   return count;
 }
 
@@ -410,7 +422,29 @@ void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
   detach(a);
   for (OrderBook* book : books_)
     if (book != nullptr) book->cancel_owner(a);
-  for (std::size_t i = 0; i < instruments(); ++i) {
+  if (settings_.close_order == CloseOrder::ProRata) {
+    liquidate_pro_rata(a, round);
+    refresh(a);
+    return;
+  }
+  close_order_.clear();
+  for (std::size_t i = 0; i < instruments(); ++i)
+    if (table_.position[at(a, i)] != 0) close_order_.push_back(i);
+  // Positions do not change each other's rank while the account is closed (the
+  // marks are the round's), so the order is taken once.
+  if (settings_.close_order == CloseOrder::MostLiquid) {
+    const std::vector<double>& liquidity = settings_.liquidity;
+    std::stable_sort(close_order_.begin(), close_order_.end(),
+                     [&](std::size_t x, std::size_t y) { return liquidity[x] > liquidity[y]; });
+  } else if (settings_.close_order == CloseOrder::LargestLoss) {
+    auto upnl = [&](std::size_t i) {
+      return static_cast<double>(table_.position[at(a, i)]) * static_cast<double>(marks_[i]) * tick_values_[i] -
+             table_.cost[at(a, i)];
+    };
+    std::stable_sort(close_order_.begin(), close_order_.end(),
+                     [&](std::size_t x, std::size_t y) { return upnl(x) < upnl(y); });
+  }
+  for (const std::size_t i : close_order_) {
     if (table_.position[at(a, i)] == 0) continue;
     if (!liquidatable(a, marks_.data())) break;
     const MarginRule& rule = rules_[i];
@@ -424,33 +458,58 @@ void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
         // Just enough lots to take the notional below the bracket's floor.
         const double want = std::ceil((n - rule.tier_floor[j]) / (static_cast<double>(marks_[i]) * tick_values_[i]));
         const Qty k = std::clamp<Qty>(static_cast<Qty>(want), 1, qabs(q));
-        Qty left = k;
-        closed += sell_into_book(a, i, k, round, left);
-        if (left > 0) closed += close(a, i, left, CloseKind::Partial, round);
+        closed += close_out(a, i, k, CloseKind::Partial, round);
         saved = !liquidatable(a, marks_.data());
       }
     }
     const Qty open = table_.position[at(a, i)];
-    if (!saved && open != 0) {
-      Qty left = qabs(open);
-      closed += sell_into_book(a, i, left, round, left);
-      if (left > 0) closed += close(a, i, left, CloseKind::Takeover, round);
-    }
-    // The liquidation fee on the notional closed goes to the fund, never
-    // taking the account's equity below zero.
-    const double fee = std::max(0.0, std::min(rule.liquidation_fee_rate * closed, equity(a, marks_.data())));
-    if (fee != 0.0) {
-      table_.cash[a] -= fee;
-      table_.fees_paid[a] += fee;
-      fund_.cash += fee;
-    }
-    if (rule.negative_balance_protection && lone_position(a) == SIZE_MAX && table_.cash[a] < 0) {
-      bad_debt_ += -table_.cash[a];
-      table_.cash[a] = 0.0;
-    }
+    if (!saved && open != 0) closed += close_out(a, i, qabs(open), CloseKind::Takeover, round);
+    settle(a, i, closed);
     if (saved) break;
   }
   refresh(a);
+}
+
+void MarginEngine::liquidate_pro_rata(std::uint32_t a, std::uint16_t round) {
+  // Step j of 4 closes each position down to (4 - j) quarters of what it was,
+  // the lots closed so far rounded up: ceil(|q0| * j / 4).
+  constexpr Qty kSteps = 4;
+  std::vector<Qty> start(instruments());
+  for (std::size_t i = 0; i < instruments(); ++i) start[i] = qabs(table_.position[at(a, i)]);
+  for (Qty j = 1; j <= kSteps; ++j) {
+    if (!liquidatable(a, marks_.data())) break;
+    for (std::size_t i = 0; i < instruments(); ++i) {
+      const Qty open = qabs(table_.position[at(a, i)]);
+      if (open == 0) continue;
+      const Qty done = start[i] - open;
+      const Qty lots = std::min(open, (start[i] * j + kSteps - 1) / kSteps - done);
+      if (lots <= 0) continue;
+      settle(a, i, close_out(a, i, lots, CloseKind::Takeover, round));
+    }
+  }
+}
+
+double MarginEngine::close_out(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round) {
+  Qty left = lots;
+  double closed = sell_into_book(a, i, lots, round, left);
+  if (left > 0) closed += close(a, i, left, kind, round);
+  return closed;
+}
+
+void MarginEngine::settle(std::uint32_t a, std::size_t i, double closed) {
+  const MarginRule& rule = rules_[i];
+  // The liquidation fee on the notional closed goes to the fund, never
+  // taking the account's equity below zero.
+  const double fee = std::max(0.0, std::min(rule.liquidation_fee_rate * closed, equity(a, marks_.data())));
+  if (fee != 0.0) {
+    table_.cash[a] -= fee;
+    table_.fees_paid[a] += fee;
+    fund_.cash += fee;
+  }
+  if (rule.negative_balance_protection && lone_position(a) == SIZE_MAX && table_.cash[a] < 0) {
+    bad_debt_ += -table_.cash[a];
+    table_.cash[a] = 0.0;
+  }
 }
 
 double MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round) {

@@ -112,6 +112,8 @@ class MarginEngine:
         adl: bool = True,
         max_rounds: int = 64,
         max_liquidation_notional: float = ...,
+        close_order: str = "instrument",
+        liquidity: list[float] = ...,
     ) -> None: ...
     def add_accounts(
         self,
@@ -159,6 +161,10 @@ class MarginEngine:
     instruments: int
     checks: int
     memory_bytes: int
+    close_order: str
+    liquidity: list[float]
+    cross_thresholds: npt.NDArray[np.float32]
+    cross_stats: dict[str, int]
 
 class Simulation:
     def __init__(

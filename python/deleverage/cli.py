@@ -124,6 +124,31 @@ def _bench_margin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_cross(args: argparse.Namespace) -> int:
+    from deleverage.bench.cross import bench_cross
+
+    r = bench_cross(args.accounts, updates=args.updates, seed=args.seed)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(r)))
+        return 0
+    print(
+        f"cross margin (seed {r.seed}): {r.accounts:,} accounts x {r.instruments} instruments, "
+        f"{r.bytes_per_account:.1f} bytes/account, created in {r.create_seconds:.2f} s"
+    )
+    print(
+        f"  price updates with checks {r.updates_per_s:12,.0f}/s over {r.updates:,} updates "
+        f"({r.revalued_per_update:,.1f} accounts revalued per update, {r.rebases} epochs)"
+    )
+    print(
+        f"  full revaluation          {r.full_scan_updates_per_s:12,.1f}/s (C++ scan), "
+        f"{r.oracle_updates_per_s:,.2f}/s (numpy oracle on {r.oracle_accounts:,}, scaled)"
+    )
+    print(f"  ratio                     {r.ratio:12,.0f}x")
+    return 0
+
+
 def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
     from pathlib import Path
 
@@ -371,6 +396,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
     sweep_bench.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_bench.set_defaults(handler=_bench_sweep)
+
+    cross = suites.add_parser(
+        "cross",
+        help="cross margin: price updates with liquidation checks over portfolios",
+        description="Price updates (a new mark for each of 3 instruments, then a liquidation "
+        "check) over cross-margined portfolios on a calm path, against a full revaluation of "
+        "every account per update.",
+    )
+    cross.add_argument("--accounts", type=_positive_int, default=1_000_000)
+    cross.add_argument("--updates", type=_positive_int, default=200_000)
+    cross.add_argument("--seed", type=_positive_int, default=1)
+    cross.add_argument("--json", action="store_true", help="print one JSON object")
+    cross.set_defaults(handler=_bench_cross)
     return parser
 
 

@@ -24,6 +24,27 @@ LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
 ISOLATED = 0
 CROSS = 1
 
+CLOSE_ORDERS = ("instrument", "most_liquid", "largest_loss", "pro_rata")
+"""Which positions a liquidation of a cross account closes first (docs/margin.md, "Close order")."""
+
+
+def check_close_order(
+    close_order: object, liquidity: Sequence[float] | None, ni: int
+) -> list[float]:
+    """Validate a close-order setting; returns the liquidity per instrument (zeros if none)."""
+    if not isinstance(close_order, str) or close_order not in CLOSE_ORDERS:
+        raise ValueError(
+            f"close_order: must be one of {', '.join(CLOSE_ORDERS)}; got {close_order!r}"
+        )
+    if liquidity is None:
+        return [0.0] * ni
+    values = [float(x) for x in liquidity]
+    if len(values) != ni:
+        raise ValueError(f"liquidity: need one value per instrument ({ni}), got {len(values)}")
+    if not all(math.isfinite(x) for x in values):
+        raise ValueError(f"liquidity: must be finite, got {values}")
+    return values
+
 
 def _rule_dict(rule: MarginRule) -> dict[str, object]:
     if not isinstance(rule, MarginRule):
@@ -84,7 +105,11 @@ class MarginEngine:
         adl: bool = True,
         max_rounds: int = 64,
         max_liquidation_notional: float = math.inf,
+        close_order: str = "instrument",
+        liquidity: Sequence[float] | None = None,
     ) -> None:
+        """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
+        instrument, highest first), largest_loss or pro_rata (docs/margin.md)."""
         instruments = list(instruments)
         if not instruments:
             raise ValueError("instruments: need at least one Instrument")
@@ -102,6 +127,7 @@ class MarginEngine:
                 "max_liquidation_notional: must be > 0 (inf for no cap), "
                 f"got {max_liquidation_notional}"
             )
+        ranks = check_close_order(close_order, liquidity, len(instruments))
         self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
         self._core = _core.MarginEngine(
             [inst.tick_value for inst in instruments],
@@ -110,6 +136,8 @@ class MarginEngine:
             adl=bool(adl),
             max_rounds=max_rounds,
             max_liquidation_notional=float(max_liquidation_notional),
+            close_order=close_order,
+            liquidity=ranks,
         )
 
     # -- accounts -----------------------------------------------------------------------------
@@ -301,6 +329,27 @@ class MarginEngine:
     @property
     def memory_bytes(self) -> int:
         return int(self._core.memory_bytes)
+
+    @property
+    def close_order(self) -> str:
+        return str(self._core.close_order)
+
+    @property
+    def liquidity(self) -> list[float]:
+        return list(self._core.liquidity)
+
+    @property
+    def cross_stats(self) -> dict[str, int]:
+        """Work of the cross-margin detector so far: ``accounts`` tracked (several open
+        positions), ``calls`` (one per round), ``visited`` thresholds, ``candidates``
+        revalued exactly, ``rebases`` and ``rebase_revalued`` (accounts revalued by them)."""
+        return dict(self._core.cross_stats)
+
+    @property
+    def cross_thresholds(self) -> np.ndarray:
+        """Per account, the relative mark move its bound allows from the detector's epoch
+        (float32, rounded down); meaningful for accounts with several open positions."""
+        return self._core.cross_thresholds
 
     def _check_instrument(self, instrument: int) -> None:
         if not isinstance(instrument, (int, np.integer)) or not 0 <= instrument < self.instruments:

@@ -53,6 +53,17 @@ Readings of the docs where they leave a choice (each is a documented decision):
   own ``instrument``; other columns must be zero.
 - The fund trading against its own position closes it first (realizing into
   its cash), then opens the rest.
+- Close order of an account with several positions (``close_order``):
+  ``instrument`` (instrument order), ``most_liquid`` (``liquidity`` descending,
+  ties in instrument order; equal values give instrument order),
+  ``largest_loss`` (unrealized PnL at the round's mark ascending, ties in
+  instrument order; taken once, when the procedure starts), each position then
+  closed by steps 2-7 as above; or ``pro_rata``: up to four steps, each first
+  checking that the account is still liquidatable, then closing in instrument
+  order each position down to ``abs(q0) - ceil(abs(q0) * j / 4)`` lots (``q0``
+  the position when the procedure started) as ``kind=2`` closes (no partial
+  step), with the fee and negative-balance protection of steps 6-7 after each
+  close.
 """
 
 from __future__ import annotations
@@ -66,7 +77,10 @@ import numpy.typing as npt
 
 from deleverage.margin_rules import Instrument, MarginRule
 
-__all__ = ["LIQUIDATION_DTYPE", "ReferenceMargin"]
+__all__ = ["CLOSE_ORDERS", "LIQUIDATION_DTYPE", "ReferenceMargin"]
+
+CLOSE_ORDERS = ("instrument", "most_liquid", "largest_loss", "pro_rata")
+PRO_RATA_STEPS = 4
 
 LIQUIDATION_DTYPE = np.dtype(
     [
@@ -111,6 +125,8 @@ class ReferenceMargin:
         adl: bool = True,
         max_rounds: int = 64,
         max_liquidation_notional: float = math.inf,
+        close_order: str = "instrument",
+        liquidity: Sequence[float] | None = None,
     ) -> None:
         specs = list(instruments)
         if not specs:
@@ -130,6 +146,19 @@ class ReferenceMargin:
             raise ValueError(
                 f"max_liquidation_notional: must be > 0, got {max_liquidation_notional}"
             )
+        if not isinstance(close_order, str) or close_order not in CLOSE_ORDERS:
+            raise ValueError(
+                f"close_order: must be one of {', '.join(CLOSE_ORDERS)}; got {close_order!r}"
+            )
+        ranks = [0.0] * len(specs) if liquidity is None else [float(x) for x in liquidity]
+        if len(ranks) != len(specs):
+            raise ValueError(
+                f"liquidity: need one value per instrument ({len(specs)}), got {len(ranks)}"
+            )
+        if not all(math.isfinite(x) for x in ranks):
+            raise ValueError(f"liquidity: must be finite, got {ranks}")
+        self.close_order = close_order
+        self.liquidity = ranks
         self.instrument_specs: list[Instrument] = specs
         self.rules: list[MarginRule] = [inst.rule for inst in specs]
         self.tick_values: list[float] = [float(inst.tick_value) for inst in specs]
@@ -169,6 +198,40 @@ class ReferenceMargin:
         if not isinstance(rule, MarginRule):
             raise TypeError(f"rule: must be a MarginRule, got {type(rule).__name__}")
         self.rules[int(instrument)] = rule
+
+    def apply_trade(
+        self, account: int, instrument: int, lots: int, price: float, fee: float = 0.0
+    ) -> None:
+        """One trade side: `account` buys (lots > 0) or sells at `price` ticks, paying `fee`.
+
+        It closes against its position first (realizing), then opens the rest.
+        """
+        self._check_instrument(instrument)
+        a, i = int(account), int(instrument)
+        if not 0 <= a < self.accounts:
+            raise ValueError(f"account: must be in 0..{self.accounts - 1}, got {account}")
+        if self.mode[a] == 0 and int(self.instrument[a]) != i and self._open(a):
+            raise ValueError(f"instrument: isolated account {a} trades only its own instrument")
+        if lots == 0 or abs(lots) > 2**40:
+            raise ValueError(f"lots: must be non-zero and within +-2^40, got {lots}")
+        if not math.isfinite(price) or price <= 0.0:
+            raise ValueError(f"price: must be finite and > 0, got {price}")
+        q = int(self.position[a, i])
+        rest = int(lots)
+        if q != 0 and _sign(q) != _sign(rest):
+            k = min(abs(rest), abs(q))
+            self._close(a, i, k, float(price))
+            rest = rest - _sign(rest) * k
+        if rest != 0:
+            self.position[a, i] = int(self.position[a, i]) + rest
+            self.cost[a, i] = (
+                float(self.cost[a, i]) + float(rest) * float(price) * self.tick_values[i]
+            )
+        self.cash[a] = float(self.cash[a]) - fee
+        self.fees_paid[a] = float(self.fees_paid[a]) + fee
+        self.fees_collected = self.fees_collected + fee
+        if self.mode[a] == 0:
+            self.instrument[a] = i
 
     def add_accounts(
         self,
@@ -508,7 +571,15 @@ class ReferenceMargin:
             if kind != ADL_VICTIM:
                 used[0] = used[0] + float(qty) * prices[i] * self.tick_values[i]
 
-        for i in range(self.instruments):
+        if self.close_order == "pro_rata":
+            self._pro_rata(a, prices, record)
+            return True
+        order = [i for i in range(self.instruments) if self.position[a, i] != 0]
+        if self.close_order == "most_liquid":
+            order.sort(key=lambda i: -self.liquidity[i])  # stable: ties in instrument order
+        elif self.close_order == "largest_loss":
+            order.sort(key=lambda i: self._upnl_one(a, i, prices[i]))
+        for i in order:
             if self.position[a, i] == 0:
                 continue
             if not self._liquidatable_one(a, prices):
@@ -533,22 +604,43 @@ class ReferenceMargin:
                 closed_notional = closed_notional + self._close_lots(
                     a, i, abs(q), TAKEOVER, prices, record
                 )
-            # Step 6: the liquidation fee on the notional closed, capped at the equity left.
-            fee = rule.liquidation_fee_rate * closed_notional
-            if fee != 0.0:
-                # Capped at the equity left; never negative (a close price B below
-                # zero would otherwise make it a payment to the account).
-                fee = max(0.0, min(fee, self._equity_one(a, prices)))
-                self.cash[a] = float(self.cash[a]) - fee
-                self.fees_paid[a] = float(self.fees_paid[a]) + fee
-                self.insurance_fund = self.insurance_fund + fee
-            # Step 7: negative-balance protection.
-            if rule.negative_balance_protection and not self._open(a) and self.cash[a] < 0.0:
-                self.bad_debt = self.bad_debt + (-float(self.cash[a]))
-                self.cash[a] = 0.0
+            self._settle(a, i, closed_notional, prices)
             if done:
                 break
         return True
+
+    def _settle(self, a: int, i: int, closed_notional: float, prices: list[float]) -> None:
+        """Steps 6-7 after the closes of position (a, i)."""
+        rule = self.rules[i]
+        # Step 6: the liquidation fee on the notional closed, capped at the equity left.
+        fee = rule.liquidation_fee_rate * closed_notional
+        if fee != 0.0:
+            # Capped at the equity left; never negative (a close price B below
+            # zero would otherwise make it a payment to the account).
+            fee = max(0.0, min(fee, self._equity_one(a, prices)))
+            self.cash[a] = float(self.cash[a]) - fee
+            self.fees_paid[a] = float(self.fees_paid[a]) + fee
+            self.insurance_fund = self.insurance_fund + fee
+        # Step 7: negative-balance protection.
+        if rule.negative_balance_protection and not self._open(a) and self.cash[a] < 0.0:
+            self.bad_debt = self.bad_debt + (-float(self.cash[a]))
+            self.cash[a] = 0.0
+
+    def _pro_rata(self, a: int, prices: list[float], record: Any) -> None:
+        """Close the same fraction of every position, a quarter per step, lots rounded up."""
+        start = [abs(int(x)) for x in self.position[a]]
+        for j in range(1, PRO_RATA_STEPS + 1):
+            if not self._liquidatable_one(a, prices):
+                break
+            for i in range(self.instruments):
+                left = abs(int(self.position[a, i]))
+                if left == 0:
+                    continue
+                target = -(-start[i] * j // PRO_RATA_STEPS)  # ceil(|q0| * j / 4)
+                lots = min(left, target - (start[i] - left))
+                if lots > 0:
+                    closed = self._close_lots(a, i, lots, TAKEOVER, prices, record)
+                    self._settle(a, i, closed, prices)
 
     def _close_lots(
         self, a: int, i: int, lots: int, fund_kind: int, prices: list[float], record: Any

@@ -22,7 +22,7 @@ inline constexpr std::uint8_t kStatusBankrupt = 2;
 inline constexpr std::uint8_t kNotTracked = 0;    // no open position
 inline constexpr std::uint8_t kIndexedLong = 1;   // lone long position, in its instrument's index
 inline constexpr std::uint8_t kIndexedShort = 2;  // lone short position
-inline constexpr std::uint8_t kScanned = 3;       // several open positions: checked in full every time
+inline constexpr std::uint8_t kScanned = 3;       // several open positions: in the cross-margin scan
 
 struct AccountTable {
   std::size_t instruments = 1;

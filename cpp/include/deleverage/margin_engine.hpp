@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deleverage/accounts.hpp"
+#include "deleverage/cross_margin_scan.hpp"
 #include "deleverage/liquidation_index.hpp"
 #include "deleverage/margin_rule.hpp"
 #include "deleverage/order_book.hpp"
@@ -32,11 +33,23 @@ struct LiquidationRecord {
 };
 static_assert(sizeof(LiquidationRecord) == 48);
 
+// Which positions a liquidation of an account with several closes first
+// (docs/margin.md, "Close order"). It stops as soon as the account is no
+// longer liquidatable.
+enum class CloseOrder : std::uint8_t {
+  Instrument = 0,   // instrument order
+  MostLiquid = 1,   // highest EngineSettings::liquidity first (the dash for cash), ties in instrument order
+  LargestLoss = 2,  // most negative unrealized PnL at the mark first, ties in instrument order
+  ProRata = 3,      // the same fraction of every position, a quarter at a time, lots rounded up
+};
+
 struct EngineSettings {
   double insurance_fund = 0.0;
   bool adl = true;
   int max_rounds = 64;
   double max_liquidation_notional = std::numeric_limits<double>::infinity();
+  CloseOrder close_order = CloseOrder::Instrument;
+  std::vector<double> liquidity;  // per instrument, for MostLiquid (empty: all equal)
 };
 
 // A trade of a liquidation order in an instrument's book.
@@ -92,7 +105,7 @@ class MarginEngine {
   std::size_t check_path(const Price* marks, std::size_t steps);
 
   // Baseline and cross-check: liquidatable accounts by a full scan of the table.
-  std::size_t count_liquidatable(const Price* marks) const noexcept;
+  std::size_t count_liquidatable(const Price* marks) const;
 
   void set_rule(std::size_t instrument, MarginRule rule);
   const MarginRule& rule(std::size_t instrument) const { return rules_.at(instrument); }
@@ -121,6 +134,8 @@ class MarginEngine {
   const MarkRule& mark_rule(std::size_t i) const noexcept { return mark_rules_[i]; }
   const Price* marks() const noexcept { return marks_.data(); }
   std::size_t memory_bytes() const noexcept;
+  const EngineSettings& settings() const noexcept { return settings_; }
+  const CrossMarginScan& cross_scan() const noexcept { return scan_; }
   double tick_value(std::size_t i) const noexcept { return tick_values_[i]; }
 
  private:
@@ -138,6 +153,12 @@ class MarginEngine {
   std::size_t lone_position(std::uint32_t a) const noexcept;  // instrument, or SIZE_MAX if 0 or >1 open
   std::size_t run_check(const Price* prices, bool from_books);
   void liquidate(std::uint32_t a, std::uint16_t round);
+  // Close `lots` of position i through the book, then the fund or ADL; returns the notional closed.
+  double close_out(std::uint32_t a, std::size_t i, Qty lots, CloseKind kind, std::uint16_t round);
+  // Steps 6-7 after the closes of one position: the liquidation fee and negative-balance protection.
+  void settle(std::uint32_t a, std::size_t i, double closed);
+  void liquidate_pro_rata(std::uint32_t a, std::uint16_t round);
+  CrossMarginScan::View view() const noexcept { return {&table_, rules_.data(), tick_values_.data()}; }
   // An IOC for `lots` bounded at the bankruptcy price; returns the notional filled, `left` the lots not.
   double sell_into_book(std::uint32_t a, std::size_t i, Qty lots, std::uint16_t round, Qty& left);
   void apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate);
@@ -160,7 +181,8 @@ class MarginEngine {
   std::vector<Fill> book_fills_;
   std::vector<BookTrade>* trade_sink_ = nullptr;
   std::vector<std::unique_ptr<SideIndexes>> indexes_;
-  std::vector<std::uint32_t> scanned_;  // accounts with several open positions: checked in full
+  CrossMarginScan scan_;  // accounts with several open positions
+  std::vector<std::size_t> close_order_;  // scratch: the positions of the account being liquidated
   std::vector<Price> marks_;
   std::vector<LiquidationRecord> log_;
   std::vector<std::uint32_t> candidates_;
