@@ -89,6 +89,33 @@ def test_bench_margin_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert row["accounts"] == 2000
 
 
+def test_bench_simulate_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["bench", "simulate", "--accounts", "3000", "--steps", "600", "--json"]
+    args += ["--baseline-accounts", "1500", "--memory-accounts", "4000", "--memory-steps", "300"]
+    out = _json(capsys, args)
+    for key in (
+        "accounts",
+        "steps",
+        "wall_seconds",
+        "messages_per_s",
+        "decisions_per_s",
+        "peak_rss_bytes",
+        "memory_peak_rss_bytes",
+        "memory_within_limit",
+        "isa",
+    ):
+        assert key in out
+    assert out["accounts"] == 3000
+    assert out["steps"] == 600
+    assert out["memory_accounts"] == 4000
+    assert out["memory_within_limit"] is True
+    assert 0 < out["peak_rss_bytes"] < 2**32
+    assert out["isa"] in ("x86-64-v4", "x86-64-v3", "baseline")
+    runs = out["runs"]
+    assert [r["accounts"] for r in runs] == [3000, 1500, 4000]  # type: ignore[index]
+    assert [r["steps"] for r in runs] == [600, 600, 300]  # type: ignore[index]
+
+
 def test_bench_cross_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     out = _json(capsys, ["bench", "cross", "--accounts", "2000", "--updates", "500", "--json"])
     for key in (

@@ -1199,3 +1199,22 @@ def test_default_preset() -> None:
 def test_unknown_preset_lists_available() -> None:
     with pytest.raises(ValueError, match=r"unknown preset 'nope'; available: .*default"):
         load_preset("nope")
+
+
+# ---------------------------------------------------------------- with_steps
+
+
+def test_with_steps_drops_events_past_the_end() -> None:
+    s = load_preset("default-day")
+    t = s.with_steps(3600)
+    assert t.clock.steps == 3600
+    assert t.clock.dt == s.clock.dt
+    assert t.instruments[0].fundamental.shocks == ()
+    assert t.policy.margin_changes == ()
+    assert t.populations == s.populations
+    kept = s.with_steps(43_201)
+    assert [x.step for x in kept.instruments[0].fundamental.shocks] == [43_200]
+    assert kept.policy.margin_changes == ()
+    assert s.with_steps(s.clock.steps) == s
+    with pytest.raises(ValueError, match=r"^n: "):
+        s.with_steps(0)
