@@ -8,7 +8,21 @@
 
 #include "deleverage/margin_rule.hpp"
 
+#include <array>
+
+#include "deleverage/margin_engine.hpp"
+
 namespace deleverage::bindings {
+
+// CloseOrder values by name, in enum order.
+inline constexpr std::array<const char*, 4> kCloseOrders = {"instrument", "most_liquid", "largest_loss", "pro_rata"};
+
+inline CloseOrder close_order_from(const std::string& name) {
+  for (std::size_t k = 0; k < kCloseOrders.size(); ++k)
+    if (name == kCloseOrders[k]) return static_cast<CloseOrder>(k);
+  throw py::value_error("close_order: must be one of instrument, most_liquid, largest_loss, pro_rata; got '" + name +
+                        "'");
+}
 
 inline MarginRule rule_from_dict(const py::dict& d) {
   MarginRule r;

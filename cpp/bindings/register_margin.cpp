@@ -16,8 +16,8 @@ using deleverage::bindings::PyOrderBook;
 
 namespace {
 
-// CloseOrder values by name, in enum order.
-constexpr std::array<const char*, 4> kCloseOrders = {"instrument", "most_liquid", "largest_loss", "pro_rata"};
+using bindings::close_order_from;
+using bindings::kCloseOrders;
 
 // The engine plus a count of the zero-copy views of its table that are
 // alive: the table may move in memory (grow) only while there are none.
@@ -53,13 +53,6 @@ struct PyMarginEngine {
     s.close_order = close_order_from(close_order);
     s.liquidity = liquidity;
     return s;
-  }
-
-  static CloseOrder close_order_from(const std::string& name) {
-    for (std::size_t k = 0; k < kCloseOrders.size(); ++k)
-      if (name == kCloseOrders[k]) return static_cast<CloseOrder>(k);
-    throw py::value_error("close_order: must be one of instrument, most_liquid, largest_loss, pro_rata; got '" +
-                          name + "'");
   }
 
   static std::vector<MarginRule> convert(const py::list& rules) {

@@ -61,6 +61,7 @@ PopulationSpec population(const py::dict& d) {
   p.first = get<std::uint32_t>(d, "first");
   p.count = get<std::uint32_t>(d, "count");
   p.instrument = get<std::uint16_t>(d, "instrument");
+  if (d.contains("instruments")) p.instruments = d["instruments"].cast<std::vector<std::uint16_t>>();
   p.activity = get<double>(d, "activity");
   // Strategy parameters: those present override the defaults.
   auto maybe = [&](const char* key, auto& field) {
@@ -124,6 +125,11 @@ void register_simulation(py::module_& m) {
              settings.insurance_fund = insurance_fund;
              settings.adl = adl;
              settings.max_liquidation_notional = max_liquidation_notional;
+             if (spec.contains("close_order"))
+               settings.close_order = bindings::close_order_from(spec["close_order"].cast<std::string>());
+             if (spec.contains("liquidity")) settings.liquidity = spec["liquidity"].cast<std::vector<double>>();
+             if (spec.contains("liquidation_orders"))
+               settings.liquidate_at_market = spec["liquidation_orders"].cast<std::string>() == "market";
              auto engine = std::make_unique<MarginEngine>(tick_values, margin, settings);
              const auto n = static_cast<std::size_t>(cash.size());
              const std::size_t ni = tick_values.size();
@@ -141,6 +147,7 @@ void register_simulation(py::module_& m) {
              s.leverage_every = get<std::uint64_t>(spec, "leverage_every");
              s.volatility_window = get<double>(spec, "volatility_window");
              s.trade_log = spec.contains("trade_log") && spec["trade_log"].cast<bool>();
+             if (spec.contains("loadings")) s.loadings = spec["loadings"].cast<std::vector<double>>();
              for (const auto& f : get<py::list>(spec, "fundamentals")) s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
              s.tick_size = get<std::vector<double>>(spec, "tick_size");
              s.start_ticks = get<std::vector<Price>>(spec, "start_ticks");

@@ -579,10 +579,13 @@ double MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, st
   const double bankruptcy = static_cast<double>(marks_[i]) - e / (static_cast<double>(q) * v);
   // No fill worse than the bankruptcy price: a sale at or above it, a purchase at or below.
   const bool sell = q > 0;
-  const double bound = sell ? std::ceil(bankruptcy) : std::floor(bankruptcy);
-  if (!(bound <= static_cast<double>(kMaxPrice))) return 0.0;
-  const Price limit = sell ? std::max<Price>(1, static_cast<Price>(bound)) : static_cast<Price>(bound);
-  if (limit < 1) return 0.0;
+  Price limit = sell ? Price{1} : kMaxPrice;  // at market
+  if (!settings_.liquidate_at_market) {
+    const double bound = sell ? std::ceil(bankruptcy) : std::floor(bankruptcy);
+    if (!(bound <= static_cast<double>(kMaxPrice))) return 0.0;
+    limit = sell ? std::max<Price>(1, static_cast<Price>(bound)) : static_cast<Price>(bound);
+    if (limit < 1) return 0.0;
+  }
   Message m{0, limit, lots, a, static_cast<std::uint8_t>(MsgType::Ioc),
             static_cast<std::uint8_t>(sell ? Side::Sell : Side::Buy), {}};
   book_fills_.clear();

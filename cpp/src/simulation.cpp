@@ -37,7 +37,14 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
     if (pop.first != expected) bad("populations", "must cover the accounts contiguously, in order");
-    if (pop.instrument >= ni) bad("populations[" + std::to_string(p) + "].instrument", "unknown instrument");
+    const std::string where = "populations[" + std::to_string(p) + "]";
+    if (pop.instrument >= ni) bad(where + ".instrument", "unknown instrument");
+    if (pop.instruments.empty()) spec_.populations[p].instruments.push_back(pop.instrument);
+    if (pop.instruments.front() != pop.instrument) bad(where + ".instruments", "must start with the home instrument");
+    for (const auto i : pop.instruments)
+      if (i >= ni) bad(where + ".instruments", "unknown instrument " + std::to_string(i));
+    if (pop.instruments.size() > 1 && pop.strategy == Strategy::MarketMaker)
+      bad(where + ".instruments", "market makers quote one instrument");
     if (!(pop.activity > 0 && pop.activity <= 1))
       bad("populations[" + std::to_string(p) + "].activity", "must be a per-step probability in (0, 1]");
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
@@ -53,6 +60,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     const auto start = static_cast<double>(spec_.start_ticks[i]);
     signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(kReturnHorizon, start)});
   }
+  if (!spec_.loadings.empty() && spec_.loadings.size() != ni * ni)
+    bad("loadings", "need instruments x instruments values");
+  shocks_.assign(ni, 0.0);
   fair_ticks_.assign(ni, 0.0);
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
   step_fills_.resize(ni);
@@ -63,8 +73,12 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   states_.resize(spec_.populations.size());
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const auto& pop = spec_.populations[p];
-    const auto start = static_cast<double>(spec_.start_ticks[pop.instrument]);
-    states_[p].fast = states_[p].slow = start;
+    for (const auto i : pop.instruments) {
+      const auto start = static_cast<double>(spec_.start_ticks[i]);
+      states_[p].fast.push_back(start);
+      states_[p].slow.push_back(start);
+    }
+    states_[p].batches.resize(pop.instruments.size());
     if (pop.strategy == Strategy::MarketMaker) states_[p].makers.resize(pop.count);
   }
   calendar_.resize(engine_->accounts());
@@ -160,73 +174,96 @@ void Simulation::requote_makers() {
 void Simulation::gather(std::uint32_t a, std::uint64_t t) {
   const std::size_t p = population_of_[a];
   const PopulationSpec& pop = spec_.populations[p];
-  DecisionBatch& b = states_[p].batch;
   const auto& table = engine_->table();
-  b.account.push_back(a);
-  b.equity.push_back(engine_->equity(a, engine_->marks()));
-  b.cash.push_back(table.cash[a]);
-  b.param.push_back(param_[a]);
-  b.current.push_back(table.position[a * engine_->instruments() + pop.instrument]);
-  if (pop.strategy == Strategy::Noise) {
-    const PhiloxBlock u = rng_.block(kStreamDecision, t, a);
-    b.u0.push_back(CounterRng::open_unit(u[0], 0));
-    b.u1.push_back(CounterRng::open_unit(u[1], 0));
-    b.u2.push_back(CounterRng::open_unit(u[2], u[3]));
+  const std::size_t ni = engine_->instruments();
+  // The account's budget is split equally between its population's instruments.
+  const double share = 1.0 / static_cast<double>(pop.instruments.size());
+  const double equity = engine_->equity(a, engine_->marks()) * share;
+  const double cash = table.cash[a] * share;
+  for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
+    DecisionBatch& b = states_[p].batches[k];
+    b.account.push_back(a);
+    b.equity.push_back(equity);
+    b.cash.push_back(cash);
+    b.param.push_back(param_[a]);
+    b.current.push_back(table.position[a * ni + pop.instruments[k]]);
+    if (pop.strategy == Strategy::Noise) {
+      const PhiloxBlock u = rng_.block(kStreamDecision, t, a | (std::uint64_t{k} << 32));
+      b.u0.push_back(CounterRng::open_unit(u[0], 0));
+      b.u1.push_back(CounterRng::open_unit(u[1], 0));
+      b.u2.push_back(CounterRng::open_unit(u[2], u[3]));
+    }
   }
 }
 
 void Simulation::decide_batches() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
-    DecisionBatch& b = states_[p].batch;
-    if (b.size() == 0) continue;
+    PopulationState& state = states_[p];
     const PopulationSpec& pop = spec_.populations[p];
-    const MarketView m = view(pop.instrument);
-    b.size_outputs();
-    decisions_ += b.size();
-    switch (pop.strategy) {
-      case Strategy::Speculator:
-        populations::speculators(pop, m, (states_[p].fast - states_[p].slow) / states_[p].slow, b);
-        break;
-      case Strategy::Value:
-        populations::value(pop, m, b);
-        break;
-      case Strategy::Holder:
-        populations::holders(pop, m, states_[p].slow, b);
-        break;
-      case Strategy::Noise:
-        populations::noise(pop, m, b);
-        break;
-      case Strategy::MarketMaker:
-        break;
+    if (pop.strategy == Strategy::MarketMaker || state.batches.front().size() == 0) continue;
+    decisions_ += state.batches.front().size();
+    for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
+      DecisionBatch& b = state.batches[k];
+      const MarketView m = view(pop.instruments[k]);
+      b.size_outputs();
+      switch (pop.strategy) {
+        case Strategy::Speculator:
+          populations::speculators(pop, m, (state.fast[k] - state.slow[k]) / state.slow[k], b);
+          break;
+        case Strategy::Value:
+          populations::value(pop, m, b);
+          break;
+        case Strategy::Holder:
+          populations::holders(pop, m, state.slow[k], b);
+          break;
+        case Strategy::Noise:
+          populations::noise(pop, m, b);
+          break;
+        case Strategy::MarketMaker:
+          break;
+      }
     }
   }
 }
 
-void Simulation::act(std::size_t p, std::size_t k) {
+void Simulation::act(std::size_t p, std::size_t c) {
   const PopulationSpec& pop = spec_.populations[p];
-  const DecisionBatch& b = states_[p].batch;
-  const std::uint32_t a = b.account[k];
-  const std::size_t i = pop.instrument;
-  // Limit orders stand until their trader's next decision.
-  if (pop.strategy == Strategy::Noise || pop.strategy == Strategy::Value) books_[i]->cancel_owner(a);
-  const Qty target = b.target[k];
-  const Qty current = b.current[k];
-  if (target == current) return;
-  Message order{};
-  order.owner = a;
-  order.type = static_cast<std::uint8_t>(b.price[k] > 0 ? MsgType::Limit : MsgType::Market);
-  order.price = b.price[k];
-  order.side = static_cast<std::uint8_t>(target > current ? Side::Buy : Side::Sell);
-  order.qty = std::min<Qty>(target > current ? target - current : current - target, kMaxQty);
-  submit(i, order);
+  for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
+    const DecisionBatch& b = states_[p].batches[k];
+    const std::uint32_t a = b.account[c];
+    const std::size_t i = pop.instruments[k];
+    // Limit orders stand until their trader's next decision.
+    if (pop.strategy == Strategy::Noise || pop.strategy == Strategy::Value) books_[i]->cancel_owner(a);
+    const Qty target = b.target[c];
+    const Qty current = b.current[c];
+    if (target == current) continue;
+    Message order{};
+    order.owner = a;
+    order.type = static_cast<std::uint8_t>(b.price[c] > 0 ? MsgType::Limit : MsgType::Market);
+    order.price = b.price[c];
+    order.side = static_cast<std::uint8_t>(target > current ? Side::Buy : Side::Sell);
+    order.qty = std::min<Qty>(target > current ? target - current : current - target, kMaxQty);
+    submit(i, order);
+  }
 }
 
 void Simulation::step(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
   now_ = t;
   // 1. Fair values (and scheduled shocks).
+  for (std::size_t i = 0; i < ni; ++i) shocks_[i] = rng_.normal(kStreamFundamental, t, i);
+  if (!spec_.loadings.empty()) {
+    // Correlated through common factors: shocks = B z.
+    std::vector<double>& z = leverage_scratch_;
+    z.assign(shocks_.begin(), shocks_.end());
+    for (std::size_t i = 0; i < ni; ++i) {
+      double e = 0.0;
+      for (std::size_t j = 0; j < ni; ++j) e += spec_.loadings[i * ni + j] * z[j];
+      shocks_[i] = e;
+    }
+  }
   for (std::size_t i = 0; i < ni; ++i) {
-    const double fair = fundamentals_[i].advance(t, rng_.normal(kStreamFundamental, t, i));
+    const double fair = fundamentals_[i].advance(t, shocks_[i]);
     fair_ticks_[i] = fair / spec_.tick_size[i];
     index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(fair_ticks_[i])), 1, kMaxPrice);
     signals_[i].volume = 0.0;
@@ -259,7 +296,7 @@ void Simulation::step(std::uint64_t t) {
     order_.emplace_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a, a);
   std::sort(order_.begin(), order_.end());
   for (PopulationState& s : states_) {
-    s.batch.clear();
+    for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;
   }
   for (const auto& entry : order_) gather(entry.second, t);
@@ -299,10 +336,12 @@ void Simulation::step(std::uint64_t t) {
   }
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
-    const double price = signals_[pop.instrument].last;
     const double slow_alpha = pop.strategy == Strategy::Holder ? pop.holder_alpha : pop.slow_alpha;
-    states_[p].fast += pop.fast_alpha * (price - states_[p].fast);
-    states_[p].slow += slow_alpha * (price - states_[p].slow);
+    for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
+      const double price = signals_[pop.instruments[k]].last;
+      states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
+      states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
+    }
   }
   record(log_before);
   if (t % spec_.leverage_every == 0 || t + 1 == spec_.steps) sample_leverage(t);

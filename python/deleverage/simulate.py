@@ -38,12 +38,13 @@ def _alpha(horizon_seconds: float, dt: float) -> float:
     return 2.0 / (max(horizon_seconds / dt, 1.0) + 1.0)
 
 
-def _population_spec(pop: Any, first: int, instrument: int, dt: float) -> dict[str, Any]:
+def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "strategy": pop.strategy,
         "first": first,
         "count": pop.accounts,
-        "instrument": instrument,
+        "instrument": instruments[0],
+        "instruments": instruments,
         "activity": min(1.0, pop.activity * dt / 3600.0),
     }
     p = pop.params
@@ -84,6 +85,24 @@ def _population_spec(pop: Any, first: int, instrument: int, dt: float) -> dict[s
     return spec
 
 
+def _loadings(correlation: tuple[tuple[float, ...], ...]) -> list[float]:
+    """B with B B^T = correlation, row-major ([] for independent instruments).
+
+    Cholesky when the matrix is positive definite (so the first instrument's
+    shocks are the same draws as without correlation); otherwise the symmetric
+    square root from the eigen decomposition.
+    """
+    if not correlation:
+        return []
+    c = np.array(correlation, dtype=np.float64)
+    try:
+        b = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(c)
+        b = v @ np.diag(np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    return [float(x) for x in b.ravel()]
+
+
 def build(
     scenario: Scenario, seed: int, *, trade_log: bool = False
 ) -> tuple[_core.Simulation, dict[str, Any]]:
@@ -108,7 +127,7 @@ def build(
         instrument.append(np.full(n, i, dtype=np.uint16))
         mode.append(np.full(n, 1 if pop.margin_mode == "cross" else 0, dtype=np.uint8))
         population.append(np.full(n, k, dtype=np.uint16))
-        pops.append(_population_spec(pop, first, i, dt))
+        pops.append(_population_spec(pop, first, [names.index(x) for x in pop.traded], dt))
         first += n
 
     fundamentals = []
@@ -133,6 +152,10 @@ def build(
         "leverage_every": max(1, scenario.clock.steps // 500),
         "volatility_window": max(10.0, 300.0 / dt),
         "trade_log": bool(trade_log),
+        "loadings": _loadings(scenario.correlation),
+        "close_order": scenario.close_order,
+        "liquidation_orders": scenario.liquidation_orders,
+        "liquidity": [inst.liquidity for inst in scenario.instruments],
         "fundamentals": fundamentals,
         "tick_size": [inst.tick_size for inst in scenario.instruments],
         "start_ticks": [inst.start_ticks for inst in scenario.instruments],

@@ -50,6 +50,11 @@ struct EngineSettings {
   double max_liquidation_notional = std::numeric_limits<double>::infinity();
   CloseOrder close_order = CloseOrder::Instrument;
   std::vector<double> liquidity;  // per instrument, for MostLiquid (empty: all equal)
+  // Liquidation orders: IOCs bounded at the bankruptcy price (false, as on
+  // perpetual venues with an insurance fund), or market orders that take
+  // whatever the book holds (true, as a broker's forced sale does); either
+  // way the fund takes over what the book cannot fill.
+  bool liquidate_at_market = false;
 };
 
 // A trade of a liquidation order in an instrument's book.

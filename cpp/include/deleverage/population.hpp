@@ -2,6 +2,8 @@
 // per-account heterogeneity in the `param` column (see each strategy's file).
 #pragma once
 
+#include <vector>
+
 #include <cstdint>
 
 #include "deleverage/codes.hpp"
@@ -14,7 +16,10 @@ struct PopulationSpec {
   Strategy strategy = Strategy::Noise;
   std::uint32_t first = 0;  // first account id
   std::uint32_t count = 0;
-  std::uint16_t instrument = 0;
+  std::uint16_t instrument = 0;  // the home instrument (makers quote here)
+  // Every instrument the population trades, home first; its accounts' budget is
+  // split equally between them (several need cross margin).
+  std::vector<std::uint16_t> instruments;
   double activity = 0.0;  // probability an account acts in a step, in (0, 1]
 
   // Speculators: momentum of the last price, EMAs with these per-step weights.

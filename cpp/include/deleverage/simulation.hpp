@@ -49,6 +49,10 @@ struct SimulationSpec {
   std::vector<ScheduledRule> margin_changes;  // sorted by step
   std::vector<VolatilityTrigger> triggers;
   bool trade_log = false;  // keep every trade in recording().trades
+  // Correlated fair values: the shocks of step t are B z with z independent
+  // standard normals (instruments x instruments, row-major, B B^T the
+  // correlation matrix); empty: independent.
+  std::vector<double> loadings;
 };
 
 class Simulation {
@@ -78,11 +82,12 @@ class Simulation {
     std::vector<double> history;  // the last kReturnHorizon last prices (ring)
   };
   struct PopulationState {
-    double fast = 0.0;  // EMAs of the last price (ticks)
-    double slow = 0.0;
+    // Per instrument of the population (in PopulationSpec::instruments order).
+    std::vector<double> fast;  // EMAs of the last price (ticks)
+    std::vector<double> slow;
+    std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
-    DecisionBatch batch;     // this step's due accounts
-    std::size_t cursor = 0;  // the next of them to send its order
+    std::size_t cursor = 0;  // the next due account to send its orders
   };
 
   void step(std::uint64_t t);
@@ -116,6 +121,7 @@ class Simulation {
   std::vector<double> step_return_;       // per instrument: this step's kReturnHorizon-step log return of the mid
   std::vector<Message> quotes_;           // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
+  std::vector<double> shocks_;  // this step's fair-value shocks (correlated)
   std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged
   std::uint64_t now_ = 0;                      // the step being run
   ActivationCalendar calendar_;

@@ -15,6 +15,7 @@ from deleverage.scenario.distributions import (
     check_float,
     check_int,
     check_positive_distribution,
+    check_sequence,
     check_str,
     set_field,
 )
@@ -239,7 +240,11 @@ class Population:
     mean activations per hour per account, in (0, 3600]. ``margin_mode``:
     isolated or cross. ``params``: the strategy's parameters, of the class
     matching ``strategy`` (None stores that class's defaults, so it is never
-    None after construction).
+    None after construction). ``also``: other instruments the accounts trade
+    besides ``instrument`` (a speculator long gold and crypto); each account's
+    budget is split equally between all of them, and it needs cross margin
+    (one equity against the sum of the positions' maintenance margins).
+    Market makers quote one instrument.
     """
 
     name: str
@@ -250,6 +255,7 @@ class Population:
     activity: float = 1.0
     margin_mode: MarginMode = "isolated"
     params: StrategyParams | None = None
+    also: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -261,6 +267,19 @@ class Population:
             self, "activity", check_float("activity", self.activity, 0.0, 3600.0, lo_open=True)
         )
         check_choice("margin_mode", self.margin_mode, MARGIN_MODES)
+        also = check_sequence("also", self.also)
+        set_field(self, "also", also)
+        for k, name in enumerate(also):
+            check_str(f"also[{k}]", name)
+            if name == self.instrument or name in also[:k]:
+                raise ValueError(f"also[{k}]: instrument {name!r} is listed twice")
+        if also and self.margin_mode != "cross":
+            raise ValueError(
+                f"margin_mode: a population trading several instruments (also={list(also)}) "
+                f"needs 'cross', got {self.margin_mode!r}"
+            )
+        if also and strategy == "market_maker":
+            raise ValueError("also: market makers quote one instrument, got " + repr(list(also)))
         cls = self.params_class(strategy)
         if self.params is None:
             set_field(self, "params", cls())
@@ -269,6 +288,11 @@ class Population:
                 f"params: must be a {cls.__name__} for strategy {strategy!r}, "
                 f"got {type(self.params).__name__}"
             )
+
+    @property
+    def traded(self) -> tuple[str, ...]:
+        """Every instrument the population trades, ``instrument`` first."""
+        return (self.instrument, *self.also)
 
     @staticmethod
     def params_class(strategy: str) -> type[StrategyParams]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from deleverage.margin_rules import MARK_RULES, Instrument, MarginRule, MarkRule
 from deleverage.scenario.distributions import (
@@ -26,6 +28,11 @@ MAX_START_TICKS = 2**40
 #: The largest money value of one tick of one lot (``Instrument.tick_value``'s limit).
 MAX_TICK_VALUE = 1e12
 
+CloseOrderName = Literal["instrument", "most_liquid", "largest_loss", "pro_rata"]
+CLOSE_ORDERS: tuple[str, ...] = ("instrument", "most_liquid", "largest_loss", "pro_rata")
+LiquidationOrders = Literal["bankruptcy", "market"]
+LIQUIDATION_ORDERS: tuple[str, ...] = ("bankruptcy", "market")
+
 # Defaults (module constants: frozen, so safe to share).
 DEFAULT_MARGIN = MarginRule()
 DEFAULT_FUNDAMENTAL = Fundamental()
@@ -39,7 +46,9 @@ class InstrumentSpec:
     ``start_price`` (price units, > 0) must be a whole number of ticks of
     ``tick_size`` (price units, > 0), 1..2**40 of them; ``lot_size`` (units of
     the underlying per lot, > 0). ``margin``: its margin rule at the start;
-    ``mark``: its mark-price rule; ``fundamental``: its fair-value process.
+    ``mark``: its mark-price rule; ``fundamental``: its fair-value process;
+    ``liquidity`` (> 0): its rank for the ``most_liquid`` close order (the
+    instrument a margin call sells first is the one with the highest).
     """
 
     name: str
@@ -49,6 +58,7 @@ class InstrumentSpec:
     margin: MarginRule = DEFAULT_MARGIN
     mark: MarkRule = "median"
     fundamental: Fundamental = DEFAULT_FUNDAMENTAL
+    liquidity: float = 1.0
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -77,6 +87,9 @@ class InstrumentSpec:
         check_instance("margin", self.margin, MarginRule)
         check_choice("mark", self.mark, MARK_RULES)
         check_instance("fundamental", self.fundamental, Fundamental)
+        set_field(
+            self, "liquidity", check_float("liquidity", self.liquidity, 0.0, 1e18, lo_open=True)
+        )
 
     @property
     def tick_value(self) -> float:
@@ -118,6 +131,17 @@ class Scenario:
 
     ``insurance_fund``: the fund's starting cash (money, in [0, 1e18]).
     ``adl``: whether auto-deleveraging runs when the fund cannot cover a loss.
+    ``correlation``: the correlation matrix of the instruments' fair-value
+    shocks (instruments x instruments, symmetric, ones on the diagonal,
+    entries in [-1, 1], positive semi-definite); empty: independent.
+    ``close_order``: which position a margin call on an account holding
+    several closes first: ``instrument`` (their order here), ``most_liquid``
+    (highest ``liquidity`` first: the dash for cash), ``largest_loss`` or
+    ``pro_rata``. ``liquidation_orders``: ``bankruptcy`` (IOCs that never fill
+    worse than the bankruptcy price, the rest taken over by the insurance fund,
+    as perpetual venues do) or ``market`` (forced sales take whatever the book
+    holds, as a broker's do; losses past the account's equity are its debt, or
+    bad debt under negative-balance protection).
     """
 
     name: str
@@ -128,6 +152,9 @@ class Scenario:
     insurance_fund: float = 0.0
     adl: bool = True
     description: str = ""
+    correlation: tuple[tuple[float, ...], ...] = ()
+    close_order: CloseOrderName = "instrument"
+    liquidation_orders: LiquidationOrders = "bankruptcy"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -143,6 +170,8 @@ class Scenario:
             check_float("insurance_fund", self.insurance_fund, 0.0, 1e18),
         )
         check_bool("adl", self.adl)
+        check_choice("close_order", self.close_order, CLOSE_ORDERS)
+        check_choice("liquidation_orders", self.liquidation_orders, LIQUIDATION_ORDERS)
         check_str("description", self.description, nonempty=False)
 
         if not instruments:
@@ -173,6 +202,11 @@ class Scenario:
         total = sum(p.accounts for p in populations)
         if total > MAX_ACCOUNTS:
             raise ValueError(f"populations: total accounts must be <= {MAX_ACCOUNTS}, got {total}")
+
+        for i, pop in enumerate(populations):
+            for k, name in enumerate(pop.also):
+                check_known(f"populations[{i}].also[{k}]", name)
+        set_field(self, "correlation", _check_correlation(self.correlation, len(instruments)))
 
         for i, change in enumerate(self.policy.margin_changes):
             check_known(f"policy.margin_changes[{i}].instrument", change.instrument)
@@ -265,6 +299,42 @@ class Scenario:
         for i, c in zip(scaled, counts, strict=True):
             pops[i] = dataclasses.replace(pops[i], accounts=c)
         return self.replace(populations=tuple(pops))
+
+
+def _check_correlation(value: object, n: int) -> tuple[tuple[float, ...], ...]:
+    """A valid correlation matrix of n instruments as a tuple of rows (or ())."""
+    rows = check_sequence("correlation", value)
+    if not rows:
+        return ()
+    if len(rows) != n:
+        raise ValueError(
+            f"correlation: must be {n} x {n} (one row per instrument), got {len(rows)} rows"
+        )
+    matrix = []
+    for i, row in enumerate(rows):
+        row = check_sequence(f"correlation[{i}]", row)
+        if len(row) != n:
+            raise ValueError(f"correlation[{i}]: must have {n} entries, got {len(row)}")
+        matrix.append(
+            tuple(check_float(f"correlation[{i}][{j}]", x, -1.0, 1.0) for j, x in enumerate(row))
+        )
+    c = np.array(matrix)
+    for i in range(n):
+        if c[i, i] != 1.0:
+            raise ValueError(f"correlation[{i}][{i}]: the diagonal must be 1, got {c[i, i]}")
+        for j in range(i):
+            if c[i, j] != c[j, i]:
+                raise ValueError(
+                    f"correlation[{i}][{j}]: must equal correlation[{j}][{i}] (symmetric), "
+                    f"got {c[i, j]} and {c[j, i]}"
+                )
+    smallest = float(np.linalg.eigvalsh(c).min())
+    if smallest < -1e-10:
+        raise ValueError(
+            "correlation: must be positive semi-definite, "
+            f"its smallest eigenvalue is {smallest:.3g}"
+        )
+    return tuple(matrix)
 
 
 def _apportion(total: int, weights: list[int]) -> list[int]:
