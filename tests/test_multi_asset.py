@@ -240,3 +240,41 @@ def test_multi_asset_scenario_round_trips_through_toml() -> None:
     text = to_toml_str(world)
     assert "also = [" in text
     assert from_toml_str(text) == world
+
+
+def _contagion_world(cross: bool) -> Scenario:
+    """A 12% gold crash into speculators who rebalance every minute or so to
+    their target leverage, with thin arbitrage capital in every market."""
+    world = _world(cross=cross, liquidation_orders="market", crash=-0.12)
+    pops = []
+    for p in world.populations:
+        if p.strategy == "value":
+            p = dc.replace(p, cash=Distribution.lognormal(5e5, 0.3))
+        elif p.strategy == "speculator":
+            p = dc.replace(p, activity=60.0)
+        pops.append(p)
+    return world.replace(populations=tuple(pops))
+
+
+def _after_the_crash(world: Scenario, seed: int) -> tuple[float, float]:
+    """INDEX's worst fall in the 10 minutes after gold's crash, and the
+    correlation of gold's and INDEX's 10-second returns over them."""
+    last = simulate(world, seed).series.xs("last", axis=1, level="field")[list(NAMES)]
+    prices = last.to_numpy()
+    trough = float(prices[1800:2400, 1].min() / prices[1799, 1] - 1.0)
+    returns = np.diff(np.log(prices[1800:2400:10, :2]), axis=0)
+    return trough, float(np.corrcoef(returns.T)[0, 1])
+
+
+def test_a_shock_to_one_instrument_spreads_through_cross_margin_only() -> None:
+    # Paired on seeds: the same speculators' money, one cross account each or
+    # one isolated account per instrument; gold alone is shocked.
+    cross = np.array([_after_the_crash(_contagion_world(True), seed) for seed in range(8)])
+    isolated = np.array([_after_the_crash(_contagion_world(False), seed) for seed in range(8)])
+    # Measured: INDEX fell 0.2-4.2% (mean 1.5%) under cross margin, at most 0.9%
+    # (mean 0.2%) in isolation; gold-INDEX correlation 0.20 against -0.06 on average.
+    assert (cross[:, 0] < isolated[:, 0]).sum() >= 7
+    assert cross[:, 0].mean() < -0.01
+    assert isolated[:, 0].mean() > -0.005
+    assert (cross[:, 1] > isolated[:, 1]).sum() >= 7
+    assert cross[:, 1].mean() - isolated[:, 1].mean() > 0.15
