@@ -85,6 +85,18 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
     return spec
 
 
+#: Each leverage sample visits every account: at most this many samples a run,
+#: and at most LEVERAGE_VISITS account visits in all (at least 20 samples).
+LEVERAGE_SAMPLES = 500
+LEVERAGE_VISITS = 1e9
+
+
+def _leverage_every(scenario: Scenario) -> int:
+    """Steps between samples of each population's aggregate leverage."""
+    samples = min(LEVERAGE_SAMPLES, max(20, int(LEVERAGE_VISITS / scenario.total_accounts)))
+    return max(1, scenario.clock.steps // samples)
+
+
 def _loadings(correlation: tuple[tuple[float, ...], ...]) -> list[float]:
     """B with B B^T = correlation, row-major ([] for independent instruments).
 
@@ -149,7 +161,7 @@ def build(
         "dt": dt,
         "steps": scenario.clock.steps,
         "seed": seed,
-        "leverage_every": max(1, scenario.clock.steps // 500),
+        "leverage_every": _leverage_every(scenario),
         "volatility_window": max(10.0, 300.0 / dt),
         "trade_log": bool(trade_log),
         "loadings": _loadings(scenario.correlation),
