@@ -11,7 +11,7 @@ returned as float seconds.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ Span: TypeAlias = "int | pd.Timedelta | str"
 Time: TypeAlias = "float | int | pd.Timestamp | str"
 
 
-def is_result(x: object) -> bool:
+def is_result(x: object) -> TypeGuard[Result]:
     """True for a ``deleverage.result.Result`` (imported lazily: no engine needed)."""
     from deleverage.result import Result
 
@@ -138,7 +138,7 @@ def as_time(index: pd.Index, t: object, name: str) -> Any:
     """A point in time comparable with ``index``, checked to lie within its range."""
     if isinstance(index, pd.DatetimeIndex):
         try:
-            ts = pd.Timestamp(t)  # type: ignore[arg-type]
+            ts = pd.Timestamp(t)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name}: must be a timestamp for a DatetimeIndex, got {t!r}") from exc
         if index.tz is not None and ts.tz is None:
@@ -237,7 +237,7 @@ def log_returns(prices: pd.Series | pd.DataFrame, horizon: int = 1) -> pd.Series
     bounce of trade prices between bid and ask mostly cancels.
     """
     sampled = prices.iloc[::horizon]
-    return np.log(sampled).diff().iloc[1:]  # type: ignore[no-any-return]
+    return np.log(sampled).diff().iloc[1:]
 
 
 def median_spacing(index: pd.Index) -> float:

@@ -100,7 +100,7 @@ def _prices(
     x: object, name: str, instrument: str | None, field: str, min_len: int = 1
 ) -> pd.Series:
     if is_result(x):
-        x = field_of(x, instrument, field)  # type: ignore[arg-type]
+        x = field_of(x, instrument, field)
     return as_series(x, name, positive=True, min_len=min_len)
 
 
@@ -189,9 +189,9 @@ def crash_depth(
     """
     if is_result(prices):
         if at is None:
-            at = first_shock_time(prices)  # type: ignore[arg-type]
+            at = first_shock_time(prices)
         if fair is None:
-            fair = field_of(prices, instrument, "fair")  # type: ignore[arg-type]
+            fair = field_of(prices, instrument, "fair")
     p = _prices(prices, "prices", instrument, field, min_len=2)
     if at is None:
         raise ValueError("at: the reference time is required for a Series of prices")

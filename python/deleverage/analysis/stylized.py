@@ -48,7 +48,7 @@ def _values(x: object, name: str, min_len: int) -> np.ndarray:
             raise ValueError(f"{name}: needs at least {min_len} values, got {len(v)}")
         if not np.all(np.isfinite(v)):
             raise ValueError(f"{name}: must be finite (no NaN or inf)")
-    return v
+    return np.asarray(v, dtype=np.float64)
 
 
 def returns(
@@ -63,7 +63,7 @@ def returns(
         prices = field_of(prices, instrument, field)
     p = as_series(prices, "prices", positive=True, min_len=2)
     h = check_int(horizon, "horizon", 1, len(p) - 1)
-    return log_returns(p, h).rename("return")  # type: ignore[union-attr]
+    return log_returns(p, h).rename("return")
 
 
 def excess_kurtosis(returns: pd.Series | np.ndarray) -> float:
