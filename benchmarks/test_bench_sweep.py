@@ -16,7 +16,7 @@ from deleverage.bench.sweep import LEVERAGE_CAPS, short_scenario
 from deleverage.scenarios import load_preset
 from deleverage.sweeps import sweep
 
-SEEDS = 12  # 4 leverage caps x 12 seeds = 48 runs
+SEEDS = 12  # 4 leverage caps x 12 seeds = 48 runs (short, for a routine pass)
 RUNS = SEEDS * len(LEVERAGE_CAPS)
 SPACE = {"populations.speculators.params.max_leverage": list(LEVERAGE_CAPS)}
 SCENARIO = short_scenario(load_preset("default"), steps=3600)

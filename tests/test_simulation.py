@@ -249,3 +249,17 @@ def test_leverage_deepens_the_drawdown_of_the_same_shock(base: Scenario) -> None
     # Measured: deeper in 12 of 12 seeds, by 1.04x to 1.41x (mean 1.21x).
     assert deeper >= 11
     assert np.mean(ratios) > 1.1
+
+
+@pytest.mark.parametrize(("preset", "seed"), [("default", 0), ("default", 3), ("default-day", 1)])
+def test_metrics_straight_from_the_records_match_the_results(preset: str, seed: int) -> None:
+    from deleverage.simulate import simulate_metrics
+
+    scenario = load_preset(preset)
+    if preset == "default-day":
+        scenario = scenario.with_accounts(2_000)
+    full = simulate(scenario, seed).metrics()
+    fast = simulate_metrics(scenario, seed)
+    full.pop("wall_seconds")
+    fast.pop("wall_seconds")
+    assert full == pytest.approx(fast, rel=0, abs=0, nan_ok=True)

@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A sweep of small runs of the default preset with 1 and 2 worker threads, "
         "and through a Dask LocalCluster of 2 worker processes (1 thread each).",
     )
-    sweep_bench.add_argument("--runs", type=_positive_int, default=48)
+    sweep_bench.add_argument("--runs", type=_positive_int, default=192)
     sweep_bench.add_argument("--steps", type=_positive_int, default=3600)
     sweep_bench.add_argument("--repeat", type=_positive_int, default=5)
     sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")

@@ -123,40 +123,89 @@ class Result:
         """Headline figures of one instrument (the first by default)."""
         name = instrument or self.scenario.instruments[0].name
         s = self.series[name]
-        last = s["last"].to_numpy()
-        peak = np.maximum.accumulate(last)
-        drawdown = float(np.max(1.0 - last / peak)) if len(last) else 0.0
-        shock = _first_shock_step(self.scenario)
-        before = slice(0, max(shock, 1))
-        after = slice(max(shock, 1), None)
-        depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
-        spread = s["spread"].to_numpy()
-        base_depth = (
-            float(np.nanmedian(depth[before])) if np.any(np.isfinite(depth[before])) else math.nan
-        )
-        base_spread = (
-            float(np.nanmedian(spread[before])) if np.any(np.isfinite(spread[before])) else math.nan
-        )
-        after_depth = depth[after]
-        after_spread = spread[after]
         liq = self.liquidations
         mine = liq[(liq["instrument"] == name) & (liq["kind"] != "adl_victim")] if len(liq) else liq
-        return {
-            "max_drawdown": drawdown,
-            "liquidated_notional": float(mine["notional"].sum()) if len(mine) else 0.0,
-            "liquidations": int((s["liquidated_long"] + s["liquidated_short"]).sum()),
-            "min_depth_ratio": float(np.min(after_depth) / base_depth)
-            if len(after_depth) and base_depth > 0
-            else math.nan,
-            "max_spread_ratio": float(np.nanmax(after_spread) / base_spread)
-            if np.any(np.isfinite(after_spread)) and base_spread > 0
-            else math.nan,
-            "final_price": float(last[-1]) if len(last) else math.nan,
-            "peak_price": float(peak[-1]) if len(last) else math.nan,
-            "wall_seconds": self.wall_seconds,
-            "accounts": self.scenario.total_accounts,
-            "steps": self.steps_done,
-        }
+        return headline_metrics(
+            self.scenario,
+            last=s["last"].to_numpy(),
+            depth=(s["depth_bid"] + s["depth_ask"]).to_numpy(),
+            spread=s["spread"].to_numpy(),
+            liquidated=(s["liquidated_long"] + s["liquidated_short"]).to_numpy(),
+            liquidated_notional=float(mine["notional"].sum()) if len(mine) else 0.0,
+            steps=self.steps_done,
+            wall_seconds=self.wall_seconds,
+        )
+
+
+def headline_metrics(
+    scenario: Scenario,
+    *,
+    last: np.ndarray,
+    depth: np.ndarray,
+    spread: np.ndarray,
+    liquidated: np.ndarray,
+    liquidated_notional: float,
+    steps: int,
+    wall_seconds: float,
+) -> dict[str, float | int]:
+    """The headline figures of one instrument's per-step arrays (prices in price units)."""
+    peak = np.maximum.accumulate(last) if len(last) else last
+    drawdown = float(np.max(1.0 - last / peak)) if len(last) else 0.0
+    shock = _first_shock_step(scenario)
+    before = slice(0, max(shock, 1))
+    after = slice(max(shock, 1), None)
+    base_depth = (
+        float(np.nanmedian(depth[before])) if np.any(np.isfinite(depth[before])) else math.nan
+    )
+    base_spread = (
+        float(np.nanmedian(spread[before])) if np.any(np.isfinite(spread[before])) else math.nan
+    )
+    after_depth = depth[after]
+    after_spread = spread[after]
+    return {
+        "max_drawdown": drawdown,
+        "liquidated_notional": liquidated_notional,
+        "liquidations": int(liquidated.sum()),
+        "min_depth_ratio": float(np.min(after_depth) / base_depth)
+        if len(after_depth) and base_depth > 0
+        else math.nan,
+        "max_spread_ratio": float(np.nanmax(after_spread) / base_spread)
+        if np.any(np.isfinite(after_spread)) and base_spread > 0
+        else math.nan,
+        "final_price": float(last[-1]) if len(last) else math.nan,
+        "peak_price": float(peak[-1]) if len(last) else math.nan,
+        "wall_seconds": wall_seconds,
+        "accounts": scenario.total_accounts,
+        "steps": steps,
+    }
+
+
+def simulation_metrics(
+    scenario: Scenario,
+    sim: _core.Simulation,
+    wall_seconds: float,
+    instrument: str | None = None,
+) -> dict[str, float | int]:
+    """``Result.metrics()`` straight from a run's records, without building the
+    Result's tables (what a sweep keeps of each run)."""
+    names = [inst.name for inst in scenario.instruments]
+    i = names.index(instrument) if instrument is not None else 0
+    spec = scenario.instruments[i]
+    records = sim.records
+    per = records.reshape(len(records) // len(names), len(names))[:, i]
+    log = sim.liquidations
+    mine = (log["instrument"] == i) & (log["kind"] != CLOSE_KINDS.index("adl_victim"))
+    notional = log["qty"][mine] * log["price"][mine] * spec.tick_value
+    return headline_metrics(
+        scenario,
+        last=per["last"] * spec.tick_size,
+        depth=per["depth_bid"] + per["depth_ask"],
+        spread=per["spread"] * spec.tick_size,
+        liquidated=per["liquidated_long"] + per["liquidated_short"],
+        liquidated_notional=float(notional.sum()) if mine.any() else 0.0,
+        steps=int(sim.steps_done),
+        wall_seconds=wall_seconds,
+    )
 
 
 def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:

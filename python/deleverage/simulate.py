@@ -240,3 +240,15 @@ def simulate(
     return Result.from_simulation(
         scenario, seed, sim, time.perf_counter() - start, trade_log=trade_log
     )
+
+
+def simulate_metrics(scenario: Scenario, seed: int = 0) -> dict[str, float | int]:
+    """``simulate(scenario, seed).metrics()`` without building the Result's tables:
+    the same numbers, for sweeps of many small runs where the tables would cost
+    as much as the run."""
+    from deleverage.result import simulation_metrics
+
+    start = time.perf_counter()
+    sim, _ = build(scenario, seed)
+    sim.run()
+    return simulation_metrics(scenario, sim, time.perf_counter() - start)

@@ -98,7 +98,7 @@ def _comparable(table: Any) -> Any:
 
 
 def bench_sweep(
-    runs: int = 48,
+    runs: int = 192,
     *,
     steps: int = 3600,
     accounts: int | None = None,

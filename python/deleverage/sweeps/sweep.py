@@ -193,7 +193,9 @@ def _drive(
         return 0
     backend = make_backend(executor, workers)
     if chunksize is None:
-        chunksize = 1 if not backend.remote else max(1, min(16, remaining // (8 * backend.slots)))
+        # Remote work items cost a round trip each: about four per worker
+        # amortise it while leaving little imbalance at the end.
+        chunksize = 1 if not backend.remote else max(1, min(32, remaining // (4 * backend.slots)))
     window = 2 * backend.slots if not backend.remote else 3 * backend.slots
     chunks = _chunks(tasks, chunksize)
     owner: dict[Any, list[RunTask]] = {}

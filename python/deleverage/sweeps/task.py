@@ -89,13 +89,18 @@ def failed_row(task: RunTask, error: str, wall_seconds: float = math.nan) -> dic
 
 def execute(task: RunTask) -> RunOutput:
     """Run one task; never raises for a failure of the run itself."""
-    from deleverage.simulate import simulate  # pandas loads with the first run, not on import
+    # pandas loads with the first run, not on import
+    from deleverage.simulate import simulate, simulate_metrics
 
     start = time.perf_counter()
+    result = None
     try:
         scenario = apply_paths(task.scenario, task.values)
-        result = simulate(scenario, task.seed, progress=False)
-        metrics = result.metrics()
+        if task.series:
+            result = simulate(scenario, task.seed, progress=False)
+            metrics = result.metrics()
+        else:  # the headline figures alone: no tables to build while holding the GIL
+            metrics = simulate_metrics(scenario, task.seed)
     except Exception as exc:
         return RunOutput(failed_row(task, error_text(exc), time.perf_counter() - start))
     row = base_row(task)
@@ -103,7 +108,7 @@ def execute(task: RunTask) -> RunOutput:
         row[key] = metrics[key]
     row["error"] = None
     row["wall_seconds"] = time.perf_counter() - start
-    series = _flat_series(result.series) if task.series else None
+    series = _flat_series(result.series) if result is not None else None
     return RunOutput(row, series)
 
 
