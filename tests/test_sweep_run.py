@@ -134,12 +134,14 @@ def test_a_failing_run_is_recorded_and_the_rest_complete(
 ) -> None:
     bad_seed = run_seed(11, 4)
 
+    real = simulate_module.simulate_metrics
+
     def flaky(scenario: Scenario, seed: int, **kwargs: Any) -> Any:
         if seed == bad_seed:
             raise RuntimeError("engine exploded")
-        return simulate(scenario, seed, **kwargs)
+        return real(scenario, seed, **kwargs)
 
-    monkeypatch.setattr(simulate_module, "simulate", flaky)
+    monkeypatch.setattr(simulate_module, "simulate_metrics", flaky)
     table = sweep(TINY, SPACE, seeds=SEEDS, seed=11, workers=2)
     assert table.loc[4, "error"] == "RuntimeError: engine exploded"
     assert table.loc[4, METRICS].isna().all()
