@@ -18,6 +18,7 @@ from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYP
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
 from deleverage.messages import make_messages
+from deleverage.persist import load_result
 from deleverage.sweeps import sweep
 
 __version__ = "0.1.0"
@@ -51,6 +52,7 @@ __all__ = [
     "Side",
     "StpMode",
     "__version__",
+    "load_result",
     "make_messages",
     "sweep",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +52,20 @@ class Result:
     @property
     def complete(self) -> bool:
         return self.steps_done == self.scenario.clock.steps
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write this result into the folder ``path`` (Parquet tables, the scenario as
+        TOML, the scalars as JSON; see ``deleverage.persist``) and return the folder."""
+        from deleverage.persist import save_result
+
+        return save_result(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Result:
+        """The result saved in the folder ``path``, equal to the one saved."""
+        from deleverage.persist import load_result
+
+        return load_result(path)
 
     @classmethod
     def from_simulation(
