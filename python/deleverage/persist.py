@@ -78,7 +78,9 @@ def save_result(result: Result, path: PathLike) -> Path:
     try:
         info_text = json.dumps(result.info, allow_nan=True)
     except TypeError as err:
-        raise ValueError(f"info: must hold only JSON values (numbers, text, lists, dicts): {err}") from None
+        raise ValueError(
+            f"info: must hold only JSON values (numbers, text, lists, dicts): {err}"
+        ) from None
     if json.loads(info_text) != result.info:
         raise ValueError(
             "info: must survive JSON unchanged (string keys; lists, not tuples), "

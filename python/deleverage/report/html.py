@@ -1,0 +1,131 @@
+"""The report's page: ``index.html``, the dashboard with the tables behind it.
+
+One self-contained file (inline CSS, no scripts, nothing fetched) next to
+``dashboard.png``, which it shows by relative path, so the folder can be
+zipped, mailed or served as it is. Everything taken from the scenario or the
+result is escaped. The page holds no build time or host name: rebuilding the
+report of a saved result gives the same bytes, which makes a report folder
+easy to diff.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import numbers
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from deleverage.report.tables import metrics_table
+
+if TYPE_CHECKING:
+    from deleverage.result import Result
+
+DASHBOARD_FILE = "dashboard.png"
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1540px; padding: 0 1em; color: #1b2631; }
+h1 { margin-bottom: 0.2em; }
+p.description { font-size: 1.1em; color: #444; margin-top: 0; }
+p.meta, p.note { color: #555; }
+img.dashboard { width: 100%; max-width: 1500px; border: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.7em; }
+td { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f4f6f7; text-align: left; }
+""".strip()
+
+
+def format_number(x: object) -> str:
+    """A table cell: whole numbers with thousands separators, others to 6 significant
+    digits (two decimals from a thousand up), NaN as "-"."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return str(x)
+    v = float(x)
+    if math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == int(v) and abs(v) < 1e15:
+        return f"{int(v):,}"
+    if abs(v) >= 1000:
+        return f"{v:,.2f}"
+    if abs(v) >= 1e-4:
+        return f"{v:.6g}"
+    return f"{v:.3e}"
+
+
+def table_html(frame: pd.DataFrame, table_id: str) -> str:
+    """``frame`` as an HTML table with formatted numbers and escaped text."""
+    shown = frame.map(format_number)
+    return shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True)
+
+
+def analysis_table(result: Result) -> tuple[pd.DataFrame | None, str]:
+    """``deleverage.analysis.summary(result)`` with figures as rows, or why there is none.
+
+    A run too short for the analysis (a few steps, interrupted early) still
+    gets its report, with the reason in place of the table.
+    """
+    from deleverage.analysis import summary
+
+    try:
+        return summary(result).T, ""
+    except ValueError as err:
+        return None, f"analysis unavailable for this run: {err}"
+
+
+def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
+    """The report page of ``result``, showing the PNG at the relative path ``dashboard``."""
+    scenario = result.scenario
+    esc = html.escape
+    metrics = metrics_table(result)
+    analysis, why = analysis_table(result)
+    accounts = result.accounts
+    fired = [t for t in result.info.get("trigger_times", []) if t is not None]
+    status = (
+        "complete"
+        if result.complete
+        else f"stopped early: {result.steps_done:,} of {scenario.clock.steps:,} steps"
+    )
+    names = ", ".join(inst.name for inst in scenario.instruments)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{esc(scenario.name)}, seed {result.seed}: deleverage report</title>",
+        f"<style>\n{STYLE}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{esc(scenario.name)}</h1>",
+        f'<p class="description">{esc(scenario.description)}</p>' if scenario.description else "",
+        f'<p class="meta">seed {result.seed} &middot; {scenario.total_accounts:,} accounts '
+        f"&middot; {len(scenario.populations)} populations &middot; instruments: {esc(names)} "
+        f"&middot; {scenario.clock.steps:,} steps of {scenario.clock.dt:g} s ({status})</p>",
+        f'<img class="dashboard" src="{esc(dashboard)}" '
+        f'alt="dashboard of {esc(scenario.name)}, seed {result.seed}">',
+        "<h2>Headline figures</h2>",
+        "<p>Per instrument (<code>Result.metrics</code>): drawdown as a fraction, depth "
+        "and spread as ratios to their medians before the first shock.</p>",
+        table_html(metrics, "metrics"),
+        "<h2>Analysis</h2>",
+        "<p><code>deleverage.analysis.summary</code>: fractions unless stated, times in "
+        "seconds (see docs/analysis.md).</p>",
+        table_html(analysis, "analysis") if analysis is not None else f"<p>{esc(why)}</p>",
+        "<h2>Populations at the end</h2>",
+        table_html(accounts, "populations"),
+        "<h2>Run</h2>",
+        f'<p class="note">{scenario.total_accounts:,} accounts, {result.steps_done:,} steps, '
+        f"{result.wall_seconds:,.2f} s wall time; {result.messages:,} messages, "
+        f"{result.decisions:,} decisions; {len(result.liquidations):,} closes in the "
+        f"liquidation log; volatility triggers fired: {len(fired)} of "
+        f"{len(scenario.policy.volatility_triggers)}; money conserved to "
+        f"{result.conservation_error:.3g}.</p>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return "\n".join(p for p in parts if p)

@@ -1,0 +1,67 @@
+"""The tables of a report: headline metrics per instrument, for a page and for a terminal.
+
+One source for both, so the figures a person reads after ``deleverage run``
+are the ones the HTML page shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from deleverage.result import Result
+
+
+def metrics_table(result: Result) -> pd.DataFrame:
+    """``result.metrics(name)`` of every instrument: one row per metric, one column each."""
+    columns = {inst.name: result.metrics(inst.name) for inst in result.scenario.instruments}
+    table = pd.DataFrame(columns)
+    table.index.name = "metric"
+    return table
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}" if math.isfinite(x) else "-"
+
+
+def _percent(x: float) -> str:
+    return f"{x:.2%}" if math.isfinite(x) else "-"
+
+
+def _ratio(x: float) -> str:
+    return f"{x:,.2f}x" if math.isfinite(x) else "-"
+
+
+def _count(x: float) -> str:
+    return f"{int(x):,}"
+
+
+def _whole(x: float) -> str:
+    return f"{x:,.0f}" if math.isfinite(x) else "-"
+
+
+#: (metric, label on a terminal, formatter): the figures ``deleverage run`` prints.
+HEADLINE: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("peak_price", "peak price", _money),
+    ("final_price", "final price", _money),
+    ("max_drawdown", "max drawdown", _percent),
+    ("liquidations", "accounts liquidated", _count),
+    ("liquidated_notional", "liquidated notional", _whole),
+    ("min_depth_ratio", "worst depth / pre-shock", _ratio),
+    ("max_spread_ratio", "widest spread / pre-shock", _ratio),
+)
+
+
+def headline_text(result: Result) -> str:
+    """The headline figures as an aligned text table, one column per instrument."""
+    table = metrics_table(result)
+    rows = {
+        label: [fmt(float(table.loc[key, name])) for name in table.columns]
+        for key, label, fmt in HEADLINE
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(table.columns))
+    return frame.to_string()
