@@ -167,35 +167,87 @@ def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
     )
 
 
+def _default_out(scenario_name: str, seed: int) -> str:
+    """``deleverage-<scenario>-seed<S>`` in the current folder, the name made safe for paths."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", scenario_name).strip("-.") or "scenario"
+    return f"deleverage-{safe}-seed{seed}"
+
+
+def _check_out(flag: str, out: str) -> None:
+    from pathlib import Path
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"{flag}: {out!r} exists and is not a folder")
+
+
+def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no-untyped-def]
+    """Save ``result`` into ``out`` and write its report there: (index.html, seconds)."""
+    import time
+
+    from deleverage.report import write_report
+
+    start = time.perf_counter()
+    result.save(out)
+    index = write_report(result, out)
+    return str(index), time.perf_counter() - start
+
+
 def _run(args: argparse.Namespace) -> int:
+    from deleverage.report import headline_text
     from deleverage.simulate import simulate
 
+    if args.no_report and args.out is not None:
+        raise ValueError("--out: saves the result and its report, so it cannot go with --no-report")
+    if args.out is not None:
+        _check_out("--out", args.out)
     scenario = _load_scenario(args.scenario)
     if args.accounts is not None:
         scenario = scenario.with_accounts(args.accounts)
+    out = args.out
+    if out is None and not args.json and not args.no_report:
+        out = _default_out(scenario.name, args.seed)
+        _check_out("--out", out)
     result = simulate(scenario, args.seed, progress=None if not args.json else False)
     metrics = result.metrics()
     if args.json:
         print(json.dumps(metrics))
+        if out is not None:
+            _save_with_report(result, out)
         return 0
-    name = scenario.instruments[0].name
     print(
         f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
         f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
-    print(
-        f"  {name}: peak {metrics['peak_price']:,.2f}, final {metrics['final_price']:,.2f}, "
-        f"max drawdown {metrics['max_drawdown']:.2%}"
-    )
-    print(
-        f"  liquidations {metrics['liquidations']:,} "
-        f"(notional {metrics['liquidated_notional']:,.0f})"
-    )
-    print(
-        f"  worst depth {metrics['min_depth_ratio']:.2f}x and widest spread "
-        f"{metrics['max_spread_ratio']:.1f}x their pre-shock medians"
-    )
+    print(headline_text(result))
+    print()
     print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
+    if out is not None:
+        index, seconds = _save_with_report(result, out)
+        print(f"\nresult and report saved in {out} ({seconds:.2f} s); open {index}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    import time
+
+    from deleverage.persist import load_result
+    from deleverage.report import write_report
+
+    out = args.out if args.out is not None else args.result_dir
+    _check_out("--out", out)
+    start = time.perf_counter()
+    try:
+        result = load_result(args.result_dir)
+    except (OSError, ValueError) as err:
+        message = str(err).removeprefix("path: ")
+        raise ValueError(f"result_dir: {message}") from None
+    index = write_report(result, out)
+    print(
+        f"report of {result.scenario.name} (seed {result.seed}) written in "
+        f"{time.perf_counter() - start:.2f} s; open {index}"
+    )
     return 0
 
 
@@ -306,9 +358,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument(
-        "--json", action="store_true", help="print one JSON object of headline metrics"
+        "--json",
+        action="store_true",
+        help="print only one JSON object of headline metrics (saves nothing unless --out)",
+    )
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="save the result and write its report here "
+        "(default without --json: ./deleverage-<scenario>-seed<S>)",
+    )
+    run.add_argument(
+        "--no-report", action="store_true", help="only print the figures: save nothing"
     )
     run.set_defaults(handler=_run)
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild the report (dashboard.png, index.html) of a saved result",
+        description="Load a result saved by `deleverage run` (or Result.save) and write its "
+        "dashboard and HTML page.",
+    )
+    report.add_argument("result_dir", metavar="RESULT_DIR", help="the saved result's folder")
+    report.add_argument(
+        "--out", metavar="DIR", default=None, help="where to write the report (default: RESULT_DIR)"
+    )
+    report.set_defaults(handler=_report)
 
     sweep = commands.add_parser(
         "sweep",

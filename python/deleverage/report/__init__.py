@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from deleverage.report.margin_timeline import margin_events, margin_timeline, maintenance_level
+from deleverage.report.margin_timeline import maintenance_level, margin_events, margin_timeline
 from deleverage.report.tables import headline_text, metrics_table
 
 if TYPE_CHECKING:
