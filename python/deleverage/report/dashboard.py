@@ -108,7 +108,8 @@ def _liquidation_panel(ax: Axes, result: Result, name: str, unit: TimeUnit, end:
     if longs.any() or shorts.any():
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no liquidations", transform=ax.transAxes, ha="center", va="center")
+        ax.set_yticks([])
+        ax.text(0.5, 0.6, "no liquidations", transform=ax.transAxes, ha="center", va="center")
 
 
 def _liquidity_panel(ax: Axes, result: Result, name: str, unit: TimeUnit) -> None:

@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 
 
 def metrics_table(result: Result) -> pd.DataFrame:
-    """``result.metrics(name)`` of every instrument: one row per metric, one column each."""
+    """``result.metrics(name)`` of every instrument: one row per metric, one column each
+    (the columns' axis is named ``instrument``, as in ``analysis.summary(result).T``)."""
     columns = {inst.name: result.metrics(inst.name) for inst in result.scenario.instruments}
     table = pd.DataFrame(columns)
-    table.index.name = "metric"
+    table.columns.name = "instrument"
     return table
 
 
