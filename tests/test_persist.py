@@ -45,7 +45,8 @@ def two_instruments() -> Scenario:
         dc.replace(by["market_makers"], name="index_makers", instrument="XAU/USD"),
         dc.replace(by["noise"], name="index_noise", instrument="XAU/USD", accounts=100),
     )
-    trigger = VolatilityTrigger("GOLD", 60, 0.5, MarginRule(initial_rate=0.2, maintenance_rate=0.12))
+    hike = MarginRule(initial_rate=0.2, maintenance_rate=0.12)
+    trigger = VolatilityTrigger("GOLD", 60, 0.5, hike)
     return base.replace(
         name="two instruments",
         instruments=(base.instruments[0], index),
@@ -102,7 +103,8 @@ def test_single_instrument_round_trip(single: Result, tmp_path: Path) -> None:
 
 def test_multi_instrument_round_trip_with_trades(multi_with_trades: Result, tmp_path: Path) -> None:
     r = multi_with_trades
-    assert r.trades is not None and len(r.trades) > 0
+    assert r.trades is not None
+    assert len(r.trades) > 0
     assert r.info["trigger_times"][0] is not None  # the trigger fired
     r.save(tmp_path)
     loaded = deleverage.load_result(tmp_path)
@@ -184,7 +186,7 @@ def _edit_meta(folder: Path, **changes: object) -> None:
 def test_wrong_format_version(single: Result, tmp_path: Path) -> None:
     single.save(tmp_path)
     _edit_meta(tmp_path, version=99)
-    with pytest.raises(ResultFormatError, match="version must be one of 1.*got 99"):
+    with pytest.raises(ResultFormatError, match=r"version must be one of 1.*got 99"):
         load_result(tmp_path)
 
 
@@ -210,7 +212,7 @@ def test_damaged_scalars_file(
 def test_not_json_and_missing_keys(single: Result, tmp_path: Path) -> None:
     single.save(tmp_path)
     (tmp_path / "result.json").write_text("{not json")
-    with pytest.raises(ResultFormatError, match="result.json: not valid JSON"):
+    with pytest.raises(ResultFormatError, match=r"result\.json: not valid JSON"):
         load_result(tmp_path)
     (tmp_path / "result.json").write_text('{"format": "deleverage-result", "version": 1}')
     with pytest.raises(ResultFormatError, match="missing keys seed, steps_done"):
@@ -229,7 +231,7 @@ def test_save_rejects_bad_input(single: Result, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="result: must be a Result"):
         deleverage.persist.save_result("not a result", tmp_path)  # type: ignore[arg-type]
     (tmp_path / "file").write_text("x")
-    with pytest.raises(NotADirectoryError, match="path: .* is not a folder"):
+    with pytest.raises(NotADirectoryError, match=r"path: .* is not a folder"):
         single.save(tmp_path / "file")
     with pytest.raises(ValueError, match="info: must hold only JSON values"):
         dc.replace(single, info={"when": object()}).save(tmp_path / "a")
