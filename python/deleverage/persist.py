@@ -163,7 +163,7 @@ def is_saved_result(path: PathLike) -> bool:
     if not file.is_file():
         return False
     try:
-        return json.loads(file.read_text(encoding="utf-8")).get("format") == FORMAT
+        return bool(json.loads(file.read_text(encoding="utf-8")).get("format") == FORMAT)
     except (ValueError, AttributeError):
         return False
 

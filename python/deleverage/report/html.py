@@ -60,7 +60,7 @@ def format_number(x: object) -> str:
 def table_html(frame: pd.DataFrame, table_id: str) -> str:
     """``frame`` as an HTML table with formatted numbers and escaped text."""
     shown = frame.map(format_number)
-    return shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True)
+    return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
 
 
 def analysis_table(result: Result) -> tuple[pd.DataFrame | None, str]:

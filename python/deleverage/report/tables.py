@@ -65,4 +65,4 @@ def headline_text(result: Result) -> str:
         for key, label, fmt in HEADLINE
     }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(table.columns))
-    return frame.to_string()
+    return str(frame.to_string())
