@@ -62,6 +62,15 @@ def _si(x: float, _pos: object = None) -> str:
     return f"{a:.3g}"
 
 
+def _duration(seconds: float) -> str:
+    """A bin's width in words: 30 seconds, 12 minutes, 2.4 hours."""
+    if seconds < 120:
+        return f"{seconds:.3g} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.3g} minutes"
+    return f"{seconds / 3600:.3g} hours"
+
+
 def _line(ax: Axes, series: pd.Series, unit: TimeUnit, **kwargs: object) -> None:
     thin = minmax_downsample(series)
     ax.plot(thin.index.to_numpy() / unit.seconds, thin.to_numpy(), **kwargs)  # type: ignore[arg-type]
@@ -102,8 +111,7 @@ def _liquidation_panel(ax: Axes, result: Result, name: str, unit: TimeUnit, end:
     ax.bar(left, shorts, width=width, align="edge", color=SHORT_COLOR, label="shorts closed")
     ax.axhline(0.0, color="black", linewidth=0.6)
     ax.yaxis.set_major_formatter(FuncFormatter(_si))
-    per = (end / bins) / unit.seconds
-    ax.set_title(f"{name}: liquidated notional by side (per {per:.3g} {unit.name})")
+    ax.set_title(f"{name}: liquidated notional by side (per {_duration(end / bins)})")
     ax.set_ylabel("notional (longs down, shorts up)")
     if longs.any() or shorts.any():
         ax.legend(loc="best", fontsize=8)
