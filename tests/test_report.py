@@ -140,6 +140,20 @@ def test_a_main_rule_changing_kind_still_draws(single: Result, tmp_path: Path) -
     assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
 
 
+def test_a_run_stopped_before_its_first_step_still_reports(single: Result, tmp_path: Path) -> None:
+    empty = dc.replace(
+        single,
+        series=single.series.iloc[:0],
+        leverage=single.leverage.iloc[:0],
+        liquidations=single.liquidations.iloc[:0],
+        steps_done=0,
+    )
+    page = write_report(empty, tmp_path).read_text()
+    assert "stopped early: 0 of 3,600 steps" in page
+    assert "analysis unavailable for this run: prices:" in page
+    assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
+
+
 def test_report_rejects_bad_input(single: Result, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="result: must be a Result"):
         write_report("x", tmp_path)  # type: ignore[arg-type]
