@@ -41,11 +41,11 @@ __all__ = [
     "Factor",
     "FactorFunction",
     "cap_leverage",
+    "divide_distribution",
     "isolate_cross_margin",
     "no_margin_hikes",
     "no_news",
     "resolve_factors",
-    "scale_distribution",
     "steady_arbitrage",
     "steady_dealers",
 ]
@@ -134,17 +134,17 @@ def no_margin_hikes(scenario: Scenario) -> Scenario:
     return scenario.replace(policy=policy)
 
 
-def scale_distribution(dist: Distribution, factor: float) -> Distribution:
-    """``dist`` with every sample multiplied by ``factor`` (> 0); the mean scales too."""
-    if not factor > 0:
-        raise ValueError(f"factor: must be > 0, got {factor}")
+def divide_distribution(dist: Distribution, parts: int) -> Distribution:
+    """``dist`` with every sample divided by ``parts`` (>= 1); the mean is divided too."""
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ValueError(f"parts: must be an integer >= 1, got {parts!r}")
     if dist.kind == "fixed":
-        return Distribution.fixed(dist.value * factor)
+        return Distribution.fixed(dist.value / parts)
     if dist.kind == "uniform":
-        return Distribution.uniform(dist.low * factor, dist.high * factor)
+        return Distribution.uniform(dist.low / parts, dist.high / parts)
     if dist.kind == "lognormal":
-        return Distribution.lognormal(dist.median * factor, dist.sigma)
-    return Distribution.discrete([v * factor for v in dist.values], dist.weights)
+        return Distribution.lognormal(dist.median / parts, dist.sigma)
+    return Distribution.discrete([v / parts for v in dist.values], dist.weights)
 
 
 def isolate_cross_margin(scenario: Scenario) -> Scenario:
@@ -175,7 +175,7 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
         if not pop.also:
             kept.append(pop)
             continue
-        cash = scale_distribution(pop.cash, 1.0 / len(pop.traded))
+        cash = divide_distribution(pop.cash, len(pop.traded))
         for j, instrument in enumerate(pop.traded):
             name = f"{pop.name}_{instrument}"
             while name in names:
