@@ -20,6 +20,7 @@ import numpy as np
 from deleverage.counterfactual.factors import DEFAULT_FACTORS, FactorFunction, resolve_factors
 from deleverage.counterfactual.result import LABELS, CounterfactualResult
 from deleverage.counterfactual.shares import (
+    Shares,
     bootstrap_indices,
     quantiles,
     seed_shares,
@@ -283,7 +284,7 @@ def _combined(
     label: str,
     changed_factors: list[str],
     by_world: dict[str, int],
-    result: Any,
+    result: Shares,
     conf: float | None,
 ) -> dict[str, Any]:
     """A row that is not one factor's: unchanged factors, interaction, remainder."""
