@@ -14,6 +14,7 @@ from deleverage.codes import (
     Side,
     StpMode,
 )
+from deleverage.counterfactual import counterfactual  # binds the function over the package
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
@@ -51,6 +52,7 @@ __all__ = [
     "Side",
     "StpMode",
     "__version__",
+    "counterfactual",
     "make_messages",
     "sweep",
 ]
