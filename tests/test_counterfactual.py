@@ -14,7 +14,7 @@ import pytest
 
 from deleverage import MarginRule
 from deleverage.cli import main
-from deleverage.counterfactual import (
+from deleverage.counterfactuals import (
     CounterfactualResult,
     cap_leverage,
     counterfactual,

@@ -8,7 +8,7 @@ import dataclasses as dc
 import pytest
 
 from deleverage import MarginRule
-from deleverage.counterfactual import (
+from deleverage.counterfactuals import (
     FACTORS,
     cap_leverage,
     isolate_cross_margin,
@@ -18,7 +18,7 @@ from deleverage.counterfactual import (
     steady_arbitrage,
     steady_dealers,
 )
-from deleverage.counterfactual.factors import divide_distribution
+from deleverage.counterfactuals.factors import divide_distribution
 from deleverage.scenario import (
     Distribution,
     Fundamental,

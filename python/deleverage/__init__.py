@@ -14,7 +14,7 @@ from deleverage.codes import (
     Side,
     StpMode,
 )
-from deleverage.counterfactual import counterfactual  # binds the function over the package
+from deleverage.counterfactuals import counterfactual
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule

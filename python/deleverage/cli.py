@@ -200,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _counterfactual(args: argparse.Namespace) -> int:
-    from deleverage.counterfactual import DEFAULT_FACTORS, counterfactual
+    from deleverage.counterfactuals import DEFAULT_FACTORS, counterfactual
 
     scenario = _load_scenario(args.scenario)
     if args.accounts is not None:

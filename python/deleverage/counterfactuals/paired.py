@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from deleverage.counterfactual.factors import DEFAULT_FACTORS, FactorFunction, resolve_factors
-from deleverage.counterfactual.result import LABELS, CounterfactualResult
-from deleverage.counterfactual.shares import (
+from deleverage.counterfactuals.factors import DEFAULT_FACTORS, FactorFunction, resolve_factors
+from deleverage.counterfactuals.result import LABELS, CounterfactualResult
+from deleverage.counterfactuals.shares import (
     Shares,
     bootstrap_indices,
     quantiles,
@@ -122,7 +122,7 @@ def counterfactual(
     the world without each factor and the world without all of them (the joint
     world). A factor's share of a metric is ``(baseline - counterfactual) /
     baseline`` as a ratio of the means over seeds, with a paired percentile
-    bootstrap interval over seeds (see ``deleverage.counterfactual.shares``).
+    bootstrap interval over seeds (see ``deleverage.counterfactuals.shares``).
 
     factors: built-in factor names (``leverage``, ``dealers``, ``arbitrage``,
         ``news``, ``margin_hikes``, ``cross_margin``; see

@@ -13,7 +13,7 @@ and their intervals), ``paired`` (the runs), ``result`` (the tables).
 
 from __future__ import annotations
 
-from deleverage.counterfactual.factors import (
+from deleverage.counterfactuals.factors import (
     DEFAULT_FACTORS,
     FACTORS,
     Factor,
@@ -26,8 +26,8 @@ from deleverage.counterfactual.factors import (
     steady_arbitrage,
     steady_dealers,
 )
-from deleverage.counterfactual.paired import DEFAULT_METRICS, counterfactual
-from deleverage.counterfactual.result import LABELS, CounterfactualResult
+from deleverage.counterfactuals.paired import DEFAULT_METRICS, counterfactual
+from deleverage.counterfactuals.result import LABELS, CounterfactualResult
 
 __all__ = [
     "DEFAULT_FACTORS",
