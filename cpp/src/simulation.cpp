@@ -30,6 +30,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       spec_.mark_rules.size() != ni)
     bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
   if (!(spec_.dt > 0)) bad("dt", "must be > 0 seconds");
+  return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
   population_of_.assign(engine_->accounts(), 0);
@@ -58,7 +59,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     books_.push_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
     engine_->attach_book(i, books_.back().get(), spec_.mark_rules.at(i));
     const auto start = static_cast<double>(spec_.start_ticks[i]);
-    signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(kReturnHorizon, start)});
+    signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(return_horizon_, start)});
   }
   if (!spec_.loadings.empty() && spec_.loadings.size() != ni * ni)
     bad("loadings", "need instruments x instruments values");
@@ -317,22 +318,22 @@ void Simulation::step(std::uint64_t t) {
     Signals& sig = signals_[i];
     const auto last = books_[i]->last_price();
     sig.last = last ? static_cast<double>(*last) : sig.last;
-    // Trade prices, as a risk desk measures them: over kReturnHorizon steps the
+    // Trade prices, as a risk desk measures them: over five minutes the
     // bid-ask bounce is small, and unlike the mid they do not jump when a thin
     // book loses or regains one side.
     sig.reference += 0.1 * (sig.last - sig.reference);
-    double& then = sig.history[t % kReturnHorizon];
+    double& then = sig.history[t % return_horizon_];
     const double r = std::log(sig.last / then);
     then = sig.last;
     step_return_[i] = r;
     const double w = 2.0 / (spec_.volatility_window + 1.0);
-    sig.variance += w * (r * r / static_cast<double>(kReturnHorizon) - sig.variance);
+    sig.variance += w * (r * r / static_cast<double>(return_horizon_) - sig.variance);
   }
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
     const VolatilityTrigger& trig = spec_.triggers[k];
     const double r = step_return_[trig.instrument];
     trigger_variance_[k] += 2.0 / (trig.window_steps + 1.0) *
-                            (r * r / static_cast<double>(kReturnHorizon) - trigger_variance_[k]);
+                            (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];

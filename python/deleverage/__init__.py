@@ -14,6 +14,7 @@ from deleverage.codes import (
     Side,
     StpMode,
 )
+from deleverage.counterfactuals import counterfactual
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
@@ -52,6 +53,7 @@ __all__ = [
     "Side",
     "StpMode",
     "__version__",
+    "counterfactual",
     "load_result",
     "make_messages",
     "sweep",

@@ -70,16 +70,17 @@ class Simulation {
   std::uint64_t decisions() const noexcept { return decisions_; }
 
  private:
-  // Realized volatility uses returns over this many steps: one-step returns of
-  // traded prices are mostly bid-ask bounce.
-  static constexpr std::size_t kReturnHorizon = 300;
+  // Realized volatility uses returns over five minutes (at least one step):
+  // one-second returns of traded prices are mostly bid-ask bounce.
+  static constexpr double kReturnSeconds = 300.0;
+  std::size_t return_horizon_ = 1;  // steps in kReturnSeconds (at least one)
 
   struct Signals {  // per instrument
     double last;
     double reference;  // a short average of trade prices (what makers quote around)
-    double variance;  // EWMA, per step, of squared kReturnHorizon-step log returns of the last price / horizon
+    double variance;  // EWMA, per step, of squared return_horizon_-step log returns of the last price / horizon
     double volume;
-    std::vector<double> history;  // the last kReturnHorizon last prices (ring)
+    std::vector<double> history;  // the last return_horizon_ last prices (ring)
   };
   struct PopulationState {
     // Per instrument of the population (in PopulationSpec::instruments order).
@@ -118,7 +119,7 @@ class Simulation {
   std::vector<Price> index_;
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
-  std::vector<double> step_return_;       // per instrument: this step's kReturnHorizon-step log return of the mid
+  std::vector<double> step_return_;       // per instrument: this step's return_horizon_-step log return of the last price
   std::vector<Message> quotes_;           // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
   std::vector<double> shocks_;  // this step's fair-value shocks (correlated)

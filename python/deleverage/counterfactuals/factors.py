@@ -1,0 +1,291 @@
+"""The causes a counterfactual removes: transformations ``Scenario -> Scenario``.
+
+Each built-in factor is a plain function that returns the same world with one
+cause taken out and everything else untouched. ``FACTORS`` maps their names
+to them; ``resolve_factors`` turns what a caller passes (names, or a mapping
+of names to built-in names or to their own callables) into ``Factor``\\ s.
+
+Common random numbers: ``simulate`` draws each population's accounts from
+``SeedSequence([seed, k])`` (``k`` the population's position, cash first, then
+the strategy's parameter) and addresses every engine draw by seed, stream,
+step and account. Factors that only change parameters (``leverage``,
+``dealers``, ``arbitrage``, ``news``, ``margin_hikes``) keep every population
+and account where it was, so the paired runs share their accounts' cash, their
+activation clocks, the fair value's diffusion and the order flow's randomness;
+they differ only by what the factor changed and what follows from it.
+``cross_margin`` adds populations, see its docstring for what stays paired.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from deleverage.scenario import (
+    Distribution,
+    MarketMakerParams,
+    Policy,
+    Population,
+    Scenario,
+    SpeculatorParams,
+    StrategyParams,
+    ValueParams,
+)
+from deleverage.scenario.populations import MAX_VOL
+
+__all__ = [
+    "DEFAULT_FACTORS",
+    "FACTORS",
+    "Factor",
+    "FactorFunction",
+    "cap_leverage",
+    "divide_distribution",
+    "isolate_cross_margin",
+    "no_margin_hikes",
+    "no_news",
+    "resolve_factors",
+    "steady_arbitrage",
+    "steady_dealers",
+]
+
+#: A transformation that removes one cause from a world.
+FactorFunction = Callable[[Scenario], Scenario]
+
+#: What value traders' risk limit is measured against under ``arbitrage``: at an
+#: annualised realized volatility of 1.0 their risk limit keeps 0.9996 of its size.
+STEADY_VOL_REFERENCE = MAX_VOL / 2.0
+
+
+def _replace_params(scenario: Scenario, cls: type[StrategyParams], **changes: object) -> Scenario:
+    """Every population whose parameters are a ``cls`` with them changed as given."""
+    pops = tuple(
+        dataclasses.replace(p, params=dataclasses.replace(cast(Any, p.params), **changes))
+        if isinstance(p.params, cls)
+        else p
+        for p in scenario.populations
+    )
+    return scenario.replace(populations=pops)
+
+
+def cap_leverage(scenario: Scenario) -> Scenario:
+    """``leverage``: every population capped at 1x.
+
+    Speculators' ``target_leverage`` becomes ``fixed(1.0)`` and their
+    ``max_leverage`` 1.0; value traders' ``leverage`` 1.0. Noise traders and
+    holders are unlevered already; market makers keep their inventory limits.
+    Margin rules, cash and everything else are unchanged (speculators draw
+    their cash before their leverage, so their accounts keep the same cash).
+    """
+    capped = _replace_params(
+        scenario, SpeculatorParams, target_leverage=Distribution.fixed(1.0), max_leverage=1.0
+    )
+    return _replace_params(capped, ValueParams, leverage=1.0)
+
+
+def steady_dealers(scenario: Scenario) -> Scenario:
+    """``dealers``: market makers never withdraw.
+
+    Their ``vol_withdraw`` goes to its maximum (100, annualised) and their
+    ``loss_withdraw`` to 1.0 (the whole capital), so they keep quoting through
+    the crash; they still widen their quotes with volatility and lean against
+    inventory.
+    """
+    return _replace_params(scenario, MarketMakerParams, vol_withdraw=MAX_VOL, loss_withdraw=1.0)
+
+
+def steady_arbitrage(scenario: Scenario) -> Scenario:
+    """``arbitrage``: value traders never step back.
+
+    Their ``vol_exit`` goes to its maximum (100, annualised) and their
+    ``vol_reference`` to 50, so their risk limit barely shrinks as realized
+    volatility rises (``1 / (1 + (vol / 50)^2)``: 0.9996 at a volatility of 1.0)
+    and they keep buying below fair value through the crash.
+    """
+    return _replace_params(
+        scenario, ValueParams, vol_exit=MAX_VOL, vol_reference=STEADY_VOL_REFERENCE
+    )
+
+
+def no_news(scenario: Scenario) -> Scenario:
+    """``news``: no scheduled fair-value shocks of any kind.
+
+    Every instrument's ``fundamental.shocks`` becomes empty: no jumps, and no
+    scheduled change of drift or volatility. The fair value's diffusion keeps
+    its draws (they are addressed by seed and step), so the paired fair values
+    differ exactly by the shocks.
+    """
+    instruments = tuple(
+        dataclasses.replace(i, fundamental=dataclasses.replace(i.fundamental, shocks=()))
+        for i in scenario.instruments
+    )
+    return scenario.replace(instruments=instruments)
+
+
+def no_margin_hikes(scenario: Scenario) -> Scenario:
+    """``margin_hikes``: no scheduled margin changes and no volatility triggers.
+
+    ``policy.margin_changes`` and ``policy.volatility_triggers`` become empty
+    (scheduled cuts go too: the instruments keep their starting margin rules
+    throughout); the per-step cap on liquidated notional stays.
+    """
+    policy: Policy = dataclasses.replace(scenario.policy, margin_changes=(), volatility_triggers=())
+    return scenario.replace(policy=policy)
+
+
+def divide_distribution(dist: Distribution, parts: int) -> Distribution:
+    """``dist`` with every sample divided by ``parts`` (>= 1); the mean is divided too."""
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ValueError(f"parts: must be an integer >= 1, got {parts!r}")
+    if dist.kind == "fixed":
+        return Distribution.fixed(dist.value / parts)
+    if dist.kind == "uniform":
+        return Distribution.uniform(dist.low / parts, dist.high / parts)
+    if dist.kind == "lognormal":
+        return Distribution.lognormal(dist.median / parts, dist.sigma)
+    return Distribution.discrete([v / parts for v in dist.values], dist.weights)
+
+
+def isolate_cross_margin(scenario: Scenario) -> Scenario:
+    """``cross_margin``: every population trading several instruments is split
+    into one isolated population per instrument.
+
+    A population with ``also`` (n instruments in all) becomes n populations
+    named ``{name}_{instrument}``, each with the same number of accounts, the
+    same strategy, parameters and activity, ``margin_mode = "isolated"``, one
+    instrument, and cash drawn from the original distribution scaled by 1/n
+    (the engine splits a cross account's cash equally between its instruments
+    too, so the money per instrument is the same in expectation, and so is the
+    total). Populations on one instrument, even cross-margined ones, are left
+    alone; a scenario without populations trading several instruments comes
+    back unchanged.
+
+    Common random numbers hold only for the untouched populations: the piece on
+    the home instrument takes the original population's place (same position,
+    same accounts, each with exactly 1/n of the cash it had), and the other
+    pieces are appended after every existing population, so no other account
+    moves; but the appended pieces draw new accounts and new activation
+    clocks, and the home piece's orders are no longer those of a portfolio.
+    """
+    names = {p.name for p in scenario.populations}
+    kept: list[Population] = []
+    appended: list[Population] = []
+    for pop in scenario.populations:
+        if not pop.also:
+            kept.append(pop)
+            continue
+        cash = divide_distribution(pop.cash, len(pop.traded))
+        for j, instrument in enumerate(pop.traded):
+            name = f"{pop.name}_{instrument}"
+            while name in names:
+                name += "_isolated"
+            names.add(name)
+            piece = dataclasses.replace(
+                pop,
+                name=name,
+                instrument=instrument,
+                also=(),
+                margin_mode="isolated",
+                cash=cash,
+            )
+            (kept if j == 0 else appended).append(piece)
+    if not appended:
+        return scenario
+    return scenario.replace(populations=(*kept, *appended))
+
+
+#: The built-in factors by name.
+FACTORS: dict[str, FactorFunction] = {
+    "leverage": cap_leverage,
+    "dealers": steady_dealers,
+    "arbitrage": steady_arbitrage,
+    "news": no_news,
+    "margin_hikes": no_margin_hikes,
+    "cross_margin": isolate_cross_margin,
+}
+
+#: The factors ``counterfactual`` removes unless told otherwise.
+DEFAULT_FACTORS: tuple[str, ...] = ("leverage", "dealers", "news", "margin_hikes", "cross_margin")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A named cause and the transformation that removes it from a world."""
+
+    name: str
+    remove: FactorFunction
+
+    def apply(self, scenario: Scenario) -> Scenario:
+        """The world without this cause; a callable that does not return a
+        Scenario is refused with the factor's name."""
+        try:
+            world = self.remove(scenario)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"factors[{self.name!r}]: {e}") from None
+        if not isinstance(world, Scenario):
+            raise TypeError(
+                f"factors[{self.name!r}]: must return a Scenario, got {type(world).__name__}"
+            )
+        return world
+
+
+def _builtin(name: object, field: str) -> FactorFunction:
+    if not isinstance(name, str) or name not in FACTORS:
+        raise ValueError(
+            f"{field}: unknown factor {name!r}; known: {', '.join(FACTORS)} "
+            "(or pass a mapping of names to callables)"
+        )
+    return FACTORS[name]
+
+
+def resolve_factors(
+    factors: Sequence[str] | Mapping[str, str | FactorFunction],
+) -> tuple[Factor, ...]:
+    """The factors to remove, in order.
+
+    factors: names of built-in factors (see ``FACTORS``), or a mapping from a
+    name to a built-in factor's name or to a callable ``Scenario -> Scenario``.
+    Names must be unique and non-empty.
+    """
+    resolved: list[Factor] = []
+    if isinstance(factors, Mapping):
+        for name, value in factors.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"factors: names must be non-empty strings, got {name!r}")
+            field = f"factors[{name!r}]"
+            if isinstance(value, str):
+                resolved.append(Factor(name, _builtin(value, field)))
+            elif callable(value):
+                resolved.append(Factor(name, value))
+            else:
+                raise TypeError(
+                    f"{field}: must be a built-in factor's name or a callable "
+                    f"Scenario -> Scenario, got {type(value).__name__}"
+                )
+    elif isinstance(factors, (str, bytes)) or not isinstance(factors, Sequence):
+        raise TypeError(
+            "factors: must be a list of factor names or a mapping of names to callables, "
+            f"got {type(factors).__name__}"
+        )
+    else:
+        for k, name in enumerate(factors):
+            if callable(name) and not isinstance(name, str):
+                raise TypeError(
+                    f"factors[{k}]: a custom factor needs a name; pass a mapping {{name: callable}}"
+                )
+            resolved.append(Factor(str(name), _builtin(name, f"factors[{k}]")))
+    if not resolved:
+        raise ValueError(f"factors: at least one factor is needed; known: {', '.join(FACTORS)}")
+    seen: set[str] = set()
+    for f in resolved:
+        if f.name in seen:
+            raise ValueError(f"factors: {f.name!r} is listed twice")
+        if f.name in RESERVED:
+            raise ValueError(f"factors: {f.name!r} is reserved for a row of the result")
+        seen.add(f.name)
+    return tuple(resolved)
+
+
+#: Names of the result's rows that are not factors.
+RESERVED: frozenset[str] = frozenset({"baseline", "joint", "remainder"})

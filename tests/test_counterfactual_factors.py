@@ -1,0 +1,268 @@
+"""The counterfactual factors one by one: each sets the fields it documents and
+leaves the rest of the world untouched."""
+
+from __future__ import annotations
+
+import dataclasses as dc
+
+import pytest
+
+from deleverage import MarginRule
+from deleverage.counterfactuals import (
+    FACTORS,
+    cap_leverage,
+    isolate_cross_margin,
+    no_margin_hikes,
+    no_news,
+    resolve_factors,
+    steady_arbitrage,
+    steady_dealers,
+)
+from deleverage.counterfactuals.factors import divide_distribution
+from deleverage.scenario import (
+    Distribution,
+    Fundamental,
+    InstrumentSpec,
+    MarginChange,
+    Policy,
+    Population,
+    Scenario,
+    Shock,
+    SpeculatorParams,
+    ValueParams,
+    VolatilityTrigger,
+)
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+NAMES = ("GOLD", "INDEX", "BTC")
+RULE = MarginRule(initial_rate=0.04, maintenance_rate=0.02)
+
+
+@pytest.fixture(scope="module")
+def base() -> Scenario:
+    return load_preset("default")
+
+
+def _by_name(s: Scenario) -> dict[str, Population]:
+    return {p.name: p for p in s.populations}
+
+
+def _others_equal(a: Scenario, b: Scenario, strategy: str) -> None:
+    """Everything but the populations of ``strategy`` is the same."""
+    assert a.instruments == b.instruments
+    assert a.policy == b.policy
+    assert a.clock == b.clock
+    assert [p.name for p in a.populations] == [p.name for p in b.populations]
+    for p, q in zip(a.populations, b.populations, strict=True):
+        if p.strategy == strategy:
+            assert dc.replace(p, params=None) == dc.replace(q, params=None)
+        else:
+            assert p == q
+
+
+def _multi_asset_world() -> Scenario:
+    """Three instruments; speculators trade all three on one cross account, the
+    other populations one instrument each (as tests/test_multi_asset.py)."""
+    base = load_preset("default")
+    instruments = (
+        dc.replace(base.instruments[0], margin=RULE, mark="last"),
+        InstrumentSpec("INDEX", 5000.0, tick_size=0.25, lot_size=0.4, margin=RULE, mark="last"),
+        InstrumentSpec("BTC", 60000.0, tick_size=5.0, lot_size=1 / 30, margin=RULE, mark="last"),
+    )
+    by = _by_name(base)
+    spec = dc.replace(
+        by["speculators"],
+        cash=Distribution.lognormal(1e5, 0.5),
+        also=NAMES[1:],
+        margin_mode="cross",
+        params=SpeculatorParams(target_leverage=Distribution.uniform(10.0, 25.0)),
+    )
+    pops = [spec]
+    for p in base.populations:
+        if p.strategy != "speculator":
+            pops.extend(dc.replace(p, name=f"{p.name}_{n}", instrument=n) for n in NAMES)
+    return base.replace(instruments=instruments, populations=tuple(pops), policy=Policy())
+
+
+def test_leverage_caps_every_population_at_one(base: Scenario) -> None:
+    world = base.replace(
+        populations=tuple(
+            dc.replace(p, params=ValueParams(leverage=3.0, vol_exit=3.0, vol_reference=1.0))
+            if p.strategy == "value"
+            else p
+            for p in base.populations
+        )
+    )
+    capped = cap_leverage(world)
+    spec = _by_name(capped)["speculators"].params
+    assert isinstance(spec, SpeculatorParams)
+    assert spec.target_leverage == Distribution.fixed(1.0)
+    assert spec.max_leverage == 1.0
+    before = _by_name(world)["speculators"].params
+    assert dc.replace(spec, target_leverage=before.target_leverage, max_leverage=50.0) == before
+    value = _by_name(capped)["value"].params
+    assert value == ValueParams(leverage=1.0, vol_exit=3.0, vol_reference=1.0)
+    assert capped.instruments == world.instruments  # margin rules unchanged
+    for p, q in zip(world.populations, capped.populations, strict=True):
+        assert dc.replace(p, params=None) == dc.replace(q, params=None)
+        if p.strategy not in ("speculator", "value"):
+            assert p == q
+
+
+def test_dealers_never_withdraw(base: Scenario) -> None:
+    world = steady_dealers(base)
+    makers = _by_name(world)["market_makers"].params
+    before = _by_name(base)["market_makers"].params
+    assert makers == dc.replace(before, vol_withdraw=100.0, loss_withdraw=1.0)
+    _others_equal(base, world, "market_maker")
+
+
+def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:
+    world = steady_arbitrage(base)
+    value = _by_name(world)["value"].params
+    before = _by_name(base)["value"].params
+    assert value == dc.replace(before, vol_exit=100.0, vol_reference=50.0)
+    _others_equal(base, world, "value")
+
+
+def test_news_removes_every_scheduled_shock(base: Scenario) -> None:
+    inst = base.instruments[0]
+    shocks = (Shock(10, "jump", 0.02), Shock(20, "drift", 0.5), Shock(30, "volatility", 0.4))
+    world = base.replace(
+        instruments=(dc.replace(inst, fundamental=dc.replace(inst.fundamental, shocks=shocks)),)
+    )
+    calm = no_news(world)
+    assert calm.instruments[0].fundamental.shocks == ()
+    assert (
+        dc.replace(calm.instruments[0].fundamental, shocks=shocks)
+        == world.instruments[0].fundamental
+    )
+    assert calm.replace(instruments=world.instruments) == world
+    assert no_news(calm) == calm  # nothing left to remove
+
+
+def test_margin_hikes_removes_changes_and_triggers(base: Scenario) -> None:
+    trigger = VolatilityTrigger("GOLD", 300, 0.8, MarginRule(initial_rate=0.2))
+    change = MarginChange(100, "GOLD", MarginRule(initial_rate=0.15))
+    policy = Policy(
+        margin_changes=(change,),
+        volatility_triggers=(trigger,),
+        max_liquidation_notional_per_step=1e6,
+    )
+    world = base.replace(policy=policy)
+    quiet = no_margin_hikes(world)
+    assert quiet.policy == Policy(max_liquidation_notional_per_step=1e6)
+    assert quiet.replace(policy=policy) == world
+    assert no_margin_hikes(quiet) == quiet
+    only_trigger = base.replace(policy=Policy(volatility_triggers=(trigger,)))
+    assert no_margin_hikes(only_trigger) != only_trigger
+
+
+def test_cross_margin_splits_portfolios_into_isolated_accounts() -> None:
+    world = _multi_asset_world()
+    split = isolate_cross_margin(world)
+    spec = world.populations[0]
+    names = [p.name for p in split.populations]
+    # The home piece keeps the original's place; the other pieces come last.
+    assert names[0] == "speculators_GOLD"
+    assert names[1:-2] == [p.name for p in world.populations[1:]]
+    assert names[-2:] == ["speculators_INDEX", "speculators_BTC"]
+    assert split.populations[1:-2] == world.populations[1:]
+    pieces = [p for p in split.populations if p.name.startswith("speculators_")]
+    assert [p.instrument for p in pieces] == list(NAMES)
+    for p in pieces:
+        assert p.also == ()
+        assert p.margin_mode == "isolated"
+        assert p.accounts == spec.accounts
+        assert p.strategy == spec.strategy
+        assert p.params == spec.params
+        assert p.activity == spec.activity
+        assert p.cash == Distribution.lognormal(1e5 / 3, 0.5)
+    # Money totals: the same expected cash in all, and the same per instrument.
+    total = sum(p.accounts * p.cash.mean() for p in world.populations)
+    assert sum(p.accounts * p.cash.mean() for p in split.populations) == pytest.approx(total)
+    assert split.total_accounts == world.total_accounts + 2 * spec.accounts
+    # Nothing else moves, and a world without portfolios comes back unchanged.
+    assert split.instruments == world.instruments
+    assert split.policy == world.policy
+    assert isolate_cross_margin(split) is split
+    base = load_preset("default")
+    assert isolate_cross_margin(base) is base  # its makers are cross but on one instrument
+    # The split world runs, and conserves money.
+    result = simulate(split.with_steps(300), 1)
+    assert result.conservation_error < 1e-9
+
+
+def test_cross_margin_names_never_clash() -> None:
+    world = _multi_asset_world()
+    taken = dc.replace(world.populations[1], name="speculators_INDEX")
+    world = world.replace(populations=(world.populations[0], taken, *world.populations[2:]))
+    split = isolate_cross_margin(world)
+    names = [p.name for p in split.populations]
+    assert len(set(names)) == len(names)
+    assert "speculators_INDEX_isolated" in names
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        Distribution.fixed(9.0),
+        Distribution.uniform(3.0, 6.0),
+        Distribution.lognormal(3.0, 0.4),
+        Distribution.discrete([3.0, 6.0], [1.0, 2.0]),
+    ],
+)
+def test_divided_distributions_divide_their_mean(dist: Distribution) -> None:
+    scaled = divide_distribution(dist, 3)
+    assert scaled.kind == dist.kind
+    assert scaled.mean() == pytest.approx(dist.mean() / 3)
+
+
+def test_builtin_names_and_resolution() -> None:
+    assert set(FACTORS) == {
+        "leverage",
+        "dealers",
+        "arbitrage",
+        "news",
+        "margin_hikes",
+        "cross_margin",
+    }
+    for name, fn in FACTORS.items():
+        assert fn.__doc__
+        assert fn.__doc__.startswith(f"``{name}``")
+    resolved = resolve_factors({"cap": "leverage", "mine": no_news})
+    assert [(f.name, f.remove) for f in resolved] == [("cap", cap_leverage), ("mine", no_news)]
+
+
+@pytest.mark.parametrize(
+    ("factors", "error", "match"),
+    [
+        (["leverage", "nope"], ValueError, r"factors\[1\]: unknown factor 'nope'; known: leverage"),
+        ({"x": 3}, TypeError, r"factors\['x'\]: must be a built-in factor's name or a callable"),
+        ({"x": "nope"}, ValueError, r"factors\['x'\]: unknown factor 'nope'; known: "),
+        ([no_news], TypeError, r"factors\[0\]: a custom factor needs a name"),
+        ("leverage", TypeError, "factors: must be a list of factor names or a mapping"),
+        ([], ValueError, "factors: at least one factor is needed"),
+        (["news", "news"], ValueError, "'news' is listed twice"),
+        ({"joint": no_news}, ValueError, "'joint' is reserved"),
+    ],
+)
+def test_bad_factors_are_refused(factors: object, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        resolve_factors(factors)  # type: ignore[arg-type]
+
+
+def test_a_custom_factor_must_return_a_scenario(base: Scenario) -> None:
+    (factor,) = resolve_factors({"broken": lambda s: None})
+    with pytest.raises(TypeError, match=r"factors\['broken'\]: must return a Scenario, got"):
+        factor.apply(base)
+    (factor,) = resolve_factors({"bad": lambda s: s.replace(insurance_fund=-1.0)})
+    with pytest.raises(ValueError, match=r"factors\['bad'\]: insurance_fund: must be in"):
+        factor.apply(base)
+
+
+def test_default_world_factors_change_what_they_say(base: Scenario) -> None:
+    assert Fundamental().shocks == ()
+    for name in ("leverage", "dealers", "arbitrage", "news", "margin_hikes"):
+        assert FACTORS[name](base) != base, name
