@@ -63,6 +63,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   }
   if (!spec_.loadings.empty() && spec_.loadings.size() != ni * ni)
     bad("loadings", "need instruments x instruments values");
+  draws_.assign(ni, 0.0);
   shocks_.assign(ni, 0.0);
   fair_ticks_.assign(ni, 0.0);
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
@@ -252,16 +253,16 @@ void Simulation::step(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
   now_ = t;
   // 1. Fair values (and scheduled shocks).
-  for (std::size_t i = 0; i < ni; ++i) shocks_[i] = rng_.normal(kStreamFundamental, t, i);
-  if (!spec_.loadings.empty()) {
-    // Correlated through common factors: shocks = B z.
-    std::vector<double>& z = leverage_scratch_;
-    z.assign(shocks_.begin(), shocks_.end());
-    for (std::size_t i = 0; i < ni; ++i) {
-      double e = 0.0;
-      for (std::size_t j = 0; j < ni; ++j) e += spec_.loadings[i * ni + j] * z[j];
-      shocks_[i] = e;
+  for (std::size_t i = 0; i < ni; ++i) draws_[i] = rng_.normal(kStreamFundamental, t, i);
+  for (std::size_t i = 0; i < ni; ++i) {
+    if (spec_.loadings.empty()) {
+      shocks_[i] = draws_[i];
+      continue;
     }
+    // Correlated through common factors: shocks = B z.
+    double e = 0.0;
+    for (std::size_t j = 0; j < ni; ++j) e += spec_.loadings[i * ni + j] * draws_[j];
+    shocks_[i] = e;
   }
   for (std::size_t i = 0; i < ni; ++i) {
     const double fair = fundamentals_[i].advance(t, shocks_[i]);

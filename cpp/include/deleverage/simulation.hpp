@@ -122,7 +122,8 @@ class Simulation {
   std::vector<double> step_return_;       // per instrument: this step's return_horizon_-step log return of the last price
   std::vector<Message> quotes_;           // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
-  std::vector<double> shocks_;  // this step's fair-value shocks (correlated)
+  std::vector<double> draws_;   // this step's independent normal draws, one per instrument
+  std::vector<double> shocks_;  // the fair values' shocks made of them (correlated)
   std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged
   std::uint64_t now_ = 0;                      // the step being run
   ActivationCalendar calendar_;
