@@ -8,6 +8,10 @@
 #include <string>
 
 #include "deleverage/dispatch.hpp"
+#include "deleverage/populations/holder.hpp"
+#include "deleverage/populations/noise.hpp"
+#include "deleverage/populations/speculator.hpp"
+#include "deleverage/populations/value.hpp"
 #include "deleverage/simulation.hpp"
 #include "margin_rule_dict.hpp"
 
@@ -107,13 +111,72 @@ void register_simulation(py::module_& m) {
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
   PYBIND11_NUMPY_DTYPE(TradeRecord, step, price, qty, buyer, seller, instrument, aggressor, liquidation);
   m.attr("TRADE_DTYPE") = py::dtype::of<TradeRecord>();
+  using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
+  using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
+  using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+  m.def(
+      "decide_batch",
+      [](const py::dict& population_spec, const py::dict& market, double signal, const F64& equity, const F64& cash,
+         const F64& param, const py::array_t<Qty, py::array::c_style | py::array::forcecast>& current, const F64& u0,
+         const F64& u1, const F64& u2) {
+        const PopulationSpec pop = population(population_spec);
+        MarketView view;
+        for (const auto& [key, field] : std::initializer_list<std::pair<const char*, double*>>{
+                 {"last", &view.last}, {"reference", &view.reference}, {"mid", &view.mid},
+                 {"spread", &view.spread}, {"fair", &view.fair}, {"volatility", &view.volatility},
+                 {"step_sigma", &view.step_sigma}, {"tick_value", &view.tick_value},
+                 {"initial_rate", &view.initial_rate}})
+          *field = get<double>(market, key);
+        const auto n = static_cast<std::size_t>(equity.size());
+        const bool draws = pop.strategy == Strategy::Noise;
+        for (const auto* column : {&cash, &param})
+          if (static_cast<std::size_t>(column->size()) != n)
+            throw py::value_error("cash: every column must have the length of equity");
+        if (static_cast<std::size_t>(current.size()) != n)
+          throw py::value_error("current: must have the length of equity");
+        if (draws && (static_cast<std::size_t>(u0.size()) != n || static_cast<std::size_t>(u1.size()) != n ||
+                      static_cast<std::size_t>(u2.size()) != n))
+          throw py::value_error("u0: noise traders need u0, u1, u2 of the length of equity");
+        DecisionBatch b;
+        b.account.assign(n, 0);
+        b.equity.assign(equity.data(), equity.data() + n);
+        b.cash.assign(cash.data(), cash.data() + n);
+        b.param.assign(param.data(), param.data() + n);
+        b.current.assign(current.data(), current.data() + n);
+        if (draws) {
+          b.u0.assign(u0.data(), u0.data() + n);
+          b.u1.assign(u1.data(), u1.data() + n);
+          b.u2.assign(u2.data(), u2.data() + n);
+        }
+        b.size_outputs();
+        switch (pop.strategy) {
+          case Strategy::Speculator:
+            populations::speculators(pop, view, signal, b);
+            break;
+          case Strategy::Value:
+            populations::value(pop, view, b);
+            break;
+          case Strategy::Holder:
+            populations::holders(pop, view, signal, b);
+            break;
+          case Strategy::Noise:
+            populations::noise(pop, view, b);
+            break;
+          case Strategy::MarketMaker:
+            throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
+        }
+        return py::make_tuple(py::array_t<Qty>(static_cast<py::ssize_t>(n), b.target.data()),
+                              py::array_t<Price>(static_cast<py::ssize_t>(n), b.price.data()));
+      },
+      py::arg("population"), py::arg("market"), py::arg("signal"), py::arg("equity"), py::arg("cash"),
+      py::arg("param"), py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
+      "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
+      "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
+      "momentum or the holders' slow average (ticks). For tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");
 
-  using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
-  using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
-  using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
 
   py::class_<PySimulation>(m, "Simulation", "The clock over books, margin engine and populations.")
       .def(py::init([](const py::dict& spec, const std::vector<double>& tick_values, const py::list& rules,

@@ -22,6 +22,18 @@ TRADE_DTYPE: Final[np.dtype[np.void]]
 
 Records = npt.NDArray[np.void]
 
+def decide_batch(
+    population: dict[str, Any],
+    market: dict[str, float],
+    signal: float,
+    equity: F64,
+    cash: F64,
+    param: F64,
+    current: npt.ArrayLike,
+    u0: F64,
+    u1: F64,
+    u2: F64,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def dispatched_isa() -> str: ...
 
 class Execution:

@@ -1,0 +1,209 @@
+"""Each strategy's batch decision kernel (the loops the simulation runs, in
+whichever version the CPU dispatches to) against a plain per-account Python
+model of the documented rules, over random inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deleverage import _core
+
+FINITE = {"allow_nan": False, "allow_infinity": False}
+
+
+def _llround(x: float) -> int:
+    """C's llround (half away from zero)."""
+    r = math.floor(abs(x) + 0.5)
+    return int(math.copysign(r, x))
+
+
+def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: float, current: int):
+    direction = 1.0 if momentum > p["threshold"] else (-1.0 if momentum < -p["threshold"] else 0.0)
+    if direction == 0.0 or not equity > 0.0:
+        return current, 0
+    cap = min(p["max_leverage"], 1.0 / m["initial_rate"])
+    lots = math.floor(equity * min(leverage, cap) / (m["last"] * m["tick_value"]))
+    return int(direction * lots), 0
+
+
+def _value(p: dict, m: dict, equity: float):
+    limit = max(1, _llround(m["fair"]))
+    if m["volatility"] >= p["vol_exit"] or not equity > 0.0:
+        return 0, limit
+    conviction = min(max(p["aggressiveness"] * ((m["fair"] - m["last"]) / m["last"]), -1.0), 1.0)
+    ratio = m["volatility"] / p["vol_reference"]
+    risk = 1.0 / (1.0 + ratio * ratio)
+    leverage = min(p["leverage"], 1.0 / m["initial_rate"])
+    notional = p["capital_fraction"] * equity * leverage * conviction * risk
+    return int(notional / (m["last"] * m["tick_value"])), limit
+
+
+def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
+    if m["last"] <= slow * (1.0 - p["dip"]) and cash > 0.0:
+        return current + math.floor(p["budget_fraction"] * cash / (m["last"] * m["tick_value"])), 0
+    return current, 0
+
+
+def _noise(p: dict, m: dict, equity: float, mean: float, current: int, u: tuple[float, ...]):
+    sign = 1 if u[0] < 0.5 else -1
+    size = max(1, math.floor(2.0 * mean * u[1] + 0.5))
+    after = current + sign * size
+    unit = m["last"] * m["tick_value"]
+    covered = abs(after) * unit <= max(0.0, equity) or abs(after) <= abs(current)
+    offset = 1 + math.floor(u[2] / max(p["limit_share"], 1e-12) * max(p["limit_offset_ticks"], 1))
+    limit = max(1, _llround(m["mid"]) - sign * offset)
+    return (after if covered else current), (limit if u[2] < p["limit_share"] else 0)
+
+
+def _market(**changes: float) -> dict[str, float]:
+    m = {
+        "last": 20_000.0,
+        "reference": 20_000.0,
+        "mid": 20_000.5,
+        "spread": 1.0,
+        "fair": 19_800.0,
+        "volatility": 0.3,
+        "step_sigma": 1e-4,
+        "tick_value": 0.1,
+        "initial_rate": 0.05,
+    }
+    m.update(changes)
+    return m
+
+
+def _spec(strategy: str, **params: float | int) -> dict[str, object]:
+    return {
+        "strategy": strategy,
+        "first": 0,
+        "count": 1,
+        "instrument": 0,
+        "activity": 0.5,
+        **params,
+    }
+
+
+accounts = st.integers(1, 40)
+prices = st.floats(100.0, 1e6, **FINITE)
+equities = st.floats(-1e5, 1e7, **FINITE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=accounts,
+    seed=st.integers(0, 2**32 - 1),
+    last=prices,
+    momentum=st.floats(-0.05, 0.05, **FINITE),
+    threshold=st.floats(0.0, 0.02, **FINITE),
+    max_leverage=st.floats(1.0, 100.0, **FINITE),
+)
+def test_speculators(n, seed, last, momentum, threshold, max_leverage) -> None:
+    rng = np.random.default_rng(seed)
+    p = {"threshold": threshold, "max_leverage": max_leverage}
+    m = _market(last=last)
+    equity = rng.uniform(-1e4, 1e6, n)
+    leverage = rng.uniform(0.5, 60.0, n)
+    current = rng.integers(-500, 500, n)
+    target, price = _core.decide_batch(
+        _spec("speculator", **p), m, momentum, equity, np.zeros(n), leverage, current,
+        np.zeros(0), np.zeros(0), np.zeros(0),
+    )  # fmt: skip
+    want = [_speculator(p, m, momentum, equity[k], leverage[k], int(current[k])) for k in range(n)]
+    assert target.tolist() == [w[0] for w in want]
+    assert price.tolist() == [w[1] for w in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=accounts,
+    seed=st.integers(0, 2**32 - 1),
+    last=prices,
+    fair_ratio=st.floats(0.5, 1.5, **FINITE),
+    volatility=st.floats(0.0, 5.0, **FINITE),
+    vol_reference=st.floats(0.05, 2.0, **FINITE),
+    vol_exit_over=st.floats(0.01, 5.0, **FINITE),
+)
+def test_value_traders(n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over) -> None:
+    rng = np.random.default_rng(seed)
+    p = {
+        "capital_fraction": float(rng.uniform(0.05, 1.0)),
+        "aggressiveness": float(rng.uniform(0.1, 50.0)),
+        "vol_reference": vol_reference,
+        "vol_exit": vol_reference + vol_exit_over,
+        "leverage": float(rng.uniform(1.0, 30.0)),
+    }
+    m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
+    equity = rng.uniform(-1e4, 1e7, n)
+    target, price = _core.decide_batch(
+        _spec("value", **p), m, 0.0, equity, np.zeros(n), np.zeros(n), np.zeros(n, np.int64),
+        np.zeros(0), np.zeros(0), np.zeros(0),
+    )  # fmt: skip
+    want = [_value(p, m, equity[k]) for k in range(n)]
+    assert target.tolist() == [w[0] for w in want]
+    assert price.tolist() == [w[1] for w in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=accounts,
+    seed=st.integers(0, 2**32 - 1),
+    last=prices,
+    slow_ratio=st.floats(0.8, 1.3, **FINITE),
+    dip=st.floats(0.0, 0.3, **FINITE),
+)
+def test_holders(n, seed, last, slow_ratio, dip) -> None:
+    rng = np.random.default_rng(seed)
+    p = {"dip": dip, "budget_fraction": float(rng.uniform(0.01, 1.0))}
+    m = _market(last=last)
+    cash = rng.uniform(-1e4, 1e7, n)
+    current = rng.integers(0, 1000, n)
+    slow = last * slow_ratio
+    target, price = _core.decide_batch(
+        _spec("holder", **p), m, slow, np.zeros(n), cash, np.zeros(n), current,
+        np.zeros(0), np.zeros(0), np.zeros(0),
+    )  # fmt: skip
+    want = [_holder(p, m, slow, cash[k], int(current[k])) for k in range(n)]
+    assert target.tolist() == [w[0] for w in want]
+    assert price.tolist() == [w[1] for w in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=accounts,
+    seed=st.integers(0, 2**32 - 1),
+    mid=st.floats(100.0, 1e6, **FINITE),
+    limit_share=st.floats(0.0, 1.0, **FINITE),
+    offset=st.integers(0, 1000),
+)
+def test_noise_traders(n, seed, mid, limit_share, offset) -> None:
+    rng = np.random.default_rng(seed)
+    p = {"limit_share": limit_share, "limit_offset_ticks": offset}
+    m = _market(mid=mid, last=mid)
+    equity = rng.uniform(-1e3, 1e6, n)
+    mean = rng.uniform(1.0, 50.0, n)
+    current = rng.integers(-200, 200, n)
+    u = rng.uniform(1e-9, 1.0, (3, n))
+    target, price = _core.decide_batch(
+        _spec("noise", **p), m, 0.0, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
+    )
+    want = [_noise(p, m, equity[k], mean[k], int(current[k]), tuple(u[:, k])) for k in range(n)]
+    assert target.tolist() == [w[0] for w in want]
+    assert price.tolist() == [w[1] for w in want]
+
+
+def test_bad_batches_are_rejected() -> None:
+    m = _market()
+    z = np.zeros(0)
+    with pytest.raises(ValueError, match=r"^current: "):
+        _core.decide_batch(_spec("speculator"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
+                           np.zeros(3, np.int64), z, z, z)  # fmt: skip
+    with pytest.raises(ValueError, match=r"^u0: "):
+        _core.decide_batch(_spec("noise"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
+                           np.zeros(2, np.int64), z, z, z)  # fmt: skip
+    with pytest.raises(ValueError, match=r"^strategy: market makers"):
+        _core.decide_batch(_spec("market_maker"), m, 0.0, np.ones(1), np.ones(1), np.ones(1),
+                           np.zeros(1, np.int64), z, z, z)  # fmt: skip
