@@ -1,7 +1,7 @@
 """Typed interface of the compiled engine ``deleverage._core``."""
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
