@@ -49,8 +49,10 @@ def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
     return current, 0
 
 
-def _noise(p: dict, m: dict, equity: float, mean: float, current: int, u: tuple[float, ...]):
-    sign = 1 if u[0] < 0.5 else -1
+def _noise(
+    p: dict, m: dict, buy: float, equity: float, mean: float, current: int, u: tuple[float, ...]
+):
+    sign = 1 if u[0] < buy else -1
     size = max(1, math.floor(2.0 * mean * u[1] + 0.5))
     after = current + sign * size
     unit = m["last"] * m["tick_value"]
@@ -178,8 +180,9 @@ def test_holders(n, seed, last, slow_ratio, dip) -> None:
     mid=st.floats(100.0, 1e6, **FINITE),
     limit_share=st.floats(0.0, 1.0, **FINITE),
     offset=st.integers(0, 1000),
+    buy=st.floats(0.0, 1.0, **FINITE),
 )
-def test_noise_traders(n, seed, mid, limit_share, offset) -> None:
+def test_noise_traders(n, seed, mid, limit_share, offset, buy) -> None:
     rng = np.random.default_rng(seed)
     p = {"limit_share": limit_share, "limit_offset_ticks": offset}
     m = _market(mid=mid, last=mid)
@@ -188,9 +191,11 @@ def test_noise_traders(n, seed, mid, limit_share, offset) -> None:
     current = rng.integers(-200, 200, n)
     u = rng.uniform(1e-9, 1.0, (3, n))
     target, price = _core.decide_batch(
-        _spec("noise", **p), m, 0.0, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
+        _spec("noise", **p), m, buy, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
     )
-    want = [_noise(p, m, equity[k], mean[k], int(current[k]), tuple(u[:, k])) for k in range(n)]
+    want = [
+        _noise(p, m, buy, equity[k], mean[k], int(current[k]), tuple(u[:, k])) for k in range(n)
+    ]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

@@ -77,6 +77,8 @@ PopulationSpec population(const py::dict& d) {
   maybe("max_leverage", p.max_leverage);
   maybe("limit_share", p.limit_share);
   maybe("limit_offset_ticks", p.limit_offset_ticks);
+  maybe("sentiment_persistence", p.sentiment_persistence);
+  maybe("sentiment_volatility", p.sentiment_volatility);
   maybe("capital_fraction", p.capital_fraction);
   maybe("aggressiveness", p.aggressiveness);
   maybe("vol_reference", p.vol_reference);
@@ -160,7 +162,7 @@ void register_simulation(py::module_& m) {
             populations::holders(pop, view, signal, b);
             break;
           case Strategy::Noise:
-            populations::noise(pop, view, b);
+            populations::noise(pop, view, signal, b);
             break;
           case Strategy::MarketMaker:
             throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
@@ -172,7 +174,8 @@ void register_simulation(py::module_& m) {
       py::arg("param"), py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
       "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
       "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
-      "momentum or the holders' slow average (ticks). For tests against a plain model.");
+      "momentum, the holders' slow average (ticks) or the noise traders' buy probability. For "
+      "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");

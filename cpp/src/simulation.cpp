@@ -79,6 +79,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       const auto start = static_cast<double>(spec_.start_ticks[i]);
       states_[p].fast.push_back(start);
       states_[p].slow.push_back(start);
+      states_[p].mood.push_back(0.0);
     }
     states_[p].batches.resize(pop.instruments.size());
     if (pop.strategy == Strategy::MarketMaker) states_[p].makers.resize(pop.count);
@@ -219,7 +220,7 @@ void Simulation::decide_batches() {
           populations::holders(pop, m, state.slow[k], b);
           break;
         case Strategy::Noise:
-          populations::noise(pop, m, b);
+          populations::noise(pop, m, 1.0 / (1.0 + std::exp(-2.0 * state.mood[k])), b);
           break;
         case Strategy::MarketMaker:
           break;
@@ -343,6 +344,9 @@ void Simulation::step(std::uint64_t t) {
       const double price = signals_[pop.instruments[k]].last;
       states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
       states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
+      if (pop.sentiment_volatility > 0.0)
+        states_[p].mood[k] = pop.sentiment_persistence * states_[p].mood[k] +
+                             pop.sentiment_volatility * rng_.normal(kStreamSentiment, t, (p << 16) | k);
     }
   }
   record(log_before);

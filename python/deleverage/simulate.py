@@ -56,7 +56,12 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
             "max_leverage": p.max_leverage,
         }
     elif isinstance(p, NoiseParams):
-        spec |= {"limit_share": p.limit_share, "limit_offset_ticks": p.limit_offset_ticks}
+        spec |= {
+            "limit_share": p.limit_share,
+            "limit_offset_ticks": p.limit_offset_ticks,
+            "sentiment_persistence": p.sentiment_persistence,
+            "sentiment_volatility": p.sentiment_volatility,
+        }
     elif isinstance(p, ValueParams):
         spec |= {
             "capital_fraction": p.capital_fraction,

@@ -51,6 +51,7 @@ enum RngStream : std::uint32_t {
   kStreamActivation = 2,
   kStreamDecision = 3,
   kStreamInterleave = 4,
+  kStreamSentiment = 5,
 };
 
 }  // namespace deleverage

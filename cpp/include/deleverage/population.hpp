@@ -30,6 +30,8 @@ struct PopulationSpec {
   // Noise traders.
   double limit_share = 0.5;
   std::int64_t limit_offset_ticks = 20;
+  double sentiment_persistence = 0.0;  // AR(1) coefficient of the mood, per step
+  double sentiment_volatility = 0.0;   // its innovation's standard deviation
   // Value traders.
   double capital_fraction = 0.5;
   double aggressiveness = 5.0;

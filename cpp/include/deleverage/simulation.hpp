@@ -86,6 +86,7 @@ class Simulation {
     // Per instrument of the population (in PopulationSpec::instruments order).
     std::vector<double> fast;  // EMAs of the last price (ticks)
     std::vector<double> slow;
+    std::vector<double> mood;  // noise traders' sentiment
     std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
     std::size_t cursor = 0;  // the next due account to send its orders

@@ -16,7 +16,7 @@ inline double round_half_up(double x) noexcept { return std::floor(x + 0.5); }
 }  // namespace
 
 DELEVERAGE_DISPATCH
-void noise(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexcept {
+void noise(const PopulationSpec& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double unit = m.last * m.tick_value;
   const double limit_share = p.limit_share;
@@ -34,7 +34,7 @@ void noise(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexc
   // Integer-valued doubles throughout (exact below 2^53): one element type, so
   // the loop vectorizes.
   for (std::size_t k = 0; k < n; ++k) {
-    const double sign = u0[k] < 0.5 ? 1.0 : -1.0;  // buy or sell
+    const double sign = u0[k] < buy_probability ? 1.0 : -1.0;  // buy or sell
     const double size = std::max(1.0, round_half_up(2.0 * mean_size[k] * u1[k]));
     const auto now = static_cast<double>(current[k]);
     const double after = now + sign * size;

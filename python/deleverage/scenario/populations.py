@@ -79,11 +79,19 @@ class NoiseParams:
     Each order is ``order_size`` lots (samples > 0); a share ``limit_share``
     (in [0, 1]) of orders are limit orders placed uniformly within
     ``limit_offset_ticks`` (in [0, 1e6]) ticks of the mid, the rest market orders.
+    The population's mood ``s`` follows ``s <- sentiment_persistence * s +
+    sentiment_volatility * e`` each step (``e`` standard normal; persistence in
+    [0, 1), volatility in [0, 10]); each order is a buy with probability
+    ``1 / (1 + exp(-2 s))``. With the defaults (no mood) buys and sells are
+    equally likely; a persistent mood gives the autocorrelated demand of noise
+    traders in leverage-cycle models.
     """
 
     order_size: Distribution = DEFAULT_ORDER_SIZE
     limit_share: float = 0.5
     limit_offset_ticks: int = 20
+    sentiment_persistence: float = 0.0
+    sentiment_volatility: float = 0.0
 
     def __post_init__(self) -> None:
         check_positive_distribution("order_size", self.order_size)
@@ -92,6 +100,18 @@ class NoiseParams:
             self,
             "limit_offset_ticks",
             check_int("limit_offset_ticks", self.limit_offset_ticks, 0, MAX_TICKS),
+        )
+        set_field(
+            self,
+            "sentiment_persistence",
+            check_float(
+                "sentiment_persistence", self.sentiment_persistence, 0.0, 1.0, hi_open=True
+            ),
+        )
+        set_field(
+            self,
+            "sentiment_volatility",
+            check_float("sentiment_volatility", self.sentiment_volatility, 0.0, 10.0),
         )
 
 

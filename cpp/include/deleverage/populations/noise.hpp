@@ -11,6 +11,7 @@
 namespace deleverage::populations {
 
 // Fills b.target (and b.price) for every account of the batch.
-void noise(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexcept;
+// buy_probability: the chance each order is a buy (the population's mood).
+void noise(const PopulationSpec& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations
