@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deleverage import Instrument, MarginEngine, MarginRule, _core
-from deleverage.margin import CLOSE_ORDERS
+from deleverage.margin_rules import CLOSE_ORDERS
 from deleverage.reference_margin import ReferenceMargin
 
 SETTINGS = settings(

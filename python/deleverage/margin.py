@@ -17,15 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from deleverage import _core
-from deleverage.margin_rules import Instrument, MarginRule
+from deleverage.margin_rules import CLOSE_ORDERS, Instrument, MarginRule
 
 LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
 
 ISOLATED = 0
 CROSS = 1
-
-CLOSE_ORDERS = ("instrument", "most_liquid", "largest_loss", "pro_rata")
-"""Which positions a liquidation of a cross account closes first (docs/margin.md, "Close order")."""
 
 
 def check_close_order(

@@ -18,6 +18,11 @@ MAINTENANCE_KINDS: tuple[str, ...] = ("fixed", "percent", "tiered", "closeout")
 BASES: tuple[str, ...] = ("mark", "entry")
 MARK_RULES: tuple[str, ...] = ("last", "mid", "median")
 
+#: Which position a margin call on an account holding several closes first
+#: (docs/margin.md, "Close order").
+CloseOrder = Literal["instrument", "most_liquid", "largest_loss", "pro_rata"]
+CLOSE_ORDERS: tuple[str, ...] = ("instrument", "most_liquid", "largest_loss", "pro_rata")
+
 
 def _check_range(field: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):

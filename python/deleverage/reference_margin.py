@@ -75,11 +75,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from deleverage.margin_rules import Instrument, MarginRule
+from deleverage.margin_rules import CLOSE_ORDERS, Instrument, MarginRule
 
 __all__ = ["CLOSE_ORDERS", "LIQUIDATION_DTYPE", "ReferenceMargin"]
 
-CLOSE_ORDERS = ("instrument", "most_liquid", "largest_loss", "pro_rata")
 PRO_RATA_STEPS = 4
 
 LIQUIDATION_DTYPE = np.dtype(

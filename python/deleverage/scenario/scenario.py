@@ -8,7 +8,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from deleverage.margin_rules import MARK_RULES, Instrument, MarginRule, MarkRule
+from deleverage.margin_rules import (
+    CLOSE_ORDERS,
+    MARK_RULES,
+    CloseOrder,
+    Instrument,
+    MarginRule,
+    MarkRule,
+)
 from deleverage.scenario.distributions import (
     check_bool,
     check_choice,
@@ -28,8 +35,6 @@ MAX_START_TICKS = 2**40
 #: The largest money value of one tick of one lot (``Instrument.tick_value``'s limit).
 MAX_TICK_VALUE = 1e12
 
-CloseOrderName = Literal["instrument", "most_liquid", "largest_loss", "pro_rata"]
-CLOSE_ORDERS: tuple[str, ...] = ("instrument", "most_liquid", "largest_loss", "pro_rata")
 LiquidationOrders = Literal["bankruptcy", "market"]
 LIQUIDATION_ORDERS: tuple[str, ...] = ("bankruptcy", "market")
 
@@ -153,7 +158,7 @@ class Scenario:
     adl: bool = True
     description: str = ""
     correlation: tuple[tuple[float, ...], ...] = ()
-    close_order: CloseOrderName = "instrument"
+    close_order: CloseOrder = "instrument"
     liquidation_orders: LiquidationOrders = "bankruptcy"
 
     def __post_init__(self) -> None:
