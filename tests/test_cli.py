@@ -153,6 +153,15 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[st
     assert "must be an integer >= 1" in capsys.readouterr().err
 
 
+def test_bench_simulate_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "simulate", "--memory-accounts", "-1"]) == 2
+    assert "memory_accounts: must be >= 0, got -1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "simulate", "--accounts", "0"])
+    assert stop.value.code == 2
+    assert "must be an integer >= 1" in capsys.readouterr().err
+
+
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
