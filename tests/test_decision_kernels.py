@@ -27,7 +27,8 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
     if direction == 0.0 or not equity > 0.0:
         return current, 0
     cap = min(p["max_leverage"], 1.0 / m["initial_rate"])
-    lots = math.floor(equity * min(leverage, cap) / (m["last"] * m["tick_value"]))
+    scale = p.get("short_fraction", 1.0) if direction < 0.0 else 1.0
+    lots = math.floor(equity * (min(leverage, cap) * scale) / (m["last"] * m["tick_value"]))
     return int(direction * lots), 0
 
 
@@ -102,10 +103,11 @@ equities = st.floats(-1e5, 1e7, **FINITE)
     momentum=st.floats(-0.05, 0.05, **FINITE),
     threshold=st.floats(0.0, 0.02, **FINITE),
     max_leverage=st.floats(1.0, 100.0, **FINITE),
+    short_fraction=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, **FINITE)),
 )
-def test_speculators(n, seed, last, momentum, threshold, max_leverage) -> None:
+def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fraction) -> None:
     rng = np.random.default_rng(seed)
-    p = {"threshold": threshold, "max_leverage": max_leverage}
+    p = {"threshold": threshold, "max_leverage": max_leverage, "short_fraction": short_fraction}
     m = _market(last=last)
     equity = rng.uniform(-1e4, 1e6, n)
     leverage = rng.uniform(0.5, 60.0, n)

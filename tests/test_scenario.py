@@ -225,6 +225,8 @@ CASES: dict[str, Case] = {
         ValueError,
     ),
     "spec-threshold": (lambda: SpeculatorParams(threshold=-0.1), "threshold", ValueError),
+    "spec-short": (lambda: SpeculatorParams(short_fraction=1.5), "short_fraction", ValueError),
+    "spec-short-nan": (lambda: SpeculatorParams(short_fraction=NAN), "short_fraction", ValueError),
     "spec-threshold-nan": (lambda: SpeculatorParams(threshold=NAN), "threshold", ValueError),
     "spec-leverage-dist": (
         lambda: SpeculatorParams(target_leverage=Distribution.uniform(0.0, 2.0)),

@@ -75,6 +75,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("slow_alpha", p.slow_alpha);
   maybe("threshold", p.threshold);
   maybe("max_leverage", p.max_leverage);
+  maybe("short_fraction", p.short_fraction);
   maybe("limit_share", p.limit_share);
   maybe("limit_offset_ticks", p.limit_offset_ticks);
   maybe("sentiment_persistence", p.sentiment_persistence);

@@ -54,6 +54,7 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
             "slow_alpha": _alpha(p.slow_horizon, dt),
             "threshold": p.threshold,
             "max_leverage": p.max_leverage,
+            "short_fraction": p.short_fraction,
         }
     elif isinstance(p, NoiseParams):
         spec |= {

@@ -27,6 +27,7 @@ struct PopulationSpec {
   double slow_alpha = 0.001;
   double threshold = 0.0005;
   double max_leverage = 50.0;
+  double short_fraction = 1.0;  // of the target leverage taken short (0: long-only, flat instead)
   // Noise traders.
   double limit_share = 0.5;
   std::int64_t limit_offset_ticks = 20;

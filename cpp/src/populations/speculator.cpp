@@ -12,13 +12,15 @@ void speculators(const PopulationSpec& p, const MarketView& m, double momentum, 
   const std::size_t n = b.size();
   const double direction = momentum > p.threshold ? 1.0 : (momentum < -p.threshold ? -1.0 : 0.0);
   const double cap = std::min(p.max_leverage, 1.0 / m.initial_rate);
+  // A long-only crowd (short_fraction 0) goes flat on a down-trend instead of short.
+  const double scale = direction < 0.0 ? p.short_fraction : 1.0;
   const double unit = m.last * m.tick_value;  // money per lot
   const double* equity = b.equity.data();
   const double* leverage = b.param.data();
   const Qty* current = b.current.data();
   Qty* target = b.target.data();
   for (std::size_t k = 0; k < n; ++k) {
-    const double lots = std::floor(equity[k] * std::min(leverage[k], cap) / unit);
+    const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
     const bool act = direction != 0.0 && equity[k] > 0.0;
     target[k] = act ? static_cast<Qty>(direction * lots) : current[k];
   }

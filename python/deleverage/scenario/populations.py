@@ -49,7 +49,10 @@ class SpeculatorParams:
     fast average exceeds the slow one by more than ``threshold`` (a relative
     price change, in [0, 1]), short when it is below by more than that, flat
     otherwise. Each account's leverage is drawn from ``target_leverage``
-    (samples > 0) and capped at ``max_leverage`` (in [1, 1e4]).
+    (samples > 0) and capped at ``max_leverage`` (in [1, 1e4]). On a down-trend
+    they take ``short_fraction`` (in [0, 1]) of that leverage short: 1 is the
+    symmetric crowd, 0 a long-only one that goes flat instead (retail buying
+    the trend, which does not turn short when it breaks).
     """
 
     fast_horizon: float = 300.0
@@ -57,6 +60,7 @@ class SpeculatorParams:
     threshold: float = 0.0005
     target_leverage: Distribution = DEFAULT_TARGET_LEVERAGE
     max_leverage: float = 50.0
+    short_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         fast = check_float("fast_horizon", self.fast_horizon, 0.0, MAX_HORIZON, lo_open=True)
@@ -69,6 +73,9 @@ class SpeculatorParams:
         check_positive_distribution("target_leverage", self.target_leverage)
         set_field(
             self, "max_leverage", check_float("max_leverage", self.max_leverage, 1.0, MAX_LEVERAGE)
+        )
+        set_field(
+            self, "short_fraction", check_float("short_fraction", self.short_fraction, 0.0, 1.0)
         )
 
 
