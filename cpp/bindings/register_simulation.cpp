@@ -278,6 +278,16 @@ void register_simulation(py::module_& m) {
                                const auto& r = s.sim->recording().leverage;
                                return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
                              })
+      .def_property_readonly("notional",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().notional;
+                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("equity",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().equity;
+                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
       .def_property_readonly("sample_steps",
                              [](const PySimulation& s) {
                                const auto& r = s.sim->recording().sample_steps;
