@@ -265,6 +265,8 @@ CASES: dict[str, Case] = {
     "value-volref": (lambda: ValueParams(vol_reference=0.0), "vol_reference", ValueError),
     "value-volexit": (lambda: ValueParams(vol_exit=0.2), "vol_exit", ValueError),
     "value-leverage": (lambda: ValueParams(leverage=0.9), "leverage", ValueError),
+    "value-reach": (lambda: ValueParams(reach=1.5), "reach", ValueError),
+    "value-reach-nan": (lambda: ValueParams(reach=NAN), "reach", ValueError),
     # MarketMakerParams
     "mm-levels0": (lambda: MarketMakerParams(levels=0), "levels", ValueError),
     "mm-levels101": (lambda: MarketMakerParams(levels=101), "levels", ValueError),

@@ -85,6 +85,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("vol_reference", p.vol_reference);
   maybe("vol_exit", p.vol_exit);
   maybe("leverage", p.leverage);
+  maybe("reach", p.reach);
   maybe("levels", p.levels);
   maybe("base_spread_ticks", p.base_spread_ticks);
   maybe("vol_spread_factor", p.vol_spread_factor);
