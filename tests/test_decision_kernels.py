@@ -32,10 +32,12 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
     return int(direction * lots), 0
 
 
-def _value(p: dict, m: dict, equity: float):
+def _value(p: dict, m: dict, equity: float, current: int = 0):
     reach = p.get("reach", 1.0)
     towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
     limit = max(1, _llround(towards))
+    if m["volatility"] >= p["vol_exit"] and p.get("hold_when_out", False):
+        return current, limit
     if m["volatility"] >= p["vol_exit"] or not equity > 0.0:
         return 0, limit
     conviction = min(max(p["aggressiveness"] * ((m["fair"] - m["last"]) / m["last"]), -1.0), 1.0)
@@ -133,9 +135,10 @@ def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fra
     vol_reference=st.floats(0.05, 2.0, **FINITE),
     vol_exit_over=st.floats(0.01, 5.0, **FINITE),
     reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
+    hold_when_out=st.booleans(),
 )
 def test_value_traders(
-    n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over, reach
+    n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over, reach, hold_when_out
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
@@ -145,14 +148,16 @@ def test_value_traders(
         "vol_exit": vol_reference + vol_exit_over,
         "leverage": float(rng.uniform(1.0, 30.0)),
         "reach": reach,
+        "hold_when_out": hold_when_out,
     }
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)
+    current = rng.integers(-500, 500, n)
     target, price = _core.decide_batch(
-        _spec("value", **p), m, 0.0, equity, np.zeros(n), np.zeros(n), np.zeros(n, np.int64),
+        _spec("value", **p), m, 0.0, equity, np.zeros(n), np.zeros(n), current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
-    want = [_value(p, m, equity[k]) for k in range(n)]
+    want = [_value(p, m, equity[k], int(current[k])) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

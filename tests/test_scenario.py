@@ -267,6 +267,11 @@ CASES: dict[str, Case] = {
     "value-leverage": (lambda: ValueParams(leverage=0.9), "leverage", ValueError),
     "value-reach": (lambda: ValueParams(reach=1.5), "reach", ValueError),
     "value-reach-nan": (lambda: ValueParams(reach=NAN), "reach", ValueError),
+    "value-hold": (
+        lambda: ValueParams(hold_when_out=1),  # type: ignore[arg-type]
+        "hold_when_out",
+        TypeError,
+    ),
     # MarketMakerParams
     "mm-levels0": (lambda: MarketMakerParams(levels=0), "levels", ValueError),
     "mm-levels101": (lambda: MarketMakerParams(levels=101), "levels", ValueError),

@@ -86,6 +86,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("vol_exit", p.vol_exit);
   maybe("leverage", p.leverage);
   maybe("reach", p.reach);
+  maybe("hold_when_out", p.hold_when_out);
   maybe("levels", p.levels);
   maybe("base_spread_ticks", p.base_spread_ticks);
   maybe("vol_spread_factor", p.vol_spread_factor);

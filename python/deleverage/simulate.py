@@ -71,6 +71,7 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
             "vol_exit": p.vol_exit,
             "leverage": p.leverage,
             "reach": p.reach,
+            "hold_when_out": p.hold_when_out,
         }
     elif isinstance(p, MarketMakerParams):
         spec |= {

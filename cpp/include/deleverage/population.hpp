@@ -40,6 +40,7 @@ struct PopulationSpec {
   double vol_exit = 1.0;
   double leverage = 1.0;
   double reach = 1.0;  // how far toward fair value their limit price goes (1: at fair)
+  bool hold_when_out = false;  // above vol_exit: keep the position (true) or close it (false)
   // Market makers.
   std::int64_t levels = 5;
   std::int64_t base_spread_ticks = 2;

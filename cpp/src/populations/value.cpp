@@ -23,12 +23,16 @@ void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexc
   const double towards = p.reach == 1.0 ? m.fair : m.last + p.reach * (m.fair - m.last);
   const Price limit = std::max<Price>(1, static_cast<Price>(std::llround(towards)));
   const double* equity = b.equity.data();
+  const Qty* current = b.current.data();
+  // Out of the market, a hedger that holds stops trading; others close out.
+  const bool keep = out && p.hold_when_out;
   Qty* target = b.target.data();
   Price* price = b.price.data();
   for (std::size_t k = 0; k < n; ++k) {
     const double notional = p.capital_fraction * equity[k] * leverage * conviction * risk;
     const bool hold = !out && equity[k] > 0.0;
-    target[k] = hold ? static_cast<Qty>(std::trunc(notional / unit)) : 0;
+    const Qty idle = keep ? current[k] : 0;
+    target[k] = hold ? static_cast<Qty>(std::trunc(notional / unit)) : idle;
     price[k] = limit;
   }
 }

@@ -11,6 +11,7 @@ from typing import Literal
 
 from deleverage.scenario.distributions import (
     Distribution,
+    check_bool,
     check_choice,
     check_float,
     check_int,
@@ -131,7 +132,9 @@ class ValueParams:
     most 1e6) times the relative mispricing, with at most ``leverage`` (in
     [1, 1e4]). As annualised realized volatility rises from ``vol_reference``
     (> 0) to ``vol_exit`` (> vol_reference, at most 100) they scale down, and
-    above ``vol_exit`` they step out entirely. Their limit price goes ``reach``
+    above ``vol_exit`` they step out entirely: they close their position, or
+    with ``hold_when_out`` keep it and stop trading until volatility falls (as
+    producers' hedges and dealers' books do in a storm). Their limit price goes ``reach``
     (in [0, 1]) of the way from the last price to fair value: 1 (at fair value)
     takes everything better than fair at once; smaller values trade the
     mispricing gradually and leave the rest standing near the market, as the
@@ -144,6 +147,7 @@ class ValueParams:
     vol_exit: float = 1.0
     leverage: float = 1.0
     reach: float = 1.0
+    hold_when_out: bool = False
 
     def __post_init__(self) -> None:
         set_field(
@@ -164,6 +168,7 @@ class ValueParams:
         set_field(self, "vol_exit", exit_)
         set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
         set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
+        check_bool("hold_when_out", self.hold_when_out)
 
 
 @dataclass(frozen=True)
