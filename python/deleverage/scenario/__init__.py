@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario.distributions import DISTRIBUTION_KINDS, Distribution
+from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.populations import (
@@ -33,6 +34,7 @@ __all__ = [
     "YEAR",
     "Clock",
     "Distribution",
+    "Episode",
     "Fundamental",
     "HolderParams",
     "InstrumentSpec",

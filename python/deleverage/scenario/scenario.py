@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from deleverage.scenario.distributions import (
     check_str,
     set_field,
 )
+from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
 from deleverage.scenario.policy import Policy
 from deleverage.scenario.populations import MAX_ACCOUNTS, Population
@@ -44,6 +46,9 @@ DEFAULT_FUNDAMENTAL = Fundamental()
 DEFAULT_POLICY = Policy()
 
 
+_LABEL = re.compile(r"[a-z][a-z0-9_]*")
+
+
 @dataclass(frozen=True)
 class InstrumentSpec:
     """A traded instrument as the scenario describes it.
@@ -54,6 +59,9 @@ class InstrumentSpec:
     ``mark``: its mark-price rule; ``fundamental``: its fair-value process;
     ``liquidity`` (> 0): its rank for the ``most_liquid`` close order (the
     instrument a margin call sells first is the one with the highest).
+    ``asset_class``: a short label (lower-case letters, digits, underscores;
+    empty by default) naming the instrument in headline figures, e.g.
+    ``equity_index`` gives ``equity_index_crash_day_return``.
     """
 
     name: str
@@ -64,9 +72,16 @@ class InstrumentSpec:
     mark: MarkRule = "median"
     fundamental: Fundamental = DEFAULT_FUNDAMENTAL
     liquidity: float = 1.0
+    asset_class: str = ""
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
+        label = check_str("asset_class", self.asset_class, nonempty=False)
+        if label and not _LABEL.fullmatch(label):
+            raise ValueError(
+                "asset_class: must be lower-case letters, digits and underscores starting with "
+                f"a letter (or empty), got {label!r}"
+            )
         price = check_float("start_price", self.start_price, 0.0, 1e15, lo_open=True)
         tick = check_float("tick_size", self.tick_size, 0.0, 1e9, lo_open=True)
         lot = check_float("lot_size", self.lot_size, 0.0, 1e9, lo_open=True)
@@ -160,6 +175,7 @@ class Scenario:
     correlation: tuple[tuple[float, ...], ...] = ()
     close_order: CloseOrder = "instrument"
     liquidation_orders: LiquidationOrders = "bankruptcy"
+    episode: Episode | None = None
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -216,6 +232,8 @@ class Scenario:
         for i, change in enumerate(self.policy.margin_changes):
             check_known(f"policy.margin_changes[{i}].instrument", change.instrument)
             self._check_step(f"policy.margin_changes[{i}].step", change.step)
+        if self.episode is not None:
+            self._check_episode(self.episode)
         for i, trigger in enumerate(self.policy.volatility_triggers):
             check_known(f"policy.volatility_triggers[{i}].instrument", trigger.instrument)
             if trigger.window_steps > self.clock.steps:
@@ -223,6 +241,21 @@ class Scenario:
                     f"policy.volatility_triggers[{i}].window_steps: must be <= clock.steps "
                     f"({self.clock.steps}), got {trigger.window_steps}"
                 )
+
+    def _check_episode(self, episode: Episode) -> None:
+        check_instance("episode", episode, Episode)
+        per_day = episode.day / self.clock.dt
+        if abs(per_day - round(per_day)) > 1e-9 * per_day or round(per_day) < 1:
+            raise ValueError(
+                f"episode.day: must be a whole number of clock steps (dt {self.clock.dt}), "
+                f"got {episode.day}"
+            )
+        days = self.clock.steps // round(per_day)
+        if episode.crash_day >= days:
+            raise ValueError(
+                f"episode.crash_day: must be < {days} (the run's whole days), "
+                f"got {episode.crash_day}"
+            )
 
     def _check_step(self, path: str, step: int) -> None:
         if step >= self.clock.steps:
