@@ -62,7 +62,7 @@ def sweep_caps(
         load_preset("leverage-cycle"),
         cap_points(caps),
         seeds=seeds,
-        out=out,
+        out=str(out),
         series=True,
         workers=workers,
         progress=False,

@@ -17,6 +17,7 @@ import pytest
 
 import deleverage
 from deleverage.analysis import stylized_facts
+from deleverage.scenario import NoiseParams, ValueParams
 from deleverage.scenarios import PRESETS, load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps import series_path
@@ -43,6 +44,7 @@ def test_preset_is_the_documented_world() -> None:
     s = load_preset("leverage-cycle")
     pops = {pop.name: pop for pop in s.populations}
     p = pops["funds"].params
+    assert isinstance(p, ValueParams)
     assert (p.leverage, p.aggressiveness, p.capital_fraction) == (10.0, 20.0, 1.0)
     assert p.leverage * p.aggressiveness * p.capital_fraction == BETA
     # the margin rule allows the cap (initial_rate <= 1 / lambda_max), risk limits are off
@@ -51,6 +53,7 @@ def test_preset_is_the_documented_world() -> None:
     assert p.vol_reference >= 50.0
     assert asset.fundamental.volatility == 0.0
     noise = pops["noise"].params
+    assert isinstance(noise, NoiseParams)
     assert (noise.sentiment_persistence, noise.sentiment_volatility) == (0.999, 0.02)
 
 
@@ -77,7 +80,12 @@ def _sweep(tmp_path: Path, caps: list[float], seeds: list[int]) -> pd.DataFrame:
     points = pd.DataFrame({LEVERAGE: caps, AGGRESSIVENESS: [BETA / c for c in caps]})
     out = tmp_path / "sweep"
     table = deleverage.sweep(
-        load_preset("leverage-cycle"), points, seeds=seeds, out=out, series=True, progress=False
+        load_preset("leverage-cycle"),
+        points,
+        seeds=seeds,
+        out=str(out),
+        series=True,
+        progress=False,
     )
     assert table["error"].isna().all()
     facts = [
