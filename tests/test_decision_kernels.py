@@ -33,7 +33,9 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
 
 
 def _value(p: dict, m: dict, equity: float):
-    limit = max(1, _llround(m["fair"]))
+    reach = p.get("reach", 1.0)
+    towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
+    limit = max(1, _llround(towards))
     if m["volatility"] >= p["vol_exit"] or not equity > 0.0:
         return 0, limit
     conviction = min(max(p["aggressiveness"] * ((m["fair"] - m["last"]) / m["last"]), -1.0), 1.0)
@@ -130,8 +132,11 @@ def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fra
     volatility=st.floats(0.0, 5.0, **FINITE),
     vol_reference=st.floats(0.05, 2.0, **FINITE),
     vol_exit_over=st.floats(0.01, 5.0, **FINITE),
+    reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
 )
-def test_value_traders(n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over) -> None:
+def test_value_traders(
+    n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over, reach
+) -> None:
     rng = np.random.default_rng(seed)
     p = {
         "capital_fraction": float(rng.uniform(0.05, 1.0)),
@@ -139,6 +144,7 @@ def test_value_traders(n, seed, last, fair_ratio, volatility, vol_reference, vol
         "vol_reference": vol_reference,
         "vol_exit": vol_reference + vol_exit_over,
         "leverage": float(rng.uniform(1.0, 30.0)),
+        "reach": reach,
     }
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)

@@ -26,7 +26,7 @@ from deleverage.scenario import Fundamental, InstrumentSpec, Scenario, Volatilit
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
-TABLES = ("series", "liquidations", "accounts", "leverage")
+TABLES = ("series", "liquidations", "accounts", "leverage", "exposure")
 SCALARS = ("seed", "steps_done", "wall_seconds", "messages", "decisions", "conservation_error")
 
 

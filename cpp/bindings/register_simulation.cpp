@@ -85,6 +85,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("vol_reference", p.vol_reference);
   maybe("vol_exit", p.vol_exit);
   maybe("leverage", p.leverage);
+  maybe("reach", p.reach);
   maybe("levels", p.levels);
   maybe("base_spread_ticks", p.base_spread_ticks);
   maybe("vol_spread_factor", p.vol_spread_factor);
@@ -276,6 +277,16 @@ void register_simulation(py::module_& m) {
       .def_property_readonly("leverage",
                              [](const PySimulation& s) {
                                const auto& r = s.sim->recording().leverage;
+                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("notional",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().notional;
+                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
+                             })
+      .def_property_readonly("equity",
+                             [](const PySimulation& s) {
+                               const auto& r = s.sim->recording().equity;
                                return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
                              })
       .def_property_readonly("sample_steps",

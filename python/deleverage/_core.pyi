@@ -198,6 +198,8 @@ class Simulation:
     def conservation_error(self) -> float: ...
     records: Records
     leverage: F64
+    notional: F64
+    equity: F64
     sample_steps: npt.NDArray[np.uint64]
     trigger_steps: I64
     trades: Records

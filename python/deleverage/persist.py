@@ -11,6 +11,7 @@ widely readable files, so a result can also be opened without this package:
     liquidations.parquet
     accounts.parquet
     leverage.parquet
+    exposure.parquet    Result.exposure, columns flattened to "<population>/<quantity>"
     trades.parquet      only for a run that kept a trade log
 
 Tables are written by pandas through pyarrow with pandas' own metadata, so
@@ -50,6 +51,7 @@ TABLE_FILES = {
     "accounts": "accounts.parquet",
     "leverage": "leverage.parquet",
     "trades": "trades.parquet",
+    "exposure": "exposure.parquet",
 }
 SCALARS = ("seed", "steps_done", "wall_seconds", "messages", "decisions", "conservation_error")
 #: Joins an instrument and a field in the flattened series' column names.
@@ -94,11 +96,14 @@ def save_result(result: Result, path: PathLike) -> Path:
     }
     if result.trades is not None:
         tables["trades"] = result.trades
+    if result.exposure is not None:
+        tables["exposure"] = flatten_series(result.exposure)
     folder.mkdir(parents=True, exist_ok=True)
     # The marker goes last and is removed first: a folder whose writing was cut
     # short has no result.json and is not taken for a result.
     (folder / META_FILE).unlink(missing_ok=True)
-    (folder / TABLE_FILES["trades"]).unlink(missing_ok=True)
+    for optional in ("trades", "exposure"):
+        (folder / TABLE_FILES[optional]).unlink(missing_ok=True)
     (folder / SCENARIO_FILE).write_text(
         to_toml_str(result.scenario), encoding="utf-8", newline="\n"
     )
@@ -154,7 +159,16 @@ def load_result(path: PathLike) -> Result:
         conservation_error=float(meta["conservation_error"]),
         info=meta["info"],
         trades=tables.get("trades"),
+        exposure=_exposure(tables.get("exposure")),
     )
+
+
+def _exposure(flat: pd.DataFrame | None) -> pd.DataFrame | None:
+    if flat is None:
+        return None
+    exposure = unflatten_series(flat)
+    exposure.columns = exposure.columns.set_names(["population", "quantity"])
+    return exposure
 
 
 def is_saved_result(path: PathLike) -> bool:
@@ -203,7 +217,8 @@ def read_meta(folder: Path) -> dict[str, Any]:
         or any(t not in tables for t in required)
     ):
         raise ResultFormatError(
-            f"{META_FILE}: tables must list {', '.join(required)} (and optionally trades), "
+            f"{META_FILE}: tables must list {', '.join(required)} "
+            "(and optionally trades, exposure), "
             f"got {tables!r}"
         )
     for name in ("wall_seconds", "conservation_error"):

@@ -31,6 +31,10 @@ class Result:
     liquidations: one row per close (LIQUIDATION_DTYPE, with names and time).
     accounts: the final state, one row per population.
     leverage: aggregate leverage (notional / equity) of each population, sampled.
+    exposure: at the same samples, each population's gross notional and the sum
+        of its positive equities (columns (population, "notional" | "equity")), so
+        that populations can be pooled: ``aggregate_leverage``. None in results
+        saved before it was recorded.
     """
 
     scenario: Scenario
@@ -48,6 +52,24 @@ class Result:
     #: Every trade, when the run kept a trade log (``simulate(..., trade_log=True)``),
     #: else None: time, instrument, price, qty, buyer, seller, aggressor, liquidation.
     trades: pd.DataFrame | None = None
+    exposure: pd.DataFrame | None = None
+
+    def aggregate_leverage(self, populations: list[str] | None = None) -> pd.Series:
+        """The pooled leverage of ``populations`` (default: all but the market makers)
+        at each sample: their total notional over their total positive equity."""
+        if self.exposure is None:
+            raise ValueError("exposure: this result has none (it was saved before it existed)")
+        known = [p.name for p in self.scenario.populations]
+        names = populations
+        if names is None:
+            names = [p.name for p in self.scenario.populations if p.strategy != "market_maker"]
+        for name in names:
+            if name not in known:
+                raise ValueError(f"populations: unknown population {name!r}; known: {known}")
+        notional = self.exposure.loc[:, (names, "notional")].sum(axis=1)
+        equity = self.exposure.loc[:, (names, "equity")].sum(axis=1)
+        pooled = (notional / equity.where(equity > 0)).fillna(0.0)
+        return pooled.rename("aggregate_leverage")
 
     @property
     def complete(self) -> bool:
@@ -112,6 +134,19 @@ class Result:
             index=pd.Index(samples * dt, name="time"),
             columns=pop_names,
         )
+        exposure = pd.DataFrame(
+            np.stack(
+                [
+                    sim.notional.reshape(len(samples), len(pop_names)),
+                    sim.equity.reshape(len(samples), len(pop_names)),
+                ],
+                axis=2,
+            ).reshape(len(samples), 2 * len(pop_names)),
+            index=leverage.index.copy(),
+            columns=pd.MultiIndex.from_product(
+                [pop_names, ["notional", "equity"]], names=["population", "quantity"]
+            ),
+        )
         accounts = _account_summary(scenario, sim)
         trades = _trades(scenario, sim) if trade_log else None
         return cls(
@@ -121,6 +156,7 @@ class Result:
             liquidations=liquidations,
             accounts=accounts,
             leverage=leverage,
+            exposure=exposure,
             steps_done=int(sim.steps_done),
             wall_seconds=wall_seconds,
             messages=int(sim.messages),

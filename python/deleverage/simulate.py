@@ -70,6 +70,7 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
             "vol_reference": p.vol_reference,
             "vol_exit": p.vol_exit,
             "leverage": p.leverage,
+            "reach": p.reach,
         }
     elif isinstance(p, MarketMakerParams):
         spec |= {

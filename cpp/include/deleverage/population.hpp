@@ -39,6 +39,7 @@ struct PopulationSpec {
   double vol_reference = 0.3;
   double vol_exit = 1.0;
   double leverage = 1.0;
+  double reach = 1.0;  // how far toward fair value their limit price goes (1: at fair)
   // Market makers.
   std::int64_t levels = 5;
   std::int64_t base_spread_ticks = 2;

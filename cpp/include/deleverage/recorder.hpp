@@ -50,6 +50,8 @@ struct Recording {
   std::vector<StepRecord> steps;         // [step * instruments + instrument]
   std::vector<std::uint64_t> sample_steps;
   std::vector<double> leverage;          // [sample * populations + population]: notional / equity
+  std::vector<double> notional;          // same layout: gross notional at the marks
+  std::vector<double> equity;            // same layout: the sum of positive equities
   std::vector<std::int64_t> trigger_steps;  // per volatility trigger: the step it fired, or -1
   std::vector<TradeRecord> trades;          // in the order they happened, if kept
 };

@@ -17,7 +17,11 @@ void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexc
   const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);
   const bool out = m.volatility >= p.vol_exit;  // they step out entirely
   const double unit = m.last * m.tick_value;
-  const Price limit = std::max<Price>(1, static_cast<Price>(std::llround(m.fair)));
+  // Their limit reaches `reach` of the way from the last price to fair value: at
+  // fair (1) a big clip sweeps a thin book all the way there; nearer the market
+  // they trade the mispricing gradually and their leftover rests near the touch.
+  const double towards = p.reach == 1.0 ? m.fair : m.last + p.reach * (m.fair - m.last);
+  const Price limit = std::max<Price>(1, static_cast<Price>(std::llround(towards)));
   const double* equity = b.equity.data();
   Qty* target = b.target.data();
   Price* price = b.price.data();

@@ -213,6 +213,17 @@ class Distribution:
         ws = (1.0,) * len(vals) if weights is None else check_sequence("weights", weights)
         return cls("discrete", values=vals, weights=ws)
 
+    def scaled(self, factor: float) -> Distribution:
+        """The distribution of ``factor`` times a sample (``factor`` > 0)."""
+        f = check_float("factor", factor, 0.0, math.inf, lo_open=True)
+        if self.kind == "fixed":
+            return Distribution.fixed(self.value * f)
+        if self.kind == "uniform":
+            return Distribution.uniform(self.low * f, self.high * f)
+        if self.kind == "lognormal":
+            return Distribution.lognormal(self.median * f, self.sigma)
+        return Distribution.discrete([v * f for v in self.values], self.weights)
+
     # ---- properties
 
     def mean(self) -> float:

@@ -131,7 +131,11 @@ class ValueParams:
     most 1e6) times the relative mispricing, with at most ``leverage`` (in
     [1, 1e4]). As annualised realized volatility rises from ``vol_reference``
     (> 0) to ``vol_exit`` (> vol_reference, at most 100) they scale down, and
-    above ``vol_exit`` they step out entirely.
+    above ``vol_exit`` they step out entirely. Their limit price goes ``reach``
+    (in [0, 1]) of the way from the last price to fair value: 1 (at fair value)
+    takes everything better than fair at once; smaller values trade the
+    mispricing gradually and leave the rest standing near the market, as the
+    physical buyers, producers and arbitrageurs of a deep market do.
     """
 
     capital_fraction: float = 0.5
@@ -139,6 +143,7 @@ class ValueParams:
     vol_reference: float = 0.3
     vol_exit: float = 1.0
     leverage: float = 1.0
+    reach: float = 1.0
 
     def __post_init__(self) -> None:
         set_field(
@@ -158,6 +163,7 @@ class ValueParams:
         set_field(self, "vol_reference", ref)
         set_field(self, "vol_exit", exit_)
         set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
+        set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
 
 
 @dataclass(frozen=True)

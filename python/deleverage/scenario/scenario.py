@@ -305,6 +305,31 @@ class Scenario:
             pops[i] = dataclasses.replace(pops[i], accounts=c)
         return self.replace(populations=tuple(pops))
 
+    def scaled(self, fraction: float) -> Scenario:
+        """A smaller (or larger) copy of the whole market, for quick runs of a big world.
+
+        Unlike ``with_accounts``, which adds or removes traders in a market whose
+        dealers stay as they are, this scales everything that carries size by
+        ``fraction`` (in (0, 1e3]): every population's account count but the
+        market makers' (rounded, at least one), the makers' cash, depth per level
+        and inventory limit (at least one lot), and the insurance fund. Per-account
+        sizes of the other traders stay, so each population's aggregate demand and
+        the book's depth shrink together and prices move about as much as at full size.
+        """
+        f = check_float("fraction", fraction, 0.0, 1e3, lo_open=True)
+        pops = []
+        for p in self.populations:
+            if p.strategy == "market_maker":
+                params = dataclasses.replace(
+                    p.params,
+                    depth_lots=p.params.depth_lots.scaled(f),
+                    inventory_limit=max(1, round(p.params.inventory_limit * f)),
+                )
+                pops.append(dataclasses.replace(p, cash=p.cash.scaled(f), params=params))
+            else:
+                pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
+        return self.replace(populations=tuple(pops), insurance_fund=self.insurance_fund * f)
+
 
 def _check_correlation(value: object, n: int) -> tuple[tuple[float, ...], ...]:
     """A valid correlation matrix of n instruments as a tuple of rows (or ())."""
