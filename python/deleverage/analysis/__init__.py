@@ -11,6 +11,7 @@ concept per module:
 - ``history``: a move in daily volatilities and the earlier level it went back to;
 - ``positions``: leverage and open interest before and after;
 - ``correlation``: rolling and event-window correlation between instruments;
+- ``episode``: the headline figures of a crash as the press reports them;
 - ``attribution``: signed flow, Kyle's lambda, the share of a move due to forced selling;
 - ``stylized``: fat tails, return and volatility autocorrelation.
 
@@ -53,6 +54,7 @@ from deleverage.analysis.drawdown import (
     max_drawdown,
     worst_move,
 )
+from deleverage.analysis.episode import CrashFigures, crash_figures, crash_table
 from deleverage.analysis.history import (
     HistoricMove,
     daily_volatility,
@@ -186,6 +188,7 @@ __all__ = [
     "AmplificationSummary",
     "BeforeAfter",
     "CrashDepth",
+    "CrashFigures",
     "Drawdown",
     "EventCorrelation",
     "HistoricMove",
@@ -199,6 +202,8 @@ __all__ = [
     "bootstrap_mean",
     "correlation_matrix",
     "crash_depth",
+    "crash_figures",
+    "crash_table",
     "daily_volatility",
     "drawdown_series",
     "event_correlation",

@@ -1,0 +1,155 @@
+"""The crypto-cascade-2025 preset at reduced size: its headline figures fall in
+the ranges docs/crypto-cascade-2025.md gives, over four seeds, against the same
+world with leverage capped at 1x; and the headline function's bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deleverage.analysis import crash_figures, crash_table
+from deleverage.counterfactuals import cap_leverage
+from deleverage.result import Result
+from deleverage.scenarios import PRESETS, load_preset
+from deleverage.simulate import simulate
+
+NAME = "crypto-cascade-2025"
+ACCOUNTS = 8_000  # the tested size; the preset's own is 26,759
+HEADLINE = 75_600.0  # 21:00, seconds from 00:00 on 10 October
+SEEDS = (0, 1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[int, Result]:
+    world = load_preset(NAME).with_accounts(ACCOUNTS)
+    return {seed: simulate(world, seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def tables(runs: dict[int, Result]) -> dict[int, pd.DataFrame]:
+    return {seed: crash_table(r, at=HEADLINE) for seed, r in runs.items()}
+
+
+def test_the_preset_is_shipped_and_one_day_of_seconds() -> None:
+    assert NAME in PRESETS
+    world = load_preset(NAME)
+    assert world.clock.steps * world.clock.dt == 86_400
+    assert [i.name for i in world.instruments] == ["BTC", "ALT"]
+    assert all(
+        i.margin.maintenance == "tiered" and i.margin.partial_liquidation for i in world.instruments
+    )
+    assert world.liquidation_orders == "bankruptcy"
+    assert world.adl
+
+
+def test_bitcoin_falls_about_13_percent_to_the_low_and_recovers_part(
+    tables: dict[int, pd.DataFrame],
+) -> None:
+    for seed, t in tables.items():
+        btc = t.loc["BTC"]
+        assert 0.11 <= btc["low_fall"] <= 0.16, (seed, btc["low_fall"])
+        # The close is above the low: a part of the fall retraced.
+        assert -0.11 <= btc["close_return"] <= -0.06, (seed, btc["close_return"])
+        assert btc["close_return"] > -btc["low_fall"]
+
+
+def test_the_altcoin_falls_about_twice_as_far(tables: dict[int, pd.DataFrame]) -> None:
+    for seed, t in tables.items():
+        alt, btc = t.loc["ALT"], t.loc["BTC"]
+        assert 0.22 <= alt["low_fall"] <= 0.33, (seed, alt["low_fall"])
+        assert alt["low_fall"] > 1.7 * btc["low_fall"]
+
+
+def test_liquidations_are_mostly_longs_and_open_interest_falls(
+    tables: dict[int, pd.DataFrame],
+) -> None:
+    ratios = []
+    for seed, t in tables.items():
+        btc = t.loc["BTC"]
+        assert btc["liquidated_notional"] > 1e7, seed
+        # Mostly longs; the fast traders' shorts are squeezed in the rebound.
+        assert 0.85 <= btc["long_share"] < 1.0, (seed, btc["long_share"])
+        assert t.loc["ALT", "long_share"] >= 0.95
+        assert btc["open_interest_ratio"] < 0.95, (seed, btc["open_interest_ratio"])
+        ratios.append(btc["open_interest_ratio"])
+    assert 0.4 <= float(np.mean(ratios)) <= 0.9
+
+
+def test_depth_near_the_mid_vanishes_and_the_fund_takes_what_the_book_cannot(
+    tables: dict[int, pd.DataFrame],
+) -> None:
+    for seed, t in tables.items():
+        for name in ("BTC", "ALT"):
+            row = t.loc[name]
+            assert row["depth_worst_ratio"] < 0.1, (seed, name)
+            assert row["takeover_notional"] > 0, (seed, name)
+        # The fund never runs dry here, so auto-deleveraging never starts.
+        assert t.loc["BTC", "fund_low"] > 0
+        assert t.loc["BTC", "adl_events"] == 0
+        assert t.loc["ALT", "adl_events"] == 0
+
+
+def test_leverage_makes_the_liquidations_not_the_fall(tables: dict[int, pd.DataFrame]) -> None:
+    # The same world with every account at 1x: almost nothing is liquidated, and
+    # bitcoin falls about as far: here the dealers and the fund absorb the
+    # forced sales near fair value, so the fall is the news (docs: what it misses).
+    capped = cap_leverage(load_preset(NAME).with_accounts(ACCOUNTS))
+    for seed in SEEDS[:2]:
+        c = crash_figures(simulate(capped, seed), instrument="BTC", at=HEADLINE)
+        lev = tables[seed].loc["BTC"]
+        assert c.liquidated_notional < 0.05 * lev["liquidated_notional"], seed
+        assert abs(c.low_fall - lev["low_fall"]) < 0.02, (seed, c.low_fall, lev["low_fall"])
+
+
+def test_crash_figures_match_the_series(runs: dict[int, Result]) -> None:
+    r = runs[0]
+    f = crash_figures(r, instrument="ALT", at=HEADLINE)
+    s = r.series["ALT"]
+    before = s["last"][s.index < HEADLINE].iloc[-1]
+    low = s["last"][s.index >= HEADLINE].min()
+    assert f.before == before
+    assert f.low == low
+    assert f.low_fall == pytest.approx(1 - low / before)
+    assert f.close_return == pytest.approx(s["last"].iloc[-1] / before - 1)
+    after = s.index >= HEADLINE
+    longs = s["liquidated_long_notional"][after].sum()
+    total = longs + s["liquidated_short_notional"][after].sum()
+    assert f.liquidated_notional == pytest.approx(total)
+    assert f.long_share == pytest.approx(longs / total)
+    oi = s["open_interest"]
+    assert f.open_interest_ratio == pytest.approx(oi.iloc[-1] / oi[s.index < HEADLINE].iloc[-1])
+    depth = s["depth_bid"] + s["depth_ask"]
+    base = depth[s.index < HEADLINE].median()
+    assert f.depth_end_ratio == pytest.approx(depth.iloc[-600:].median() / base)
+    liq = r.liquidations
+    mine = liq[(liq["instrument"] == "ALT") & (liq["time"] >= HEADLINE)]
+    taken = mine.loc[mine["kind"] == "takeover", "notional"].sum()
+    assert f.takeover_notional == pytest.approx(taken)
+    assert f.adl_events == int(s["adl"][after].sum())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"instrument": "ETH"}, "instrument: must be one of"),
+        ({"at": 1e9}, "at: must lie within the series"),
+        ({"at": float("nan")}, "at: must be finite"),
+        ({"at": "21:00"}, "at: must be a number of seconds"),
+        ({"tail": 10**6}, "tail: must be shorter than the series"),
+        ({"tail": 0}, "tail: must be at least 1"),
+        ({"tail": "soon"}, "tail: not a time span"),
+    ],
+)
+def test_crash_figures_reject_bad_input(
+    runs: dict[int, Result], kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        crash_figures(runs[0], **kwargs)  # type: ignore[arg-type]
+
+
+def test_crash_figures_need_a_result() -> None:
+    with pytest.raises(TypeError, match="result: must be a Result"):
+        crash_figures(pd.Series([1.0, 2.0]))  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="result: must be a Result"):
+        crash_table({})  # type: ignore[arg-type]
