@@ -196,6 +196,7 @@ def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no
 
 def _run(args: argparse.Namespace) -> int:
     from deleverage.report import headline_text
+    from deleverage.report.tables import episode_text
     from deleverage.simulate import simulate
 
     if args.no_report and args.out is not None:
@@ -210,7 +211,11 @@ def _run(args: argparse.Namespace) -> int:
         out = _default_out(scenario.name, args.seed)
         _check_out("--out", out)
     result = simulate(scenario, args.seed, progress=None if not args.json else False)
-    metrics = result.metrics()
+    metrics: dict[str, float | int] = dict(result.metrics())
+    if scenario.episode is not None:
+        from deleverage.analysis import episode_metrics
+
+        metrics |= episode_metrics(result)
     if args.json:
         print(json.dumps(metrics))
         if out is not None:
@@ -221,6 +226,10 @@ def _run(args: argparse.Namespace) -> int:
         f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
     print(headline_text(result))
+    crash_day = episode_text(result)
+    if crash_day is not None:
+        print(f"\nthe crash day (day {scenario.episode.crash_day} of the run):")
+        print(crash_day)
     print()
     print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
     if out is not None:

@@ -1,69 +1,68 @@
-"""Calibration check of the draft gold-2026 world against docs' targets.
+"""The gold-2026 preset's crash-day figures over seeds, as the table in docs/gold-2026.md.
 
-Usage: python tools/calibration/gold_2026.py [ACCOUNTS] [SEEDS]
-(ACCOUNTS 0 keeps the draft's own size, about 1.15M accounts.)
-
-Prints, per seed: January's return to the last close, gold's premium over fair
-value at the close before the crash day, the crash day's close and low against
-the prior close, the close against ten days earlier, the other instruments'
-crash-day returns, the spread and depth at the worst point against their
-pre-shock medians, and leverage and open interest at their peaks and at the end.
-The draft is not a preset yet: its crash day is far too shallow.
+Usage: python tools/calibration/gold_2026.py [FRACTION] [SEEDS]
+FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
+preset's own 1.01M accounts); SEEDS is a count (from 0) or a comma list.
+Prints one Markdown row per seed and the run's wall time.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-import numpy as np
-
-from deleverage.scenario import load_toml
+from deleverage.analysis import episode_metrics
+from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
-DAY = 1440  # one-minute steps
-CRASH_DAY = slice(29 * DAY, 30 * DAY)
-PRE_SHOCK = slice(40_000, 41_880)
+COLUMNS = (
+    ("january_return", "Jan", "pct"),
+    ("premium_before", "premium 29th", "pct"),
+    ("crash_day_return", "crash day", "pct"),
+    ("crash_day_low_return", "low", "pct"),
+    ("close_vs_10d_earlier", "vs 10 d", "pct"),
+    ("close_vs_fair", "vs fair", "pct"),
+    ("liquidated_notional", "liquidated $bn", "bn"),
+    ("long_share", "longs", "pct0"),
+    ("liquidation_spike", "spike", "x"),
+    ("max_spread_ratio", "spread", "x"),
+    ("min_depth_ratio", "depth", "x2"),
+    ("equity_index_crash_day_return", "index", "pct"),
+    ("crypto_crash_day_return", "bitcoin", "pct"),
+    ("leverage_after_over_peak", "leverage", "x2"),
+    ("open_interest_after_over_peak", "OI", "x2"),
+)
+
+
+def _fmt(value: float, kind: str) -> str:
+    if kind == "pct":
+        return f"{100 * value:+.1f}%"
+    if kind == "pct0":
+        return f"{100 * value:.0f}%"
+    if kind == "bn":
+        return f"{value / 1e9:,.1f}"
+    if kind == "x2":
+        return f"{value:.2f}"
+    return f"{value:.1f}x"
 
 
 def main() -> None:
-    scenario = load_toml(Path(__file__).with_name("gold-2026-draft.toml"))
-    accounts = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    if accounts:
-        scenario = scenario.with_accounts(accounts)
-    for seed in range(int(sys.argv[2]) if len(sys.argv) > 2 else 1):
+    fraction = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    arg = sys.argv[2] if len(sys.argv) > 2 else "4"
+    seeds = [int(x) for x in arg.split(",")] if "," in arg else list(range(int(arg)))
+    scenario = load_preset("gold-2026")
+    if fraction != 1.0:
+        scenario = scenario.scaled(fraction)
+    print(f"gold-2026 at {scenario.total_accounts:,} accounts")
+    print("| seed | " + " | ".join(label for _, label, _ in COLUMNS) + " | wall |")
+    print("|" + "---|" * (len(COLUMNS) + 2))
+    for seed in seeds:
         start = time.perf_counter()
-        r = simulate(scenario, seed, progress=False)
+        result = simulate(scenario, seed, progress=False)
         wall = time.perf_counter() - start
-        g = r.series["GOLD"]
-        last, fair = g["last"].to_numpy(), g["fair"].to_numpy()
-        closes, fair_closes = last[DAY - 1 :: DAY], fair[DAY - 1 :: DAY]
-        print(
-            f"seed {seed}, {scenario.total_accounts:,} accounts, {wall:.1f} s: "
-            f"January {closes[-1] / last[0] - 1:+.3f}, "
-            f"premium before {closes[-2] / fair_closes[-2] - 1:+.3f}, "
-            f"crash day {closes[-1] / closes[-2] - 1:+.3f} "
-            f"(low {last[CRASH_DAY].min() / closes[-2] - 1:+.3f}), "
-            f"vs 10 days earlier {closes[-1] / closes[19] - 1:+.3f}"
-        )
-        for name in ("INDEX", "BTC"):
-            c = r.series[name]["last"].to_numpy()[DAY - 1 :: DAY]
-            print(f"  {name} crash day {c[-1] / c[-2] - 1:+.4f}")
-        spread = g["spread"].to_numpy()
-        depth = (g["depth_bid"] + g["depth_ask"]).to_numpy()
-        print(
-            f"  spread x{np.nanmax(spread[CRASH_DAY]) / np.nanmedian(spread[PRE_SHOCK]):.1f}, "
-            f"depth x{np.nanmin(depth[CRASH_DAY]) / np.nanmedian(depth[PRE_SHOCK]):.2f}, "
-            f"liquidations {r.metrics()['liquidations']:,}"
-        )
-        lev = r.leverage
-        oi = g["open_interest"]
-        print(
-            "  leverage peak/end",
-            {c: (round(lev[c].max(), 2), round(lev[c].iloc[-1], 2)) for c in lev.columns[:2]},
-            f"open interest peak/end {oi.max():,.0f}/{oi.iloc[-1]:,.0f}",
-        )
+        m = episode_metrics(result)
+        cells = [_fmt(m[key], kind) for key, _, kind in COLUMNS]
+        print(f"| {seed} | " + " | ".join(cells) + f" | {wall:.1f} s |", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from deleverage.analysis.correlation import (
     price_frame,
     rolling_correlation,
 )
+from deleverage.analysis.crash_day import episode_metrics
 from deleverage.analysis.drawdown import (
     CrashDepth,
     Drawdown,
@@ -206,6 +207,7 @@ __all__ = [
     "crash_table",
     "daily_volatility",
     "drawdown_series",
+    "episode_metrics",
     "event_correlation",
     "excess_kurtosis",
     "forced_selling_attribution",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from deleverage.report.tables import metrics_table
+from deleverage.report.tables import episode_table, metrics_table
 
 if TYPE_CHECKING:
     from deleverage.result import Result
@@ -85,6 +85,7 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
     esc = html.escape
     metrics = metrics_table(result)
     analysis, why = analysis_table(result)
+    episode = episode_table(result)
     accounts = result.accounts
     fired = [t for t in result.info.get("trigger_times", []) if t is not None]
     status = (
@@ -113,6 +114,17 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
         "<p>Per instrument (<code>Result.metrics</code>): drawdown as a fraction, depth "
         "and spread as ratios to their medians before the first shock.</p>",
         table_html(metrics, "metrics"),
+        *(
+            [
+                "<h2>The crash day</h2>",
+                "<p><code>deleverage.analysis.episode_metrics</code>, day by day as the "
+                "scenario's episode declares: returns as fractions, ratios to the days "
+                "before (see docs/analysis.md).</p>",
+                table_html(episode, "episode"),
+            ]
+            if episode is not None
+            else []
+        ),
         "<h2>Analysis</h2>",
         "<p><code>deleverage.analysis.summary</code>: fractions unless stated, times in "
         "seconds (see docs/analysis.md).</p>",

@@ -66,3 +66,33 @@ def headline_text(result: Result) -> str:
     }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(table.columns))
     return str(frame.to_string())
+
+
+def episode_table(result: Result) -> pd.DataFrame | None:
+    """The crash-day figures of a scenario that declares an episode (one column), else None."""
+    if result.scenario.episode is None:
+        return None
+    from deleverage.analysis.crash_day import episode_metrics
+
+    figures = episode_metrics(result)
+    return pd.DataFrame({"value": pd.Series(figures, dtype=float)})
+
+
+def episode_text(result: Result) -> str | None:
+    """``episode_table`` as aligned text: fractions as percents, ratios as ratios."""
+    table = episode_table(result)
+    if table is None:
+        return None
+    lines = []
+    for key, value in table["value"].items():
+        text = (
+            _money(value)
+            if key == "liquidated_notional"
+            else (
+                _ratio(value)
+                if key.endswith(("_ratio", "_spike", "_over_peak"))
+                else _percent(value)
+            )
+        )
+        lines.append(f"{key:<34} {text:>12}")
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""A replayed crash judged the way the market reported it: day by day.
+
+For a result whose scenario declares an ``Episode`` (the crash day, the day the
+period starts, how many days to look back), ``episode_metrics`` gives the
+figures a desk would quote the evening after, for the scenario's first
+instrument unless told otherwise (closes are the last trade price at each
+day's last step):
+
+- ``<period>_return``: the crash day's close over the period's opening (the
+  prior day's close, or the start price for day 0), minus 1;
+- ``premium_before``: the close before the crash day over fair value then, minus 1;
+- ``crash_day_return``, ``crash_day_low_return``: the crash day's close and
+  its lowest trade over the prior close, minus 1;
+- ``close_vs_<n>d_earlier``: the crash day's close over the close n days before;
+- ``close_vs_fair``: the crash day's close over fair value then, minus 1;
+- ``liquidated_notional`` (money) and ``long_share``: forced closes on the
+  crash day (the instrument's, as ``Result.metrics``); ``liquidation_spike``:
+  that notional over the largest of any earlier day (inf when none);
+- ``max_spread_ratio``, ``min_depth_ratio``: the crash day's widest spread and
+  thinnest depth within 1% of the mid over their medians on the n days before;
+- ``<label>_crash_day_return`` for every other instrument, labelled by its
+  ``asset_class`` (or its lower-cased name);
+- ``leverage_after_over_peak``: the leveraged crowd's pooled leverage (the
+  speculator populations', else every population but the makers') at the end
+  of the run over its peak; ``open_interest_after_over_peak`` likewise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from deleverage.analysis._common import instrument_name, is_result
+
+if TYPE_CHECKING:
+    from deleverage.result import Result
+
+
+def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, float]:
+    """The crash-day headline figures of ``result`` (see the module's docstring)."""
+    if not is_result(result):
+        raise TypeError(f"result: must be a Result, got {type(result).__name__}")
+    scenario = result.scenario
+    episode = scenario.episode
+    if episode is None:
+        raise ValueError(f"result: scenario {scenario.name!r} declares no episode")
+    name = instrument_name(result, instrument)
+    per_day = round(episode.day / scenario.clock.dt)
+    crash, start, back = episode.crash_day, episode.period_start_day, episode.lookback_days
+    if result.steps_done < (crash + 1) * per_day:
+        raise ValueError(
+            f"result: the run stopped at step {result.steps_done}, before the crash day's "
+            f"close (step {(crash + 1) * per_day - 1})"
+        )
+
+    def closes(inst: str) -> np.ndarray:
+        return result.series[(inst, "last")].to_numpy()[per_day - 1 :: per_day]
+
+    s = result.series[name]
+    last, fair = s["last"].to_numpy(), s["fair"].to_numpy()
+    close, fair_close = closes(name), fair[per_day - 1 :: per_day]
+    opening = close[start - 1] if start > 0 else scenario.instrument(name).start_price
+    day = slice(crash * per_day, (crash + 1) * per_day)
+    before = slice((crash - back) * per_day, crash * per_day)
+
+    liq = result.liquidations
+    daily_notional = np.zeros(crash + 1)
+    long_notional = 0.0
+    if len(liq):
+        days = (liq["time"] // episode.day).astype(int)
+        mine = (liq["instrument"] == name) & (liq["kind"] != "adl_victim") & (days <= crash)
+        daily_notional = np.bincount(
+            days[mine].to_numpy(), weights=liq.loc[mine, "notional"].to_numpy(), minlength=crash + 1
+        )
+        crash_longs = mine & (days == crash) & (liq["side"] == "long")
+        long_notional = float(liq.loc[crash_longs, "notional"].sum())
+    notional = float(daily_notional[crash])
+    earlier = float(daily_notional[:crash].max()) if crash > 0 else 0.0
+
+    spread = s["spread"].to_numpy()
+    depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
+    metrics: dict[str, float] = {
+        f"{episode.period_name}_return": float(close[crash] / opening - 1.0),
+        "premium_before": float(close[crash - 1] / fair_close[crash - 1] - 1.0),
+        "crash_day_return": float(close[crash] / close[crash - 1] - 1.0),
+        "crash_day_low_return": float(np.min(last[day]) / close[crash - 1] - 1.0),
+        f"close_vs_{back}d_earlier": float(close[crash] / close[crash - back] - 1.0),
+        "close_vs_fair": float(close[crash] / fair_close[crash] - 1.0),
+        "liquidated_notional": notional,
+        "long_share": long_notional / notional if notional > 0 else math.nan,
+        "liquidation_spike": notional / earlier if earlier > 0 else math.inf,
+        "max_spread_ratio": _ratio(np.nanmax(spread[day]), np.nanmedian(spread[before])),
+        "min_depth_ratio": _ratio(np.nanmin(depth[day]), np.nanmedian(depth[before])),
+    }
+    for spec in scenario.instruments:
+        if spec.name == name:
+            continue
+        label = spec.asset_class or spec.name.lower()
+        c = closes(spec.name)
+        metrics[f"{label}_crash_day_return"] = float(c[crash] / c[crash - 1] - 1.0)
+    crowd = [p.name for p in scenario.populations if p.strategy == "speculator"] or None
+    pooled = result.aggregate_leverage(crowd).to_numpy()
+    metrics["leverage_after_over_peak"] = _ratio(pooled[-1], np.max(pooled))
+    oi = s["open_interest"].to_numpy()
+    metrics["open_interest_after_over_peak"] = _ratio(oi[-1], np.max(oi))
+    return metrics
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN when b is not a positive number."""
+    return float(a / b) if b > 0 else math.nan
