@@ -1,0 +1,162 @@
+"""The gold-2026 preset at a twentieth of its size (``Scenario.scaled(0.05)``,
+50,677 accounts, dealers and insurance fund scaled too): its crash-day figures
+fall in the ranges docs/gold-2026.md gives for that size, the crash needs both
+the news and the leverage, and ``episode_metrics`` agrees with the series it
+summarises."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deleverage.analysis import episode_metrics
+from deleverage.counterfactuals.factors import cap_leverage
+from deleverage.scenario import Episode, Fundamental, InstrumentSpec
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+SEEDS = (0, 1, 2, 3)
+NEWS_STEP = 47_580  # 30 January 01:00
+
+
+@pytest.fixture(scope="module")
+def world():
+    return load_preset("gold-2026").scaled(0.05)
+
+
+@pytest.fixture(scope="module")
+def runs(world):
+    return {seed: simulate(world, seed) for seed in SEEDS}
+
+
+@pytest.fixture(scope="module")
+def figures(runs):
+    return pd.DataFrame({seed: episode_metrics(r) for seed, r in runs.items()}).T
+
+
+def test_the_preset_is_the_documented_world() -> None:
+    s = load_preset("gold-2026")
+    assert s.total_accounts == 1_013_264
+    assert s.episode == Episode(crash_day=33, period_start_day=4, period_name="january")
+    assert [i.asset_class for i in s.instruments] == ["", "equity_index", "crypto"]
+    rates = [c.margin.maintenance_rate for c in s.policy.margin_changes]
+    assert rates == [0.05, 0.06, 0.08]  # COMEX: fixed, then 5%, 6%, 8% of notional
+
+
+def test_crash_day_figures_in_their_documented_ranges(figures) -> None:
+    f = figures
+    assert f["january_return"].between(0.06, 0.20).all()
+    assert f["premium_before"].between(0.02, 0.12).all()  # above fair value into the 29th
+    assert f["crash_day_return"].between(-0.14, -0.07).all()
+    assert (f["crash_day_low_return"] < f["crash_day_return"]).all()  # a low below the close
+    assert f["close_vs_10d_earlier"].abs().max() < 0.08  # back to mid-January's level
+    assert f["close_vs_fair"].between(-0.02, 0.05).all()  # not far from fair value
+    assert (f["long_share"] > 0.95).all()
+    assert (f["liquidated_notional"] > 1e9).all()
+    assert (f["max_spread_ratio"] >= 5).all()
+    assert (f["min_depth_ratio"] <= 0.2).all()
+    assert (f["crypto_crash_day_return"] < 0).all()
+    assert (f["equity_index_crash_day_return"] < 0).sum() >= 3
+    assert (f["leverage_after_over_peak"] < 0.5).all()
+    assert (f["open_interest_after_over_peak"] < 0.6).all()
+
+
+def test_the_run_is_deterministic(world, runs) -> None:
+    again = simulate(world, SEEDS[0])
+    assert again.series.equals(runs[SEEDS[0]].series)
+    assert episode_metrics(again) == episode_metrics(runs[SEEDS[0]])
+
+
+def _without_the_news(s):
+    insts = []
+    for inst in s.instruments:
+        shocks = tuple(k for k in inst.fundamental.shocks if k.step != NEWS_STEP)
+        fundamental = dataclasses.replace(inst.fundamental, shocks=shocks)
+        insts.append(dataclasses.replace(inst, fundamental=fundamental))
+    return s.replace(instruments=tuple(insts))
+
+
+def test_no_news_no_crash(world, figures) -> None:
+    quiet = _without_the_news(world)
+    for seed in SEEDS[:2]:
+        calm = episode_metrics(simulate(quiet, seed))
+        assert calm["crash_day_return"] > -0.04
+        assert calm["liquidated_notional"] < 0.3 * figures.loc[seed, "liquidated_notional"]
+
+
+def test_leverage_deepens_the_crash_of_the_same_news(world, figures) -> None:
+    unlevered = cap_leverage(world)
+    for seed in SEEDS[:2]:
+        capped = episode_metrics(simulate(unlevered, seed))
+        assert capped["crash_day_return"] > figures.loc[seed, "crash_day_return"] + 0.015
+        assert capped["premium_before"] < figures.loc[seed, "premium_before"]
+
+
+def test_episode_metrics_agree_with_the_series(world, runs) -> None:
+    r = runs[SEEDS[0]]
+    m = episode_metrics(r)
+    gold = r.series["GOLD"]
+    day = (gold.index // 86_400).astype(int)
+    close = gold["last"].groupby(day).last()
+    low = gold["last"].groupby(day).min()
+    fair = gold["fair"].groupby(day).last()
+    assert m["january_return"] == pytest.approx(close[33] / close[3] - 1, abs=1e-15)
+    assert m["crash_day_return"] == pytest.approx(close[33] / close[32] - 1, abs=1e-15)
+    assert m["crash_day_low_return"] == pytest.approx(low[33] / close[32] - 1, abs=1e-15)
+    assert m["close_vs_10d_earlier"] == pytest.approx(close[33] / close[23] - 1, abs=1e-15)
+    assert m["close_vs_fair"] == pytest.approx(close[33] / fair[33] - 1, abs=1e-15)
+    liq = r.liquidations
+    crash = liq[(liq["instrument"] == "GOLD") & (liq["time"] // 86_400 == 33)]
+    assert m["liquidated_notional"] == pytest.approx(crash["notional"].sum(), rel=1e-12)
+    longs = crash.loc[crash["side"] == "long", "notional"].sum()
+    assert m["long_share"] == pytest.approx(longs / crash["notional"].sum(), rel=1e-12)
+    index = r.series[("INDEX", "last")].groupby(day).last()
+    assert m["equity_index_crash_day_return"] == pytest.approx(index[33] / index[32] - 1)
+    oi = gold["open_interest"]
+    assert m["open_interest_after_over_peak"] == pytest.approx(oi.iloc[-1] / oi.max())
+    crowd = r.aggregate_leverage(["cfd_retail", "managed_money", "macro_accounts"])
+    assert m["leverage_after_over_peak"] == pytest.approx(crowd.iloc[-1] / crowd.max())
+
+
+def test_episode_metrics_reject_bad_input(runs) -> None:
+    r = runs[SEEDS[0]]
+    with pytest.raises(TypeError, match=r"^result: must be a Result"):
+        episode_metrics(r.series)  # type: ignore[arg-type]
+    plain = dataclasses.replace(r, scenario=r.scenario.replace(episode=None))
+    with pytest.raises(ValueError, match=r"^result: scenario 'gold-2026' declares no episode"):
+        episode_metrics(plain)
+    with pytest.raises(ValueError, match=r"^instrument: must be one of"):
+        episode_metrics(r, instrument="SILVER")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"crash_day": 0}, "crash_day"),
+        ({"crash_day": 12, "period_start_day": 12}, "period_start_day"),
+        ({"crash_day": 5, "lookback_days": 6}, "lookback_days"),
+        ({"crash_day": 12, "period_name": "January"}, "period_name"),
+        ({"crash_day": 12, "period_name": ""}, "period_name"),
+        ({"crash_day": 12, "day": 0.0}, "day"),
+        ({"crash_day": 12, "day": math.nan}, "day"),
+    ],
+)
+def test_episode_rejects_bad_fields(changes: dict, field: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=rf"^{field}:"):
+        Episode(**changes)
+
+
+def test_scenario_checks_the_episode_against_its_clock(world) -> None:
+    with pytest.raises(ValueError, match=r"^episode.crash_day: must be < 38"):
+        world.replace(episode=Episode(crash_day=38))
+    with pytest.raises(ValueError, match=r"^episode.day: must be a whole number of clock steps"):
+        world.replace(episode=Episode(crash_day=3, lookback_days=1, day=90.0))
+    with pytest.raises(ValueError, match=r"^asset_class:"):
+        InstrumentSpec("X", 1.0, asset_class="Equity Index")
+    assert InstrumentSpec("X", 1.0, asset_class="fx_2").asset_class == "fx_2"
+    assert isinstance(world.instruments[0].fundamental, Fundamental)
+    assert np.isfinite(world.instruments[0].start_price)
