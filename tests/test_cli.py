@@ -168,3 +168,39 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     assert "run" in text
     assert "bench" in text
+
+
+GOLD_2026_KEYS = (
+    "january_return",
+    "crash_day_return",
+    "crash_day_low_return",
+    "close_vs_10d_earlier",
+    "liquidated_notional",
+    "long_share",
+    "max_spread_ratio",
+    "min_depth_ratio",
+    "equity_index_crash_day_return",
+    "crypto_crash_day_return",
+    "leverage_after_over_peak",
+    "open_interest_after_over_peak",
+)
+
+
+def test_run_json_carries_the_crash_day_figures(tmp_path, capsys) -> None:
+    from deleverage.analysis import episode_metrics
+    from deleverage.scenario import save_toml
+    from deleverage.scenarios import load_preset
+    from deleverage.simulate import simulate
+
+    small = load_preset("gold-2026").scaled(0.02)
+    path = tmp_path / "gold.toml"
+    save_toml(small, path)
+    out = _json(capsys, ["run", str(path), "--seed", "1", "--json"])
+    figures = episode_metrics(simulate(small, 1))
+    for key in GOLD_2026_KEYS:
+        assert out[key] == pytest.approx(figures[key], rel=1e-12, nan_ok=True), key
+    assert out["steps"] == 54_720
+    assert main(["run", str(path), "--seed", "1", "--no-report"]) == 0
+    text = capsys.readouterr().out
+    assert "the crash day (day 33 of the run):" in text
+    assert "january_return" in text
