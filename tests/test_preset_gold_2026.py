@@ -9,13 +9,12 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from deleverage.analysis import episode_metrics
 from deleverage.counterfactuals.factors import cap_leverage
-from deleverage.scenario import Episode, Fundamental, InstrumentSpec
+from deleverage.scenario import Episode, InstrumentSpec
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -158,5 +157,3 @@ def test_scenario_checks_the_episode_against_its_clock(world) -> None:
     with pytest.raises(ValueError, match=r"^asset_class:"):
         InstrumentSpec("X", 1.0, asset_class="Equity Index")
     assert InstrumentSpec("X", 1.0, asset_class="fx_2").asset_class == "fx_2"
-    assert isinstance(world.instruments[0].fundamental, Fundamental)
-    assert np.isfinite(world.instruments[0].start_price)

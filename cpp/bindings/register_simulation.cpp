@@ -275,11 +275,6 @@ void register_simulation(py::module_& m) {
                                const auto& r = s.sim->recording().steps;
                                return copy_records(r.data(), r.size());
                              })
-      .def_property_readonly("leverage",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().leverage;
-                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
-                             })
       .def_property_readonly("notional",
                              [](const PySimulation& s) {
                                const auto& r = s.sim->recording().notional;

@@ -427,7 +427,6 @@ void Simulation::sample_leverage(std::uint64_t t) {
         equity += std::max(e, 0.0);
       }
     }
-    recording_.leverage.push_back(equity > 0 ? notional / equity : 0.0);
     recording_.notional.push_back(notional);
     recording_.equity.push_back(equity);
   }

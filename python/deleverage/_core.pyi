@@ -197,7 +197,6 @@ class Simulation:
     def conserved(self) -> float: ...
     def conservation_error(self) -> float: ...
     records: Records
-    leverage: F64
     notional: F64
     equity: F64
     sample_steps: npt.NDArray[np.uint64]

@@ -129,19 +129,16 @@ class Result:
 
         pop_names = [p.name for p in scenario.populations]
         samples = sim.sample_steps
+        notional = sim.notional.reshape(len(samples), len(pop_names))
+        equity = sim.equity.reshape(len(samples), len(pop_names))
+        positive = equity > 0
         leverage = pd.DataFrame(
-            sim.leverage.reshape(len(samples), len(pop_names)),
+            np.where(positive, notional / np.where(positive, equity, 1.0), 0.0),
             index=pd.Index(samples * dt, name="time"),
             columns=pop_names,
         )
         exposure = pd.DataFrame(
-            np.stack(
-                [
-                    sim.notional.reshape(len(samples), len(pop_names)),
-                    sim.equity.reshape(len(samples), len(pop_names)),
-                ],
-                axis=2,
-            ).reshape(len(samples), 2 * len(pop_names)),
+            np.stack([notional, equity], axis=2).reshape(len(samples), 2 * len(pop_names)),
             index=leverage.index.copy(),
             columns=pd.MultiIndex.from_product(
                 [pop_names, ["notional", "equity"]], names=["population", "quantity"]

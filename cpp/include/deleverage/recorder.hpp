@@ -49,9 +49,10 @@ static_assert(sizeof(TradeRecord) == 40);
 struct Recording {
   std::vector<StepRecord> steps;         // [step * instruments + instrument]
   std::vector<std::uint64_t> sample_steps;
-  std::vector<double> leverage;          // [sample * populations + population]: notional / equity
-  std::vector<double> notional;          // same layout: gross notional at the marks
-  std::vector<double> equity;            // same layout: the sum of positive equities
+  // [sample * populations + population]: gross notional at the marks and the sum
+  // of positive equities (their ratio is the population's leverage).
+  std::vector<double> notional;
+  std::vector<double> equity;
   std::vector<std::int64_t> trigger_steps;  // per volatility trigger: the step it fired, or -1
   std::vector<TradeRecord> trades;          // in the order they happened, if kept
 };
