@@ -8,6 +8,7 @@
 #include <string>
 
 #include "deleverage/dispatch.hpp"
+#include "deleverage/populations/allocator.hpp"
 #include "deleverage/populations/holder.hpp"
 #include "deleverage/populations/noise.hpp"
 #include "deleverage/populations/speculator.hpp"
@@ -39,6 +40,7 @@ Strategy strategy(const std::string& name) {
   if (name == "value") return Strategy::Value;
   if (name == "market_maker") return Strategy::MarketMaker;
   if (name == "holder") return Strategy::Holder;
+  if (name == "allocator") return Strategy::Allocator;
   throw py::value_error("strategy: unknown strategy " + name);
 }
 
@@ -95,9 +97,12 @@ PopulationSpec population(const py::dict& d) {
   maybe("loss_withdraw", p.loss_withdraw);
   maybe("calm_steps", p.calm_steps);
   maybe("fair_weight", p.fair_weight);
+  maybe("stress_instruments", p.stress_instruments);
   maybe("holder_alpha", p.holder_alpha);
   maybe("dip", p.dip);
   maybe("budget_fraction", p.budget_fraction);
+  maybe("vol_target", p.vol_target);
+  maybe("rebalance_band", p.rebalance_band);
   return p;
 }
 
@@ -164,6 +169,9 @@ void register_simulation(py::module_& m) {
           case Strategy::Holder:
             populations::holders(pop, view, signal, b);
             break;
+          case Strategy::Allocator:
+            populations::allocators(pop, view, signal, b);
+            break;
           case Strategy::Noise:
             populations::noise(pop, view, signal, b);
             break;
@@ -177,7 +185,8 @@ void register_simulation(py::module_& m) {
       py::arg("param"), py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
       "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
       "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
-      "momentum, the holders' slow average (ticks) or the noise traders' buy probability. For "
+      "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
+      "(annualised) or the noise traders' buy probability. For "
       "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "

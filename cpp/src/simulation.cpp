@@ -7,6 +7,7 @@
 #include <string>
 
 #include "deleverage/counter_rng.hpp"
+#include "deleverage/populations/allocator.hpp"
 #include "deleverage/populations/holder.hpp"
 #include "deleverage/populations/noise.hpp"
 #include "deleverage/populations/speculator.hpp"
@@ -80,6 +81,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].fast.push_back(start);
       states_[p].slow.push_back(start);
       states_[p].mood.push_back(0.0);
+      // Allocators start from the fair value's volatility as their prior.
+      const double prior = spec_.fundamentals[i].volatility;
+      states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
     }
     states_[p].batches.resize(pop.instruments.size());
     if (pop.strategy == Strategy::MarketMaker) states_[p].makers.resize(pop.count);
@@ -158,13 +162,17 @@ void Simulation::requote_makers() {
     const PopulationSpec& pop = spec_.populations[p];
     if (pop.strategy != Strategy::MarketMaker) continue;
     const MarketView m = view(pop.instrument);
+    // Their limits face the worst volatility among the desks that share their risk limit.
+    MarketView limits = m;
+    for (const std::uint16_t j : pop.stress_instruments)
+      limits.volatility = std::max(limits.volatility, view(j).volatility);
     OrderBook& book = *books_[pop.instrument];
     for (std::uint32_t k = 0; k < pop.count; ++k) {
       const std::uint32_t a = pop.first + k;
       book.cancel_owner(a);
       ++decisions_;
       const double equity = engine_->equity(a, engine_->marks());
-      if (!populations::maker_active(pop, m, equity, states_[p].makers[k])) continue;
+      if (!populations::maker_active(pop, limits, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
       quotes_.clear();
@@ -205,6 +213,10 @@ void Simulation::decide_batches() {
     const PopulationSpec& pop = spec_.populations[p];
     if (pop.strategy == Strategy::MarketMaker || state.batches.front().size() == 0) continue;
     decisions_ += state.batches.front().size();
+    // Allocators budget risk on the stormiest of their markets, over their own horizon.
+    double stormiest = 0.0;
+    if (pop.strategy == Strategy::Allocator)
+      for (const double v : state.variance) stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / spec_.dt));
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       DecisionBatch& b = state.batches[k];
       const MarketView m = view(pop.instruments[k]);
@@ -218,6 +230,9 @@ void Simulation::decide_batches() {
           break;
         case Strategy::Holder:
           populations::holders(pop, m, state.slow[k], b);
+          break;
+        case Strategy::Allocator:
+          populations::allocators(pop, m, stormiest, b);
           break;
         case Strategy::Noise:
           populations::noise(pop, m, 1.0 / (1.0 + std::exp(-2.0 * state.mood[k])), b);
@@ -344,6 +359,10 @@ void Simulation::step(std::uint64_t t) {
       const double price = signals_[pop.instruments[k]].last;
       states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
       states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
+      if (pop.strategy == Strategy::Allocator) {
+        const double r = step_return_[pop.instruments[k]];
+        states_[p].variance[k] += slow_alpha * (r * r / static_cast<double>(return_horizon_) - states_[p].variance[k]);
+      }
       if (pop.sentiment_volatility > 0.0)
         states_[p].mood[k] = pop.sentiment_persistence * states_[p].mood[k] +
                              pop.sentiment_volatility * rng_.normal(kStreamSentiment, t, (p << 16) | k);

@@ -18,6 +18,7 @@ import numpy as np
 from deleverage import _core
 from deleverage.result import Result
 from deleverage.scenario import (
+    AllocatorParams,
     HolderParams,
     MarketMakerParams,
     NoiseParams,
@@ -28,6 +29,7 @@ from deleverage.scenario import (
 
 STRATEGY_PARAM = {
     "speculator": "target_leverage",
+    "allocator": "target_leverage",
     "noise": "order_size",
     "market_maker": "depth_lots",
 }
@@ -38,7 +40,8 @@ def _alpha(horizon_seconds: float, dt: float) -> float:
     return 2.0 / (max(horizon_seconds / dt, 1.0) + 1.0)
 
 
-def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) -> dict[str, Any]:
+def _population_spec(pop: Any, first: int, names: list[str], dt: float) -> dict[str, Any]:
+    instruments = [names.index(x) for x in pop.traded]
     spec: dict[str, Any] = {
         "strategy": pop.strategy,
         "first": first,
@@ -83,6 +86,14 @@ def _population_spec(pop: Any, first: int, instruments: list[int], dt: float) ->
             "loss_withdraw": p.loss_withdraw,
             "calm_steps": p.calm_steps,
             "fair_weight": p.fair_weight,
+            "stress_instruments": [names.index(x) for x in p.stress_instruments],
+        }
+    elif isinstance(p, AllocatorParams):
+        spec |= {
+            "max_leverage": p.max_leverage,
+            "slow_alpha": _alpha(p.vol_horizon, dt),
+            "vol_target": p.vol_target,
+            "rebalance_band": p.rebalance_band,
         }
     elif isinstance(p, HolderParams):
         spec |= {
@@ -147,7 +158,7 @@ def build(
         instrument.append(np.full(n, i, dtype=np.uint16))
         mode.append(np.full(n, 1 if pop.margin_mode == "cross" else 0, dtype=np.uint8))
         population.append(np.full(n, k, dtype=np.uint16))
-        pops.append(_population_spec(pop, first, [names.index(x) for x in pop.traded], dt))
+        pops.append(_population_spec(pop, first, names, dt))
         first += n
 
     fundamentals = []

@@ -10,7 +10,7 @@
 
 namespace deleverage {
 
-enum class Strategy : std::uint8_t { Speculator = 0, Noise = 1, Value = 2, MarketMaker = 3, Holder = 4 };
+enum class Strategy : std::uint8_t { Speculator = 0, Noise = 1, Value = 2, MarketMaker = 3, Holder = 4, Allocator = 5 };
 
 struct PopulationSpec {
   Strategy strategy = Strategy::Noise;
@@ -22,7 +22,8 @@ struct PopulationSpec {
   std::vector<std::uint16_t> instruments;
   double activity = 0.0;  // probability an account acts in a step, in (0, 1]
 
-  // Speculators: momentum of the last price, EMAs with these per-step weights.
+  // Speculators: momentum of the last price, EMAs with these per-step weights
+  // (allocators: slow_alpha weighs their volatility estimate).
   double fast_alpha = 0.01;
   double slow_alpha = 0.001;
   double threshold = 0.0005;
@@ -50,10 +51,16 @@ struct PopulationSpec {
   double loss_withdraw = 0.2;
   std::int64_t calm_steps = 600;
   double fair_weight = 0.5;  // of fair value in the price they quote around
+  // Other instruments whose realized volatility counts against vol_withdraw too
+  // (one risk limit across a bank's desks).
+  std::vector<std::uint16_t> stress_instruments;
   // Long-term holders.
   double holder_alpha = 1e-5;
   double dip = 0.03;
   double budget_fraction = 0.1;
+  // Allocators (max_leverage caps them too).
+  double vol_target = 0.0;      // annualised; 0: no volatility targeting
+  double rebalance_band = 0.1;  // relative drift from target before they trade
 };
 
 // What a strategy sees of its market at a decision.

@@ -87,6 +87,7 @@ class Simulation {
     std::vector<double> fast;  // EMAs of the last price (ticks)
     std::vector<double> slow;
     std::vector<double> mood;  // noise traders' sentiment
+    std::vector<double> variance;  // allocators' slow EMA of squared step returns
     std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
     std::size_t cursor = 0;  // the next due account to send its orders

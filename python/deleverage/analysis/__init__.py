@@ -12,6 +12,7 @@ concept per module:
 - ``positions``: leverage and open interest before and after;
 - ``correlation``: rolling and event-window correlation between instruments;
 - ``episode``: the headline figures of a crash as the press reports them;
+- ``haven_selling``: a safe haven sold for cash in another market's crash;
 - ``attribution``: signed flow, Kyle's lambda, the share of a move due to forced selling;
 - ``stylized``: fat tails, return and volatility autocorrelation.
 
@@ -56,6 +57,7 @@ from deleverage.analysis.drawdown import (
     worst_move,
 )
 from deleverage.analysis.episode import CrashFigures, crash_figures, crash_table
+from deleverage.analysis.haven_selling import haven_selling
 from deleverage.analysis.history import (
     HistoricMove,
     daily_volatility,
@@ -211,6 +213,7 @@ __all__ = [
     "event_correlation",
     "excess_kurtosis",
     "forced_selling_attribution",
+    "haven_selling",
     "hill_tail_index",
     "how_historic",
     "leverage_change",

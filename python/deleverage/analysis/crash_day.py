@@ -21,7 +21,7 @@ day's last step):
 - ``<label>_crash_day_return`` for every other instrument, labelled by its
   ``asset_class`` (or its lower-cased name);
 - ``leverage_after_over_peak``: the leveraged crowd's pooled leverage (the
-  speculator populations', else every population but the makers') at the end
+  speculator and allocator populations', else every population but the makers') at the end
   of the run over its peak; ``open_interest_after_over_peak`` likewise.
 """
 
@@ -36,6 +36,9 @@ from deleverage.analysis._common import instrument_name, is_result
 
 if TYPE_CHECKING:
     from deleverage.result import Result
+
+#: The strategies whose pooled leverage is the crowd's.
+LEVERAGED_CROWD = ("speculator", "allocator")
 
 
 def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, float]:
@@ -100,7 +103,7 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
         label = spec.asset_class or spec.name.lower()
         c = closes(spec.name)
         metrics[f"{label}_crash_day_return"] = float(c[crash] / c[crash - 1] - 1.0)
-    crowd = [p.name for p in scenario.populations if p.strategy == "speculator"] or None
+    crowd = [p.name for p in scenario.populations if p.strategy in LEVERAGED_CROWD] or None
     pooled = result.aggregate_leverage(crowd).to_numpy()
     metrics["leverage_after_over_peak"] = _ratio(pooled[-1], np.max(pooled))
     oi = s["open_interest"].to_numpy()

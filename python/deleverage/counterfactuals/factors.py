@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from deleverage.scenario import (
+    AllocatorParams,
     Distribution,
     MarketMakerParams,
     Policy,
@@ -72,14 +73,17 @@ def _replace_params(scenario: Scenario, cls: type[StrategyParams], **changes: ob
 def cap_leverage(scenario: Scenario) -> Scenario:
     """``leverage``: every population capped at 1x.
 
-    Speculators' ``target_leverage`` becomes ``fixed(1.0)`` and their
-    ``max_leverage`` 1.0; value traders' ``leverage`` 1.0. Noise traders and
+    Speculators' and allocators' ``target_leverage`` becomes ``fixed(1.0)`` and
+    their ``max_leverage`` 1.0; value traders' ``leverage`` 1.0. Noise traders and
     holders are unlevered already; market makers keep their inventory limits.
     Margin rules, cash and everything else are unchanged (speculators draw
     their cash before their leverage, so their accounts keep the same cash).
     """
     capped = _replace_params(
         scenario, SpeculatorParams, target_leverage=Distribution.fixed(1.0), max_leverage=1.0
+    )
+    capped = _replace_params(
+        capped, AllocatorParams, target_leverage=Distribution.fixed(1.0), max_leverage=1.0
     )
     return _replace_params(capped, ValueParams, leverage=1.0)
 

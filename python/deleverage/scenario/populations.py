@@ -22,8 +22,15 @@ from deleverage.scenario.distributions import (
 )
 from deleverage.scenario.fundamental import MAX_STEPS
 
-Strategy = Literal["speculator", "noise", "value", "market_maker", "holder"]
-STRATEGIES: tuple[str, ...] = ("speculator", "noise", "value", "market_maker", "holder")
+Strategy = Literal["speculator", "noise", "value", "market_maker", "holder", "allocator"]
+STRATEGIES: tuple[str, ...] = (
+    "speculator",
+    "noise",
+    "value",
+    "market_maker",
+    "holder",
+    "allocator",
+)
 MarginMode = Literal["isolated", "cross"]
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
 
@@ -39,6 +46,7 @@ MAX_TICKS = 1_000_000
 DEFAULT_TARGET_LEVERAGE = Distribution.uniform(2.0, 20.0)
 DEFAULT_ORDER_SIZE = Distribution.uniform(1.0, 5.0)
 DEFAULT_DEPTH_LOTS = Distribution.uniform(5.0, 20.0)
+DEFAULT_ALLOCATOR_LEVERAGE = Distribution.fixed(2.0)
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,11 @@ class MarketMakerParams:
     1.5 times the volatility they returned to until it falls under their limit.
     They quote around a blend of fair value as other venues show it (weight
     ``fair_weight``, in [0, 1]) and a short average of this book's trades.
+    ``stress_instruments`` (names of other instruments of the scenario) share
+    their risk limit: the highest realized volatility among them and their own
+    instrument is what is held against ``vol_withdraw``, as a bank's dealers
+    answer to one limit across desks, so a storm in equities empties the gold
+    book too. Empty (the default): their own instrument alone.
     """
 
     levels: int = 5
@@ -200,6 +213,7 @@ class MarketMakerParams:
     loss_withdraw: float = 0.2
     calm_steps: int = 600
     fair_weight: float = 0.5
+    stress_instruments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -229,6 +243,12 @@ class MarketMakerParams:
         )
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
         set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
+        watched = check_sequence("stress_instruments", self.stress_instruments)
+        for k, name in enumerate(watched):
+            check_str(f"stress_instruments[{k}]", name)
+            if name in watched[:k]:
+                raise ValueError(f"stress_instruments[{k}]: instrument {name!r} is listed twice")
+        set_field(self, "stress_instruments", watched)
 
 
 @dataclass(frozen=True)
@@ -258,7 +278,54 @@ class HolderParams:
         )
 
 
-StrategyParams = SpeculatorParams | NoiseParams | ValueParams | MarketMakerParams | HolderParams
+@dataclass(frozen=True)
+class AllocatorParams:
+    """Leveraged allocators: risk-parity and volatility-targeting funds.
+
+    They hold a long portfolio of their instruments whatever the trend, each
+    account at its leverage drawn from ``target_leverage`` (samples > 0), capped
+    at ``max_leverage`` (in [1, 1e4]) and by the instrument's initial margin.
+    With ``vol_target`` (annualised, in (0, 100]; 0 for none) the whole
+    portfolio shrinks by ``vol_target / volatility`` while the highest realized
+    volatility among its instruments is above the target: a storm in one market
+    makes them sell all of them, as the funds of March 2020 did. Each
+    instrument's volatility is their own estimate, an exponential average of
+    squared step returns over ``vol_horizon`` seconds (in (0, 1e9]), started
+    from the fair value's volatility. They trade
+    only when a position has drifted from its target by more than
+    ``rebalance_band`` (in [0, 1]) of the target, with market orders.
+    """
+
+    target_leverage: Distribution = DEFAULT_ALLOCATOR_LEVERAGE
+    max_leverage: float = 10.0
+    vol_target: float = 0.0
+    vol_horizon: float = 1_728_000.0
+    rebalance_band: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_positive_distribution("target_leverage", self.target_leverage)
+        set_field(
+            self, "max_leverage", check_float("max_leverage", self.max_leverage, 1.0, MAX_LEVERAGE)
+        )
+        set_field(self, "vol_target", check_float("vol_target", self.vol_target, 0.0, MAX_VOL))
+        set_field(
+            self,
+            "vol_horizon",
+            check_float("vol_horizon", self.vol_horizon, 0.0, MAX_HORIZON, lo_open=True),
+        )
+        set_field(
+            self, "rebalance_band", check_float("rebalance_band", self.rebalance_band, 0.0, 1.0)
+        )
+
+
+StrategyParams = (
+    SpeculatorParams
+    | NoiseParams
+    | ValueParams
+    | MarketMakerParams
+    | HolderParams
+    | AllocatorParams
+)
 
 #: The parameter class of each strategy.
 PARAMS_CLASSES: dict[str, type[StrategyParams]] = {
@@ -267,6 +334,7 @@ PARAMS_CLASSES: dict[str, type[StrategyParams]] = {
     "value": ValueParams,
     "market_maker": MarketMakerParams,
     "holder": HolderParams,
+    "allocator": AllocatorParams,
 }
 
 

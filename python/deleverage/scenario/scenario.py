@@ -30,7 +30,7 @@ from deleverage.scenario.distributions import (
 from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
 from deleverage.scenario.policy import Policy
-from deleverage.scenario.populations import MAX_ACCOUNTS, Population
+from deleverage.scenario.populations import MAX_ACCOUNTS, MarketMakerParams, Population
 
 #: The largest start price in ticks.
 MAX_START_TICKS = 2**40
@@ -227,6 +227,15 @@ class Scenario:
         for i, pop in enumerate(populations):
             for k, name in enumerate(pop.also):
                 check_known(f"populations[{i}].also[{k}]", name)
+            if isinstance(pop.params, MarketMakerParams):
+                for k, name in enumerate(pop.params.stress_instruments):
+                    path = f"populations[{i}].params.stress_instruments[{k}]"
+                    check_known(path, name)
+                    if name == pop.instrument:
+                        raise ValueError(
+                            f"{path}: the dealers' own instrument {name!r} is always watched; "
+                            "list only other instruments"
+                        )
         set_field(self, "correlation", _check_correlation(self.correlation, len(instruments)))
 
         for i, change in enumerate(self.policy.margin_changes):

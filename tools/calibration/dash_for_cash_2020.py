@@ -1,0 +1,72 @@
+"""The dash-for-cash-2020 preset's figures over seeds, as the tables in
+docs/dash-for-cash-2020.md: each seed as is, with every cross-margined
+portfolio split into isolated accounts (``cross_margin``), and without the
+index news (``news``), on the same seed.
+
+Usage: python tools/calibration/dash_for_cash_2020.py [FRACTION] [SEEDS]
+FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
+preset's own size); SEEDS is a count (from 0) or a comma list.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from deleverage.analysis import haven_selling
+from deleverage.counterfactuals import isolate_cross_margin, no_news
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+#: 17 February to 23 February, before the news; 9 March to the 23 March low.
+CALM = (0, 7)
+STRESS = (21, 35)
+
+COLUMNS = (
+    ("risk_drawdown", "index drawdown", "pct"),
+    ("risk_worst_day", "worst day", "pct"),
+    ("haven_premium_before", "gold premium 6 Mar", "pct"),
+    ("haven_fall", "gold fall", "pct"),
+    ("haven_low_day", "low day", "day"),
+    ("haven_fair_change", "gold fair", "pct"),
+    ("haven_premium_min", "lowest premium", "pct"),
+    ("correlation_calm", "corr calm", "r"),
+    ("correlation_stress", "corr stress", "r"),
+)
+
+
+def _fmt(value: float, kind: str) -> str:
+    if kind == "pct":
+        return f"{100 * value:+.1f}%"
+    if kind == "day":
+        return f"{int(value)}"
+    return f"{value:+.2f}"
+
+
+def main() -> None:
+    fraction = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
+    arg = sys.argv[2] if len(sys.argv) > 2 else "4"
+    seeds = [int(x) for x in arg.split(",")] if "," in arg else list(range(int(arg)))
+    scenario = load_preset("dash-for-cash-2020")
+    if fraction != 1.0:
+        scenario = scenario.scaled(fraction)
+    worlds = {
+        "as is": scenario,
+        "isolated": isolate_cross_margin(scenario),
+        "no news": no_news(scenario),
+    }
+    print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")
+    print("| seed | world | " + " | ".join(label for _, label, _ in COLUMNS) + " | wall |")
+    print("|" + "---|" * (len(COLUMNS) + 3))
+    for seed in seeds:
+        for name, world in worlds.items():
+            start = time.perf_counter()
+            result = simulate(world, seed, progress=False)
+            wall = time.perf_counter() - start
+            m = haven_selling(result, "GOLD", calm=CALM, stress=STRESS)
+            cells = [_fmt(m[key], kind) for key, _, kind in COLUMNS]
+            print(f"| {seed} | {name} | " + " | ".join(cells) + f" | {wall:.1f} s |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
