@@ -32,6 +32,15 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
     return int(direction * lots), 0
 
 
+def _allocator(p: dict, m: dict, volatility: float, equity: float, leverage: float, current: int):
+    cap = min(p["max_leverage"], 1.0 / m["initial_rate"])
+    vt = p["vol_target"]
+    scale = vt / volatility if vt > 0.0 and volatility > vt else 1.0
+    lots = math.floor(equity * (min(leverage, cap) * scale) / (m["last"] * m["tick_value"]))
+    act = equity > 0.0 and abs(lots - current) > p["rebalance_band"] * max(lots, 1.0)
+    return (lots if act else current), 0
+
+
 def _value(p: dict, m: dict, equity: float, current: int = 0):
     reach = p.get("reach", 1.0)
     towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
@@ -123,6 +132,37 @@ def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fra
     want = [_speculator(p, m, momentum, equity[k], leverage[k], int(current[k])) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=accounts,
+    seed=st.integers(0, 2**32 - 1),
+    last=prices,
+    volatility=st.floats(0.0, 5.0, **FINITE),
+    vol_target=st.one_of(st.just(0.0), st.floats(0.01, 3.0, **FINITE)),
+    max_leverage=st.floats(1.0, 100.0, **FINITE),
+    band=st.one_of(st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
+)
+def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -> None:
+    rng = np.random.default_rng(seed)
+    p = {"max_leverage": max_leverage, "vol_target": vol_target, "rebalance_band": band}
+    m = _market(last=last)
+    equity = rng.uniform(-1e4, 1e6, n)
+    leverage = rng.uniform(0.5, 60.0, n)
+    current = rng.integers(-50, 5_000, n)
+    target, price = _core.decide_batch(
+        _spec("allocator", **p), m, volatility, equity, np.zeros(n), leverage, current,
+        np.zeros(0), np.zeros(0), np.zeros(0),
+    )  # fmt: skip
+    want = [_allocator(p, m, volatility, equity[k], leverage[k], int(current[k])) for k in range(n)]
+    assert target.tolist() == [w[0] for w in want]
+    assert price.tolist() == [0] * n
+    # Long only, and never more than the capped leverage.
+    cap = min(max_leverage, 1.0 / m["initial_rate"])
+    moved = target != current
+    assert (target[moved] >= 0).all()
+    assert (target[moved] * last * m["tick_value"] <= equity[moved] * cap * (1 + 1e-12)).all()
 
 
 @settings(max_examples=60, deadline=None)
