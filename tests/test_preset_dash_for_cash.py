@@ -1,0 +1,88 @@
+"""The dash-for-cash-2020 preset at a tenth of its size: its figures fall in
+the ranges docs/dash-for-cash-2020.md documents over seeds 0-3, and gold's
+fall to its fair value needs both the index news and the cross margin (the
+same seeds, with either taken away, leave gold above its fair value)."""
+
+from __future__ import annotations
+
+import pytest
+
+from deleverage.analysis import episode_metrics, haven_selling
+from deleverage.counterfactuals import isolate_cross_margin, no_news
+from deleverage.result import Result
+from deleverage.scenario import Scenario
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+SEEDS = (0, 1, 2, 3)
+CALM, STRESS = (0, 7), (21, 35)  # before the news; 9 March to the 23 March low
+FRACTION = 0.1
+
+#: The documented ranges at a tenth of the preset's size.
+RANGES = {
+    "risk_drawdown": (-0.50, -0.30),
+    "risk_worst_day": (-0.20, -0.08),
+    "haven_premium_before": (0.04, 0.12),
+    "haven_fall": (-0.14, -0.04),
+    "haven_fair_change": (-0.05, 0.03),
+    "haven_premium_min": (-0.02, 0.015),
+}
+
+
+@pytest.fixture(scope="module")
+def world() -> Scenario:
+    return load_preset("dash-for-cash-2020").scaled(FRACTION)
+
+
+def _figures(world: Scenario) -> list[dict[str, float]]:
+    return [
+        haven_selling(simulate(world, s, progress=False), "GOLD", calm=CALM, stress=STRESS)
+        for s in SEEDS
+    ]
+
+
+@pytest.fixture(scope="module")
+def as_is(world: Scenario) -> list[dict[str, float]]:
+    return _figures(world)
+
+
+def test_the_preset_is_what_the_docs_describe(world: Scenario) -> None:
+    full = load_preset("dash-for-cash-2020")
+    assert full.total_accounts == 154_508
+    assert full.clock.steps * full.clock.dt == 44 * 86_400
+    cross = [p for p in full.populations if p.margin_mode == "cross" and p.also]
+    assert [p.name for p in cross] == ["macro_funds"]
+    assert world.total_accounts < full.total_accounts / 9
+
+
+@pytest.mark.parametrize("key", sorted(RANGES))
+def test_figures_fall_in_their_documented_ranges(as_is: list[dict[str, float]], key: str) -> None:
+    lo, hi = RANGES[key]
+    values = [round(m[key], 4) for m in as_is]
+    assert all(lo <= v <= hi for v in values), f"{key}: {values} outside [{lo}, {hi}]"
+
+
+def test_without_cross_margin_gold_stays_above_its_fair_value(
+    world: Scenario, as_is: list[dict[str, float]]
+) -> None:
+    isolated = _figures(isolate_cross_margin(world))
+    for with_cross, alone in zip(as_is, isolated, strict=True):
+        assert alone["haven_premium_min"] > with_cross["haven_premium_min"] + 0.02
+
+
+def test_without_the_index_news_gold_stays_above_its_fair_value(
+    world: Scenario, as_is: list[dict[str, float]]
+) -> None:
+    quiet = _figures(no_news(world))
+    for crash, calm in zip(as_is, quiet, strict=True):
+        assert calm["risk_drawdown"] > -0.15
+        assert calm["haven_premium_min"] > crash["haven_premium_min"] + 0.015
+
+
+def test_crash_day_metrics_and_determinism(world: Scenario) -> None:
+    a: Result = simulate(world, 5, progress=False)
+    b: Result = simulate(world, 5, progress=False)
+    assert a.series.equals(b.series)
+    m = episode_metrics(a)
+    assert m["crash_day_return"] < 0  # 16 March: the index's largest repricing
+    assert {"march_return", "gold_crash_day_return", "leverage_after_over_peak"} <= set(m)
