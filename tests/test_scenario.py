@@ -21,6 +21,7 @@ from deleverage.margin_rules import BASES, MAINTENANCE_KINDS, MARK_RULES, Instru
 from deleverage.scenario import (
     PARAMS_CLASSES,
     STRATEGIES,
+    AllocatorParams,
     Clock,
     Distribution,
     Fundamental,
@@ -423,6 +424,7 @@ def test_defaults_construct() -> None:
         ValueParams,
         MarketMakerParams,
         HolderParams,
+        AllocatorParams,
         Fundamental,
         Policy,
         Clock,
@@ -747,6 +749,14 @@ PARAMS_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
         slow_horizon=floats(0.0, 1e9, exclude_min=True),
         dip=floats(0.0, 1.0, exclude_min=True, exclude_max=True),
         budget_fraction=unit_open_lo,
+    ),
+    "allocator": st.builds(
+        AllocatorParams,
+        target_leverage=distributions(positive=True),
+        max_leverage=floats(1.0, 1e4),
+        vol_target=floats(0.0, 100.0),
+        vol_horizon=floats(0.0, 1e9, exclude_min=True),
+        rebalance_band=floats(0.0, 1.0),
     ),
 }
 
@@ -1173,7 +1183,8 @@ def test_default_preset() -> None:
     assert s.insurance_fund == 1_000_000.0
     assert s.adl
     by_strategy = {p.strategy: p for p in s.populations}
-    assert set(by_strategy) == set(STRATEGIES)
+    # Every strategy but the multi-asset allocators (dash-for-cash-2020 has them).
+    assert set(by_strategy) == set(STRATEGIES) - {"allocator"}
     spec = by_strategy["speculator"]
     assert (spec.accounts, spec.cash, spec.activity) == (
         800,
