@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 SECONDS_PER_DAY = 86_400.0
 
 
-def _window(value: object, name: str, days: int) -> tuple[int, int]:
+def _window(value: object, name: str, days: int, earliest: int) -> tuple[int, int]:
     if not isinstance(value, tuple) or len(value) != 2:
         raise ValueError(f"{name}: must be a (first, end) pair of days, got {value!r}")
-    first = check_int(value[0], f"{name}[0]", 1 if name == "stress" else 0, days - 1)
+    first = check_int(value[0], f"{name}[0]", earliest, days - 1)
     end = check_int(value[1], f"{name}[1]", first + 1, days)
     return first, end
 
@@ -65,8 +65,9 @@ def haven_selling(
     days = result.steps_done // per_day
     if days < 2:
         raise ValueError(f"result: needs at least two whole days, ran {result.steps_done} steps")
-    calm_first, calm_end = _window(calm, "calm", days)
-    first, end = _window(stress, "stress", days)
+    calm_first, calm_end = _window(calm, "calm", days, 0)
+    # The stress window is measured from the close of the day before it.
+    first, end = _window(stress, "stress", days, 1)
     hours = check_int(return_hours, "return_hours", 1, 24 * days)
     per_return = max(round(hours * 3600 / scenario.clock.dt), 1)
 
