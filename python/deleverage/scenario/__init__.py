@@ -23,9 +23,11 @@ from deleverage.scenario.populations import (
     ValueParams,
 )
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
+from deleverage.scenario.targets import MARKET_FACTS, Target
 from deleverage.scenario.toml_io import from_toml_str, load_toml, save_toml, to_toml_str
 
 __all__ = [
+    "MARKET_FACTS",
     "DISTRIBUTION_KINDS",
     "MARGIN_MODES",
     "MAX_ACCOUNTS",
@@ -48,6 +50,7 @@ __all__ = [
     "Population",
     "Scenario",
     "Shock",
+    "Target",
     "SpeculatorParams",
     "StrategyParams",
     "ValueParams",

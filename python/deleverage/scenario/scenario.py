@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
 from deleverage.scenario.policy import Policy
 from deleverage.scenario.populations import MAX_ACCOUNTS, MarketMakerParams, Population
+from deleverage.scenario.targets import Target
 
 #: The largest start price in ticks.
 MAX_START_TICKS = 2**40
@@ -162,6 +164,10 @@ class Scenario:
     as perpetual venues do) or ``market`` (forced sales take whatever the book
     holds, as a broker's do; losses past the account's equity are its debt, or
     bad debt under negative-balance protection).
+    ``quiet_window``: ``[start, end]`` seconds of ordinary trading, where the
+    stylized facts are measured (``end`` may be ``inf``); empty: from the start
+    to the first scheduled fair-value jump (the whole run if none).
+    ``targets``: what ``deleverage validate`` checks (see ``Target``).
     """
 
     name: str
@@ -176,6 +182,8 @@ class Scenario:
     close_order: CloseOrder = "instrument"
     liquidation_orders: LiquidationOrders = "bankruptcy"
     episode: Episode | None = None
+    quiet_window: tuple[float, ...] = ()
+    targets: tuple[Target, ...] = ()
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -250,6 +258,50 @@ class Scenario:
                     f"policy.volatility_triggers[{i}].window_steps: must be <= clock.steps "
                     f"({self.clock.steps}), got {trigger.window_steps}"
                 )
+        set_field(self, "quiet_window", self._check_window("quiet_window", self.quiet_window))
+        targets = check_sequence("targets", self.targets)
+        set_field(self, "targets", targets)
+        for i, target in enumerate(targets):
+            path = f"targets[{i}]"
+            check_instance(path, target, Target)
+            if target.instrument:
+                check_known(f"{path}.instrument", target.instrument)
+            if target.kind == "episode" and self.episode is None:
+                raise ValueError(f"{path}.fact: {target.fact!r} needs the scenario's [episode]")
+            if target.kind == "market":
+                per = target.horizon / self.clock.dt
+                if abs(per - round(per)) > 1e-9 * per or round(per) < 1:
+                    raise ValueError(
+                        f"{path}.horizon: must be a whole number of clock steps "
+                        f"(dt {self.clock.dt}), got {target.horizon}"
+                    )
+            if target.window:
+                self._check_window(f"{path}.window", target.window)
+
+    def _check_window(self, path: str, window: object) -> tuple[float, ...]:
+        """``[start, end]`` seconds (end may be inf) starting within the run, or ()."""
+        items = check_sequence(path, window)
+        if not items:
+            return ()
+        if len(items) != 2:
+            raise ValueError(f"{path}: must be [start, end] seconds or empty, got {items!r}")
+        start = check_float(f"{path}[0]", items[0], 0.0, self.clock.duration, hi_open=True)
+        end = check_float(f"{path}[1]", items[1], 0.0, math.inf, allow_inf=True)
+        if not end > start:
+            raise ValueError(f"{path}[1]: must be > {path}[0] ({start}), got {end}")
+        return (start, end)
+
+    def quiet_span(self) -> tuple[float, float]:
+        """The quiet window in seconds, ``[start, end)`` within the run: ``quiet_window``,
+        else from the start to the first scheduled fair-value jump (else the whole run)."""
+        duration = self.clock.duration
+        if self.quiet_window:
+            start, end = self.quiet_window
+            return start, min(end, duration)
+        jumps = [
+            s.step for inst in self.instruments for s in inst.fundamental.shocks if s.kind == "jump"
+        ]
+        return 0.0, (min(jumps) * self.clock.dt if jumps else duration)
 
     def _check_episode(self, episode: Episode) -> None:
         check_instance("episode", episode, Episode)

@@ -1,0 +1,125 @@
+"""One run's figures for a list of targets: the work item of ``validate`` and ``calibrate``.
+
+A ``FactsTask`` is picklable (the base scenario, the dotted-path values to
+apply, the seed, the targets), so threads, process pools and Dask workers run
+the same module-level ``evaluate``; a run that fails comes back with its
+``error`` set instead of raising, so one bad candidate never stops a search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from deleverage.scenario import Scenario, Target
+from deleverage.sweeps.paths import apply_paths
+from deleverage.sweeps.task import error_text
+
+if TYPE_CHECKING:
+    from deleverage.result import Result
+
+__all__ = ["FactsOutput", "FactsTask", "evaluate", "evaluate_all", "target_values"]
+
+
+def _market_value(
+    result: Result, target: Target, instrument: str, cache: dict[tuple[Any, ...], dict[str, float]]
+) -> float:
+    from deleverage.analysis.market_facts import market_facts
+
+    window = target.window or None
+    key = (instrument, window, target.horizon)
+    if key not in cache:
+        frame = market_facts(
+            result, instrument=instrument, window=window, horizons=[target.horizon]
+        )
+        cache[key] = frame.iloc[0].to_dict()
+    return float(cache[key][target.fact])
+
+
+def _figure(figures: dict[str, Any], target: Target, source: str) -> float:
+    if target.key not in figures:
+        known = ", ".join(k for k, v in figures.items() if isinstance(v, (int, float)))
+        raise ValueError(f"fact: {target.fact!r} is not a figure of {source}; known: {known}")
+    value = figures[target.key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"fact: {target.fact!r} is not a number ({type(value).__name__})")
+    return float(value)
+
+
+def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
+    """The figure of ``result`` each target names, in order (NaN where a window holds
+    too few returns); a fact that does not exist raises ValueError naming it."""
+    from deleverage.analysis import crash_figures, episode_metrics
+
+    first = result.scenario.instruments[0].name
+    cache: dict[tuple[Any, ...], dict[str, float]] = {}
+    figures: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out: list[float] = []
+    for target in targets:
+        instrument = target.instrument or first
+        kind = target.kind
+        if kind == "market":
+            out.append(_market_value(result, target, instrument, cache))
+            continue
+        at = target.window[0] if target.window else None
+        key = (kind, instrument, at)
+        if key not in figures:
+            if kind == "run":
+                figures[key] = dict(result.metrics(instrument))
+                figures[key].pop("wall_seconds", None)  # not a figure of the market
+            elif kind == "episode":
+                figures[key] = episode_metrics(result, instrument)
+            else:
+                figures[key] = dataclasses.asdict(
+                    crash_figures(result, instrument=instrument, at=at)
+                )
+        out.append(_figure(figures[key], target, f"{kind} ({instrument})"))
+    return out
+
+
+@dataclass(frozen=True)
+class FactsTask:
+    """One run: ``scenario`` with ``values`` (dotted paths) applied, at ``seed``.
+
+    ``key`` identifies the run to the caller (a trial and a seed, say)."""
+
+    scenario: Scenario
+    seed: int
+    targets: tuple[Target, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+    key: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class FactsOutput:
+    """The figures of one run (NaN for all of them if it failed, with ``error`` set)."""
+
+    key: tuple[Any, ...]
+    values: list[float]
+    error: str | None
+    wall_seconds: float
+
+
+def evaluate(task: FactsTask) -> FactsOutput:
+    """Run one task; a failure of the run (or of a figure) is returned, never raised."""
+    from deleverage.simulate import simulate
+
+    start = time.perf_counter()
+    try:
+        scenario = apply_paths(task.scenario, task.values)
+        result = simulate(scenario, task.seed, progress=False)
+        values = target_values(result, task.targets)
+    except Exception as exc:
+        return FactsOutput(
+            task.key, [math.nan] * len(task.targets), error_text(exc), time.perf_counter() - start
+        )
+    return FactsOutput(task.key, values, None, time.perf_counter() - start)
+
+
+def evaluate_all(tasks: list[FactsTask]) -> list[FactsOutput]:
+    """Several tasks in one call (one round trip to a remote worker)."""
+    return [evaluate(t) for t in tasks]

@@ -1,0 +1,203 @@
+"""``validate(scenario, seeds=8)``: does a scenario's market meet its targets?
+
+Each seed is one run of the same world (common random numbers: seed ``k`` is
+the same stream in every scenario validated, so two versions of a preset are
+compared on the same draws). Every target's figure is measured on every run; a
+target passes when its figure lies in its range in at least ``share`` of the
+seeds (a NaN figure never lies in a range), and the scenario passes when every
+target with a range does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deleverage.calibration.evaluate import FactsOutput, FactsTask
+from deleverage.calibration.runner import run_tasks
+from deleverage.scenario import Scenario, Target
+from deleverage.scenario.distributions import check_float
+from deleverage.sweeps.progress import Progress
+from deleverage.sweeps.seeds import check_seed
+
+__all__ = ["Validation", "needed_passes", "seed_list", "validate"]
+
+
+def seed_list(seeds: int | Sequence[int]) -> tuple[int, ...]:
+    """``seeds`` as a tuple: a count n >= 1 means seeds 0..n-1."""
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if not 1 <= int(seeds) <= 100_000:
+            raise ValueError(f"seeds: must be a count in 1..100000 or a list, got {seeds}")
+        return tuple(range(int(seeds)))
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (Sequence, np.ndarray)):
+        raise TypeError(f"seeds: must be a count or a list of ints, got {type(seeds).__name__}")
+    items = tuple(check_seed(f"seeds[{i}]", s) for i, s in enumerate(seeds))
+    if not items:
+        raise ValueError("seeds: the list must not be empty")
+    if len(set(items)) != len(items):
+        raise ValueError(f"seeds: must not repeat a seed, got {list(items)}")
+    return items
+
+
+def needed_passes(share: float, seeds: int) -> int:
+    """Seeds out of ``seeds`` that must pass for a ``share`` (7 of 8 for 0.875)."""
+    return max(1, math.ceil(share * seeds - 1e-9))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The figures of every target on every seed, and the verdicts.
+
+    values: targets x seeds (NaN where a run failed or a window held too few
+    returns); errors: one per seed (None, or ``Type: message`` of a failed run).
+    """
+
+    scenario: Scenario
+    seeds: tuple[int, ...]
+    targets: tuple[Target, ...]
+    values: np.ndarray
+    errors: tuple[str | None, ...]
+    wall_seconds: float
+
+    def passes(self) -> np.ndarray:
+        """targets x seeds: whether each figure lies in its target's range."""
+        out = np.zeros(self.values.shape, dtype=bool)
+        for i, target in enumerate(self.targets):
+            if target.range:
+                low, high = target.range
+                out[i] = (self.values[i] >= low) & (self.values[i] <= high)
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """One row per target: label, fact, instrument, horizon, low, high, one column
+        per seed (``seed 0`` ...), mean, passed (seeds), needed (seeds), ok (True,
+        False, or None for a target without a range)."""
+        first = self.scenario.instruments[0].name
+        passes = self.passes()
+        rows = []
+        for i, target in enumerate(self.targets):
+            instrument = target.instrument or first
+            low, high = target.range if target.range else (math.nan, math.nan)
+            row: dict[str, Any] = {
+                "target": target.label(instrument),
+                "fact": target.fact,
+                "instrument": instrument,
+                "horizon": target.horizon if target.kind == "market" else math.nan,
+                "low": low,
+                "high": high,
+            }
+            for k, seed in enumerate(self.seeds):
+                row[f"seed {seed}"] = self.values[i, k]
+            finite = self.values[i][np.isfinite(self.values[i])]
+            row["mean"] = float(finite.mean()) if len(finite) else math.nan
+            row["passed"] = int(passes[i].sum())
+            row["needed"] = needed_passes(target.share, len(self.seeds))
+            row["ok"] = bool(row["passed"] >= row["needed"]) if target.range else None
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    @property
+    def passed(self) -> bool:
+        """Every target with a range passed (and every run finished)."""
+        table = self.table()
+        return bool(all(ok is not False for ok in table["ok"])) and not any(self.errors)
+
+    def failures(self) -> list[str]:
+        """The labels of the targets that failed."""
+        table = self.table()
+        return [str(t) for t, ok in zip(table["target"], table["ok"], strict=True) if ok is False]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (NaN as None)."""
+
+        def clean(x: Any) -> Any:
+            if isinstance(x, float) and math.isnan(x):
+                return None
+            if isinstance(x, (np.floating, np.integer)):
+                return clean(x.item())
+            return x
+
+        table = self.table()
+        targets = []
+        for i, row in enumerate(table.to_dict("records")):
+            targets.append(
+                {
+                    "target": row["target"],
+                    "fact": row["fact"],
+                    "instrument": row["instrument"],
+                    "horizon": clean(row["horizon"]),
+                    "range": list(self.targets[i].range) or None,
+                    "share": self.targets[i].share,
+                    "values": [clean(float(v)) for v in self.values[i]],
+                    "mean": clean(row["mean"]),
+                    "passed": row["passed"],
+                    "needed": row["needed"],
+                    "ok": row["ok"],
+                }
+            )
+        return {
+            "scenario": self.scenario.name,
+            "accounts": self.scenario.total_accounts,
+            "seeds": list(self.seeds),
+            "passed": self.passed,
+            "failures": self.failures(),
+            "errors": list(self.errors),
+            "targets": targets,
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+def validate(
+    scenario: Scenario,
+    seeds: int | Sequence[int] = 8,
+    *,
+    scale: float | None = None,
+    targets: Sequence[Target] | None = None,
+    executor: Any = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> Validation:
+    """Run ``scenario`` on ``seeds`` (a count n: seeds 0..n-1) and check its targets.
+
+    scale: run ``scenario.scaled(scale)`` instead (a quick check of a big world).
+    targets: check these instead of the scenario's own. executor, workers: as
+    for ``sweep`` (threads by default; a process pool; a Dask client or address).
+    """
+    start = time.perf_counter()
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
+    seed_tuple = seed_list(seeds)
+    if scale is not None:
+        scale = check_float("scale", scale, 0.0, 1e3, lo_open=True)
+        scenario = scenario.scaled(scale)
+    chosen = tuple(scenario.targets if targets is None else targets)
+    if not chosen:
+        raise ValueError(
+            f"targets: scenario {scenario.name!r} declares no [[targets]] and none were given"
+        )
+    if targets is not None:
+        scenario = scenario.replace(targets=chosen)  # checks them against the scenario
+    values = np.full((len(chosen), len(seed_tuple)), math.nan)
+    errors: list[str | None] = [None] * len(seed_tuple)
+    bar = Progress(len(seed_tuple), 0, progress, desc=f"validate {scenario.name}")
+
+    def done(output: FactsOutput) -> None:
+        k = output.key[0]
+        values[:, k] = output.values
+        errors[k] = output.error
+        bar.update(output.error is not None)
+
+    tasks = (FactsTask(scenario, s, chosen, key=(k,)) for k, s in enumerate(seed_tuple))
+    try:
+        run_tasks(tasks, done, executor=executor, workers=workers)
+    finally:
+        bar.close()
+    return Validation(
+        scenario, seed_tuple, chosen, values, tuple(errors), time.perf_counter() - start
+    )
