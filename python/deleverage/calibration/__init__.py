@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from deleverage.calibration.calibrate import Calibration, calibrate
 from deleverage.calibration.evaluate import FactsOutput, FactsTask, evaluate, target_values
+from deleverage.calibration.spec import (
+    CalibrationSpec,
+    Parameter,
+    load_calibration,
+    parse_calibration,
+)
 from deleverage.calibration.validate import Validation, validate
 
 __all__ = [
+    "Calibration",
+    "CalibrationSpec",
+    "Parameter",
+    "calibrate",
+    "load_calibration",
+    "parse_calibration",
     "FactsOutput",
     "FactsTask",
     "Validation",

@@ -1,0 +1,95 @@
+"""Where a calibration's evaluations go: one JSON line per run, appended as it finishes.
+
+Layout of ``out``::
+
+    out/calibration.json     what the calibration is (its digest), to refuse mixing two
+    out/evaluations.jsonl    one line per (stage, trial, seed) run: params, figures, error
+
+Each line is written whole and flushed to disk before the next run is
+recorded, so a calibration killed at any moment loses at most the runs that
+were still executing; a line cut short by the kill is ignored on reading.
+Reading it back gives ``resume`` every finished run, keyed by (stage, trial, seed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EvaluationStore", "Key"]
+
+MANIFEST = "calibration.json"
+EVALUATIONS = "evaluations.jsonl"
+FORMAT = 1
+
+#: (stage, trial, seed): stage is "base", "search" or "final"; the base is trial -1.
+Key = tuple[str, int, int]
+
+
+class EvaluationStore:
+    """The evaluations of one calibration in ``out``."""
+
+    def __init__(self, out: str | os.PathLike[str]) -> None:
+        self.out = Path(out)
+        self.path = self.out / EVALUATIONS
+
+    def open(self, digest: str, resume: bool) -> dict[Key, dict[str, Any]]:
+        """Start (or, with ``resume``, continue) the calibration ``digest`` here and
+        return the runs already stored."""
+        manifest = self.out / MANIFEST
+        if self.out.exists() and not self.out.is_dir():
+            raise ValueError(f"out: {str(self.out)!r} exists and is not a folder")
+        self._drop_partial_line()
+        stored = self.read() if self.path.exists() else {}
+        if stored and not resume:
+            raise ValueError(
+                f"out: {str(self.out)!r} already holds a calibration's evaluations; pass "
+                "resume=True (--resume) to continue it, or choose another folder"
+            )
+        if stored and manifest.exists():
+            before = json.loads(manifest.read_text(encoding="utf-8")).get("digest")
+            if before != digest:
+                raise ValueError(
+                    f"out: {str(self.out)!r} holds a different calibration (its scenario, "
+                    "parameters, targets, seeds, sampler or scales differ); cannot resume it"
+                )
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = manifest.with_name(f".{MANIFEST}.tmp")
+        tmp.write_text(json.dumps({"format": FORMAT, "digest": digest}), encoding="utf-8")
+        os.replace(tmp, manifest)
+        return stored
+
+    def _drop_partial_line(self) -> None:
+        """Cut a last line a kill left unfinished, so appends start on a line of their own."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as f:
+                f.truncate(data.rfind(b"\n") + 1)
+
+    def read(self) -> dict[Key, dict[str, Any]]:
+        """Every complete line, keyed by (stage, trial, seed) (a repeated key keeps the last)."""
+        rows: dict[Key, dict[str, Any]] = {}
+        if not self.path.exists():
+            return rows
+        with open(self.path, encoding="utf-8") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # cut short by a kill: that run is simply run again
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                rows[(row["stage"], int(row["trial"]), int(row["seed"]))] = row
+        return rows
+
+    def append(self, row: dict[str, Any]) -> None:
+        """Write one run's line and flush it to disk."""
+        line = json.dumps(row, allow_nan=True) + "\n"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
