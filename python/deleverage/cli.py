@@ -365,6 +365,118 @@ def _run_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import math
+
+    import pandas as pd
+
+    from deleverage.calibration import validate
+
+    if args.dask is not None and args.workers is not None:
+        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
+    scenario = _load_scenario(args.scenario)
+    validation = validate(
+        scenario,
+        args.seeds,
+        scale=args.scale,
+        executor=args.dask,
+        workers=args.workers,
+        progress=False if args.json else None,
+    )
+    if args.out is not None:
+        from pathlib import Path
+
+        from deleverage.calibration.figure import validation_figure
+
+        _check_out("--out", args.out)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        validation.table().to_csv(Path(args.out) / "validation.csv", index=False)
+        text = json.dumps(validation.to_dict(), indent=2)
+        (Path(args.out) / "validation.json").write_text(text + "\n", encoding="utf-8")
+        validation_figure(validation, Path(args.out) / "validation.png")
+    if args.json:
+        print(json.dumps(validation.to_dict()))
+        return 0 if validation.passed else 1
+    size = f", scale {args.scale:g}" if args.scale is not None else ""
+    print(
+        f"{validation.scenario.name}: {validation.scenario.total_accounts:,} accounts{size}, "
+        f"{len(validation.seeds)} seeds, {validation.wall_seconds:.1f} s wall"
+    )
+    table = validation.table()
+
+    def rng(low: float, high: float) -> str:
+        if math.isnan(low):
+            return "-"
+        return f"[{low:.4g}, {high:.4g}]"
+
+    seeds = [c for c in table.columns if c.startswith("seed ")]
+    shown = pd.DataFrame(
+        {
+            "target": table["target"],
+            "range": [rng(lo, hi) for lo, hi in zip(table["low"], table["high"], strict=True)],
+            **{c.removeprefix("seed "): table[c] for c in seeds},
+            "pass": [
+                f"{p}/{n}" + {True: "", False: " FAIL", None: " -"}[ok]
+                for p, n, ok in zip(table["passed"], table["needed"], table["ok"], strict=True)
+            ],
+        }
+    )
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    for seed, error in zip(validation.seeds, validation.errors, strict=True):
+        if error is not None:
+            print(f"seed {seed} failed: {error}")
+    failures = validation.failures()
+    verdict = "passes" if validation.passed else f"FAILS {len(failures)} of {len(table)} targets"
+    print(f"\n{validation.scenario.name} {verdict}")
+    if args.out is not None:
+        print(f"table, JSON and figure in {args.out}")
+    return 0 if validation.passed else 1
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from deleverage.calibration import calibrate, load_calibration
+
+    if args.dask is not None and args.workers is not None:
+        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
+    spec = load_calibration(args.spec)
+    result = calibrate(
+        spec,
+        out=args.out,
+        resume=args.resume,
+        executor=args.dask,
+        workers=args.workers,
+        progress=False if args.json else None,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(
+        f"{spec.scenario.name}: {len(result.trials)} trials x {len(spec.seeds)} seeds at "
+        f"scale {spec.scale:g} ({result.executed:,} runs now, {result.reused:,} stored), "
+        f"{result.wall_seconds:.1f} s wall"
+    )
+    print(
+        f"loss {result.base_loss:.4g} (base) -> {result.best_loss:.4g} (trial "
+        f"{result.best_trial}); at scale {spec.final_scale:g}: {result.base_final_loss:.4g} -> "
+        f"{result.best_final_loss:.4g}"
+    )
+    for name, value in result.best_params.items():
+        print(f"  {name} = {value:.6g}")
+    print(result.fit.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"best scenario, trials, fit and figure in {result.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deleverage",
@@ -467,6 +579,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cf.add_argument("--json", action="store_true", help="print the shares as a JSON list")
     cf.set_defaults(handler=_counterfactual)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a scenario's market against its [[targets]] over seeds",
+        description="Run the scenario on seeds 0..N-1 and check every target it declares "
+        "(the stylized facts of its quiet window, its episode figures): a target passes when "
+        "its figure lies in its range in its share of the seeds. Exits 1 when one fails.",
+    )
+    validate.add_argument("scenario", help="preset name or scenario .toml file")
+    validate.add_argument(
+        "--seeds", type=_positive_int, default=8, help="seeds 0..N-1 (default: 8)"
+    )
+    validate.add_argument(
+        "--scale",
+        type=_positive_float,
+        default=None,
+        help="run the whole market at this fraction of its size (Scenario.scaled)",
+    )
+    validate.add_argument(
+        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
+    )
+    validate.add_argument(
+        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+    )
+    validate.add_argument(
+        "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
+    )
+    validate.add_argument("--json", action="store_true", help="print one JSON object")
+    validate.set_defaults(handler=_validate)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit a scenario's parameters to its targets (see docs/calibration.md)",
+        description="Simulated method of moments: the optimiser proposes parameters, every "
+        "candidate runs on the same seeds, and the one whose figures best match the targets "
+        "wins; evaluations are stored as they finish and --resume continues a stopped search.",
+    )
+    calibrate.add_argument("spec", help="the calibration's .toml spec")
+    calibrate.add_argument(
+        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
+    )
+    calibrate.add_argument(
+        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+    )
+    calibrate.add_argument(
+        "--resume", action="store_true", help="continue the calibration stored in --out"
+    )
+    calibrate.add_argument("--out", default=None, help="output folder (overrides the spec's)")
+    calibrate.add_argument("--json", action="store_true", help="print one JSON summary object")
+    calibrate.set_defaults(handler=_calibrate)
 
     bench = commands.add_parser("bench", help="run a built-in benchmark")
     suites = bench.add_subparsers(dest="suite", required=True)

@@ -22,6 +22,7 @@ holds is NaN, never an error: a validation reports it as failing.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -120,10 +121,8 @@ def facts_of_frame(frame: pd.DataFrame, horizon_steps: int, dt: float) -> dict[s
             out[f"abs_acf_{lag}"] = _acf(np.abs(r), lag)
         out["kurtosis"] = _kurtosis(r)
         out["kurtosis_fade"] = out["kurtosis"] - _kurtosis(_log_returns(last, k * FADE))
-        try:
+        with contextlib.suppress(ValueError):  # too few returns in the tail: NaN
             out["hill"] = hill_tail_index(r, 0.05)
-        except ValueError:
-            pass  # too few returns in the tail: NaN
         # Volume traded over each return's interval: steps (i-1)k+1 .. ik.
         volume = frame["volume"].to_numpy(dtype=np.float64)
         n = len(r)
@@ -176,7 +175,9 @@ def _horizon_steps(horizon: object, dt: float) -> int:
     if isinstance(horizon, bool) or not isinstance(horizon, (int, float, np.number)):
         raise TypeError(f"horizons: must be numbers of seconds, got {horizon!r}")
     steps = float(horizon) / dt
-    if not (math.isfinite(steps) and steps >= 1 - 1e-9 and abs(steps - round(steps)) < 1e-9 * steps):
+    if not (
+        math.isfinite(steps) and steps >= 1 - 1e-9 and abs(steps - round(steps)) < 1e-9 * steps
+    ):
         raise ValueError(
             f"horizons: each must be a whole number of clock steps (dt {dt:g} s), got {horizon!r}"
         )

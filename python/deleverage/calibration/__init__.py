@@ -15,14 +15,14 @@ from deleverage.calibration.validate import Validation, validate
 __all__ = [
     "Calibration",
     "CalibrationSpec",
-    "Parameter",
-    "calibrate",
-    "load_calibration",
-    "parse_calibration",
     "FactsOutput",
     "FactsTask",
+    "Parameter",
     "Validation",
+    "calibrate",
     "evaluate",
+    "load_calibration",
+    "parse_calibration",
     "target_values",
     "validate",
 ]

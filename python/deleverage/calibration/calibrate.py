@@ -52,7 +52,7 @@ from deleverage.sweeps.progress import Progress
 __all__ = ["FAILED_LOSS", "NAN_DISTANCE", "Calibration", "calibrate", "loss_of"]
 
 #: The loss of a candidate one of whose runs failed.
-FAILED_LOSS = 1e6
+FAILED_LOSS = 1e7
 #: The standardised distance of a figure that is NaN on every seed.
 NAN_DISTANCE = 1e3
 #: The spread used for a target whose base spread is 0 or NaN: this share of
@@ -325,7 +325,9 @@ def _calibrate(
     stored = store.open(spec.digest(), resume)
     rerun_final = spec.final_scale != spec.scale and spec.final_best > 0
     per = len(spec.seeds)
-    total = per * (1 + spec.trials + ((min(spec.final_best, spec.trials) + 1) if rerun_final else 0))
+    total = per * (
+        1 + spec.trials + ((min(spec.final_best, spec.trials) + 1) if rerun_final else 0)
+    )
     done_before = sum(1 for k in stored if k[0] != "search" or k[1] < spec.trials)
     bar = Progress(total, min(done_before, total), progress, desc=f"calibrate {spec.scenario.name}")
     backend = make_backend(executor, workers)
@@ -346,7 +348,9 @@ def _calibrate(
         with _quiet_optuna():
             study = optuna.create_study(direction="minimize", sampler=_sampler(spec))
             for first in range(0, spec.trials, spec.batch):
-                asked = [study.ask(distributions) for _ in range(min(spec.batch, spec.trials - first))]
+                asked = [
+                    study.ask(distributions) for _ in range(min(spec.batch, spec.trials - first))
+                ]
                 params = {t.number: dict(t.params) for t in asked}
                 results = runner.run("search", params, search_world)
                 for trial in asked:
@@ -420,14 +424,16 @@ def _labels(spec: CalibrationSpec) -> list[str]:
 def _means(c: Candidate) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-        return np.nanmean(c.values, axis=1)
+        return np.asarray(np.nanmean(c.values, axis=1))
 
 
 def _spreads(c: Candidate) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanstd(c.values, axis=1, ddof=1) if c.values.shape[1] > 1 else np.full(
-            c.values.shape[0], math.nan
+        return (
+            np.nanstd(c.values, axis=1, ddof=1)
+            if c.values.shape[1] > 1
+            else np.full(c.values.shape[0], math.nan)
         )
 
 

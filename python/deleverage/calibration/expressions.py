@@ -86,7 +86,9 @@ class Expression:
         try:
             result = self._eval(self.tree, values)
         except (ArithmeticError, ValueError) as exc:
-            raise ValueError(f"{self.field}: {self.text!r} fails at {dict(values)}: {exc}") from None
+            raise ValueError(
+                f"{self.field}: {self.text!r} fails at {dict(values)}: {exc}"
+            ) from None
         if isinstance(result, complex) or not math.isfinite(result):
             raise ValueError(f"{self.field}: {self.text!r} is not finite at {dict(values)}")
         return float(result)
@@ -97,8 +99,11 @@ class Expression:
         if isinstance(node, ast.Name):
             return values[node.id]
         if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](self._eval(node.left, values), self._eval(node.right, values))
+            return _BINARY[type(node.op)](
+                self._eval(node.left, values), self._eval(node.right, values)
+            )
         if isinstance(node, ast.UnaryOp):
             return _UNARY[type(node.op)](self._eval(node.operand, values))
-        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        assert isinstance(node, ast.Call)
+        assert isinstance(node.func, ast.Name)
         return _FUNCTIONS[node.func.id](*(self._eval(a, values) for a in node.args))

@@ -169,7 +169,7 @@ class CalibrationSpec:
         targets = tuple(self.targets) or self.scenario.targets
         if not targets:
             raise ValueError(
-                "targets: none given, and the scenario declares no [[targets]]; "
+                "targets: none given, and the scenario declares none ([[targets]]); "
                 "name the facts to fit"
             )
         for i, t in enumerate(targets):
@@ -189,7 +189,9 @@ class CalibrationSpec:
         set_field(self, "seed", check_seed("seed", self.seed))
         set_field(self, "scale", check_float("scale", self.scale, 0.0, 1e3, lo_open=True))
         set_field(
-            self, "final_scale", check_float("final_scale", self.final_scale, 0.0, 1e3, lo_open=True)
+            self,
+            "final_scale",
+            check_float("final_scale", self.final_scale, 0.0, 1e3, lo_open=True),
         )
         set_field(self, "final_best", check_int("final_best", self.final_best, 0, 1000))
         # Every corner of the box must give a valid scenario: refused now, not mid-search.
@@ -208,7 +210,7 @@ class CalibrationSpec:
         out: dict[str, Any] = {}
         for p in self.parameters:
             v = values[p.name]
-            out[p.path] = int(round(v)) if p.integer else float(v)
+            out[p.path] = round(v) if p.integer else float(v)
         for path, text in self.tied.items():
             out[path] = Expression(text, names, f"tied.{path}")({n: values[n] for n in names})
         return out
@@ -267,6 +269,8 @@ def _targets(raw: object) -> tuple[Target, ...]:
 
     if not isinstance(raw, list):
         raise TypeError(f"targets: must be an array of tables, got {type(raw).__name__}")
+    if not raw:
+        raise ValueError("targets: the array is empty; leave it out to fit the scenario's own")
     return tuple(_decode_dataclass(Target, t, f"targets[{i}]") for i, t in enumerate(raw))
 
 

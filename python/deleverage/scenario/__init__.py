@@ -27,9 +27,9 @@ from deleverage.scenario.targets import MARKET_FACTS, Target
 from deleverage.scenario.toml_io import from_toml_str, load_toml, save_toml, to_toml_str
 
 __all__ = [
-    "MARKET_FACTS",
     "DISTRIBUTION_KINDS",
     "MARGIN_MODES",
+    "MARKET_FACTS",
     "MAX_ACCOUNTS",
     "PARAMS_CLASSES",
     "SHOCK_KINDS",
@@ -50,9 +50,9 @@ __all__ = [
     "Population",
     "Scenario",
     "Shock",
-    "Target",
     "SpeculatorParams",
     "StrategyParams",
+    "Target",
     "ValueParams",
     "VolatilityTrigger",
     "from_toml_str",

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from deleverage.scenario.distributions import check_float, check_sequence, check_str, set_field
 
-__all__ = ["FACT_PREFIXES", "MARKET_FACTS", "MAX_HORIZON", "Target", "fact_kind"]
+__all__ = ["FACT_PREFIXES", "MARKET_FACTS", "MAX_HORIZON", "STEP_FACTS", "Target", "fact_kind"]
 
 #: The longest return horizon a fact is measured at (seconds): a week.
 MAX_HORIZON = 7 * 86400.0
@@ -59,6 +59,9 @@ MARKET_FACTS: dict[str, str] = {
     "volume_abs_corr": "correlation of the volume traded in each horizon with |return|",
     "leverage_effect": "correlation of a return with the mean |return| over the next 12",
 }
+
+#: Market facts measured on every step of the window, whatever the horizon.
+STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "depth", "mispricing"})
 
 #: Prefixes of the figures that are not market facts.
 FACT_PREFIXES: tuple[str, ...] = ("run.", "episode.", "crash.")
@@ -182,7 +185,7 @@ class Target:
     def label(self, instrument: str) -> str:
         """A short label: ``GOLD return_acf_1 @300s`` (the horizon for market facts only)."""
         where = f"{instrument} " if instrument else ""
-        at = f" @{self.horizon:g}s" if self.kind == "market" else ""
+        at = f" @{self.horizon:g}s" if self.kind == "market" and self.fact not in STEP_FACTS else ""
         span = ""
         if self.window:
             span = f" [{self.window[0]:g}, {self.window[1]:g}]"

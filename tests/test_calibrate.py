@@ -1,0 +1,373 @@
+"""calibrate: identification at known parameters, resume after a kill, executors, bad specs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deleverage.calibration import (
+    CalibrationSpec,
+    Parameter,
+    calibrate,
+    load_calibration,
+    parse_calibration,
+    target_values,
+)
+from deleverage.calibration.calibrate import FAILED_LOSS, NAN_DISTANCE, loss_of, spreads_of
+from deleverage.calibration.expressions import Expression
+from deleverage.calibration.store import EvaluationStore
+from deleverage.scenario import Target
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+from deleverage.sweeps.paths import apply_paths
+
+VOL = "instruments.GOLD.fundamental.volatility"
+SPREAD = "populations.market_makers.params.vol_spread_factor"
+QUIET = (0.0, 1800.0)
+
+
+def _base():  # type: ignore[no-untyped-def]
+    return apply_paths(load_preset("default").replace(targets=()), {VOL: 0.5, SPREAD: 40.0})
+
+
+def _facts() -> list[Target]:
+    return [
+        Target("fair_daily_vol", horizon=30, window=QUIET, value=1.0),
+        Target("spread_bps", window=QUIET, value=1.0),
+    ]
+
+
+def _spec(targets: tuple[Target, ...], **kw: object) -> CalibrationSpec:
+    options: dict[str, object] = {"seeds": (0, 1, 2, 3), "trials": 16, "batch": 8}
+    options.update(kw)
+    return CalibrationSpec(
+        scenario=_base(),
+        parameters=(
+            Parameter("vol", VOL, 0.02, 2.0, log=True),
+            Parameter("spread", SPREAD, 0.5, 200.0, log=True),
+        ),
+        targets=targets,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="module")
+def truth_targets() -> tuple[Target, ...]:
+    """The seed-mean figures of the world at vol 0.16, spread factor 10, as targets."""
+    world = apply_paths(_base(), {VOL: 0.16, SPREAD: 10.0})
+    facts = _facts()
+    values = np.array(
+        [target_values(simulate(world, s, progress=False), facts) for s in (0, 1, 2, 3)]
+    ).mean(axis=0)
+    return tuple(
+        Target(t.fact, horizon=t.horizon, window=t.window, value=float(v))
+        for t, v in zip(facts, values, strict=True)
+    )
+
+
+def test_identification_recovers_known_parameters(truth_targets: tuple[Target, ...]) -> None:
+    """From a base at 3x and 4x the truth, within wide bounds, 64 TPE trials find both
+    parameters within 20%."""
+    result = calibrate(_spec(truth_targets, trials=64), progress=False)
+    assert result.best_params["vol"] == pytest.approx(0.16, rel=0.2)
+    assert result.best_params["spread"] == pytest.approx(10.0, rel=0.2)
+    assert result.best_loss < result.base_loss / 100
+    # The best scenario carries the parameters; the fit table its figures.
+    assert result.best_scenario.instrument("GOLD").fundamental.volatility == pytest.approx(
+        result.best_params["vol"]
+    )
+    assert list(result.fit["aim"]) == pytest.approx([t.value for t in truth_targets])
+    assert len(result.trials) == 64
+    assert result.executed == 4 * 65
+
+
+def test_loss_against_plain_formula() -> None:
+    targets = (
+        Target("vol_ratio", range=(0.7, 1.5), weight=2.0),
+        Target("spread_bps", value=3.0),
+        Target("kurtosis", range=(3.0, math.inf)),
+    )
+    spec = _spec(targets)
+    base = np.array([[1.0, 1.2, 0.8, 1.0], [2.0, 4.0, 3.0, 3.0], [1.0, 2.0, np.nan, 3.0]])
+    spreads = spreads_of(base, spec)
+    assert spreads == pytest.approx([np.std(r[np.isfinite(r)], ddof=1) for r in base])
+    cand = np.array([[2.0, 2.0, 2.0, 2.0], [3.5, 3.5, 3.5, 3.5], [np.nan] * 4])
+    d = [(2.0 - 1.5) / spreads[0], 0.5 / spreads[1], NAN_DISTANCE]
+    expected = (2 * d[0] ** 2 + d[1] ** 2 + d[2] ** 2) / 4
+    assert loss_of(cand, spreads, spec) == pytest.approx(expected)
+    inside = np.array([[1.0] * 4, [3.0] * 4, [5.0] * 4])
+    assert loss_of(inside, spreads, spec) == 0.0
+    # A spread of 0 across seeds falls back to a tenth of the aim's size.
+    flat = np.array([[1.0] * 4, [3.0] * 4, [4.0] * 4])
+    assert spreads_of(flat, spec) == pytest.approx([0.11, 0.3, 0.3])
+
+
+def _store_keys(folder: Path) -> list[tuple[str, int, int]]:
+    lines = (folder / "evaluations.jsonl").read_text().splitlines()
+    return [(r["stage"], r["trial"], r["seed"]) for r in map(json.loads, lines)]
+
+
+def test_resume_after_interrupt_loses_nothing_and_repeats_nothing(
+    tmp_path: Path, truth_targets: tuple[Target, ...]
+) -> None:
+    spec = _spec(truth_targets, trials=16, final_scale=0.5, final_best=2)
+    whole = calibrate(spec, out=tmp_path / "whole", progress=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after(trial: int, loss: float) -> None:
+        if trial == 9:
+            raise Stop
+
+    with pytest.raises(Stop):
+        calibrate(spec, out=tmp_path / "cut", progress=False, callback=stop_after, workers=2)
+    before = len(_store_keys(tmp_path / "cut"))
+    assert before >= 4 * (1 + 10)
+    with pytest.raises(ValueError, match="already holds a calibration"):
+        calibrate(spec, out=tmp_path / "cut", progress=False)
+    resumed = calibrate(spec, out=tmp_path / "cut", resume=True, progress=False)
+    keys = _store_keys(tmp_path / "cut")
+    assert len(keys) == len(set(keys)) == len(_store_keys(tmp_path / "whole"))
+    assert resumed.reused == before
+    assert resumed.executed == len(keys) - before
+    pd.testing.assert_frame_equal(
+        resumed.trials.drop(columns="wall_seconds"), whole.trials.drop(columns="wall_seconds")
+    )
+    assert resumed.best_params == whole.best_params
+    pd.testing.assert_frame_equal(resumed.fit, whole.fit)
+    # A different calibration is refused in the same folder.
+    other = _spec(truth_targets, trials=16, seed=1, final_scale=0.5, final_best=2)
+    with pytest.raises(ValueError, match="different calibration"):
+        calibrate(other, out=tmp_path / "cut", resume=True, progress=False)
+
+
+def _write_spec(folder: Path, trials: int) -> Path:
+    spec = folder / "spec.toml"
+    spec.write_text(
+        textwrap.dedent(
+            f"""
+            scenario = "default"
+            seeds = 3
+            trials = {trials}
+            batch = 4
+            [set]
+            "{VOL}" = 0.5
+            [parameters.vol]
+            path = "{VOL}"
+            low = 0.02
+            high = 2.0
+            log = true
+            [[targets]]
+            fact = "fair_daily_vol"
+            horizon = 30
+            window = [0, 1800]
+            value = 0.008
+            """
+        )
+    )
+    return spec
+
+
+def test_killed_process_resumes(tmp_path: Path) -> None:
+    """SIGKILL mid-search, then --resume: the store ends with every run once, and the
+    trials are those of an uninterrupted calibration."""
+    spec = _write_spec(tmp_path, trials=48)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "deleverage", "calibrate", str(spec), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = out / "evaluations.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if store.exists() and store.read_text().count("\n") >= 30:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = store.read_text().count("\n")
+    assert 30 <= killed_at < 3 * 49, "the kill came after the end: make the search longer"
+    result = calibrate(spec, out=out, resume=True, progress=False)
+    keys = _store_keys(out)
+    assert len(keys) == len(set(keys)) == 3 * 49
+    assert result.reused + result.executed == len(keys)
+    assert result.reused >= killed_at - 1  # a line cut by the kill is run again
+    fresh = calibrate(spec, out=tmp_path / "fresh", progress=False)
+    pd.testing.assert_frame_equal(
+        result.trials.drop(columns="wall_seconds"), fresh.trials.drop(columns="wall_seconds")
+    )
+
+
+def test_cut_line_is_dropped(tmp_path: Path) -> None:
+    store = EvaluationStore(tmp_path)
+    store.open("d", resume=False)
+    store.append({"stage": "base", "trial": -1, "seed": 0, "params": {}, "values": [1.0]})
+    with open(store.path, "a") as f:
+        f.write('{"stage": "search", "tr')
+    assert list(store.read()) == [("base", -1, 0)]
+    stored = store.open("d", resume=True)
+    assert list(stored) == [("base", -1, 0)]
+    store.append({"stage": "search", "trial": 0, "seed": 0, "params": {}, "values": [math.nan]})
+    rows = store.read()
+    assert list(rows) == [("base", -1, 0), ("search", 0, 0)]
+    assert math.isnan(rows[("search", 0, 0)]["values"][0])
+
+
+def test_threads_processes_and_dask_give_the_same_trials(
+    truth_targets: tuple[Target, ...],
+) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    distributed = pytest.importorskip("distributed")
+    spec = _spec(truth_targets, trials=8, batch=4)
+    one = calibrate(spec, workers=1, progress=False)
+    two = calibrate(spec, workers=2, progress=False)
+    with ProcessPoolExecutor(2) as pool:
+        procs = calibrate(spec, executor=pool, progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dask = calibrate(spec, executor=client, progress=False)
+    for other in (two, procs, dask):
+        pd.testing.assert_frame_equal(
+            one.trials.drop(columns="wall_seconds"), other.trials.drop(columns="wall_seconds")
+        )
+
+
+def test_spec_file_round_trip_and_outputs(tmp_path: Path) -> None:
+    spec_path = _write_spec(tmp_path, trials=8)
+    spec = load_calibration(spec_path)
+    assert spec.out == tmp_path / "spec.calibration"
+    assert spec.seeds == (0, 1, 2)
+    assert spec.scenario.instrument("GOLD").fundamental.volatility == 0.5
+    result = calibrate(spec, progress=False)
+    for name in ("best.toml", "trials.csv", "fit.csv", "summary.json", "search.png"):
+        assert (tmp_path / "spec.calibration" / name).stat().st_size > 0
+    from deleverage.scenario import load_toml
+
+    best = load_toml(tmp_path / "spec.calibration" / "best.toml")
+    assert best == result.best_scenario
+    summary = json.loads((tmp_path / "spec.calibration" / "summary.json").read_text())
+    assert summary["best_trial"] == result.best_trial
+    trials = pd.read_csv(tmp_path / "spec.calibration" / "trials.csv")
+    assert list(trials["trial"]) == list(range(8))
+
+
+def test_tied_parameters_follow_the_free_ones() -> None:
+    spec = CalibrationSpec(
+        scenario=load_preset("default").replace(targets=()),
+        parameters=(Parameter("vol", VOL, 0.05, 1.0),),
+        tied={"populations.market_makers.params.vol_withdraw": "max(1.0, 6 * vol)"},
+        targets=(Target("spread_bps", value=2.0),),
+    )
+    assert spec.paths({"vol": 0.1}) == {
+        VOL: 0.1,
+        "populations.market_makers.params.vol_withdraw": 1.0,
+    }
+    assert spec.paths({"vol": 0.5})["populations.market_makers.params.vol_withdraw"] == 3.0
+
+
+def test_expressions() -> None:
+    e = Expression("200 / lev + sqrt(x) - min(1, x) ** 2", ["lev", "x"], "tied.a")
+    assert e({"lev": 4.0, "x": 4.0}) == pytest.approx(50 + 2 - 1)
+    assert e.names == {"lev", "x"}
+    for bad, match in [
+        ("__import__('os')", "not allowed"),
+        ("lev.real", "not allowed"),
+        ("y + 1", "unknown name 'y'"),
+        ("'a'", "only numbers"),
+        ("1 +", "not an expression"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            Expression(bad, ["lev"], "tied.a")
+    with pytest.raises(ValueError, match=r"tied\.a: '1 / lev' fails"):
+        Expression("1 / lev", ["lev"], "tied.a")({"lev": 0.0})
+    with pytest.raises(TypeError, match="expression string"):
+        Expression("", ["lev"], "tied.a")
+
+
+BASE_SPEC = {
+    "scenario": "default",
+    "parameters": {"vol": {"path": VOL, "low": 0.05, "high": 1.0}},
+    "targets": [{"fact": "spread_bps", "value": 2.0}],
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "match"),
+    [
+        ({"bogus": 1}, ValueError, "bogus: unknown key"),
+        (
+            {"parameters": {"vol": {"path": "instruments.GOLD.nope", "low": 0, "high": 1}}},
+            ValueError,
+            r"parameters\.vol\.path: .*unknown field 'nope'",
+        ),
+        (
+            {"parameters": {"vol": {"path": VOL, "low": 1.0, "high": 0.5}}},
+            ValueError,
+            r"parameters\.vol\.high: must be > low",
+        ),
+        (
+            {"parameters": {"vol": {"path": VOL, "low": 0.0, "high": 0.5, "log": True}}},
+            ValueError,
+            r"parameters\.vol\.low: must be > 0 on a log scale",
+        ),
+        (
+            {"parameters": {"vol": {"path": VOL, "low": 0.1, "high": 50.0}}},
+            ValueError,
+            r"parameters\.vol\.high: .*volatility",
+        ),
+        (
+            {"parameters": {"vol": {"path": VOL, "high": 1.0}}},
+            ValueError,
+            r"parameters\.vol\.low: missing required key",
+        ),
+        ({"parameters": {}}, ValueError, "parameters: at least one"),
+        ({"targets": [{"fact": "nonsense", "value": 1.0}]}, ValueError, r"targets\[0\]\.fact"),
+        ({"targets": []}, ValueError, "targets: the array is empty"),
+        (
+            {"targets": [{"fact": "spread_bps", "value": 1.0, "instrument": "OIL"}]},
+            ValueError,
+            r"targets\[0\]\.instrument: unknown instrument 'OIL'",
+        ),
+        ({"tied": {"populations.noise.activity": "2 * lev"}}, ValueError, "unknown name 'lev'"),
+        ({"seeds": 0}, ValueError, "seeds"),
+        ({"trials": 0}, ValueError, r"trials: must be in \[1"),
+        ({"sampler": "grid"}, ValueError, "sampler"),
+        ({"scale": -1.0}, ValueError, "scale"),
+        ({"scenario": "nowhere"}, ValueError, "scenario"),
+    ],
+)
+def test_bad_specs_name_the_field(change: dict, error: type, match: str) -> None:
+    raw = {**BASE_SPEC, **change}
+    with pytest.raises(error, match=match):
+        parse_calibration(raw)
+
+
+def test_no_targets_anywhere_is_refused() -> None:
+    with pytest.raises(ValueError, match="targets: none given, and the scenario declares none"):
+        CalibrationSpec(
+            scenario=load_preset("default").replace(targets=()),
+            parameters=(Parameter("vol", VOL, 0.05, 1.0),),
+        )
+
+
+def test_failed_candidates_get_the_failure_loss() -> None:
+    """A figure that does not exist fails every run: the base is refused with its error."""
+    spec = _spec((Target("run.no_such_figure", value=1.0),), trials=2, batch=2)
+    with pytest.raises(ValueError, match="no_such_figure"):
+        calibrate(spec, progress=False)
+    assert FAILED_LOSS > NAN_DISTANCE**2
