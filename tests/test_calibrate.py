@@ -365,9 +365,30 @@ def test_no_targets_anywhere_is_refused() -> None:
         )
 
 
+def test_unknown_figure_is_refused_before_any_run() -> None:
+    with pytest.raises(ValueError, match=r"targets\[0\]\.fact: 'run.no_such_figure' is not a run"):
+        _spec((Target("run.no_such_figure", value=1.0),))
+
+
 def test_failed_candidates_get_the_failure_loss() -> None:
-    """A figure that does not exist fails every run: the base is refused with its error."""
-    spec = _spec((Target("run.no_such_figure", value=1.0),), trials=2, batch=2)
-    with pytest.raises(ValueError, match="no_such_figure"):
-        calibrate(spec, progress=False)
+    """A candidate whose runs raise (here: dealers' vol_withdraw tied to 0 at k = 2, which
+    the scenario refuses) gets FAILED_LOSS, and the search goes on around it."""
+    spec = CalibrationSpec(
+        scenario=load_preset("default").replace(targets=()),
+        parameters=(Parameter("k", "populations.market_makers.params.levels", 1, 3, integer=True),),
+        tied={"populations.market_makers.params.vol_withdraw": "abs(k - 2)"},
+        targets=(Target("spread_bps", window=QUIET, value=2.0),),
+        seeds=(0, 1),
+        trials=12,
+        batch=4,
+        sampler="random",
+    )
+    result = calibrate(spec, progress=False)
+    trials = result.trials
+    failed = trials[trials["k"] == 2]
+    assert len(failed) > 0
+    assert (failed["loss"] == FAILED_LOSS).all()
+    assert (failed["failed_runs"] == 2).all()
+    assert (trials.loc[trials["k"] != 2, "loss"] < FAILED_LOSS).all()
+    assert result.best_params["k"] != 2
     assert FAILED_LOSS > NAN_DISTANCE**2

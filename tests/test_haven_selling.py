@@ -21,7 +21,7 @@ DAY = 288
 @pytest.fixture(scope="module")
 def base() -> Result:
     world = load_preset("dash-for-cash-2020").scaled(0.01)
-    return simulate(world.replace(episode=None).with_steps(10 * DAY), 0, progress=False)
+    return simulate(world.replace(episode=None, targets=()).with_steps(10 * DAY), 0, progress=False)
 
 
 def _with_paths(base: Result, daily: dict[tuple[str, str], list[float]]) -> Result:

@@ -125,7 +125,7 @@ def test_episode_metrics_reject_bad_input(runs) -> None:
     r = runs[SEEDS[0]]
     with pytest.raises(TypeError, match=r"^result: must be a Result"):
         episode_metrics(r.series)  # type: ignore[arg-type]
-    plain = dataclasses.replace(r, scenario=r.scenario.replace(episode=None))
+    plain = dataclasses.replace(r, scenario=r.scenario.replace(episode=None, targets=()))
     with pytest.raises(ValueError, match=r"^result: scenario 'gold-2026' declares no episode"):
         episode_metrics(plain)
     with pytest.raises(ValueError, match=r"^instrument: must be one of"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from deleverage import _core
 from deleverage._core import Execution, OrderBook, OrderView
+from deleverage.calibration import calibrate, validate
 from deleverage.codes import (
     DEFAULT_MAX_LADDER_LEVELS,
     MAX_PRICE,
@@ -53,8 +54,10 @@ __all__ = [
     "Side",
     "StpMode",
     "__version__",
+    "calibrate",
     "counterfactual",
     "load_result",
     "make_messages",
     "sweep",
+    "validate",
 ]

@@ -14,7 +14,9 @@ concept per module:
 - ``episode``: the headline figures of a crash as the press reports them;
 - ``haven_selling``: a safe haven sold for cash in another market's crash;
 - ``attribution``: signed flow, Kyle's lambda, the share of a move due to forced selling;
-- ``stylized``: fat tails, return and volatility autocorrelation.
+- ``stylized``: fat tails, return and volatility autocorrelation;
+- ``market_facts``: every stylized fact of a market in a window, at several
+  horizons, beside its fair value's (what ``deleverage validate`` checks).
 
 ``summary(result)`` gathers the headline figures, one row per instrument.
 """
@@ -71,6 +73,7 @@ from deleverage.analysis.liquidity import (
     liquidity_collapse,
     liquidity_recovery,
 )
+from deleverage.analysis.market_facts import market_facts
 from deleverage.analysis.positions import (
     BeforeAfter,
     before_after,
@@ -219,6 +222,7 @@ __all__ = [
     "leverage_change",
     "liquidity_collapse",
     "liquidity_recovery",
+    "market_facts",
     "max_drawdown",
     "move_in_sigmas",
     "open_interest_change",

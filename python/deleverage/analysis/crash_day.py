@@ -36,9 +36,38 @@ from deleverage.analysis._common import instrument_name, is_result
 
 if TYPE_CHECKING:
     from deleverage.result import Result
+    from deleverage.scenario import Scenario
 
 #: The strategies whose pooled leverage is the crowd's.
 LEVERAGED_CROWD = ("speculator", "allocator")
+
+
+def episode_metric_names(scenario: Scenario, instrument: str | None = None) -> list[str]:
+    """The keys ``episode_metrics`` gives for ``scenario`` (which must declare an episode),
+    in order, without running it."""
+    episode = scenario.episode
+    if episode is None:
+        raise ValueError(f"scenario: {scenario.name!r} declares no episode")
+    name = instrument or scenario.instruments[0].name
+    names = [
+        f"{episode.period_name}_return",
+        "premium_before",
+        "crash_day_return",
+        "crash_day_low_return",
+        f"close_vs_{episode.lookback_days}d_earlier",
+        "close_vs_fair",
+        "liquidated_notional",
+        "long_share",
+        "liquidation_spike",
+        "max_spread_ratio",
+        "min_depth_ratio",
+    ]
+    names += [
+        f"{spec.asset_class or spec.name.lower()}_crash_day_return"
+        for spec in scenario.instruments
+        if spec.name != name
+    ]
+    return [*names, "leverage_after_over_peak", "open_interest_after_over_peak"]
 
 
 def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, float]:
@@ -70,16 +99,21 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
 
     liq = result.liquidations
     daily_notional = np.zeros(crash + 1)
-    long_notional = 0.0
+    long_notional = notional = 0.0
     if len(liq):
         days = (liq["time"] // episode.day).astype(int)
         mine = (liq["instrument"] == name) & (liq["kind"] != "adl_victim") & (days <= crash)
         daily_notional = np.bincount(
             days[mine].to_numpy(), weights=liq.loc[mine, "notional"].to_numpy(), minlength=crash + 1
         )
-        crash_longs = mine & (days == crash) & (liq["side"] == "long")
-        long_notional = float(liq.loc[crash_longs, "notional"].sum())
-    notional = float(daily_notional[crash])
+        # The crash day's total and its longs summed alike, so a day of longs only
+        # gives a share of exactly 1 (bincount and a pairwise sum round differently).
+        on_day = (mine & (days == crash)).to_numpy()
+        day_notional = liq["notional"].to_numpy()[on_day]
+        notional = float(np.sum(day_notional))
+        long_notional = float(
+            np.sum(np.where(liq["side"].to_numpy()[on_day] == "long", day_notional, 0.0))
+        )
     earlier = float(daily_notional[:crash].max()) if crash > 0 else 0.0
 
     spread = s["spread"].to_numpy()

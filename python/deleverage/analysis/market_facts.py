@@ -96,14 +96,16 @@ def facts_of_frame(frame: pd.DataFrame, horizon_steps: int, dt: float) -> dict[s
         raise TypeError(f"horizon_steps: must be an int, got {type(horizon_steps).__name__}")
     if horizon_steps < 1:
         raise ValueError(f"horizon_steps: must be >= 1, got {horizon_steps}")
-    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
-        raise ValueError(f"dt: must be a positive number of seconds, got {dt!r}")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dt: must be a number of seconds, got {type(dt).__name__}")
+    if not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt: must be a positive finite number of seconds, got {dt!r}")
     k = int(horizon_steps)
     horizon = k * float(dt)
     last = frame["last"].to_numpy(dtype=np.float64)
     fair = frame["fair"].to_numpy(dtype=np.float64)
-    if np.any(~(last > 0)) or np.any(~(fair > 0)):
-        raise ValueError("frame: last and fair prices must be positive and not NaN")
+    if not (np.all(np.isfinite(last) & (last > 0)) and np.all(np.isfinite(fair) & (fair > 0))):
+        raise ValueError("frame: last and fair prices must be positive and finite (no NaN or inf)")
     r = _log_returns(last, k)
     rf = _log_returns(fair, k)
     out: dict[str, float] = dict.fromkeys(MARKET_FACTS, math.nan)

@@ -22,7 +22,44 @@ from deleverage.sweeps.task import error_text
 if TYPE_CHECKING:
     from deleverage.result import Result
 
-__all__ = ["FactsOutput", "FactsTask", "evaluate", "evaluate_all", "target_values"]
+__all__ = [
+    "FactsOutput",
+    "FactsTask",
+    "check_figures",
+    "evaluate",
+    "evaluate_all",
+    "figure_names",
+    "target_values",
+]
+
+
+def figure_names(scenario: Scenario, kind: str, instrument: str) -> list[str]:
+    """The keys a ``run``, ``episode`` or ``crash`` target may name, without running."""
+    from deleverage.analysis.crash_day import episode_metric_names
+    from deleverage.analysis.episode import CrashFigures
+    from deleverage.sweeps.task import METRICS
+
+    if kind == "run":
+        return list(METRICS)
+    if kind == "episode":
+        return episode_metric_names(scenario, instrument)
+    numbers = ("float", "int", float, int)
+    return [f.name for f in dataclasses.fields(CrashFigures) if f.type in numbers]
+
+
+def check_figures(scenario: Scenario, targets: Sequence[Target], field: str = "targets") -> None:
+    """Raise ValueError (naming ``field[i].fact`` and the valid keys) for a target naming
+    a figure its kind does not have: found before any run, not after every run."""
+    first = scenario.instruments[0].name
+    for i, target in enumerate(targets):
+        if target.kind == "market":
+            continue
+        known = figure_names(scenario, target.kind, target.instrument or first)
+        if target.key not in known:
+            raise ValueError(
+                f"{field}[{i}].fact: {target.fact!r} is not a {target.kind} figure; "
+                f"known: {', '.join(known)}"
+            )
 
 
 def _market_value(

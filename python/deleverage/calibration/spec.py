@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deleverage.calibration.evaluate import check_figures
 from deleverage.calibration.expressions import Expression
 from deleverage.calibration.validate import seed_list
 from deleverage.scenario import Scenario, Target, to_toml_str
@@ -177,10 +178,7 @@ class CalibrationSpec:
                 raise TypeError(f"targets[{i}]: must be a Target, got {type(t).__name__}")
         if all(t.weight == 0 for t in targets):
             raise ValueError("targets: every weight is 0; nothing to fit")
-        try:
-            self.scenario.replace(targets=targets)
-        except (ValueError, TypeError) as e:
-            raise type(e)(str(e)) from None
+        check_figures(self.scenario.replace(targets=targets), targets)
         set_field(self, "targets", targets)
         set_field(self, "seeds", seed_list(self.seeds))
         set_field(self, "trials", check_int("trials", self.trials, 1, 1_000_000))

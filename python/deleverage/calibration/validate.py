@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deleverage.calibration.evaluate import FactsOutput, FactsTask
+from deleverage.calibration.evaluate import FactsOutput, FactsTask, check_figures
 from deleverage.calibration.runner import run_tasks
 from deleverage.scenario import Scenario, Target
 from deleverage.scenario.distributions import check_float
@@ -94,8 +94,8 @@ class Validation:
             }
             for k, seed in enumerate(self.seeds):
                 row[f"seed {seed}"] = self.values[i, k]
-            finite = self.values[i][np.isfinite(self.values[i])]
-            row["mean"] = float(finite.mean()) if len(finite) else math.nan
+            known = self.values[i][~np.isnan(self.values[i])]
+            row["mean"] = float(known.mean()) if len(known) else math.nan
             row["passed"] = int(passes[i].sum())
             row["needed"] = needed_passes(target.share, len(self.seeds))
             row["ok"] = bool(row["passed"] >= row["needed"]) if target.range else None
@@ -114,13 +114,14 @@ class Validation:
         return [str(t) for t, ok in zip(table["target"], table["ok"], strict=True) if ok is False]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (NaN as None)."""
+        """A JSON-ready summary: strict JSON, with NaN and +-inf (an open range bound, a
+        fair value that never moves) as null."""
 
         def clean(x: Any) -> Any:
-            if isinstance(x, float) and math.isnan(x):
-                return None
             if isinstance(x, (np.floating, np.integer)):
                 return clean(x.item())
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
             return x
 
         table = self.table()
@@ -132,7 +133,7 @@ class Validation:
                     "fact": row["fact"],
                     "instrument": row["instrument"],
                     "horizon": clean(row["horizon"]),
-                    "range": list(self.targets[i].range) or None,
+                    "range": [clean(b) for b in self.targets[i].range] or None,
                     "share": self.targets[i].share,
                     "values": [clean(float(v)) for v in self.values[i]],
                     "mean": clean(row["mean"]),
@@ -183,6 +184,7 @@ def validate(
         )
     if targets is not None:
         scenario = scenario.replace(targets=chosen)  # checks them against the scenario
+    check_figures(scenario, chosen)
     values = np.full((len(chosen), len(seed_tuple)), math.nan)
     errors: list[str | None] = [None] * len(seed_tuple)
     bar = Progress(len(seed_tuple), 0, progress, desc=f"validate {scenario.name}")

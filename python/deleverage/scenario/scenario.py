@@ -347,7 +347,8 @@ class Scenario:
         """The same world over its first ``n`` steps (1..1e8).
 
         Shocks and margin changes scheduled at step ``n`` or later are left out;
-        volatility-trigger windows longer than the run are shortened to it.
+        volatility-trigger windows longer than the run are shortened to it; a
+        quiet window and targets whose window start after the run are left out.
         """
         n = check_int("n", n, 1, MAX_STEPS)
         instruments = tuple(
@@ -368,8 +369,17 @@ class Scenario:
                 for t in self.policy.volatility_triggers
             ),
         )
+        duration = n * self.clock.dt
+        quiet = (
+            self.quiet_window if not self.quiet_window or self.quiet_window[0] < duration else ()
+        )
+        targets = tuple(t for t in self.targets if not t.window or t.window[0] < duration)
         return self.replace(
-            clock=dataclasses.replace(self.clock, steps=n), instruments=instruments, policy=policy
+            clock=dataclasses.replace(self.clock, steps=n),
+            instruments=instruments,
+            policy=policy,
+            quiet_window=quiet,
+            targets=targets,
         )
 
     def with_accounts(self, n: int) -> Scenario:
