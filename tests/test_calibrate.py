@@ -113,6 +113,21 @@ def test_loss_against_plain_formula() -> None:
     assert spreads_of(flat, spec) == pytest.approx([0.11, 0.3, 0.3])
 
 
+def test_seeds_loss_pulls_every_seed_into_the_range() -> None:
+    targets = (Target("vol_ratio", range=(0.7, 1.5)), Target("spread_bps", value=3.0))
+    spec = _spec(targets, loss="seeds")
+    spreads = np.array([0.5, 1.0])
+    # Seed mean 1.0 is inside the range, but two seeds are out by 0.5 and 0.3.
+    cand = np.array([[0.2, 1.8, 1.0, 1.0], [3.5, 2.5, 3.0, 3.0]])
+    seed_terms = [(0.5 / 0.5) ** 2, (0.3 / 0.5) ** 2, 0.0, 0.0]
+    assert loss_of(cand, spreads, spec) == pytest.approx((np.mean(seed_terms) + 0.0) / 2)
+    assert loss_of(cand, spreads, _spec(targets)) == 0.0  # the mean loss sees nothing
+    inf_seed = np.array([[np.inf, 1.0, 1.0, 1.0], [3.0] * 4])
+    assert loss_of(inf_seed, spreads, spec) == pytest.approx(NAN_DISTANCE**2 / 4 / 2)
+    with pytest.raises(ValueError, match="loss: must be one of mean, seeds"):
+        _spec(targets, loss="median")
+
+
 def _store_keys(folder: Path) -> list[tuple[str, int, int]]:
     lines = (folder / "evaluations.jsonl").read_text().splitlines()
     return [(r["stage"], r["trial"], r["seed"]) for r in map(json.loads, lines)]

@@ -11,8 +11,10 @@ The search, step by step:
 3. a candidate's loss is ``sum w_i (d_i / s_i)^2 / sum w_i`` over the targets,
    with ``d_i`` the distance of the seed-averaged figure from target ``i``
    (from its ``value``, or outside its range) and ``s_i`` the base's spread
-   of that figure across seeds; a candidate with a failed run gets a loss of
-   ``FAILED_LOSS`` and a NaN figure a distance of ``NAN_DISTANCE`` spreads;
+   of that figure across seeds (with ``loss = "seeds"``, a range target
+   averages each seed's squared distance instead: every seed is pulled into
+   the range); a candidate with a failed run gets a loss of ``FAILED_LOSS``
+   and a NaN figure a distance of ``NAN_DISTANCE`` spreads;
 4. the best few candidates (and the base) run again at the final scale, and
    the best there is the answer.
 
@@ -74,13 +76,30 @@ def spreads_of(values: np.ndarray, spec: CalibrationSpec) -> np.ndarray:
 
 
 def loss_of(values: np.ndarray, spreads: np.ndarray, spec: CalibrationSpec) -> float:
-    """The weighted mean of squared standardised distances of the seed means (``values``:
-    targets x seeds) from the targets."""
+    """The weighted mean of squared standardised distances from the targets (``values``:
+    targets x seeds).
+
+    ``spec.loss == "mean"``: of each target's seed mean. ``"seeds"``: a target with a
+    range (and no ``value``) takes the mean over seeds of each seed's squared distance
+    (a seed's NaN or infinite figure counting ``NAN_DISTANCE``), so the search is
+    rewarded for putting every seed in the range, as ``validate`` asks, not just their
+    average; value targets stay on the seed mean.
+    """
     total, weights = 0.0, 0.0
     for i, target in enumerate(spec.targets):
-        v = values[i][np.isfinite(values[i])]
-        d = target.distance(float(v.mean())) / spreads[i] if len(v) else NAN_DISTANCE
-        total += target.weight * min(d, NAN_DISTANCE) ** 2
+        row = values[i]
+        finite = row[np.isfinite(row)]
+        if spec.loss == "seeds" and target.value is None:
+            d = np.array(
+                [target.distance(x) / spreads[i] if math.isfinite(x) else NAN_DISTANCE for x in row]
+            )
+            term = float(np.mean(np.minimum(d, NAN_DISTANCE) ** 2))
+        else:
+            d_mean = (
+                target.distance(float(finite.mean())) / spreads[i] if len(finite) else NAN_DISTANCE
+            )
+            term = min(d_mean, NAN_DISTANCE) ** 2
+        total += target.weight * term
         weights += target.weight
     return total / weights
 

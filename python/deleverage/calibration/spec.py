@@ -8,6 +8,7 @@
     trials = 48                 # candidates the optimiser proposes
     batch = 8                   # proposed at once, then evaluated in parallel
     sampler = "tpe"             # tpe (default), cmaes or random
+    loss = "mean"               # mean (seed means against the targets) or seeds (each seed)
     seed = 0                    # the optimiser's seed
     scale = 0.25                # the search runs Scenario.scaled(scale) (default 1)
     final_scale = 1.0           # the best few are checked again at this scale
@@ -67,9 +68,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SAMPLERS", "CalibrationSpec", "Parameter", "load_calibration", "parse_calibration"]
+__all__ = [
+    "LOSSES",
+    "SAMPLERS",
+    "CalibrationSpec",
+    "Parameter",
+    "load_calibration",
+    "parse_calibration",
+]
 
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random")
+#: How a range target enters the loss: by its seed mean, or seed by seed.
+LOSSES: tuple[str, ...] = ("mean", "seeds")
 TOP_KEYS = (
     "scenario",
     "out",
@@ -77,6 +87,7 @@ TOP_KEYS = (
     "trials",
     "batch",
     "sampler",
+    "loss",
     "seed",
     "scale",
     "final_scale",
@@ -138,6 +149,7 @@ class CalibrationSpec:
     trials: int = 48
     batch: int = 8
     sampler: str = "tpe"
+    loss: str = "mean"
     seed: int = 0
     scale: float = 1.0
     final_scale: float = 1.0
@@ -184,6 +196,7 @@ class CalibrationSpec:
         set_field(self, "trials", check_int("trials", self.trials, 1, 1_000_000))
         set_field(self, "batch", check_int("batch", self.batch, 1, 10_000))
         check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("loss", self.loss, LOSSES)
         set_field(self, "seed", check_seed("seed", self.seed))
         set_field(self, "scale", check_float("scale", self.scale, 0.0, 1e3, lo_open=True))
         set_field(
@@ -224,6 +237,7 @@ class CalibrationSpec:
             "seeds": list(self.seeds),
             "batch": self.batch,
             "sampler": self.sampler,
+            "loss": self.loss,
             "seed": self.seed,
             "scale": self.scale,
             "final_scale": self.final_scale,
@@ -302,7 +316,16 @@ def parse_calibration(
         raise TypeError(f"out: must be a directory path (a string), got {out!r}")
     options = {
         k: raw[k]
-        for k in ("trials", "batch", "sampler", "seed", "scale", "final_scale", "final_best")
+        for k in (
+            "trials",
+            "batch",
+            "sampler",
+            "loss",
+            "seed",
+            "scale",
+            "final_scale",
+            "final_best",
+        )
         if k in raw
     }
     return CalibrationSpec(
