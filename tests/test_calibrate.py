@@ -380,6 +380,26 @@ def test_no_targets_anywhere_is_refused() -> None:
         )
 
 
+def test_a_tied_expression_failing_inside_the_box_fails_the_candidate() -> None:
+    """1 / (k - 4) is defined at the box's corners (k = 3, 5) but not at k = 4: that
+    candidate fails without a run, and the search goes on."""
+    spec = CalibrationSpec(
+        scenario=load_preset("default").replace(targets=()),
+        parameters=(Parameter("k", "populations.market_makers.params.levels", 3, 5, integer=True),),
+        tied={"populations.market_makers.params.vol_withdraw": "2 + 1 / (k - 4)"},
+        targets=(Target("spread_bps", window=QUIET, value=2.0),),
+        seeds=(0, 1),
+        trials=10,
+        batch=5,
+        sampler="random",
+    )
+    result = calibrate(spec, progress=False)
+    at_four = result.trials[result.trials["k"] == 4]
+    assert len(at_four) > 0
+    assert (at_four["loss"] == FAILED_LOSS).all()
+    assert (result.trials.loc[result.trials["k"] != 4, "loss"] < FAILED_LOSS).all()
+
+
 def test_unknown_figure_is_refused_before_any_run() -> None:
     with pytest.raises(ValueError, match=r"targets\[0\]\.fact: 'run.no_such_figure' is not a run"):
         _spec((Target("run.no_such_figure", value=1.0),))

@@ -50,6 +50,7 @@ from deleverage.scenario import Scenario, save_toml
 from deleverage.sweeps.executors import make_backend
 from deleverage.sweeps.paths import apply_paths
 from deleverage.sweeps.progress import Progress
+from deleverage.sweeps.task import error_text
 
 __all__ = ["FAILED_LOSS", "NAN_DISTANCE", "Calibration", "calibrate", "loss_of"]
 
@@ -235,8 +236,14 @@ class _Runner:
         n = len(spec.targets)
         rows: dict[Key, dict[str, Any]] = {}
         tasks: list[FactsTask] = []
+        unrunnable: list[FactsOutput] = []
         for trial, values in params.items():
-            paths = spec.paths(values) if values else {}
+            try:
+                paths = spec.paths(values) if values else {}
+            except ValueError as exc:  # a tied expression fails here: the candidate fails
+                paths, error = {}, error_text(exc)
+            else:
+                error = None
             for seed in spec.seeds:
                 key: Key = (stage, trial, seed)
                 row = self.stored.get(key)
@@ -249,6 +256,8 @@ class _Runner:
                         )
                     rows[key] = row
                     self.reused += 1
+                elif error is not None:
+                    unrunnable.append(FactsOutput(key, [math.nan] * n, error, 0.0))
                 else:
                     tasks.append(FactsTask(scenario, seed, spec.targets, paths, key))
 
@@ -268,6 +277,8 @@ class _Runner:
             self.executed += 1
             self.bar.update(output.error is not None)
 
+        for output in unrunnable:
+            done(output)
         run_tasks(tasks, done, backend=self.backend)
         out: dict[int, Candidate] = {}
         for trial, values in params.items():
