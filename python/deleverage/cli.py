@@ -477,6 +477,16 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """--workers and --dask: where the runs of a sweep, validation or calibration go."""
+    parser.add_argument(
+        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
+    )
+    parser.add_argument(
+        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deleverage",
@@ -537,12 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
         "to a Parquet dataset as runs finish.",
     )
     sweep.add_argument("spec", help="the sweep's .toml spec")
-    sweep.add_argument(
-        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
-    )
-    sweep.add_argument(
-        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
-    )
+    _executor_arguments(sweep)
     sweep.add_argument(
         "--resume", action="store_true", help="finish the sweep in --out, skipping stored runs"
     )
@@ -597,12 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run the whole market at this fraction of its size (Scenario.scaled)",
     )
-    validate.add_argument(
-        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
-    )
-    validate.add_argument(
-        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
-    )
+    _executor_arguments(validate)
     validate.add_argument(
         "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
     )
@@ -617,12 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wins; evaluations are stored as they finish and --resume continues a stopped search.",
     )
     calibrate.add_argument("spec", help="the calibration's .toml spec")
-    calibrate.add_argument(
-        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
-    )
-    calibrate.add_argument(
-        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
-    )
+    _executor_arguments(calibrate)
     calibrate.add_argument(
         "--resume", action="store_true", help="continue the calibration stored in --out"
     )

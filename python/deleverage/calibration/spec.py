@@ -41,7 +41,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,12 +60,7 @@ from deleverage.scenario.distributions import (
 )
 from deleverage.sweeps.paths import apply_paths, check_path
 from deleverage.sweeps.seeds import check_seed
-from deleverage.sweeps.spec import _flatten, _scenario
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from deleverage.sweeps.spec import _flatten, _scenario, read_spec_file
 
 __all__ = [
     "LOSSES",
@@ -80,23 +74,9 @@ __all__ = [
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random")
 #: How a range target enters the loss: by its seed mean, or seed by seed.
 LOSSES: tuple[str, ...] = ("mean", "seeds")
-TOP_KEYS = (
-    "scenario",
-    "out",
-    "seeds",
-    "trials",
-    "batch",
-    "sampler",
-    "loss",
-    "seed",
-    "scale",
-    "final_scale",
-    "final_best",
-    "set",
-    "parameters",
-    "tied",
-    "targets",
-)
+#: The spec's scalar settings, passed to ``CalibrationSpec`` as they are.
+OPTION_KEYS = ("trials", "batch", "sampler", "loss", "seed", "scale", "final_scale", "final_best")
+TOP_KEYS = ("scenario", "out", "seeds", *OPTION_KEYS, "set", "parameters", "tied", "targets")
 
 
 @dataclass(frozen=True)
@@ -314,20 +294,7 @@ def parse_calibration(
     out = raw.get("out")
     if out is not None and (not isinstance(out, str) or not out):
         raise TypeError(f"out: must be a directory path (a string), got {out!r}")
-    options = {
-        k: raw[k]
-        for k in (
-            "trials",
-            "batch",
-            "sampler",
-            "loss",
-            "seed",
-            "scale",
-            "final_scale",
-            "final_best",
-        )
-        if k in raw
-    }
+    options = {k: raw[k] for k in OPTION_KEYS if k in raw}
     return CalibrationSpec(
         scenario=scenario,
         parameters=_parameters(raw["parameters"]),
@@ -345,14 +312,7 @@ def load_calibration(path: str | os.PathLike[str]) -> CalibrationSpec:
     import dataclasses
 
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"spec: no such file {str(path)!r}")
-    with open(path, "rb") as f:
-        try:
-            raw = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"spec: {path}: {e}") from None
-    spec = parse_calibration(raw, path.parent)
+    spec = parse_calibration(read_spec_file(path), path.parent)
     if spec.out is None:
         spec = dataclasses.replace(spec, out=path.with_suffix(".calibration"))
     return spec

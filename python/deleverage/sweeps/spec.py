@@ -40,7 +40,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SweepSpec", "load_spec", "parse_spec"]
+__all__ = ["SweepSpec", "load_spec", "parse_spec", "read_spec_file"]
 
 TOP_KEYS = ("scenario", "out", "seeds", "seed", "series", "set", "space")
 SPACE_KINDS = ("grid", "lhs", "random", "table")
@@ -173,18 +173,22 @@ def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> Sw
     )
 
 
+def read_spec_file(path: Path) -> dict[str, Any]:
+    """A spec file's TOML; a missing file or bad syntax is a ValueError naming ``spec``."""
+    if not path.is_file():
+        raise ValueError(f"spec: no such file {str(path)!r}")
+    with open(path, "rb") as f:
+        try:
+            return tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"spec: {path}: {e}") from None
+
+
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     """Read a spec file; without an ``out`` key the rows go to ``<spec name>.sweep/``
     beside it."""
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"spec: no such file {str(path)!r}")
-    with open(path, "rb") as f:
-        try:
-            raw = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"spec: {path}: {e}") from None
-    spec = parse_spec(raw, path.parent)
+    spec = parse_spec(read_spec_file(path), path.parent)
     if spec.out is None:
         spec = SweepSpec(
             spec.scenario,
