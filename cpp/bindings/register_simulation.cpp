@@ -52,6 +52,8 @@ FundamentalSpec fundamental(const py::dict& d) {
   f.mean_reverting = get<bool>(d, "mean_reverting");
   f.reversion = get<double>(d, "reversion");
   f.anchor = get<double>(d, "anchor");
+  f.vol_of_vol = get<double>(d, "vol_of_vol");
+  f.vol_half_life = get<double>(d, "vol_half_life");
   for (const auto& s : get<py::list>(d, "shocks")) {
     const auto t = s.cast<py::tuple>();
     const auto kind = t[1].cast<std::string>();

@@ -281,7 +281,10 @@ void Simulation::step(std::uint64_t t) {
     shocks_[i] = e;
   }
   for (std::size_t i = 0; i < ni; ++i) {
-    const double fair = fundamentals_[i].advance(t, shocks_[i]);
+    Fundamental& f = fundamentals_[i];
+    // A stream of its own: worlds without stochastic volatility draw exactly as before.
+    const double z_vol = f.stochastic_volatility() ? rng_.normal(kStreamFundamentalVolatility, t, i) : 0.0;
+    const double fair = f.advance(t, shocks_[i], z_vol);
     fair_ticks_[i] = fair / spec_.tick_size[i];
     index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(fair_ticks_[i])), 1, kMaxPrice);
     signals_[i].volume = 0.0;

@@ -172,6 +172,8 @@ def build(
                 "mean_reverting": f.kind == "mean_reverting",
                 "reversion": f.reversion,
                 "anchor": f.anchor if f.anchor is not None else inst.start_price,
+                "vol_of_vol": f.vol_of_vol,
+                "vol_half_life": f.vol_half_life,
                 "shocks": [(s.step, s.kind, s.value) for s in f.shocks],
             }
         )

@@ -52,6 +52,7 @@ enum RngStream : std::uint32_t {
   kStreamDecision = 3,
   kStreamInterleave = 4,
   kStreamSentiment = 5,
+  kStreamFundamentalVolatility = 6,
 };
 
 }  // namespace deleverage

@@ -1,5 +1,9 @@
 // An instrument's fair value: a log-normal or mean-reverting diffusion with
-// scheduled shocks (a jump, a new drift, a new volatility from a step on).
+// scheduled shocks (a jump, a new drift, a new volatility from a step on), and
+// optionally a stochastic volatility: news arrives in clusters, so the
+// diffusion's volatility is its level times exp(x - vol_of_vol^2), with x a
+// Gaussian AR(1) of stationary deviation vol_of_vol and half-life
+// vol_half_life; the -vol_of_vol^2 keeps the mean variance at the level's.
 #pragma once
 
 #include <cmath>
@@ -23,6 +27,8 @@ struct FundamentalSpec {
   bool mean_reverting = false;
   double reversion = 0.0;  // per year
   double anchor = 0.0;     // price units (mean-reverting)
+  double vol_of_vol = 0.0;       // stationary std of log volatility (0: constant)
+  double vol_half_life = 86400.0;  // seconds
   std::vector<Shock> shocks;  // sorted by step
 };
 
@@ -35,10 +41,15 @@ class Fundamental {
         log_value_(std::log(spec_.start)),
         drift_(spec_.drift),
         volatility_(spec_.volatility),
-        dt_(dt_seconds / kYear) {}
+        dt_(dt_seconds / kYear),
+        persistence_(std::exp(-std::log(2.0) * dt_seconds / spec_.vol_half_life)),
+        innovation_(spec_.vol_of_vol * std::sqrt(1.0 - persistence_ * persistence_)) {}
 
-  // Advance to `step` with the standard normal z; returns the fair value.
-  double advance(std::uint64_t step, double z) noexcept {
+  bool stochastic_volatility() const noexcept { return spec_.vol_of_vol > 0.0; }
+
+  // Advance to `step` with the standard normal z (and z_vol, the log volatility's
+  // own draw, used only with a stochastic volatility); returns the fair value.
+  double advance(std::uint64_t step, double z, double z_vol = 0.0) noexcept {
     double jump = 0.0;
     while (next_ < spec_.shocks.size() && spec_.shocks[next_].step <= step) {
       const Shock& s = spec_.shocks[next_++];
@@ -46,11 +57,18 @@ class Fundamental {
       if (s.kind == ShockKind::Drift) drift_ = s.value;
       if (s.kind == ShockKind::Volatility) volatility_ = s.value;
     }
-    const double diffusion = volatility_ * std::sqrt(dt_) * z;
+    double sigma = volatility_;
+    if (stochastic_volatility()) {
+      // The first step starts x from its stationary law, so no window is calmer by design.
+      log_vol_ = started_ ? persistence_ * log_vol_ + innovation_ * z_vol : spec_.vol_of_vol * z_vol;
+      started_ = true;
+      sigma *= std::exp(log_vol_ - spec_.vol_of_vol * spec_.vol_of_vol);
+    }
+    const double diffusion = sigma * std::sqrt(dt_) * z;
     if (spec_.mean_reverting) {
       log_value_ += spec_.reversion * (std::log(spec_.anchor) - log_value_) * dt_ + diffusion;
     } else {
-      log_value_ += (drift_ - 0.5 * volatility_ * volatility_) * dt_ + diffusion;
+      log_value_ += (drift_ - 0.5 * sigma * sigma) * dt_ + diffusion;
     }
     log_value_ += jump;
     return value();
@@ -64,6 +82,10 @@ class Fundamental {
   double drift_;
   double volatility_;
   double dt_;
+  double persistence_;  // of x per step
+  double innovation_;   // std of x's step innovation
+  double log_vol_ = 0.0;  // x
+  bool started_ = false;
   std::size_t next_ = 0;
 };
 
