@@ -223,14 +223,47 @@ def test_killed_process_resumes(tmp_path: Path) -> None:
     )
 
 
+def test_one_folder_one_calibration_at_a_time(
+    tmp_path: Path, truth_targets: tuple[Target, ...]
+) -> None:
+    """A second calibration (here from another thread) into a folder in use is refused,
+    and the folder is free again once the first ends."""
+    import threading
+
+    spec = _spec(truth_targets, trials=4, batch=2)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(trial: int, loss: float) -> None:
+        started.set()
+        release.wait(30)
+
+    first = threading.Thread(
+        target=calibrate,
+        args=(spec,),
+        kwargs={"out": tmp_path, "progress": False, "callback": hold},
+    )
+    first.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(ValueError, match="in use by another calibration"):
+            calibrate(spec, out=tmp_path, resume=True, progress=False)
+    finally:
+        release.set()
+        first.join(60)
+    again = calibrate(spec, out=tmp_path, resume=True, progress=False)
+    assert again.executed == 0
+
+
 def test_cut_line_is_dropped(tmp_path: Path) -> None:
     store = EvaluationStore(tmp_path)
     store.open("d", resume=False)
+    store.close()
     store.append({"stage": "base", "trial": -1, "seed": 0, "params": {}, "values": [1.0]})
     with open(store.path, "a") as f:
         f.write('{"stage": "search", "tr')
     assert list(store.read()) == [("base", -1, 0)]
     stored = store.open("d", resume=True)
+    store.close()
     assert list(stored) == [("base", -1, 0)]
     store.append({"stage": "search", "trial": 0, "seed": 0, "params": {}, "values": [math.nan]})
     rows = store.read()

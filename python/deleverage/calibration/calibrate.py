@@ -349,10 +349,27 @@ def _calibrate(
     callback: Callable[[int, float], None] | None,
     start: float,
 ) -> Calibration:
-    import optuna
-
     store = EvaluationStore(folder)
     stored = store.open(spec.digest(), resume)
+    try:
+        return _search(spec, folder, store, stored, executor, workers, progress, callback, start)
+    finally:
+        store.close()
+
+
+def _search(
+    spec: CalibrationSpec,
+    folder: Path,
+    store: EvaluationStore,
+    stored: dict[Key, dict[str, Any]],
+    executor: Any,
+    workers: int | None,
+    progress: bool | None,
+    callback: Callable[[int, float], None] | None,
+    start: float,
+) -> Calibration:
+    import optuna
+
     rerun_final = spec.final_scale != spec.scale and spec.final_best > 0
     per = len(spec.seeds)
     total = per * (

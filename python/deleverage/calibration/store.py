@@ -21,6 +21,7 @@ from typing import Any
 __all__ = ["EvaluationStore", "Key"]
 
 MANIFEST = "calibration.json"
+LOCK = ".lock"
 EVALUATIONS = "evaluations.jsonl"
 FORMAT = 1
 
@@ -34,13 +35,47 @@ class EvaluationStore:
     def __init__(self, out: str | os.PathLike[str]) -> None:
         self.out = Path(out)
         self.path = self.out / EVALUATIONS
+        self._lock: int | None = None
+
+    def _acquire(self) -> None:
+        """Hold the folder for this calibration alone: a second one (another process, or
+        another thread of this one) is refused rather than interleaved. The operating
+        system drops the lock with the process, so a killed calibration never leaves it."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks on this platform
+            return
+        fd = os.open(self.out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ValueError(
+                f"out: {str(self.out)!r} is in use by another calibration running now"
+            ) from None
+        self._lock = fd
+
+    def close(self) -> None:
+        """Release the folder."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def open(self, digest: str, resume: bool) -> dict[Key, dict[str, Any]]:
         """Start (or, with ``resume``, continue) the calibration ``digest`` here and
-        return the runs already stored."""
-        manifest = self.out / MANIFEST
+        return the runs already stored; the folder stays held until ``close``."""
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"out: {str(self.out)!r} exists and is not a folder")
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._acquire()
+        try:
+            return self._open(digest, resume)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, digest: str, resume: bool) -> dict[Key, dict[str, Any]]:
+        manifest = self.out / MANIFEST
         self._drop_partial_line()
         stored = self.read() if self.path.exists() else {}
         if stored and not resume:
@@ -55,7 +90,6 @@ class EvaluationStore:
                     f"out: {str(self.out)!r} holds a different calibration (its scenario, "
                     "parameters, targets, seeds, sampler or scales differ); cannot resume it"
                 )
-        self.out.mkdir(parents=True, exist_ok=True)
         tmp = manifest.with_name(f".{MANIFEST}.tmp")
         tmp.write_text(json.dumps({"format": FORMAT, "digest": digest}), encoding="utf-8")
         os.replace(tmp, manifest)
