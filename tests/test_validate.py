@@ -170,6 +170,7 @@ def test_table_columns_and_rows(validation):
         "fact",
         "instrument",
         "horizon",
+        "returns",
         "low",
         "high",
         *(f"seed {s}" for s in SEEDS),
@@ -449,3 +450,25 @@ def test_validate_bad_input(scenario):
         validate(scenario, 1, targets=["kurtosis"])
     with pytest.raises(ValueError, match=r"workers: must be an integer >= 1, got 0"):
         validate(scenario, 1, targets=one, workers=0)
+
+
+def test_returns_in_the_window_are_counted(scenario):
+    """The count of horizon returns a market target's window holds, against a plain
+    count of the non-overlapping returns of the series inside it."""
+    targets = (
+        Target("return_acf_1", horizon=60, range=(-0.1, 0.1)),
+        Target("kurtosis", horizon=30, window=(100.0, 1000.0), range=(3.0, math.inf)),
+        Target("spread_bps", range=(0.0, 5.0)),
+        Target("run.max_drawdown", range=(0.0, 1.0)),
+    )
+    v = validate(scenario, [0], targets=targets)
+    result = simulate(scenario.replace(targets=targets), 0, progress=False)
+    t = result.series.index.to_numpy()
+    for target, (start, end) in [(targets[0], (0.0, 1800.0)), (targets[1], (100.0, 1000.0))]:
+        inside = result.series[("GOLD", "last")].to_numpy()[(t >= start) & (t < end)]
+        expected = len(np.diff(inside[:: round(target.horizon)]))
+        assert v.returns(target) == expected
+    assert v.returns(targets[2]) is None
+    assert v.returns(targets[3]) is None
+    d = json.loads(json.dumps(v.to_dict(), allow_nan=False))
+    assert [x["returns"] for x in d["targets"]] == [29, 29, None, None]

@@ -423,6 +423,7 @@ def _validate(args: argparse.Namespace) -> int:
     shown = pd.DataFrame(
         {
             "target": table["target"],
+            "n": ["" if n is None or n != n else str(int(n)) for n in table["returns"]],
             "range": [rng(lo, hi) for lo, hi in zip(table["low"], table["high"], strict=True)],
             **{c.removeprefix("seed "): table[c] for c in seeds},
             "pass": [

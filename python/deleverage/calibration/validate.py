@@ -23,6 +23,7 @@ from deleverage.calibration.evaluate import FactsOutput, FactsTask, check_figure
 from deleverage.calibration.runner import run_tasks
 from deleverage.scenario import Scenario, Target
 from deleverage.scenario.distributions import check_float
+from deleverage.scenario.targets import STEP_FACTS
 from deleverage.sweeps.progress import Progress
 from deleverage.sweeps.seeds import check_seed
 
@@ -74,10 +75,24 @@ class Validation:
                 out[i] = (self.values[i] >= low) & (self.values[i] <= high)
         return out
 
+    def returns(self, target: Target) -> int | None:
+        """How many horizon returns a market target's window holds (None for the other
+        figures and for spread, depth and mispricing). The sampling noise of a fact
+        grows as this shrinks: a lag-1 autocorrelation of n iid returns has a
+        standard error of about 1 / sqrt(n), so 144 five-minute returns (twelve
+        hours) put an iid series outside +-0.1 in about a quarter of the seeds."""
+        if target.kind != "market" or target.fact in STEP_FACTS:
+            return None
+        dt = self.scenario.clock.dt
+        start, end = target.window or self.scenario.quiet_span()
+        end = min(end, self.scenario.clock.duration)
+        steps = math.ceil(end / dt - 1e-9) - math.ceil(start / dt - 1e-9)
+        return max(0, (steps - 1) // round(target.horizon / dt))
+
     def table(self) -> pd.DataFrame:
-        """One row per target: label, fact, instrument, horizon, low, high, one column
-        per seed (``seed 0`` ...), mean, passed (seeds), needed (seeds), ok (True,
-        False, or None for a target without a range)."""
+        """One row per target: label, fact, instrument, horizon, returns (in the window,
+        see ``returns``), low, high, one column per seed (``seed 0`` ...), mean, passed
+        (seeds), needed (seeds), ok (True, False, or None for a target without a range)."""
         first = self.scenario.instruments[0].name
         passes = self.passes()
         rows = []
@@ -89,6 +104,7 @@ class Validation:
                 "fact": target.fact,
                 "instrument": instrument,
                 "horizon": target.horizon if target.kind == "market" else math.nan,
+                "returns": self.returns(target),
                 "low": low,
                 "high": high,
             }
@@ -133,6 +149,7 @@ class Validation:
                     "fact": row["fact"],
                     "instrument": row["instrument"],
                     "horizon": clean(row["horizon"]),
+                    "returns": self.returns(self.targets[i]),
                     "range": [clean(b) for b in self.targets[i].range] or None,
                     "share": self.targets[i].share,
                     "values": [clean(float(v)) for v in self.values[i]],
