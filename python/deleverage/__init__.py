@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from deleverage import _core
 from deleverage._core import Execution, OrderBook, OrderView
-from deleverage.calibration import calibrate, validate
 from deleverage.codes import (
     DEFAULT_MAX_LADDER_LEVELS,
     MAX_PRICE,
@@ -24,6 +25,19 @@ from deleverage.persist import load_result
 from deleverage.sweeps import sweep
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from deleverage.calibration import calibrate, validate
+
+
+def __getattr__(name: str) -> Any:
+    # validate and calibrate load on first use: ``import deleverage`` stays as quick.
+    if name in ("calibrate", "validate"):
+        from deleverage import calibration
+
+        return getattr(calibration, name)
+    raise AttributeError(f"module 'deleverage' has no attribute {name!r}")
+
 
 # The records' layouts are fixed in C++; refuse to run if Python disagrees.
 for _name in ("MESSAGE_DTYPE", "RESULT_DTYPE", "FILL_DTYPE", "DEPTH_DTYPE", "ORDER_DTYPE"):
