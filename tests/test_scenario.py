@@ -42,6 +42,7 @@ from deleverage.scenario import (
     save_toml,
     to_toml_str,
 )
+from deleverage.scenario.scenario import MIN_DT
 from deleverage.scenario.toml_io import _decode_dataclass, _encode
 from deleverage.scenarios import PRESETS, load_preset
 
@@ -377,6 +378,7 @@ CASES: dict[str, Case] = {
     ),
     # Clock
     "clock-dt0": (lambda: Clock(dt=0.0), "dt", ValueError),
+    "clock-dt-tiny": (lambda: Clock(dt=1e-300), "dt", ValueError),
     "clock-dt-big": (lambda: Clock(dt=86401.0), "dt", ValueError),
     "clock-dt-nan": (lambda: Clock(dt=NAN), "dt", ValueError),
     "clock-dt-inf": (lambda: Clock(dt=INF), "dt", ValueError),
@@ -838,7 +840,7 @@ def policies(draw: st.DrawFn, instruments: list[str], steps: int) -> Policy:
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     clock = Clock(
-        dt=draw(floats(0.0, 86400.0, exclude_min=True)),
+        dt=draw(floats(MIN_DT, 86400.0)),
         steps=draw(st.integers(1, 10) | st.integers(1, 100_000_000)),
     )
     inst_names = draw(st.lists(names, min_size=1, max_size=3, unique=True))

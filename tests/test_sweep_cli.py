@@ -124,7 +124,7 @@ def test_lhs_random_and_table_specs(spec_dir: Path) -> None:
         ),
         (
             'scenario = "default"\n[space.grid]\n"clock.dt" = [-1.0]\n',
-            "space point 0: clock.dt: must be in (0.0, 86400.0], got -1.0",
+            "space point 0: clock.dt: must be in [0.001, 86400.0], got -1.0",
         ),
         ('scenario = "default"\nseeds = 0\n[space.grid]\n"clock.dt" = [1.0]\n', "seeds: must be"),
         ('scenario = "default"\ncolour = 1\n', "colour: unknown key"),

@@ -123,6 +123,8 @@ void register_simulation(py::module_& m) {
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
   PYBIND11_NUMPY_DTYPE(TradeRecord, step, price, qty, buyer, seller, instrument, aggressor, liquidation);
   m.attr("TRADE_DTYPE") = py::dtype::of<TradeRecord>();
+  m.attr("MIN_DT") = Simulation::kMinDt;
+  m.attr("MAX_DT") = Simulation::kMaxDt;
   using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
   using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;

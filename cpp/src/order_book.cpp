@@ -25,15 +25,16 @@ OrderBook::OrderBook(StpMode stp, std::int64_t max_ladder_levels, bool track_own
       max_ladder_levels_(max_ladder_levels),
       max_window_(PriceLadder::kMinWindow),
       track_owners_(track_owners) {
-  while (max_window_ < max_ladder_levels) max_window_ *= 2;
   if (static_cast<std::uint8_t>(stp) > 2) {
     throw std::invalid_argument("stp: must be 0 (none), 1 (cancel resting) or 2 (cancel incoming), got " +
                                 std::to_string(static_cast<int>(stp)));
   }
+  // Checked before the doubling below, which would overflow (and never end) past 2^62.
   if (max_ladder_levels < 1 || max_ladder_levels > kMaxLadderLevelsLimit) {
     throw std::invalid_argument("max_ladder_levels: must be in 1.." + std::to_string(kMaxLadderLevelsLimit) +
                                 ", got " + std::to_string(max_ladder_levels));
   }
+  while (max_window_ < max_ladder_levels) max_window_ *= 2;
 }
 
 void OrderBook::execute(const Message* messages, std::size_t n, MessageResult* results,

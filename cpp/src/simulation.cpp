@@ -30,7 +30,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (spec_.fundamentals.size() != ni || spec_.tick_size.size() != ni || spec_.start_ticks.size() != ni ||
       spec_.mark_rules.size() != ni)
     bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
-  if (!(spec_.dt > 0)) bad("dt", "must be > 0 seconds");
+  if (!(spec_.dt >= kMinDt && spec_.dt <= kMaxDt)) bad("dt", "must be in [0.001, 86400] seconds");
   return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");

@@ -19,6 +19,8 @@ CODES: Final[dict[str, dict[str, int]]]
 LIQUIDATION_DTYPE: Final[np.dtype[np.void]]
 STEP_DTYPE: Final[np.dtype[np.void]]
 TRADE_DTYPE: Final[np.dtype[np.void]]
+MIN_DT: Final[float]
+MAX_DT: Final[float]
 
 Records = npt.NDArray[np.void]
 

@@ -134,6 +134,11 @@ def _loadings(correlation: tuple[tuple[float, ...], ...]) -> list[float]:
     return [float(x) for x in b.ravel()]
 
 
+#: The most money one account may start with: its positions in lots and its money
+#: stay far from where int64 or double arithmetic loses them.
+MAX_ACCOUNT_CASH = 1e15
+
+
 def build(
     scenario: Scenario, seed: int, *, trade_log: bool = False
 ) -> tuple[_core.Simulation, dict[str, Any]]:
@@ -151,7 +156,14 @@ def build(
         # One generator per population: adding a population never reshuffles another.
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         n = pop.accounts
-        cash.append(pop.cash.sample(rng, n))
+        drawn = pop.cash.sample(rng, n)
+        largest = float(drawn.max()) if n else 0.0
+        if not largest <= MAX_ACCOUNT_CASH:  # also NaN or inf
+            raise ValueError(
+                f"populations[{k}].cash: each account's cash must be <= {MAX_ACCOUNT_CASH:g} "
+                f"(money), got a sample of {largest:.6g}"
+            )
+        cash.append(drawn)
         field = STRATEGY_PARAM.get(pop.strategy)
         param.append(getattr(pop.params, field).sample(rng, n) if field else np.zeros(n))
         i = names.index(pop.instrument)

@@ -2,12 +2,21 @@
 // that each strategy's decision is one flat loop over them (decision_kernels.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "deleverage/codes.hpp"
 
 namespace deleverage {
+
+// A position in lots from a kernel's double: beyond the largest order (kMaxQty) a
+// conversion would be undefined (a fortune against a tick worth 1e-9 makes 1e21
+// lots), so the target stops there, as every order does. Exact below 2^53.
+inline Qty to_lots(double lots) noexcept {
+  constexpr double kLimit = static_cast<double>(kMaxQty);
+  return static_cast<Qty>(std::min(std::max(lots, -kLimit), kLimit));
+}
 
 struct DecisionBatch {
   // In: who, and what the kernel needs to know about each.

@@ -34,8 +34,11 @@ class PriceLadder {
 
   std::int64_t window() const noexcept { return static_cast<std::int64_t>(levels_.size()); }
   Price base() const noexcept { return base_; }
+  // Any int64 p (an unvalidated price too): the difference is taken modulo 2^64, so a
+  // p below base_ wraps to a huge offset instead of overflowing.
   bool contains(Price p) const noexcept {
-    return p >= base_ && p - base_ < window();
+    return static_cast<std::uint64_t>(p) - static_cast<std::uint64_t>(base_) <
+           static_cast<std::uint64_t>(window());
   }
 
   Level& at(Price p) noexcept { return levels_[static_cast<std::size_t>(p - base_)]; }

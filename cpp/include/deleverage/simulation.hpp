@@ -57,6 +57,10 @@ struct SimulationSpec {
 
 class Simulation {
  public:
+  // The clock's step: buffers sized in steps of kReturnSeconds (300 s) stay below
+  // 300,000 entries.
+  static constexpr double kMinDt = 1e-3;
+  static constexpr double kMaxDt = 86400.0;
   // `param`: one number per account, its strategy's heterogeneous parameter.
   Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
 
@@ -73,6 +77,7 @@ class Simulation {
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
   static constexpr double kReturnSeconds = 300.0;
+
   std::size_t return_horizon_ = 1;  // steps in kReturnSeconds (at least one)
 
   struct Signals {  // per instrument

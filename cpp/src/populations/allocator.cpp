@@ -23,7 +23,7 @@ void allocators(const PopulationSpec& p, const MarketView& m, double volatility,
     const double gap = std::fabs(lots - static_cast<double>(current[k]));
     // Rebalance only when the position has drifted past the band (trading costs).
     const bool act = equity[k] > 0.0 && gap > p.rebalance_band * std::max(lots, 1.0);
-    target[k] = act ? static_cast<Qty>(lots) : current[k];
+    target[k] = act ? to_lots(lots) : current[k];
   }
 }
 

@@ -18,7 +18,7 @@ void holders(const PopulationSpec& p, const MarketView& m, double slow_average, 
   for (std::size_t k = 0; k < n; ++k) {
     const double lots = std::floor(p.budget_fraction * cash[k] / unit);
     const bool buy = dip && cash[k] > 0.0;
-    target[k] = current[k] + (buy ? static_cast<Qty>(lots) : 0);
+    target[k] = current[k] + (buy ? to_lots(lots) : 0);
   }
 }
 

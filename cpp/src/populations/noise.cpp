@@ -42,7 +42,7 @@ void noise(const PopulationSpec& p, const MarketView& m, double buy_probability,
     const bool covered = (std::fabs(after) * unit <= std::max(0.0, equity[k])) | (std::fabs(after) <= std::fabs(now));
     const double offset = 1.0 + std::floor(u2[k] / share * span);
     const double limit = std::max(1.0, mid - sign * offset);
-    target[k] = static_cast<Qty>(covered ? after : now);
+    target[k] = to_lots(covered ? after : now);
     price[k] = static_cast<Price>(u2[k] < limit_share ? limit : 0.0);
   }
 }

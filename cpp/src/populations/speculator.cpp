@@ -22,7 +22,7 @@ void speculators(const PopulationSpec& p, const MarketView& m, double momentum, 
   for (std::size_t k = 0; k < n; ++k) {
     const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
     const bool act = direction != 0.0 && equity[k] > 0.0;
-    target[k] = act ? static_cast<Qty>(direction * lots) : current[k];
+    target[k] = act ? to_lots(direction * lots) : current[k];
   }
 }
 

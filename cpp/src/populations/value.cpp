@@ -32,7 +32,7 @@ void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexc
     const double notional = p.capital_fraction * equity[k] * leverage * conviction * risk;
     const bool hold = !out && equity[k] > 0.0;
     const Qty idle = keep ? current[k] : 0;
-    target[k] = hold ? static_cast<Qty>(std::trunc(notional / unit)) : idle;
+    target[k] = hold ? to_lots(std::trunc(notional / unit)) : idle;
     price[k] = limit;
   }
 }

@@ -130,15 +130,20 @@ class InstrumentSpec:
         )
 
 
+#: The clock's step, seconds: a millisecond to a day (the engine's ``MIN_DT``, ``MAX_DT``).
+MIN_DT = 1e-3
+MAX_DT = 86400.0
+
+
 @dataclass(frozen=True)
 class Clock:
-    """The simulation clock: ``steps`` (1..1e8) steps of ``dt`` seconds (in (0, 86400])."""
+    """The simulation clock: ``steps`` (1..1e8) steps of ``dt`` seconds (in [0.001, 86400])."""
 
     dt: float = 1.0
     steps: int = 3600
 
     def __post_init__(self) -> None:
-        set_field(self, "dt", check_float("dt", self.dt, 0.0, 86400.0, lo_open=True))
+        set_field(self, "dt", check_float("dt", self.dt, MIN_DT, MAX_DT))
         set_field(self, "steps", check_int("steps", self.steps, 1, MAX_STEPS))
 
     @property
