@@ -352,7 +352,11 @@ void register_simulation(py::module_& m) {
       .def("conserved", [](const PySimulation& s) { return s.sim->engine().conserved(); })
       .def(
           "conservation_error",
-          [](const PySimulation& s) { return std::fabs(s.sim->engine().conserved() - s.initial) / s.scale; },
+          [](const PySimulation& s) {
+            // Relative to all the money in play: the starting cash and fund, and what changed hands.
+            const MarginEngine& e = s.sim->engine();
+            return std::fabs(e.conserved() - s.initial) / (s.scale + e.money_moved());
+          },
           "Relative drift of the conserved money since the start (0 up to rounding).")
       .def_property_readonly("bad_debt", [](const PySimulation& s) { return s.sim->engine().bad_debt(); })
       .def_property_readonly("insurance_fund", [](const PySimulation& s) { return s.sim->engine().fund().cash; })

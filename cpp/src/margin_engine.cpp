@@ -46,8 +46,9 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   if (tick_values_.empty() || tick_values_.size() > 65535) bad("instruments", "need 1..65535 instruments");
   if (rules_.size() != tick_values_.size()) bad("rules", "need one rule per instrument");
   for (std::size_t i = 0; i < tick_values_.size(); ++i) {
-    if (!std::isfinite(tick_values_[i]) || tick_values_[i] <= 0)
-      bad("tick_value", "must be finite and > 0, got " + std::to_string(tick_values_[i]));
+    // Outside this range a tick's money (price x lots x tick value) leaves double precision.
+    if (!(tick_values_[i] >= kMinTickValue && tick_values_[i] <= kMaxTickValue))
+      bad("tick_value", "must be in [1e-12, 1e12], got " + std::to_string(tick_values_[i]));
     rules_[i].validate_and_prepare();
   }
   if (!std::isfinite(settings_.insurance_fund) || settings_.insurance_fund < 0)
@@ -84,8 +85,8 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
   if (table_.size() + n > 0xFFFFFFF0u) bad("cash", "at most 2^32 - 16 accounts in one engine");
   auto field = [](const char* name, std::size_t k) { return std::string(name) + "[" + std::to_string(k) + "]"; };
   for (std::size_t k = 0; k < n; ++k) {
-    if (!std::isfinite(cash[k]) || cash[k] < 0)
-      bad(field("cash", k), "must be finite and >= 0, got " + std::to_string(cash[k]));
+    if (!(cash[k] >= 0 && cash[k] <= kMaxCash))
+      bad(field("cash", k), "must be in [0, 1e15], got " + std::to_string(cash[k]));
     if (mode[k] > 1) bad(field("mode", k), "must be 0 (isolated) or 1 (cross), got " + std::to_string(mode[k]));
     if (instrument[k] >= ni)
       bad(field("instrument", k),
@@ -98,7 +99,8 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
         bad(field("position", k),
             "an isolated account holds only its own instrument " + std::to_string(instrument[k]));
       const double e = entry_price[k * ni + i];
-      if (!std::isfinite(e) || e <= 0) bad(field("entry_price", k), "must be finite and > 0 for an open position");
+      if (!(e > 0 && e <= static_cast<double>(kMaxPrice)))
+        bad(field("entry_price", k), "must be in (0, 2^62] ticks for an open position");
     }
   }
   // Grow every column once, then fill it in bulk.
@@ -268,8 +270,8 @@ void MarginEngine::apply_trade(std::uint32_t a, std::size_t i, Qty lots, double 
   if (table_.mode[a] == 0 && table_.instrument[a] != i && lone_position(a) != SIZE_MAX)
     bad("instrument", "isolated account " + std::to_string(a) + " trades only its own instrument");
   if (lots == 0 || lots > kMaxQty || lots < -kMaxQty) bad("lots", "must be non-zero and within +-2^40");
-  if (!std::isfinite(price) || price <= 0) bad("price", "must be finite and > 0");
-  if (!std::isfinite(fee)) bad("fee", "must be finite");
+  if (!(price > 0 && price <= static_cast<double>(kMaxPrice))) bad("price", "must be in (0, 2^62] ticks");
+  if (!(std::fabs(fee) <= kMaxCash)) bad("fee", "must be in [-1e15, 1e15]");
   detach(a);
   trade_account(a, i, lots, price);
   table_.cash[a] -= fee;
@@ -654,6 +656,7 @@ void MarginEngine::trade_holder(std::size_t i, Qty& q, double& cost, double& cas
                                 double price) {
   const Qty before = q;
   trade(q, cost, cash, realized, lots, price, tick_values_[i]);
+  money_moved_ += static_cast<double>(qabs(lots)) * price * tick_values_[i];
   open_interest_[i] += std::max<Qty>(q, 0) - std::max<Qty>(before, 0);
 }
 

@@ -74,6 +74,13 @@ class MarginRule:
             raise ValueError("partial_liquidation: needs maintenance='tiered'")
         if self.maintenance == "percent" and self.maintenance_rate >= 1.0:
             raise ValueError("maintenance_rate: must be in [0, 1) for percent maintenance")
+        if self.maintenance == "closeout" and self.closeout_share * self.initial_rate >= 1.0:
+            # Maintenance at the whole notional: a long's equity and margin move together,
+            # so no price separates safe from liquidatable.
+            raise ValueError(
+                "closeout_share: closeout_share * initial_rate must be below 1 for closeout "
+                f"maintenance, got {self.closeout_share} * {self.initial_rate}"
+            )
 
     @classmethod
     def leverage_cap(cls, leverage: float, **kwargs: object) -> MarginRule:
@@ -129,7 +136,7 @@ class Instrument:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError("name: must be a non-empty string")
-        _check_range("tick_value", self.tick_value, 0.0, 1e12, lo_open=True)
+        _check_range("tick_value", self.tick_value, 1e-12, 1e12)
         if not isinstance(self.rule, MarginRule):
             raise TypeError(f"rule: must be a MarginRule, got {type(self.rule).__name__}")
         _check_choice("mark", self.mark, MARK_RULES)

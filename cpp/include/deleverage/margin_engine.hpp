@@ -76,6 +76,11 @@ struct Holder {
 
 class MarginEngine {
  public:
+  // Limits on money in: an account's cash (and a fee), and a tick's value per lot.
+  static constexpr double kMaxCash = 1e15;
+  static constexpr double kMinTickValue = 1e-12;
+  static constexpr double kMaxTickValue = 1e12;
+
   MarginEngine(std::vector<double> tick_values, std::vector<MarginRule> rules, EngineSettings settings);
 
   std::size_t instruments() const noexcept { return tick_values_.size(); }
@@ -132,6 +137,9 @@ class MarginEngine {
   const Holder& outside() const noexcept { return outside_; }
   double fees_collected() const noexcept { return fees_collected_; }
   double bad_debt() const noexcept { return bad_debt_; }
+  // Gross money that changed hands in trades (lots x price x tick value, every side):
+  // the scale conservation is measured against, as rounding grows with it.
+  double money_moved() const noexcept { return money_moved_; }
   const std::vector<LiquidationRecord>& log() const noexcept { return log_; }
   std::uint32_t checks() const noexcept { return checks_; }
   // Open interest: the long lots of every holder (accounts, fund, outside).
@@ -194,6 +202,7 @@ class MarginEngine {
   std::vector<Qty> open_interest_;
   double used_notional_ = 0.0;  // liquidated notional in the current check (kinds 0-3, at the mark)
   double fees_collected_ = 0.0;
+  double money_moved_ = 0.0;
   double bad_debt_ = 0.0;
   std::uint32_t checks_ = 0;
 };

@@ -46,6 +46,9 @@ struct MarginRule {
     in("maintenance_rate", maintenance_rate, 0.0, 1.0, false);
     if (maintenance == Maintenance::Percent && maintenance_rate >= 1.0)
       throw std::invalid_argument("maintenance_rate: must be below 1 for percent maintenance");
+    // Maintenance at the whole notional leaves a long no liquidation price (0/0).
+    if (maintenance == Maintenance::Closeout && closeout_share * initial_rate >= 1.0)
+      throw std::invalid_argument("closeout_share: closeout_share * initial_rate must be below 1 for closeout maintenance");
     in("amount_per_lot", amount_per_lot, 0.0, 1e15, false);
     in("closeout_share", closeout_share, 0.0, 1.0, true);
     in("liquidation_fee_rate", liquidation_fee_rate, 0.0, 0.1, false);

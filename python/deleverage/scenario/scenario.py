@@ -36,7 +36,8 @@ from deleverage.scenario.targets import Target
 
 #: The largest start price in ticks.
 MAX_START_TICKS = 2**40
-#: The largest money value of one tick of one lot (``Instrument.tick_value``'s limit).
+#: The money value of one tick of one lot (``Instrument.tick_value``'s limits).
+MIN_TICK_VALUE = 1e-12
 MAX_TICK_VALUE = 1e12
 
 LiquidationOrders = Literal["bankruptcy", "market"]
@@ -100,6 +101,11 @@ class InstrumentSpec:
         if n < 1 or n > MAX_START_TICKS:
             raise ValueError(
                 f"start_price: must be 1..2**40 ticks (tick_size {tick}), got {price} ({n} ticks)"
+            )
+        if tick * lot < MIN_TICK_VALUE:
+            raise ValueError(
+                f"lot_size: tick_size * lot_size must be >= {MIN_TICK_VALUE}, got {lot} "
+                f"(tick value {tick * lot})"
             )
         if tick * lot > MAX_TICK_VALUE:
             raise ValueError(
