@@ -64,6 +64,11 @@ def test_sweep_json_and_resume(spec_dir: Path, capsys: pytest.CaptureFixture[str
     assert again["skipped"] == 8
     assert main(["sweep", str(spec_dir / "grid.toml")]) == 2
     assert "pass resume=True (--resume)" in capsys.readouterr().err
+    # A part changed on disk: resume names it and runs nothing.
+    part = sorted((spec_dir / "runs" / "rows").glob("part-*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:-1] + b"\0")
+    assert main(["sweep", str(spec_dir / "grid.toml"), "--resume"]) == 2
+    assert f"{str(part)!r}: checksum mismatch" in capsys.readouterr().err
 
 
 def test_sweep_text_output_and_out_override(

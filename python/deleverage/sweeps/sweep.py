@@ -121,7 +121,8 @@ def sweep(
     tmp = tempfile.TemporaryDirectory(prefix="deleverage-sweep-") if out is None else None
     directory = tmp.name if tmp is not None else str(out)
     try:
-        store = RowStore(directory, {p: param_type(points[p].dtype) for p in points.columns})
+        params = {p: param_type(points[p].dtype) for p in points.columns}
+        store = RowStore(directory, params, total)
         manifest = {
             "format": FORMAT,
             "scenario_sha256": hashlib.sha256(to_toml_str(scenario).encode()).hexdigest(),
@@ -133,7 +134,7 @@ def sweep(
         store.check_manifest(manifest, resume)
         done = np.zeros(total, dtype=bool)
         stored = store.done_runs() if resume else np.empty(0, dtype=np.int64)
-        done[stored[(stored >= 0) & (stored < total)]] = True
+        done[stored] = True  # checked within 0..total-1
         skipped = int(done.sum())
 
         columns = {p: points[p].to_numpy() for p in points.columns}
