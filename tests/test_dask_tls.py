@@ -1,9 +1,10 @@
 """Runs on a Dask cluster that speaks only TLS: the security settings given to sweep,
-validate, calibrate and counterfactual reach the client, and a tls:// address without
-them is refused with an error that says what to give."""
+validate, calibrate and counterfactual (and on the command line) reach the client, and
+a tls:// address without them is refused with an error that says what to give."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 
 from deleverage.bench.sweep import short_scenario
 from deleverage.calibration import CalibrationSpec, Parameter, calibrate, validate
+from deleverage.cli import main
 from deleverage.counterfactuals import counterfactual
-from deleverage.scenario import Target
+from deleverage.scenario import Target, save_toml
 from deleverage.scenarios import load_preset
 from deleverage.sweeps import sweep
 
@@ -124,3 +126,91 @@ def test_validate_calibrate_and_counterfactual_pass_the_security_on(
 def test_security_without_a_dask_address_is_an_error() -> None:
     with pytest.raises(ValueError, match="security: only used to connect to a Dask scheduler"):
         sweep(TINY, SPACE, security=Security.temporary())
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    save_toml(TINY, tmp_path / "world.toml")
+    spec = tmp_path / "tls.toml"
+    spec.write_text(
+        'scenario = "world.toml"\nseeds = 2\n[space.grid]\n'
+        '"populations.speculators.params.max_leverage" = [5.0, 20.0]\n'
+    )
+    return spec
+
+
+def _tls_flags(pem: dict[str, Path]) -> list[str]:
+    return [
+        "--dask-tls-ca-file",
+        str(pem["ca"]),
+        "--dask-tls-cert",
+        str(pem["cert"]),
+        "--dask-tls-key",
+        str(pem["key"]),
+    ]
+
+
+def test_cli_sweep_over_tls(
+    tls: tuple[str, Security],
+    pem_files: dict[str, Path],
+    spec_file: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    address, _ = tls
+    argv = ["sweep", str(spec_file), "--dask", address, *_tls_flags(pem_files), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["runs"], summary["failed"]) == (4, 0)
+    assert main(["sweep", str(spec_file), "--dask", address, "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"--dask: {address!r} is a tls:// address" in err
+    for flag in ("--dask-tls-ca-file", "--dask-tls-cert", "--dask-tls-key"):
+        assert flag in err
+
+
+def test_cli_validate_and_counterfactual_over_tls(
+    tls: tuple[str, Security],
+    pem_files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    address, _ = tls
+    world = tmp_path / "checked.toml"
+    save_toml(TINY.replace(targets=(Target("run.max_drawdown", range=(0.0, 1.0)),)), world)
+    flags = ["--dask", address, *_tls_flags(pem_files)]
+    assert main(["validate", str(world), "--seeds", "2", *flags, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["errors"] == [None, None]
+    argv = ["counterfactual", str(world), "--seeds", "2", "--factor", "leverage", *flags]
+    assert main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--dask-tls-cert", "c.pem"], "--dask-tls-cert: only applies with --dask"),
+        (
+            ["--dask", "tcp://127.0.0.1:1", "--dask-tls-ca-file", "ca.pem"],
+            "--dask-tls-ca-file: TLS needs a tls:// address in --dask, got 'tcp://127.0.0.1:1'",
+        ),
+        (
+            ["--dask", "tls://127.0.0.1:1", "--dask-tls-ca-file", "ca.pem"],
+            "--dask-tls-cert: needed with --dask-tls-ca-file",
+        ),
+        (
+            ["--dask", "tls://127.0.0.1:1", "--dask-tls-ca-file", "ca.pem", "--dask-tls-cert", "c"],
+            "--dask-tls-ca-file: no such file 'ca.pem'",
+        ),
+    ],
+)
+def test_cli_tls_options_are_checked(
+    spec_file: Path,
+    extra: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(spec_file.parent)
+    assert main(["sweep", str(spec_file), *extra]) == 2
+    assert message in capsys.readouterr().err
