@@ -160,3 +160,51 @@ def test_bench_sweep_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["runs"] == 4
     assert out["dask_overhead"] is None
     assert out["scaling"] == pytest.approx(out["runs_per_s_2"] / out["runs_per_s_1"])
+
+
+def test_spec_paths_are_taken_from_its_folder_and_said(
+    spec_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run from another folder: the spec's scenario and out are beside the spec, and the
+    log says both in full; --out is taken from the current folder."""
+    elsewhere = spec_dir / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["sweep", str(Path("..") / "grid.toml"), "--json"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["out"] == str(spec_dir / "runs")
+    assert summary["scenario"] == str(spec_dir / "world.toml")
+    assert f"scenario {spec_dir / 'world.toml'}" in captured.err
+    assert f"rows in {spec_dir / 'runs'}" in captured.err
+    assert (spec_dir / "runs" / "rows").is_dir()
+    assert list(elsewhere.iterdir()) == []
+    assert main(["sweep", str(Path("..") / "grid.toml"), "--out", "here", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["out"] == str(elsewhere / "here")
+    assert f"rows in {elsewhere / 'here'}" in captured.err
+    assert (elsewhere / "here" / "rows").is_dir()
+    (spec_dir / "preset.toml").write_text(
+        'scenario = "default"\nout = "p"\n[space.grid]\n'
+        '"populations.speculators.params.max_leverage" = [5.0]\n'
+    )
+    assert main(["sweep", str(Path("..") / "preset.toml"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["scenario"] == "default"
+    assert "scenario preset 'default'" in captured.err
+    assert f"rows in {spec_dir / 'p'}" in captured.err
+
+
+def test_sweep_out_that_cannot_be_written_fails_before_running(
+    spec_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        pytest.fail("ran although --out cannot be written")
+
+    monkeypatch.setattr("deleverage.sweeps.sweep", never)
+    (spec_dir / "file.txt").write_text("x\n")
+    bad = spec_dir / "file.txt" / "sub"
+    assert main(["sweep", str(spec_dir / "grid.toml"), "--out", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"deleverage: error: --out: {str(bad)!r}: " in err
+    assert "Traceback" not in err

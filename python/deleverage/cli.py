@@ -1,11 +1,54 @@
-"""The ``deleverage`` command line."""
+"""The ``deleverage`` command line.
+
+Exit codes: 0 done; 1 ``validate`` ran and a target failed; 2 an error, reported in one
+line ``deleverage: error: ...`` (a bad argument or spec, a file that cannot be read or
+written, a full disk, a Dask scheduler that cannot be reached); 130 interrupted (Ctrl-C);
+141 stdout was closed before the command finished (``deleverage run | head``), which
+ends it quietly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+#: Exit codes (see the module's docstring).
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+class CommandError(Exception):
+    """An error reported as one line, its message naming the option and the path."""
+
+
+def _os_error_text(err: OSError, path: str | os.PathLike[str] | None = None) -> str:
+    """``'<file>': <reason>`` for an OSError (``path`` when it names no file)."""
+    name = err.filename if err.filename is not None else path
+    reason = err.strerror or (os.strerror(err.errno) if err.errno else "") or str(err)
+    reason = reason or type(err).__name__
+    if name is None:
+        return reason
+    text = f"{os.fsdecode(name)!r}: {reason}"
+    if err.filename2 is not None:
+        text += f" ({os.fsdecode(err.filename2)!r})"
+    return text
+
+
+@contextlib.contextmanager
+def _writing(flag: str, folder: str | os.PathLike[str]) -> Iterator[None]:
+    """Report an OSError raised while writing into ``folder`` as ``flag: 'file': reason``."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise CommandError(f"{flag}: {_os_error_text(err, folder)}") from err
 
 
 def _positive_int(text: str) -> int:
@@ -150,8 +193,6 @@ def _bench_cross(args: argparse.Namespace) -> int:
 
 
 def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
     from deleverage.scenario import load_toml
     from deleverage.scenarios import PRESETS, load_preset
 
@@ -161,7 +202,10 @@ def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise ValueError(f"scenario: no such file {spec!r}")
-        return load_toml(path)
+        try:
+            return load_toml(path)
+        except OSError as err:
+            raise CommandError(f"scenario: {_os_error_text(err, spec)}") from err
     raise ValueError(
         f"scenario: {spec!r} is neither a .toml file nor a preset; presets: {', '.join(PRESETS)}"
     )
@@ -175,11 +219,34 @@ def _default_out(scenario_name: str, seed: int) -> str:
     return f"deleverage-{safe}-seed{seed}"
 
 
-def _check_out(flag: str, out: str) -> None:
-    from pathlib import Path
+def _check_out(flag: str, out: str | os.PathLike[str]) -> None:
+    """Check, before any work, that the folder ``out`` can be created and written: make
+    it (and its missing parents), write and remove a file in it, then remove the
+    folders made here, so nothing stays behind when the command fails later."""
+    import tempfile
 
-    if Path(out).exists() and not Path(out).is_dir():
-        raise ValueError(f"{flag}: {out!r} exists and is not a folder")
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag}: {str(out)!r} exists and is not a folder")
+    made: list[Path] = []
+    probe = folder
+    while not os.path.lexists(probe) and probe.parent != probe:
+        made.append(probe)
+        probe = probe.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=".deleverage-write-check-", dir=folder)
+        os.close(handle)
+        os.unlink(name)
+    except OSError as err:
+        reason = err.strerror or str(err) or type(err).__name__
+        raise CommandError(f"{flag}: {str(out)!r}: {reason}") from err
+    finally:
+        for path in made:  # deepest first; a folder something else wrote into stays
+            try:
+                path.rmdir()
+            except OSError:
+                break
 
 
 def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no-untyped-def]
@@ -189,8 +256,9 @@ def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no
     from deleverage.report import write_report
 
     start = time.perf_counter()
-    result.save(out)
-    index = write_report(result, out)
+    with _writing("--out", out):
+        result.save(out)
+        index = write_report(result, out)
     return str(index), time.perf_counter() - start
 
 
@@ -216,10 +284,10 @@ def _run(args: argparse.Namespace) -> int:
         from deleverage.analysis import episode_metrics
 
         metrics |= episode_metrics(result)
+    # Saved before anything is printed: a reader that goes away (| head) loses no result.
+    saved = _save_with_report(result, out) if out is not None else None
     if args.json:
         print(json.dumps(metrics))
-        if out is not None:
-            _save_with_report(result, out)
         return 0
     print(
         f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
@@ -232,8 +300,8 @@ def _run(args: argparse.Namespace) -> int:
         print(crash_day)
     print()
     print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
-    if out is not None:
-        index, seconds = _save_with_report(result, out)
+    if saved is not None:
+        index, seconds = saved
         print(f"\nresult and report saved in {out} ({seconds:.2f} s); open {index}")
     return 0
 
@@ -245,14 +313,16 @@ def _report(args: argparse.Namespace) -> int:
     from deleverage.report import write_report
 
     out = args.out if args.out is not None else args.result_dir
-    _check_out("--out", out)
+    flag = "--out" if args.out is not None else "result_dir"
+    _check_out(flag, out)
     start = time.perf_counter()
     try:
         result = load_result(args.result_dir)
     except (OSError, ValueError) as err:
         message = str(err).removeprefix("path: ")
         raise ValueError(f"result_dir: {message}") from None
-    index = write_report(result, out)
+    with _writing(flag, out):
+        index = write_report(result, out)
     print(
         f"report of {result.scenario.name} (seed {result.seed}) written in "
         f"{time.perf_counter() - start:.2f} s; open {index}"
@@ -263,13 +333,21 @@ def _report(args: argparse.Namespace) -> int:
 def _counterfactual(args: argparse.Namespace) -> int:
     from deleverage.counterfactuals import DEFAULT_FACTORS, counterfactual
 
+    executor, security = _executor(args)
     scenario = _load_scenario(args.scenario)
     if args.accounts is not None:
         scenario = scenario.with_accounts(args.accounts)
     factors = tuple(args.factor) if args.factor else DEFAULT_FACTORS
-    result = counterfactual(
-        scenario, factors, seeds=args.seeds, seed=args.seed, workers=args.workers
-    )
+    with _dask_errors(args):
+        result = counterfactual(
+            scenario,
+            factors,
+            seeds=args.seeds,
+            seed=args.seed,
+            executor=executor,
+            workers=args.workers,
+            security=security,
+        )
     if args.json:
         print(json.dumps(result.to_dict()["shares"]))
         return 0
@@ -319,23 +397,28 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from deleverage.sweeps import sweep
     from deleverage.sweeps.spec import load_spec
 
-    if args.dask is not None and args.workers is not None:
-        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
     start = time.perf_counter()
+    executor, security = _executor(args)
     spec = load_spec(args.spec)
-    out = args.out if args.out is not None else spec.out
-    table = sweep(
-        spec.scenario,
-        spec.space,
-        seeds=spec.seeds,
-        executor=args.dask,
-        out=str(out),
-        resume=args.resume,
-        workers=args.workers,
-        progress=False if args.json else None,
-        series=spec.series,
-        seed=spec.seed,
-    )
+    # The spec's paths are taken from its folder; --out from the current one.
+    out = os.path.abspath(args.out) if args.out is not None else str(spec.out)
+    _check_out("--out" if args.out is not None else "out", out)
+    said = spec.source if os.path.isabs(spec.source) else f"preset {spec.source!r}"
+    print(f"sweep: scenario {said}; rows in {out}", file=sys.stderr, flush=True)
+    with _dask_errors(args):
+        table = sweep(
+            spec.scenario,
+            spec.space,
+            seeds=spec.seeds,
+            executor=executor,
+            out=out,
+            resume=args.resume,
+            workers=args.workers,
+            progress=False if args.json else None,
+            series=spec.series,
+            seed=spec.seed,
+            security=security,
+        )
     wall = time.perf_counter() - start
     info = table.attrs["sweep"]
     summary = {
@@ -345,7 +428,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
         "failed": int(info["failed"]),
         "wall_seconds": wall,
         "runs_per_s": info["executed"] / wall if wall > 0 else 0.0,
-        "out": str(out),
+        "scenario": spec.source,
+        "out": out,
     }
     if args.json:
         print(json.dumps(summary))
@@ -382,28 +466,29 @@ def _validate(args: argparse.Namespace) -> int:
 
     from deleverage.calibration import validate
 
-    if args.dask is not None and args.workers is not None:
-        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
-    scenario = _load_scenario(args.scenario)
-    validation = validate(
-        scenario,
-        args.seeds,
-        scale=args.scale,
-        executor=args.dask,
-        workers=args.workers,
-        progress=False if args.json else None,
-    )
+    executor, security = _executor(args)
     if args.out is not None:
-        from pathlib import Path
-
+        _check_out("--out", args.out)
+    scenario = _load_scenario(args.scenario)
+    with _dask_errors(args):
+        validation = validate(
+            scenario,
+            args.seeds,
+            scale=args.scale,
+            executor=executor,
+            workers=args.workers,
+            progress=False if args.json else None,
+            security=security,
+        )
+    if args.out is not None:
         from deleverage.calibration.figure import validation_figure
 
-        _check_out("--out", args.out)
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        validation.table().to_csv(Path(args.out) / "validation.csv", index=False)
-        text = json.dumps(validation.to_dict(), indent=2)
-        (Path(args.out) / "validation.json").write_text(text + "\n", encoding="utf-8")
-        validation_figure(validation, Path(args.out) / "validation.png")
+        with _writing("--out", args.out):
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            validation.table().to_csv(Path(args.out) / "validation.csv", index=False)
+            text = json.dumps(validation.to_dict(), indent=2)
+            (Path(args.out) / "validation.json").write_text(text + "\n", encoding="utf-8")
+            validation_figure(validation, Path(args.out) / "validation.png")
     if args.json:
         print(json.dumps(validation.to_dict()))
         return 0 if validation.passed else 1
@@ -447,17 +532,21 @@ def _validate(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from deleverage.calibration import calibrate, load_calibration
 
-    if args.dask is not None and args.workers is not None:
-        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
+    executor, security = _executor(args)
     spec = load_calibration(args.spec)
-    result = calibrate(
-        spec,
-        out=args.out,
-        resume=args.resume,
-        executor=args.dask,
-        workers=args.workers,
-        progress=False if args.json else None,
-    )
+    out = args.out if args.out is not None else spec.out
+    if out is not None:
+        _check_out("--out" if args.out is not None else "out", out)
+    with _dask_errors(args):
+        result = calibrate(
+            spec,
+            out=args.out,
+            resume=args.resume,
+            executor=executor,
+            workers=args.workers,
+            progress=False if args.json else None,
+            security=security,
+        )
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -478,14 +567,95 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The TLS options of --dask and the ``distributed.security.Security`` argument each sets.
+TLS_OPTIONS = {
+    "--dask-tls-ca-file": "tls_ca_file",
+    "--dask-tls-cert": "tls_client_cert",
+    "--dask-tls-key": "tls_client_key",
+}
+
+
 def _executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """--workers and --dask: where the runs of a sweep, validation or calibration go."""
+    """--workers, --dask and its TLS files: where the runs of a command go."""
     parser.add_argument(
         "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
     )
     parser.add_argument(
-        "--dask", metavar="ADDRESS", default=None, help="run on the Dask scheduler at ADDRESS"
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run on the Dask scheduler at ADDRESS (tcp://HOST:PORT, or tls://HOST:PORT "
+        "with the --dask-tls-* files)",
     )
+    parser.add_argument(
+        "--dask-tls-ca-file",
+        metavar="FILE",
+        default=None,
+        help="the CA certificate (PEM) the scheduler's certificate is checked against",
+    )
+    parser.add_argument(
+        "--dask-tls-cert", metavar="FILE", default=None, help="this client's certificate (PEM)"
+    )
+    parser.add_argument(
+        "--dask-tls-key",
+        metavar="FILE",
+        default=None,
+        help="this client's private key (PEM; not needed when it is in the --dask-tls-cert file)",
+    )
+
+
+def _executor(args: argparse.Namespace) -> tuple[str | None, dict[str, str] | None]:
+    """(executor, security) from --workers, --dask and the --dask-tls-* files; a tls://
+    address needs the files, or TLS settings in Dask's own configuration."""
+    if args.dask is not None and args.workers is not None:
+        raise ValueError("--workers: sizes the local thread pool; it cannot go with --dask")
+    given = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in TLS_OPTIONS}
+    given = {flag: path for flag, path in given.items() if path is not None}
+    address = args.dask
+    if not given:
+        if address is not None and address.startswith("tls://"):
+            from deleverage.sweeps.executors import tls_configured
+
+            with _dask_errors(args):
+                configured = tls_configured()
+            if not configured:
+                raise ValueError(
+                    f"--dask: {address!r} is a tls:// address; give --dask-tls-ca-file, "
+                    "--dask-tls-cert and --dask-tls-key (the key only when it is not in the "
+                    "certificate file), or set distributed.comm.tls in Dask's configuration"
+                )
+        return address, None
+    first = next(iter(given))
+    if address is None:
+        raise ValueError(f"{first}: only applies with --dask")
+    if not address.startswith("tls://"):
+        raise ValueError(f"{first}: TLS needs a tls:// address in --dask, got {address!r}")
+    for needed in ("--dask-tls-ca-file", "--dask-tls-cert"):
+        if needed not in given:
+            raise ValueError(f"{needed}: needed with {first}")
+    for flag, path in given.items():
+        if not os.path.isfile(path):
+            raise ValueError(f"{flag}: no such file {path!r}")
+    return address, {TLS_OPTIONS[flag]: path for flag, path in given.items()}
+
+
+@contextlib.contextmanager
+def _dask_errors(args: argparse.Namespace) -> Iterator[None]:
+    """A scheduler that cannot be reached, or Dask not installed, said of --dask."""
+    from deleverage.sweeps.executors import SchedulerConnectionError
+
+    try:
+        yield
+    except SchedulerConnectionError as err:
+        raise CommandError(
+            f"--dask: cannot connect to the Dask scheduler at {err.address!r}: {err.reason}"
+        ) from err
+    except ImportError as err:
+        if args.dask is None:
+            raise
+        raise CommandError(
+            "--dask: needs dask.distributed; install it with pip install 'deleverage[dask]'"
+        ) from err
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -574,9 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="causes to remove (default: leverage dealers news margin_hikes cross_margin)",
     )
-    cf.add_argument(
-        "--workers", type=_positive_int, default=None, help="threads (default: the usable CPUs)"
-    )
+    _executor_arguments(cf)
     cf.add_argument(
         "--accounts",
         type=_positive_int,
@@ -708,13 +876,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(text: str) -> int:
+    print(f"deleverage: error: {text}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush of what is
+    still buffered for a closed pipe neither fails nor complains."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (captured, or closed)
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (default: the process's arguments); return its exit code
+    (see the module's docstring). Errors are one line on stderr, never a traceback."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
-    except ValueError as err:
-        print(f"deleverage: error: {err}", file=sys.stderr)
-        return 2
+        code = int(args.handler(args))
+        sys.stdout.flush()  # a closed pipe is found here, not at the interpreter's exit
+        return code
+    except KeyboardInterrupt:
+        print("deleverage: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    except (ValueError, CommandError) as err:
+        return _error(str(err))
+    except OSError as err:  # one no step of the command expected: name its file
+        return _error(_os_error_text(err))
 
 
 if __name__ == "__main__":

@@ -313,13 +313,14 @@ def calibrate(
     workers: int | None = None,
     progress: bool | None = None,
     callback: Callable[[int, float], None] | None = None,
+    security: Any = None,
 ) -> Calibration:
     """Fit ``spec``'s free parameters to its targets (a ``CalibrationSpec`` or a spec file).
 
     out: the folder of the evaluations and the outputs (default: the spec's
     ``out``; None there too: a temporary folder, removed at the end).
     resume: continue the calibration stored in ``out`` (nothing is run twice).
-    executor, workers: as for ``sweep``. progress: a bar of runs (None: on a terminal).
+    executor, workers, security: as for ``sweep``. progress: a bar of runs (None: on a terminal).
     callback: called with (trial, loss) after each search trial is told.
     Writes into ``out``: best.toml, trials.csv, fit.csv, summary.json and
     search.png beside the evaluations.
@@ -332,7 +333,9 @@ def calibrate(
     tmp = tempfile.TemporaryDirectory(prefix="deleverage-calibrate-") if spec.out is None else None
     folder = Path(tmp.name) if tmp is not None else Path(spec.out)  # type: ignore[arg-type]
     try:
-        result = _calibrate(spec, folder, resume, executor, workers, progress, callback, start)
+        result = _calibrate(
+            spec, folder, resume, executor, workers, security, progress, callback, start
+        )
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -345,6 +348,7 @@ def _calibrate(
     resume: bool,
     executor: Any,
     workers: int | None,
+    security: Any,
     progress: bool | None,
     callback: Callable[[int, float], None] | None,
     start: float,
@@ -352,7 +356,9 @@ def _calibrate(
     store = EvaluationStore(folder)
     stored = store.open(spec.digest(), resume)
     try:
-        return _search(spec, folder, store, stored, executor, workers, progress, callback, start)
+        return _search(
+            spec, folder, store, stored, executor, workers, security, progress, callback, start
+        )
     finally:
         store.close()
 
@@ -364,6 +370,7 @@ def _search(
     stored: dict[Key, dict[str, Any]],
     executor: Any,
     workers: int | None,
+    security: Any,
     progress: bool | None,
     callback: Callable[[int, float], None] | None,
     start: float,
@@ -377,7 +384,7 @@ def _search(
     )
     done_before = sum(1 for k in stored if k[0] != "search" or k[1] < spec.trials)
     bar = Progress(total, min(done_before, total), progress, desc=f"calibrate {spec.scenario.name}")
-    backend = make_backend(executor, workers)
+    backend = make_backend(executor, workers, security)
     runner = _Runner(spec, store, stored, backend, bar)
     search_world = _scaled(spec.scenario, spec.scale)
     try:

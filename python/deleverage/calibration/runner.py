@@ -26,14 +26,15 @@ def run_tasks(
     executor: Any = None,
     workers: int | None = None,
     backend: Backend | None = None,
+    security: Any = None,
 ) -> int:
     """Evaluate ``tasks``, calling ``on_done`` with each output; returns how many ran.
 
     ``backend``: an open one to reuse (not closed here); else one is made from
-    ``executor`` and ``workers`` as for ``sweep`` and closed at the end.
+    ``executor``, ``workers`` and ``security`` as for ``sweep`` and closed at the end.
     """
     owned = backend is None
-    engine = make_backend(executor, workers) if backend is None else backend
+    engine = make_backend(executor, workers, security) if backend is None else backend
     window = 2 * engine.slots
     pending: set[Any] = set()
     owner: dict[Any, FactsTask] = {}

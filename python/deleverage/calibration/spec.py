@@ -277,7 +277,7 @@ def parse_calibration(
     for key in ("scenario", "parameters"):
         if key not in raw:
             raise ValueError(f"{key}: missing required key")
-    scenario = _scenario(raw["scenario"], base)
+    scenario, _ = _scenario(raw["scenario"], base)
     if "set" in raw:
         if not isinstance(raw["set"], Mapping):
             raise TypeError(f"set: must be a table, got {type(raw['set']).__name__}")

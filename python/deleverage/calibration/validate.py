@@ -180,12 +180,14 @@ def validate(
     executor: Any = None,
     workers: int | None = None,
     progress: bool | None = None,
+    security: Any = None,
 ) -> Validation:
     """Run ``scenario`` on ``seeds`` (a count n: seeds 0..n-1) and check its targets.
 
     scale: run ``scenario.scaled(scale)`` instead (a quick check of a big world).
-    targets: check these instead of the scenario's own. executor, workers: as
-    for ``sweep`` (threads by default; a process pool; a Dask client or address).
+    targets: check these instead of the scenario's own. executor, workers, security:
+    as for ``sweep`` (threads by default; a process pool; a Dask client or address,
+    with its TLS settings).
     """
     start = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -214,7 +216,7 @@ def validate(
 
     tasks = (FactsTask(scenario, s, chosen, key=(k,)) for k, s in enumerate(seed_tuple))
     try:
-        run_tasks(tasks, done, executor=executor, workers=workers)
+        run_tasks(tasks, done, executor=executor, workers=workers, security=security)
     finally:
         bar.close()
     return Validation(

@@ -80,12 +80,16 @@ def _check_metrics(metrics: object) -> tuple[str, ...]:
 
 
 def _collect(
-    tasks: list[RunTask], executor: object, workers: int | None, labels: list[str]
+    tasks: list[RunTask],
+    executor: object,
+    workers: int | None,
+    labels: list[str],
+    security: Any = None,
 ) -> list[dict[str, float]]:
     """Every task's metrics, in task order, whatever runs them."""
     from deleverage.sweeps.executors import make_backend
 
-    backend = make_backend(executor, workers)
+    backend = make_backend(executor, workers, security)
     futures: list[Any] = []
     try:
         futures = [backend.submit(run_metrics, task) for task in tasks]
@@ -115,6 +119,7 @@ def counterfactual(
     metrics: Sequence[str] = DEFAULT_METRICS,
     instrument: str | None = None,
     resamples: int = 10_000,
+    security: Any = None,
 ) -> CounterfactualResult:
     """How much of the crash each cause explains: paired runs on common random numbers.
 
@@ -135,6 +140,7 @@ def counterfactual(
     executor, workers: where runs execute, as for ``sweep``: None for
         ``workers`` threads (default: the usable CPUs), any
         ``concurrent.futures.Executor``, or a Dask client, cluster or address.
+    security: the Dask TLS settings for a scheduler address, as for ``sweep``.
     confidence: of the intervals, in (0, 1); None for no intervals (then one
         seed is enough; with intervals at least two are needed).
     metrics: which of ``max_drawdown``, ``liquidated_notional`` and
@@ -195,7 +201,7 @@ def counterfactual(
 
     tasks = [(w, s, instrument) for w in unique for s in run_seeds]
     labels = [_first(slot, j) for j in range(len(unique)) for _ in run_seeds]
-    done = _collect(tasks, executor, workers, labels)
+    done = _collect(tasks, executor, workers, labels, security)
     values = {
         m: np.array([r[m] for r in done], dtype=np.float64).reshape(len(unique), n)
         for m in metric_names

@@ -14,7 +14,8 @@
     [space.grid]                # exactly one of grid, lhs, random, table
     "populations.speculators.params.max_leverage" = [5.0, 10.0, 20.0]
 
-Keys are dotted paths; quoted or not (TOML turns an unquoted dotted key into
+Relative paths (``scenario``, ``out``) are taken from the spec file's folder, not
+from the current one. Keys are dotted paths; quoted or not (TOML turns an unquoted dotted key into
 nested tables, which are flattened back into the same path). ``[space.lhs]``
 and ``[space.random]`` take ``samples``, an optional ``seed`` and a
 ``[space.lhs.ranges]`` table of ``[low, high]`` pairs; ``[[space.table]]`` is a
@@ -26,7 +27,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,10 @@ SPACE_KINDS = ("grid", "lhs", "random", "table")
 
 @dataclass(frozen=True)
 class SweepSpec:
-    """A parsed spec: everything ``sweep`` needs but the executor."""
+    """A parsed spec: everything ``sweep`` needs but the executor.
+
+    ``out`` is an absolute path; ``source`` says where the scenario came from: a
+    preset's name, or the absolute path of its .toml file."""
 
     scenario: Scenario
     space: Space
@@ -57,6 +61,7 @@ class SweepSpec:
     out: Path | None = None
     series: bool = False
     fixed: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -78,19 +83,24 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _scenario(ref: object, base: Path) -> Scenario:
+def _scenario(ref: object, base: Path) -> tuple[Scenario, str]:
+    """The scenario ``ref`` names and where it came from (a preset's name or the
+    absolute path of its file)."""
     from deleverage.scenario import load_toml
     from deleverage.scenarios import PRESETS, load_preset
 
     if not isinstance(ref, str) or not ref:
         raise TypeError(f"scenario: must be a preset name or a .toml path, got {ref!r}")
     if ref in PRESETS:
-        return load_preset(ref)
-    path = base / ref
+        return load_preset(ref), ref
+    path = Path(os.path.abspath(base / ref))
     if path.suffix == ".toml" or path.exists():
-        if not path.exists():
+        if not path.is_file():
             raise ValueError(f"scenario: no such file {str(path)!r}")
-        return load_toml(path)
+        try:
+            return load_toml(path), str(path)
+        except OSError as err:
+            raise ValueError(f"scenario: {str(path)!r}: {err.strerror or err}") from None
     raise ValueError(
         f"scenario: {ref!r} is neither a .toml file nor a preset; presets: {', '.join(PRESETS)}"
     )
@@ -135,15 +145,16 @@ def _space(raw: Mapping[str, Any]) -> Space:
 
 
 def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> SweepSpec:
-    """A spec from its parsed TOML; relative paths are taken from ``base``."""
-    base = Path(base)
+    """A spec from its parsed TOML; relative paths are taken from ``base`` (and made
+    absolute)."""
+    base = Path(os.path.abspath(base))
     for key in raw:
         if key not in TOP_KEYS:
             raise ValueError(f"{key}: unknown key; expected one of {', '.join(TOP_KEYS)}")
     for key in ("scenario", "space"):
         if key not in raw:
             raise ValueError(f"{key}: missing required key")
-    scenario = _scenario(raw["scenario"], base)
+    scenario, source = _scenario(raw["scenario"], base)
     fixed = _flatten(_table(raw, "set")) if "set" in raw else {}
     if fixed:
         try:
@@ -167,9 +178,10 @@ def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> Sw
         space=space,
         seeds=seeds,
         seed=seed,
-        out=None if out is None else base / out,
+        out=None if out is None else Path(os.path.abspath(base / out)),
         series=series,
         fixed=fixed,
+        source=source,
     )
 
 
@@ -177,26 +189,20 @@ def read_spec_file(path: Path) -> dict[str, Any]:
     """A spec file's TOML; a missing file or bad syntax is a ValueError naming ``spec``."""
     if not path.is_file():
         raise ValueError(f"spec: no such file {str(path)!r}")
-    with open(path, "rb") as f:
-        try:
+    try:
+        with open(path, "rb") as f:
             return tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"spec: {path}: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"spec: {path}: {e}") from None
+    except OSError as err:
+        raise ValueError(f"spec: {str(path)!r}: {err.strerror or err}") from None
 
 
 def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
-    """Read a spec file; without an ``out`` key the rows go to ``<spec name>.sweep/``
-    beside it."""
-    path = Path(path)
+    """Read a spec file; its relative paths are taken from its folder, and without an
+    ``out`` key the rows go to ``<spec name>.sweep/`` beside it."""
+    path = Path(os.path.abspath(path))
     spec = parse_spec(read_spec_file(path), path.parent)
     if spec.out is None:
-        spec = SweepSpec(
-            spec.scenario,
-            spec.space,
-            spec.seeds,
-            spec.seed,
-            path.with_suffix(".sweep"),
-            spec.series,
-            spec.fixed,
-        )
+        spec = replace(spec, out=path.with_suffix(".sweep"))
     return spec

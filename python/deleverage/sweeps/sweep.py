@@ -76,6 +76,7 @@ def sweep(
     flush_seconds: float = 5.0,
     chunksize: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
+    security: Any = None,
 ) -> pd.DataFrame:
     """Run ``scenario`` at every point of ``space`` with ``seeds`` seeds each.
 
@@ -87,6 +88,10 @@ def sweep(
         list of seeds used at every point.
     executor: None for ``workers`` threads; a ``concurrent.futures.Executor``; a
         ``dask.distributed.Client``, Dask cluster or scheduler address.
+    security: the Dask security settings used to connect to a scheduler address or
+        cluster (TLS): a ``distributed.security.Security``, or a mapping of its
+        ``tls_ca_file``, ``tls_client_cert`` and ``tls_client_key`` (PEM files).
+        None: Dask's own configuration. A ``tls://`` address needs one or the other.
     out: the directory of the Parquet dataset (rows appended as runs finish);
         None keeps the rows in a temporary directory removed at the end.
     resume: finish the sweep stored in ``out``, skipping the runs already there.
@@ -155,6 +160,7 @@ def sweep(
             Progress(total, skipped, progress),
             chunksize,
             callback,
+            security,
         )
         table = store.read()
     finally:
@@ -181,6 +187,7 @@ def _drive(
     bar: Progress,
     chunksize: int | None,
     callback: Callable[[dict[str, Any]], None] | None,
+    security: Any = None,
 ) -> int:
     """Submit chunks of runs through a bounded window, record rows as they finish.
 
@@ -192,7 +199,7 @@ def _drive(
     if remaining == 0:
         bar.close()
         return 0
-    backend = make_backend(executor, workers)
+    backend = make_backend(executor, workers, security)
     if chunksize is None:
         # Remote work items cost a round trip each: about four per worker
         # amortise it while leaving little imbalance at the end.
