@@ -47,7 +47,7 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   if (rules_.size() != tick_values_.size()) bad("rules", "need one rule per instrument");
   for (std::size_t i = 0; i < tick_values_.size(); ++i) {
     if (!std::isfinite(tick_values_[i]) || tick_values_[i] <= 0)
-      bad("tick_value", "must be finite and > 0, got " + std::to_string(tick_values_[i]));
+      bad("tick_values[" + std::to_string(i) + "]", "must be finite and > 0, got " + std::to_string(tick_values_[i]));
     rules_[i].validate_and_prepare();
   }
   if (!std::isfinite(settings_.insurance_fund) || settings_.insurance_fund < 0)
