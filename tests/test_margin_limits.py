@@ -147,3 +147,13 @@ def test_conservation_within_the_documented_bound(lot: float, seed: int) -> None
     gold = dataclasses.replace(world.instruments[0], lot_size=lot)
     result = simulate(world.replace(instruments=(gold,)), seed, progress=False)
     assert result.conservation_error < 1e-9
+
+
+def test_money_moved_counts_every_trade_side() -> None:
+    """Against a plain sum of abs(lots) x price x tick value over the trades applied."""
+    engine = MarginEngine([Instrument("X", 2.5, MarginRule())])
+    engine.add_accounts([1e6, 1e6])
+    trades = [(0, 3, 100.0), (1, -2, 101.0), (0, -3, 99.0), (1, 5, 98.5)]
+    for account, lots, price in trades:
+        engine.apply_trade(account, 0, lots, price)
+    assert engine.money_moved == pytest.approx(sum(abs(q) * p * 2.5 for _, q, p in trades))

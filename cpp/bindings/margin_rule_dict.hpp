@@ -24,32 +24,50 @@ inline CloseOrder close_order_from(const std::string& name) {
                         "'");
 }
 
-inline MarginRule rule_from_dict(const py::dict& d) {
+// A dict's entry; a missing one is named like a bad one.
+inline py::object rule_item(const py::dict& d, const char* key) {
+  if (!d.contains(key)) throw py::value_error(std::string(key) + ": missing from the margin rule");
+  return d[key];
+}
+
+// `where` names the argument in the message when `rule` is not a dict.
+inline MarginRule rule_from_dict(py::handle rule, const std::string& where) {
+  if (!py::isinstance<py::dict>(rule))
+    throw py::type_error(where + ": must be a MarginRule's dict (dataclasses.asdict), got " + type_name(rule));
+  const auto d = py::reinterpret_borrow<py::dict>(rule);
   MarginRule r;
-  r.initial_rate = d["initial_rate"].cast<double>();
-  const auto kind = d["maintenance"].cast<std::string>();
+  r.initial_rate = field_double(rule_item(d, "initial_rate"), "initial_rate");
+  const auto kind = field_str(rule_item(d, "maintenance"), "maintenance");
   if (kind == "fixed") r.maintenance = Maintenance::Fixed;
   else if (kind == "percent") r.maintenance = Maintenance::Percent;
   else if (kind == "tiered") r.maintenance = Maintenance::Tiered;
   else if (kind == "closeout") r.maintenance = Maintenance::Closeout;
   else throw std::invalid_argument("maintenance: must be one of fixed, percent, tiered, closeout; got " + kind);
-  r.maintenance_rate = d["maintenance_rate"].cast<double>();
-  r.amount_per_lot = d["amount_per_lot"].cast<double>();
-  for (const auto& tier : d["tiers"]) {
-    const auto t = tier.cast<py::sequence>();
-    r.tier_floor.push_back(t[0].cast<double>());
-    r.tier_rate.push_back(t[1].cast<double>());
+  r.maintenance_rate = field_double(rule_item(d, "maintenance_rate"), "maintenance_rate");
+  r.amount_per_lot = field_double(rule_item(d, "amount_per_lot"), "amount_per_lot");
+  const py::object tiers = rule_item(d, "tiers");
+  if (!py::isinstance<py::list>(tiers) && !py::isinstance<py::tuple>(tiers))
+    throw py::type_error("tiers: must be a sequence of (floor, rate) pairs, got " + type_name(tiers));
+  std::size_t k = 0;
+  for (const auto& tier : tiers) {
+    const std::string at = "tiers[" + std::to_string(k++) + "]";
+    if ((!py::isinstance<py::list>(tier) && !py::isinstance<py::tuple>(tier)) || py::len(tier) != 2)
+      throw py::type_error(at + ": must be a (floor, rate) pair, got " + type_name(tier));
+    const auto t = py::reinterpret_borrow<py::sequence>(tier);
+    r.tier_floor.push_back(field_double(t[0], at + ".floor"));
+    r.tier_rate.push_back(field_double(t[1], at + ".rate"));
   }
-  r.closeout_share = d["closeout_share"].cast<double>();
-  const auto basis = d["basis"].cast<std::string>();
+  r.closeout_share = field_double(rule_item(d, "closeout_share"), "closeout_share");
+  const auto basis = field_str(rule_item(d, "basis"), "basis");
   if (basis == "mark") r.basis = MarginBasis::Mark;
   else if (basis == "entry") r.basis = MarginBasis::Entry;
   else throw std::invalid_argument("basis: must be mark or entry; got " + basis);
-  r.liquidation_fee_rate = d["liquidation_fee_rate"].cast<double>();
-  r.negative_balance_protection = d["negative_balance_protection"].cast<bool>();
-  r.partial_liquidation = d["partial_liquidation"].cast<bool>();
-  r.maker_fee_rate = d["maker_fee_rate"].cast<double>();
-  r.taker_fee_rate = d["taker_fee_rate"].cast<double>();
+  r.liquidation_fee_rate = field_double(rule_item(d, "liquidation_fee_rate"), "liquidation_fee_rate");
+  r.negative_balance_protection =
+      field_bool(rule_item(d, "negative_balance_protection"), "negative_balance_protection");
+  r.partial_liquidation = field_bool(rule_item(d, "partial_liquidation"), "partial_liquidation");
+  r.maker_fee_rate = field_double(rule_item(d, "maker_fee_rate"), "maker_fee_rate");
+  r.taker_fee_rate = field_double(rule_item(d, "taker_fee_rate"), "taker_fee_rate");
   return r;
 }
 

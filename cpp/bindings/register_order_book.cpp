@@ -1,5 +1,7 @@
 #include "pybind.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -10,6 +12,7 @@
 
 using namespace deleverage;
 using deleverage::bindings::copy_records;
+using deleverage::bindings::locked;
 using deleverage::bindings::PyOrderBook;
 
 namespace {
@@ -44,29 +47,49 @@ struct Execution {
   throw py::value_error("type: must be 0..6 (MsgType), got " + std::to_string(m.type));
 }
 
-AccountId checked_owner(std::int64_t owner) {
-  if (owner < 0 || owner > 0xFFFFFFFFLL)
-    throw py::value_error("owner: must be in 0..4294967295, got " + std::to_string(owner));
-  return static_cast<AccountId>(owner);
+AccountId checked_owner(py::handle owner) {
+  return static_cast<AccountId>(bindings::field_int(owner, "owner", 0, 0xFFFFFFFFLL));
 }
 
-Side checked_side(std::int64_t side) {
-  if (side != 0 && side != 1) throw py::value_error("side: must be 0 (BUY) or 1 (SELL), got " + std::to_string(side));
-  return static_cast<Side>(side);
+Side checked_side(py::handle side) {
+  return static_cast<Side>(bindings::field_int_in(side, "side", 0, 1, "must be 0 (BUY) or 1 (SELL)"));
 }
 
-Execution run_one(PyOrderBook& b, MsgType type, std::int64_t side, Price price, Qty qty, std::int64_t owner,
-                  OrderId order_id) {
-  Message m{order_id, price, qty, checked_owner(owner), static_cast<std::uint8_t>(type),
-            static_cast<std::uint8_t>(checked_side(side)), {}};
-  std::lock_guard<std::mutex> lock(b.mutex);
-  b.fills.clear();
-  const MessageResult r = b.book.apply(m, 0, b.fills);
+// The single-message API's fields, converted before the book is locked; the
+// book itself rejects values out of its ranges (with the same messages).
+Price checked_price(py::handle price) { return bindings::field_int(price, "price", 1, kMaxPrice, "ticks"); }
+Qty checked_qty(py::handle qty) { return bindings::field_int(qty, "qty", 1, kMaxQty, "lots"); }
+OrderId checked_id(py::handle id) { return bindings::field_uint64(id, "order_id"); }
+
+Execution run_one(PyOrderBook& b, MsgType type, Side side, Price price, Qty qty, AccountId owner, OrderId order_id) {
+  const Message m{order_id, price, qty, owner, static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(side), {}};
+  std::vector<Fill> fills;
+  const MessageResult r = locked(b.mutex, [&] {
+    b.fills.clear();
+    const MessageResult out = b.book.apply(m, 0, b.fills);
+    fills.assign(b.fills.begin(), b.fills.end());
+    return out;
+  });
   if (r.code != 0) raise_reject(b, m, static_cast<Reject>(r.code));
-  return Execution{r.order_id, r.filled, r.resting, r.cancelled, copy_records(b.fills.data(), b.fills.size())};
+  return Execution{r.order_id, r.filled, r.resting, r.cancelled, bindings::adopt(std::move(fills))};
 }
 
-py::tuple execute_batch(PyOrderBook& b, const py::array& messages, const py::object& results_out) {
+// A new order's fields in the order the book checks them (owner, side, qty,
+// price), so a message with several bad fields names the same one either way.
+Execution run_new(PyOrderBook& b, MsgType type, const py::object& side, const py::object* price, const py::object& qty,
+                  const py::object& owner) {
+  const AccountId who = checked_owner(owner);
+  const Side s = checked_side(side);
+  const Qty q = checked_qty(qty);
+  const Price p = price == nullptr ? 0 : checked_price(*price);
+  return run_one(b, type, s, p, q, who, 0);
+}
+
+py::tuple execute_batch(PyOrderBook& b, const py::object& batch, const py::object& results_out) {
+  if (!py::isinstance<py::array>(batch))
+    throw py::type_error("messages: must be a numpy array of deleverage.MESSAGE_DTYPE, got " +
+                         bindings::type_name(batch));
+  const auto messages = py::reinterpret_borrow<py::array>(batch);
   if (!messages.dtype().equal(py::dtype::of<Message>()))
     throw py::type_error("messages: dtype must be deleverage.MESSAGE_DTYPE, got " +
                          py::str(messages.dtype()).cast<std::string>());
@@ -84,7 +107,10 @@ py::tuple execute_batch(PyOrderBook& b, const py::array& messages, const py::obj
   if (results_out.is_none()) {
     results = py::array_t<MessageResult>(static_cast<py::ssize_t>(n));
   } else {
-    const auto given = results_out.cast<py::array>();
+    if (!py::isinstance<py::array>(results_out))
+      throw py::type_error("results: must be a writeable, contiguous 1-d array of deleverage.RESULT_DTYPE, got " +
+                           bindings::type_name(results_out));
+    const auto given = py::reinterpret_borrow<py::array>(results_out);
     if (!given.dtype().equal(py::dtype::of<MessageResult>()) || given.ndim() != 1 ||
         !(given.flags() & py::array::c_style) || !given.writeable())
       throw py::type_error("results: must be a writeable, contiguous 1-d array of deleverage.RESULT_DTYPE");
@@ -139,99 +165,118 @@ void register_order_book(py::module_& m) {
                ", side=" + std::to_string(o.side) + ")";
       });
 
+  // Every method takes the book's mutex (see locked()); results are copied
+  // out under it, so no numpy array ever points into the book.
   py::class_<PyOrderBook>(m, "OrderBook", "Price-time priority limit order book for one instrument.")
-      .def(py::init<int, std::int64_t, bool>(), py::arg("stp") = 0,
+      .def(py::init(&PyOrderBook::from_python), py::arg("stp") = 0,
            py::arg("max_ladder_levels") = kDefaultMaxLadderLevels, py::arg("track_owners") = false)
       .def("execute", &execute_batch, py::arg("messages"), py::arg("results") = py::none(),
            "Apply a batch of MESSAGE_DTYPE records; returns (results, fills). Runs without the GIL.\n"
            "`results`: an optional RESULT_DTYPE array to write into (its first len(messages) entries).")
       .def(
           "limit",
-          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
-            return run_one(b, MsgType::Limit, side, price, qty, owner, 0);
-          },
+          [](PyOrderBook& b, const py::object& side, const py::object& price, const py::object& qty,
+             const py::object& owner) { return run_new(b, MsgType::Limit, side, &price, qty, owner); },
           py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
       .def(
           "market",
-          [](PyOrderBook& b, std::int64_t side, Qty qty, std::int64_t owner) {
-            return run_one(b, MsgType::Market, side, 0, qty, owner, 0);
+          [](PyOrderBook& b, const py::object& side, const py::object& qty, const py::object& owner) {
+            return run_new(b, MsgType::Market, side, nullptr, qty, owner);
           },
           py::arg("side"), py::arg("qty"), py::arg("owner") = 0)
       .def(
           "ioc",
-          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
-            return run_one(b, MsgType::Ioc, side, price, qty, owner, 0);
-          },
+          [](PyOrderBook& b, const py::object& side, const py::object& price, const py::object& qty,
+             const py::object& owner) { return run_new(b, MsgType::Ioc, side, &price, qty, owner); },
           py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
       .def(
           "fok",
-          [](PyOrderBook& b, std::int64_t side, Price price, Qty qty, std::int64_t owner) {
-            return run_one(b, MsgType::Fok, side, price, qty, owner, 0);
-          },
+          [](PyOrderBook& b, const py::object& side, const py::object& price, const py::object& qty,
+             const py::object& owner) { return run_new(b, MsgType::Fok, side, &price, qty, owner); },
           py::arg("side"), py::arg("price"), py::arg("qty"), py::arg("owner") = 0)
       .def(
-          "cancel", [](PyOrderBook& b, OrderId id) { return run_one(b, MsgType::Cancel, 0, 0, 0, 0, id); },
+          "cancel",
+          [](PyOrderBook& b, const py::object& id) {
+            return run_one(b, MsgType::Cancel, Side::Buy, 0, 0, 0, checked_id(id));
+          },
           py::arg("order_id"))
       .def(
           "reduce",
-          [](PyOrderBook& b, OrderId id, Qty qty) { return run_one(b, MsgType::Reduce, 0, 0, qty, 0, id); },
+          [](PyOrderBook& b, const py::object& id, const py::object& qty) {
+            const OrderId oid = checked_id(id);
+            return run_one(b, MsgType::Reduce, Side::Buy, 0, checked_qty(qty), 0, oid);
+          },
           py::arg("order_id"), py::arg("qty"))
       .def(
           "replace",
-          [](PyOrderBook& b, OrderId id, Price price, Qty qty) {
-            return run_one(b, MsgType::Replace, 0, price, qty, 0, id);
+          [](PyOrderBook& b, const py::object& id, const py::object& price, const py::object& qty) {
+            const OrderId oid = checked_id(id);
+            const Qty q = checked_qty(qty);  // then price: the book's order
+            return run_one(b, MsgType::Replace, Side::Buy, checked_price(price), q, 0, oid);
           },
           py::arg("order_id"), py::arg("price"), py::arg("qty"))
       .def(
           "cancel_owner",
-          [](PyOrderBook& b, std::int64_t owner) {
-            if (!b.book.tracks_owners())
+          [](PyOrderBook& b, const py::object& owner) {
+            const AccountId who = checked_owner(owner);
+            if (!b.book.tracks_owners())  // fixed at construction
               throw py::value_error("owner: cancel_owner needs a book made with track_owners=True");
-            std::lock_guard<std::mutex> lock(b.mutex);
-            return b.book.cancel_owner(checked_owner(owner));
+            return locked(b.mutex, [&] { return b.book.cancel_owner(who); });
           },
           py::arg("owner"), "Cancel every resting order of `owner`; returns the lots cancelled.")
-      .def_property_readonly("last_price", [](const PyOrderBook& b) { return optional_price(b.book.last_price()); })
-      .def_property_readonly("tracks_owners", [](const PyOrderBook& b) { return b.book.tracks_owners(); })
-      .def_property_readonly("best_bid", [](const PyOrderBook& b) { return optional_price(b.book.best_bid()); })
-      .def_property_readonly("best_ask", [](const PyOrderBook& b) { return optional_price(b.book.best_ask()); })
+      .def_property_readonly(
+          "last_price",
+          [](PyOrderBook& b) { return optional_price(locked(b.mutex, [&] { return b.book.last_price(); })); })
+      .def_property_readonly("tracks_owners",
+                             [](PyOrderBook& b) { return locked(b.mutex, [&] { return b.book.tracks_owners(); }); })
+      .def_property_readonly(
+          "best_bid", [](PyOrderBook& b) { return optional_price(locked(b.mutex, [&] { return b.book.best_bid(); })); })
+      .def_property_readonly(
+          "best_ask", [](PyOrderBook& b) { return optional_price(locked(b.mutex, [&] { return b.book.best_ask(); })); })
       .def_property_readonly("spread",
-                             [](const PyOrderBook& b) -> py::object {
-                               const auto bid = b.book.best_bid();
-                               const auto ask = b.book.best_ask();
-                               if (!bid || !ask) return py::none();
-                               return py::int_(*ask - *bid);
+                             [](PyOrderBook& b) -> py::object {
+                               // Both sides under one lock: a spread of one book state.
+                               const auto quotes = locked(
+                                   b.mutex, [&] { return std::make_pair(b.book.best_bid(), b.book.best_ask()); });
+                               if (!quotes.first || !quotes.second) return py::none();
+                               return py::int_(*quotes.second - *quotes.first);
                              })
       .def(
           "depth",
-          [](const PyOrderBook& b, std::int64_t levels) {
-            if (levels < 0) throw py::value_error("levels: must be >= 0, got " + std::to_string(levels));
-            const auto n = static_cast<std::size_t>(levels);
-            auto bids = b.book.depth(Side::Buy, n);
-            auto asks = b.book.depth(Side::Sell, n);
-            return py::make_tuple(copy_records(bids.data(), bids.size()), copy_records(asks.data(), asks.size()));
+          [](PyOrderBook& b, const py::object& levels) {
+            const auto n = static_cast<std::size_t>(bindings::field_int(levels, "levels", 0, INT64_MAX));
+            auto sides = locked(
+                b.mutex, [&] { return std::make_pair(b.book.depth(Side::Buy, n), b.book.depth(Side::Sell, n)); });
+            return py::make_tuple(bindings::adopt(std::move(sides.first)), bindings::adopt(std::move(sides.second)));
           },
           py::arg("levels"), "Up to `levels` price levels per side, best first: (bids, asks) of DEPTH_DTYPE.")
       .def(
           "quantity_to",
-          [](const PyOrderBook& b, std::int64_t side, Price price) {
-            return b.book.quantity_to(checked_side(side), price);
+          [](PyOrderBook& b, const py::object& side, const py::object& price) {
+            const Side s = checked_side(side);
+            const Price p = bindings::field_int(price, "price");
+            return locked(b.mutex, [&] { return b.book.quantity_to(s, p); });
           },
           py::arg("side"), py::arg("price"),
           "Lots a taker of `side` could trade at prices up to (buy) or down to (sell) `price`.")
       .def(
-          "order", [](const PyOrderBook& b, OrderId id) { return b.book.order(id); }, py::arg("order_id"),
-          "The resting order with this id, or None.")
+          "order",
+          [](PyOrderBook& b, const py::object& id) {
+            const OrderId oid = checked_id(id);
+            return locked(b.mutex, [&] { return b.book.order(oid); });
+          },
+          py::arg("order_id"), "The resting order with this id, or None.")
       .def(
           "snapshot",
-          [](const PyOrderBook& b) {
-            auto all = b.book.snapshot();
-            return copy_records(all.data(), all.size());
-          },
+          [](PyOrderBook& b) { return bindings::adopt(locked(b.mutex, [&] { return b.book.snapshot(); })); },
           "Every resting order in priority order (bids best first, then asks), as ORDER_DTYPE records.")
-      .def_property_readonly("resting_orders", [](const PyOrderBook& b) { return b.book.resting_orders(); })
-      .def_property_readonly("memory_bytes", [](const PyOrderBook& b) { return b.book.memory_bytes(); })
-      .def_property_readonly("stp", [](const PyOrderBook& b) { return static_cast<int>(b.book.stp()); })
-      .def_property_readonly("max_ladder_levels", [](const PyOrderBook& b) { return b.book.max_ladder_levels(); })
-      .def("__len__", [](const PyOrderBook& b) { return b.book.resting_orders(); });
+      .def_property_readonly("resting_orders",
+                             [](PyOrderBook& b) { return locked(b.mutex, [&] { return b.book.resting_orders(); }); })
+      .def_property_readonly("memory_bytes",
+                             [](PyOrderBook& b) { return locked(b.mutex, [&] { return b.book.memory_bytes(); }); })
+      .def_property_readonly(
+          "stp", [](PyOrderBook& b) { return locked(b.mutex, [&] { return static_cast<int>(b.book.stp()); }); })
+      .def_property_readonly("max_ladder_levels",
+                             [](PyOrderBook& b) { return locked(b.mutex, [&] { return b.book.max_ladder_levels(); }); })
+      .def("__len__", [](PyOrderBook& b) { return locked(b.mutex, [&] { return b.book.resting_orders(); }); });
 }

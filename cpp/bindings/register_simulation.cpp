@@ -2,10 +2,16 @@
 
 #include <Python.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "deleverage/dispatch.hpp"
 #include "deleverage/populations/allocator.hpp"
@@ -17,7 +23,6 @@
 #include "margin_rule_dict.hpp"
 
 using namespace deleverage;
-using deleverage::bindings::copy_records;
 
 namespace {
 
@@ -108,11 +113,31 @@ PopulationSpec population(const py::dict& d) {
   return p;
 }
 
+// The run holds the mutex while it steps and lets go of it between steps
+// whenever it asks Python for Ctrl-C and progress (every 256 steps): a reader
+// in another thread waits at most that long, and the progress callback may
+// read the simulation. Readers copy out under the mutex (bindings::locked).
+struct Guard {
+  std::mutex mutex;
+  std::atomic<bool> running{false};  // one run at a time: its position in the loop is its own
+};
+
 struct PySimulation {
   std::unique_ptr<Simulation> sim;
   double initial = 0.0;  // the conserved money at the start
   double scale = 1.0;    // its magnitude, for a relative error
+  std::unique_ptr<Guard> guard = std::make_unique<Guard>();
+
+  template <class F>
+  auto read(F&& f) -> decltype(f(*sim)) {
+    return bindings::locked(guard->mutex, [&] { return f(static_cast<const Simulation&>(*sim)); });
+  }
 };
+
+template <class T>
+std::vector<T> copy_of(const std::vector<T>& v) {
+  return v;
+}
 
 }  // namespace
 
@@ -196,13 +221,12 @@ void register_simulation(py::module_& m) {
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");
 
-
   py::class_<PySimulation>(m, "Simulation", "The clock over books, margin engine and populations.")
       .def(py::init([](const py::dict& spec, const std::vector<double>& tick_values, const py::list& rules,
                        double insurance_fund, bool adl, double max_liquidation_notional, const F64& cash,
                        const U16& instrument, const U8& mode, const U16& population_id, const F64& param) {
              std::vector<MarginRule> margin;
-             for (const auto& r : rules) margin.push_back(bindings::rule_from_dict(r.cast<py::dict>()));
+             for (const auto& r : rules) margin.push_back(bindings::rule_from_dict(r, "rules"));
              EngineSettings settings;
              settings.insurance_fund = insurance_fund;
              settings.adl = adl;
@@ -230,19 +254,22 @@ void register_simulation(py::module_& m) {
              s.volatility_window = get<double>(spec, "volatility_window");
              s.trade_log = spec.contains("trade_log") && spec["trade_log"].cast<bool>();
              if (spec.contains("loadings")) s.loadings = spec["loadings"].cast<std::vector<double>>();
-             for (const auto& f : get<py::list>(spec, "fundamentals")) s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
+             for (const auto& f : get<py::list>(spec, "fundamentals"))
+               s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
              s.tick_size = get<std::vector<double>>(spec, "tick_size");
              s.start_ticks = get<std::vector<Price>>(spec, "start_ticks");
-             for (const auto& r : get<py::list>(spec, "mark_rules")) s.mark_rules.push_back(mark_rule(r.cast<std::string>()));
-             for (const auto& p : get<py::list>(spec, "populations")) s.populations.push_back(population(p.cast<py::dict>()));
+             for (const auto& r : get<py::list>(spec, "mark_rules"))
+               s.mark_rules.push_back(mark_rule(r.cast<std::string>()));
+             for (const auto& p : get<py::list>(spec, "populations"))
+               s.populations.push_back(population(p.cast<py::dict>()));
              for (const auto& c : get<py::list>(spec, "margin_changes")) {
                const auto t = c.cast<py::tuple>();
                s.margin_changes.push_back(ScheduledRule{t[0].cast<std::uint64_t>(), t[1].cast<std::uint16_t>(),
-                                                        bindings::rule_from_dict(t[2].cast<py::dict>())});
+                                                        bindings::rule_from_dict(t[2], "margin_changes")});
              }
              for (const auto& c : get<py::list>(spec, "triggers")) {
                const auto t = c.cast<py::tuple>();
-               auto rule = bindings::rule_from_dict(t[3].cast<py::dict>());
+               auto rule = bindings::rule_from_dict(t[3], "triggers");
                rule.validate_and_prepare();
                s.triggers.push_back(VolatilityTrigger{t[0].cast<std::uint16_t>(), t[1].cast<double>(),
                                                       t[2].cast<double>(), rule});
@@ -262,20 +289,37 @@ void register_simulation(py::module_& m) {
       .def(
           "run",
           [](PySimulation& s, const py::object& progress) {
-            // Ctrl-C and progress are looked at every 256 steps, holding the GIL only then.
+            bool expected = false;
+            if (!s.guard->running.compare_exchange_strong(expected, true))
+              throw std::runtime_error(
+                  "run: this simulation is already running (in another thread or its progress callback)");
+            struct Reset {
+              std::atomic<bool>& flag;
+              ~Reset() { flag = false; }
+            } reset{s.guard->running};
             bool raised = false;
-            auto interrupted = [&]() {
-              py::gil_scoped_acquire gil;
-              if (PyErr_CheckSignals() != 0) {
-                raised = true;
-                return true;
-              }
-              if (!progress.is_none()) progress(s.sim->steps_done());
-              return false;
-            };
             bool finished;
             {
               py::gil_scoped_release release;
+              std::unique_lock<std::mutex> lock(s.guard->mutex);
+              // Ctrl-C and progress are looked at every 256 steps, between steps,
+              // with the mutex let go and the GIL held only then.
+              auto interrupted = [&]() {
+                const std::uint64_t done = s.sim->steps_done();
+                lock.unlock();
+                bool stop = false;
+                {
+                  py::gil_scoped_acquire gil;
+                  if (PyErr_CheckSignals() != 0) {
+                    raised = true;
+                    stop = true;
+                  } else if (!progress.is_none()) {
+                    progress(done);  // if it raises, the run unwinds with the mutex let go
+                  }
+                }
+                lock.lock();
+                return stop;
+              };
               finished = s.sim->run(interrupted);
             }
             if (raised) throw py::error_already_set();
@@ -283,85 +327,106 @@ void register_simulation(py::module_& m) {
           },
           py::arg("progress") = py::none(),
           "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed).")
-      .def_property_readonly("records",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().steps;
-                               return copy_records(r.data(), r.size());
-                             })
-      .def_property_readonly("notional",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().notional;
-                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
-                             })
-      .def_property_readonly("equity",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().equity;
-                               return py::array_t<double>(static_cast<py::ssize_t>(r.size()), r.data());
-                             })
-      .def_property_readonly("sample_steps",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().sample_steps;
-                               return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(r.size()), r.data());
-                             })
-      .def_property_readonly("trades",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().trades;
-                               return copy_records(r.data(), r.size());
-                             })
-      .def_property_readonly("trigger_steps",
-                             [](const PySimulation& s) {
-                               const auto& r = s.sim->recording().trigger_steps;
-                               return py::array_t<std::int64_t>(static_cast<py::ssize_t>(r.size()), r.data());
-                             })
-      .def_property_readonly("liquidations",
-                             [](const PySimulation& s) {
-                               const auto& log = s.sim->engine().log();
-                               return copy_records(log.data(), log.size());
-                             })
+      .def_property_readonly(
+          "records",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().steps); }));
+          })
+      .def_property_readonly(
+          "notional",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().notional); }));
+          })
+      .def_property_readonly(
+          "equity",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().equity); }));
+          })
+      .def_property_readonly(
+          "sample_steps",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().sample_steps); }));
+          })
+      .def_property_readonly(
+          "trades",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().trades); }));
+          })
+      .def_property_readonly(
+          "trigger_steps",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.recording().trigger_steps); }));
+          })
+      .def_property_readonly(
+          "liquidations",
+          [](PySimulation& s) {
+            return bindings::adopt(s.read([](const Simulation& r) { return copy_of(r.engine().log()); }));
+          })
       .def_property_readonly("cash",
-                             [](const PySimulation& s) {
-                               const auto& c = s.sim->engine().table().cash;
-                               return py::array_t<double>(static_cast<py::ssize_t>(c.size()), c.data());
+                             [](PySimulation& s) {
+                               return bindings::adopt(s.read([](const Simulation& r) {
+                                 const auto& c = r.engine().table().cash;
+                                 return std::vector<double>(c.begin(), c.end());
+                               }));
                              })
       .def_property_readonly("position",
-                             [](const PySimulation& s) {
-                               const auto& e = s.sim->engine();
-                               const auto& c = e.table().position;
-                               return py::array_t<std::int64_t>(
-                                   {static_cast<py::ssize_t>(e.accounts()), static_cast<py::ssize_t>(e.instruments())},
-                                   c.data());
+                             [](PySimulation& s) {
+                               auto [rows, cols, data] = s.read([](const Simulation& r) {
+                                 const auto& c = r.engine().table().position;
+                                 return std::make_tuple(r.engine().accounts(), r.engine().instruments(),
+                                                        std::vector<Qty>(c.begin(), c.end()));
+                               });
+                               return bindings::adopt(std::move(data))
+                                   .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
                              })
       .def_property_readonly("cost",
-                             [](const PySimulation& s) {
-                               const auto& e = s.sim->engine();
-                               const auto& c = e.table().cost;
-                               return py::array_t<double>(
-                                   {static_cast<py::ssize_t>(e.accounts()), static_cast<py::ssize_t>(e.instruments())},
-                                   c.data());
+                             [](PySimulation& s) {
+                               auto [rows, cols, data] = s.read([](const Simulation& r) {
+                                 const auto& c = r.engine().table().cost;
+                                 return std::make_tuple(r.engine().accounts(), r.engine().instruments(),
+                                                        std::vector<double>(c.begin(), c.end()));
+                               });
+                               return bindings::adopt(std::move(data))
+                                   .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
                              })
       .def_property_readonly("status",
-                             [](const PySimulation& s) {
-                               const auto& c = s.sim->engine().table().status;
-                               return py::array_t<std::uint8_t>(static_cast<py::ssize_t>(c.size()), c.data());
+                             [](PySimulation& s) {
+                               return bindings::adopt(s.read([](const Simulation& r) {
+                                 const auto& c = r.engine().table().status;
+                                 return std::vector<std::uint8_t>(c.begin(), c.end());
+                               }));
                              })
       .def_property_readonly("marks",
-                             [](const PySimulation& s) {
-                               const auto& e = s.sim->engine();
-                               return py::array_t<std::int64_t>(static_cast<py::ssize_t>(e.instruments()), e.marks());
+                             [](PySimulation& s) {
+                               return bindings::adopt(s.read([](const Simulation& r) {
+                                 const Price* m = r.engine().marks();
+                                 return std::vector<Price>(m, m + r.engine().instruments());
+                               }));
                              })
-      .def("conserved", [](const PySimulation& s) { return s.sim->engine().conserved(); })
+      .def("conserved",
+           [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().conserved(); }); })
       .def(
           "conservation_error",
-          [](const PySimulation& s) {
+          [](PySimulation& s) {
             // Relative to all the money in play: the starting cash and fund, and what changed hands.
-            const MarginEngine& e = s.sim->engine();
-            return std::fabs(e.conserved() - s.initial) / (s.scale + e.money_moved());
+            const auto [now, moved] = s.read([](const Simulation& r) {
+              return std::pair<double, double>{r.engine().conserved(), r.engine().money_moved()};
+            });
+            return std::fabs(now - s.initial) / (s.scale + moved);
           },
           "Relative drift of the conserved money since the start (0 up to rounding).")
-      .def_property_readonly("bad_debt", [](const PySimulation& s) { return s.sim->engine().bad_debt(); })
-      .def_property_readonly("insurance_fund", [](const PySimulation& s) { return s.sim->engine().fund().cash; })
-      .def_property_readonly("steps_done", [](const PySimulation& s) { return s.sim->steps_done(); })
-      .def_property_readonly("messages", [](const PySimulation& s) { return s.sim->messages(); })
-      .def_property_readonly("decisions", [](const PySimulation& s) { return s.sim->decisions(); })
-      .def_property_readonly("memory_bytes", [](const PySimulation& s) { return s.sim->engine().memory_bytes(); });
+      .def_property_readonly(
+          "bad_debt", [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().bad_debt(); }); })
+      .def_property_readonly(
+          "insurance_fund",
+          [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().fund().cash; }); })
+      .def_property_readonly("steps_done",
+                             [](PySimulation& s) { return s.read([](const Simulation& r) { return r.steps_done(); }); })
+      .def_property_readonly("messages",
+                             [](PySimulation& s) { return s.read([](const Simulation& r) { return r.messages(); }); })
+      .def_property_readonly("decisions",
+                             [](PySimulation& s) { return s.read([](const Simulation& r) { return r.decisions(); }); })
+      .def_property_readonly("memory_bytes", [](PySimulation& s) {
+        return s.read([](const Simulation& r) { return r.engine().memory_bytes(); });
+      });
 }

@@ -48,7 +48,7 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   for (std::size_t i = 0; i < tick_values_.size(); ++i) {
     // Outside this range a tick's money (price x lots x tick value) leaves double precision.
     if (!(tick_values_[i] >= kMinTickValue && tick_values_[i] <= kMaxTickValue))
-      bad("tick_value", "must be in [1e-12, 1e12], got " + std::to_string(tick_values_[i]));
+      bad("tick_values[" + std::to_string(i) + "]", "must be in [1e-12, 1e12], got " + std::to_string(tick_values_[i]));
     rules_[i].validate_and_prepare();
   }
   if (!std::isfinite(settings_.insurance_fund) || settings_.insurance_fund < 0)

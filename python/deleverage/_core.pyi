@@ -127,7 +127,7 @@ class MarginEngine:
         max_rounds: int = 64,
         max_liquidation_notional: float = ...,
         close_order: str = "instrument",
-        liquidity: list[float] = ...,
+        liquidity: list[float] | None = None,
     ) -> None: ...
     def add_accounts(
         self,
@@ -171,6 +171,7 @@ class MarginEngine:
     outside_position: I64
     fees_collected: float
     bad_debt: float
+    money_moved: float
     accounts: int
     instruments: int
     checks: int

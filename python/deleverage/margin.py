@@ -4,7 +4,9 @@ A thin typed layer over ``deleverage._core.MarginEngine``: inputs are checked
 and shaped here (errors name the field), then handed to the engine in one
 call; state comes back as zero-copy, read-only numpy views of the engine's
 account table (valid while the engine lives; the table grows only while no
-view is held).
+view is held). Every call takes the engine's lock, so an engine may be shared
+between threads; a view shows the table as it is when read (docs/margin.md,
+"Threads").
 """
 
 from __future__ import annotations
@@ -25,6 +27,32 @@ ISOLATED = 0
 CROSS = 1
 
 
+def _number(field: str, value: object) -> float:
+    """A real number (int or float, numpy's too; not a bool or a string) as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"{field}: must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _integer(field: str, value: object) -> int:
+    """An int (numpy's too; not a bool, a float or a string)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{field}: must be an int, got {type(value).__name__}")
+    return int(value)
+
+
+def _asarray(field: str, value: object) -> np.ndarray:
+    """np.asarray, with a ragged or otherwise unreadable input named by its field."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{field}: must be numeric, got {type(value).__name__}")
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise TypeError(f"{field}: must be a numeric array ({err})") from None
+
+
 def check_close_order(
     close_order: object, liquidity: Sequence[float] | None, ni: int
 ) -> list[float]:
@@ -35,7 +63,9 @@ def check_close_order(
         )
     if liquidity is None:
         return [0.0] * ni
-    values = [float(x) for x in liquidity]
+    if isinstance(liquidity, (str, bytes)) or not isinstance(liquidity, (Sequence, np.ndarray)):
+        raise TypeError(f"liquidity: must be a sequence of numbers, got {type(liquidity).__name__}")
+    values = [_number(f"liquidity[{k}]", x) for k, x in enumerate(liquidity)]
     if len(values) != ni:
         raise ValueError(f"liquidity: need one value per instrument ({ni}), got {len(values)}")
     if not all(math.isfinite(x) for x in values):
@@ -52,7 +82,7 @@ def _rule_dict(rule: MarginRule) -> dict[str, object]:
 def _column(
     name: str, value: npt.ArrayLike, n: int, dtype: npt.DTypeLike, lo: float, hi: float
 ) -> np.ndarray:
-    arr = np.asarray(value)
+    arr = _asarray(name, value)
     if arr.ndim == 0:
         arr = np.full(n, arr)
     if arr.shape != (n,):
@@ -72,13 +102,16 @@ def _column(
 def _per_instrument(
     name: str, value: npt.ArrayLike, instrument: np.ndarray, n: int, ni: int, dtype: npt.DTypeLike
 ) -> np.ndarray:
-    arr = np.asarray(value)
+    arr = _asarray(name, value)
     if arr.dtype.kind not in "iufb":
         raise TypeError(f"{name}: must be numeric, got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: must be finite (no NaN or inf)")
     if np.dtype(dtype).kind == "i" and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
         raise ValueError(f"{name}: must hold whole lots")
+    if np.dtype(dtype).kind == "i" and arr.size and np.max(np.abs(arr.astype(np.float64))) > 2**40:
+        # Checked before the cast, which would wrap a value past int64.
+        raise ValueError(f"{name}: must be within +-2^40 lots")
     if ni == 1 and arr.shape == (n,):
         return np.ascontiguousarray(arr, dtype=dtype).reshape(n, 1)
     out = np.zeros((n, ni), dtype=dtype)
@@ -107,6 +140,10 @@ class MarginEngine:
     ) -> None:
         """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
         instrument, highest first), largest_loss or pro_rata (docs/margin.md)."""
+        if isinstance(instruments, (str, bytes)) or not isinstance(instruments, Sequence):
+            raise TypeError(
+                f"instruments: must be a sequence of Instrument, got {type(instruments).__name__}"
+            )
         instruments = list(instruments)
         if not instruments:
             raise ValueError("instruments: need at least one Instrument")
@@ -115,10 +152,16 @@ class MarginEngine:
                 raise TypeError(
                     f"instruments[{k}]: must be an Instrument, got {type(inst).__name__}"
                 )
+        insurance_fund = _number("insurance_fund", insurance_fund)
         if not math.isfinite(insurance_fund) or insurance_fund < 0:
             raise ValueError(f"insurance_fund: must be finite and >= 0, got {insurance_fund}")
-        if not isinstance(max_rounds, int) or not 1 <= max_rounds <= 65535:
+        if not isinstance(adl, (bool, np.bool_)):
+            # "no" is truthy: only a real bool turns auto-deleveraging on or off.
+            raise TypeError(f"adl: must be a bool (True or False), got {type(adl).__name__}")
+        max_rounds = _integer("max_rounds", max_rounds)
+        if not 1 <= max_rounds <= 65535:
             raise ValueError(f"max_rounds: must be an integer in 1..65535, got {max_rounds!r}")
+        max_liquidation_notional = _number("max_liquidation_notional", max_liquidation_notional)
         if not max_liquidation_notional > 0:
             raise ValueError(
                 "max_liquidation_notional: must be > 0 (inf for no cap), "
@@ -129,10 +172,10 @@ class MarginEngine:
         self._core = _core.MarginEngine(
             [inst.tick_value for inst in instruments],
             [_rule_dict(inst.rule) for inst in instruments],
-            insurance_fund=float(insurance_fund),
+            insurance_fund=insurance_fund,
             adl=bool(adl),
             max_rounds=max_rounds,
-            max_liquidation_notional=float(max_liquidation_notional),
+            max_liquidation_notional=max_liquidation_notional,
             close_order=close_order,
             liquidity=ranks,
         )
@@ -149,7 +192,7 @@ class MarginEngine:
         population: npt.ArrayLike = 0,
     ) -> np.ndarray:
         """Append accounts in bulk; returns their ids (consecutive)."""
-        cash_arr = np.asarray(cash)
+        cash_arr = _asarray("cash", cash)
         if cash_arr.ndim != 1:
             raise ValueError(f"cash: must be one-dimensional, got shape {cash_arr.shape}")
         n = cash_arr.shape[0]
@@ -180,8 +223,18 @@ class MarginEngine:
     ) -> None:
         """One trade side: `account` buys (lots > 0) or sells at `price` ticks, paying `fee`."""
         self._check_instrument(instrument)
+        account = _integer("account", account)
         if not 0 <= account < self.accounts:
             raise ValueError(f"account: must be in 0..{self.accounts - 1}, got {account}")
+        lots = _integer("lots", lots)
+        if lots == 0 or abs(lots) > 2**40:
+            raise ValueError(f"lots: must be non-zero and within +-2^40, got {lots}")
+        price = _number("price", price)
+        if not math.isfinite(price) or price <= 0:
+            raise ValueError(f"price: must be finite and > 0, got {price}")
+        fee = _number("fee", fee)
+        if not math.isfinite(fee):
+            raise ValueError(f"fee: must be finite, got {fee}")
         self._core.apply_trade(account, instrument, lots, price, fee)
 
     # -- books --------------------------------------------------------------------------------
@@ -228,7 +281,7 @@ class MarginEngine:
 
     def check_path(self, marks: npt.ArrayLike) -> np.ndarray:
         """``check`` at every row of a (steps, instruments) path, in one call without the GIL."""
-        arr = np.asarray(marks)
+        arr = _asarray("marks", marks)
         if arr.ndim != 2 or arr.shape[1] != self.instruments:
             raise ValueError(f"marks: must have shape (steps, {self.instruments}), got {arr.shape}")
         if arr.dtype.kind not in "iu":
@@ -319,6 +372,12 @@ class MarginEngine:
         return float(self._core.bad_debt)
 
     @property
+    def money_moved(self) -> float:
+        """Gross money that changed hands in trades (lots x price x tick value, every side):
+        the scale conservation is measured against."""
+        return float(self._core.money_moved)
+
+    @property
     def log(self) -> np.ndarray:
         """Every liquidation record so far (LIQUIDATION_DTYPE)."""
         return self._core.log
@@ -349,13 +408,17 @@ class MarginEngine:
         return self._core.cross_thresholds
 
     def _check_instrument(self, instrument: int) -> None:
-        if not isinstance(instrument, (int, np.integer)) or not 0 <= instrument < self.instruments:
+        if isinstance(instrument, (bool, np.bool_)) or not isinstance(
+            instrument, (int, np.integer)
+        ):
+            raise TypeError(f"instrument: must be an int, got {type(instrument).__name__}")
+        if not 0 <= instrument < self.instruments:
             raise ValueError(
                 f"instrument: must be in 0..{self.instruments - 1}, got {instrument!r}"
             )
 
     def _marks(self, marks: npt.ArrayLike, name: str = "marks") -> np.ndarray:
-        arr = np.asarray(marks)
+        arr = _asarray(name, marks)
         if arr.shape != (self.instruments,):
             raise ValueError(
                 f"{name}: need one price per instrument, shape ({self.instruments},); "

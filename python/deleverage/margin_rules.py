@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 Maintenance = Literal["fixed", "percent", "tiered", "closeout"]
 Basis = Literal["mark", "entry"]
 MarkRule = Literal["last", "mid", "median"]
@@ -35,8 +37,14 @@ def _check_range(field: str, value: float, lo: float, hi: float, *, lo_open: boo
         raise ValueError(f"{field}: must be in {left}{lo}, {hi}], got {value}")
 
 
+def _check_bool(field: str, value: object) -> None:
+    # "no" is truthy: only a real bool says yes or no.
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{field}: must be a bool (True or False), got {type(value).__name__}")
+
+
 def _check_choice(field: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{field}: must be one of {', '.join(choices)}; got {value!r}")
 
 
@@ -67,8 +75,14 @@ class MarginRule:
         _check_range("liquidation_fee_rate", self.liquidation_fee_rate, 0.0, 0.1)
         _check_range("maker_fee_rate", self.maker_fee_rate, -0.01, 0.01)
         _check_range("taker_fee_rate", self.taker_fee_rate, -0.01, 0.01)
+        _check_bool("negative_balance_protection", self.negative_balance_protection)
+        _check_bool("partial_liquidation", self.partial_liquidation)
+        object.__setattr__(
+            self, "negative_balance_protection", bool(self.negative_balance_protection)
+        )
+        object.__setattr__(self, "partial_liquidation", bool(self.partial_liquidation))
+        object.__setattr__(self, "tiers", _tiers_tuple(self.tiers))
         if self.maintenance == "tiered":
-            object.__setattr__(self, "tiers", tuple((float(f), float(r)) for f, r in self.tiers))
             _check_tiers(self.tiers)
         elif self.partial_liquidation:
             raise ValueError("partial_liquidation: needs maintenance='tiered'")
@@ -95,6 +109,22 @@ class MarginRule:
             floor, rate = self.tiers[k]
             out.append(out[-1] + floor * (rate - self.tiers[k - 1][1]))
         return tuple(out)
+
+
+def _tiers_tuple(tiers: object) -> tuple[tuple[float, float], ...]:
+    """(floor, rate) pairs as a tuple of float pairs; any other shape names the field."""
+    if isinstance(tiers, (str, bytes)) or not isinstance(tiers, (tuple, list)):
+        raise TypeError(
+            f"tiers: must be a sequence of (floor, rate) pairs, got {type(tiers).__name__}"
+        )
+    out = []
+    for k, pair in enumerate(tiers):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"tiers[{k}]: must be a (floor, rate) pair, got {pair!r}")
+        _check_range(f"tiers[{k}].floor", pair[0], -math.inf, math.inf)
+        _check_range(f"tiers[{k}].rate", pair[1], -math.inf, math.inf)
+        out.append((float(pair[0]), float(pair[1])))
+    return tuple(out)
 
 
 def _check_tiers(tiers: tuple[tuple[float, float], ...]) -> None:
