@@ -427,3 +427,28 @@ def _core_engine() -> _core.MarginEngine:
 @given(st.data())
 def test_fuzz_core_margin_engine(data: st.DataObject) -> None:
     _fuzz(data, _core.MarginEngine, _core_engine, CORE_ARGS, core_doc=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"messages": "x"}, TypeError, r"^messages: must be an int, got str"),
+        ({"messages": -1}, ValueError, r"^messages: must be in 0\.\.4294967295, got -1"),
+        ({"messages": 2**64}, ValueError, r"^messages: must be in 0\.\.4294967295"),
+        ({"messages": 10, "seed": -1}, ValueError, r"^seed: must be in 0\.\."),
+        ({"messages": 10, "start_price": 2**63}, ValueError, r"^start_price: must be in 1\.\."),
+        ({"messages": 10, "limit_share": "a"}, TypeError, r"^limit_share: must be a number"),
+        (
+            {"messages": 10, "max_qty": 0},
+            ValueError,
+            r"^max_qty: must be in 1\.\.1099511627776 lots",
+        ),
+        ({"messages": 10, "owners": True}, TypeError, r"^owners: must be an int, got bool"),
+        ({"messages": 10, "half_width": None}, TypeError, r"^half_width: must be an int"),
+    ],
+)
+def test_message_stream_arguments_name_the_field(
+    kwargs: dict[str, object], error: type, match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        _core.generate_message_stream(**kwargs)
