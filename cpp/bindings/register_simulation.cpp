@@ -399,8 +399,8 @@ void register_simulation(py::module_& m) {
       .def_property_readonly("marks",
                              [](PySimulation& s) {
                                return bindings::adopt(s.read([](const Simulation& r) {
-                                 const Price* m = r.engine().marks();
-                                 return std::vector<Price>(m, m + r.engine().instruments());
+                                 const Price* marks = r.engine().marks();
+                                 return std::vector<Price>(marks, marks + r.engine().instruments());
                                }));
                              })
       .def("conserved",
