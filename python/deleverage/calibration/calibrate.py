@@ -333,34 +333,18 @@ def calibrate(
     tmp = tempfile.TemporaryDirectory(prefix="deleverage-calibrate-") if spec.out is None else None
     folder = Path(tmp.name) if tmp is not None else Path(spec.out)  # type: ignore[arg-type]
     try:
-        result = _calibrate(
-            spec, folder, resume, executor, workers, security, progress, callback, start
-        )
+        store = EvaluationStore(folder)
+        stored = store.open(spec.digest(), resume)  # holds the folder until closed
+        try:
+            result = _search(
+                spec, folder, store, stored, executor, workers, security, progress, callback, start
+            )
+        finally:
+            store.close()
     finally:
         if tmp is not None:
             tmp.cleanup()
     return result if tmp is None else replace(result, out=None)
-
-
-def _calibrate(
-    spec: CalibrationSpec,
-    folder: Path,
-    resume: bool,
-    executor: Any,
-    workers: int | None,
-    security: Any,
-    progress: bool | None,
-    callback: Callable[[int, float], None] | None,
-    start: float,
-) -> Calibration:
-    store = EvaluationStore(folder)
-    stored = store.open(spec.digest(), resume)
-    try:
-        return _search(
-            spec, folder, store, stored, executor, workers, security, progress, callback, start
-        )
-    finally:
-        store.close()
 
 
 def _search(
