@@ -908,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except (ValueError, CommandError) as err:
         return _error(str(err))
-    except OSError as err:  # one no step of the command expected: name its file
+    except OSError as err:  # an OSError no step handled itself: name its file
         return _error(_os_error_text(err))
 
 
