@@ -238,12 +238,12 @@ class _Runner:
         tasks: list[FactsTask] = []
         unrunnable: list[FactsOutput] = []
         for trial, values in params.items():
+            error: str | None = None
+            paths: dict[str, Any] = {}
             try:
                 paths = spec.paths(values) if values else {}
             except ValueError as exc:  # a tied expression fails here: the candidate fails
-                paths, error = {}, error_text(exc)
-            else:
-                error = None
+                error = error_text(exc)
             for seed in spec.seeds:
                 key: Key = (stage, trial, seed)
                 row = self.stored.get(key)

@@ -24,6 +24,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: str | Path) -> Path:
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
 def search_figure(result: Calibration, path: str | Path) -> Path:
     """Loss over trials (each trial and the best so far, the base as a line) and each
     free parameter over trials, coloured by loss, the best marked."""
@@ -57,11 +65,7 @@ def search_figure(result: Calibration, path: str | Path) -> Path:
         f"{result.best_loss:.3g} (trial {result.best_trial})",
         fontsize=9,
     )
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)
 
 
 def validation_figure(validation: Validation, path: str | Path) -> Path:
@@ -105,8 +109,4 @@ def validation_figure(validation: Validation, path: str | Path) -> Path:
         f"({len(validation.seeds)} seeds)",
         fontsize=9,
     )
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, path)

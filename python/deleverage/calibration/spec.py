@@ -60,7 +60,7 @@ from deleverage.scenario.distributions import (
 )
 from deleverage.sweeps.paths import apply_paths, check_path
 from deleverage.sweeps.seeds import check_seed
-from deleverage.sweeps.spec import _flatten, _scenario, read_spec_file
+from deleverage.sweeps.spec import _flatten, read_spec_file, spec_header, spec_out
 
 __all__ = [
     "LOSSES",
@@ -269,31 +269,16 @@ def _targets(raw: object) -> tuple[Target, ...]:
 def parse_calibration(
     raw: Mapping[str, Any], base: str | os.PathLike[str] = "."
 ) -> CalibrationSpec:
-    """A spec from its parsed TOML; relative paths are taken from ``base``."""
-    base = Path(base)
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise ValueError(f"{key}: unknown key; expected one of {', '.join(TOP_KEYS)}")
-    for key in ("scenario", "parameters"):
-        if key not in raw:
-            raise ValueError(f"{key}: missing required key")
-    scenario, _ = _scenario(raw["scenario"], base)
-    if "set" in raw:
-        if not isinstance(raw["set"], Mapping):
-            raise TypeError(f"set: must be a table, got {type(raw['set']).__name__}")
-        try:
-            scenario = apply_paths(scenario, _flatten(raw["set"]))
-        except (ValueError, TypeError) as e:
-            raise type(e)(f"set: {e}") from None
+    """A spec from its parsed TOML; relative paths are taken from ``base`` (and made
+    absolute)."""
+    base = Path(os.path.abspath(base))
+    scenario, _, _ = spec_header(raw, base, TOP_KEYS, ("scenario", "parameters"))
     tied = raw.get("tied", {})
     if not isinstance(tied, Mapping):
         raise TypeError(f"tied: must be a table, got {type(tied).__name__}")
     seeds = raw.get("seeds", 4)
     if isinstance(seeds, list):
         seeds = tuple(seeds)
-    out = raw.get("out")
-    if out is not None and (not isinstance(out, str) or not out):
-        raise TypeError(f"out: must be a directory path (a string), got {out!r}")
     options = {k: raw[k] for k in OPTION_KEYS if k in raw}
     return CalibrationSpec(
         scenario=scenario,
@@ -301,7 +286,7 @@ def parse_calibration(
         targets=_targets(raw["targets"]) if "targets" in raw else (),
         tied=_flatten(tied),
         seeds=seeds,
-        out=None if out is None else base / out,
+        out=spec_out(raw, base),
         **options,
     )
 

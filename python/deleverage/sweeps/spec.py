@@ -41,7 +41,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SweepSpec", "load_spec", "parse_spec", "read_spec_file"]
+__all__ = ["SweepSpec", "load_spec", "parse_spec", "read_spec_file", "spec_header", "spec_out"]
 
 TOP_KEYS = ("scenario", "out", "seeds", "seed", "series", "set", "space")
 SPACE_KINDS = ("grid", "lhs", "random", "table")
@@ -144,14 +144,15 @@ def _space(raw: Mapping[str, Any]) -> Space:
     return cls(_flatten(ranges), body["samples"], body.get("seed", 0))
 
 
-def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> SweepSpec:
-    """A spec from its parsed TOML; relative paths are taken from ``base`` (and made
-    absolute)."""
-    base = Path(os.path.abspath(base))
+def spec_header(
+    raw: Mapping[str, Any], base: Path, allowed: tuple[str, ...], required: tuple[str, ...]
+) -> tuple[Scenario, str, dict[str, Any]]:
+    """What every spec file shares: its keys checked, its ``scenario`` loaded (relative to
+    ``base``) with its ``[set]`` applied; returns (scenario, where it came from, the set)."""
     for key in raw:
-        if key not in TOP_KEYS:
-            raise ValueError(f"{key}: unknown key; expected one of {', '.join(TOP_KEYS)}")
-    for key in ("scenario", "space"):
+        if key not in allowed:
+            raise ValueError(f"{key}: unknown key; expected one of {', '.join(allowed)}")
+    for key in required:
         if key not in raw:
             raise ValueError(f"{key}: missing required key")
     scenario, source = _scenario(raw["scenario"], base)
@@ -161,6 +162,24 @@ def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> Sw
             scenario = apply_paths(scenario, fixed)
         except (ValueError, TypeError) as e:
             raise type(e)(f"set: {e}") from None
+    return scenario, source, fixed
+
+
+def spec_out(raw: Mapping[str, Any], base: Path) -> Path | None:
+    """The spec's ``out`` folder, absolute (None without one)."""
+    out = raw.get("out")
+    if out is None:
+        return None
+    if not isinstance(out, str) or not out:
+        raise TypeError(f"out: must be a directory path (a string), got {out!r}")
+    return Path(os.path.abspath(base / out))
+
+
+def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> SweepSpec:
+    """A spec from its parsed TOML; relative paths are taken from ``base`` (and made
+    absolute)."""
+    base = Path(os.path.abspath(base))
+    scenario, source, fixed = spec_header(raw, base, TOP_KEYS, ("scenario", "space"))
     space = _space(_table(raw, "space"))
     seeds = raw.get("seeds", 1)
     if isinstance(seeds, list):
@@ -170,15 +189,12 @@ def parse_spec(raw: Mapping[str, Any], base: str | os.PathLike[str] = ".") -> Sw
     series = raw.get("series", False)
     if not isinstance(series, bool):
         raise TypeError(f"series: must be a boolean, got {type(series).__name__}")
-    out = raw.get("out")
-    if out is not None and (not isinstance(out, str) or not out):
-        raise TypeError(f"out: must be a directory path (a string), got {out!r}")
     return SweepSpec(
         scenario=scenario,
         space=space,
         seeds=seeds,
         seed=seed,
-        out=None if out is None else Path(os.path.abspath(base / out)),
+        out=spec_out(raw, base),
         series=series,
         fixed=fixed,
         source=source,
