@@ -65,6 +65,10 @@ FundamentalSpec fundamental(const py::dict& d) {
     const ShockKind k = kind == "jump" ? ShockKind::Jump : kind == "drift" ? ShockKind::Drift : ShockKind::Volatility;
     f.shocks.push_back(Shock{t[0].cast<std::uint64_t>(), k, t[2].cast<double>()});
   }
+  for (const auto& w : get<py::list>(d, "waypoints")) {
+    const auto t = w.cast<py::tuple>();
+    f.waypoints.push_back(Waypoint{t[0].cast<std::uint64_t>(), std::log(t[1].cast<double>())});
+  }
   return f;
 }
 
@@ -104,6 +108,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("loss_withdraw", p.loss_withdraw);
   maybe("calm_steps", p.calm_steps);
   maybe("fair_weight", p.fair_weight);
+  maybe("basis_alpha", p.basis_alpha);
   maybe("stress_instruments", p.stress_instruments);
   maybe("holder_alpha", p.holder_alpha);
   maybe("dip", p.dip);

@@ -81,6 +81,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].fast.push_back(start);
       states_[p].slow.push_back(start);
       states_[p].mood.push_back(0.0);
+      states_[p].basis.push_back(0.0);
       // Allocators start from the fair value's volatility as their prior.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
@@ -161,7 +162,10 @@ void Simulation::requote_makers() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
     if (pop.strategy != Strategy::MarketMaker) continue;
-    const MarketView m = view(pop.instrument);
+    MarketView m = view(pop.instrument);
+    // Other venues move their quotes at once; the basis this book has lately
+    // traded at moves them only as fast as the flow keeps pushing it.
+    if (pop.basis_alpha > 0.0) m.fair *= std::exp(states_[p].basis.front());
     // Their limits face the worst volatility among the desks that share their risk limit.
     MarketView limits = m;
     for (const std::uint16_t j : pop.stress_instruments)
@@ -362,6 +366,10 @@ void Simulation::step(std::uint64_t t) {
       const double price = signals_[pop.instruments[k]].last;
       states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
       states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
+      if (pop.basis_alpha > 0.0) {
+        const double basis = std::log(price / fair_ticks_[pop.instruments[k]]);
+        states_[p].basis[k] += pop.basis_alpha * (basis - states_[p].basis[k]);
+      }
       if (pop.strategy == Strategy::Allocator) {
         const double r = step_return_[pop.instruments[k]];
         states_[p].variance[k] += slow_alpha * (r * r / static_cast<double>(return_horizon_) - states_[p].variance[k]);

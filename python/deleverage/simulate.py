@@ -86,6 +86,7 @@ def _population_spec(pop: Any, first: int, names: list[str], dt: float) -> dict[
             "loss_withdraw": p.loss_withdraw,
             "calm_steps": p.calm_steps,
             "fair_weight": p.fair_weight,
+            "basis_alpha": _alpha(p.basis_horizon, dt) if p.basis_horizon > 0 else 0.0,
             "stress_instruments": [names.index(x) for x in p.stress_instruments],
         }
     elif isinstance(p, AllocatorParams):
@@ -187,6 +188,7 @@ def build(
                 "vol_of_vol": f.vol_of_vol,
                 "vol_half_life": f.vol_half_life,
                 "shocks": [(s.step, s.kind, s.value) for s in f.shocks],
+                "waypoints": [(w.step, w.price) for w in f.waypoints],
             }
         )
     policy = scenario.policy

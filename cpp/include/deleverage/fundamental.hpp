@@ -4,6 +4,10 @@
 // diffusion's volatility is its level times exp(x - vol_of_vol^2), with x a
 // Gaussian AR(1) of stationary deviation vol_of_vol and half-life
 // vol_half_life; the -vol_of_vol^2 keeps the mean variance at the level's.
+// Waypoints pin the path to a story's levels: up to each waypoint the log
+// value is a Brownian bridge to it (the same local volatility, drift and
+// reversion replaced by the pull to the waypoint); after the last, the
+// diffusion above. A jump between two waypoints is absorbed by the next one.
 #pragma once
 
 #include <cmath>
@@ -20,6 +24,12 @@ struct Shock {
   double value;  // jump: log change; drift, volatility: new annualised value
 };
 
+// The log value the path reaches at `step` (before a jump of that step).
+struct Waypoint {
+  std::uint64_t step;
+  double log_value;
+};
+
 struct FundamentalSpec {
   double start = 1.0;       // price units
   double drift = 0.0;       // per year
@@ -30,6 +40,7 @@ struct FundamentalSpec {
   double vol_of_vol = 0.0;       // stationary std of log volatility (0: constant)
   double vol_half_life = 86400.0;  // seconds
   std::vector<Shock> shocks;  // sorted by step
+  std::vector<Waypoint> waypoints;  // strictly increasing steps
 };
 
 class Fundamental {
@@ -65,7 +76,18 @@ class Fundamental {
       sigma *= std::exp(log_vol_ - spec_.vol_of_vol * spec_.vol_of_vol);
     }
     const double diffusion = sigma * std::sqrt(dt_) * z;
-    if (spec_.mean_reverting) {
+    if (waypoint_ < spec_.waypoints.size()) {
+      // Bridge: of the n increments left to the waypoint (this one included),
+      // this one takes 1/n of the gap and keeps (n-1)/n of the step's variance.
+      const Waypoint& w = spec_.waypoints[waypoint_];
+      const auto n = static_cast<double>(w.step - step + 1);
+      if (w.step == step) {
+        log_value_ = w.log_value;  // exactly, whatever rounding came before
+        ++waypoint_;
+      } else {
+        log_value_ += (w.log_value - log_value_) / n + diffusion * std::sqrt((n - 1.0) / n);
+      }
+    } else if (spec_.mean_reverting) {
       log_value_ += spec_.reversion * (std::log(spec_.anchor) - log_value_) * dt_ + diffusion;
     } else {
       log_value_ += (drift_ - 0.5 * sigma * sigma) * dt_ + diffusion;
@@ -87,6 +109,7 @@ class Fundamental {
   double log_vol_ = 0.0;  // x
   bool started_ = false;
   std::size_t next_ = 0;
+  std::size_t waypoint_ = 0;  // the next waypoint ahead
 };
 
 }  // namespace deleverage

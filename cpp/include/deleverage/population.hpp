@@ -51,6 +51,9 @@ struct PopulationSpec {
   double loss_withdraw = 0.2;
   std::int64_t calm_steps = 600;
   double fair_weight = 0.5;  // of fair value in the price they quote around
+  // Per-step weight of their average of log(last / fair), the basis this book
+  // trades at: they quote around fair value times exp(basis). 0: no basis.
+  double basis_alpha = 0.0;
   // Other instruments whose realized volatility counts against vol_withdraw too
   // (one risk limit across a bank's desks).
   std::vector<std::uint16_t> stress_instruments;

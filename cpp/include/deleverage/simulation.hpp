@@ -93,6 +93,7 @@ class Simulation {
     std::vector<double> slow;
     std::vector<double> mood;  // noise traders' sentiment
     std::vector<double> variance;  // allocators' slow EMA of squared step returns
+    std::vector<double> basis;  // makers' EMA of log(last / fair)
     std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
     std::size_t cursor = 0;  // the next due account to send its orders

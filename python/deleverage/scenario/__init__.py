@@ -6,7 +6,7 @@ from __future__ import annotations
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario.distributions import DISTRIBUTION_KINDS, Distribution
 from deleverage.scenario.episode import Episode
-from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock
+from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.populations import (
     MARGIN_MODES,
@@ -55,6 +55,7 @@ __all__ = [
     "Target",
     "ValueParams",
     "VolatilityTrigger",
+    "Waypoint",
     "from_toml_str",
     "load_toml",
     "save_toml",

@@ -67,6 +67,19 @@ class Shock:
 
 
 @dataclass(frozen=True)
+class Waypoint:
+    """A level the fair value reaches at ``step`` (in [0, 1e8)): ``price`` (> 0,
+    at most 1e15, price units), before any jump scheduled at that same step."""
+
+    step: int
+    price: float
+
+    def __post_init__(self) -> None:
+        set_field(self, "step", check_int("step", self.step, 0, MAX_STEPS - 1))
+        set_field(self, "price", check_float("price", self.price, 0.0, 1e15, lo_open=True))
+
+
+@dataclass(frozen=True)
 class Fundamental:
     """The fair-value process of an instrument.
 
@@ -89,6 +102,17 @@ class Fundamental:
     Volatility shocks set the level ``volatility``.
 
     ``shocks`` are sorted by step (several may share a step; they land in order).
+
+    ``waypoints`` (strictly increasing steps) pin the path to the levels a story
+    documents, while it keeps its local volatility: up to each waypoint the log
+    fair value is a Brownian bridge to it (each step takes ``1/n`` of the gap
+    to a waypoint ``n`` steps ahead, with ``(n-1)/n`` of the step's variance),
+    so it passes through every waypoint exactly, whatever the seed. Drift and
+    reversion apply only after the last waypoint; volatility shocks and
+    ``vol_of_vol`` act throughout; a jump between two waypoints is absorbed by
+    the next one (its level is the waypoint's), and a jump at a waypoint's step
+    lands after it. A waypoint past the end of the run still shapes the path
+    up to the end, so a shortened run replays the same path.
     """
 
     kind: FundamentalKind = "lognormal"
@@ -99,6 +123,7 @@ class Fundamental:
     shocks: tuple[Shock, ...] = ()
     vol_of_vol: float = 0.0
     vol_half_life: float = 86400.0
+    waypoints: tuple[Waypoint, ...] = ()
 
     def __post_init__(self) -> None:
         kind = check_choice("kind", self.kind, FUNDAMENTAL_KINDS)
@@ -142,6 +167,15 @@ class Fundamental:
                     f"(shocks[{i}])"
                 )
         set_field(self, "shocks", shocks)
+        waypoints = check_sequence("waypoints", self.waypoints)
+        for i, w in enumerate(waypoints):
+            check_instance(f"waypoints[{i}]", w, Waypoint)
+            if i and w.step <= waypoints[i - 1].step:
+                raise ValueError(
+                    f"waypoints: steps must strictly increase, got step {w.step} after "
+                    f"{waypoints[i - 1].step} (waypoints[{i}])"
+                )
+        set_field(self, "waypoints", waypoints)
 
     def anchor_for(self, start_price: float) -> float:
         """The price level a mean-reverting fundamental reverts to (default: the start price)."""

@@ -197,6 +197,11 @@ class MarketMakerParams:
     1.5 times the volatility they returned to until it falls under their limit.
     They quote around a blend of fair value as other venues show it (weight
     ``fair_weight``, in [0, 1]) and a short average of this book's trades.
+    With ``basis_horizon`` (seconds, in [0, 1e9]; 0: off) the fair value they
+    weigh is other venues' price times exp(basis), the basis being their
+    exponential average over that horizon of log(last trade / fair value): a
+    move of value moves their quotes at once, while a book that keeps trading
+    rich (or cheap) is quoted rich (or cheap) as long as its flow keeps it so.
     ``stress_instruments`` (names of other instruments of the scenario) share
     their risk limit: the highest realized volatility among them and their own
     instrument is what is held against ``vol_withdraw``, as a bank's dealers
@@ -214,6 +219,7 @@ class MarketMakerParams:
     calm_steps: int = 600
     fair_weight: float = 0.5
     stress_instruments: tuple[str, ...] = ()
+    basis_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -243,6 +249,9 @@ class MarketMakerParams:
         )
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
         set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
+        set_field(
+            self, "basis_horizon", check_float("basis_horizon", self.basis_horizon, 0.0, 1e9)
+        )
         watched = check_sequence("stress_instruments", self.stress_instruments)
         for k, name in enumerate(watched):
             check_str(f"stress_instruments[{k}]", name)
