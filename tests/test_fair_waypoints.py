@@ -121,7 +121,11 @@ def test_waypoints_read_and_write_as_toml() -> None:
 @pytest.mark.parametrize(
     ("waypoints", "error", "match"),
     [
-        ((Waypoint(10, 1.0), Waypoint(10, 2.0)), ValueError, r"waypoints: steps must strictly increase.*waypoints\[1\]"),
+        (
+            (Waypoint(10, 1.0), Waypoint(10, 2.0)),
+            ValueError,
+            r"waypoints: steps must strictly increase.*waypoints\[1\]",
+        ),
         ((Waypoint(10, 1.0), Waypoint(5, 2.0)), ValueError, r"got step 5 after 10"),
         (((10, 1.0),), TypeError, r"waypoints\[0\]"),
     ],

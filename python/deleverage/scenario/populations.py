@@ -249,9 +249,7 @@ class MarketMakerParams:
         )
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
         set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
-        set_field(
-            self, "basis_horizon", check_float("basis_horizon", self.basis_horizon, 0.0, 1e9)
-        )
+        set_field(self, "basis_horizon", check_float("basis_horizon", self.basis_horizon, 0.0, 1e9))
         watched = check_sequence("stress_instruments", self.stress_instruments)
         for k, name in enumerate(watched):
             check_str(f"stress_instruments[{k}]", name)
