@@ -22,7 +22,14 @@ day's last step):
   ``asset_class`` (or its lower-cased name);
 - ``leverage_after_over_peak``: the leveraged crowd's pooled leverage (the
   speculator and allocator populations', else every population but the makers') at the end
-  of the run over its peak; ``open_interest_after_over_peak`` likewise.
+  of the run over its peak; ``open_interest_after_over_peak`` likewise;
+- the overshoot and the recovery, from the crash day's open to the end of the
+  run: ``overshoot``, the lowest trade price over fair value then, minus 1
+  (negative when forced selling pushed the price below value);
+  ``recovery_hours``, the hours from that low until the price is back within
+  half of that discount of fair value (NaN when the price never went below
+  value, inf when it had not come back by the end); ``end_vs_fair``, the last
+  price over fair value at the end of the run, minus 1.
 """
 
 from __future__ import annotations
@@ -67,7 +74,14 @@ def episode_metric_names(scenario: Scenario, instrument: str | None = None) -> l
         for spec in scenario.instruments
         if spec.name != name
     ]
-    return [*names, "leverage_after_over_peak", "open_interest_after_over_peak"]
+    return [
+        *names,
+        "leverage_after_over_peak",
+        "open_interest_after_over_peak",
+        "overshoot",
+        "recovery_hours",
+        "end_vs_fair",
+    ]
 
 
 def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, float]:
@@ -142,7 +156,19 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
     metrics["leverage_after_over_peak"] = _ratio(pooled[-1], np.max(pooled))
     oi = s["open_interest"].to_numpy()
     metrics["open_interest_after_over_peak"] = _ratio(oi[-1], np.max(oi))
+    metrics |= _overshoot(last[crash * per_day :], fair[crash * per_day :], scenario.clock.dt)
     return metrics
+
+
+def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float]:
+    """The deepest discount to fair value of ``last`` and how long half of it took to go."""
+    gap = last / fair - 1.0
+    low = int(np.argmin(gap))
+    recovery = math.nan
+    if gap[low] < 0.0:
+        back = np.flatnonzero(gap[low:] >= 0.5 * gap[low])
+        recovery = back[0] * dt / 3600.0 if len(back) else math.inf
+    return {"overshoot": float(gap[low]), "recovery_hours": recovery, "end_vs_fair": float(gap[-1])}
 
 
 def _ratio(a: float, b: float) -> float:

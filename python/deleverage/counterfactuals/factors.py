@@ -19,6 +19,7 @@ they differ only by what the factor changed and what follows from it.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -118,13 +119,23 @@ def no_news(scenario: Scenario) -> Scenario:
     Every instrument's ``fundamental.shocks`` becomes empty: no jumps, and no
     scheduled change of drift or volatility. The fair value's diffusion keeps
     its draws (they are addressed by seed and step), so the paired fair values
-    differ exactly by the shocks.
+    differ exactly by the shocks. Waypoints placed after a jump carry it (a
+    story's level after the news): each is divided by the jumps that landed
+    before it, so the path without the news is the same bridge, undisturbed.
     """
-    instruments = tuple(
-        dataclasses.replace(i, fundamental=dataclasses.replace(i.fundamental, shocks=()))
-        for i in scenario.instruments
-    )
-    return scenario.replace(instruments=instruments)
+    instruments = []
+    for i in scenario.instruments:
+        f = i.fundamental
+        jumps = [s for s in f.shocks if s.kind == "jump"]
+        waypoints = tuple(
+            dataclasses.replace(
+                w, price=w.price * math.exp(-sum(s.value for s in jumps if s.step < w.step))
+            )
+            for w in f.waypoints
+        )
+        fundamental = dataclasses.replace(f, shocks=(), waypoints=waypoints)
+        instruments.append(dataclasses.replace(i, fundamental=fundamental))
+    return scenario.replace(instruments=tuple(instruments))
 
 
 def no_margin_hikes(scenario: Scenario) -> Scenario:
