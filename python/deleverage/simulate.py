@@ -199,6 +199,11 @@ def build(
         "leverage_every": _leverage_every(scenario),
         "volatility_window": max(10.0, 300.0 / dt),
         "trade_log": bool(trade_log),
+        "fund_unwind_share": (
+            1.0 - 2.0 ** (-dt / policy.fund_unwind_half_life)
+            if policy.fund_unwind_half_life > 0
+            else 0.0
+        ),
         "loadings": _loadings(scenario.correlation),
         "close_order": scenario.close_order,
         "liquidation_orders": scenario.liquidation_orders,
