@@ -37,12 +37,14 @@ def test_the_fund_sells_a_share_of_what_it_holds_each_step(seed: int) -> None:
     steps = r.steps_done
     liq = r.liquidations
     taken = liq[liq["kind"] == "takeover"]
-    assert len(taken) > 0 and (taken["side"] == "long").all()  # a crash: longs taken over
+    assert len(taken) > 0
+    assert (taken["side"] == "long").all()
     took = np.bincount(
         np.rint(taken["time"] / dt).astype(int), weights=taken["qty"], minlength=steps
     )
     fund = r.trades[r.trades["seller"] == _core.FUND_OWNER]
-    assert len(fund) > 0 and fund["liquidation"].all()
+    assert len(fund) > 0
+    assert fund["liquidation"].all()
     assert not (r.trades["buyer"] == _core.FUND_OWNER).any()
     sold = np.bincount(np.rint(fund["time"] / dt).astype(int), weights=fund["qty"], minlength=steps)
 
