@@ -68,7 +68,8 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer in 0..2**63-1, got {text!r}") from None
+        message = f"must be an integer in 0..2**63-1, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"must be an integer in 0..2**63-1, got {value}")
     return value
@@ -407,7 +408,8 @@ def _run(args: argparse.Namespace) -> int:
         return done
     print(
         f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
-        f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
+        + ("" if result.complete else f"(interrupted; of {scenario.clock.steps:,}) ")
+        + f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
     print(headline_text(result))
     crash_day = episode_text(result)
@@ -881,7 +883,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = commands.add_parser(
-            name, parents=[common], **kwargs  # type: ignore[arg-type]
+            name,
+            parents=[common],
+            **kwargs,  # type: ignore[arg-type]
         )
         return sub
 
@@ -932,13 +936,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="change one field of the scenario by its dotted path, as in sweeps "
         "(populations.speculators.params.max_leverage=5, clock.steps=600); repeatable; "
-        "VALUE is read as TOML (5, 0.5, true, \"text\", [1, 2], {kind=\"fixed\", value=1.0})",
+        'VALUE is read as TOML (5, 0.5, true, "text", [1, 2], {kind="fixed", value=1.0})',
     )
     run.add_argument(
         "--keep-partial",
         action="store_true",
-        help="on Ctrl-C, keep the steps done: save and print the partial result "
-        "(then exit 130)",
+        help="on Ctrl-C, keep the steps done: save and print the partial result (then exit 130)",
     )
     run.add_argument(
         "--json",
@@ -1143,12 +1146,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A sweep of small runs of the default preset with 1 and 2 worker threads, "
         "and through a Dask LocalCluster of 2 worker processes (1 thread each).",
     )
-    sweep_bench.add_argument(
-        "--runs", type=_positive_int, default=192, help="runs of each sweep"
-    )
-    sweep_bench.add_argument(
-        "--steps", type=_positive_int, default=3600, help="steps of each run"
-    )
+    sweep_bench.add_argument("--runs", type=_positive_int, default=192, help="runs of each sweep")
+    sweep_bench.add_argument("--steps", type=_positive_int, default=3600, help="steps of each run")
     sweep_bench.add_argument(
         "--repeat", type=_positive_int, default=5, help="repeats; the best counts"
     )
@@ -1166,9 +1165,7 @@ def build_parser() -> argparse.ArgumentParser:
     cross.add_argument(
         "--accounts", type=_positive_int, default=1_000_000, help="cross-margined accounts"
     )
-    cross.add_argument(
-        "--updates", type=_positive_int, default=200_000, help="price updates timed"
-    )
+    cross.add_argument("--updates", type=_positive_int, default=200_000, help="price updates timed")
     cross.add_argument("--seed", type=_positive_int, default=1, help="the accounts' seed")
     cross.add_argument("--json", action="store_true", help="print one JSON object")
     cross.set_defaults(handler=_bench_cross)

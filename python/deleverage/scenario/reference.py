@@ -81,36 +81,80 @@ _NAME = "non-empty string"
 
 #: The sections of the page: (heading, TOML tables where the class appears, class, intro).
 SECTIONS: tuple[tuple[str, str, type, str], ...] = (
-    ("Scenario", "the top level of the file", Scenario, "The world: its name, the tables below, "
-     "the insurance fund and how forced sales are made."),
+    (
+        "Scenario",
+        "the top level of the file",
+        Scenario,
+        "The world: its name, the tables below, the insurance fund and how forced sales are made.",
+    ),
     ("Clock", "`[clock]`", Clock, "The simulation clock."),
     ("Instrument", "`[[instruments]]`", InstrumentSpec, "A traded instrument; at least one."),
-    ("Margin rule", "`[instruments.margin]`, `[policy.margin_changes.margin]`, "
-     "`[policy.volatility_triggers.margin]`", MarginRule,
-     "An instrument's margin rule: initial margin, maintenance, fees, close-out."),
-    ("Fair value", "`[instruments.fundamental]`", Fundamental,
-     "The fair-value process of an instrument."),
-    ("Shock", "`[[instruments.fundamental.shocks]]` (or an inline array `shocks = [...]`)", Shock,
-     "A scheduled change of the fair value's process; sorted by step."),
-    ("Population", "`[[populations]]`", Population,
-     "A block of accounts following one strategy; at least one."),
-    ("Distribution", "`cash`, `target_leverage`, `order_size`, `depth_lots` "
-     "(an inline table, e.g. `{ kind = \"uniform\", low = 2.0, high = 20.0 }`)", Distribution,
-     "A distribution of a per-account parameter; only the fields of its `kind` are given."),
+    (
+        "Margin rule",
+        "`[instruments.margin]`, `[policy.margin_changes.margin]`, "
+        "`[policy.volatility_triggers.margin]`",
+        MarginRule,
+        "An instrument's margin rule: initial margin, maintenance, fees, close-out.",
+    ),
+    (
+        "Fair value",
+        "`[instruments.fundamental]`",
+        Fundamental,
+        "The fair-value process of an instrument.",
+    ),
+    (
+        "Shock",
+        "`[[instruments.fundamental.shocks]]` (or an inline array `shocks = [...]`)",
+        Shock,
+        "A scheduled change of the fair value's process; sorted by step.",
+    ),
+    (
+        "Population",
+        "`[[populations]]`",
+        Population,
+        "A block of accounts following one strategy; at least one.",
+    ),
+    (
+        "Distribution",
+        "`cash`, `target_leverage`, `order_size`, `depth_lots` "
+        '(an inline table, e.g. `{ kind = "uniform", low = 2.0, high = 20.0 }`)',
+        Distribution,
+        "A distribution of a per-account parameter; only the fields of its `kind` are given.",
+    ),
     *(
-        (f"Parameters: {strategy}", f"`[populations.params]` of a population with "
-         f"`strategy = \"{strategy}\"`", cls, (cls.__doc__ or "").strip().splitlines()[0])
+        (
+            f"Parameters: {strategy}",
+            f'`[populations.params]` of a population with `strategy = "{strategy}"`',
+            cls,
+            (cls.__doc__ or "").strip().splitlines()[0],
+        )
         for strategy, cls in PARAMS_CLASSES.items()
     ),
     ("Policy", "`[policy]`", Policy, "The exchange's rules over a run."),
-    ("Margin change", "`[[policy.margin_changes]]`", MarginChange,
-     "A scheduled exchange notice; sorted by step."),
-    ("Volatility trigger", "`[[policy.volatility_triggers]]`", VolatilityTrigger,
-     "A margin hike when realized volatility passes a threshold."),
-    ("Episode", "`[episode]`", Episode,
-     "The days of the crash a scenario replays, for its crash-day figures."),
-    ("Target", "`[[targets]]`", Target,
-     "A figure `deleverage validate` checks and `deleverage calibrate` aims at."),
+    (
+        "Margin change",
+        "`[[policy.margin_changes]]`",
+        MarginChange,
+        "A scheduled exchange notice; sorted by step.",
+    ),
+    (
+        "Volatility trigger",
+        "`[[policy.volatility_triggers]]`",
+        VolatilityTrigger,
+        "A margin hike when realized volatility passes a threshold.",
+    ),
+    (
+        "Episode",
+        "`[episode]`",
+        Episode,
+        "The days of the crash a scenario replays, for its crash-day figures.",
+    ),
+    (
+        "Target",
+        "`[[targets]]`",
+        Target,
+        "A figure `deleverage validate` checks and `deleverage calibrate` aims at.",
+    ),
 )
 
 #: Per class and field: (allowed values, meaning).
@@ -474,9 +518,9 @@ def _field_rows(cls: type) -> list[str]:
         cells = (
             f"`{f.name}`",
             _type_text(hints[f.name]),
-            f"`{_default_text(f)}`" if _default_text(f) not in ("required", "left out",
-                                                                "its defaults") else
-            _default_text(f),
+            f"`{_default_text(f)}`"
+            if _default_text(f) not in ("required", "left out", "its defaults")
+            else _default_text(f),
             allowed_text,
             meaning,
         )

@@ -110,10 +110,10 @@ def load_toml(path: PathLike) -> Scenario:
 
 
 def _suggest(key: str, valid: list[str]) -> str:
-    """``did you mean 'x'? valid: a, b`` (the guess only when one is close)."""
+    """``valid: a, b; did you mean 'x'?`` (the guess only when one is close)."""
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    guess = f"did you mean {close[0]!r}? " if close else ""
-    return f"{guess}valid: {', '.join(valid)}"
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"valid: {', '.join(valid)}{guess}"
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

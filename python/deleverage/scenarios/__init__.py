@@ -25,6 +25,7 @@ def load_preset(name: str) -> Scenario:
     text = files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return from_toml_str(text)
 
+
 #: Typical wall time of one run of each preset, seconds, on 2 cores (measured once, when
 #: the preset was written; ``deleverage presets`` says so). A preset missing here has none.
 TYPICAL_WALL_SECONDS: dict[str, float] = {
