@@ -15,8 +15,10 @@ import json
 import logging
 import os
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("deleverage")
 
@@ -246,12 +248,19 @@ def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
     )
 
 
+def _tomllib() -> types.ModuleType:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
 def _spec_kind(path: Path) -> str | None:
     """``sweep`` or ``calibrate`` when the TOML file at ``path`` is such a spec (its
     top-level keys say so), else None (also when it cannot be parsed: the scenario
     loader reports that)."""
-    from deleverage.scenario.toml_io import tomllib
-
+    tomllib = _tomllib()
     try:
         with open(path, "rb") as f:
             keys = set(tomllib.load(f))
@@ -278,8 +287,7 @@ def _parse_set(items: Sequence[str] | None) -> dict[str, object]:
     """``PATH=VALUE`` options as {path: value}; a value is read as a TOML value (a
     number, true/false, a quoted string, an array, an inline table), else taken as a
     bare string."""
-    from deleverage.scenario.toml_io import tomllib
-
+    tomllib = _tomllib()
     values: dict[str, object] = {}
     for item in items or ():
         path, sep, text = item.partition("=")
@@ -438,7 +446,7 @@ def _presets(args: argparse.Namespace) -> int:
 
     from deleverage.scenarios import PRESETS, TYPICAL_WALL_SECONDS, load_preset
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in PRESETS:
         scenario = load_preset(name)
         wall = TYPICAL_WALL_SECONDS.get(name)
@@ -1188,17 +1196,28 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """Writes to whatever ``sys.stderr`` is when a record comes (not when it was made)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def _configure_logging(quiet: bool, verbose: int) -> None:
     """What the package says goes to stderr as ``deleverage: message``: warnings by
     default, also notes with -v, details with -vv, warnings only with -q."""
     level = logging.WARNING if quiet or not verbose else logging.INFO
     if verbose >= 2:
         level = logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("deleverage: %(message)s"))
-    for old in [h for h in log.handlers if getattr(h, "_deleverage_cli", False)]:
+    for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
         log.removeHandler(old)
-    handler._deleverage_cli = True  # type: ignore[attr-defined]
     log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False

@@ -118,7 +118,7 @@ class Result:
         return (
             f"<p><b>Result</b> {title}; {self.wall_seconds:.2f} s wall. "
             "<code>.series</code>, <code>.liquidations</code>, <code>.accounts</code> hold "
-            "the tables; <code>.plot()</code> draws the dashboard.</p>" + shown.to_html()
+            "the tables; <code>.plot()</code> draws the dashboard.</p>" + str(shown.to_html())
         )
 
     def plot(self) -> Any:
