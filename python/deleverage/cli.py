@@ -943,7 +943,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH=VALUE",
         default=None,
         help="change one field of the scenario by its dotted path, as in sweeps "
-        "(populations.speculators.params.max_leverage=5, clock.steps=600); repeatable; "
+        "(populations.speculators.params.max_leverage=5, insurance_fund=0); repeatable; "
         'VALUE is read as TOML (5, 0.5, true, "text", [1, 2], {kind="fixed", value=1.0})',
     )
     run.add_argument(
