@@ -307,3 +307,23 @@ def test_verbose_says_what_runs_and_quiet_says_nothing(
     with pytest.raises(SystemExit):
         main(["-q", "-v", "run"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_spec_errors_name_the_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = _write(tmp_path / "s.toml", 'scenario = "default"\nseds = 3\n')
+    assert main(["sweep", spec]) == 2
+    assert _error_line(capsys.readouterr().err) == (
+        f"{spec}: seds: unknown key; expected one of scenario, out, seeds, seed, series, set, "
+        "space; did you mean 'seeds'?"
+    )
+    world = str(PRESET_DIR / "default.toml")
+    for command in ("sweep", "calibrate"):
+        assert main([command, world]) == 2
+        assert _error_line(capsys.readouterr().err) == (
+            f"spec: {world!r} is a scenario, not a {command} spec; run it with "
+            f"`deleverage run {world}`, or name it in a spec's `scenario` key"
+        )
+    assert main(["sweep", str(tmp_path)]) == 2
+    assert _error_line(capsys.readouterr().err) == (
+        f"spec: {str(tmp_path)!r} is a directory; give the sweep spec's .toml file"
+    )

@@ -273,6 +273,32 @@ def _spec_kind(path: Path) -> str | None:
     return "sweep" if "space" in keys else None
 
 
+@contextlib.contextmanager
+def _spec_errors(command: str, spec: str) -> Iterator[None]:
+    """A spec's errors name its file; a scenario given as a spec says what it is."""
+    path = Path(spec)
+    if path.is_dir():
+        raise ValueError(f"spec: {spec!r} is a directory; give the {command} spec's .toml file")
+    if path.is_file():
+        try:
+            with open(path, "rb") as f:
+                keys = set(_tomllib().load(f))
+        except (OSError, ValueError):
+            keys = set()
+        if "scenario" not in keys and {"instruments", "populations"} & keys:
+            raise ValueError(
+                f"spec: {spec!r} is a scenario, not a {command} spec; run it with "
+                f"`deleverage run {spec}`, or name it in a spec's `scenario` key"
+            )
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if message.startswith("spec:") or spec in message:
+            raise ValueError(message) from None
+        raise ValueError(f"{spec}: {message}") from None
+
+
 def _with_accounts(scenario, accounts: int | None):  # type: ignore[no-untyped-def]
     """``scenario.with_accounts(accounts)``, its errors said of --accounts."""
     if accounts is None:
@@ -591,7 +617,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     executor, security = _executor(args)
-    spec = load_spec(args.spec)
+    with _spec_errors("sweep", args.spec):
+        spec = load_spec(args.spec)
     # The spec's paths are taken from its folder; --out from the current one.
     out = os.path.abspath(args.out) if args.out is not None else str(spec.out)
     _check_out("--out" if args.out is not None else "out", out)
@@ -725,7 +752,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     from deleverage.calibration import calibrate, load_calibration
 
     executor, security = _executor(args)
-    spec = load_calibration(args.spec)
+    with _spec_errors("calibrate", args.spec):
+        spec = load_calibration(args.spec)
     out = args.out if args.out is not None else spec.out
     if out is not None:
         _check_out("--out" if args.out is not None else "out", out)
