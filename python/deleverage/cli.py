@@ -623,7 +623,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     out = os.path.abspath(args.out) if args.out is not None else str(spec.out)
     _check_out("--out" if args.out is not None else "out", out)
     said = spec.source if os.path.isabs(spec.source) else f"preset {spec.source!r}"
-    print(f"sweep: scenario {said}; rows in {out}", file=sys.stderr, flush=True)
+    if not args.quiet:
+        print(f"sweep: scenario {said}; rows in {out}", file=sys.stderr, flush=True)
     with _dask_errors(args):
         table = sweep(
             spec.scenario,
@@ -633,7 +634,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
             out=out,
             resume=args.resume,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             series=spec.series,
             seed=spec.seed,
             security=security,
@@ -696,7 +697,7 @@ def _validate(args: argparse.Namespace) -> int:
             scale=args.scale,
             executor=executor,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             security=security,
         )
     if args.out is not None:
@@ -764,7 +765,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             resume=args.resume,
             executor=executor,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             security=security,
         )
     if args.json:
