@@ -185,3 +185,36 @@ def test_every_page_block_is_counted() -> None:
                 not_run += b.mark("not-run") is not None
     assert total >= 18
     assert not_run <= 2, "examples that are not run should be rare"
+
+
+def _command_lines() -> list[tuple[str, list[str]]]:
+    """The ``deleverage ...`` commands of the pages' shell blocks (continuations joined,
+    comments dropped; usage lines with ``[optional]`` parts left out)."""
+    import shlex
+
+    found = []
+    for page in PAGES:
+        for b in blocks(page):
+            if b.lang not in ("bash", "sh", "console"):
+                continue
+            text = b.code.replace("\\\n", " ")
+            for line in text.splitlines():
+                for part in line.split("&&"):
+                    words = shlex.split(part, comments=True)
+                    if words[:1] == ["deleverage"] and not any("[" in w for w in words):
+                        found.append((f"{b.where}: {part.strip()}", words[1:]))
+    return found
+
+
+def test_shell_examples_are_commands_the_cli_accepts() -> None:
+    """Every ``deleverage`` command line of the docs parses (the options exist and their
+    values are of the right kind); the commands are not run."""
+    from deleverage.cli import build_parser
+
+    lines = _command_lines()
+    assert len(lines) >= 15
+    for where, argv in lines:
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit as e:
+            raise AssertionError(f"{where}: refused by the command line") from e
