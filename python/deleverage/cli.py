@@ -2,9 +2,13 @@
 
 Exit codes: 0 done; 1 ``validate`` ran and a target failed; 2 an error, reported in one
 line ``deleverage: error: ...`` (a bad argument or spec, a file that cannot be read or
-written, a full disk, a Dask scheduler that cannot be reached); 130 interrupted (Ctrl-C);
-141 stdout was closed before the command finished (``deleverage run | head``), which
-ends it quietly.
+written, a full disk, a Dask scheduler that cannot be reached); 130 interrupted (Ctrl-C;
+``run --keep-partial`` first saves and prints what the run had done); 141 stdout was
+closed before the command finished (``deleverage run | head``), which ends it quietly.
+
+What the package says (notes, warnings) goes through the ``deleverage`` logger, which
+the command line sends to stderr: warnings by default, notes with ``-v``, details with
+``-vv``, only warnings and errors (and no progress bars) with ``-q``.
 """
 
 from __future__ import annotations
