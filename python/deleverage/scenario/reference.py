@@ -29,7 +29,7 @@ from deleverage.scenario.fundamental import Fundamental, Shock
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.populations import PARAMS_CLASSES, Population
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
-from deleverage.scenario.targets import Target
+from deleverage.scenario.targets import MARKET_FACTS, Target
 
 __all__ = ["FIELDS", "SECTIONS", "Range", "reference_text"]
 
@@ -608,6 +608,14 @@ def reference_text() -> str:
         parts.append(f"## {heading}\n")
         parts.append(f"{where}. {intro}\n")
         parts.append("\n".join(_field_rows(cls)) + "\n")
+    parts.append("### Market facts\n")
+    parts.append(
+        "The facts a target's `fact` may name without a prefix "
+        "(`deleverage.scenario.MARKET_FACTS`; see [calibration.md](calibration.md)):\n"
+    )
+    facts = ["| fact | what it measures |", "|---|---|"]
+    facts += [f"| `{name}` | {_cell(what)} |" for name, what in MARKET_FACTS.items()]
+    parts.append("\n".join(facts) + "\n")
     documented = {cls for _, _, cls, _ in SECTIONS}
     extra = [cls.__name__ for cls in FIELDS if cls not in documented]
     if extra:
