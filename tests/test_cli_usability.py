@@ -327,3 +327,13 @@ def test_spec_errors_name_the_spec_file(tmp_path: Path, capsys: pytest.CaptureFi
     assert _error_line(capsys.readouterr().err) == (
         f"spec: {str(tmp_path)!r} is a directory; give the sweep spec's .toml file"
     )
+
+
+@pytest.mark.parametrize("command", ["validate", "counterfactual"])
+def test_set_applies_to_validate_and_counterfactual_too(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "default", "--set", "insurance_fund=-1"]) == 2
+    assert _error_line(capsys.readouterr().err) == (
+        "--set: insurance_fund: must be in [0.0, 1e+18], got -1.0"
+    )

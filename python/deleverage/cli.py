@@ -558,7 +558,7 @@ def _counterfactual(args: argparse.Namespace) -> int:
     from deleverage.counterfactuals import DEFAULT_FACTORS, counterfactual
 
     executor, security = _executor(args)
-    scenario = _with_accounts(_load_scenario(args.scenario), args.accounts)
+    scenario = _apply_set(_with_accounts(_load_scenario(args.scenario), args.accounts), args.set)
     factors = tuple(args.factor) if args.factor else DEFAULT_FACTORS
     with _dask_errors(args):
         result = counterfactual(
@@ -693,7 +693,7 @@ def _validate(args: argparse.Namespace) -> int:
     executor, security = _executor(args)
     if args.out is not None:
         _check_out("--out", args.out)
-    scenario = _load_scenario(args.scenario)
+    scenario = _apply_set(_load_scenario(args.scenario), args.set)
     with _dask_errors(args):
         validation = validate(
             scenario,
@@ -905,6 +905,19 @@ def _verbosity_parser(default: object) -> argparse.ArgumentParser:
     return common
 
 
+def _set_argument(parser: argparse.ArgumentParser) -> None:
+    """--set PATH=VALUE, repeatable: a field of the scenario changed by its dotted path."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        default=None,
+        help="change one field of the scenario by its dotted path, as in sweeps "
+        "(populations.speculators.params.max_leverage=5, insurance_fund=0); repeatable; "
+        'VALUE is read as TOML (5, 0.5, true, "text", [1, 2], {kind="fixed", value=1.0})',
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from deleverage import __version__
 
@@ -970,15 +983,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--seed", type=_seed, default=0, help="the run's seed, 0..2**63-1 (default: 0)"
     )
-    run.add_argument(
-        "--set",
-        action="append",
-        metavar="PATH=VALUE",
-        default=None,
-        help="change one field of the scenario by its dotted path, as in sweeps "
-        "(populations.speculators.params.max_leverage=5, insurance_fund=0); repeatable; "
-        'VALUE is read as TOML (5, 0.5, true, "text", [1, 2], {kind="fixed", value=1.0})',
-    )
+    _set_argument(run)
     run.add_argument(
         "--keep-partial",
         action="store_true",
@@ -1055,6 +1060,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="scale the populations to this many accounts in total",
     )
+    _set_argument(cf)
     cf.add_argument("--json", action="store_true", help="print the shares as a JSON list")
     cf.set_defaults(handler=_counterfactual)
 
@@ -1079,6 +1085,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
     )
+    _set_argument(validate)
     validate.add_argument("--json", action="store_true", help="print one JSON object")
     validate.set_defaults(handler=_validate)
 
