@@ -22,6 +22,7 @@ from deleverage.scenario import (
     Shock,
     Target,
     VolatilityTrigger,
+    Waypoint,
 )
 from deleverage.scenario.reference import FIELDS, SECTIONS, Range, main, reference_text
 from deleverage.scenarios import load_preset
@@ -40,6 +41,7 @@ BASE: dict[type, dict[str, Any]] = {
         "cash": Distribution.fixed(1.0),
     },
     Shock: {"step": 0, "kind": "jump", "value": 0.0},
+    Waypoint: {"step": 0, "price": 1.0},
     MarginChange: {"step": 0, "instrument": "X", "margin": MarginRule()},
     VolatilityTrigger: {
         "instrument": "X",

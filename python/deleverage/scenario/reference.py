@@ -25,7 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario.distributions import Distribution
 from deleverage.scenario.episode import Episode
-from deleverage.scenario.fundamental import Fundamental, Shock
+from deleverage.scenario.fundamental import Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.populations import PARAMS_CLASSES, Population
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
@@ -112,6 +112,12 @@ SECTIONS: tuple[tuple[str, str, type, str], ...] = (
         "`[[instruments.fundamental.shocks]]` (or an inline array `shocks = [...]`)",
         Shock,
         "A scheduled change of the fair value's process; sorted by step.",
+    ),
+    (
+        "Waypoint",
+        "`[[instruments.fundamental.waypoints]]` (or an inline array `waypoints = [...]`)",
+        Waypoint,
+        "A level the fair value passes through (a Brownian bridge to it); steps strictly increase.",
     ),
     (
         "Population",
@@ -271,6 +277,14 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 10 * 365 * 86400, lo_open=True),
             "seconds for a volatility deviation to halve",
         ),
+        "waypoints": (
+            "array of tables, steps strictly increasing",
+            "levels the path passes through, a Brownian bridge between them (see Waypoint)",
+        ),
+    },
+    Waypoint: {
+        "step": (_i(0, 99_999_999), "the step it is reached at (past the run: still shapes it)"),
+        "price": (_r(0, 1e15, lo_open=True), "the fair value there, before a jump of that step"),
     },
     Shock: {
         "step": (_i(0, 99_999_999, note="< clock.steps"), "the step it lands at"),
@@ -359,6 +373,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "calm_steps": (_i(1, 100_000_000), "least steps out before coming back"),
         "fair_weight": (_r(0, 1), "weight of fair value against recent trades in their quotes"),
+        "basis_horizon": (
+            _r(0, 1e9),
+            "seconds of their average of log(last / fair); they quote fair x exp(basis) (0: off)",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",
@@ -382,6 +400,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "max_liquidation_notional_per_step": (
             _r(0, math.inf, lo_open=True),
             "most notional liquidated in one step (money; `inf`: no cap)",
+        ),
+        "fund_unwind_half_life": (
+            _r(0, 1e9),
+            "seconds for the fund to sell half of what it took over through the book (0: it holds)",
         ),
     },
     MarginChange: {
