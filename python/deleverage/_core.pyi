@@ -212,6 +212,8 @@ class Simulation:
     status: npt.NDArray[np.uint8]
     marks: I64
     bad_debt: float
+    bad_debt_by_instrument: F64
+    bankrupt_accounts: int
     insurance_fund: float
     steps_done: int
     messages: int
