@@ -265,6 +265,7 @@ def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no
 def _run(args: argparse.Namespace) -> int:
     from deleverage.report import headline_text
     from deleverage.report.tables import episode_text
+    from deleverage.run_summary import event_text, plain, risk_text, run_summary
     from deleverage.simulate import simulate
 
     if args.no_report and args.out is not None:
@@ -279,11 +280,11 @@ def _run(args: argparse.Namespace) -> int:
         out = _default_out(scenario.name, args.seed)
         _check_out("--out", out)
     result = simulate(scenario, args.seed, progress=None if not args.json else False)
-    metrics: dict[str, float | int] = dict(result.metrics())
+    metrics = run_summary(result, at=args.at)
     if scenario.episode is not None:
         from deleverage.analysis import episode_metrics
 
-        metrics |= episode_metrics(result)
+        metrics |= plain(episode_metrics(result))
     # Saved before anything is printed: a reader that goes away (| head) loses no result.
     saved = _save_with_report(result, out) if out is not None else None
     if args.json:
@@ -293,7 +294,10 @@ def _run(args: argparse.Namespace) -> int:
         f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
         f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
-    print(headline_text(result))
+    print(event_text(result, at=args.at))
+    print(headline_text(result, at=args.at))
+    print("\nthe venue: insurance fund, auto-deleveraging, bad debt")
+    print(risk_text(result))
     crash_day = episode_text(result)
     if crash_day is not None:
         print(f"\nthe crash day (day {scenario.episode.crash_day} of the run):")
@@ -696,6 +700,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--no-report", action="store_true", help="only print the figures: save nothing"
+    )
+    run.add_argument(
+        "--at",
+        metavar="TIME",
+        default=None,
+        help="measure the crash from TIME (seconds from the start, or a duration such as "
+        "21h); default: the scenario's crash day, else the largest drawdown",
     )
     run.set_defaults(handler=_run)
 
