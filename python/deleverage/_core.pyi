@@ -171,6 +171,8 @@ class MarginEngine:
     outside_position: I64
     fees_collected: float
     bad_debt: float
+    bad_debt_by_instrument: F64
+    bankrupt_accounts: int
     money_moved: float
     accounts: int
     instruments: int

@@ -139,6 +139,7 @@ class MarginEngine {
   double bad_debt() const noexcept { return bad_debt_; }
   // The bad debt of the closes of instrument i's positions (they sum to bad_debt()).
   double bad_debt(std::size_t i) const noexcept { return bad_debt_by_instrument_[i]; }
+  const std::vector<double>& bad_debt_by_instrument() const noexcept { return bad_debt_by_instrument_; }
   // Accounts whose equity was below zero when a liquidation reached them (each counted once).
   std::uint64_t bankrupt_accounts() const noexcept { return bankrupt_accounts_; }
   // Gross money that changed hands in trades (lots x price x tick value, every side):
