@@ -109,8 +109,7 @@ def event_seconds(at: object) -> float:
                 return float(at)
             except ValueError:
                 raise ValueError(
-                    f"at: must be seconds or a duration such as '21h' or '1 days 21:00', "
-                    f"got {at!r}"
+                    f"at: must be seconds or a duration such as '21h' or '1 days 21:00', got {at!r}"
                 ) from None
     if isinstance(at, bool) or not isinstance(at, Real) or not math.isfinite(float(at)):
         raise TypeError(f"at: must be a number of seconds or a duration text, got {at!r}")
@@ -124,7 +123,7 @@ def _at_step(at: object, dt: float, steps: int) -> int:
     end = dt * steps
     if not 0.0 < t < end:
         raise ValueError(f"at: must be in (0, {end:g}) seconds (inside the run), got {t:g}")
-    return min(max(1, int(round(t / dt))), steps - 1)
+    return min(max(1, round(t / dt)), steps - 1)
 
 
 def crash_event(
@@ -147,9 +146,9 @@ def crash_event(
         return CrashEvent(_at_step(at, dt, steps), end, "at", None, dt)
     episode = scenario.episode
     if episode is not None:
-        start = int(round(episode.crash_day * episode.day / dt))
+        start = round(episode.crash_day * episode.day / dt)
         if 0 < start < steps:
-            stop = min(int(round((episode.crash_day + 1) * episode.day / dt)) - 1, end)
+            stop = min(round((episode.crash_day + 1) * episode.day / dt) - 1, end)
             return CrashEvent(start, stop, "episode", None, dt)
     best: tuple[float, int, int, str] | None = None
     for name, prices in last.items():

@@ -166,9 +166,7 @@ def risk_figures(result: Result) -> RiskFigures:
     if len(fund) and float(fund.min()) < result.scenario.insurance_fund:
         low_time = float(fund.index[int(np.argmin(fund.to_numpy()))])
     liq = result.liquidations
-    victims = (
-        int(liq.loc[liq["kind"] == "adl_victim", "account"].nunique()) if len(liq) else 0
-    )
+    victims = int(liq.loc[liq["kind"] == "adl_victim", "account"].nunique()) if len(liq) else 0
     return RiskFigures(
         fund_start=float(venue["insurance_fund_start"]),
         fund_low=float(venue["insurance_fund_low"]),

@@ -69,7 +69,7 @@ def _clock(seconds: float) -> str:
     """Seconds from the start as ``[Nd ]HH:MM:SS``."""
     if not math.isfinite(seconds):
         return "-"
-    whole = int(round(seconds))
+    whole = round(seconds)
     days, rest = divmod(whole, 86400)
     h, rest = divmod(rest, 3600)
     m, s = divmod(rest, 60)

@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 def metrics_table(result: Result, *, at: float | str | None = None) -> pd.DataFrame:
     """``result.metrics(name, at=at)`` of every instrument: one row per metric, one column
     each (the columns' axis is named ``instrument``, as in ``analysis.summary(result).T``)."""
-    columns = {
-        inst.name: result.metrics(inst.name, at=at) for inst in result.scenario.instruments
-    }
+    columns = {inst.name: result.metrics(inst.name, at=at) for inst in result.scenario.instruments}
     table = pd.DataFrame(columns)
     table.columns.name = "instrument"
     return table
