@@ -16,7 +16,7 @@ from deleverage.codes import (
     Side,
     StpMode,
 )
-from deleverage.counterfactuals import counterfactual
+from deleverage.counterfactuals import counterfactual, shapley
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
@@ -72,6 +72,7 @@ __all__ = [
     "counterfactual",
     "load_result",
     "make_messages",
+    "shapley",
     "sweep",
     "validate",
 ]
