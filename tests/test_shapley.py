@@ -101,7 +101,7 @@ def test_trailing_axes_are_seeds() -> None:
     assert phi.shape == (3, 5, 2)
     for s in range(5):
         np.testing.assert_allclose(phi[:, s, 1], shapley_values(v[:, s, 1]), atol=1e-15)
-    with pytest.raises(ValueError, match="^v: needs 2\\*\\*k rows"):
+    with pytest.raises(ValueError, match=r"^v: needs 2\*\*k rows"):
         shapley_values(np.zeros(6))
 
 
@@ -140,11 +140,11 @@ def test_simulated_values_add_up_to_the_whole_move(small) -> None:  # type: igno
 
 
 def test_limits_are_named(small) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match="^factors: 3 factors make 8 worlds"):
+    with pytest.raises(ValueError, match=r"^factors: 3 factors make 8 worlds"):
         shapley(small, ["leverage", "news", "dealers"], seeds=2, max_factors=2)
-    with pytest.raises(ValueError, match="^max_factors: must be in"):
+    with pytest.raises(ValueError, match=r"^max_factors: must be in"):
         shapley(small, ["leverage"], seeds=2, max_factors=11)
-    with pytest.raises(ValueError, match="^seeds: an interval needs at least 2"):
+    with pytest.raises(ValueError, match=r"^seeds: an interval needs at least 2"):
         shapley(small, ["leverage"], seeds=1)
 
 
