@@ -12,7 +12,8 @@ each figure is written by its kind, which its name gives:
 - durations (``*_seconds``): ``1 h 23 min 29 s``;
 - speeds (``drawdown_speed``): percent of the peak per hour;
 - counts (accounts, events, liquidations, steps): whole numbers;
-- anything else: money or a plain number (``format_number``).
+- money (the insurance fund, notionals, bad debt, equity): two decimals;
+- anything else: a plain number (``format_number``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ _COUNTS = {
 
 
 def figure_kind(key: str) -> str:
-    """``fraction``, ``ratio``, ``time``, ``duration``, ``speed``, ``count`` or ``number``."""
+    """``fraction``, ``ratio``, ``time``, ``duration``, ``speed``, ``count``, ``money``
+    or ``number``."""
     k = key.lower()
     if k in _COUNTS or k.endswith(("_events", "_accounts")):
         return "count"
@@ -65,6 +67,8 @@ def figure_kind(key: str) -> str:
         return "fraction"
     if k.startswith(("close_vs_", "premium")):
         return "fraction"
+    if k.startswith("insurance_fund") or "notional" in k or "bad_debt" in k or "equity" in k:
+        return "money"
     return "number"
 
 
@@ -119,4 +123,6 @@ def format_figure(key: str, value: object) -> str:
         return f"{v:.2%} per hour"
     if kind == "count":
         return f"{int(v):,}" if math.isfinite(v) else "-"
+    if kind == "money" and math.isfinite(v):
+        return f"{v:,.2f}"
     return format_number(v)
