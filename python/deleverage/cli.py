@@ -249,6 +249,15 @@ def _check_out(flag: str, out: str | os.PathLike[str]) -> None:
                 break
 
 
+def _check_file(flag: str, path: str) -> None:
+    """The folder of ``path`` exists, so writing the file later can succeed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag}: no such folder {folder!r} for {path!r}")
+    if os.path.isdir(path):
+        raise ValueError(f"{flag}: {path!r} is a folder; give a file name (.parquet or .csv)")
+
+
 def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no-untyped-def]
     """Save ``result`` into ``out`` and write its report there: (index.html, seconds)."""
     import time
@@ -279,7 +288,14 @@ def _run(args: argparse.Namespace) -> int:
     if out is None and not args.json and not args.no_report:
         out = _default_out(scenario.name, args.seed)
         _check_out("--out", out)
-    result = simulate(scenario, args.seed, progress=None if not args.json else False)
+    if args.account_states is not None:
+        _check_file("--account-states", args.account_states)
+    result = simulate(
+        scenario,
+        args.seed,
+        progress=None if not args.json else False,
+        account_states=args.account_states is not None,
+    )
     metrics = run_summary(result, at=args.at)
     if scenario.episode is not None:
         from deleverage.analysis import episode_metrics
@@ -287,6 +303,11 @@ def _run(args: argparse.Namespace) -> int:
         metrics |= plain(episode_metrics(result))
     # Saved before anything is printed: a reader that goes away (| head) loses no result.
     saved = _save_with_report(result, out) if out is not None else None
+    if args.account_states is not None and result.account_states is not None:
+        from deleverage.account_states import write_account_states
+
+        with _writing("--account-states", os.path.dirname(args.account_states) or "."):
+            write_account_states(result.account_states, args.account_states)
     if args.json:
         print(json.dumps(metrics))
         return 0
@@ -738,6 +759,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--no-report", action="store_true", help="only print the figures: save nothing"
+    )
+    run.add_argument(
+        "--account-states",
+        metavar="FILE",
+        default=None,
+        help="also write every account's final state (cash, positions, equity, leverage, "
+        "status) to FILE: Parquet, or CSV for a .csv name",
     )
     run.add_argument(
         "--at",

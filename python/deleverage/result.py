@@ -61,6 +61,9 @@ class Result:
     #: else None: time, instrument, price, qty, buyer, seller, aggressor, liquidation.
     trades: pd.DataFrame | None = None
     exposure: pd.DataFrame | None = None
+    #: Every account's final state when asked for (``simulate(..., account_states=True)``,
+    #: see ``deleverage.account_states``), else None.
+    account_states: pd.DataFrame | None = None
 
     def aggregate_leverage(self, populations: list[str] | None = None) -> pd.Series:
         """The pooled leverage of ``populations`` (default: all but the market makers)
@@ -106,6 +109,7 @@ class Result:
         wall_seconds: float,
         *,
         trade_log: bool = False,
+        account_states: bool = False,
     ) -> Result:
         names = [inst.name for inst in scenario.instruments]
         ni = len(names)
@@ -164,6 +168,11 @@ class Result:
         )
         accounts = _account_summary(scenario, sim)
         trades = _trades(scenario, sim) if trade_log else None
+        states = None
+        if account_states:
+            from deleverage.account_states import account_states as final_states
+
+            states = final_states(scenario, sim)
         return cls(
             scenario=scenario,
             seed=seed,
@@ -178,6 +187,7 @@ class Result:
             decisions=int(sim.decisions),
             conservation_error=float(sim.conservation_error()),
             trades=trades,
+            account_states=states,
             info={
                 # When each volatility trigger raised margins (seconds), None if never.
                 "trigger_times": [
