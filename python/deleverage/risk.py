@@ -95,7 +95,7 @@ def instrument_metrics(
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A series column, or NaNs for a result saved before the engine recorded it."""
     if name in frame.columns:
-        return frame[name].to_numpy(dtype=np.float64)
+        return np.asarray(frame[name].to_numpy(dtype=np.float64), dtype=np.float64)
     return np.full(len(frame), math.nan)
 
 
@@ -104,7 +104,7 @@ def _victims(result: Result, instrument: str) -> np.ndarray:
     if not len(liq):
         return np.zeros(0, dtype=np.int64)
     mine = (liq["instrument"] == instrument) & (liq["kind"] == "adl_victim")
-    return liq.loc[mine, "account"].to_numpy()
+    return np.asarray(liq.loc[mine, "account"].to_numpy(), dtype=np.int64)
 
 
 def result_venue_metrics(result: Result) -> dict[str, float | int]:

@@ -35,7 +35,7 @@ def subset_size(k: int) -> np.ndarray:
 
 
 def _check(v: np.ndarray) -> int:
-    n = v.shape[0]
+    n = int(v.shape[0])
     k = n.bit_length() - 1
     if n < 2 or (1 << k) != n:
         raise ValueError(f"v: needs 2**k rows (one per world), k >= 1; got {n}")

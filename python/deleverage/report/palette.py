@@ -22,7 +22,7 @@ def distinct_colors(n: int) -> list[tuple[float, float, float]]:
     """``n`` RGB colours; the first ``PALETTE_SIZE`` (20) are all different."""
     if n < 0:
         raise ValueError(f"n: must be >= 0, got {n}")
-    return [tuple(_TAB20[_ORDER[k % PALETTE_SIZE]]) for k in range(n)]  # type: ignore[misc]
+    return [tuple(_TAB20[_ORDER[k % PALETTE_SIZE]]) for k in range(n)]
 
 
 def line_styles(n: int) -> list[str]:
