@@ -165,7 +165,7 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
             [
                 "<h2>The crash day</h2>",
                 "<p><code>deleverage.analysis.episode_metrics</code>, day by day as the "
-                "scenario's episode declares: returns as fractions, ratios to the days "
+                "scenario's episode declares: returns as percents, ratios to the days "
                 "before (see docs/analysis.md).</p>",
                 figures_html(episode, "episode"),
             ]
