@@ -197,6 +197,14 @@ def test_run_json_carries_every_instrument_and_the_venue(tmp_path, capsys) -> No
     for words in ("insurance fund lowest", "ADL events", "bad debt", "bankrupt accounts"):
         assert words in text
     assert "largest drawdown" in text
+    assert main(["run", str(path), "--seed", "1", "--no-report", "--at", "soon"]) == 2
+    assert "--at: must be seconds or a duration" in capsys.readouterr().err
+    assert main(["run", str(path), "--seed", "1", "--no-report", "--at", "99999999"]) == 2
+    assert "--at: must be inside the run" in capsys.readouterr().err
+    assert main(["run", str(path), "--seed", "1", "--json", "--at", "75600"]) == 0
+    at = json.loads(capsys.readouterr().out)
+    assert at["event"] == {"source": "at", "time": 75600.0, "end_time": 86399.0, "instrument": None}
+    assert at["event_time"] == 75600.0
 
 
 # -- the event -----------------------------------------------------------------------------
@@ -239,6 +247,7 @@ def test_event_is_the_episode_else_the_drawdown_else_at() -> None:
     assert (e.source, e.step, e.end_step, e.instrument) == ("drawdown", 1001, 1299, "GOLD")
     e = crash_event(sc, {"GOLD": x}, at="30min")
     assert (e.source, e.time) == ("at", 1800.0)
+    assert crash_event(sc, {"GOLD": x}, at="1800").time == 1800.0  # a bare number: seconds
     assert crash_event(sc, {"GOLD": x}, at=900.0).step == int(900 / dt)
     with pytest.raises(ValueError, match=r"^at: must be in"):
         crash_event(sc, {"GOLD": x}, at=1e9)

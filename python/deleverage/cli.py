@@ -290,6 +290,18 @@ def _run(args: argparse.Namespace) -> int:
         _check_out("--out", out)
     if args.account_states is not None:
         _check_file("--account-states", args.account_states)
+    if args.at is not None:
+        from deleverage.event import event_seconds
+
+        try:
+            at = event_seconds(args.at)
+        except ValueError as err:
+            raise ValueError(f"--{err}") from None
+        if not 0.0 < at < scenario.clock.duration:
+            raise ValueError(
+                f"--at: must be inside the run, in (0, {scenario.clock.duration:g}) seconds, "
+                f"got {args.at!r}"
+            )
     result = simulate(
         scenario,
         args.seed,

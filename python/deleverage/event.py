@@ -102,15 +102,17 @@ def event_seconds(at: object) -> float:
     if isinstance(at, str):
         import pandas as pd
 
+        text = at.strip()
         try:
-            return float(pd.Timedelta(at.strip()).total_seconds())
+            return float(text)  # a bare number is seconds (pandas would read nanoseconds)
         except ValueError:
-            try:
-                return float(at)
-            except ValueError:
-                raise ValueError(
-                    f"at: must be seconds or a duration such as '21h' or '1 days 21:00', got {at!r}"
-                ) from None
+            pass
+        try:
+            return float(pd.Timedelta(text).total_seconds())
+        except ValueError:
+            raise ValueError(
+                f"at: must be seconds or a duration such as '21h' or '1 days 21:00', got {at!r}"
+            ) from None
     if isinstance(at, bool) or not isinstance(at, Real) or not math.isfinite(float(at)):
         raise TypeError(f"at: must be a number of seconds or a duration text, got {at!r}")
     return float(at)
