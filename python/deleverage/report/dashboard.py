@@ -255,7 +255,7 @@ def _margin_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> None:
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(_si))
         ax.set_ylabel("maintenance margin per lot (money)")
-    ax.set_ylim(bottom=0.0)
+    ax.set_ylim(0.0, max(ax.get_ylim()[1], 0.0) * 1.1 or 1.0)  # headroom: a flat top line shows
     ax.set_title("margin over time (o scheduled notice, ^ volatility trigger)")
     ax.legend(loc="best", fontsize=8)
 
