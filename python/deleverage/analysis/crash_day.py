@@ -24,12 +24,13 @@ day's last step):
   speculator and allocator populations', else every population but the makers') at the end
   of the run over its peak; ``open_interest_after_over_peak`` likewise;
 - the overshoot and the recovery, from the crash day's open to the end of the
-  run: ``overshoot``, the lowest trade price over fair value then, minus 1
-  (negative when forced selling pushed the price below value);
-  ``recovery_hours``, the hours from that low until the price is back within
-  half of that discount of fair value (NaN when the price never went below
-  value, inf when it had not come back by the end); ``end_vs_fair``, the last
-  price over fair value at the end of the run, minus 1.
+  run, on hourly averages of the gap ``last / fair - 1`` (a sustained
+  discount, not one trade): ``overshoot``, the lowest hour's gap (negative
+  when forced selling held the price below value); ``recovery_hours``, the
+  hours from the start of that hour until an hour's gap is back within half
+  of that discount (NaN when no hour averaged below value, inf when it had not
+  come back by the end); ``end_vs_fair``, the last price over fair value at
+  the end of the run, minus 1.
 """
 
 from __future__ import annotations
@@ -161,14 +162,17 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
 
 
 def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float]:
-    """The deepest discount to fair value of ``last`` and how long half of it took to go."""
+    """The deepest hourly discount to fair value of ``last`` and how long half of it took to go."""
     gap = last / fair - 1.0
-    low = int(np.argmin(gap))
+    per_hour = max(1, round(3600.0 / dt))
+    hours = len(gap) // per_hour
+    hourly = gap[: hours * per_hour].reshape(hours, per_hour).mean(axis=1) if hours else gap[:1]
+    low = int(np.argmin(hourly))
     recovery = math.nan
-    if gap[low] < 0.0:
-        back = np.flatnonzero(gap[low:] >= 0.5 * gap[low])
-        recovery = back[0] * dt / 3600.0 if len(back) else math.inf
-    return {"overshoot": float(gap[low]), "recovery_hours": recovery, "end_vs_fair": float(gap[-1])}
+    if hourly[low] < 0.0:
+        back = np.flatnonzero(hourly[low:] >= 0.5 * hourly[low])
+        recovery = back[0] * per_hour * dt / 3600.0 if len(back) else math.inf
+    return {"overshoot": float(hourly[low]), "recovery_hours": recovery, "end_vs_fair": float(gap[-1])}
 
 
 def _ratio(a: float, b: float) -> float:
