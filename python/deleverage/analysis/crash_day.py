@@ -172,7 +172,11 @@ def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float
     if hourly[low] < 0.0:
         back = np.flatnonzero(hourly[low:] >= 0.5 * hourly[low])
         recovery = back[0] * per_hour * dt / 3600.0 if len(back) else math.inf
-    return {"overshoot": float(hourly[low]), "recovery_hours": recovery, "end_vs_fair": float(gap[-1])}
+    return {
+        "overshoot": float(hourly[low]),
+        "recovery_hours": recovery,
+        "end_vs_fair": float(gap[-1]),
+    }
 
 
 def _ratio(a: float, b: float) -> float:
