@@ -12,7 +12,7 @@ import math
 import pandas as pd
 import pytest
 
-from deleverage.analysis import episode_metrics
+from deleverage.analysis import episode_metrics, market_facts
 from deleverage.counterfactuals.factors import cap_leverage, no_news
 from deleverage.scenario import Episode, InstrumentSpec
 from deleverage.scenarios import load_preset
@@ -91,6 +91,19 @@ def test_leverage_deepens_the_crash_of_the_same_news(world, figures) -> None:
         capped = episode_metrics(simulate(unlevered, seed))
         assert capped["crash_day_return"] > figures.loc[seed, "crash_day_return"] + 0.015
         assert capped["premium_before"] < figures.loc[seed, "premium_before"]
+        # The discount after the flush is the leverage's: 0.3% as is, under 0.1% at 1x.
+        assert figures.loc[seed, "overshoot"] < capped["overshoot"] - 0.001
+
+
+def test_ordinary_days_move_as_much_as_value(runs) -> None:
+    """28-31 December (the quiet window): every instrument's price wanders about as
+    much as its fair value, five-minute returns keep no linear memory, news clusters."""
+    for seed, r in runs.items():
+        facts = market_facts(r, horizons=(300,))
+        assert facts["vol_ratio"].between(0.7, 1.5).all(), seed
+        assert facts["return_acf_1"].abs().max() < 0.15, seed
+        assert (facts["abs_acf_1"] > 0.1).all(), seed
+        assert (facts["spread_bps"] < 5.0).all(), seed
 
 
 def test_episode_metrics_agree_with_the_series(world, runs) -> None:
@@ -117,6 +130,17 @@ def test_episode_metrics_agree_with_the_series(world, runs) -> None:
     assert m["open_interest_after_over_peak"] == pytest.approx(oi.iloc[-1] / oi.max())
     crowd = r.aggregate_leverage(["cfd_retail", "managed_money", "macro_accounts"])
     assert m["leverage_after_over_peak"] == pytest.approx(crowd.iloc[-1] / crowd.max())
+    # The overshoot: hourly means of last / fair - 1 from the crash day's open.
+    after = gold[gold.index >= 33 * 86_400]
+    gap = after["last"] / after["fair"] - 1.0
+    hourly = gap.groupby(((after.index - 33 * 86_400) // 3_600).astype(int)).mean()
+    assert m["overshoot"] == pytest.approx(hourly.min(), abs=1e-12)
+    assert m["end_vs_fair"] == pytest.approx(gap.iloc[-1], abs=1e-15)
+    low = int(hourly.idxmin())
+    back = hourly[hourly.index >= low]
+    back = back[back >= 0.5 * hourly.min()]
+    expected = (back.index[0] - low) if len(back) else math.inf
+    assert m["recovery_hours"] == expected
 
 
 def test_episode_metrics_reject_bad_input(runs) -> None:
