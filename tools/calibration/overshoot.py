@@ -15,12 +15,13 @@ import math
 import sys
 
 from deleverage.analysis import episode_metrics
-from deleverage.counterfactuals.factors import cap_leverage, steady_dealers
+from deleverage.counterfactuals.factors import cap_leverage, no_news, steady_dealers
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
 WORLDS = (
     ("as is", lambda s: s),
+    ("no news", no_news),
     ("every population at 1x", cap_leverage),
     ("dealers never withdraw", steady_dealers),
 )
