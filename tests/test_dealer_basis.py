@@ -11,6 +11,8 @@ from zero, so a replay that forgot it would miss by many ticks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,7 @@ TICK = 0.01
 BASE = 2
 
 
-def _world(basis_horizon: float) -> Scenario:
+def _world(basis_horizon: float, max_basis: float = math.inf) -> Scenario:
     instrument = InstrumentSpec(
         "X",
         100.0,
@@ -55,6 +57,7 @@ def _world(basis_horizon: float) -> Scenario:
         loss_withdraw=1.0,
         fair_weight=1.0,
         basis_horizon=basis_horizon,
+        max_basis=max_basis,
         inventory_limit=2**40,
     )
     populations = (
@@ -66,10 +69,10 @@ def _world(basis_horizon: float) -> Scenario:
     return Scenario("basis", (instrument,), populations, clock=Clock(dt=1.0, steps=5000))
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_quotes_follow_fair_value_times_the_basis(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "bound"), [(0, math.inf), (1, math.inf), (0, 0.004)])
+def test_quotes_follow_fair_value_times_the_basis(seed: int, bound: float) -> None:
     horizon = 120.0
-    s = simulate(_world(horizon), seed, progress=False).series["X"]
+    s = simulate(_world(horizon, bound), seed, progress=False).series["X"]
     last = s["last"].to_numpy() / TICK
     fair = s["fair"].to_numpy() / TICK
     alpha = 2.0 / (horizon / 1.0 + 1.0)
@@ -78,14 +81,18 @@ def test_quotes_follow_fair_value_times_the_basis(seed: int) -> None:
     for t in range(len(last)):
         b += alpha * (np.log(last[t] / fair[t]) - b)
         basis[t] = b
-    centre = fair[1:] * np.exp(basis[:-1])
+    centre = fair[1:] * np.exp(np.clip(basis[:-1], -bound, bound))
     bid = s["best_bid"].to_numpy()[1:] / TICK
     ask = s["best_ask"].to_numpy()[1:] / TICK
     # Within a tick of the replay (prices cross the engine and back as floats).
     assert np.abs(bid - np.floor(centre - BASE)).max() <= 1.0 + 1e-6
     assert np.abs(ask - np.ceil(centre + BASE)).max() <= 1.0 + 1e-6
-    # The basis mattered: quoting around fair value alone misses by many ticks.
-    assert np.abs(bid - np.floor(fair[1:] - BASE)).max() > 20
+    # The basis mattered: quoting around fair value alone misses by many ticks
+    # (and, bounded, the bound held: 0.4% of 100 is 40 ticks).
+    miss = np.abs(bid - np.floor(fair[1:] - BASE)).max()
+    assert miss > 20
+    if bound < 1:
+        assert miss <= bound * fair.max() + 2
 
 
 def test_without_a_basis_the_book_stays_at_fair_value_and_with_one_flow_holds_a_premium() -> None:
@@ -102,3 +109,8 @@ def test_without_a_basis_the_book_stays_at_fair_value_and_with_one_flow_holds_a_
 def test_bad_basis_horizon_names_the_field(value: float) -> None:
     with pytest.raises(ValueError, match=r"basis_horizon: must be in \[0.0, 1000000000.0\]"):
         MarketMakerParams(basis_horizon=value)
+
+
+def test_bad_max_basis_names_the_field() -> None:
+    with pytest.raises(ValueError, match=r"max_basis: must be in \(0.0, inf\]"):
+        MarketMakerParams(max_basis=0.0)

@@ -109,6 +109,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("calm_steps", p.calm_steps);
   maybe("fair_weight", p.fair_weight);
   maybe("basis_alpha", p.basis_alpha);
+  maybe("max_basis", p.max_basis);
   maybe("stress_instruments", p.stress_instruments);
   maybe("holder_alpha", p.holder_alpha);
   maybe("dip", p.dip);

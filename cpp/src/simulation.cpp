@@ -165,7 +165,9 @@ void Simulation::requote_makers() {
     MarketView m = view(pop.instrument);
     // Other venues move their quotes at once; the basis this book has lately
     // traded at moves them only as fast as the flow keeps pushing it.
-    if (pop.basis_alpha > 0.0) m.fair *= std::exp(states_[p].basis.front());
+    // Beyond max_basis they would rather arbitrage against other venues than quote it.
+    if (pop.basis_alpha > 0.0)
+      m.fair *= std::exp(std::clamp(states_[p].basis.front(), -pop.max_basis, pop.max_basis));
     // Their limits face the worst volatility among the desks that share their risk limit.
     MarketView limits = m;
     for (const std::uint16_t j : pop.stress_instruments)

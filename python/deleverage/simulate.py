@@ -90,6 +90,7 @@ def _population_spec(pop: Any, first: int, names: list[str], dt: float) -> dict[
             "calm_steps": p.calm_steps,
             "fair_weight": p.fair_weight,
             "basis_alpha": _alpha(p.basis_horizon, dt) if p.basis_horizon > 0 else 0.0,
+            "max_basis": min(p.max_basis, 1e300),
             "stress_instruments": [names.index(x) for x in p.stress_instruments],
         }
     elif isinstance(p, AllocatorParams):

@@ -55,6 +55,7 @@ struct PopulationSpec {
   // trades at: they quote around fair value times exp(basis). 0: no basis.
   // While every dealer of the population is out, the basis is the book's own.
   double basis_alpha = 0.0;
+  double max_basis = 1e300;  // the basis they quote is held within +-max_basis (log)
   // Other instruments whose realized volatility counts against vol_withdraw too
   // (one risk limit across a bank's desks).
   std::vector<std::uint16_t> stress_instruments;

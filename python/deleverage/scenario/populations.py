@@ -6,6 +6,7 @@ sizes in lots; money in the instrument's currency; prices relative unless said.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -204,6 +205,9 @@ class MarketMakerParams:
     rich (or cheap) is quoted rich (or cheap) as long as its flow keeps it so.
     While every dealer of the population is out of the market the basis is the
     book's own at each step: back in, they quote where the market trades now.
+    ``max_basis`` (log units, in (0, inf]; inf, the default: no bound) bounds the
+    basis they quote: beyond it they would arbitrage against other venues
+    rather than follow a one-sided flow further.
     ``stress_instruments`` (names of other instruments of the scenario) share
     their risk limit: the highest realized volatility among them and their own
     instrument is what is held against ``vol_withdraw``, as a bank's dealers
@@ -222,6 +226,7 @@ class MarketMakerParams:
     fair_weight: float = 0.5
     stress_instruments: tuple[str, ...] = ()
     basis_horizon: float = 0.0
+    max_basis: float = math.inf
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -252,6 +257,11 @@ class MarketMakerParams:
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
         set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
         set_field(self, "basis_horizon", check_float("basis_horizon", self.basis_horizon, 0.0, 1e9))
+        set_field(
+            self,
+            "max_basis",
+            check_float("max_basis", self.max_basis, 0.0, math.inf, lo_open=True, allow_inf=True),
+        )
         watched = check_sequence("stress_instruments", self.stress_instruments)
         for k, name in enumerate(watched):
             check_str(f"stress_instruments[{k}]", name)

@@ -373,6 +373,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "calm_steps": (_i(1, 100_000_000), "least steps out before coming back"),
         "fair_weight": (_r(0, 1), "weight of fair value against recent trades in their quotes"),
+        "max_basis": (
+            _r(0, math.inf, lo_open=True),
+            "bound on the basis they quote, log units (`inf`: none)",
+        ),
         "basis_horizon": (
             _r(0, 1e9),
             "seconds of their average of log(last / fair); they quote fair x exp(basis) (0: off)",
