@@ -51,7 +51,11 @@ def test_preset_is_the_documented_world() -> None:
     asset = s.instrument("ASSET")
     assert asset.margin.initial_rate <= 1.0 / p.leverage
     assert p.vol_reference >= 50.0
-    assert asset.fundamental.volatility == 0.0
+    # a real market's fair volatility (1.6% a day), with no clustering of its own: the
+    # fat tails and clustered volatility the sweep measures are the traders'
+    assert asset.fundamental.volatility == 0.3
+    assert asset.fundamental.vol_of_vol == 0.0
+    assert not asset.fundamental.shocks
     noise = pops["noise"].params
     assert isinstance(noise, NoiseParams)
     assert (noise.sentiment_persistence, noise.sentiment_volatility) == (0.999, 0.02)
