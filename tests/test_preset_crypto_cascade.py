@@ -4,7 +4,6 @@ world with leverage capped at 1x; and the headline function's bad input."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
