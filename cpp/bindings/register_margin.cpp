@@ -173,6 +173,8 @@ auto one_per_instrument(const PyMarginEngine& e, const py::object& values, const
 void register_margin(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(LiquidationRecord, check, round, kind, side, account, instrument, qty, price, mark, equity);
   m.attr("LIQUIDATION_DTYPE") = py::dtype::of<LiquidationRecord>();
+  // The book owner (in trade logs) of the insurance fund working off its positions.
+  m.attr("FUND_OWNER") = kFundOwner;
 
   using bindings::adopt;
   using bindings::field_array;

@@ -258,6 +258,7 @@ void register_simulation(py::module_& m) {
              s.leverage_every = get<std::uint64_t>(spec, "leverage_every");
              s.volatility_window = get<double>(spec, "volatility_window");
              s.trade_log = spec.contains("trade_log") && spec["trade_log"].cast<bool>();
+             if (spec.contains("fund_unwind_share")) s.fund_unwind_share = spec["fund_unwind_share"].cast<double>();
              if (spec.contains("loadings")) s.loadings = spec["loadings"].cast<std::vector<double>>();
              for (const auto& f : get<py::list>(spec, "fundamentals"))
                s.fundamentals.push_back(fundamental(f.cast<py::dict>()));

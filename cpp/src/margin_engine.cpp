@@ -612,6 +612,11 @@ void MarginEngine::apply_fill(std::size_t i, AccountId owner, Qty lots, Price pr
   const double v = tick_values_[i];
   const double fee = fee_rate * (static_cast<double>(qabs(lots)) * static_cast<double>(price) * v);
   fees_collected_ += fee;
+  if (owner == kFundOwner) {
+    trade_fund(i, lots, static_cast<double>(price));
+    fund_.cash -= fee;
+    return;
+  }
   if (owner >= accounts()) {
     trade_holder(i, outside_.position[i], outside_.cost[i], outside_.cash, nullptr, lots, static_cast<double>(price));
     outside_.cash -= fee;

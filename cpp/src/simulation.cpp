@@ -186,6 +186,32 @@ void Simulation::requote_makers() {
   }
 }
 
+void Simulation::unwind_fund(std::uint64_t t) {
+  const Holder& fund = engine_->fund();
+  for (std::size_t i = 0; i < books_.size(); ++i) {
+    const Qty q = fund.position[i];
+    if (q == 0) continue;
+    // A share of what it holds each step (at least a lot): a liquidation desk
+    // selling a defaulted book over hours, not holding it to the end.
+    const auto held = static_cast<double>(q > 0 ? q : -q);
+    const auto lots = static_cast<Qty>(std::min(held, std::max(1.0, std::ceil(held * spec_.fund_unwind_share))));
+    Message order{};
+    order.owner = kFundOwner;
+    order.type = static_cast<std::uint8_t>(MsgType::Market);
+    order.side = static_cast<std::uint8_t>(q > 0 ? Side::Sell : Side::Buy);
+    order.qty = lots;
+    scratch_.clear();
+    books_[i]->apply(order, 0, scratch_);
+    ++messages_;
+    for (const Fill& f : scratch_)
+      if (f.kind == static_cast<std::uint8_t>(FillKind::Trade)) {
+        if (spec_.trade_log) log_trade(t, i, f, true);
+        step_fills_[i].push_back(f);
+        signals_[i].volume += static_cast<double>(f.qty);
+      }
+  }
+}
+
 void Simulation::gather(std::uint32_t a, std::uint64_t t) {
   const std::size_t p = population_of_[a];
   const PopulationSpec& pop = spec_.populations[p];
@@ -309,8 +335,9 @@ void Simulation::step(std::uint64_t t) {
       recording_.trigger_steps[k] = static_cast<std::int64_t>(t);
     }
   }
-  // 3. Market makers requote.
+  // 3. Market makers requote; the insurance fund works off what it took over.
   requote_makers();
+  if (spec_.fund_unwind_share > 0.0) unwind_fund(t);
   // 4. The accounts due now decide, each population in one batch on the
   // step's opening state; their orders reach the books in a seeded random order.
   due_.clear();
@@ -367,8 +394,12 @@ void Simulation::step(std::uint64_t t) {
       states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
       states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
       if (pop.basis_alpha > 0.0) {
+        // Dealers out of the market keep no memory of the basis: back in, they
+        // quote where the book trades now (below value after a cascade, too).
+        const auto& makers = states_[p].makers;
+        const bool out = std::all_of(makers.begin(), makers.end(), [](const auto& s) { return s.withdrawn; });
         const double basis = std::log(price / fair_ticks_[pop.instruments[k]]);
-        states_[p].basis[k] += pop.basis_alpha * (basis - states_[p].basis[k]);
+        states_[p].basis[k] += (out ? 1.0 : pop.basis_alpha) * (basis - states_[p].basis[k]);
       }
       if (pop.strategy == Strategy::Allocator) {
         const double r = step_return_[pop.instruments[k]];

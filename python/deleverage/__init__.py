@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from deleverage import _core
@@ -25,6 +26,10 @@ from deleverage.persist import load_result
 from deleverage.sweeps import sweep
 
 __version__ = "0.1.0"
+
+# What the package says goes through this logger; an application (the command line)
+# decides where it goes. Without one, nothing is printed.
+logging.getLogger("deleverage").addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from deleverage.calibration import calibrate, validate

@@ -21,6 +21,7 @@ STEP_DTYPE: Final[np.dtype[np.void]]
 TRADE_DTYPE: Final[np.dtype[np.void]]
 MIN_DT: Final[float]
 MAX_DT: Final[float]
+FUND_OWNER: Final[int]
 
 Records = npt.NDArray[np.void]
 

@@ -2,9 +2,13 @@
 
 Exit codes: 0 done; 1 ``validate`` ran and a target failed; 2 an error, reported in one
 line ``deleverage: error: ...`` (a bad argument or spec, a file that cannot be read or
-written, a full disk, a Dask scheduler that cannot be reached); 130 interrupted (Ctrl-C);
-141 stdout was closed before the command finished (``deleverage run | head``), which
-ends it quietly.
+written, a full disk, a Dask scheduler that cannot be reached); 130 interrupted (Ctrl-C;
+``run --keep-partial`` first saves and prints what the run had done); 141 stdout was
+closed before the command finished (``deleverage run | head``), which ends it quietly.
+
+What the package says (notes, warnings) goes through the ``deleverage`` logger, which
+the command line sends to stderr: warnings by default, notes with ``-v``, details with
+``-vv``, only warnings and errors (and no progress bars) with ``-q``.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("deleverage")
 
 #: Exit codes (see the module's docstring).
 EXIT_ERROR = 2
@@ -58,6 +67,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        message = f"must be an integer in 0..2**63-1, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be an integer in 0..2**63-1, got {value}")
     return value
 
 
@@ -193,22 +213,139 @@ def _bench_cross(args: argparse.Namespace) -> int:
 
 
 def _load_scenario(spec: str):  # type: ignore[no-untyped-def]
+    """The scenario ``spec`` names: a preset, or a .toml file. Errors are one line naming
+    the file (and the field, for a bad value), or the presets with a close match."""
+    import difflib
+
     from deleverage.scenario import load_toml
     from deleverage.scenarios import PRESETS, load_preset
 
     if spec in PRESETS:
         return load_preset(spec)
     path = Path(spec)
+    if path.is_dir():
+        raise ValueError(
+            f"scenario: {spec!r} is a directory; give a preset name or a scenario .toml file"
+        )
     if path.suffix == ".toml" or path.exists():
         if not path.exists():
             raise ValueError(f"scenario: no such file {spec!r}")
+        kind = _spec_kind(path)
+        if kind is not None:
+            raise ValueError(
+                f"scenario: {spec!r} is a {kind} spec, not a scenario; "
+                f"run it with `deleverage {kind} {spec}`"
+            )
         try:
             return load_toml(path)
         except OSError as err:
             raise CommandError(f"scenario: {_os_error_text(err, spec)}") from err
+        except (ValueError, TypeError) as err:
+            message = str(err)
+            prefix = f"{os.fsdecode(path)}: "
+            raise ValueError(message if message.startswith(prefix) else prefix + message) from None
+    close = difflib.get_close_matches(spec, PRESETS, n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
     raise ValueError(
-        f"scenario: {spec!r} is neither a .toml file nor a preset; presets: {', '.join(PRESETS)}"
+        f"scenario: {spec!r} is neither a .toml file nor a preset; {guess}"
+        f"presets: {', '.join(PRESETS)}"
     )
+
+
+def _tomllib() -> types.ModuleType:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
+
+def _spec_kind(path: Path) -> str | None:
+    """``sweep`` or ``calibrate`` when the TOML file at ``path`` is such a spec (its
+    top-level keys say so), else None (also when it cannot be parsed: the scenario
+    loader reports that)."""
+    tomllib = _tomllib()
+    try:
+        with open(path, "rb") as f:
+            keys = set(tomllib.load(f))
+    except (OSError, ValueError):
+        return None
+    if "scenario" not in keys:  # a scenario has no such key: specs name theirs
+        return None
+    if "parameters" in keys:
+        return "calibrate"
+    return "sweep" if "space" in keys else None
+
+
+@contextlib.contextmanager
+def _spec_errors(command: str, spec: str) -> Iterator[None]:
+    """A spec's errors name its file; a scenario given as a spec says what it is."""
+    path = Path(spec)
+    if path.is_dir():
+        raise ValueError(f"spec: {spec!r} is a directory; give the {command} spec's .toml file")
+    if path.is_file():
+        try:
+            with open(path, "rb") as f:
+                keys = set(_tomllib().load(f))
+        except (OSError, ValueError):
+            keys = set()
+        if "scenario" not in keys and {"instruments", "populations"} & keys:
+            raise ValueError(
+                f"spec: {spec!r} is a scenario, not a {command} spec; run it with "
+                f"`deleverage run {spec}`, or name it in a spec's `scenario` key"
+            )
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if message.startswith("spec:") or spec in message:
+            raise ValueError(message) from None
+        raise ValueError(f"{spec}: {message}") from None
+
+
+def _with_accounts(scenario, accounts: int | None):  # type: ignore[no-untyped-def]
+    """``scenario.with_accounts(accounts)``, its errors said of --accounts."""
+    if accounts is None:
+        return scenario
+    try:
+        return scenario.with_accounts(accounts)
+    except ValueError as err:
+        raise ValueError("--accounts: " + str(err).removeprefix("n: ")) from None
+
+
+def _parse_set(items: Sequence[str] | None) -> dict[str, object]:
+    """``PATH=VALUE`` options as {path: value}; a value is read as a TOML value (a
+    number, true/false, a quoted string, an array, an inline table), else taken as a
+    bare string."""
+    tomllib = _tomllib()
+    values: dict[str, object] = {}
+    for item in items or ():
+        path, sep, text = item.partition("=")
+        path = path.strip()
+        if not sep or not path:
+            raise ValueError(f"--set: expected PATH=VALUE (a dotted path), got {item!r}")
+        text = text.strip()
+        try:
+            value: object = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        if path in values:
+            raise ValueError(f"--set: {path!r} is set twice")
+        values[path] = value
+    return values
+
+
+def _apply_set(scenario, items: Sequence[str] | None):  # type: ignore[no-untyped-def]
+    """``scenario`` with the --set values applied (the dotted paths of sweeps)."""
+    values = _parse_set(items)
+    if not values:
+        return scenario
+    from deleverage.sweeps.paths import apply_paths
+
+    try:
+        return apply_paths(scenario, values)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"--set: {err}") from None
 
 
 def _default_out(scenario_name: str, seed: int) -> str:
@@ -271,14 +408,31 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("--out: saves the result and its report, so it cannot go with --no-report")
     if args.out is not None:
         _check_out("--out", args.out)
-    scenario = _load_scenario(args.scenario)
-    if args.accounts is not None:
-        scenario = scenario.with_accounts(args.accounts)
+    scenario = _apply_set(_with_accounts(_load_scenario(args.scenario), args.accounts), args.set)
     out = args.out
     if out is None and not args.json and not args.no_report:
         out = _default_out(scenario.name, args.seed)
         _check_out("--out", out)
-    result = simulate(scenario, args.seed, progress=None if not args.json else False)
+    log.info(
+        "running %s: %s accounts, %s steps of %g s, seed %d",
+        scenario.name,
+        f"{scenario.total_accounts:,}",
+        f"{scenario.clock.steps:,}",
+        scenario.clock.dt,
+        args.seed,
+    )
+    result = simulate(
+        scenario,
+        args.seed,
+        progress=None if not args.json and not args.quiet else False,
+        keep_partial=args.keep_partial,
+    )
+    if not result.complete:
+        log.warning(
+            "interrupted after %s of %s steps; the partial result is kept",
+            f"{result.steps_done:,}",
+            f"{scenario.clock.steps:,}",
+        )
     metrics: dict[str, float | int] = dict(result.metrics())
     if scenario.episode is not None:
         from deleverage.analysis import episode_metrics
@@ -286,12 +440,14 @@ def _run(args: argparse.Namespace) -> int:
         metrics |= episode_metrics(result)
     # Saved before anything is printed: a reader that goes away (| head) loses no result.
     saved = _save_with_report(result, out) if out is not None else None
+    done = 0 if result.complete else EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(metrics))
-        return 0
+        return done
     print(
         f"{scenario.name}: {metrics['accounts']:,} accounts, {metrics['steps']:,} steps "
-        f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
+        + ("" if result.complete else f"(interrupted; of {scenario.clock.steps:,}) ")
+        + f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
     print(headline_text(result))
     crash_day = episode_text(result)
@@ -302,7 +458,75 @@ def _run(args: argparse.Namespace) -> int:
     print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
     if saved is not None:
         index, seconds = saved
-        print(f"\nresult and report saved in {out} ({seconds:.2f} s); open {index}")
+        what = "result and report" if result.complete else "partial result and its report"
+        print(f"\n{what} saved in {out} ({seconds:.2f} s); open {index}")
+    return done
+
+
+def _duration_text(seconds: float) -> str:
+    """A simulated duration in its largest whole unit: ``1 h``, ``30 d``, ``90 s``."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def _presets(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from deleverage.scenarios import PRESETS, TYPICAL_WALL_SECONDS, load_preset
+
+    rows: list[dict[str, Any]] = []
+    for name in PRESETS:
+        scenario = load_preset(name)
+        wall = TYPICAL_WALL_SECONDS.get(name)
+        rows.append(
+            {
+                "preset": name,
+                "accounts": scenario.total_accounts,
+                "instruments": len(scenario.instruments),
+                "steps": scenario.clock.steps,
+                "dt_seconds": scenario.clock.dt,
+                "simulated": _duration_text(scenario.clock.duration),
+                "typical_wall_seconds": wall,
+                "description": scenario.description,
+            }
+        )
+    table = pd.DataFrame(rows)
+    if args.json:
+        print(table.to_json(orient="records"))
+        return 0
+    for row in rows:
+        wall = row["typical_wall_seconds"]
+        print(
+            f"{row['preset']}: {row['accounts']:,} accounts, {row['instruments']} instrument"
+            f"{'s' if row['instruments'] > 1 else ''}, {row['steps']:,} steps of "
+            f"{row['dt_seconds']:g} s ({row['simulated']} simulated)"
+            + (f", about {wall:g} s to run" if wall is not None else "")
+        )
+        if row["description"]:
+            print(f"    {row['description']}")
+    print(
+        "\nAccounts, steps and duration are the preset's own; run times are typical wall times "
+        "on 2 cores, measured once, not now. `deleverage show NAME` prints a preset's TOML."
+    )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    import difflib
+    from importlib.resources import files
+
+    from deleverage.scenarios import PRESETS
+
+    if args.preset not in PRESETS:
+        close = difflib.get_close_matches(args.preset, PRESETS, n=1, cutoff=0.6)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"preset: unknown preset {args.preset!r}; {guess}presets: {', '.join(PRESETS)}"
+        )
+    text = files("deleverage.scenarios").joinpath(f"{args.preset}.toml").read_text("utf-8")
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -334,9 +558,7 @@ def _counterfactual(args: argparse.Namespace) -> int:
     from deleverage.counterfactuals import DEFAULT_FACTORS, counterfactual
 
     executor, security = _executor(args)
-    scenario = _load_scenario(args.scenario)
-    if args.accounts is not None:
-        scenario = scenario.with_accounts(args.accounts)
+    scenario = _apply_set(_with_accounts(_load_scenario(args.scenario), args.accounts), args.set)
     factors = tuple(args.factor) if args.factor else DEFAULT_FACTORS
     with _dask_errors(args):
         result = counterfactual(
@@ -399,12 +621,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     executor, security = _executor(args)
-    spec = load_spec(args.spec)
+    with _spec_errors("sweep", args.spec):
+        spec = load_spec(args.spec)
     # The spec's paths are taken from its folder; --out from the current one.
     out = os.path.abspath(args.out) if args.out is not None else str(spec.out)
     _check_out("--out" if args.out is not None else "out", out)
     said = spec.source if os.path.isabs(spec.source) else f"preset {spec.source!r}"
-    print(f"sweep: scenario {said}; rows in {out}", file=sys.stderr, flush=True)
+    if not args.quiet:
+        print(f"sweep: scenario {said}; rows in {out}", file=sys.stderr, flush=True)
     with _dask_errors(args):
         table = sweep(
             spec.scenario,
@@ -414,7 +638,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
             out=out,
             resume=args.resume,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             series=spec.series,
             seed=spec.seed,
             security=security,
@@ -469,7 +693,7 @@ def _validate(args: argparse.Namespace) -> int:
     executor, security = _executor(args)
     if args.out is not None:
         _check_out("--out", args.out)
-    scenario = _load_scenario(args.scenario)
+    scenario = _apply_set(_load_scenario(args.scenario), args.set)
     with _dask_errors(args):
         validation = validate(
             scenario,
@@ -477,7 +701,7 @@ def _validate(args: argparse.Namespace) -> int:
             scale=args.scale,
             executor=executor,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             security=security,
         )
     if args.out is not None:
@@ -533,7 +757,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     from deleverage.calibration import calibrate, load_calibration
 
     executor, security = _executor(args)
-    spec = load_calibration(args.spec)
+    with _spec_errors("calibrate", args.spec):
+        spec = load_calibration(args.spec)
     out = args.out if args.out is not None else spec.out
     if out is not None:
         _check_out("--out" if args.out is not None else "out", out)
@@ -544,7 +769,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             resume=args.resume,
             executor=executor,
             workers=args.workers,
-            progress=False if args.json else None,
+            progress=False if args.json or args.quiet else None,
             security=security,
         )
     if args.json:
@@ -658,16 +883,90 @@ def _dask_errors(args: argparse.Namespace) -> Iterator[None]:
         ) from err
 
 
+def _verbosity_parser(default: object) -> argparse.ArgumentParser:
+    """-q and -v, accepted before the command and after it (where ``default`` is
+    SUPPRESS, so that a flag given before the command is not reset)."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="say only warnings and errors (no progress bar, no notes on stderr)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="say more on stderr: what runs (-v), and details for debugging (-vv)",
+    )
+    return common
+
+
+def _set_argument(parser: argparse.ArgumentParser) -> None:
+    """--set PATH=VALUE, repeatable: a field of the scenario changed by its dotted path."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        default=None,
+        help="change one field of the scenario by its dotted path, as in sweeps "
+        "(populations.speculators.params.max_leverage=5, insurance_fund=0); repeatable; "
+        'VALUE is read as TOML (5, 0.5, true, "text", [1, 2], {kind="fixed", value=1.0})',
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from deleverage import __version__
+
     parser = argparse.ArgumentParser(
         prog="deleverage",
-        description="Simulator of leveraged markets and their forced-deleveraging cascades.",
+        description="Simulator of leveraged markets and their forced-deleveraging cascades. "
+        "Start with `deleverage presets`, then `deleverage run NAME`; every command has "
+        "--help.",
+        parents=[_verbosity_parser(None)],
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"deleverage {__version__}", help="print the version"
+    )
+    parser.set_defaults(quiet=False, verbose=0)
+    common = _verbosity_parser(argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser(
+    def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = commands.add_parser(
+            name,
+            parents=[common],
+            **kwargs,  # type: ignore[arg-type]
+        )
+        return sub
+
+    presets = command(
+        "presets",
+        help="list the built-in scenarios: what each shows, its size and run time",
+        description="List the built-in scenarios with their accounts, steps and simulated "
+        "duration (computed from each preset) and a typical wall time (measured once on "
+        "2 cores).",
+    )
+    presets.add_argument("--json", action="store_true", help="print the list as JSON records")
+    presets.set_defaults(handler=_presets)
+
+    show = command(
+        "show",
+        help="print a preset's TOML, to copy and edit",
+        description="Print the TOML file of a built-in scenario, with its comments: "
+        "`deleverage show default > mine.toml`, edit, then `deleverage run mine.toml`.",
+    )
+    show.add_argument("preset", metavar="PRESET", help="a preset name (see `deleverage presets`)")
+    show.set_defaults(handler=_show)
+
+    run = command(
         "run",
         help="run a scenario (a preset name or a .toml file) and print its headline figures",
+        description="Run a scenario once and print its headline figures; save the result "
+        "and its report (dashboard.png, index.html) in a folder.",
     )
     run.add_argument(
         "scenario",
@@ -681,7 +980,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="scale the populations to this many accounts in total",
     )
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument(
+        "--seed", type=_seed, default=0, help="the run's seed, 0..2**63-1 (default: 0)"
+    )
+    _set_argument(run)
+    run.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="on Ctrl-C, keep the steps done: save and print the partial result (then exit 130)",
+    )
     run.add_argument(
         "--json",
         action="store_true",
@@ -699,7 +1006,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    report = commands.add_parser(
+    report = command(
         "report",
         help="rebuild the report (dashboard.png, index.html) of a saved result",
         description="Load a result saved by `deleverage run` (or Result.save) and write its "
@@ -711,7 +1018,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_report)
 
-    sweep = commands.add_parser(
+    sweep = command(
         "sweep",
         help="run a sweep described in a TOML spec (see docs/sweep.md)",
         description="Run every point of the spec's space with its seeds; rows are appended "
@@ -726,16 +1033,18 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--json", action="store_true", help="print one JSON summary object")
     sweep.set_defaults(handler=_sweep)
 
-    cf = commands.add_parser(
+    cf = command(
         "counterfactual",
         help="how much of a crash each cause explains (paired runs, common random numbers)",
         description="Run a scenario and, with the same seeds, the same world with one cause "
         "removed (leverage, dealers, arbitrage, news, margin_hikes, cross_margin); print each "
-        "cause's share of the drawdown and of the liquidated notional with 95%% intervals.",
+        "cause's share of the drawdown and of the liquidated notional with 95% intervals.",
     )
     cf.add_argument("scenario", help="preset name or scenario .toml file")
     cf.add_argument("--seeds", type=_positive_int, default=20, help="paired seeds (default: 20)")
-    cf.add_argument("--seed", type=int, default=0, help="seed the runs' seeds are spawned from")
+    cf.add_argument(
+        "--seed", type=_seed, default=0, help="seed the runs' seeds are spawned from (default: 0)"
+    )
     cf.add_argument(
         "--factor",
         action="extend",
@@ -751,10 +1060,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="scale the populations to this many accounts in total",
     )
+    _set_argument(cf)
     cf.add_argument("--json", action="store_true", help="print the shares as a JSON list")
     cf.set_defaults(handler=_counterfactual)
 
-    validate = commands.add_parser(
+    validate = command(
         "validate",
         help="check a scenario's market against its [[targets]] over seeds",
         description="Run the scenario on seeds 0..N-1 and check every target it declares "
@@ -775,10 +1085,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument(
         "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
     )
+    _set_argument(validate)
     validate.add_argument("--json", action="store_true", help="print one JSON object")
     validate.set_defaults(handler=_validate)
 
-    calibrate = commands.add_parser(
+    calibrate = command(
         "calibrate",
         help="fit a scenario's parameters to its targets (see docs/calibration.md)",
         description="Simulated method of moments: the optimiser proposes parameters, every "
@@ -794,21 +1105,41 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--json", action="store_true", help="print one JSON summary object")
     calibrate.set_defaults(handler=_calibrate)
 
-    bench = commands.add_parser("bench", help="run a built-in benchmark")
+    bench = command(
+        "bench",
+        help="run a built-in benchmark",
+        description="Measure the engine's rates (see the README's Benchmarks).",
+    )
     suites = bench.add_subparsers(dest="suite", required=True)
     book = suites.add_parser(
         "book",
         help="order book: the standard message stream through the batch API",
-        description="Replay the standard seeded message stream (60%% limits within +-50 ticks "
-        "of the mid, 30%% cancels of live orders, 10%% market orders) through the batch "
+        description="Replay the standard seeded message stream (60% limits within +-50 ticks "
+        "of the mid, 30% cancels of live orders, 10% market orders) through the batch "
         "API, against the plain-Python reference book on a prefix.",
     )
-    book.add_argument("--messages", type=_positive_int, default=10_000_000)
-    book.add_argument("--batch", type=_positive_int, default=1 << 16)
-    book.add_argument("--seed", type=_positive_int, default=1)
-    book.add_argument("--repeat", type=_positive_int, default=3)
-    book.add_argument("--reference-messages", type=_positive_int, default=200_000)
-    book.add_argument("--deep-book-orders", type=_positive_int, default=1_000_000)
+    book.add_argument(
+        "--messages", type=_positive_int, default=10_000_000, help="messages in the stream"
+    )
+    book.add_argument(
+        "--batch", type=_positive_int, default=1 << 16, help="messages per execute() call"
+    )
+    book.add_argument("--seed", type=_positive_int, default=1, help="the stream's seed")
+    book.add_argument(
+        "--repeat", type=_positive_int, default=3, help="replays; the best and the median count"
+    )
+    book.add_argument(
+        "--reference-messages",
+        type=_positive_int,
+        default=200_000,
+        help="the prefix replayed through the plain-Python reference book",
+    )
+    book.add_argument(
+        "--deep-book-orders",
+        type=_positive_int,
+        default=1_000_000,
+        help="resting orders of the deep book timed per add, cancel and market order",
+    )
     book.add_argument("--json", action="store_true", help="print one JSON object")
     book.set_defaults(handler=_bench_book)
 
@@ -825,7 +1156,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[1_000_000, 10_000_000],
         help="account counts to measure (default: 1000000 10000000)",
     )
-    margin.add_argument("--seed", type=_positive_int, default=1)
+    margin.add_argument("--seed", type=_positive_int, default=1, help="the accounts' seed")
     margin.add_argument("--json", action="store_true", help="print one JSON object")
     margin.set_defaults(handler=_bench_margin)
 
@@ -836,15 +1167,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-accounts (10k) as the baseline, and --memory-accounts (10M) over "
         "--memory-steps (an hour) for the peak memory; each in its own process.",
     )
-    simulate.add_argument("--accounts", type=_positive_int, default=1_000_000)
-    simulate.add_argument("--preset", default="default-day")
+    simulate.add_argument(
+        "--accounts", type=_positive_int, default=1_000_000, help="accounts of the timed run"
+    )
+    simulate.add_argument("--preset", default="default-day", help="the world that runs")
     simulate.add_argument("--steps", type=_positive_int, default=None, help="default: the preset's")
-    simulate.add_argument("--seed", type=int, default=0)
-    simulate.add_argument("--baseline-accounts", type=_positive_int, default=10_000)
+    simulate.add_argument("--seed", type=_seed, default=0, help="the runs' seed")
+    simulate.add_argument(
+        "--baseline-accounts",
+        type=_positive_int,
+        default=10_000,
+        help="accounts of the baseline run",
+    )
     simulate.add_argument(
         "--memory-accounts", type=int, default=10_000_000, help="0 skips the memory run"
     )
-    simulate.add_argument("--memory-steps", type=_positive_int, default=3_600)
+    simulate.add_argument(
+        "--memory-steps", type=_positive_int, default=3_600, help="steps of the memory run"
+    )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.set_defaults(handler=_bench_simulate)
 
@@ -854,9 +1194,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="A sweep of small runs of the default preset with 1 and 2 worker threads, "
         "and through a Dask LocalCluster of 2 worker processes (1 thread each).",
     )
-    sweep_bench.add_argument("--runs", type=_positive_int, default=192)
-    sweep_bench.add_argument("--steps", type=_positive_int, default=3600)
-    sweep_bench.add_argument("--repeat", type=_positive_int, default=5)
+    sweep_bench.add_argument("--runs", type=_positive_int, default=192, help="runs of each sweep")
+    sweep_bench.add_argument("--steps", type=_positive_int, default=3600, help="steps of each run")
+    sweep_bench.add_argument(
+        "--repeat", type=_positive_int, default=5, help="repeats; the best counts"
+    )
     sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
     sweep_bench.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_bench.set_defaults(handler=_bench_sweep)
@@ -868,9 +1210,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check) over cross-margined portfolios on a calm path, against a full revaluation of "
         "every account per update.",
     )
-    cross.add_argument("--accounts", type=_positive_int, default=1_000_000)
-    cross.add_argument("--updates", type=_positive_int, default=200_000)
-    cross.add_argument("--seed", type=_positive_int, default=1)
+    cross.add_argument(
+        "--accounts", type=_positive_int, default=1_000_000, help="cross-margined accounts"
+    )
+    cross.add_argument("--updates", type=_positive_int, default=200_000, help="price updates timed")
+    cross.add_argument("--seed", type=_positive_int, default=1, help="the accounts' seed")
     cross.add_argument("--json", action="store_true", help="print one JSON object")
     cross.set_defaults(handler=_bench_cross)
     return parser
@@ -892,10 +1236,38 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (not when it was made)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
+def _configure_logging(quiet: bool, verbose: int) -> None:
+    """What the package says goes to stderr as ``deleverage: message``: warnings by
+    default, also notes with -v, details with -vv, warnings only with -q."""
+    level = logging.WARNING if quiet or not verbose else logging.INFO
+    if verbose >= 2:
+        level = logging.DEBUG
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("deleverage: %(message)s"))
+    for old in [h for h in log.handlers if isinstance(h, _StderrHandler)]:
+        log.removeHandler(old)
+    log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); return its exit code
     (see the module's docstring). Errors are one line on stderr, never a traceback."""
     args = build_parser().parse_args(argv)
+    _configure_logging(bool(args.quiet), int(args.verbose or 0))
     try:
         code = int(args.handler(args))
         sys.stdout.flush()  # a closed pipe is found here, not at the interpreter's exit

@@ -75,6 +75,61 @@ class Result:
     def complete(self) -> bool:
         return self.steps_done == self.scenario.clock.steps
 
+    # ---- display: a short repr, a small HTML table in notebooks, the dashboard
+
+    def _size_text(self) -> str:
+        clock = self.scenario.clock
+        done = f"{self.steps_done:,}"
+        if not self.complete:
+            done += f" of {clock.steps:,}"
+        return f"{self.scenario.total_accounts:,} accounts, {done} steps of {clock.dt:g} s"
+
+    def __repr__(self) -> str:
+        text = f"<Result {self.scenario.name!r} seed {self.seed}: {self._size_text()}"
+        if not self.complete:
+            text += " (interrupted)"
+        if self.steps_done:
+            m = self.metrics()
+            text += (
+                f"; max drawdown {m['max_drawdown']:.2%}, "
+                f"{int(m['liquidations']):,} accounts liquidated"
+            )
+        return text + f"; {self.wall_seconds:.2f} s wall>"
+
+    def _repr_html_(self) -> str:
+        """The headline figures of each instrument, as ``deleverage run`` prints them."""
+        import html
+
+        from deleverage.report.tables import HEADLINE, metrics_table
+
+        title = html.escape(f"{self.scenario.name}, seed {self.seed}: {self._size_text()}")
+        if not self.complete:
+            title += " (interrupted)"
+        if not self.steps_done:
+            return f"<p><b>Result</b> {title}</p>"
+        table = metrics_table(self)
+        shown = pd.DataFrame(
+            {
+                name: [fmt(float(table.loc[key, name])) for key, _, fmt in HEADLINE]
+                for name in table.columns
+            },
+            index=[label for _, label, _ in HEADLINE],
+        )
+        return (
+            f"<p><b>Result</b> {title}; {self.wall_seconds:.2f} s wall. "
+            "<code>.series</code>, <code>.liquidations</code>, <code>.accounts</code> hold "
+            "the tables; <code>.plot()</code> draws the dashboard.</p>" + str(shown.to_html())
+        )
+
+    def plot(self) -> Any:
+        """Draw the dashboard (price against fair value, liquidations, spread and depth,
+        leverage, margin, the other instruments) and return the matplotlib ``Figure``;
+        ``fig.savefig("run.png")`` saves it. The figure is not attached to pyplot, so
+        it shows where it is returned (a notebook cell) or when saved."""
+        from deleverage.report.dashboard import draw_dashboard
+
+        return draw_dashboard(self)
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write this result into the folder ``path`` (Parquet tables, the scenario as
         TOML, the scalars as JSON; see ``deleverage.persist``) and return the folder."""

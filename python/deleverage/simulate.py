@@ -8,6 +8,7 @@ in C++ without the GIL.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import asdict
@@ -26,6 +27,8 @@ from deleverage.scenario import (
     SpeculatorParams,
     ValueParams,
 )
+
+log = logging.getLogger(__name__)
 
 STRATEGY_PARAM = {
     "speculator": "target_leverage",
@@ -199,6 +202,11 @@ def build(
         "leverage_every": _leverage_every(scenario),
         "volatility_window": max(10.0, 300.0 / dt),
         "trade_log": bool(trade_log),
+        "fund_unwind_share": (
+            1.0 - 2.0 ** (-dt / policy.fund_unwind_half_life)
+            if policy.fund_unwind_half_life > 0
+            else 0.0
+        ),
         "loadings": _loadings(scenario.correlation),
         "close_order": scenario.close_order,
         "liquidation_orders": scenario.liquidation_orders,
@@ -252,6 +260,12 @@ def simulate(
     if not isinstance(trade_log, bool):
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
     sim, _ = build(scenario, seed, trade_log=trade_log)
+    log.debug(
+        "%s: built %d accounts in %.2f s",
+        scenario.name,
+        scenario.total_accounts,
+        time.perf_counter() - start,
+    )
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
 
@@ -269,6 +283,7 @@ def simulate(
     except KeyboardInterrupt:
         if not keep_partial:
             raise
+        log.debug("%s: interrupted; keeping the steps done", scenario.name)
     finally:
         if bar is not None:
             bar.close()

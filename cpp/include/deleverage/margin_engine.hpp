@@ -74,6 +74,10 @@ struct Holder {
   std::vector<double> cost;
 };
 
+// The book owner whose trades are the insurance fund's own (working off the
+// positions it took over); every other owner past the accounts is the outside.
+inline constexpr AccountId kFundOwner = 0xFFFFFFFEu;
+
 class MarginEngine {
  public:
   // Limits on money in: an account's cash (and a fee), and a tick's value per lot.
@@ -105,7 +109,8 @@ class MarginEngine {
   Price book_mark(std::size_t instrument, Price index) const noexcept;
 
   // Trades of an instrument's book applied to both sides, with maker and taker
-  // fees. Owners that are not accounts trade against the outside holder.
+  // fees. kFundOwner trades the insurance fund's positions; other owners that
+  // are not accounts trade against the outside holder.
   void apply_fills(std::size_t instrument, const Fill* fills, std::size_t n);
 
   // Where the trades of liquidation orders are also written (nullptr: nowhere).

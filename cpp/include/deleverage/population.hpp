@@ -53,6 +53,7 @@ struct PopulationSpec {
   double fair_weight = 0.5;  // of fair value in the price they quote around
   // Per-step weight of their average of log(last / fair), the basis this book
   // trades at: they quote around fair value times exp(basis). 0: no basis.
+  // While every dealer of the population is out, the basis is the book's own.
   double basis_alpha = 0.0;
   // Other instruments whose realized volatility counts against vol_withdraw too
   // (one risk limit across a bank's desks).

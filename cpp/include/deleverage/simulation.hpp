@@ -49,6 +49,9 @@ struct SimulationSpec {
   std::vector<ScheduledRule> margin_changes;  // sorted by step
   std::vector<VolatilityTrigger> triggers;
   bool trade_log = false;  // keep every trade in recording().trades
+  // Share of the insurance fund's position (taken over from liquidations) it
+  // sells back through the book each step, as market orders (0: it holds).
+  double fund_unwind_share = 0.0;
   // Correlated fair values: the shocks of step t are B z with z independent
   // standard normals (instruments x instruments, row-major, B B^T the
   // correlation matrix); empty: independent.
@@ -107,6 +110,7 @@ class Simulation {
   void act(std::size_t p, std::size_t k);
   void submit(std::size_t i, const Message& m);
   void requote_makers();
+  void unwind_fund(std::uint64_t t);
   void record(std::size_t log_before);
   void log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation);
   void sample_leverage(std::uint64_t t);

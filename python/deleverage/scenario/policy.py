@@ -59,11 +59,20 @@ class Policy:
     ``margin_changes`` are sorted by step. ``max_liquidation_notional_per_step``
     (money, > 0; ``inf`` for no cap) bounds the notional the liquidation loop
     closes in one step; the rest waits for the next step.
+
+    ``fund_unwind_half_life`` (seconds, in [0, 1e9]; 0, the default, keeps
+    today's rule: the fund holds what it takes over): the insurance fund sells
+    the positions it took over from liquidations (the lots the book could not
+    take) back through the book, as market orders of the share
+    ``1 - 2**(-dt / half_life)`` of what it holds each step (at least a lot), so
+    half of it is gone in about a half-life. A venue's liquidation desk works a
+    defaulted book off over hours; the forced selling goes on after the cascade.
     """
 
     margin_changes: tuple[MarginChange, ...] = ()
     volatility_triggers: tuple[VolatilityTrigger, ...] = ()
     max_liquidation_notional_per_step: float = math.inf
+    fund_unwind_half_life: float = 0.0
 
     def __post_init__(self) -> None:
         changes = check_sequence("margin_changes", self.margin_changes)
@@ -90,4 +99,9 @@ class Policy:
                 lo_open=True,
                 allow_inf=True,
             ),
+        )
+        set_field(
+            self,
+            "fund_unwind_half_life",
+            check_float("fund_unwind_half_life", self.fund_unwind_half_life, 0.0, 1e9),
         )

@@ -202,6 +202,8 @@ class MarketMakerParams:
     exponential average over that horizon of log(last trade / fair value): a
     move of value moves their quotes at once, while a book that keeps trading
     rich (or cheap) is quoted rich (or cheap) as long as its flow keeps it so.
+    While every dealer of the population is out of the market the basis is the
+    book's own at each step: back in, they quote where the market trades now.
     ``stress_instruments`` (names of other instruments of the scenario) share
     their risk limit: the highest realized volatility among them and their own
     instrument is what is held against ``vol_withdraw``, as a bank's dealers

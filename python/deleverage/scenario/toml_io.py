@@ -19,6 +19,7 @@ the objects' own validation errors get the path of the table prefixed.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import sys
 import types
@@ -95,11 +96,24 @@ def from_toml_str(text: str) -> Scenario:
 
 
 def load_toml(path: PathLike) -> Scenario:
-    """Read and validate a scenario from a TOML file."""
+    """Read and validate a scenario from a TOML file.
+
+    A TOML syntax error is a ValueError naming the file and the line; an error of a
+    value names its dotted path (``populations[0].accounts: ...``)."""
     with open(path, "rb") as f:
-        data = tomllib.load(f)
+        try:
+            data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(f"{os.fsdecode(path)}: TOML syntax error: {e}") from None
     scenario: Scenario = _decode_dataclass(Scenario, data, "")
     return scenario
+
+
+def _suggest(key: str, valid: list[str]) -> str:
+    """``valid: a, b; did you mean 'x'?`` (the guess only when one is close)."""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"valid: {', '.join(valid)}{guess}"
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -127,7 +141,7 @@ def _decode_dataclass(cls: type[Any], raw: Any, path: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in raw:
         if key not in fields:
-            raise ValueError(f"{_join(path, key)}: unknown field")
+            raise ValueError(f"{_join(path, key)}: unknown field; {_suggest(key, list(fields))}")
     for name, f in fields.items():
         no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if no_default and name not in raw:

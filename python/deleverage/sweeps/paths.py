@@ -17,6 +17,7 @@ without an invalid state in between.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -99,8 +100,10 @@ def _walk(obj: Any, tokens: tuple[Token, ...], full: str) -> Any:
             names = _field_names(obj)
             if not isinstance(token, str) or token not in names:
                 where = repr(prefix) if prefix else "the scenario"
+                close = difflib.get_close_matches(str(token), names, n=1, cutoff=0.6)
+                guess = f"; did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
-                    f"{full}: unknown field {token!r} at {where}; valid: {', '.join(names)}"
+                    f"{full}: unknown field {token!r} at {where}; valid: {', '.join(names)}{guess}"
                 )
             obj = getattr(obj, token)
         elif isinstance(obj, tuple):

@@ -24,6 +24,7 @@ list of rows naming the same paths. Errors name the key, e.g. ``space.lhs.sample
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Mapping
@@ -151,7 +152,9 @@ def spec_header(
     ``base``) with its ``[set]`` applied; returns (scenario, where it came from, the set)."""
     for key in raw:
         if key not in allowed:
-            raise ValueError(f"{key}: unknown key; expected one of {', '.join(allowed)}")
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{key}: unknown key; expected one of {', '.join(allowed)}{guess}")
     for key in required:
         if key not in raw:
             raise ValueError(f"{key}: missing required key")
