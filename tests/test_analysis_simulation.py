@@ -67,15 +67,23 @@ def test_same_seed_same_figures(base: Scenario) -> None:
 def test_each_function_on_a_result(run: Result) -> None:
     dd = A.max_drawdown(run)
     assert dd.trough_price == run.series[("GOLD", "last")].min()
+    # By default the figures describe the largest drawdown's window: the fall
+    # measured from its peak is the maximum drawdown itself.
+    event = run.event()
+    assert event.source == "drawdown"
     c = A.crash_depth(run)
+    assert c.at == event.time
+    assert c.before_time == dd.peak_time
+    assert c.fall == pytest.approx(dd.depth, rel=1e-12)
+    assert A.shock_amplification(run) == pytest.approx(c.fall / c.fair_fall)
+    c = A.crash_depth(run, at=SHOCK)
     assert c.at == SHOCK
     assert c.before_time == SHOCK - 1
-    assert A.shock_amplification(run) == pytest.approx(c.fall / c.fair_fall)
     lc = A.liquidity_collapse(run)
     assert lc.spread_base > 0
     assert lc.depth_base > 0
     rec = A.liquidity_recovery(run, tolerance=0.5, hold=30)
-    assert rec.time is None or rec.time > SHOCK
+    assert rec.time is None or rec.time > event.time
     lev = A.leverage_change(run)
     assert set(lev.index) == {p.name for p in run.scenario.populations}
     assert lev.loc["speculators", "peak"] > 1.0
@@ -119,7 +127,7 @@ def test_two_instruments(base: Scenario) -> None:
     s = A.summary(r)
     assert list(s.index) == ["GOLD", "SILVER"]
     assert s["max_drawdown"].between(0.01, 0.5).all()
-    e = A.event_correlation(r, calm=600, stress=600, horizon=10)
+    e = A.event_correlation(r, at=SHOCK, calm=600, stress=600, horizon=10)
     assert list(e.calm.columns) == ["GOLD", "SILVER"]
     assert np.isfinite(e.change.to_numpy()).all()
     rc = A.rolling_correlation(r, 600, horizon=10)

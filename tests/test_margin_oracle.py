@@ -209,6 +209,14 @@ def assert_same_state(ref: ReferenceMargin, eng: MarginEngine, scale: float) -> 
         assert math.isclose(getattr(eng, name), getattr(ref, name), rel_tol=1e-9, abs_tol=atol), (
             f"{name}: engine {getattr(eng, name)!r}, oracle {getattr(ref, name)!r}"
         )
+    np.testing.assert_allclose(
+        eng.bad_debt_by_instrument,
+        ref.bad_debt_by_instrument,
+        rtol=1e-9,
+        atol=atol,
+        err_msg="bad_debt_by_instrument",
+    )
+    assert eng.bankrupt_accounts == int(np.count_nonzero(ref.status & 2))
 
 
 def run_both(world: World) -> tuple[ReferenceMargin, MarginEngine]:

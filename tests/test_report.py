@@ -15,6 +15,7 @@ import pytest
 from deleverage import MarginRule
 from deleverage.report import margin_timeline, write_report
 from deleverage.report.downsample import bin_sums, minmax_downsample
+from deleverage.report.figure_format import format_figure
 from deleverage.report.html import format_number, render_html
 from deleverage.report.margin_timeline import LEVEL_UNITS, level_at, maintenance_level
 from deleverage.report.tables import headline_text, metrics_table
@@ -57,11 +58,11 @@ def report_dir(single: Result, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 def test_report_writes_a_png_and_a_page(report_dir: Path) -> None:
     assert sorted(p.name for p in report_dir.iterdir()) == ["dashboard.png", "index.html"]
-    assert png_size(report_dir / "dashboard.png") == (1500, 1200)
+    assert png_size(report_dir / "dashboard.png") == (1500, 1600)
     import matplotlib.image
 
     pixels = matplotlib.image.imread(report_dir / "dashboard.png")
-    assert pixels.shape[:2] == (1200, 1500)
+    assert pixels.shape[:2] == (1600, 1500)
     assert pixels.std() > 0.05  # not a blank canvas
     assert 50_000 < (report_dir / "dashboard.png").stat().st_size < 2_000_000
 
@@ -75,7 +76,7 @@ def test_page_holds_the_tables_and_the_dashboard(single: Result, report_dir: Pat
     metrics = single.metrics()
     for key in ("max_drawdown", "liquidated_notional", "max_spread_ratio", "final_price"):
         assert f"<th>{key}</th>" in page
-        assert f"<td>{format_number(metrics[key])}</td>" in page
+        assert f"<td>{format_figure(key, metrics[key])}</td>" in page
     for population in single.accounts.index:
         assert f"<th>{population}</th>" in page
     for column in ("liquidated", "equity", "leverage"):
@@ -126,7 +127,7 @@ def test_several_instruments_a_short_run_and_a_fixed_rule(tmp_path: Path) -> Non
     index = write_report(result, tmp_path)
     page = index.read_text()
     assert "<th>SILVER</th>" in page
-    assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
+    assert png_size(tmp_path / "dashboard.png") == (1500, 1600)
     assert list(metrics_table(result).columns) == ["GOLD", "SILVER"]
     assert "SILVER" in headline_text(result)
 
@@ -137,7 +138,7 @@ def test_a_main_rule_changing_kind_still_draws(single: Result, tmp_path: Path) -
     odd = dc.replace(single, scenario=single.scenario.replace(policy=policy))
     assert list(margin_timeline(odd)["unit"]) == ["fraction of notional", "money per lot"]
     write_report(odd, tmp_path)
-    assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
+    assert png_size(tmp_path / "dashboard.png") == (1500, 1600)
 
 
 def test_a_run_stopped_before_its_first_step_still_reports(single: Result, tmp_path: Path) -> None:
@@ -151,7 +152,7 @@ def test_a_run_stopped_before_its_first_step_still_reports(single: Result, tmp_p
     page = write_report(empty, tmp_path).read_text()
     assert "stopped early: 0 of 3,600 steps" in page
     assert "analysis unavailable for this run: prices:" in page
-    assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
+    assert png_size(tmp_path / "dashboard.png") == (1500, 1600)
 
 
 def test_report_rejects_bad_input(single: Result, tmp_path: Path) -> None:
@@ -170,7 +171,7 @@ def test_a_long_run_draws_quickly(tmp_path: Path) -> None:
     start = time.perf_counter()
     write_report(result, tmp_path)
     assert time.perf_counter() - start < 15.0  # about 2 s here; generous for shared machines
-    assert png_size(tmp_path / "dashboard.png") == (1500, 1200)
+    assert png_size(tmp_path / "dashboard.png") == (1500, 1600)
 
 
 # ---------------------------------------------------------------- the margin timeline

@@ -405,6 +405,12 @@ void register_margin(py::module_& m) {
           [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.fees_collected(); }); })
       .def_property_readonly("bad_debt",
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.bad_debt(); }); })
+      .def_property_readonly("bad_debt_by_instrument", column<Flat>([](const MarginEngine& me) -> const auto& {
+                               return me.bad_debt_by_instrument();
+                             }))
+      .def_property_readonly(
+          "bankrupt_accounts",
+          [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.bankrupt_accounts(); }); })
       .def_property_readonly("money_moved",
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.money_moved(); }); })
       .def_property_readonly("accounts",

@@ -149,7 +149,8 @@ std::vector<T> copy_of(const std::vector<T>& v) {
 void register_simulation(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
-                       liquidated_short_notional, insurance_fund, adl, active_makers, volatility);
+                       liquidated_short_notional, insurance_fund, adl, active_makers, volatility, adl_notional,
+                       adl_accounts, bad_debt, bankrupt);
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
   PYBIND11_NUMPY_DTYPE(TradeRecord, step, price, qty, buyer, seller, instrument, aggressor, liquidation);
   m.attr("TRADE_DTYPE") = py::dtype::of<TradeRecord>();
@@ -426,6 +427,18 @@ void register_simulation(py::module_& m) {
       .def_property_readonly(
           "insurance_fund",
           [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().fund().cash; }); })
+      .def_property_readonly("bad_debt_by_instrument",
+                             [](PySimulation& s) {
+                               return bindings::adopt(s.read([](const Simulation& r) {
+                                 std::vector<double> out(r.engine().instruments());
+                                 for (std::size_t i = 0; i < out.size(); ++i) out[i] = r.engine().bad_debt(i);
+                                 return out;
+                               }));
+                             })
+      .def_property_readonly("bankrupt_accounts",
+                             [](PySimulation& s) {
+                               return s.read([](const Simulation& r) { return r.engine().bankrupt_accounts(); });
+                             })
       .def_property_readonly("steps_done",
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.steps_done(); }); })
       .def_property_readonly("messages",

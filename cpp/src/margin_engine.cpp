@@ -73,6 +73,7 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   outside_.cost.assign(instruments(), 0.0);
   books_.assign(instruments(), nullptr);
   open_interest_.assign(instruments(), 0);
+  bad_debt_by_instrument_.assign(instruments(), 0.0);
   mark_rules_.assign(instruments(), MarkRule::Last);
   indexes_.resize(instruments());
   marks_.assign(instruments(), 0);
@@ -420,7 +421,10 @@ std::size_t MarginEngine::count_liquidatable(const Price* marks) const {
 
 void MarginEngine::liquidate(std::uint32_t a, std::uint16_t round) {
   table_.status[a] |= kStatusLiquidated;
-  if (equity(a, marks_.data()) < 0) table_.status[a] |= kStatusBankrupt;
+  if (equity(a, marks_.data()) < 0) {
+    if ((table_.status[a] & kStatusBankrupt) == 0) ++bankrupt_accounts_;
+    table_.status[a] |= kStatusBankrupt;
+  }
   detach(a);
   for (OrderBook* book : books_)
     if (book != nullptr) book->cancel_owner(a);
@@ -510,6 +514,7 @@ void MarginEngine::settle(std::uint32_t a, std::size_t i, double closed) {
   }
   if (rule.negative_balance_protection && lone_position(a) == SIZE_MAX && table_.cash[a] < 0) {
     bad_debt_ += -table_.cash[a];
+    bad_debt_by_instrument_[i] += -table_.cash[a];
     table_.cash[a] = 0.0;
   }
 }

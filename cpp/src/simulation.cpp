@@ -439,14 +439,22 @@ void Simulation::record(std::size_t log_before) {
       const LiquidationRecord& rec = log[k];
       if (rec.instrument != i) continue;
       if (rec.kind == static_cast<std::uint8_t>(CloseKind::BookOrder)) r.volume += static_cast<double>(rec.qty);
-      if (rec.kind == static_cast<std::uint8_t>(CloseKind::AdlVictim)) continue;
-      if (rec.kind == static_cast<std::uint8_t>(CloseKind::Adl)) r.adl += 1;
       const double notional = static_cast<double>(rec.qty) * rec.price * engine_->tick_value(i);
+      if (rec.kind == static_cast<std::uint8_t>(CloseKind::AdlVictim)) {
+        r.adl_accounts += 1;
+        continue;
+      }
+      if (rec.kind == static_cast<std::uint8_t>(CloseKind::Adl)) {
+        r.adl += 1;
+        r.adl_notional += notional;
+      }
       (rec.side == 0 ? r.liquidated_long_notional : r.liquidated_short_notional) += notional;
       if (rec.account != last_account) (rec.side == 0 ? r.liquidated_long : r.liquidated_short) += 1;
       last_account = rec.account;
     }
     r.insurance_fund = engine_->fund().cash;
+    r.bad_debt = engine_->bad_debt(i);
+    r.bankrupt = static_cast<double>(engine_->bankrupt_accounts());
     for (std::size_t p = 0; p < spec_.populations.size(); ++p)
       if (spec_.populations[p].strategy == Strategy::MarketMaker && spec_.populations[p].instrument == i)
         for (const auto& s : states_[p].makers) r.active_makers += s.withdrawn ? 0 : 1;

@@ -17,7 +17,7 @@ from deleverage.codes import (
     Side,
     StpMode,
 )
-from deleverage.counterfactuals import counterfactual
+from deleverage.counterfactuals import counterfactual, shapley
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
@@ -77,6 +77,7 @@ __all__ = [
     "counterfactual",
     "load_result",
     "make_messages",
+    "shapley",
     "sweep",
     "validate",
 ]

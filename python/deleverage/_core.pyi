@@ -172,6 +172,8 @@ class MarginEngine:
     outside_position: I64
     fees_collected: float
     bad_debt: float
+    bad_debt_by_instrument: F64
+    bankrupt_accounts: int
     money_moved: float
     accounts: int
     instruments: int
@@ -213,6 +215,8 @@ class Simulation:
     status: npt.NDArray[np.uint8]
     marks: I64
     bad_debt: float
+    bad_debt_by_instrument: F64
+    bankrupt_accounts: int
     insurance_fund: float
     steps_done: int
     messages: int

@@ -386,6 +386,15 @@ def _check_out(flag: str, out: str | os.PathLike[str]) -> None:
                 break
 
 
+def _check_file(flag: str, path: str) -> None:
+    """The folder of ``path`` exists, so writing the file later can succeed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{flag}: no such folder {folder!r} for {path!r}")
+    if os.path.isdir(path):
+        raise ValueError(f"{flag}: {path!r} is a folder; give a file name (.parquet or .csv)")
+
+
 def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no-untyped-def]
     """Save ``result`` into ``out`` and write its report there: (index.html, seconds)."""
     import time
@@ -402,6 +411,7 @@ def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no
 def _run(args: argparse.Namespace) -> int:
     from deleverage.report import headline_text
     from deleverage.report.tables import episode_text
+    from deleverage.run_summary import event_text, plain, risk_text, run_summary
     from deleverage.simulate import simulate
 
     if args.no_report and args.out is not None:
@@ -413,6 +423,20 @@ def _run(args: argparse.Namespace) -> int:
     if out is None and not args.json and not args.no_report:
         out = _default_out(scenario.name, args.seed)
         _check_out("--out", out)
+    if args.account_states is not None:
+        _check_file("--account-states", args.account_states)
+    if args.at is not None:
+        from deleverage.event import event_seconds
+
+        try:
+            at = event_seconds(args.at)
+        except ValueError as err:
+            raise ValueError(f"--{err}") from None
+        if not 0.0 < at < scenario.clock.duration:
+            raise ValueError(
+                f"--at: must be inside the run, in (0, {scenario.clock.duration:g}) seconds, "
+                f"got {args.at!r}"
+            )
     log.info(
         "running %s: %s accounts, %s steps of %g s, seed %d",
         scenario.name,
@@ -426,6 +450,7 @@ def _run(args: argparse.Namespace) -> int:
         args.seed,
         progress=None if not args.json and not args.quiet else False,
         keep_partial=args.keep_partial,
+        account_states=args.account_states is not None,
     )
     if not result.complete:
         log.warning(
@@ -433,14 +458,19 @@ def _run(args: argparse.Namespace) -> int:
             f"{result.steps_done:,}",
             f"{scenario.clock.steps:,}",
         )
-    metrics: dict[str, float | int] = dict(result.metrics())
+    metrics: dict[str, Any] = dict(run_summary(result, at=args.at))
     if scenario.episode is not None:
         from deleverage.analysis import episode_metrics
 
-        metrics |= episode_metrics(result)
+        metrics |= plain(episode_metrics(result))
     # Saved before anything is printed: a reader that goes away (| head) loses no result.
     saved = _save_with_report(result, out) if out is not None else None
     done = 0 if result.complete else EXIT_INTERRUPTED
+    if args.account_states is not None and result.account_states is not None:
+        from deleverage.account_states import write_account_states
+
+        with _writing("--account-states", os.path.dirname(args.account_states) or "."):
+            write_account_states(result.account_states, args.account_states)
     if args.json:
         print(json.dumps(metrics))
         return done
@@ -449,7 +479,10 @@ def _run(args: argparse.Namespace) -> int:
         + ("" if result.complete else f"(interrupted; of {scenario.clock.steps:,}) ")
         + f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
-    print(headline_text(result))
+    print(event_text(result, at=args.at))
+    print(headline_text(result, at=args.at))
+    print("\nthe venue: insurance fund, auto-deleveraging, bad debt")
+    print(risk_text(result))
     crash_day = episode_text(result)
     if crash_day is not None:
         print(f"\nthe crash day (day {scenario.episode.crash_day} of the run):")
@@ -557,9 +590,13 @@ def _report(args: argparse.Namespace) -> int:
 def _counterfactual(args: argparse.Namespace) -> int:
     from deleverage.counterfactuals import DEFAULT_FACTORS, counterfactual
 
+    if args.out is not None and not args.shapley:
+        raise ValueError("--out: writes the Shapley tables and figures; it needs --shapley")
     executor, security = _executor(args)
     scenario = _apply_set(_with_accounts(_load_scenario(args.scenario), args.accounts), args.set)
     factors = tuple(args.factor) if args.factor else DEFAULT_FACTORS
+    if args.shapley:
+        return _shapley(args, scenario, factors, executor, security)
     with _dask_errors(args):
         result = counterfactual(
             scenario,
@@ -580,6 +617,40 @@ def _counterfactual(args: argparse.Namespace) -> int:
     print("share of the baseline explained by removing each cause (ratio of means over seeds,")
     print("bootstrap interval, seeds where removing it lowered the metric):")
     print(result.table())
+    return 0
+
+
+def _shapley(args: argparse.Namespace, scenario, factors, executor, security) -> int:  # type: ignore[no-untyped-def]
+    from deleverage.counterfactuals import shapley
+
+    if args.out is not None:
+        _check_out("--out", args.out)
+    with _dask_errors(args):
+        result = shapley(
+            scenario,
+            factors,
+            seeds=args.seeds,
+            seed=args.seed,
+            executor=executor,
+            workers=args.workers,
+            security=security,
+        )
+    if args.out is not None:
+        with _writing("--out", args.out):
+            result.save(args.out)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(
+        f"{scenario.name}: {scenario.total_accounts:,} accounts, {len(result.seeds)} paired "
+        f"seeds, {result.instrument}; {2 ** len(result.factors)} worlds, {result.runs} runs, "
+        f"{result.wall_seconds:.1f} s wall"
+    )
+    print("each cause's Shapley value (mean over seeds, bootstrap interval, share of the total);")
+    print("the values add up to the total, seed by seed:")
+    print(result.table())
+    if args.out is not None:
+        print(f"\ntables and waterfalls written in {args.out}")
     return 0
 
 
@@ -1004,6 +1075,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-report", action="store_true", help="only print the figures: save nothing"
     )
+    run.add_argument(
+        "--account-states",
+        metavar="FILE",
+        default=None,
+        help="also write every account's final state (cash, positions, equity, leverage, "
+        "status) to FILE: Parquet, or CSV for a .csv name",
+    )
+    run.add_argument(
+        "--at",
+        metavar="TIME",
+        default=None,
+        help="measure the crash from TIME (seconds from the start, or a duration such as "
+        "21h); default: the scenario's crash day, else the largest drawdown",
+    )
     run.set_defaults(handler=_run)
 
     report = command(
@@ -1062,6 +1147,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _set_argument(cf)
     cf.add_argument("--json", action="store_true", help="print the shares as a JSON list")
+    cf.add_argument(
+        "--shapley",
+        action="store_true",
+        help="exact Shapley attribution: every subset of the factors removed (2^k worlds, "
+        "k <= 6), values that add up to the whole move, with pairwise interactions",
+    )
+    cf.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="with --shapley: write its tables (CSV, JSON) and waterfall figures here",
+    )
     cf.set_defaults(handler=_counterfactual)
 
     validate = command(

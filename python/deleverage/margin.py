@@ -372,6 +372,16 @@ class MarginEngine:
         return float(self._core.bad_debt)
 
     @property
+    def bad_debt_by_instrument(self) -> np.ndarray:
+        """The bad debt of the closes of each instrument's positions (they sum to bad_debt)."""
+        return self._core.bad_debt_by_instrument
+
+    @property
+    def bankrupt_accounts(self) -> int:
+        """Accounts whose equity was below zero when a liquidation reached them."""
+        return int(self._core.bankrupt_accounts)
+
+    @property
     def money_moved(self) -> float:
         """Gross money that changed hands in trades (lots x price x tick value, every side):
         the scale conservation is measured against."""

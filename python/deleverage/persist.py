@@ -13,6 +13,7 @@ widely readable files, so a result can also be opened without this package:
     leverage.parquet
     exposure.parquet    Result.exposure, columns flattened to "<population>/<quantity>"
     trades.parquet      only for a run that kept a trade log
+    account_states.parquet  only for a run that kept its accounts' final states
 
 Tables are written by pandas through pyarrow with pandas' own metadata, so
 dtypes (``uint32``, ``str``, ``bool``), index names and values come back as
@@ -52,6 +53,7 @@ TABLE_FILES = {
     "leverage": "leverage.parquet",
     "trades": "trades.parquet",
     "exposure": "exposure.parquet",
+    "account_states": "account_states.parquet",
 }
 SCALARS = ("seed", "steps_done", "wall_seconds", "messages", "decisions", "conservation_error")
 #: Joins an instrument and a field in the flattened series' column names.
@@ -98,11 +100,13 @@ def save_result(result: Result, path: PathLike) -> Path:
         tables["trades"] = result.trades
     if result.exposure is not None:
         tables["exposure"] = flatten_series(result.exposure)
+    if result.account_states is not None:
+        tables["account_states"] = result.account_states
     folder.mkdir(parents=True, exist_ok=True)
     # The marker goes last and is removed first: a folder whose writing was cut
     # short has no result.json and is not taken for a result.
     (folder / META_FILE).unlink(missing_ok=True)
-    for optional in ("trades", "exposure"):
+    for optional in ("trades", "exposure", "account_states"):
         (folder / TABLE_FILES[optional]).unlink(missing_ok=True)
     (folder / SCENARIO_FILE).write_text(
         to_toml_str(result.scenario), encoding="utf-8", newline="\n"
@@ -160,6 +164,7 @@ def load_result(path: PathLike) -> Result:
         info=meta["info"],
         trades=tables.get("trades"),
         exposure=_exposure(tables.get("exposure")),
+        account_states=tables.get("account_states"),
     )
 
 
@@ -218,7 +223,7 @@ def read_meta(folder: Path) -> dict[str, Any]:
     ):
         raise ResultFormatError(
             f"{META_FILE}: tables must list {', '.join(required)} "
-            "(and optionally trades, exposure), "
+            "(and optionally trades, exposure, account_states), "
             f"got {tables!r}"
         )
     for name in ("wall_seconds", "conservation_error"):

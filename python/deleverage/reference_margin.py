@@ -179,6 +179,7 @@ class ReferenceMargin:
         self.fund_cost = np.zeros(ni, dtype=np.float64)
         self.fees_collected = 0.0
         self.bad_debt = 0.0
+        self.bad_debt_by_instrument = np.zeros(ni, dtype=np.float64)
         self.checks = 0
         self.log = np.zeros(0, dtype=LIQUIDATION_DTYPE)
 
@@ -623,6 +624,7 @@ class ReferenceMargin:
         # Step 7: negative-balance protection.
         if rule.negative_balance_protection and not self._open(a) and self.cash[a] < 0.0:
             self.bad_debt = self.bad_debt + (-float(self.cash[a]))
+            self.bad_debt_by_instrument[i] += -float(self.cash[a])
             self.cash[a] = 0.0
 
     def _pro_rata(self, a: int, prices: list[float], record: Any) -> None:

@@ -13,6 +13,8 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from deleverage import _core
+    from deleverage.event import CrashEvent
+    from deleverage.risk import RiskFigures
     from deleverage.scenario import Scenario
 
 CLOSE_KINDS = ("partial", "book", "takeover", "adl", "adl_victim")
@@ -27,8 +29,14 @@ class Result:
         (instrument, field): last, mid, mark, fair, best_bid, best_ask, spread,
         depth_bid, depth_ask (lots within 1% of the mid), volume, open_interest,
         liquidated_long/short (accounts), liquidated_long/short_notional,
-        insurance_fund, adl, active_makers, volatility (realized, annualised).
-    liquidations: one row per close (LIQUIDATION_DTYPE, with names and time).
+        insurance_fund (the fund's cash, venue-wide), adl (auto-deleveraging
+        closes), active_makers, volatility (realized, annualised), adl_notional
+        (money closed by ADL in the step), adl_accounts (opposite accounts
+        auto-deleveraged in the step), bad_debt (this instrument's bad debt so
+        far), bankrupt (accounts of the venue found bankrupt so far).
+    liquidations: one row per close (LIQUIDATION_DTYPE, with names and time):
+        the account and its population's name, prices (price, mark) in price
+        units, notional in money.
     accounts: the final state, one row per population.
     leverage: aggregate leverage (notional / equity) of each population, sampled.
     exposure: at the same samples, each population's gross notional and the sum
@@ -53,6 +61,9 @@ class Result:
     #: else None: time, instrument, price, qty, buyer, seller, aggressor, liquidation.
     trades: pd.DataFrame | None = None
     exposure: pd.DataFrame | None = None
+    #: Every account's final state when asked for (``simulate(..., account_states=True)``,
+    #: see ``deleverage.account_states``), else None.
+    account_states: pd.DataFrame | None = None
 
     def aggregate_leverage(self, populations: list[str] | None = None) -> pd.Series:
         """The pooled leverage of ``populations`` (default: all but the market makers)
@@ -153,6 +164,7 @@ class Result:
         wall_seconds: float,
         *,
         trade_log: bool = False,
+        account_states: bool = False,
     ) -> Result:
         names = [inst.name for inst in scenario.instruments]
         ni = len(names)
@@ -176,10 +188,20 @@ class Result:
             liquidations["kind"] = [CLOSE_KINDS[k] for k in liquidations["kind"]]
             liquidations["side"] = np.where(liquidations["side"] == 0, "long", "short")
             tick_value = {inst.name: inst.tick_value for inst in scenario.instruments}
+            tick_size = {inst.name: inst.tick_size for inst in scenario.instruments}
             liquidations["notional"] = (
                 liquidations["qty"]
                 * liquidations["price"]
                 * liquidations["instrument"].map(tick_value)
+            )
+            # Ticks -> price units, as in the series (the notional above is exact in ticks).
+            size = liquidations["instrument"].map(tick_size).to_numpy(dtype=np.float64)
+            liquidations["price"] = liquidations["price"].to_numpy(dtype=np.float64) * size
+            liquidations["mark"] = liquidations["mark"].to_numpy(dtype=np.float64) * size
+            liquidations.insert(
+                liquidations.columns.get_loc("account") + 1,
+                "population",
+                _population_names(scenario, liquidations["account"].to_numpy()),
             )
 
         pop_names = [p.name for p in scenario.populations]
@@ -201,6 +223,11 @@ class Result:
         )
         accounts = _account_summary(scenario, sim)
         trades = _trades(scenario, sim) if trade_log else None
+        states = None
+        if account_states:
+            from deleverage.account_states import account_states as final_states
+
+            states = final_states(scenario, sim)
         return cls(
             scenario=scenario,
             seed=seed,
@@ -215,6 +242,7 @@ class Result:
             decisions=int(sim.decisions),
             conservation_error=float(sim.conservation_error()),
             trades=trades,
+            account_states=states,
             info={
                 # When each volatility trigger raised margins (seconds), None if never.
                 "trigger_times": [
@@ -223,22 +251,62 @@ class Result:
             },
         )
 
-    def metrics(self, instrument: str | None = None) -> dict[str, float | int]:
-        """Headline figures of one instrument (the first by default)."""
+    def event(self, at: float | str | None = None) -> CrashEvent:
+        """The event the crash figures describe: ``at`` (seconds, or a duration such
+        as ``"21h"``), else the scenario's episode, else the largest drawdown's
+        window (see ``deleverage.event``)."""
+        from deleverage.event import crash_event
+
+        last = {
+            inst.name: self.series[inst.name]["last"].to_numpy()
+            for inst in self.scenario.instruments
+        }
+        return crash_event(self.scenario, last, at=at)
+
+    def metrics(
+        self, instrument: str | None = None, *, at: float | str | None = None
+    ) -> dict[str, float | int]:
+        """Headline figures of one instrument (the first by default), measured around
+        ``self.event(at)``; the venue's fund, bad debt and bankrupt accounts with them
+        (see ``deleverage.risk``)."""
+        from deleverage.risk import result_instrument_metrics, result_venue_metrics
+
         name = instrument or self.scenario.instruments[0].name
+        if name not in self.series.columns.get_level_values(0):
+            known = ", ".join(inst.name for inst in self.scenario.instruments)
+            raise ValueError(f"instrument: must be one of {known}, got {name!r}")
         s = self.series[name]
         liq = self.liquidations
         mine = liq[(liq["instrument"] == name) & (liq["kind"] != "adl_victim")] if len(liq) else liq
-        return headline_metrics(
-            self.scenario,
-            last=s["last"].to_numpy(),
-            depth=(s["depth_bid"] + s["depth_ask"]).to_numpy(),
-            spread=s["spread"].to_numpy(),
-            liquidated=(s["liquidated_long"] + s["liquidated_short"]).to_numpy(),
-            liquidated_notional=float(mine["notional"].sum()) if len(mine) else 0.0,
-            steps=self.steps_done,
-            wall_seconds=self.wall_seconds,
-        )
+        return {
+            **headline_metrics(
+                self.scenario,
+                last=s["last"].to_numpy(),
+                depth=(s["depth_bid"] + s["depth_ask"]).to_numpy(),
+                spread=s["spread"].to_numpy(),
+                liquidated=(s["liquidated_long"] + s["liquidated_short"]).to_numpy(),
+                liquidated_notional=float(mine["notional"].sum()) if len(mine) else 0.0,
+                steps=self.steps_done,
+                wall_seconds=self.wall_seconds,
+                event=self.event(at),
+            ),
+            **result_instrument_metrics(self, name),
+            **result_venue_metrics(self),
+        }
+
+    def risk(self) -> RiskFigures:
+        """The insurance fund, ADL, bad debt and bankrupt accounts of the run, from the
+        engine's ledger (``deleverage.risk.risk_figures``)."""
+        from deleverage.risk import risk_figures
+
+        return risk_figures(self)
+
+    def risk_table(self) -> pd.DataFrame:
+        """Liquidations, fund takeovers, ADL and bad debt per instrument
+        (``deleverage.risk.risk_table``)."""
+        from deleverage.risk import risk_table
+
+        return risk_table(self)
 
 
 def headline_metrics(
@@ -251,11 +319,13 @@ def headline_metrics(
     liquidated_notional: float,
     steps: int,
     wall_seconds: float,
+    event: CrashEvent,
 ) -> dict[str, float | int]:
-    """The headline figures of one instrument's per-step arrays (prices in price units)."""
+    """The headline figures of one instrument's per-step arrays (prices in price units);
+    depth and spread are compared with their medians before ``event``."""
     peak = np.maximum.accumulate(last) if len(last) else last
     drawdown = float(np.max(1.0 - last / peak)) if len(last) else 0.0
-    shock = _first_shock_step(scenario)
+    shock = event.step
     before = slice(0, max(shock, 1))
     after = slice(max(shock, 1), None)
     base_depth = (
@@ -281,6 +351,7 @@ def headline_metrics(
         "wall_seconds": wall_seconds,
         "accounts": scenario.total_accounts,
         "steps": steps,
+        "event_time": event.time,
     }
 
 
@@ -292,24 +363,49 @@ def simulation_metrics(
 ) -> dict[str, float | int]:
     """``Result.metrics()`` straight from a run's records, without building the
     Result's tables (what a sweep keeps of each run)."""
+    from deleverage.event import crash_event
+    from deleverage.risk import instrument_metrics, venue_metrics
+
     names = [inst.name for inst in scenario.instruments]
     i = names.index(instrument) if instrument is not None else 0
     spec = scenario.instruments[i]
     records = sim.records
-    per = records.reshape(len(records) // len(names), len(names))[:, i]
+    table = records.reshape(len(records) // len(names), len(names))
+    per = table[:, i]
     log = sim.liquidations
     mine = (log["instrument"] == i) & (log["kind"] != CLOSE_KINDS.index("adl_victim"))
+    victims = (log["instrument"] == i) & (log["kind"] == CLOSE_KINDS.index("adl_victim"))
     notional = log["qty"][mine] * log["price"][mine] * spec.tick_value
-    return headline_metrics(
-        scenario,
-        last=per["last"] * spec.tick_size,
-        depth=per["depth_bid"] + per["depth_ask"],
-        spread=per["spread"] * spec.tick_size,
-        liquidated=per["liquidated_long"] + per["liquidated_short"],
-        liquidated_notional=float(notional.sum()) if mine.any() else 0.0,
-        steps=int(sim.steps_done),
-        wall_seconds=wall_seconds,
-    )
+    last = {
+        inst.name: table[:, k]["last"] * inst.tick_size
+        for k, inst in enumerate(scenario.instruments)
+    }
+    debt = [table[:, k]["bad_debt"] for k in range(len(names))]
+    return {
+        **headline_metrics(
+            scenario,
+            last=last[spec.name],
+            depth=per["depth_bid"] + per["depth_ask"],
+            spread=per["spread"] * spec.tick_size,
+            liquidated=per["liquidated_long"] + per["liquidated_short"],
+            liquidated_notional=float(notional.sum()) if mine.any() else 0.0,
+            steps=int(sim.steps_done),
+            wall_seconds=wall_seconds,
+            event=crash_event(scenario, last),
+        ),
+        **instrument_metrics(
+            adl=per["adl"],
+            adl_notional=per["adl_notional"],
+            victims=log["account"][victims],
+            bad_debt=per["bad_debt"],
+        ),
+        **venue_metrics(
+            fund_start=scenario.insurance_fund,
+            fund=table[:, 0]["insurance_fund"],
+            bad_debt=float(sum(d[-1] if d.size else 0.0 for d in debt)),
+            bankrupt=float(table[-1, 0]["bankrupt"]) if len(table) else 0.0,
+        ),
+    }
 
 
 def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
@@ -331,10 +427,11 @@ def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
     )
 
 
-def _first_shock_step(scenario: Scenario) -> int:
-    """The first scheduled shock of any instrument (else the run's middle)."""
-    steps = [s.step for inst in scenario.instruments for s in inst.fundamental.shocks]
-    return min(steps) if steps else scenario.clock.steps // 2
+def _population_names(scenario: Scenario, accounts: np.ndarray) -> np.ndarray:
+    """The population of each account id (accounts are numbered population by population)."""
+    names = np.array([p.name for p in scenario.populations] + [""], dtype=object)
+    ends = np.cumsum([p.accounts for p in scenario.populations])
+    return names[np.searchsorted(ends, np.asarray(accounts, dtype=np.int64), side="right")]
 
 
 def _account_summary(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:

@@ -247,6 +247,7 @@ def simulate(
     progress: bool | None = None,
     keep_partial: bool = False,
     trade_log: bool = False,
+    account_states: bool = False,
 ) -> Result:
     """Run `scenario` with `seed`; the same scenario and seed give bit-identical results.
 
@@ -254,11 +255,15 @@ def simulate(
     only on a terminal. On Ctrl-C the run stops between steps and raises
     KeyboardInterrupt, unless keep_partial is true: then the steps done so far
     come back as a partial Result. trade_log: keep every trade (``Result.trades``);
-    a day at a million accounts makes tens of millions of them.
+    a day at a million accounts makes tens of millions of them. account_states: keep
+    every account's final state (``Result.account_states``, see
+    ``deleverage.account_states``).
     """
     start = time.perf_counter()
     if not isinstance(trade_log, bool):
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
+    if not isinstance(account_states, bool):
+        raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
     sim, _ = build(scenario, seed, trade_log=trade_log)
     log.debug(
         "%s: built %d accounts in %.2f s",
@@ -288,7 +293,12 @@ def simulate(
         if bar is not None:
             bar.close()
     return Result.from_simulation(
-        scenario, seed, sim, time.perf_counter() - start, trade_log=trade_log
+        scenario,
+        seed,
+        sim,
+        time.perf_counter() - start,
+        trade_log=trade_log,
+        account_states=account_states,
     )
 
 

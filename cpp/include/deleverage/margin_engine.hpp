@@ -142,6 +142,11 @@ class MarginEngine {
   const Holder& outside() const noexcept { return outside_; }
   double fees_collected() const noexcept { return fees_collected_; }
   double bad_debt() const noexcept { return bad_debt_; }
+  // The bad debt of the closes of instrument i's positions (they sum to bad_debt()).
+  double bad_debt(std::size_t i) const noexcept { return bad_debt_by_instrument_[i]; }
+  const std::vector<double>& bad_debt_by_instrument() const noexcept { return bad_debt_by_instrument_; }
+  // Accounts whose equity was below zero when a liquidation reached them (each counted once).
+  std::uint64_t bankrupt_accounts() const noexcept { return bankrupt_accounts_; }
   // Gross money that changed hands in trades (lots x price x tick value, every side):
   // the scale conservation is measured against, as rounding grows with it.
   double money_moved() const noexcept { return money_moved_; }
@@ -209,6 +214,8 @@ class MarginEngine {
   double fees_collected_ = 0.0;
   double money_moved_ = 0.0;
   double bad_debt_ = 0.0;
+  std::vector<double> bad_debt_by_instrument_;
+  std::uint64_t bankrupt_accounts_ = 0;
   std::uint32_t checks_ = 0;
 };
 

@@ -29,8 +29,12 @@ struct StepRecord {
   double adl;  // auto-deleveraging events
   double active_makers;
   double volatility;  // realized, annualised
+  double adl_notional;  // money the auto-deleveraged accounts closed in the step, at the bankruptcy price
+  double adl_accounts;  // opposite positions (accounts) auto-deleveraged in the step
+  double bad_debt;      // money lost past zero on this instrument's closes so far (negative-balance protection)
+  double bankrupt;      // accounts of the whole venue found bankrupt so far
 };
-static_assert(sizeof(StepRecord) == 19 * sizeof(double));
+static_assert(sizeof(StepRecord) == 23 * sizeof(double));
 
 // One trade, when the run keeps a trade log. 40 bytes.
 struct TradeRecord {

@@ -106,7 +106,7 @@ def summary(
 ) -> pd.DataFrame:
     """The headline analysis figures of a run, one row per instrument.
 
-    at: the reference time in seconds (default: the first scheduled shock).
+    at: the reference time in seconds (default: the run's event, ``Result.event()``).
     tolerance, hold: of the liquidity recovery (fraction, steps). window: of
     the worst move (steps). horizon: of the returns behind the stylized facts
     (steps). Columns (fractions unless stated):

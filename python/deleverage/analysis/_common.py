@@ -57,10 +57,9 @@ def field_of(result: Result, instrument: str | None, field: str) -> pd.Series:
 
 
 def first_shock_time(result: Result) -> float:
-    """Time (seconds) of the scenario's first scheduled shock (else the run's middle)."""
-    from deleverage.result import _first_shock_step
-
-    return float(_first_shock_step(result.scenario) * result.scenario.clock.dt)
+    """Time (seconds) of the run's event (``Result.event()``): the scenario's episode,
+    else the start of the largest drawdown's window (see ``deleverage.event``)."""
+    return result.event().time
 
 
 def _check_index(index: pd.Index, name: str) -> None:

@@ -98,7 +98,7 @@ def shock_amplification(
 ) -> float:
     """Price fall over fair-value fall, from just before ``at`` to the price's low after it.
 
-    With a ``Result``, ``at`` defaults to the first shock and ``fair`` to the
+    With a ``Result``, ``at`` defaults to the run's event and ``fair`` to the
     instrument's fair value. NaN if the fair value did not fall.
     """
     if not is_result(prices) and fair is None:

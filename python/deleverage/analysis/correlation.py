@@ -112,7 +112,7 @@ def event_correlation(
 
     calm, stress: spans (int steps or Timedelta) before and from ``at``; each
     must hold at least 3 returns. With a ``Result``, ``at`` defaults to the
-    first scheduled shock.
+    run's event (``Result.event()``).
     """
     if is_result(prices) and at is None:
         at = first_shock_time(prices)

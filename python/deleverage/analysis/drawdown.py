@@ -184,7 +184,7 @@ def crash_depth(
 ) -> CrashDepth:
     """The fall from the price just before ``at`` to the minimum at or after it.
 
-    With a ``Result``, ``at`` defaults to the first scheduled shock and ``fair``
+    With a ``Result``, ``at`` defaults to the run's event and ``fair``
     to the instrument's fair value. ``fair`` must share the prices' index.
     """
     if is_result(prices):

@@ -104,7 +104,7 @@ def crash_figures(
     tail: Span = "10min",
 ) -> CrashFigures:
     """The headline figures of ``instrument`` (default: the first) from ``at``
-    (seconds; default: the first scheduled shock) to the end of the run.
+    (seconds; default: the run's event, ``Result.event()``) to the end of the run.
 
     tail: the span at the end of the run over which the closing depth is a
     median (an int number of steps or a Timedelta such as ``"10min"``).

@@ -128,7 +128,7 @@ def liquidity_collapse(
     """Spread peak and depth trough after ``at``, against their medians before it.
 
     Pass a ``Result`` as ``spread`` to read its spread and depth (``at``
-    defaults to the first shock), or two Series on the same index.
+    defaults to the run's event), or two Series on the same index.
     """
     s, d, t = _inputs(spread, depth, at, instrument)
     spread_base, depth_base = _baselines(s, d, t)

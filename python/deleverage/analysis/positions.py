@@ -93,7 +93,7 @@ def open_interest_change(
     instrument: str | None = None,
 ) -> BeforeAfter:
     """Open interest (lots) around ``at``: a ``Result`` (``at`` defaults to the
-    first shock) or an open-interest Series."""
+    event) or an open-interest Series."""
     if is_result(result):
         if at is None:
             at = first_shock_time(result)

@@ -1,18 +1,26 @@
 """The dashboard: one PNG with the panels a person looks at first after a run.
 
-Six panels on a 3 x 2 grid, each answering one question:
+Eight panels on a 4 x 2 grid, each answering one question:
 
 1. price against fair value (the main instrument): how far did the market
    move past the news?
 2. liquidations by side: long and short notional closed per time bin; when
    and how hard did the cascade hit?
-3. spread and depth (two axes): when did liquidity leave and come back?
+3. spread and depth (two axes), per period the median and the 10-90% band
+   on long runs (``liquidity_bands``): when did liquidity leave and come back?
 4. aggregate leverage per population, with open interest (two axes): who
-   was leveraged, and how much of the market was closed out?
+   was leveraged, and how much of the market was closed out? (a colour per
+   population, distinct for 20: ``palette``)
 5. the margin rate over time (``margin_timeline``): what the exchange asked
-   for, and when (scheduled notices and volatility triggers marked);
-6. the other instruments, prices normalised to 1 at the start; with one
-   instrument, the headline figures in text instead.
+   for, and when (scheduled notices and volatility triggers marked); under a
+   tiered rule, the effective rate at a few position sizes (``margin_sizes``);
+6. the insurance fund, auto-deleveraging and bad debt (``risk_panel``);
+7. the other instruments, prices normalised to 1 at the start; with one
+   instrument, the headline figures in text instead;
+8. the headline figures and the venue's answers in text.
+
+The window the crash figures describe (``Result.event()``) is shaded on the
+price panel.
 
 Drawn with matplotlib's Agg renderer on a ``Figure`` of its own (no pyplot, no
 screen, no global state), so reports can be built in threads and on servers.
@@ -34,15 +42,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from deleverage.report.downsample import bin_sums, minmax_downsample
-from deleverage.report.margin_timeline import margin_timeline
+from deleverage.report.liquidity_bands import period_quantiles
+from deleverage.report.margin_sizes import effective_rate, representative_sizes
+from deleverage.report.margin_timeline import margin_events, margin_timeline
+from deleverage.report.palette import distinct_colors, line_styles
+from deleverage.report.risk_panel import draw_risk_panel
 from deleverage.report.tables import HEADLINE, metrics_table
 from deleverage.report.time_units import TimeUnit, time_unit
 
 if TYPE_CHECKING:
     from deleverage.result import Result
 
-#: Figure size in inches and resolution: 1500 x 1200 pixels.
-FIGSIZE = (15.0, 12.0)
+#: Figure size in inches and resolution: 1500 x 1600 pixels.
+FIGSIZE = (15.0, 16.0)
 DPI = 100
 #: Bars in the liquidation panel.
 LIQUIDATION_BINS = 120
@@ -94,25 +106,37 @@ def _price_panel(ax: Axes, result: Result, name: str, unit: TimeUnit) -> None:
     _line(ax, s["last"], unit, color=PRICE_COLOR, linewidth=0.9, label="last trade")
     _line(ax, s["fair"], unit, color=FAIR_COLOR, linewidth=1.4, label="fair value")
     _shock_lines(ax, result, name, unit)
+    event = result.event()
+    ax.axvspan(
+        event.time / unit.seconds,
+        max(event.end_time, event.time + result.scenario.clock.dt) / unit.seconds,
+        color="#f5b7b1",
+        alpha=0.45,
+        label="the crash figures' window",
+    )
     ax.set_title(f"{name}: price against fair value")
     ax.set_ylabel("price")
     ax.legend(loc="best", fontsize=8)
 
 
-def _liquidation_panel(ax: Axes, result: Result, name: str, unit: TimeUnit, end: float) -> None:
+def _liquidation_panel(
+    ax: Axes, result: Result, name: str, unit: TimeUnit, end: float, *, accounts: bool = False
+) -> None:
     s = result.series[name]
     bins = max(1, min(LIQUIDATION_BINS, len(s)))
     edges = np.linspace(0.0, end, bins + 1)
-    longs = bin_sums(s["liquidated_long_notional"], edges)
-    shorts = bin_sums(s["liquidated_short_notional"], edges)
+    suffix = "" if accounts else "_notional"
+    longs = bin_sums(s[f"liquidated_long{suffix}"], edges)
+    shorts = bin_sums(s[f"liquidated_short{suffix}"], edges)
     left = edges[:-1] / unit.seconds
     width = np.diff(edges) / unit.seconds
     ax.bar(left, -longs, width=width, align="edge", color=LONG_COLOR, label="longs closed")
     ax.bar(left, shorts, width=width, align="edge", color=SHORT_COLOR, label="shorts closed")
     ax.axhline(0.0, color="black", linewidth=0.6)
     ax.yaxis.set_major_formatter(FuncFormatter(_si))
-    ax.set_title(f"{name}: liquidated notional by side (per {_duration(end / bins)})")
-    ax.set_ylabel("notional (longs down, shorts up)")
+    what = "accounts liquidated" if accounts else "liquidated notional"
+    ax.set_title(f"{name}: {what} by side (per {_duration(end / bins)})")
+    ax.set_ylabel(f"{'accounts' if accounts else 'notional'} (longs down, shorts up)")
     if longs.any() or shorts.any():
         ax.legend(loc="best", fontsize=8)
     else:
@@ -120,32 +144,47 @@ def _liquidation_panel(ax: Axes, result: Result, name: str, unit: TimeUnit, end:
         ax.text(0.5, 0.6, "no liquidations", transform=ax.transAxes, ha="center", va="center")
 
 
+def _band(ax: Axes, series: pd.Series, unit: TimeUnit, color: str, label: str) -> bool:
+    """The series' per-period median and 10-90% band; True if it was banded."""
+    q = period_quantiles(series)
+    t = q.index.to_numpy(dtype=np.float64) / unit.seconds
+    banded = len(q) < len(series)
+    if banded:
+        ax.fill_between(t, q["low"], q["high"], step="post", color=color, alpha=0.25, lw=0)
+    ax.step(t, q["median"], where="post", color=color, linewidth=1.1, label=label)
+    return banded
+
+
 def _liquidity_panel(ax: Axes, result: Result, name: str, unit: TimeUnit) -> None:
     s = result.series[name]
     spread = s["spread"]
-    _line(ax, spread, unit, color="#7d3c98", linewidth=0.8, label="spread")
+    banded = _band(ax, spread, unit, "#7d3c98", "spread")
     positive = spread[spread > 0]
     if len(positive) and positive.max() / positive.min() > 30:
         ax.set_yscale("log")
     ax.set_ylabel("spread (price, purple)")
     depth_ax = ax.twinx()
-    _line(
-        depth_ax,
-        s["depth_bid"] + s["depth_ask"],
-        unit,
-        color="#138d75",
-        linewidth=0.8,
-        label="depth within 1%",
-    )
+    _band(depth_ax, s["depth_bid"] + s["depth_ask"], unit, "#138d75", "depth within 1%")
+    depth_ax.set_ylim(bottom=0.0)
     depth_ax.set_ylabel("depth within 1% of mid (lots, green)")
     depth_ax.yaxis.set_major_formatter(FuncFormatter(_si))
-    ax.set_title(f"{name}: spread and depth")
+    how = " (per period: median, 10-90% band)" if banded else ""
+    ax.set_title(f"{name}: spread and depth{how}")
 
 
 def _leverage_panel(ax: Axes, result: Result, name: str, unit: TimeUnit) -> None:
     lev = result.leverage
-    for pop in lev.columns:
-        ax.plot(lev.index.to_numpy() / unit.seconds, lev[pop].to_numpy(), linewidth=1.1, label=pop)
+    colors = distinct_colors(len(lev.columns))
+    styles = line_styles(len(lev.columns))
+    for k, pop in enumerate(lev.columns):
+        ax.plot(
+            lev.index.to_numpy() / unit.seconds,
+            lev[pop].to_numpy(),
+            linewidth=1.1,
+            color=colors[k],
+            linestyle=styles[k],
+            label=pop,
+        )
     ax.set_ylabel("aggregate leverage (notional / equity)")
     oi_ax = ax.twinx()
     _line(
@@ -186,6 +225,28 @@ def _margin_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> None:
         ):
             marker = "^" if source == "trigger" else "o"
             ax.plot(t / unit.seconds, v, marker=marker, color=line.get_color(), markersize=7)
+    events = margin_events(
+        result.scenario,
+        names[0],
+        result.info.get("trigger_times", [None] * len(result.scenario.policy.volatility_triggers)),
+    )
+    sizes = representative_sizes(events[0].rule)
+    if sizes and not mixed and all(e.rule.maintenance == "tiered" for e in events):
+        # A tiered rule: the effective rate of positions of several sizes, not only the
+        # first bracket's.
+        shades = distinct_colors(len(sizes) + 1)[1:]
+        times = np.append([e.time for e in events], end) / unit.seconds
+        for size, shade in zip(sizes, shades, strict=True):
+            rates = [effective_rate(e.rule, size) for e in events]
+            ax.step(
+                times,
+                [*rates, rates[-1]],
+                where="post",
+                linewidth=1.1,
+                linestyle="--",
+                color=shade,
+                label=f"{names[0]}, a {_si(size)} position",
+            )
     kinds = "/".join(sorted(set(main["maintenance"])))
     if shown_unit == "fraction of notional":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -194,7 +255,7 @@ def _margin_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> None:
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(_si))
         ax.set_ylabel("maintenance margin per lot (money)")
-    ax.set_ylim(bottom=0.0)
+    ax.set_ylim(0.0, max(ax.get_ylim()[1], 0.0) * 1.1 or 1.0)  # headroom: a flat top line shows
     ax.set_title("margin over time (o scheduled notice, ^ volatility trigger)")
     ax.legend(loc="best", fontsize=8)
 
@@ -214,19 +275,28 @@ def _instruments_panel(ax: Axes, result: Result, unit: TimeUnit) -> None:
 
 
 def _headline_panel(ax: Axes, result: Result) -> None:
+    from deleverage.run_summary import event_text
+
     table = metrics_table(result)
     name = str(table.columns[0])
-    lines = [f"{name}: headline figures", ""]
+    r = result.risk()
+    event = event_text(result).split(" (", 1)
+    lines = [event[0], f"({event[1]}" if len(event) > 1 else "", ""]
+    lines.append(f"{name}: headline figures")
     for key, label, fmt in HEADLINE:
-        lines.append(f"{label:<28}{fmt(float(table.loc[key, name])):>16}")
+        lines.append(f"  {label:<30}{fmt(float(table.loc[key, name])):>18}")
     lines += [
         "",
-        f"{'accounts':<28}{result.scenario.total_accounts:>16,}",
-        f"{'steps done':<28}{result.steps_done:>16,}",
-        f"{'wall time (s)':<28}{result.wall_seconds:>16,.2f}",
+        "the venue",
+        f"  {'insurance fund: start':<30}{r.fund_start:>18,.2f}",
+        f"  {'insurance fund: lowest':<30}{r.fund_low:>18,.2f}",
+        f"  {'insurance fund: end':<30}{r.fund_end:>18,.2f}",
+        f"  {'insurance fund: drawdown':<30}{r.fund_drawdown:>18.2%}",
+        f"  {'bad debt, every instrument':<30}{r.bad_debt:>18,.2f}",
+        f"  {'bankrupt accounts':<30}{r.bankrupt_accounts:>18,}",
     ]
     ax.axis("off")
-    ax.text(0.05, 0.95, "\n".join(lines), family="monospace", va="top", fontsize=11)
+    ax.text(0.0, 1.0, "\n".join(lines), family="monospace", va="top", fontsize=9)
 
 
 def draw_dashboard(result: Result) -> Figure:
@@ -240,16 +310,18 @@ def draw_dashboard(result: Result) -> Figure:
 
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(3, 2, sharex=False)
+    axes = fig.subplots(4, 2, sharex=False)
     _price_panel(axes[0, 0], result, name, unit)
     _liquidation_panel(axes[0, 1], result, name, unit, end)
     _liquidity_panel(axes[1, 0], result, name, unit)
     _leverage_panel(axes[1, 1], result, name, unit)
     _margin_panel(axes[2, 0], result, unit, end)
+    draw_risk_panel(axes[2, 1], result, unit, end)
     if len(scenario.instruments) > 1:
-        _instruments_panel(axes[2, 1], result, unit)
+        _instruments_panel(axes[3, 0], result, unit)
     else:
-        _headline_panel(axes[2, 1], result)
+        _liquidation_panel(axes[3, 0], result, name, unit, end, accounts=True)
+    _headline_panel(axes[3, 1], result)
     for ax in axes.ravel():
         if ax.axison:
             ax.set_xlim(0.0, end / unit.seconds)

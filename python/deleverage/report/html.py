@@ -65,6 +65,39 @@ def table_html(frame: pd.DataFrame, table_id: str) -> str:
     return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
 
 
+def figures_html(frame: pd.DataFrame, table_id: str, *, by: str = "row") -> str:
+    """``frame`` as an HTML table, each cell written as the kind of figure its row's
+    name (``by="row"``) or its column's name (``by="column"``) says it is
+    (``figure_format``): percents, ratios, clock times, durations, counts, money."""
+    from deleverage.report.figure_format import format_figure
+
+    shown = frame.astype(object).copy()
+    for r, row_key in enumerate(frame.index):
+        for c, column_key in enumerate(frame.columns):
+            key = str(row_key) if by == "row" else str(column_key)
+            shown.iat[r, c] = format_figure(key, frame.iat[r, c])
+    return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
+
+
+def venue_table(result: Result) -> pd.DataFrame:
+    """The venue's figures (one column): the insurance fund, ADL over every
+    instrument, bad debt, bankrupt accounts."""
+    r = result.risk()
+    rows = {
+        "insurance_fund_start": r.fund_start,
+        "insurance_fund_low": r.fund_low,
+        "insurance_fund_low_time": r.fund_low_time if r.fund_low < r.fund_start else math.nan,
+        "insurance_fund_end": r.fund_end,
+        "insurance_fund_drawdown": r.fund_drawdown,
+        "adl_events": r.adl_events,
+        "adl_accounts": r.adl_accounts,
+        "adl_notional": r.adl_notional,
+        "bad_debt": r.bad_debt,
+        "bankrupt_accounts": r.bankrupt_accounts,
+    }
+    return pd.DataFrame({"value": pd.Series(rows, dtype=object)})
+
+
 def analysis_table(result: Result) -> tuple[pd.DataFrame | None, str]:
     """``deleverage.analysis.summary(result)`` with figures as rows, or why there is none.
 
@@ -83,7 +116,11 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
     """The report page of ``result``, showing the PNG at the relative path ``dashboard``."""
     scenario = result.scenario
     esc = html.escape
+    from deleverage.risk import VENUE_KEYS
+    from deleverage.run_summary import RUN_KEYS, event_text
+
     metrics = metrics_table(result)
+    metrics = metrics.drop(index=[k for k in (*VENUE_KEYS, *RUN_KEYS) if k in metrics.index])
     analysis, why = analysis_table(result)
     episode = episode_table(result)
     accounts = result.accounts
@@ -111,24 +148,34 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
         f'<img class="dashboard" src="{esc(dashboard)}" '
         f'alt="dashboard of {esc(scenario.name)}, seed {result.seed}">',
         "<h2>Headline figures</h2>",
-        "<p>Per instrument (<code>Result.metrics</code>): drawdown as a fraction, depth "
-        "and spread as ratios to their medians before the first shock.</p>",
-        table_html(metrics, "metrics"),
+        f"<p>{esc(event_text(result))}.</p>",
+        "<p>Per instrument (<code>Result.metrics</code>): depth and spread as ratios to "
+        "their medians before the crash window; ADL and bad debt of that instrument's "
+        "positions.</p>",
+        figures_html(metrics, "metrics"),
+        "<h2>The venue: insurance fund, ADL and bad debt</h2>",
+        "<p>From the engine's ledger (<code>Result.risk()</code>): the insurance fund's "
+        "cash (its drawdown from its running peak), the auto-deleveraging closes and the "
+        "accounts they reduced, the bad debt absorbed under negative-balance protection, "
+        "and the accounts found bankrupt.</p>",
+        figures_html(venue_table(result), "venue"),
+        "<p>By instrument (<code>Result.risk_table()</code>):</p>",
+        figures_html(result.risk_table(), "risk", by="column"),
         *(
             [
                 "<h2>The crash day</h2>",
                 "<p><code>deleverage.analysis.episode_metrics</code>, day by day as the "
-                "scenario's episode declares: returns as fractions, ratios to the days "
+                "scenario's episode declares: returns as percents, ratios to the days "
                 "before (see docs/analysis.md).</p>",
-                table_html(episode, "episode"),
+                figures_html(episode, "episode"),
             ]
             if episode is not None
             else []
         ),
         "<h2>Analysis</h2>",
-        "<p><code>deleverage.analysis.summary</code>: fractions unless stated, times in "
-        "seconds (see docs/analysis.md).</p>",
-        table_html(analysis, "analysis") if analysis is not None else f"<p>{esc(why)}</p>",
+        "<p><code>deleverage.analysis.summary</code>, measured around the crash window; "
+        "times of day from the start of the run (see docs/analysis.md).</p>",
+        figures_html(analysis, "analysis") if analysis is not None else f"<p>{esc(why)}</p>",
         "<h2>Populations at the end</h2>",
         table_html(accounts, "populations"),
         "<h2>Run</h2>",

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from deleverage.result import Result
 
 
-def metrics_table(result: Result) -> pd.DataFrame:
-    """``result.metrics(name)`` of every instrument: one row per metric, one column each
-    (the columns' axis is named ``instrument``, as in ``analysis.summary(result).T``)."""
-    columns = {inst.name: result.metrics(inst.name) for inst in result.scenario.instruments}
+def metrics_table(result: Result, *, at: float | str | None = None) -> pd.DataFrame:
+    """``result.metrics(name, at=at)`` of every instrument: one row per metric, one column
+    each (the columns' axis is named ``instrument``, as in ``analysis.summary(result).T``)."""
+    columns = {inst.name: result.metrics(inst.name, at=at) for inst in result.scenario.instruments}
     table = pd.DataFrame(columns)
     table.columns.name = "instrument"
     return table
@@ -52,14 +52,18 @@ HEADLINE: tuple[tuple[str, str, Callable[[float], str]], ...] = (
     ("max_drawdown", "max drawdown", _percent),
     ("liquidations", "accounts liquidated", _count),
     ("liquidated_notional", "liquidated notional", _whole),
-    ("min_depth_ratio", "worst depth / pre-shock", _ratio),
-    ("max_spread_ratio", "widest spread / pre-shock", _ratio),
+    ("min_depth_ratio", "worst depth / before", _ratio),
+    ("max_spread_ratio", "widest spread / before", _ratio),
+    ("adl_events", "ADL events", _count),
+    ("adl_accounts", "accounts auto-deleveraged", _count),
+    ("adl_notional", "ADL notional", _whole),
+    ("bad_debt", "bad debt", _money),
 )
 
 
-def headline_text(result: Result) -> str:
+def headline_text(result: Result, *, at: float | str | None = None) -> str:
     """The headline figures as an aligned text table, one column per instrument."""
-    table = metrics_table(result)
+    table = metrics_table(result, at=at)
     rows = {
         label: [fmt(float(table.loc[key, name])) for name in table.columns]
         for key, label, fmt in HEADLINE
