@@ -36,7 +36,9 @@ def _capped(base: Scenario) -> Scenario:
 
 
 def test_summary_figures_are_finite_and_sensible(run: Result) -> None:
-    s = A.summary(run)
+    # Around the news (the run's event, its largest drawdown, can start later: stale
+    # orders at the old level trade once more after the jump)
+    s = A.summary(run, at=SHOCK)
     assert list(s.index) == ["GOLD"]
     row = s.loc["GOLD"]
     assert row["max_drawdown"] == pytest.approx(run.metrics()["max_drawdown"])
@@ -106,7 +108,8 @@ def test_leverage_amplifies_the_drawdown_over_paired_seeds(base: Scenario) -> No
     pairs = [(simulate(base, seed), simulate(capped, seed)) for seed in range(8)]
     assert all(b.metrics()["liquidations"] == 0 for _, b in pairs)
     s = A.paired_amplification(pairs, seed=0)
-    # Measured: mean 1.13, 95% interval 1.07-1.19, deeper in 7 of 8 seeds.
+    # Measured: mean 1.08, 95% interval 1.00-1.16, deeper in 6 of 8 seeds
+    # (docs/simulation.md#presets).
     assert s.n == 8
     assert s.mean > 1.0
     assert s.low > 0.95

@@ -32,13 +32,28 @@ from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps.paths import apply_paths
 
-VOL = "instruments.GOLD.fundamental.volatility"
-SPREAD = "populations.market_makers.params.vol_spread_factor"
+FAIR = "instruments.GOLD.fundamental"
+VOL = f"{FAIR}.volatility"
+MAKERS = "populations.market_makers.params"
+SPREAD = f"{MAKERS}.vol_spread_factor"
 QUIET = (0.0, 1800.0)
 
 
 def _base():  # type: ignore[no-untyped-def]
-    return apply_paths(load_preset("default").replace(targets=()), {VOL: 0.5, SPREAD: 40.0})
+    """The default world at a constant fair volatility (no clustered news, no waypoints:
+    half an hour of four seeds cannot pin a stochastic volatility's level to 20%), with
+    dealers who quote two ticks wide around a blend of fair value and trades, so that
+    the quiet spread answers smoothly to their spread factor."""
+    fixed = {
+        f"{FAIR}.vol_of_vol": 0.0,
+        f"{FAIR}.waypoints": (),
+        f"{MAKERS}.base_spread_ticks": 2,
+        f"{MAKERS}.fair_weight": 0.5,
+        f"{MAKERS}.basis_horizon": 0.0,
+        VOL: 0.5,
+        SPREAD: 40.0,
+    }
+    return apply_paths(load_preset("default").replace(targets=()), fixed)
 
 
 def _facts() -> list[Target]:

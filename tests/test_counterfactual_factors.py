@@ -4,6 +4,7 @@ leaves the rest of the world untouched."""
 from __future__ import annotations
 
 import dataclasses as dc
+import math
 
 import pytest
 
@@ -31,6 +32,7 @@ from deleverage.scenario import (
     SpeculatorParams,
     ValueParams,
     VolatilityTrigger,
+    Waypoint,
 )
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
@@ -129,9 +131,9 @@ def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:
 def test_news_removes_every_scheduled_shock(base: Scenario) -> None:
     inst = base.instruments[0]
     shocks = (Shock(10, "jump", 0.02), Shock(20, "drift", 0.5), Shock(30, "volatility", 0.4))
-    world = base.replace(
-        instruments=(dc.replace(inst, fundamental=dc.replace(inst.fundamental, shocks=shocks)),)
-    )
+    # no waypoints here: a jump before a waypoint is carried by it (the next test)
+    plain = dc.replace(inst.fundamental, shocks=shocks, waypoints=())
+    world = base.replace(instruments=(dc.replace(inst, fundamental=plain),))
     calm = no_news(world)
     assert calm.instruments[0].fundamental.shocks == ()
     assert (
@@ -140,6 +142,21 @@ def test_news_removes_every_scheduled_shock(base: Scenario) -> None:
     )
     assert calm.replace(instruments=world.instruments) == world
     assert no_news(calm) == calm  # nothing left to remove
+
+
+def test_news_leaves_waypoints_without_the_jumps_before_them(base: Scenario) -> None:
+    """A waypoint is a level after the news that came before it: without the news
+    it is that level divided by those jumps (and by no later one)."""
+    inst = base.instruments[0]
+    points = (Waypoint(900, 2000.0), Waypoint(1799, 2004.0))
+    shocks = (Shock(10, "jump", 0.02), Shock(1000, "jump", -0.03), Shock(2000, "jump", 0.5))
+    fundamental = dc.replace(inst.fundamental, shocks=shocks, waypoints=points)
+    world = base.replace(instruments=(dc.replace(inst, fundamental=fundamental),))
+    calm = no_news(world).instruments[0].fundamental
+    assert calm.shocks == ()
+    assert [w.step for w in calm.waypoints] == [900, 1799]
+    assert calm.waypoints[0].price == pytest.approx(2000.0 / math.exp(0.02), rel=1e-12)
+    assert calm.waypoints[1].price == pytest.approx(2004.0 / math.exp(0.02 - 0.03), rel=1e-12)
 
 
 def test_margin_hikes_removes_changes_and_triggers(base: Scenario) -> None:

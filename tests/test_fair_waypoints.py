@@ -28,7 +28,9 @@ SIGMA = 0.3
 def _world(steps: int, **fundamental: object):  # type: ignore[no-untyped-def]
     base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(60)
     gold = base.instruments[0]
-    settings_ = {"volatility": SIGMA, "shocks": ()} | fundamental
+    # a plain diffusion (the preset's clustered news and waypoints off) unless asked
+    plain = {"volatility": SIGMA, "shocks": (), "vol_of_vol": 0.0, "waypoints": ()}
+    settings_ = plain | fundamental
     f = dataclasses.replace(gold.fundamental, **settings_)
     return base.replace(
         instruments=(dataclasses.replace(gold, fundamental=f),),

@@ -30,7 +30,10 @@ SIGMA, ETA, HALF_LIFE, STEPS = 0.3, 0.35, 600.0, 300_000
 def _world(steps: int = STEPS, **fundamental: float):  # type: ignore[no-untyped-def]
     base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(60)
     gold = base.instruments[0]
-    f = dataclasses.replace(gold.fundamental, volatility=SIGMA, shocks=(), **fundamental)
+    # a plain diffusion (the preset's clustered news and waypoints off) unless asked
+    plain: dict[str, object] = {"vol_of_vol": 0.0, "waypoints": ()}
+    settings_ = plain | fundamental
+    f = dataclasses.replace(gold.fundamental, volatility=SIGMA, shocks=(), **settings_)
     return base.replace(
         instruments=(dataclasses.replace(gold, fundamental=f),),
         policy=dataclasses.replace(base.policy, margin_changes=()),

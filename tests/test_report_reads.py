@@ -62,7 +62,9 @@ def test_page_names_the_fund_adl_and_bad_debt(run: Result) -> None:
     dd = run.metrics("BTC")["max_drawdown"]
     assert f"max_drawdown {dd:.2%}" in text
     assert re.search(r"drawdown_peak_time \d\d:\d\d:\d\d", text)
-    assert re.search(r"recovery_seconds (\d+ h )?\d+ min \d+ s", text)
+    assert re.search(r"one_sided_seconds (\d+ h )?\d+ min \d+ s", text)
+    # liquidity that never came back (here the dealers stay out for the evening): "-"
+    assert re.search(r"recovery_seconds ((\d+ h )?\d+ min \d+ s|-)", text)
     assert "crash figures measured from" in text
 
 

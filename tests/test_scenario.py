@@ -37,6 +37,7 @@ from deleverage.scenario import (
     SpeculatorParams,
     ValueParams,
     VolatilityTrigger,
+    Waypoint,
     from_toml_str,
     load_toml,
     save_toml,
@@ -1180,7 +1181,13 @@ def test_default_preset() -> None:
     assert (g.start_price, g.tick_size, g.lot_size, g.mark) == (2000.0, 0.1, 1.0, "median")
     assert g.start_ticks == 20_000
     assert g.margin == MarginRule(initial_rate=0.1, maintenance="percent", maintenance_rate=0.05)
-    assert g.fundamental == Fundamental(volatility=0.16, shocks=(Shock(1800, "jump", -0.05),))
+    assert g.fundamental == Fundamental(
+        volatility=0.19,
+        shocks=(Shock(1800, "jump", -0.05),),
+        vol_of_vol=0.75,
+        vol_half_life=600.0,
+        waypoints=(Waypoint(900, 2000.0), Waypoint(1799, 2004.0)),
+    )
     assert s.clock == Clock(dt=1.0, steps=3600)
     assert s.insurance_fund == 1_000_000.0
     assert s.adl
