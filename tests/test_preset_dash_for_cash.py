@@ -22,8 +22,8 @@ FRACTION = 0.1
 RANGES = {
     "risk_drawdown": (-0.50, -0.30),
     "risk_worst_day": (-0.20, -0.08),
-    "haven_premium_before": (0.04, 0.12),
-    "haven_fall": (-0.14, -0.04),
+    "haven_premium_before": (0.03, 0.12),
+    "haven_fall": (-0.14, -0.02),
     "haven_fair_change": (-0.05, 0.03),
     "haven_premium_min": (-0.02, 0.015),
 }
