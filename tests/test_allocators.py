@@ -125,7 +125,10 @@ def test_dealers_sharing_a_risk_limit_withdraw_on_the_other_instruments_storm(
     maximum passes the limit the run is the same as with gold alone; the step
     after, every dealer is out, while dealers watching gold alone stay in
     exactly when gold's own volatility was under the limit."""
-    limit = next(p for p in world.populations if p.name == "gold_dealers").params.vol_withdraw
+    # Gold's own five-minute book is noisy (realized volatility up to 2-2.5 in
+    # calm weeks): with the limit above that, the index's storms are what pass it.
+    limit = 3.5
+    world = _with_maker_params(world, "gold_dealers", vol_withdraw=limit)
     alone = _with_maker_params(world, "gold_dealers", stress_instruments=())
     only_index = 0
     for seed in range(4):
