@@ -19,6 +19,7 @@ from deleverage.margin_rules import (
     MarkRule,
 )
 from deleverage.scenario.distributions import (
+    Distribution,
     check_bool,
     check_choice,
     check_float,
@@ -437,13 +438,22 @@ class Scenario:
             if p.strategy == "market_maker":
                 params = dataclasses.replace(
                     p.params,
-                    depth_lots=p.params.depth_lots.scaled(f),
+                    depth_lots=_scaled("depth_lots", p.params.depth_lots, f),
                     inventory_limit=max(1, round(p.params.inventory_limit * f)),
                 )
-                pops.append(dataclasses.replace(p, cash=p.cash.scaled(f), params=params))
+                cash = _scaled("cash", p.cash, f)
+                pops.append(dataclasses.replace(p, cash=cash, params=params))
             else:
                 pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
         return self.replace(populations=tuple(pops), insurance_fund=self.insurance_fund * f)
+
+
+def _scaled(field: str, dist: Distribution, f: float) -> Distribution:
+    """``dist`` scaled by ``f``; a size that underflows to zero is an error naming ``field``."""
+    try:
+        return dist.scaled(f)
+    except ValueError as err:
+        raise ValueError(f"{field}: {dist} scaled by {f:g} underflows ({err})") from None
 
 
 def _check_correlation(value: object, n: int) -> tuple[tuple[float, ...], ...]:
