@@ -30,9 +30,9 @@ def load_preset(name: str) -> Scenario:
 #: the preset was written; ``deleverage presets`` says so). A preset missing here has none.
 TYPICAL_WALL_SECONDS: dict[str, float] = {
     "default": 0.02,
-    "default-day": 0.7,
-    "gold-2026": 50.0,
+    "default-day": 0.5,
+    "gold-2026": 48.0,
     "crypto-cascade-2025": 2.7,
-    "dash-for-cash-2020": 20.0,
+    "dash-for-cash-2020": 15.0,
     "leverage-cycle": 0.9,
 }
