@@ -27,20 +27,27 @@ if TYPE_CHECKING:
     from deleverage import _core
     from deleverage.scenario import Scenario
 
-__all__ = ["account_states", "write_account_states"]
+__all__ = ["account_states", "account_values", "write_account_states"]
+
+
+def account_values(
+    scenario: Scenario, sim: _core.Simulation
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per account at the run's last marks: cash, positions (lots), equity, gross
+    notional and status bits (1 liquidated, 2 bankrupt)."""
+    cash = sim.cash
+    position = sim.position
+    marks = sim.marks.astype(np.float64)
+    tick_value = np.array([inst.tick_value for inst in scenario.instruments])
+    value = position * marks * tick_value
+    equity = cash + (value - sim.cost).sum(axis=1)
+    notional = np.abs(value).sum(axis=1)
+    return cash, position, equity, notional, sim.status
 
 
 def account_states(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
     """Every account's final state (see the module's docstring)."""
-    cash = sim.cash
-    position = sim.position
-    cost = sim.cost
-    status = sim.status
-    marks = sim.marks.astype(np.float64)
-    tick_value = np.array([inst.tick_value for inst in scenario.instruments])
-    value = position * marks * tick_value
-    equity = cash + (value - cost).sum(axis=1)
-    notional = np.abs(value).sum(axis=1)
+    cash, position, equity, notional, status = account_values(scenario, sim)
     population = np.repeat(
         np.array([p.name for p in scenario.populations], dtype=object),
         [p.accounts for p in scenario.populations],

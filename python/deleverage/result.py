@@ -435,15 +435,9 @@ def _population_names(scenario: Scenario, accounts: np.ndarray) -> np.ndarray:
 
 
 def _account_summary(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
-    cash = sim.cash
-    position = sim.position
-    cost = sim.cost
-    status = sim.status
-    marks = sim.marks.astype(np.float64)
-    tick_value = np.array([inst.tick_value for inst in scenario.instruments])
-    value = position * marks * tick_value
-    equity = cash + (value - cost).sum(axis=1)
-    notional = np.abs(value).sum(axis=1)
+    from deleverage.account_states import account_values
+
+    _, position, equity, notional, status = account_values(scenario, sim)
     rows = []
     first = 0
     for pop in scenario.populations:

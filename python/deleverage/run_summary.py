@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from deleverage.report.figure_format import clock_time
+
 if TYPE_CHECKING:
     from deleverage.result import Result
 
@@ -65,18 +67,6 @@ def run_summary(result: Result, *, at: float | str | None = None) -> dict[str, A
     return plain(out)  # type: ignore[no-any-return]
 
 
-def _clock(seconds: float) -> str:
-    """Seconds from the start as ``[Nd ]HH:MM:SS``."""
-    if not math.isfinite(seconds):
-        return "-"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h:02d}:{m:02d}:{s:02d}"
-    return f"day {days} {text}" if days else text
-
-
 SOURCES = {
     "at": "the time asked for",
     "episode": "the scenario's crash day",
@@ -90,7 +80,7 @@ def event_text(result: Result, *, at: float | str | None = None) -> str:
     event = result.event(at)
     where = f" of {event.instrument}" if event.instrument else ""
     return (
-        f"crash figures measured from {_clock(event.time)} to {_clock(event.end_time)} "
+        f"crash figures measured from {clock_time(event.time)} to {clock_time(event.end_time)} "
         f"({SOURCES[event.source]}{where}; depth and spread against the time before it)"
     )
 
@@ -102,7 +92,8 @@ def risk_text(result: Result) -> str:
         ("insurance fund at the start", f"{r.fund_start:,.2f}"),
         (
             "insurance fund lowest",
-            f"{r.fund_low:,.2f}" + (f" at {_clock(r.fund_low_time)}" if r.fund_low_time else ""),
+            f"{r.fund_low:,.2f}"
+            + (f" at {clock_time(r.fund_low_time)}" if r.fund_low_time else ""),
         ),
         ("insurance fund at the end", f"{r.fund_end:,.2f}"),
         ("insurance fund drawdown", f"{r.fund_drawdown:.2%}"),
