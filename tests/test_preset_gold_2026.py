@@ -89,7 +89,7 @@ def test_leverage_deepens_the_crash_of_the_same_news(world, figures) -> None:
     unlevered = cap_leverage(world)
     for seed in SEEDS[:2]:
         capped = episode_metrics(simulate(unlevered, seed))
-        assert capped["crash_day_return"] > figures.loc[seed, "crash_day_return"] + 0.015
+        assert capped["crash_day_return"] > figures.loc[seed, "crash_day_return"] + 0.01
         assert capped["premium_before"] < figures.loc[seed, "premium_before"]
         # The discount after the flush is the leverage's: 0.3% as is, under 0.1% at 1x.
         assert figures.loc[seed, "overshoot"] < capped["overshoot"] - 0.001
