@@ -10,6 +10,7 @@ drop out of the run unseen.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHON_TREES = ["python", "tests", "benchmarks", "examples", "tools"]
+PYTHON_TREES = ["python", "tests", "benchmarks", "examples", "tools", "noxfile.py"]
 CPP_SUFFIXES = {".hpp", ".cpp", ".h", ".cc"}
 
 if not (ROOT / "pyproject.toml").is_file() or not (ROOT / "python" / "deleverage").is_dir():
@@ -73,3 +74,20 @@ def test_clang_format() -> None:
     sources = cpp_sources()
     assert len(sources) > 20, sources  # the glob still finds the engine
     _run([_tool("clang-format"), "--dry-run", "--Werror", *sources])
+
+
+def test_pre_commit_revs_match_the_pins() -> None:
+    """The pre-commit hooks run the same ruff and clang-format as the lint extra."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "lint"
+    ]
+    pins = dict(req.split("==") for req in lint if "==" in req and ";" not in req)
+    config = (ROOT / ".pre-commit-config.yaml").read_text()
+    for repo, tool in (("ruff-pre-commit", "ruff"), ("mirrors-clang-format", "clang-format")):
+        found = re.search(rf"/{repo}\n\s+rev: v(\S+)", config)
+        assert found is not None, repo
+        assert found.group(1) == pins[tool], (repo, found.group(1), pins[tool])
