@@ -87,8 +87,10 @@ def sanitizers(session: nox.Session) -> None:
     """The engine-level tests on an ASan+UBSan build (the CMakePresets.json sanitize preset).
 
     GCC or Clang on Linux. The sanitizer runtime must load before the
-    interpreter's first allocation, hence LD_PRELOAD; Python's own allocations
-    are not freed at exit, so leak detection is off.
+    interpreter's first allocation, hence LD_PRELOAD, and libstdc++ with it, or
+    ASan's __cxa_throw interceptor finds nothing to forward to and aborts on the
+    first C++ exception. Python's own allocations are not freed at exit, so
+    leak detection is off.
     """
     session.install(
         ".[test]",
@@ -96,13 +98,16 @@ def sanitizers(session: nox.Session) -> None:
         "-Ccmake.build-type=RelWithDebInfo",
         "-Cbuild-dir=build/nox-sanitize",
     )
-    runtime = subprocess.run(
-        ["c++", "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    if "/" not in runtime:
-        session.error(f"no AddressSanitizer runtime found for c++ (got {runtime!r})")
+    preload = []
+    for lib in ("libasan.so", "libstdc++.so"):
+        path = subprocess.run(
+            ["c++", f"-print-file-name={lib}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if "/" not in path:
+            session.error(f"{lib}: not found by c++ -print-file-name (got {path!r})")
+        preload.append(path)
     env = {
-        "LD_PRELOAD": runtime,
+        "LD_PRELOAD": " ".join(preload),
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_string_checks=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         "PYTHONMALLOC": "malloc",
