@@ -18,21 +18,11 @@ nox.options.sessions = ["tests", "lint", "typecheck", "format"]
 DIR = Path(__file__).parent.resolve()
 PYTHON_TREES = ["python", "tests", "benchmarks", "examples", "tools", "noxfile.py"]
 
-# The engine-level tests: the order book, the margin engine (isolated and
-# cross), the message stream and the simulation loop, with their bad-input tests.
+# The engine-level tests the sanitizer build runs (shared with .ci/run).
 ENGINE_TESTS = [
-    "tests/test_book_errors.py",
-    "tests/test_book_ladder.py",
-    "tests/test_book_oracle.py",
-    "tests/test_binding_errors.py",
-    "tests/test_input_limits.py",
-    "tests/test_message_stream.py",
-    "tests/test_margin_books.py",
-    "tests/test_margin_engine.py",
-    "tests/test_margin_limits.py",
-    "tests/test_margin_oracle.py",
-    "tests/test_cross_margin.py",
-    "tests/test_simulation.py",
+    line.strip()
+    for line in (DIR / "tests" / "engine_tests.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
 ]
 
 
