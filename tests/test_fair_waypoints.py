@@ -9,34 +9,27 @@ after the last waypoint the ordinary diffusion resumes (its drift with it).
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deleverage.scenario import Fundamental, Shock, Waypoint, from_toml_str, to_toml_str
-from deleverage.scenarios import load_preset
+from deleverage.scenario import (
+    Fundamental,
+    Scenario,
+    Shock,
+    Waypoint,
+    from_toml_str,
+    to_toml_str,
+)
 from deleverage.simulate import simulate
 
 YEAR = 365 * 86400
-SIGMA = 0.3
-
-
-def _world(steps: int, **fundamental: object):  # type: ignore[no-untyped-def]
-    base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(60)
-    gold = base.instruments[0]
-    # a plain diffusion (the preset's clustered news and waypoints off) unless asked
-    plain = {"volatility": SIGMA, "shocks": (), "vol_of_vol": 0.0, "waypoints": ()}
-    settings_ = plain | fundamental
-    f = dataclasses.replace(gold.fundamental, **settings_)
-    return base.replace(
-        instruments=(dataclasses.replace(gold, fundamental=f),),
-        policy=dataclasses.replace(base.policy, margin_changes=()),
-        clock=dataclasses.replace(base.clock, steps=steps),
-    )
+SIGMA = 0.3  # the diffusion_world's volatility (conftest.py)
+World = Callable[..., Scenario]  # conftest.py's diffusion_world
 
 
 def _fair(world, seed: int = 0) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -53,17 +46,21 @@ def _fair(world, seed: int = 0) -> np.ndarray:  # type: ignore[no-untyped-def]
         unique_by=lambda p: p[0],
     ),
 )
-def test_the_path_passes_through_every_waypoint(seed: int, points: list[tuple[int, float]]) -> None:
+def test_the_path_passes_through_every_waypoint(
+    seed: int, points: list[tuple[int, float]], diffusion_world: World
+) -> None:
     points.sort()
-    world = _world(2_000, waypoints=tuple(Waypoint(s, p) for s, p in points), vol_of_vol=0.5)
+    world = diffusion_world(
+        2_000, waypoints=tuple(Waypoint(s, p) for s, p in points), vol_of_vol=0.5
+    )
     fair = _fair(world, seed)
     for step, price in points:
         assert fair[step] == pytest.approx(price, rel=1e-12)
 
 
-def test_between_waypoints_a_brownian_bridge() -> None:
+def test_between_waypoints_a_brownian_bridge(diffusion_world: World) -> None:
     k, segments = 100, 2_000
-    world = _world(
+    world = diffusion_world(
         k * segments, waypoints=tuple(Waypoint(k * (n + 1) - 1, 2000.0) for n in range(segments))
     )
     x = np.log(_fair(world, 7) / 2000.0).reshape(segments, k)  # row n: steps k n .. k n + k - 1
@@ -79,9 +76,11 @@ def test_between_waypoints_a_brownian_bridge() -> None:
     assert np.abs(x[:, -1]).max() < 1e-12  # every row ends on its waypoint
 
 
-def test_a_jump_between_waypoints_is_absorbed_and_one_at_a_waypoint_lands_after_it() -> None:
+def test_a_jump_between_waypoints_is_absorbed_and_one_at_a_waypoint_lands_after_it(
+    diffusion_world: World,
+) -> None:
     waypoints = (Waypoint(499, 2100.0), Waypoint(999, 2100.0))
-    world = _world(
+    world = diffusion_world(
         1_500,
         waypoints=waypoints,
         shocks=(Shock(300, "jump", -0.2), Shock(999, "jump", -0.1)),
@@ -97,8 +96,10 @@ def test_a_jump_between_waypoints_is_absorbed_and_one_at_a_waypoint_lands_after_
     assert fair[-1] == pytest.approx(fair[999], rel=1e-12)
 
 
-def test_drift_applies_after_the_last_waypoint_only() -> None:
-    world = _world(2_000, waypoints=(Waypoint(999, 2000.0),), volatility=0.0, drift=5.0)
+def test_drift_applies_after_the_last_waypoint_only(
+    diffusion_world: World,
+) -> None:
+    world = diffusion_world(2_000, waypoints=(Waypoint(999, 2000.0),), volatility=0.0, drift=5.0)
     fair = _fair(world)
     assert fair[999] == pytest.approx(2000.0, rel=1e-12)
     np.testing.assert_allclose(fair[:1000], 2000.0, rtol=1e-12)  # a flat bridge: no drift
@@ -106,16 +107,16 @@ def test_drift_applies_after_the_last_waypoint_only() -> None:
     assert fair[-1] / fair[999] == pytest.approx(math.exp(per_step * 1000), rel=1e-9)
 
 
-def test_a_shortened_run_replays_the_same_path() -> None:
-    world = _world(3_000, waypoints=(Waypoint(2_500, 2300.0),), vol_of_vol=0.4)
+def test_a_shortened_run_replays_the_same_path(diffusion_world: World) -> None:
+    world = diffusion_world(3_000, waypoints=(Waypoint(2_500, 2300.0),), vol_of_vol=0.4)
     full = _fair(world, 3)
     short = _fair(world.with_steps(1_000), 3)
     np.testing.assert_array_equal(full[:1000], short)
     assert full[-600] < 2300.0 * 1.2  # still pulled to the waypoint beyond the shortened run
 
 
-def test_waypoints_read_and_write_as_toml() -> None:
-    world = _world(1_000, waypoints=(Waypoint(10, 2001.5), Waypoint(900, 1800.0)))
+def test_waypoints_read_and_write_as_toml(diffusion_world: World) -> None:
+    world = diffusion_world(1_000, waypoints=(Waypoint(10, 2001.5), Waypoint(900, 1800.0)))
     again = from_toml_str(to_toml_str(world))
     assert again.instruments[0].fundamental.waypoints == world.instruments[0].fundamental.waypoints
 

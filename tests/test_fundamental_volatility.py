@@ -12,33 +12,19 @@ z, so for per-step returns r:
 
 from __future__ import annotations
 
-import dataclasses
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from deleverage.analysis.stylized import excess_kurtosis
-from deleverage.scenario import Fundamental
-from deleverage.scenarios import load_preset
+from deleverage.scenario import Fundamental, Scenario
 from deleverage.simulate import simulate
 
 YEAR = 365 * 86400
 SIGMA, ETA, HALF_LIFE, STEPS = 0.3, 0.35, 600.0, 300_000
-
-
-def _world(steps: int = STEPS, **fundamental: float):  # type: ignore[no-untyped-def]
-    base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(60)
-    gold = base.instruments[0]
-    # a plain diffusion (the preset's clustered news and waypoints off) unless asked
-    plain: dict[str, object] = {"vol_of_vol": 0.0, "waypoints": ()}
-    settings_ = plain | fundamental
-    f = dataclasses.replace(gold.fundamental, volatility=SIGMA, shocks=(), **settings_)
-    return base.replace(
-        instruments=(dataclasses.replace(gold, fundamental=f),),
-        policy=dataclasses.replace(base.policy, margin_changes=()),
-        clock=dataclasses.replace(base.clock, steps=steps),
-    )
+World = Callable[..., Scenario]  # conftest.py's diffusion_world (volatility SIGMA)
 
 
 def _acf(x: np.ndarray, lag: int) -> float:
@@ -52,8 +38,8 @@ def _theory_acf(lag: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def returns() -> list[np.ndarray]:
-    world = _world(vol_of_vol=ETA, vol_half_life=HALF_LIFE)
+def returns(diffusion_world: World) -> list[np.ndarray]:
+    world = diffusion_world(STEPS, vol_of_vol=ETA, vol_half_life=HALF_LIFE)
     fair = [simulate(world, seed, progress=False).series[("GOLD", "fair")] for seed in (0, 1, 2)]
     return [np.diff(np.log(f.to_numpy())) for f in fair]
 
@@ -76,17 +62,17 @@ def test_volatility_clusters_and_decays_with_the_half_life(returns: list[np.ndar
         assert measured == pytest.approx(_theory_acf(lag), abs=tolerance), lag
 
 
-def test_constant_volatility_draws_as_before() -> None:
+def test_constant_volatility_draws_as_before(diffusion_world: World) -> None:
     """vol_of_vol = 0 takes no draw: the same fair path whatever the half-life, with
     Gaussian returns."""
-    a = simulate(_world(20_000), 3, progress=False).series[("GOLD", "fair")].to_numpy()
-    b = simulate(_world(20_000, vol_half_life=5.0), 3, progress=False)
+    a = simulate(diffusion_world(20_000), 3, progress=False).series[("GOLD", "fair")].to_numpy()
+    b = simulate(diffusion_world(20_000, vol_half_life=5.0), 3, progress=False)
     assert np.array_equal(a, b.series[("GOLD", "fair")].to_numpy())
     assert abs(excess_kurtosis(np.diff(np.log(a)))) < 0.2
 
 
-def test_same_seed_same_path() -> None:
-    world = _world(20_000, vol_of_vol=0.8, vol_half_life=60.0)
+def test_same_seed_same_path(diffusion_world: World) -> None:
+    world = diffusion_world(20_000, vol_of_vol=0.8, vol_half_life=60.0)
     a = simulate(world, 5, progress=False).series
     b = simulate(world, 5, progress=False).series
     assert a.equals(b)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import deleverage as dl
 from deleverage import _core
-from deleverage.scenario import Clock, Distribution
+from deleverage.scenario import Clock, Distribution, Scenario
 from deleverage.scenario.scenario import MAX_DT, MIN_DT
 from deleverage.scenarios import load_preset
 from deleverage.simulate import MAX_ACCOUNT_CASH, build, simulate
@@ -94,8 +94,8 @@ def test_prices_at_the_int64_limits_are_rejected_cleanly(price: int, kind: int) 
         assert (results["filled"] == 0).all()
 
 
-def test_a_fortune_in_cash_is_refused_with_its_population() -> None:
-    world = load_preset("default").replace(targets=(), quiet_window=())
+def test_a_fortune_in_cash_is_refused_with_its_population(bare_default: Scenario) -> None:
+    world = bare_default
     pops = list(world.populations)
     pops[1] = dataclasses.replace(pops[1], cash=Distribution.fixed(1e300))
     with pytest.raises(
@@ -107,10 +107,10 @@ def test_a_fortune_in_cash_is_refused_with_its_population() -> None:
         simulate(world.replace(populations=tuple(pops)), 0, progress=False)
 
 
-def test_largest_cash_against_a_tiny_tick_keeps_positions_bounded() -> None:
+def test_largest_cash_against_a_tiny_tick_keeps_positions_bounded(bare_default: Scenario) -> None:
     """The largest allowed cash against a tick worth 1e-9 would be 10^24 lots: each
     decision stops at the largest order, and the run stays finite and conserved."""
-    world = load_preset("default").replace(targets=(), quiet_window=()).with_steps(600)
+    world = bare_default.with_steps(600)
     gold = dataclasses.replace(
         world.instruments[0], tick_size=1e-6, lot_size=1e-3, start_price=2000.0
     )

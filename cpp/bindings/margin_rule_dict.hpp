@@ -38,11 +38,16 @@ inline MarginRule rule_from_dict(py::handle rule, const std::string& where) {
   MarginRule r;
   r.initial_rate = field_double(rule_item(d, "initial_rate"), "initial_rate");
   const auto kind = field_str(rule_item(d, "maintenance"), "maintenance");
-  if (kind == "fixed") r.maintenance = Maintenance::Fixed;
-  else if (kind == "percent") r.maintenance = Maintenance::Percent;
-  else if (kind == "tiered") r.maintenance = Maintenance::Tiered;
-  else if (kind == "closeout") r.maintenance = Maintenance::Closeout;
-  else throw std::invalid_argument("maintenance: must be one of fixed, percent, tiered, closeout; got " + kind);
+  if (kind == "fixed")
+    r.maintenance = Maintenance::Fixed;
+  else if (kind == "percent")
+    r.maintenance = Maintenance::Percent;
+  else if (kind == "tiered")
+    r.maintenance = Maintenance::Tiered;
+  else if (kind == "closeout")
+    r.maintenance = Maintenance::Closeout;
+  else
+    throw std::invalid_argument("maintenance: must be one of fixed, percent, tiered, closeout; got " + kind);
   r.maintenance_rate = field_double(rule_item(d, "maintenance_rate"), "maintenance_rate");
   r.amount_per_lot = field_double(rule_item(d, "amount_per_lot"), "amount_per_lot");
   const py::object tiers = rule_item(d, "tiers");
@@ -59,9 +64,12 @@ inline MarginRule rule_from_dict(py::handle rule, const std::string& where) {
   }
   r.closeout_share = field_double(rule_item(d, "closeout_share"), "closeout_share");
   const auto basis = field_str(rule_item(d, "basis"), "basis");
-  if (basis == "mark") r.basis = MarginBasis::Mark;
-  else if (basis == "entry") r.basis = MarginBasis::Entry;
-  else throw std::invalid_argument("basis: must be mark or entry; got " + basis);
+  if (basis == "mark")
+    r.basis = MarginBasis::Mark;
+  else if (basis == "entry")
+    r.basis = MarginBasis::Entry;
+  else
+    throw std::invalid_argument("basis: must be mark or entry; got " + basis);
   r.liquidation_fee_rate = field_double(rule_item(d, "liquidation_fee_rate"), "liquidation_fee_rate");
   r.negative_balance_protection =
       field_bool(rule_item(d, "negative_balance_protection"), "negative_balance_protection");

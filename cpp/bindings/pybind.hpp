@@ -26,8 +26,8 @@ py::array_t<T> adopt(std::vector<T>&& v) {
   if (v.empty()) return py::array_t<T>(0);  // no capsule for nothing
   auto* heap = new std::vector<T>(std::move(v));
   py::capsule owner(heap, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())}, {static_cast<py::ssize_t>(sizeof(T))},
-                        heap->data(), owner);
+  return py::array_t<T>({static_cast<py::ssize_t>(heap->size())}, {static_cast<py::ssize_t>(sizeof(T))}, heap->data(),
+                        owner);
 }
 
 // A fresh numpy array holding a copy of n records.

@@ -146,7 +146,9 @@ auto column(Get get) {
 }
 
 template <class T>
-const T* ptr(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) { return a.data(); }
+const T* ptr(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+  return a.data();
+}
 
 // The records a check appended, copied under the lock that covered the check.
 std::vector<LiquidationRecord> appended(const MarginEngine& engine, std::size_t added) {
@@ -300,8 +302,8 @@ void register_margin(py::module_& m) {
             const Price* data = ptr(marks);
             for (std::size_t k = 0; k < steps * ni; ++k)
               if (data[k] < 1 || data[k] > kMaxPrice)
-                throw py::value_error("marks: must be in 1..2^62 ticks, got " + std::to_string(data[k]) +
-                                      " at step " + std::to_string(k / ni));
+                throw py::value_error("marks: must be in 1..2^62 ticks, got " + std::to_string(data[k]) + " at step " +
+                                      std::to_string(k / ni));
             return adopt(e.with_books([&] { return appended(e.engine, e.engine.check_path(data, steps)); }));
           },
           py::arg("marks"), "check() at every row of a (steps, instruments) mark path, without the GIL.")

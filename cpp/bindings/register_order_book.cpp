@@ -94,10 +94,8 @@ py::tuple execute_batch(PyOrderBook& b, const py::object& batch, const py::objec
     throw py::type_error("messages: dtype must be deleverage.MESSAGE_DTYPE, got " +
                          py::str(messages.dtype()).cast<std::string>());
   if (messages.ndim() != 1)
-    throw py::value_error("messages: must be one-dimensional, got " + std::to_string(messages.ndim()) +
-                          " dimensions");
-  if (messages.shape(0) >= (py::ssize_t{1} << 32))
-    throw py::value_error("messages: at most 2^32-1 messages per batch");
+    throw py::value_error("messages: must be one-dimensional, got " + std::to_string(messages.ndim()) + " dimensions");
+  if (messages.shape(0) >= (py::ssize_t{1} << 32)) throw py::value_error("messages: at most 2^32-1 messages per batch");
   // A strided view (a slice with a step) is copied once into contiguous memory.
   auto contiguous = py::array_t<Message, py::array::c_style>::ensure(messages);
   if (!contiguous) throw py::type_error("messages: could not be read as contiguous MESSAGE_DTYPE records");

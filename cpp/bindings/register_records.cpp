@@ -9,8 +9,7 @@ void register_records(py::module_& m) {
   // Registered first: every other binding passes these records as numpy arrays.
   PYBIND11_NUMPY_DTYPE(Message, order_id, price, qty, owner, type, side);
   PYBIND11_NUMPY_DTYPE(MessageResult, order_id, filled, resting, cancelled, code);
-  PYBIND11_NUMPY_DTYPE(Fill, taker_order, maker_order, price, qty, taker_owner, maker_owner, message, taker_side,
-                       kind);
+  PYBIND11_NUMPY_DTYPE(Fill, taker_order, maker_order, price, qty, taker_owner, maker_owner, message, taker_side, kind);
   PYBIND11_NUMPY_DTYPE(DepthLevel, price, qty, orders);
   PYBIND11_NUMPY_DTYPE(OrderView, order_id, price, qty, owner, side);
 
@@ -31,14 +30,14 @@ void register_records(py::module_& m) {
                               py::arg("IOC") = int(MsgType::Ioc), py::arg("FOK") = int(MsgType::Fok),
                               py::arg("CANCEL") = int(MsgType::Cancel), py::arg("REDUCE") = int(MsgType::Reduce),
                               py::arg("REPLACE") = int(MsgType::Replace));
-  codes["Reject"] = py::dict(
-      py::arg("NONE") = int(Reject::None), py::arg("BAD_TYPE") = int(Reject::BadType),
-      py::arg("BAD_SIDE") = int(Reject::BadSide), py::arg("BAD_QUANTITY") = int(Reject::BadQuantity),
-      py::arg("BAD_PRICE") = int(Reject::BadPrice), py::arg("PRICE_OFF_LADDER") = int(Reject::PriceOffLadder),
-      py::arg("UNKNOWN_ORDER") = int(Reject::UnknownOrder));
-  codes["StpMode"] = py::dict(py::arg("NONE") = int(StpMode::None),
-                              py::arg("CANCEL_RESTING") = int(StpMode::CancelResting),
-                              py::arg("CANCEL_INCOMING") = int(StpMode::CancelIncoming));
+  codes["Reject"] =
+      py::dict(py::arg("NONE") = int(Reject::None), py::arg("BAD_TYPE") = int(Reject::BadType),
+               py::arg("BAD_SIDE") = int(Reject::BadSide), py::arg("BAD_QUANTITY") = int(Reject::BadQuantity),
+               py::arg("BAD_PRICE") = int(Reject::BadPrice), py::arg("PRICE_OFF_LADDER") = int(Reject::PriceOffLadder),
+               py::arg("UNKNOWN_ORDER") = int(Reject::UnknownOrder));
+  codes["StpMode"] =
+      py::dict(py::arg("NONE") = int(StpMode::None), py::arg("CANCEL_RESTING") = int(StpMode::CancelResting),
+               py::arg("CANCEL_INCOMING") = int(StpMode::CancelIncoming));
   codes["FillKind"] =
       py::dict(py::arg("TRADE") = int(FillKind::Trade), py::arg("STP_CANCEL") = int(FillKind::StpCancel));
   m.attr("CODES") = codes;

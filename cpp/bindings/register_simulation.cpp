@@ -167,11 +167,16 @@ void register_simulation(py::module_& m) {
          const F64& u1, const F64& u2) {
         const PopulationSpec pop = population(population_spec);
         MarketView view;
-        for (const auto& [key, field] : std::initializer_list<std::pair<const char*, double*>>{
-                 {"last", &view.last}, {"reference", &view.reference}, {"mid", &view.mid},
-                 {"spread", &view.spread}, {"fair", &view.fair}, {"volatility", &view.volatility},
-                 {"step_sigma", &view.step_sigma}, {"tick_value", &view.tick_value},
-                 {"initial_rate", &view.initial_rate}})
+        for (const auto& [key, field] :
+             std::initializer_list<std::pair<const char*, double*>>{{"last", &view.last},
+                                                                    {"reference", &view.reference},
+                                                                    {"mid", &view.mid},
+                                                                    {"spread", &view.spread},
+                                                                    {"fair", &view.fair},
+                                                                    {"volatility", &view.volatility},
+                                                                    {"step_sigma", &view.step_sigma},
+                                                                    {"tick_value", &view.tick_value},
+                                                                    {"initial_rate", &view.initial_rate}})
           *field = get<double>(market, key);
         const auto n = static_cast<std::size_t>(equity.size());
         const bool draws = pop.strategy == Strategy::Noise;
@@ -217,8 +222,8 @@ void register_simulation(py::module_& m) {
         return py::make_tuple(py::array_t<Qty>(static_cast<py::ssize_t>(n), b.target.data()),
                               py::array_t<Price>(static_cast<py::ssize_t>(n), b.price.data()));
       },
-      py::arg("population"), py::arg("market"), py::arg("signal"), py::arg("equity"), py::arg("cash"),
-      py::arg("param"), py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
+      py::arg("population"), py::arg("market"), py::arg("signal"), py::arg("equity"), py::arg("cash"), py::arg("param"),
+      py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
       "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
       "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
@@ -279,8 +284,8 @@ void register_simulation(py::module_& m) {
                const auto t = c.cast<py::tuple>();
                auto rule = bindings::rule_from_dict(t[3], "triggers");
                rule.validate_and_prepare();
-               s.triggers.push_back(VolatilityTrigger{t[0].cast<std::uint16_t>(), t[1].cast<double>(),
-                                                      t[2].cast<double>(), rule});
+               s.triggers.push_back(
+                   VolatilityTrigger{t[0].cast<std::uint16_t>(), t[1].cast<double>(), t[2].cast<double>(), rule});
              }
              for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
              double scale = 1.0;
@@ -436,10 +441,9 @@ void register_simulation(py::module_& m) {
                                  return out;
                                }));
                              })
-      .def_property_readonly("bankrupt_accounts",
-                             [](PySimulation& s) {
-                               return s.read([](const Simulation& r) { return r.engine().bankrupt_accounts(); });
-                             })
+      .def_property_readonly(
+          "bankrupt_accounts",
+          [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().bankrupt_accounts(); }); })
       .def_property_readonly("steps_done",
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.steps_done(); }); })
       .def_property_readonly("messages",

@@ -15,9 +15,7 @@ constexpr double kAlwaysCandidate = -1.0;
 
 CrossMarginScan::CrossMarginScan() : block_(std::make_unique<RevaluationBlock>()) { clear_buckets(); }
 
-void CrossMarginScan::resize(std::size_t accounts) {
-  theta_.resize(accounts, static_cast<float>(kAlwaysCandidate));
-}
+void CrossMarginScan::resize(std::size_t accounts) { theta_.resize(accounts, static_cast<float>(kAlwaysCandidate)); }
 
 std::size_t CrossMarginScan::memory_bytes() const noexcept {
   return theta_.capacity() * sizeof(float) + members_.capacity() * sizeof(std::uint32_t) +
@@ -164,7 +162,8 @@ void CrossMarginScan::rebase(const View& view, IndexLinks& links, const Price* m
       revalue_block(t, view.rules, view.tick_values, marks, first, count, true, b);
       for (std::size_t j = 0; j < count; ++j) {
         if (t.membership[first + j] != kScanned) continue;
-        link(links, static_cast<std::uint32_t>(first + j), theta_of(b.equity[j], b.mm[j], b.magnitude[j], b.weight[j], k));
+        link(links, static_cast<std::uint32_t>(first + j),
+             theta_of(b.equity[j], b.mm[j], b.magnitude[j], b.weight[j], k));
       }
     }
     stats_.rebase_revalued += size_;

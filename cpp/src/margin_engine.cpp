@@ -55,8 +55,7 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
     bad("insurance_fund", "must be finite and >= 0, got " + std::to_string(settings_.insurance_fund));
   if (settings_.max_rounds < 1 || settings_.max_rounds > 65535)
     bad("max_rounds", "must be in 1..65535, got " + std::to_string(settings_.max_rounds));
-  if (!(settings_.max_liquidation_notional > 0))
-    bad("max_liquidation_notional", "must be > 0 (inf for no cap)");
+  if (!(settings_.max_liquidation_notional > 0)) bad("max_liquidation_notional", "must be > 0 (inf for no cap)");
   if (static_cast<std::uint8_t>(settings_.close_order) > 3)
     bad("close_order", "must be instrument, most_liquid, largest_loss or pro_rata");
   if (settings_.liquidity.empty()) settings_.liquidity.assign(tick_values_.size(), 0.0);
@@ -79,9 +78,8 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
   marks_.assign(instruments(), 0);
 }
 
-void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::uint16_t* instrument,
-                                const Qty* position, const double* entry_price, const std::uint8_t* mode,
-                                const std::uint16_t* population) {
+void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::uint16_t* instrument, const Qty* position,
+                                const double* entry_price, const std::uint8_t* mode, const std::uint16_t* population) {
   const std::size_t ni = instruments();
   if (table_.size() + n > 0xFFFFFFF0u) bad("cash", "at most 2^32 - 16 accounts in one engine");
   auto field = [](const char* name, std::size_t k) { return std::string(name) + "[" + std::to_string(k) + "]"; };
@@ -90,15 +88,13 @@ void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::ui
       bad(field("cash", k), "must be in [0, 1e15], got " + std::to_string(cash[k]));
     if (mode[k] > 1) bad(field("mode", k), "must be 0 (isolated) or 1 (cross), got " + std::to_string(mode[k]));
     if (instrument[k] >= ni)
-      bad(field("instrument", k),
-          "must be in 0.." + std::to_string(ni - 1) + ", got " + std::to_string(instrument[k]));
+      bad(field("instrument", k), "must be in 0.." + std::to_string(ni - 1) + ", got " + std::to_string(instrument[k]));
     for (std::size_t i = 0; i < ni; ++i) {
       const Qty q = position[k * ni + i];
       if (q == 0) continue;
       if (q > kMaxQty || q < -kMaxQty) bad(field("position", k), "must be within +-2^40 lots");
       if (mode[k] == 0 && i != instrument[k])
-        bad(field("position", k),
-            "an isolated account holds only its own instrument " + std::to_string(instrument[k]));
+        bad(field("position", k), "an isolated account holds only its own instrument " + std::to_string(instrument[k]));
       const double e = entry_price[k * ni + i];
       if (!(e > 0 && e <= static_cast<double>(kMaxPrice)))
         bad(field("entry_price", k), "must be in (0, 2^62] ticks for an open position");
@@ -200,18 +196,21 @@ void MarginEngine::ensure_span(std::size_t i, double price) {
   };
   if (!indexes_[i]) {
     const int shift = shift_for(price);
-    indexes_[i] = std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
+    indexes_[i] =
+        std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
     return;
   }
   if (2.0 * price > indexes_[i]->longs.span_ticks()) rebuild(i, shift_for(price));
 }
 
 void MarginEngine::rebuild(std::size_t i, int shift) {
-  indexes_[i] = std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
+  indexes_[i] =
+      std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
   SideIndexes& idx = *indexes_[i];
   for (std::uint32_t a = 0; a < accounts(); ++a) {
     const std::uint8_t m = table_.membership[a];
-    if ((m == kIndexedLong || m == kIndexedShort) && table_.instrument[a] == i) (m == kIndexedLong ? idx.longs : idx.shorts).insert(table_.links, a);
+    if ((m == kIndexedLong || m == kIndexedShort) && table_.instrument[a] == i)
+      (m == kIndexedLong ? idx.longs : idx.shorts).insert(table_.links, a);
   }
 }
 
@@ -557,7 +556,8 @@ double MarginEngine::close(std::uint32_t a, std::size_t i, Qty lots, CloseKind k
     if (total > 0) {
       record(CloseKind::Adl, round, a, i, q, total, bankruptcy, e);
       for (const auto& [j, take] : takes)
-        record(CloseKind::AdlVictim, round, j, i, table_.position[at(j, i)], take, bankruptcy, equity(j, marks_.data()));
+        record(CloseKind::AdlVictim, round, j, i, table_.position[at(j, i)], take, bankruptcy,
+               equity(j, marks_.data()));
       trade_account(a, i, -sign * total, bankruptcy);
       for (const auto& [j, take] : takes) {
         detach(j);
@@ -593,8 +593,13 @@ double MarginEngine::sell_into_book(std::uint32_t a, std::size_t i, Qty lots, st
     limit = sell ? std::max<Price>(1, static_cast<Price>(bound)) : static_cast<Price>(bound);
     if (limit < 1) return 0.0;
   }
-  Message m{0, limit, lots, a, static_cast<std::uint8_t>(MsgType::Ioc),
-            static_cast<std::uint8_t>(sell ? Side::Sell : Side::Buy), {}};
+  Message m{0,
+            limit,
+            lots,
+            a,
+            static_cast<std::uint8_t>(MsgType::Ioc),
+            static_cast<std::uint8_t>(sell ? Side::Sell : Side::Buy),
+            {}};
   book_fills_.clear();
   book->apply(m, 0, book_fills_);
   Qty filled = 0;

@@ -31,14 +31,13 @@ OrderBook::OrderBook(StpMode stp, std::int64_t max_ladder_levels, bool track_own
   }
   // Checked before the doubling below, which would overflow (and never end) past 2^62.
   if (max_ladder_levels < 1 || max_ladder_levels > kMaxLadderLevelsLimit) {
-    throw std::invalid_argument("max_ladder_levels: must be in 1.." + std::to_string(kMaxLadderLevelsLimit) +
-                                ", got " + std::to_string(max_ladder_levels));
+    throw std::invalid_argument("max_ladder_levels: must be in 1.." + std::to_string(kMaxLadderLevelsLimit) + ", got " +
+                                std::to_string(max_ladder_levels));
   }
   while (max_window_ < max_ladder_levels) max_window_ *= 2;
 }
 
-void OrderBook::execute(const Message* messages, std::size_t n, MessageResult* results,
-                        std::vector<Fill>& fills) {
+void OrderBook::execute(const Message* messages, std::size_t n, MessageResult* results, std::vector<Fill>& fills) {
   // A batch knows its future: bring each message's target order (or price
   // level) into cache well before it is needed.
   constexpr std::size_t kAhead = 16;
@@ -194,8 +193,16 @@ inline bool OrderBook::consume_level(Level& lvl, Price price, Taker& t, std::vec
         killed = true;
         break;
       }
-      fills.push_back(Fill{t.id, pool_.id_of(s), price, mk.qty, t.owner, mk.owner, t.message,
-                           static_cast<std::uint8_t>(t.side), static_cast<std::uint8_t>(FillKind::StpCancel), {}});
+      fills.push_back(Fill{t.id,
+                           pool_.id_of(s),
+                           price,
+                           mk.qty,
+                           t.owner,
+                           mk.owner,
+                           t.message,
+                           static_cast<std::uint8_t>(t.side),
+                           static_cast<std::uint8_t>(FillKind::StpCancel),
+                           {}});
       lvl.qty -= mk.qty;
       --lvl.count;
       if (track_owners_) owner_unlink(s);
@@ -204,8 +211,16 @@ inline bool OrderBook::consume_level(Level& lvl, Price price, Taker& t, std::vec
       continue;
     }
     const Qty q = std::min(t.remaining, mk.qty);
-    fills.push_back(Fill{t.id, pool_.id_of(s), price, q, t.owner, mk.owner, t.message,
-                         static_cast<std::uint8_t>(t.side), static_cast<std::uint8_t>(FillKind::Trade), {}});
+    fills.push_back(Fill{t.id,
+                         pool_.id_of(s),
+                         price,
+                         q,
+                         t.owner,
+                         mk.owner,
+                         t.message,
+                         static_cast<std::uint8_t>(t.side),
+                         static_cast<std::uint8_t>(FillKind::Trade),
+                         {}});
     t.remaining -= q;
     lvl.qty -= q;
     last_price_ = price;

@@ -155,9 +155,8 @@ __attribute__((target("avx2"))) void revalue_avx2(const AccountTable& t, const M
 
 }  // namespace
 
-void revalue_block(const AccountTable& table, const MarginRule* rules, const double* tick_values,
-                   const Price* marks, std::size_t first, std::size_t count, bool bounds,
-                   RevaluationBlock& out) noexcept {
+void revalue_block(const AccountTable& table, const MarginRule* rules, const double* tick_values, const Price* marks,
+                   std::size_t first, std::size_t count, bool bounds, RevaluationBlock& out) noexcept {
 #if DELEVERAGE_DISPATCH_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
   if (avx2) {

@@ -116,7 +116,8 @@ void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
   // Poisson activity: the gap to the next step with an action is geometric.
   const double p = spec_.populations[population_of_[a]].activity;
   std::uint64_t gap = 0;
-  if (p < 1.0) gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / std::log1p(-p)));
+  if (p < 1.0)
+    gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / std::log1p(-p)));
   calendar_.schedule(a, t + 1 + gap);
 }
 
@@ -166,8 +167,7 @@ void Simulation::requote_makers() {
     // Other venues move their quotes at once; the basis this book has lately
     // traded at moves them only as fast as the flow keeps pushing it.
     // Beyond max_basis they would rather arbitrage against other venues than quote it.
-    if (pop.basis_alpha > 0.0)
-      m.fair *= std::exp(std::clamp(states_[p].basis.front(), -pop.max_basis, pop.max_basis));
+    if (pop.basis_alpha > 0.0) m.fair *= std::exp(std::clamp(states_[p].basis.front(), -pop.max_basis, pop.max_basis));
     // Their limits face the worst volatility among the desks that share their risk limit.
     MarketView limits = m;
     for (const std::uint16_t j : pop.stress_instruments)
@@ -248,7 +248,8 @@ void Simulation::decide_batches() {
     // Allocators budget risk on the stormiest of their markets, over their own horizon.
     double stormiest = 0.0;
     if (pop.strategy == Strategy::Allocator)
-      for (const double v : state.variance) stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / spec_.dt));
+      for (const double v : state.variance)
+        stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / spec_.dt));
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       DecisionBatch& b = state.batches[k];
       const MarketView m = view(pop.instruments[k]);
@@ -385,8 +386,8 @@ void Simulation::step(std::uint64_t t) {
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
     const VolatilityTrigger& trig = spec_.triggers[k];
     const double r = step_return_[trig.instrument];
-    trigger_variance_[k] += 2.0 / (trig.window_steps + 1.0) *
-                            (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
+    trigger_variance_[k] +=
+        2.0 / (trig.window_steps + 1.0) * (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];

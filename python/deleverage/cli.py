@@ -169,7 +169,9 @@ def _bench_margin(args: argparse.Namespace) -> int:
         print(json.dumps(result))
         return 0
     print(f"margin engine (seed {args.seed}); baseline: a full scan of every account per update")
-    for r in result["results"]:  # type: ignore[union-attr]
+    results = result["results"]
+    assert isinstance(results, list)
+    for r in results:
         print(
             f"  {r['accounts']:>11,} accounts: created in {r['create_seconds']:.2f} s, "
             f"{r['bytes_per_account']:.1f} bytes/account"

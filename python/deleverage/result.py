@@ -121,7 +121,7 @@ class Result:
         table = metrics_table(self)
         shown = pd.DataFrame(
             {
-                name: [fmt(float(table.loc[key, name])) for key, _, fmt in HEADLINE]
+                name: [fmt(float(table[name][key])) for key, _, fmt in HEADLINE]
                 for name in table.columns
             },
             index=[label for _, label, _ in HEADLINE],
@@ -199,7 +199,7 @@ class Result:
             liquidations["price"] = liquidations["price"].to_numpy(dtype=np.float64) * size
             liquidations["mark"] = liquidations["mark"].to_numpy(dtype=np.float64) * size
             liquidations.insert(
-                liquidations.columns.get_loc("account") + 1,
+                list(liquidations.columns).index("account") + 1,
                 "population",
                 _population_names(scenario, liquidations["account"].to_numpy()),
             )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,11 @@ def instrument_metrics(
     }
 
 
+def _instrument_frame(result: Result, instrument: str) -> pd.DataFrame:
+    """One instrument's columns of ``result.series`` (its columns are (instrument, field))."""
+    return cast(pd.DataFrame, result.series[instrument])
+
+
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A series column, or NaNs for a result saved before the engine recorded it."""
     if name in frame.columns:
@@ -110,8 +115,8 @@ def _victims(result: Result, instrument: str) -> np.ndarray:
 def result_venue_metrics(result: Result) -> dict[str, float | int]:
     """``venue_metrics`` of a ``Result``."""
     names = [inst.name for inst in result.scenario.instruments]
-    first = result.series[names[0]]
-    debt = [_column(result.series[n], "bad_debt") for n in names]
+    first = _instrument_frame(result, names[0])
+    debt = [_column(_instrument_frame(result, n), "bad_debt") for n in names]
     bankrupt = _column(first, "bankrupt")
     return venue_metrics(
         fund_start=result.scenario.insurance_fund,
@@ -123,7 +128,7 @@ def result_venue_metrics(result: Result) -> dict[str, float | int]:
 
 def result_instrument_metrics(result: Result, instrument: str) -> dict[str, float | int]:
     """``instrument_metrics`` of one instrument of a ``Result``."""
-    s = result.series[instrument]
+    s = _instrument_frame(result, instrument)
     return instrument_metrics(
         adl=s["adl"].to_numpy(dtype=np.float64),
         adl_notional=_column(s, "adl_notional"),

@@ -42,7 +42,8 @@ struct AccountTable {
 
   std::size_t memory_bytes() const noexcept {
     return (cash.capacity() + realized_pnl.capacity() + fees_paid.capacity() + links.trigger.capacity() +
-            cost.capacity()) * sizeof(double) +
+            cost.capacity()) *
+               sizeof(double) +
            position.capacity() * sizeof(Qty) + (mode.capacity() + status.capacity() + membership.capacity()) +
            (population.capacity() + instrument.capacity()) * sizeof(std::uint16_t) +
            (links.next.capacity() + links.prev.capacity()) * sizeof(std::uint32_t);

@@ -23,8 +23,8 @@ struct DecisionBatch {
   std::vector<std::uint32_t> account;
   std::vector<double> equity;  // at the step's marks
   std::vector<double> cash;
-  std::vector<double> param;   // the strategy's per-account parameter
-  std::vector<Qty> current;    // position in the population's instrument
+  std::vector<double> param;       // the strategy's per-account parameter
+  std::vector<Qty> current;        // position in the population's instrument
   std::vector<double> u0, u1, u2;  // uniforms in (0, 1), for strategies that draw
   // Out: the position wanted after this step's order, and its limit price
   // (ticks; 0 for a market order).

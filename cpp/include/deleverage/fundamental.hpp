@@ -35,11 +35,11 @@ struct FundamentalSpec {
   double drift = 0.0;       // per year
   double volatility = 0.0;  // per sqrt(year)
   bool mean_reverting = false;
-  double reversion = 0.0;  // per year
-  double anchor = 0.0;     // price units (mean-reverting)
-  double vol_of_vol = 0.0;       // stationary std of log volatility (0: constant)
-  double vol_half_life = 86400.0;  // seconds
-  std::vector<Shock> shocks;  // sorted by step
+  double reversion = 0.0;           // per year
+  double anchor = 0.0;              // price units (mean-reverting)
+  double vol_of_vol = 0.0;          // stationary std of log volatility (0: constant)
+  double vol_half_life = 86400.0;   // seconds
+  std::vector<Shock> shocks;        // sorted by step
   std::vector<Waypoint> waypoints;  // strictly increasing steps
 };
 
@@ -104,8 +104,8 @@ class Fundamental {
   double drift_;
   double volatility_;
   double dt_;
-  double persistence_;  // of x per step
-  double innovation_;   // std of x's step innovation
+  double persistence_;    // of x per step
+  double innovation_;     // std of x's step innovation
   double log_vol_ = 0.0;  // x
   bool started_ = false;
   std::size_t next_ = 0;

@@ -139,7 +139,9 @@ class LiquidationIndex {
     return long_ ? trigger + slack(trigger) >= mark : trigger - slack(trigger) <= mark;
   }
 
-  std::size_t memory_bytes() const noexcept { return head_.capacity() * sizeof(std::uint32_t) + occupied_.memory_bytes(); }
+  std::size_t memory_bytes() const noexcept {
+    return head_.capacity() * sizeof(std::uint32_t) + occupied_.memory_bytes();
+  }
 
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();

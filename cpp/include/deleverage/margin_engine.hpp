@@ -204,7 +204,7 @@ class MarginEngine {
   std::vector<Fill> book_fills_;
   std::vector<BookTrade>* trade_sink_ = nullptr;
   std::vector<std::unique_ptr<SideIndexes>> indexes_;
-  CrossMarginScan scan_;  // accounts with several open positions
+  CrossMarginScan scan_;                  // accounts with several open positions
   std::vector<std::size_t> close_order_;  // scratch: the positions of the account being liquidated
   std::vector<Price> marks_;
   std::vector<LiquidationRecord> log_;

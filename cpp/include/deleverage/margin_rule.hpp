@@ -3,9 +3,9 @@
 // The floating-point expressions are the ones docs/margin.md fixes.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <limits>
 #include <stdexcept>
@@ -39,8 +39,8 @@ struct MarginRule {
   void validate_and_prepare() {
     auto in = [](const char* field, double x, double lo, double hi, bool lo_open) {
       if (!std::isfinite(x) || (lo_open ? x <= lo : x < lo) || x > hi)
-        throw std::invalid_argument(std::string(field) + ": must be in " + (lo_open ? "(" : "[") +
-                                    std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(x));
+        throw std::invalid_argument(std::string(field) + ": must be in " + (lo_open ? "(" : "[") + std::to_string(lo) +
+                                    ", " + std::to_string(hi) + "], got " + std::to_string(x));
     };
     in("initial_rate", initial_rate, 0.0, 1.0, true);
     in("maintenance_rate", maintenance_rate, 0.0, 1.0, false);
@@ -48,7 +48,8 @@ struct MarginRule {
       throw std::invalid_argument("maintenance_rate: must be below 1 for percent maintenance");
     // Maintenance at the whole notional leaves a long no liquidation price (0/0).
     if (maintenance == Maintenance::Closeout && closeout_share * initial_rate >= 1.0)
-      throw std::invalid_argument("closeout_share: closeout_share * initial_rate must be below 1 for closeout maintenance");
+      throw std::invalid_argument(
+          "closeout_share: closeout_share * initial_rate must be below 1 for closeout maintenance");
     in("amount_per_lot", amount_per_lot, 0.0, 1e15, false);
     in("closeout_share", closeout_share, 0.0, 1.0, true);
     in("liquidation_fee_rate", liquidation_fee_rate, 0.0, 0.1, false);

@@ -20,7 +20,7 @@ struct MessageStreamSpec {
   // holds the book steady near that depth instead of draining or piling up.
   double cross_share = 0.2;
   std::uint64_t target_resting = 20'000;
-  Qty max_qty = 100;           // quantities uniform in 1..max_qty
+  Qty max_qty = 100;  // quantities uniform in 1..max_qty
   std::uint32_t owners = 1000;
 };
 

@@ -43,9 +43,7 @@ class OrderPool {
     return slot;
   }
 
-  OrderId id_of(std::uint32_t slot) const noexcept {
-    return make_id(slot, generation_of(slots_[slot]));
-  }
+  OrderId id_of(std::uint32_t slot) const noexcept { return make_id(slot, generation_of(slots_[slot])); }
 
   // Return a slot to the free list; its generation moves on, retiring its id.
   void release(std::uint32_t slot) noexcept {

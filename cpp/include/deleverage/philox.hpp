@@ -31,8 +31,7 @@ inline PhiloxBlock philox4x32_10(PhiloxBlock ctr, PhiloxKey key) noexcept {
 class PhiloxStream {
  public:
   PhiloxStream(std::uint64_t seed, std::uint64_t stream) noexcept
-      : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)},
-        stream_(stream) {}
+      : key_{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)}, stream_(stream) {}
 
   std::uint64_t next_u64() noexcept {
     if (have_ == 0) refill();

@@ -40,7 +40,7 @@ struct PopulationSpec {
   double vol_reference = 0.3;
   double vol_exit = 1.0;
   double leverage = 1.0;
-  double reach = 1.0;  // how far toward fair value their limit price goes (1: at fair)
+  double reach = 1.0;          // how far toward fair value their limit price goes (1: at fair)
   bool hold_when_out = false;  // above vol_exit: keep the position (true) or close it (false)
   // Market makers.
   std::int64_t levels = 5;
@@ -70,11 +70,11 @@ struct PopulationSpec {
 
 // What a strategy sees of its market at a decision.
 struct MarketView {
-  double last = 0.0;       // ticks
-  double reference = 0.0;  // ticks: a short average of trade prices
-  double mid = 0.0;   // ticks (last when one side is empty)
-  double spread = 0.0;  // ticks; infinite when a side is empty
-  double fair = 0.0;  // ticks
+  double last = 0.0;        // ticks
+  double reference = 0.0;   // ticks: a short average of trade prices
+  double mid = 0.0;         // ticks (last when one side is empty)
+  double spread = 0.0;      // ticks; infinite when a side is empty
+  double fair = 0.0;        // ticks
   double volatility = 0.0;  // annualised, realized
   double step_sigma = 0.0;  // one step's standard deviation of log price (realized)
   double tick_value = 1.0;

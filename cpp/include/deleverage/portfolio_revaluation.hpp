@@ -37,8 +37,7 @@ struct RevaluationBlock {
 double mm_slope_bound(const MarginRule& rule) noexcept;
 
 // Fill `out` for accounts [first, first + count), count <= kSize. `bounds`: also magnitude and weight.
-void revalue_block(const AccountTable& table, const MarginRule* rules, const double* tick_values,
-                   const Price* marks, std::size_t first, std::size_t count, bool bounds,
-                   RevaluationBlock& out) noexcept;
+void revalue_block(const AccountTable& table, const MarginRule* rules, const double* tick_values, const Price* marks,
+                   std::size_t first, std::size_t count, bool bounds, RevaluationBlock& out) noexcept;
 
 }  // namespace deleverage

@@ -37,8 +37,7 @@ class PriceLadder {
   // Any int64 p (an unvalidated price too): the difference is taken modulo 2^64, so a
   // p below base_ wraps to a huge offset instead of overflowing.
   bool contains(Price p) const noexcept {
-    return static_cast<std::uint64_t>(p) - static_cast<std::uint64_t>(base_) <
-           static_cast<std::uint64_t>(window());
+    return static_cast<std::uint64_t>(p) - static_cast<std::uint64_t>(base_) < static_cast<std::uint64_t>(window());
   }
 
   Level& at(Price p) noexcept { return levels_[static_cast<std::size_t>(p - base_)]; }
@@ -98,9 +97,7 @@ class PriceLadder {
     }
   }
 
-  std::size_t memory_bytes() const noexcept {
-    return levels_.capacity() * sizeof(Level) + occupied_.memory_bytes();
-  }
+  std::size_t memory_bytes() const noexcept { return levels_.capacity() * sizeof(Level) + occupied_.memory_bytes(); }
 
  private:
   void reset(std::int64_t w, Price new_base) {

@@ -28,7 +28,7 @@ struct StepRecord {
   double insurance_fund;
   double adl;  // auto-deleveraging events
   double active_makers;
-  double volatility;  // realized, annualised
+  double volatility;    // realized, annualised
   double adl_notional;  // money the auto-deleveraged accounts closed in the step, at the bankruptcy price
   double adl_accounts;  // opposite positions (accounts) auto-deleveraged in the step
   double bad_debt;      // money lost past zero on this instrument's closes so far (negative-balance protection)
@@ -39,9 +39,9 @@ static_assert(sizeof(StepRecord) == 23 * sizeof(double));
 // One trade, when the run keeps a trade log. 40 bytes.
 struct TradeRecord {
   std::uint64_t step;
-  std::int64_t price;  // ticks
-  std::int64_t qty;    // lots
-  std::uint32_t buyer;   // account id (outside ids for participants that are not accounts)
+  std::int64_t price;   // ticks
+  std::int64_t qty;     // lots
+  std::uint32_t buyer;  // account id (outside ids for participants that are not accounts)
   std::uint32_t seller;
   std::uint16_t instrument;
   std::uint8_t aggressor;    // 0: the buyer took liquidity, 1: the seller did
@@ -51,7 +51,7 @@ struct TradeRecord {
 static_assert(sizeof(TradeRecord) == 40);
 
 struct Recording {
-  std::vector<StepRecord> steps;         // [step * instruments + instrument]
+  std::vector<StepRecord> steps;  // [step * instruments + instrument]
   std::vector<std::uint64_t> sample_steps;
   // [sample * populations + population]: gross notional at the marks and the sum
   // of positive equities (their ratio is the population's leverage).

@@ -31,7 +31,7 @@ struct ScheduledRule {
 struct VolatilityTrigger {
   std::uint16_t instrument;
   double window_steps;  // steps of its realized-volatility average
-  double threshold;  // annualised realized volatility
+  double threshold;     // annualised realized volatility
   MarginRule rule;
 };
 
@@ -39,8 +39,8 @@ struct SimulationSpec {
   double dt = 1.0;  // seconds
   std::uint64_t steps = 0;
   std::uint64_t seed = 0;
-  std::uint64_t leverage_every = 1;  // steps between leverage samples
-  double volatility_window = 300.0;  // steps of the realized-volatility average
+  std::uint64_t leverage_every = 1;           // steps between leverage samples
+  double volatility_window = 300.0;           // steps of the realized-volatility average
   std::vector<FundamentalSpec> fundamentals;  // per instrument, in price units
   std::vector<double> tick_size;              // price units per tick
   std::vector<Price> start_ticks;
@@ -86,7 +86,7 @@ class Simulation {
   struct Signals {  // per instrument
     double last;
     double reference;  // a short average of trade prices (what makers quote around)
-    double variance;  // EWMA, per step, of squared return_horizon_-step log returns of the last price / horizon
+    double variance;   // EWMA, per step, of squared return_horizon_-step log returns of the last price / horizon
     double volume;
     std::vector<double> history;  // the last return_horizon_ last prices (ring)
   };
@@ -94,9 +94,9 @@ class Simulation {
     // Per instrument of the population (in PopulationSpec::instruments order).
     std::vector<double> fast;  // EMAs of the last price (ticks)
     std::vector<double> slow;
-    std::vector<double> mood;  // noise traders' sentiment
-    std::vector<double> variance;  // allocators' slow EMA of squared step returns
-    std::vector<double> basis;  // makers' EMA of log(last / fair)
+    std::vector<double> mood;            // noise traders' sentiment
+    std::vector<double> variance;        // allocators' slow EMA of squared step returns
+    std::vector<double> basis;           // makers' EMA of log(last / fair)
     std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
     std::size_t cursor = 0;  // the next due account to send its orders
@@ -131,11 +131,11 @@ class Simulation {
   std::vector<Price> index_;
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
-  std::vector<double> step_return_;       // per instrument: this step's return_horizon_-step log return of the last price
-  std::vector<Message> quotes_;           // scratch for one maker's ladder
+  std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price
+  std::vector<Message> quotes_;      // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
-  std::vector<double> draws_;   // this step's independent normal draws, one per instrument
-  std::vector<double> shocks_;  // the fair values' shocks made of them (correlated)
+  std::vector<double> draws_;                  // this step's independent normal draws, one per instrument
+  std::vector<double> shocks_;                 // the fair values' shocks made of them (correlated)
   std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged
   std::uint64_t now_ = 0;                      // the step being run
   ActivationCalendar calendar_;

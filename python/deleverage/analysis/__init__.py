@@ -159,7 +159,7 @@ def summary(
         forced["lam"] = math.nan
         if result.trades is not None and cd.trough_time > cd.before_time:
             att = forced_selling_attribution(result, start=cd.before_time, end=cd.trough_time)
-            forced = {k: float(att.loc[name, k]) for k in ("forced_share", "forced_return", "lam")}
+            forced = {k: float(att[k][name]) for k in ("forced_share", "forced_return", "lam")}
         facts = stylized_facts(result.series[(name, "last")], horizon=horizon, lags=5)
         assert isinstance(facts, dict)
         rows[name] = {

@@ -11,7 +11,7 @@ returned as float seconds.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard, overload
 
 import numpy as np
 import pandas as pd
@@ -137,7 +137,7 @@ def as_time(index: pd.Index, t: object, name: str) -> Any:
     """A point in time comparable with ``index``, checked to lie within its range."""
     if isinstance(index, pd.DatetimeIndex):
         try:
-            ts = pd.Timestamp(t)
+            ts = pd.Timestamp(t)  # type: ignore[arg-type]  # anything else raises TypeError, reported below
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name}: must be a timestamp for a DatetimeIndex, got {t!r}") from exc
         if index.tz is not None and ts.tz is None:
@@ -228,6 +228,10 @@ def check_int(value: object, name: str, lo: int, hi: int | None = None) -> int:
     return v
 
 
+@overload
+def log_returns(prices: pd.Series, horizon: int = 1) -> pd.Series: ...
+@overload
+def log_returns(prices: pd.DataFrame, horizon: int = 1) -> pd.DataFrame: ...
 def log_returns(prices: pd.Series | pd.DataFrame, horizon: int = 1) -> pd.Series | pd.DataFrame:
     """Non-overlapping log returns over ``horizon`` steps: ``ln(p[t] / p[t - horizon])``.
 
@@ -236,7 +240,9 @@ def log_returns(prices: pd.Series | pd.DataFrame, horizon: int = 1) -> pd.Series
     bounce of trade prices between bid and ask mostly cancels.
     """
     sampled = prices.iloc[::horizon]
-    return np.log(sampled).diff().iloc[1:]
+    # numpy's stubs type a ufunc's result as an ndarray; on a pandas object it is that object.
+    logged: pd.Series | pd.DataFrame = np.log(sampled)  # type: ignore[assignment]
+    return logged.diff().iloc[1:]
 
 
 def median_spacing(index: pd.Index) -> float:

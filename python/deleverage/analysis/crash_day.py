@@ -113,7 +113,7 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
     before = slice((crash - back) * per_day, crash * per_day)
 
     liq = result.liquidations
-    daily_notional = np.zeros(crash + 1)
+    daily_notional: np.ndarray = np.zeros(crash + 1)
     long_notional = notional = 0.0
     if len(liq):
         days = (liq["time"] // episode.day).astype(int)

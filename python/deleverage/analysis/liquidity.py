@@ -186,7 +186,7 @@ def liquidity_recovery(
     with np.errstate(invalid="ignore"):
         ok = (sv <= (1.0 + tolerance) * c.spread_base) & (dv >= (1.0 - tolerance) * c.depth_base)
     ok &= ~np.isnan(sv)
-    start = int(s.index.get_indexer([worst])[0])
+    start = int(s.index.get_indexer(pd.Index([worst]))[0])
     # full[i]: observations i .. i + h are all recovered.
     cs = np.concatenate([[0], np.cumsum(ok)])
     full = cs[h + 1 :] - cs[: len(cs) - h - 1] == h + 1

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -215,7 +215,8 @@ def market_facts(
     rows = (t >= start) & (t < end)
     records: dict[tuple[str, float], dict[str, float]] = {}
     for name in [instrument] if instrument is not None else names:
-        frame = result.series[name].loc[rows, list(FIELDS)]
+        # One instrument's block of the (instrument, field) columns: a DataFrame.
+        frame = cast(pd.DataFrame, result.series[name]).loc[rows, list(FIELDS)]
         for k in steps:
             records[(name, k * dt)] = facts_of_frame(frame, k, dt)
     out = pd.DataFrame.from_dict(records, orient="index")

@@ -73,7 +73,7 @@ def _market_value(
         frame = market_facts(
             result, instrument=instrument, window=window, horizons=[target.horizon]
         )
-        cache[key] = frame.iloc[0].to_dict()
+        cache[key] = {str(k): float(v) for k, v in frame.iloc[0].items()}
     return float(cache[key][target.fact])
 
 

@@ -86,11 +86,11 @@ class CounterfactualResult:
         if metric not in self.metrics:
             raise KeyError(f"metric: must be one of {', '.join(self.metrics)}, got {metric!r}")
         label = LABELS[metric]
-        row = self.shares.loc[factor]
+        shares = self.shares
         return (
-            float(row[f"{label}_share"]),
-            float(row[f"{label}_low"]),
-            float(row[f"{label}_high"]),
+            float(shares[f"{label}_share"][factor]),
+            float(shares[f"{label}_low"][factor]),
+            float(shares[f"{label}_high"][factor]),
         )
 
     def to_dict(self) -> dict[str, Any]:

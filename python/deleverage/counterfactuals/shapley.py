@@ -159,18 +159,18 @@ class ShapleyResult:
         scale = 100.0 if metric == "max_drawdown" else 1.0
         unit = " (%)" if metric == "max_drawdown" else ""
         v = self.values
-        start = float(v.loc["none", f"{label}_value"]) * scale
-        end = float(v.loc["baseline", f"{label}_value"]) * scale
+        start = float(v[f"{label}_value"]["none"]) * scale
+        end = float(v[f"{label}_value"]["baseline"]) * scale
         fig, ax = plt.subplots(figsize=(1.6 + 1.3 * (len(self.factors) + 2), 4.6))
         ax.bar(0, start, color="#7f8c8d")
         level = start
         for k, name in enumerate(self.factors, start=1):
-            step = float(v.loc[name, f"{label}_value"]) * scale
+            step = float(v[f"{label}_value"][name]) * scale
             colour = "#c0392b" if step >= 0 else "#2471a3"
             ax.bar(k, step, bottom=level, color=colour)
             if self.confidence is not None:
-                lo = float(v.loc[name, f"{label}_low"]) * scale
-                hi = float(v.loc[name, f"{label}_high"]) * scale
+                lo = float(v[f"{label}_low"][name]) * scale
+                hi = float(v[f"{label}_high"][name]) * scale
                 if math.isfinite(lo) and math.isfinite(hi):
                     ax.errorbar(
                         k,

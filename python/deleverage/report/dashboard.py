@@ -284,7 +284,7 @@ def _headline_panel(ax: Axes, result: Result) -> None:
     lines = [event[0], f"({event[1]}" if len(event) > 1 else "", ""]
     lines.append(f"{name}: headline figures")
     for key, label, fmt in HEADLINE:
-        lines.append(f"  {label:<30}{fmt(float(table.loc[key, name])):>18}")
+        lines.append(f"  {label:<30}{fmt(float(table[name][key])):>18}")
     lines += [
         "",
         "the venue",

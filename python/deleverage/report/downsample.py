@@ -44,7 +44,8 @@ def minmax_downsample(series: pd.Series, bins: int = DEFAULT_BINS) -> pd.Series:
     # A bin whose min and max are one point (or all NaN) keeps that point once.
     keep = keep[np.concatenate([[True], np.diff(keep) != 0])]
     keep = keep[keep < n]
-    return series.iloc[keep]
+    out: pd.Series = series.iloc[keep]
+    return out
 
 
 def bin_sums(series: pd.Series, edges: np.ndarray) -> np.ndarray:

@@ -59,9 +59,7 @@ def format_number(x: object) -> str:
 
 def table_html(frame: pd.DataFrame, table_id: str) -> str:
     """``frame`` as an HTML table with formatted numbers and escaped text."""
-    # DataFrame.map is pandas >= 2.1's name for applymap.
-    cellwise = frame.map if hasattr(frame, "map") else frame.applymap
-    shown = cellwise(format_number)
+    shown = frame.map(format_number)
     return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
 
 

@@ -65,7 +65,7 @@ def headline_text(result: Result, *, at: float | str | None = None) -> str:
     """The headline figures as an aligned text table, one column per instrument."""
     table = metrics_table(result, at=at)
     rows = {
-        label: [fmt(float(table.loc[key, name])) for name in table.columns]
+        label: [fmt(float(table[name][key])) for name in table.columns]
         for key, label, fmt in HEADLINE
     }
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(table.columns))
@@ -89,6 +89,7 @@ def episode_text(result: Result) -> str | None:
         return None
     lines = []
     for key, value in table["value"].items():
+        assert isinstance(key, str)
         text = (
             _money(value)
             if key == "liquidated_notional"

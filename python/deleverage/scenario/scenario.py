@@ -435,7 +435,7 @@ class Scenario:
         f = check_float("fraction", fraction, 0.0, 1e3, lo_open=True)
         pops = []
         for p in self.populations:
-            if p.strategy == "market_maker":
+            if isinstance(p.params, MarketMakerParams):
                 params = dataclasses.replace(
                     p.params,
                     depth_lots=_scaled("depth_lots", p.params.depth_lots, f),

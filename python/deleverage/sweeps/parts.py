@@ -32,7 +32,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -187,7 +187,7 @@ def _check_schema(path: Path, schema: pa.Schema, expected: pa.Schema) -> None:
             )
 
 
-def _check_runs(path: Path, column: pa.ChunkedArray, runs: int) -> None:
+def _check_runs(path: Path, column: pa.ChunkedArray[Any], runs: int) -> None:
     if column.null_count:
         raise ValueError(f"{label(path)}: {column.null_count} row(s) have no run id; {_REMEDY}")
     ids = column.to_numpy()

@@ -185,7 +185,7 @@ def _check_samples(field_name: str, samples: object) -> int:
     return int(samples)
 
 
-def _scale(unit: np.ndarray, ranges: dict[str, tuple[float | int, float | int]]) -> pd.DataFrame:
+def _scale(unit: np.ndarray, ranges: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     """Unit-cube samples (n x d) mapped onto the ranges: floats affinely, int ranges
     onto their high - low + 1 integers in equal strata."""
     import pandas as pd
@@ -222,7 +222,7 @@ class RandomSamples:
 
     def points(self) -> pd.DataFrame:
         rng = np.random.default_rng(self.seed)
-        return _scale(rng.random((self.samples, len(self.ranges))), dict(self.ranges))
+        return _scale(rng.random((self.samples, len(self.ranges))), self.ranges)
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ class LatinHypercube:
             sampler = qmc.LatinHypercube(d, rng=rng)
         except TypeError:  # scipy < 1.15 names it seed
             sampler = qmc.LatinHypercube(d, seed=rng)
-        return _scale(sampler.random(self.samples), dict(self.ranges))
+        return _scale(sampler.random(self.samples), self.ranges)
 
 
 @dataclass(frozen=True)
@@ -330,7 +330,7 @@ def as_space(space: object) -> Space:
     if isinstance(space, pd.DataFrame) or (
         isinstance(space, Sequence) and not isinstance(space, (str, bytes))
     ):
-        return Table(space)  # type: ignore[arg-type]
+        return Table(space)
     if isinstance(space, Space):
         return space
     raise TypeError(

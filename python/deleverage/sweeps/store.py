@@ -111,7 +111,7 @@ class RowStore:
         self.rows_dir = self.out / ROWS_DIR
         self.runs = runs
         self.checksums_from = checksums_from
-        fields = [pa.field("run", pa.int64(), nullable=False)]
+        fields: list[pa.Field[Any]] = [pa.field("run", pa.int64(), nullable=False)]
         fields.append(pa.field("point", pa.int64(), nullable=False))
         fields += [pa.field(name, t) for name, t in params.items()]
         fields.append(pa.field("seed", pa.int64(), nullable=False))
@@ -317,7 +317,8 @@ def _param_types(
         types: dict[str, pa.DataType] = {}
         for name in names:
             try:
-                types[name] = pa.type_for_alias(str(recorded.get(name)))
+                # The stubs accept only literal aliases; this one is read from the sweep's record.
+                types[name] = pa.type_for_alias(str(recorded.get(name)))  # type: ignore[call-overload]
             except ValueError:
                 raise ValueError(
                     f"{label(path)}: rows.types[{name!r}] must be one of bool, int64, "

@@ -15,9 +15,9 @@ namespace deleverage::populations {
 
 struct MakerState {
   bool withdrawn = false;
-  std::int64_t out = 0;    // steps since it withdrew
-  double capital = 0.0;    // equity when it last (re-)entered
-  double limit = 0.0;      // the volatility it withdraws above (raised on a re-entry into a storm)
+  std::int64_t out = 0;  // steps since it withdrew
+  double capital = 0.0;  // equity when it last (re-)entered
+  double limit = 0.0;    // the volatility it withdraws above (raised on a re-entry into a storm)
 };
 
 // Widening stops at this half spread (relative to the price): a news jump
@@ -62,7 +62,8 @@ inline bool maker_active(const PopulationSpec& p, const MarketView& m, double eq
 inline void maker_quotes(const PopulationSpec& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
                          std::vector<Message>& out) {
   const double half = maker_half_spread(p, m);
-  const double lean = -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
+  const double lean =
+      -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
   // Dealers see other venues: they quote around a blend of fair value and this book's trades.
   const double anchor = p.fair_weight * m.fair + (1.0 - p.fair_weight) * m.reference;
   const double centre = anchor + lean * half;
@@ -71,11 +72,21 @@ inline void maker_quotes(const PopulationSpec& p, const MarketView& m, Qty inven
   for (std::int64_t level = 0; level < p.levels; ++level) {
     const double away = std::max(1.0, half) + static_cast<double>(level);
     if (bids)
-      out.push_back(Message{0, std::max<Price>(1, static_cast<Price>(std::floor(centre - away))), size, owner,
-                            static_cast<std::uint8_t>(MsgType::Limit), static_cast<std::uint8_t>(Side::Buy), {}});
+      out.push_back(Message{0,
+                            std::max<Price>(1, static_cast<Price>(std::floor(centre - away))),
+                            size,
+                            owner,
+                            static_cast<std::uint8_t>(MsgType::Limit),
+                            static_cast<std::uint8_t>(Side::Buy),
+                            {}});
     if (asks)
-      out.push_back(Message{0, std::max<Price>(2, static_cast<Price>(std::ceil(centre + away))), size, owner,
-                            static_cast<std::uint8_t>(MsgType::Limit), static_cast<std::uint8_t>(Side::Sell), {}});
+      out.push_back(Message{0,
+                            std::max<Price>(2, static_cast<Price>(std::ceil(centre + away))),
+                            size,
+                            owner,
+                            static_cast<std::uint8_t>(MsgType::Limit),
+                            static_cast<std::uint8_t>(Side::Sell),
+                            {}});
   }
 }
 

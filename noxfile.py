@@ -1,0 +1,132 @@
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s sanitizers -- -k oracle``.
+
+``nox`` alone runs the default sessions (tests, lint, typecheck, format); the
+sanitizer and benchmark sessions build or run for minutes and run when named.
+Arguments after ``--`` go to the session's tool.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.3.2"
+nox.options.sessions = ["tests", "lint", "typecheck", "format"]
+
+DIR = Path(__file__).parent.resolve()
+PYTHON_TREES = ["python", "tests", "benchmarks", "examples", "tools", "noxfile.py"]
+
+# The engine-level tests the sanitizer build runs (shared with .ci/run).
+ENGINE_TESTS = [
+    line.strip()
+    for line in (DIR / "tests" / "engine_tests.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
+
+
+def pinned(name: str) -> str:
+    """The requirement for ``name`` in the lint extra of pyproject.toml (one place for the pins)."""
+    lint = nox.project.load_toml(DIR / "pyproject.toml")["project"]["optional-dependencies"]["lint"]
+    for req in lint:
+        if req.split("==")[0].strip() == name:
+            return str(req)
+    raise LookupError(f"{name}: not pinned in the lint extra")
+
+
+def cpp_sources() -> list[str]:
+    suffixes = {".hpp", ".cpp", ".h", ".cc"}
+    return sorted(str(p.relative_to(DIR)) for p in (DIR / "cpp").rglob("*") if p.suffix in suffixes)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (pass pytest arguments after --)."""
+    session.install("-e", ".[test]", "-Cbuild-dir=build/nox-{wheel_tag}")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check on the Python trees."""
+    session.install(pinned("ruff"))
+    session.run("ruff", "check", *PYTHON_TREES)
+    session.run("ruff", "format", "--check", *PYTHON_TREES)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on python/deleverage, with the pinned checker and stubs."""
+    session.install("-e", ".[lint]", "-Cbuild-dir=build/nox-{wheel_tag}")
+    session.run("mypy", "--strict", *session.posargs)
+
+
+@nox.session(name="format")
+def format_cpp(session: nox.Session) -> None:
+    """clang-format check of cpp/; ``nox -s format -- --fix`` rewrites the files instead."""
+    session.install(pinned("clang-format"))
+    if "--fix" in session.posargs:
+        session.run("clang-format", "-i", *cpp_sources())
+    else:
+        session.run("clang-format", "--dry-run", "--Werror", *cpp_sources())
+
+
+@nox.session(default=False)
+def sanitizers(session: nox.Session) -> None:
+    """The engine-level tests on an ASan+UBSan build (the CMakePresets.json sanitize preset).
+
+    GCC or Clang on Linux. The sanitizer runtime must load before the
+    interpreter's first allocation, hence LD_PRELOAD, and libstdc++ with it, or
+    ASan's __cxa_throw interceptor finds nothing to forward to and aborts on the
+    first C++ exception. Python's own allocations are not freed at exit, so
+    leak detection is off.
+    """
+    session.install(
+        ".[test]",
+        "-Ccmake.args=--preset=sanitize",
+        "-Ccmake.build-type=RelWithDebInfo",
+        "-Cbuild-dir=build/nox-sanitize",
+    )
+    preload = []
+    for lib in ("libasan.so", "libstdc++.so"):
+        path = subprocess.run(
+            ["c++", f"-print-file-name={lib}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if "/" not in path:
+            session.error(f"{lib}: not found by c++ -print-file-name (got {path!r})")
+        preload.append(path)
+    env = {
+        "LD_PRELOAD": " ".join(preload),
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_string_checks=1",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    # From a temporary folder, so the installed build is imported, not python/ of the checkout.
+    tmp = session.create_tmp()
+    session.chdir(tmp)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(DIR),
+        "-c",
+        str(DIR / "pyproject.toml"),
+        *[str(DIR / t) for t in ENGINE_TESTS],
+        *session.posargs,
+        env=env,
+    )
+
+
+@nox.session(default=False)
+def benchmarks(session: nox.Session) -> None:
+    """The pytest-benchmark suites in benchmarks/ (rates against an in-run baseline)."""
+    session.install("-e", ".[test]", "-Cbuild-dir=build/nox-{wheel_tag}")
+    session.run("pytest", "benchmarks", *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

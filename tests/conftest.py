@@ -1,0 +1,49 @@
+"""Worlds many tests build: the default preset stripped of what a test chooses itself.
+
+Scenarios are frozen, so a session-scoped world is shared safely; a test changes
+its copy with ``replace``, ``with_steps`` or ``with_accounts``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from deleverage.scenario import Scenario
+from deleverage.scenarios import load_preset
+
+DIFFUSION_SIGMA = 0.3  # per year
+
+
+@pytest.fixture(scope="session")
+def bare_default() -> Scenario:
+    """The default preset without its quiet window and calibration targets."""
+    return load_preset("default").replace(targets=(), quiet_window=())
+
+
+@pytest.fixture(scope="session")
+def diffusion_world(bare_default: Scenario) -> Callable[..., Scenario]:
+    """``diffusion_world(steps, **fundamental)``: the bare default world with 60 accounts,
+    no margin changes, and GOLD's fair value a plain diffusion of ``DIFFUSION_SIGMA``
+    (no news, no waypoints, constant volatility) unless ``fundamental`` says otherwise."""
+    base = bare_default.with_accounts(60)
+    plain: dict[str, Any] = {
+        "volatility": DIFFUSION_SIGMA,
+        "shocks": (),
+        "vol_of_vol": 0.0,
+        "waypoints": (),
+    }
+
+    def make(steps: int, **fundamental: Any) -> Scenario:
+        gold = base.instruments[0]
+        f = dataclasses.replace(gold.fundamental, **(plain | fundamental))
+        return base.replace(
+            instruments=(dataclasses.replace(gold, fundamental=f),),
+            policy=dataclasses.replace(base.policy, margin_changes=()),
+            clock=dataclasses.replace(base.clock, steps=steps),
+        )
+
+    return make
