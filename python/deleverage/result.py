@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 from dataclasses import dataclass, field
@@ -228,7 +229,7 @@ class Result:
             from deleverage.account_states import account_states as final_states
 
             states = final_states(scenario, sim)
-        return cls(
+        made = cls(
             scenario=scenario,
             seed=seed,
             series=series,
@@ -250,21 +251,33 @@ class Result:
                 ],
             },
         )
+        from deleverage.dates import dated_result
 
-    def event(self, at: float | str | None = None) -> CrashEvent:
+        return dated_result(made)  # a dated run's tables in UTC date-times
+
+    def event(self, at: float | str | datetime.datetime | None = None) -> CrashEvent:
         """The event the crash figures describe: ``at`` (seconds, or a duration such
-        as ``"21h"``), else the scenario's episode, else the largest drawdown's
-        window (see ``deleverage.event``)."""
+        as ``"21h"``; for a dated run also a date-time such as ``"2026-01-30 01:00"``),
+        else the scenario's episode, else the largest drawdown's window (see
+        ``deleverage.event``)."""
+        from deleverage.dates import run_start, time_seconds
         from deleverage.event import crash_event
+
+        start = run_start(self)
+        when: float | str | None
+        if isinstance(at, datetime.datetime) or (start is not None and at is not None):
+            when = time_seconds(at, start, "at")  # a dated run also takes date-times
+        else:
+            when = at
 
         last = {
             inst.name: self.series[inst.name]["last"].to_numpy()
             for inst in self.scenario.instruments
         }
-        return crash_event(self.scenario, last, at=at)
+        return crash_event(self.scenario, last, at=when)
 
     def metrics(
-        self, instrument: str | None = None, *, at: float | str | None = None
+        self, instrument: str | None = None, *, at: float | str | datetime.datetime | None = None
     ) -> dict[str, float | int]:
         """Headline figures of one instrument (the first by default), measured around
         ``self.event(at)``; the venue's fund, bad debt and bankrupt accounts with them
