@@ -24,10 +24,10 @@ from deleverage.analysis._common import (
     as_time,
     check_int,
     first_shock_time,
-    result_time,
     instrument_names,
     is_result,
     log_returns,
+    result_time,
     span_steps,
 )
 

@@ -25,9 +25,9 @@ from deleverage.analysis._common import (
     elapsed_seconds,
     field_of,
     first_shock_time,
-    result_time,
     is_result,
     median_spacing,
+    result_time,
     same_index,
     span_steps,
 )

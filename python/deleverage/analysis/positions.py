@@ -23,8 +23,8 @@ from deleverage.analysis._common import (
     as_time,
     field_of,
     first_shock_time,
-    result_time,
     is_result,
+    result_time,
 )
 
 
