@@ -7,9 +7,10 @@ exact to the nanosecond), and the ``time`` column of ``liquidations`` and
 ``trades`` holds UTC date-times. An undated run keeps seconds everywhere.
 
 Code that needs seconds (durations, steps, arithmetic on time) gets them back
-with ``seconds_of``; a time a user gives (``at=``, a window's ends) is read by
-``time_seconds`` (seconds or a duration for any run, a date-time as well for
-a dated one) and shown by ``time_label`` / ``time_text``.
+with ``seconds_of``, or a whole result in seconds with ``undated_result``. A
+time a user gives (``at=``, a window's ends) is read by ``time_seconds``
+(seconds or a duration for any run, a date-time as well for a dated one) and
+shown by ``time_label`` / ``time_text``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "time_label",
     "time_seconds",
     "time_text",
+    "undated_result",
 ]
 
 _SECOND = pd.Timedelta(seconds=1)
@@ -196,4 +198,44 @@ def dated_result(result: Result) -> Result:
         exposure=exposure,
         liquidations=liquidations,
         trades=_dated_time(result.trades, start),
+    )
+
+
+def _seconds_index(index: pd.Index, start: pd.Timestamp) -> pd.Index:
+    return pd.Index(seconds_of(index, start), name=index.name)
+
+
+def _seconds_time(frame: pd.DataFrame | None, start: pd.Timestamp) -> pd.DataFrame | None:
+    if frame is None or "time" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out["time"] = seconds_of(frame["time"], start)
+    return out
+
+
+def undated_result(result: Result) -> Result:
+    """``result`` with its tables in seconds from the start (the engine's own
+    timing), for code that does arithmetic on time; an undated result as it is."""
+    import dataclasses
+
+    start = run_start(result)
+    if start is None or not isinstance(result.series.index, pd.DatetimeIndex):
+        return result
+    series = result.series.copy()
+    series.index = _seconds_index(series.index, start)
+    leverage = result.leverage.copy()
+    leverage.index = _seconds_index(leverage.index, start)
+    exposure = result.exposure
+    if exposure is not None:
+        exposure = exposure.copy()
+        exposure.index = _seconds_index(exposure.index, start)
+    liquidations = _seconds_time(result.liquidations, start)
+    assert liquidations is not None
+    return dataclasses.replace(
+        result,
+        series=series,
+        leverage=leverage,
+        exposure=exposure,
+        liquidations=liquidations,
+        trades=_seconds_time(result.trades, start),
     )

@@ -301,6 +301,10 @@ def _headline_panel(ax: Axes, result: Result) -> None:
 
 def draw_dashboard(result: Result) -> Figure:
     """The dashboard of ``result`` as a matplotlib ``Figure`` (not yet saved)."""
+    from deleverage.dates import run_start, undated_result
+
+    start = run_start(result)  # a dated run: drawn in seconds, its ticks labelled with dates
+    result = undated_result(result)
     scenario = result.scenario
     series = result.series
     dt = scenario.clock.dt
@@ -326,6 +330,11 @@ def draw_dashboard(result: Result) -> Figure:
         if ax.axison:
             ax.set_xlim(0.0, end / unit.seconds)
             ax.set_xlabel(unit.label())
+            if start is not None:
+                from deleverage.report.date_axis import date_formatter, date_label
+
+                ax.xaxis.set_major_formatter(date_formatter(start, unit))
+                ax.set_xlabel(date_label(start, unit))
             ax.grid(True, alpha=0.3)
     partial = "" if result.complete else f" (stopped after {result.steps_done:,} steps)"
     fig.suptitle(
