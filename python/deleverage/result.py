@@ -264,11 +264,7 @@ class Result:
         from deleverage.event import crash_event
 
         start = run_start(self)
-        when: float | str | None
-        if isinstance(at, datetime.datetime) or (start is not None and at is not None):
-            when = time_seconds(at, start, "at")  # a dated run also takes date-times
-        else:
-            when = at
+        when = None if at is None else time_seconds(at, start, "at")  # dated: date-times too
 
         last = {
             inst.name: self.series[inst.name]["last"].to_numpy()

@@ -331,8 +331,9 @@ def draw_dashboard(result: Result) -> Figure:
             ax.set_xlim(0.0, end / unit.seconds)
             ax.set_xlabel(unit.label())
             if start is not None:
-                from deleverage.report.date_axis import date_formatter, date_label
+                from deleverage.report.date_axis import date_formatter, date_label, date_locator
 
+                ax.xaxis.set_major_locator(date_locator(unit))
                 ax.xaxis.set_major_formatter(date_formatter(start, unit))
                 ax.set_xlabel(date_label(start, unit))
             ax.grid(True, alpha=0.3)

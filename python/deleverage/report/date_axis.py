@@ -10,11 +10,11 @@ label).
 from __future__ import annotations
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from deleverage.report.time_units import DAYS, HOURS, TimeUnit
 
-__all__ = ["date_formatter", "date_label", "tick_text"]
+__all__ = ["date_formatter", "date_label", "date_locator", "tick_text"]
 
 
 def tick_text(x: float, start: pd.Timestamp, unit: TimeUnit) -> str:
@@ -30,6 +30,12 @@ def tick_text(x: float, start: pd.Timestamp, unit: TimeUnit) -> str:
 def date_formatter(start: pd.Timestamp, unit: TimeUnit) -> FuncFormatter:
     """A matplotlib tick formatter writing ``tick_text``."""
     return FuncFormatter(lambda x, _pos: tick_text(x, start, unit))
+
+
+def date_locator(unit: TimeUnit) -> MaxNLocator:
+    """Ticks at round steps of the unit: 1, 2, 3, 6 or 12 hours; 1, 2, 5, 7 or 10 days."""
+    steps = [1, 2, 3, 6, 10] if unit == HOURS else [1, 2, 5, 7, 10]
+    return MaxNLocator(nbins=7, steps=steps, integer=True)
 
 
 def date_label(start: pd.Timestamp, unit: TimeUnit) -> str:
