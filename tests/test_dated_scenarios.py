@@ -407,3 +407,31 @@ def test_cli_run_takes_a_date_for_at(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert by_date["event"]["date"] == "2025-10-10T21:00:00+00:00"
     assert main([*args, "--at", "2025-10-11 21:00"]) == 2
     assert "--at: must be inside the run" in capsys.readouterr().err
+
+
+def test_a_time_of_day_alone_is_not_read_as_today(dated: Result) -> None:
+    assert dated.event("21:00:00").time == HEADLINE  # a duration: 21 hours from the start
+    for text in ("21:00", "Oct 10 21:00", "10/10/2025 21:00"):
+        with pytest.raises(ValueError, match=r"^at: .*a date first"):
+            dated.event(text)
+        with pytest.raises(ValueError, match=r"^at: .*a date first"):
+            A.crash_depth(dated, text)
+
+
+def test_targets_are_evaluated_in_seconds_on_a_dated_run(undated: Result, dated: Result) -> None:
+    from deleverage.calibration.evaluate import target_values
+    from deleverage.scenario import Target
+
+    window = (HEADLINE, math.inf)
+    targets = [
+        Target(fact="crash.low_time", range=(0.0, 1e9), window=window),
+        Target(fact="crash.at", range=(0.0, 1e9), window=window),
+        Target(fact="crash.low_fall", range=(0.0, 1.0), window=window),
+        Target(fact="episode.crash_day_return", range=(-1.0, 1.0)),
+        Target(fact="run.max_drawdown", range=(0.0, 1.0)),
+        Target(fact="kurtosis", range=(-10.0, 1e9), window=(0.0, HEADLINE)),
+    ]
+    plain = target_values(undated, targets)
+    assert target_values(dated, targets) == plain
+    assert plain[1] == HEADLINE
+    assert HEADLINE <= plain[0] < 86_400.0

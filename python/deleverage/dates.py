@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _SECOND = pd.Timedelta(seconds=1)
+_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
 
 
 def run_start(x: Result | Scenario | None) -> pd.Timestamp | None:
@@ -88,6 +90,12 @@ def time_label(seconds: float, start: pd.Timestamp | datetime.datetime | None) -
 
 
 def _as_timestamp(value: Any, name: str) -> pd.Timestamp:
+    if isinstance(value, str) and not _DATE.match(value):
+        # A time of day alone ("21:00") would be read as today's: not a time of the run.
+        raise ValueError(
+            f"{name}: must be seconds, a duration such as '21h', or a UTC date-time "
+            f"such as '2026-01-30 01:00' (a date first), got {value!r}"
+        )
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
