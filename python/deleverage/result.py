@@ -26,6 +26,11 @@ PRICE_FIELDS = ("last", "mid", "mark", "fair", "best_bid", "best_ask", "spread")
 class Result:
     """A finished (or interrupted) run.
 
+    A dated run (``scenario.clock.start``) indexes ``series``, ``leverage`` and
+    ``exposure`` by UTC date-times (``start + seconds``) and holds UTC date-times
+    in the ``time`` column of ``liquidations`` and ``trades``; an undated run has
+    seconds from its start (see ``deleverage.dates``).
+
     series: per-step DataFrame indexed by time (seconds), columns
         (instrument, field): last, mid, mark, fair, best_bid, best_ask, spread,
         depth_bid, depth_ask (lots within 1% of the mid), volume, open_interest,

@@ -20,7 +20,8 @@ Eight panels on a 4 x 2 grid, each answering one question:
 8. the headline figures and the venue's answers in text.
 
 The window the crash figures describe (``Result.event()``) is shaded on the
-price panel.
+price panel. A dated run (``clock.start``) is drawn in seconds from its start
+like any run, its time axes labelled with UTC dates (``date_axis``).
 
 Drawn with matplotlib's Agg renderer on a ``Figure`` of its own (no pyplot, no
 screen, no global state), so reports can be built in threads and on servers.
