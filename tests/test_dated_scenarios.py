@@ -321,7 +321,7 @@ def test_dated_figures_hold_date_times(dated: Result) -> None:
 def test_times_outside_the_run_or_unreadable_are_errors(undated: Result, dated: Result) -> None:
     with pytest.raises(ValueError, match=r"^at: must lie within the series"):
         A.crash_depth(dated, "2025-10-12 00:00")
-    with pytest.raises(ValueError, match=r"^at: must be seconds, a duration"):
+    with pytest.raises(ValueError, match=r"^at: must be seconds or a duration"):
         A.crash_depth(dated, "the crash")
     with pytest.raises(ValueError, match=r"^at: must be in \(0, 86400\) seconds"):
         dated.event("2025-10-09 23:00")

@@ -93,14 +93,14 @@ def _as_timestamp(value: Any, name: str) -> pd.Timestamp:
     if isinstance(value, str) and not _DATE.match(value):
         # A time of day alone ("21:00") would be read as today's: not a time of the run.
         raise ValueError(
-            f"{name}: must be seconds, a duration such as '21h', or a UTC date-time "
+            f"{name}: must be seconds or a duration such as '21h', or a UTC date-time "
             f"such as '2026-01-30 01:00' (a date first), got {value!r}"
         )
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
         raise ValueError(
-            f"{name}: must be seconds, a duration such as '21h', or a UTC date-time "
+            f"{name}: must be seconds or a duration such as '21h', or a UTC date-time "
             f"such as '2026-01-30 01:00', got {value!r}"
         ) from None
     if ts is pd.NaT:
