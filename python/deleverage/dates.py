@@ -46,9 +46,11 @@ _DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
 
 def run_start(x: Result | Scenario | None) -> pd.Timestamp | None:
     """The UTC start of a run (of a ``Result`` or a ``Scenario``), None if undated."""
+    from deleverage.scenario import Scenario
+
     if x is None:
         return None
-    scenario = getattr(x, "scenario", x)
+    scenario = x if isinstance(x, Scenario) else x.scenario
     start = scenario.clock.start
     return None if start is None else pd.Timestamp(start).tz_convert("UTC")
 
@@ -157,7 +159,7 @@ def time_text(seconds: float, start: pd.Timestamp | datetime.datetime | None) ->
         return "-"
     if start is not None:
         ts = time_label(seconds, start)
-        text = ts.strftime("%Y-%m-%d %H:%M:%S")
+        text = str(ts.strftime("%Y-%m-%d %H:%M:%S"))
         if ts.microsecond:
             text += f".{ts.microsecond:06d}".rstrip("0")
         return text

@@ -176,10 +176,10 @@ def resolve_window(result: Result, window: object) -> tuple[float, float]:
     return start, end
 
 
-def _window_time(t: object, result: Result) -> object:
+def _window_time(t: object, result: Result) -> float:
     """An end of a window of a dated run as seconds (numbers, inf included, as they are)."""
-    if isinstance(t, (int, float, np.number)) and not isinstance(t, bool):
-        return t
+    if isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
+        return float(t)
     return time_seconds(t, run_start(result), "window")
 
 

@@ -21,10 +21,10 @@ def tick_text(x: float, start: pd.Timestamp, unit: TimeUnit) -> str:
     """The label of the tick ``x`` units after ``start``."""
     ts = start + pd.Timedelta(seconds=float(x) * unit.seconds)
     if unit == DAYS:
-        return ts.strftime("%b %d") if ts.hour == ts.minute == 0 else ts.strftime("%b %d %H:%M")
+        return str(ts.strftime("%b %d" if ts.hour == ts.minute == 0 else "%b %d %H:%M"))
     if unit == HOURS:
-        return ts.strftime("%b %d\n%H:%M")
-    return ts.strftime("%H:%M")
+        return str(ts.strftime("%b %d\n%H:%M"))
+    return str(ts.strftime("%H:%M"))
 
 
 def date_formatter(start: pd.Timestamp, unit: TimeUnit) -> FuncFormatter:
