@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from deleverage.counterfactuals import isolate_cross_margin
+from deleverage.dates import run_start, seconds_of
 from deleverage.scenario import (
     AllocatorParams,
     Distribution,
@@ -92,10 +93,11 @@ def _net_gold_bought(world: Scenario, seed: int, names: list[str], days: tuple[i
         first += p.accounts
     trades = result.trades
     assert trades is not None
+    seconds = seconds_of(trades["time"], run_start(world))  # the preset is dated
     window = trades[
         (trades["instrument"] == "GOLD")
-        & (trades["time"] >= days[0] * DAY * world.clock.dt)
-        & (trades["time"] < days[1] * DAY * world.clock.dt)
+        & (seconds >= days[0] * DAY * world.clock.dt)
+        & (seconds < days[1] * DAY * world.clock.dt)
     ]
 
     def mine(ids: np.ndarray) -> np.ndarray:

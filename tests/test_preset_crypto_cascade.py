@@ -16,6 +16,8 @@ from deleverage.simulate import simulate
 NAME = "crypto-cascade-2025"
 ACCOUNTS = 8_000  # the tested size; the preset's own is 26,759
 HEADLINE = 75_600.0  # 21:00, seconds from 00:00 on 10 October
+#: The same time as the dated preset's tables give it (clock.start is 00:00 UTC).
+HEADLINE_AT = pd.Timestamp("2025-10-10 21:00", tz="UTC")
 SEEDS = (0, 1, 2, 3)
 
 
@@ -75,7 +77,7 @@ def test_liquidations_are_mostly_longs_and_the_crowd_deleverages(
         # as a whole need not fall (docs: what it misses).
         lev = runs[seed].leverage
         for crowd in ("btc_longs", "alt_longs"):
-            before = lev.loc[lev.index < HEADLINE, crowd].iloc[-1]
+            before = lev.loc[lev.index < HEADLINE_AT, crowd].iloc[-1]
             assert lev[crowd].iloc[-1] < 0.5 * before, (seed, crowd)
 
 
@@ -110,24 +112,24 @@ def test_crash_figures_match_the_series(runs: dict[int, Result]) -> None:
     r = runs[0]
     f = crash_figures(r, instrument="ALT", at=HEADLINE)
     s = r.series["ALT"]
-    before = s["last"][s.index < HEADLINE].iloc[-1]
-    low = s["last"][s.index >= HEADLINE].min()
+    before = s["last"][s.index < HEADLINE_AT].iloc[-1]
+    low = s["last"][s.index >= HEADLINE_AT].min()
     assert f.before == before
     assert f.low == low
     assert f.low_fall == pytest.approx(1 - low / before)
     assert f.close_return == pytest.approx(s["last"].iloc[-1] / before - 1)
-    after = s.index >= HEADLINE
+    after = s.index >= HEADLINE_AT
     longs = s["liquidated_long_notional"][after].sum()
     total = longs + s["liquidated_short_notional"][after].sum()
     assert f.liquidated_notional == pytest.approx(total)
     assert f.long_share == pytest.approx(longs / total)
     oi = s["open_interest"]
-    assert f.open_interest_ratio == pytest.approx(oi.iloc[-1] / oi[s.index < HEADLINE].iloc[-1])
+    assert f.open_interest_ratio == pytest.approx(oi.iloc[-1] / oi[s.index < HEADLINE_AT].iloc[-1])
     depth = s["depth_bid"] + s["depth_ask"]
-    base = depth[s.index < HEADLINE].median()
+    base = depth[s.index < HEADLINE_AT].median()
     assert f.depth_end_ratio == pytest.approx(depth.iloc[-600:].median() / base)
     liq = r.liquidations
-    mine = liq[(liq["instrument"] == "ALT") & (liq["time"] >= HEADLINE)]
+    mine = liq[(liq["instrument"] == "ALT") & (liq["time"] >= HEADLINE_AT)]
     taken = mine.loc[mine["kind"] == "takeover", "notional"].sum()
     assert f.takeover_notional == pytest.approx(taken)
     assert f.adl_events == int(s["adl"][after].sum())
@@ -139,7 +141,7 @@ def test_crash_figures_match_the_series(runs: dict[int, Result]) -> None:
         ({"instrument": "ETH"}, "instrument: must be one of"),
         ({"at": 1e9}, "at: must lie within the series"),
         ({"at": float("nan")}, "at: must be finite"),
-        ({"at": "21:00"}, "at: must be a number of seconds"),
+        ({"at": "21:00"}, "at: must be seconds or a duration"),
         ({"tail": 10**6}, "tail: must be shorter than the series"),
         ({"tail": 0}, "tail: must be at least 1"),
         ({"tail": "soon"}, "tail: not a time span"),

@@ -14,6 +14,7 @@ import pytest
 
 from deleverage.analysis import episode_metrics, market_facts
 from deleverage.counterfactuals.factors import cap_leverage, no_news
+from deleverage.dates import run_start, seconds_of
 from deleverage.scenario import Episode, InstrumentSpec
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
@@ -110,7 +111,7 @@ def test_episode_metrics_agree_with_the_series(world, runs) -> None:
     r = runs[SEEDS[0]]
     m = episode_metrics(r)
     gold = r.series["GOLD"]
-    day = (gold.index // 86_400).astype(int)
+    day = (seconds_of(gold.index, run_start(r)) // 86_400).astype(int)  # day 0: 28 December
     close = gold["last"].groupby(day).last()
     low = gold["last"].groupby(day).min()
     fair = gold["fair"].groupby(day).last()
@@ -120,7 +121,8 @@ def test_episode_metrics_agree_with_the_series(world, runs) -> None:
     assert m["close_vs_10d_earlier"] == pytest.approx(close[33] / close[23] - 1, abs=1e-15)
     assert m["close_vs_fair"] == pytest.approx(close[33] / fair[33] - 1, abs=1e-15)
     liq = r.liquidations
-    crash = liq[(liq["instrument"] == "GOLD") & (liq["time"] // 86_400 == 33)]
+    on_30_january = liq["time"].dt.strftime("%Y-%m-%d") == "2026-01-30"  # day 33
+    crash = liq[(liq["instrument"] == "GOLD") & on_30_january]
     assert m["liquidated_notional"] == pytest.approx(crash["notional"].sum(), rel=1e-12)
     longs = crash.loc[crash["side"] == "long", "notional"].sum()
     assert m["long_share"] == pytest.approx(longs / crash["notional"].sum(), rel=1e-12)
@@ -131,9 +133,10 @@ def test_episode_metrics_agree_with_the_series(world, runs) -> None:
     crowd = r.aggregate_leverage(["cfd_retail", "managed_money", "macro_accounts"])
     assert m["leverage_after_over_peak"] == pytest.approx(crowd.iloc[-1] / crowd.max())
     # The overshoot: hourly means of last / fair - 1 from the crash day's open.
-    after = gold[gold.index >= 33 * 86_400]
+    crash_day = pd.Timestamp("2026-01-30", tz="UTC")  # day 33
+    after = gold[gold.index >= crash_day]
     gap = after["last"] / after["fair"] - 1.0
-    hourly = gap.groupby(((after.index - 33 * 86_400) // 3_600).astype(int)).mean()
+    hourly = gap.groupby((after.index - crash_day) // pd.Timedelta(hours=1)).mean()
     assert m["overshoot"] == pytest.approx(hourly.min(), abs=1e-12)
     assert m["end_vs_fair"] == pytest.approx(gap.iloc[-1], abs=1e-15)
     low = int(hourly.idxmin())

@@ -61,7 +61,7 @@ def test_page_names_the_fund_adl_and_bad_debt(run: Result) -> None:
     # Fractions as percents, times of the run as clock times, durations in words.
     dd = run.metrics("BTC")["max_drawdown"]
     assert f"max_drawdown {dd:.2%}" in text
-    assert re.search(r"drawdown_peak_time \d\d:\d\d:\d\d", text)
+    assert re.search(r"drawdown_peak_time 2025-10-10 \d\d:\d\d:\d\d", text)  # a dated preset
     assert re.search(r"one_sided_seconds (\d+ h )?\d+ min \d+ s", text)
     # liquidity that never came back (here the dealers stay out for the evening): "-"
     assert re.search(r"recovery_seconds ((\d+ h )?\d+ min \d+ s|-)", text)

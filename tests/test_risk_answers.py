@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deleverage.cli import main
+from deleverage.dates import run_start, time_label
 from deleverage.event import crash_event, largest_drawdown_window
 from deleverage.result import Result, simulation_metrics
 from deleverage.scenario import Episode, Scenario, Shock
@@ -100,7 +101,7 @@ def test_fund_figures_follow_its_cash(adl_run: Result) -> None:
     assert r.fund_low == min(path)
     # it gained liquidation fees, then paid part of them back on takeovers
     assert r.fund_drawdown > 0
-    assert fund.loc[r.fund_low_time] == r.fund_low
+    assert fund.loc[time_label(r.fund_low_time, run_start(adl_run))] == r.fund_low
     worst, peak = 0.0, path[0]
     for x in path:
         peak = max(peak, x)
@@ -204,7 +205,15 @@ def test_run_json_carries_every_instrument_and_the_venue(tmp_path, capsys) -> No
     assert "--at: must be inside the run" in capsys.readouterr().err
     assert main(["run", str(path), "--seed", "1", "--json", "--at", "75600"]) == 0
     at = json.loads(capsys.readouterr().out)
-    assert at["event"] == {"source": "at", "time": 75600.0, "end_time": 86399.0, "instrument": None}
+    assert at["event"] == {
+        "source": "at",
+        "time": 75600.0,
+        "end_time": 86399.0,
+        "instrument": None,
+        # the preset is dated (clock.start 2025-10-10 00:00 UTC)
+        "date": "2025-10-10T21:00:00+00:00",
+        "end_date": "2025-10-10T23:59:59+00:00",
+    }
     assert at["event_time"] == 75600.0
 
 
@@ -282,7 +291,7 @@ def test_crash_figures_of_a_late_headline_are_the_headlines() -> None:
     first_shock = min(s.step for i in run.scenario.instruments for s in i.fundamental.shocks)
     assert first_shock * run.scenario.clock.dt < 2 * 3600
     f = crash_figures(run, instrument="BTC")
-    assert f.at == event.time
+    assert f.at == time_label(event.time, run_start(run))  # the preset is dated
     assert f.low_fall > 0.05
     assert run.metrics("BTC", at=headline)["event_time"] == headline
     assert not math.isnan(run.metrics()["max_spread_ratio"])

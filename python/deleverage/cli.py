@@ -427,11 +427,12 @@ def _run(args: argparse.Namespace) -> int:
         _check_out("--out", out)
     if args.account_states is not None:
         _check_file("--account-states", args.account_states)
+    at: float | None = None
     if args.at is not None:
-        from deleverage.event import event_seconds
+        from deleverage.dates import run_start, time_seconds
 
         try:
-            at = event_seconds(args.at)
+            at = time_seconds(args.at, run_start(scenario), "at")
         except ValueError as err:
             raise ValueError(f"--{err}") from None
         if not 0.0 < at < scenario.clock.duration:
@@ -460,7 +461,7 @@ def _run(args: argparse.Namespace) -> int:
             f"{result.steps_done:,}",
             f"{scenario.clock.steps:,}",
         )
-    metrics: dict[str, Any] = dict(run_summary(result, at=args.at))
+    metrics: dict[str, Any] = dict(run_summary(result, at=at))
     if scenario.episode is not None:
         from deleverage.analysis import episode_metrics
 
@@ -481,8 +482,8 @@ def _run(args: argparse.Namespace) -> int:
         + ("" if result.complete else f"(interrupted; of {scenario.clock.steps:,}) ")
         + f"of {scenario.clock.dt:g} s, seed {args.seed}, {metrics['wall_seconds']:.2f} s wall"
     )
-    print(event_text(result, at=args.at))
-    print(headline_text(result, at=args.at))
+    print(event_text(result, at=at))
+    print(headline_text(result, at=at))
     print("\nthe venue: insurance fund, auto-deleveraging, bad debt")
     print(risk_text(result))
     crash_day = episode_text(result)
@@ -1089,7 +1090,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         default=None,
         help="measure the crash from TIME (seconds from the start, or a duration such as "
-        "21h); default: the scenario's crash day, else the largest drawdown",
+        "21h; for a scenario with clock.start also a UTC date-time such as "
+        "'2025-10-10 21:00'); default: the scenario's crash day, else the largest drawdown",
     )
     run.set_defaults(handler=_run)
 

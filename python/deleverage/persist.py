@@ -8,6 +8,7 @@ widely readable files, so a result can also be opened without this package:
     result.json         format marker and version, the scalars, the table list
     scenario.toml       the scenario (``deleverage.scenario`` TOML, exact round trip)
     series.parquet      Result.series, columns flattened to "<instrument>/<field>"
+                        (indexed by seconds, or by UTC date-times for a dated run)
     liquidations.parquet
     accounts.parquet
     leverage.parquet

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ PRICE_FIELDS = ("last", "mid", "mark", "fair", "best_bid", "best_ask", "spread")
 @dataclass(frozen=True)
 class Result:
     """A finished (or interrupted) run.
+
+    A dated run (``scenario.clock.start``) indexes ``series``, ``leverage`` and
+    ``exposure`` by UTC date-times (``start + seconds``) and holds UTC date-times
+    in the ``time`` column of ``liquidations`` and ``trades``; an undated run has
+    seconds from its start (see ``deleverage.dates``).
 
     series: per-step DataFrame indexed by time (seconds), columns
         (instrument, field): last, mid, mark, fair, best_bid, best_ask, spread,
@@ -228,7 +234,7 @@ class Result:
             from deleverage.account_states import account_states as final_states
 
             states = final_states(scenario, sim)
-        return cls(
+        made = cls(
             scenario=scenario,
             seed=seed,
             series=series,
@@ -250,21 +256,29 @@ class Result:
                 ],
             },
         )
+        from deleverage.dates import dated_result
 
-    def event(self, at: float | str | None = None) -> CrashEvent:
+        return dated_result(made)  # a dated run's tables in UTC date-times
+
+    def event(self, at: float | str | datetime.datetime | None = None) -> CrashEvent:
         """The event the crash figures describe: ``at`` (seconds, or a duration such
-        as ``"21h"``), else the scenario's episode, else the largest drawdown's
-        window (see ``deleverage.event``)."""
+        as ``"21h"``; for a dated run also a date-time such as ``"2026-01-30 01:00"``),
+        else the scenario's episode, else the largest drawdown's window (see
+        ``deleverage.event``)."""
+        from deleverage.dates import run_start, time_seconds
         from deleverage.event import crash_event
+
+        start = run_start(self)
+        when = None if at is None else time_seconds(at, start, "at")  # dated: date-times too
 
         last = {
             inst.name: self.series[inst.name]["last"].to_numpy()
             for inst in self.scenario.instruments
         }
-        return crash_event(self.scenario, last, at=at)
+        return crash_event(self.scenario, last, at=when)
 
     def metrics(
-        self, instrument: str | None = None, *, at: float | str | None = None
+        self, instrument: str | None = None, *, at: float | str | datetime.datetime | None = None
     ) -> dict[str, float | int]:
         """Headline figures of one instrument (the first by default), measured around
         ``self.event(at)``; the venue's fund, bad debt and bankrupt accounts with them

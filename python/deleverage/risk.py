@@ -141,8 +141,8 @@ def result_instrument_metrics(result: Result, instrument: str) -> dict[str, floa
 class RiskFigures:
     """The venue's answers after a run (see the module's docstring).
 
-    fund_low_time: when the fund was lowest (seconds from the start; 0 if it
-    never fell below its start). bad_debt_by_instrument: instrument -> money.
+    fund_low_time: when the fund was lowest (seconds from the start, dated run
+    or not; 0 if it never fell below its start). bad_debt_by_instrument: instrument -> money.
     """
 
     fund_start: float
@@ -169,7 +169,10 @@ def risk_figures(result: Result) -> RiskFigures:
     fund = result.series[names[0]]["insurance_fund"]
     low_time = 0.0
     if len(fund) and float(fund.min()) < result.scenario.insurance_fund:
-        low_time = float(fund.index[int(np.argmin(fund.to_numpy()))])
+        from deleverage.dates import run_start, seconds_of
+
+        low = fund.index[[int(np.argmin(fund.to_numpy()))]]
+        low_time = float(seconds_of(low, run_start(result))[0])
     liq = result.liquidations
     victims = int(liq.loc[liq["kind"] == "adl_victim", "account"].nunique()) if len(liq) else 0
     return RiskFigures(

@@ -5,14 +5,15 @@ The JSON object keeps the first instrument's headline figures at its top level
 describe), ``instruments`` (every instrument's figures, by name) and ``venue``
 (the insurance fund, bad debt by instrument, bankrupt accounts, and ADL over
 every instrument). Values are plain JSON: NaN and infinities become null.
+Times are seconds from the start; a dated run (``clock.start``) adds ``start``,
+``event.date``, ``event.end_date`` and ``venue.insurance_fund_low_date`` as ISO
+8601 UTC date-times.
 """
 
 from __future__ import annotations
 
 import math
 from typing import TYPE_CHECKING, Any
-
-from deleverage.report.figure_format import clock_time
 
 if TYPE_CHECKING:
     from deleverage.result import Result
@@ -38,6 +39,7 @@ def plain(value: Any) -> Any:
 
 def run_summary(result: Result, *, at: float | str | None = None) -> dict[str, Any]:
     """The figures of ``result`` as one JSON-ready object (see the module's docstring)."""
+    from deleverage.dates import run_start, time_label
     from deleverage.risk import VENUE_KEYS
 
     names = [inst.name for inst in result.scenario.instruments]
@@ -64,7 +66,23 @@ def run_summary(result: Result, *, at: float | str | None = None) -> dict[str, A
         "instruments": instruments,
         "venue": venue,
     }
+    start = run_start(result)
+    if start is not None:  # a dated run: its start and the times above as UTC date-times
+        out["start"] = start.isoformat()
+        out["event"] |= {
+            "date": time_label(event.time, start).isoformat(),
+            "end_date": time_label(event.end_time, start).isoformat(),
+        }
+        venue["insurance_fund_low_date"] = time_label(risk.fund_low_time, start).isoformat()
     return plain(out)  # type: ignore[no-any-return]
+
+
+def _clock(seconds: float, result: Result | None = None) -> str:
+    """Seconds from the start as ``[day N ]HH:MM:SS``, or as a UTC date-time
+    ``YYYY-MM-DD HH:MM:SS`` for a dated run."""
+    from deleverage.dates import run_start, time_text
+
+    return time_text(seconds, run_start(result))
 
 
 SOURCES = {
@@ -80,7 +98,8 @@ def event_text(result: Result, *, at: float | str | None = None) -> str:
     event = result.event(at)
     where = f" of {event.instrument}" if event.instrument else ""
     return (
-        f"crash figures measured from {clock_time(event.time)} to {clock_time(event.end_time)} "
+        f"crash figures measured from {_clock(event.time, result)} to "
+        f"{_clock(event.end_time, result)} "
         f"({SOURCES[event.source]}{where}; depth and spread against the time before it)"
     )
 
@@ -93,7 +112,7 @@ def risk_text(result: Result) -> str:
         (
             "insurance fund lowest",
             f"{r.fund_low:,.2f}"
-            + (f" at {clock_time(r.fund_low_time)}" if r.fund_low_time else ""),
+            + (f" at {_clock(r.fund_low_time, result)}" if r.fund_low_time else ""),
         ),
         ("insurance fund at the end", f"{r.fund_end:,.2f}"),
         ("insurance fund drawdown", f"{r.fund_drawdown:.2%}"),

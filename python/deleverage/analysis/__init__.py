@@ -98,7 +98,7 @@ SIM_DAYS_PER_YEAR = 365
 def summary(
     result: Result,
     *,
-    at: float | None = None,
+    at: float | str | pd.Timestamp | None = None,
     tolerance: float = 0.25,
     hold: int = 60,
     window: int = 300,
@@ -106,7 +106,9 @@ def summary(
 ) -> pd.DataFrame:
     """The headline analysis figures of a run, one row per instrument.
 
-    at: the reference time in seconds (default: the run's event, ``Result.event()``).
+    at: the reference time in seconds, or for a dated run a date-time (default: the
+    run's event, ``Result.event()``). Times are index labels: seconds, or UTC
+    Timestamps for a dated run (NaN, or NaT, where there is none).
     tolerance, hold: of the liquidity recovery (fraction, steps). window: of
     the worst move (steps). horizon: of the returns behind the stylized facts
     (steps). Columns (fractions unless stated):
@@ -128,11 +130,17 @@ def summary(
       a trade log; NaN otherwise);
     - excess_kurtosis, hill (of ``horizon``-step returns; NaN if too few).
     """
-    from deleverage.analysis._common import first_shock_time, instrument_names, is_result
+    from deleverage.analysis._common import (
+        first_shock_time,
+        instrument_names,
+        is_result,
+        plain_time,
+        result_time,
+    )
 
     if not is_result(result):
         raise TypeError(f"result: must be a Result, got {type(result).__name__}")
-    t = first_shock_time(result) if at is None else at
+    t = first_shock_time(result) if at is None else result_time(result, at, "at")
     vols = {inst.name: inst.fundamental.volatility for inst in result.scenario.instruments}
     rows: dict[str, dict[str, Any]] = {}
     for name in instrument_names(result):
@@ -142,7 +150,9 @@ def summary(
         lc = liquidity_collapse(result, None, t, instrument=name)
         rec = liquidity_recovery(result, None, t, tolerance=tolerance, hold=hold, instrument=name)
         vol = vols.get(name, 0.0)
-        sigmas, back = math.nan, math.nan
+        sigmas = math.nan
+        never: Any = math.nan if result.scenario.clock.start is None else pd.NaT
+        back = never
         if vol > 0 and cd.trough_time > cd.before_time:
             hm = how_historic(
                 result,
@@ -153,7 +163,7 @@ def summary(
                 instrument=name,
             )
             sigmas = hm.sigmas
-            back = math.nan if hm.returned_to is None else float(hm.returned_to)
+            back = never if hm.returned_to is None else plain_time(hm.returned_to)
         oi = open_interest_change(result, t, instrument=name)
         forced: dict[str, float] = {"forced_share": math.nan, "forced_return": math.nan}
         forced["lam"] = math.nan

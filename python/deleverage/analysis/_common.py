@@ -56,10 +56,32 @@ def field_of(result: Result, instrument: str | None, field: str) -> pd.Series:
     return result.series[(inst, field)].rename(field)
 
 
-def first_shock_time(result: Result) -> float:
-    """Time (seconds) of the run's event (``Result.event()``): the scenario's episode,
-    else the start of the largest drawdown's window (see ``deleverage.event``)."""
-    return result.event().time
+def first_shock_time(result: Result) -> Any:
+    """Time of the run's event (``Result.event()``): the scenario's episode, else the
+    start of the largest drawdown's window (see ``deleverage.event``); an index label
+    of the result's series (seconds, or a UTC Timestamp for a dated run)."""
+    from deleverage.dates import run_start, time_label
+
+    return time_label(result.event().time, run_start(result))
+
+
+def result_time(result: Result, t: object, name: str) -> Any:
+    """A time given for ``result`` as a label of its series: ``t`` itself for an
+    undated run (seconds), a UTC Timestamp for a dated one, which takes seconds
+    from its start, a duration (``"21h"``) or a date-time (``"2026-01-30 01:00"``)."""
+    from deleverage.dates import run_start, time_label, time_seconds
+
+    start = run_start(result)
+    if t is None or start is None:
+        return t
+    return time_label(time_seconds(t, start, name), start)
+
+
+def plain_time(label: Any) -> Any:
+    """An index label as a plain value: a float for seconds, a Timestamp as it is."""
+    if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, bool):
+        return float(label)
+    return label
 
 
 def _check_index(index: pd.Index, name: str) -> None:

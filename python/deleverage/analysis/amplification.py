@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deleverage.analysis._common import Time, check_fraction, check_int, is_result, same_index
+from deleverage.analysis._common import (
+    Time,
+    check_fraction,
+    check_int,
+    is_result,
+    result_time,
+    same_index,
+)
 from deleverage.analysis.drawdown import _prices, crash_depth, max_drawdown
 
 
@@ -81,6 +88,8 @@ def amplification(
             "with_cascade, without_cascade: must be runs of the same seed, "
             f"got seeds {with_cascade.seed} and {without_cascade.seed}"
         )
+    if is_result(with_cascade):
+        at = result_time(with_cascade, at, "at")
     a = _prices(with_cascade, "with_cascade", instrument, field)
     b = _prices(without_cascade, "without_cascade", instrument, field)
     same_index(a, b, "with_cascade, without_cascade")

@@ -31,7 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from deleverage.analysis._common import Time, as_series, as_time, check_int, is_result, same_index
+from deleverage.analysis._common import (
+    Time,
+    as_series,
+    as_time,
+    check_int,
+    is_result,
+    result_time,
+    same_index,
+)
 
 TRADE_COLUMNS = ("time", "instrument", "qty", "aggressor", "liquidation")
 
@@ -157,6 +165,8 @@ def forced_selling_attribution(
     """
     if is_result(prices):
         result = prices
+        start = result_time(result, start, "start")
+        end = result_time(result, end, "end")
         if trades is None:
             trades = result.trades
             if trades is None:

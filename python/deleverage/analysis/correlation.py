@@ -27,6 +27,7 @@ from deleverage.analysis._common import (
     instrument_names,
     is_result,
     log_returns,
+    result_time,
     span_steps,
 )
 
@@ -114,8 +115,8 @@ def event_correlation(
     must hold at least 3 returns. With a ``Result``, ``at`` defaults to the
     run's event (``Result.event()``).
     """
-    if is_result(prices) and at is None:
-        at = first_shock_time(prices)
+    if is_result(prices):
+        at = first_shock_time(prices) if at is None else result_time(prices, at, "at")
     p = price_frame(prices, field)
     if at is None:
         raise ValueError("at: the event time is required for a DataFrame")

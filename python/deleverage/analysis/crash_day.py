@@ -39,8 +39,10 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from deleverage.analysis._common import instrument_name, is_result
+from deleverage.dates import run_start, seconds_of
 
 if TYPE_CHECKING:
     from deleverage.result import Result
@@ -116,7 +118,8 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
     daily_notional: np.ndarray = np.zeros(crash + 1)
     long_notional = notional = 0.0
     if len(liq):
-        days = (liq["time"] // episode.day).astype(int)
+        seconds = pd.Series(seconds_of(liq["time"], run_start(result)), index=liq.index)
+        days = (seconds // episode.day).astype(int)
         mine = (liq["instrument"] == name) & (liq["kind"] != "adl_victim") & (days <= crash)
         daily_notional = np.bincount(
             days[mine].to_numpy(), weights=liq.loc[mine, "notional"].to_numpy(), minlength=crash + 1

@@ -26,6 +26,7 @@ from deleverage.analysis._common import (
     field_of,
     first_shock_time,
     is_result,
+    result_time,
     same_index,
     span_steps,
 )
@@ -188,8 +189,7 @@ def crash_depth(
     to the instrument's fair value. ``fair`` must share the prices' index.
     """
     if is_result(prices):
-        if at is None:
-            at = first_shock_time(prices)
+        at = first_shock_time(prices) if at is None else result_time(prices, at, "at")
         if fair is None:
             fair = field_of(prices, instrument, "fair")
     p = _prices(prices, "prices", instrument, field, min_len=2)

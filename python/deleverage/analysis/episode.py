@@ -35,6 +35,8 @@ from deleverage.analysis._common import (
     instrument_name,
     instrument_names,
     is_result,
+    plain_time,
+    result_time,
     span_steps,
 )
 from deleverage.analysis.drawdown import crash_depth
@@ -67,10 +69,10 @@ class CrashFigures:
     """
 
     instrument: str
-    at: float
+    at: Any
     before: float
     low: float
-    low_time: float
+    low_time: Any
     low_fall: float
     close: float
     close_return: float
@@ -104,7 +106,9 @@ def crash_figures(
     tail: Span = "10min",
 ) -> CrashFigures:
     """The headline figures of ``instrument`` (default: the first) from ``at``
-    (seconds; default: the run's event, ``Result.event()``) to the end of the run.
+    (seconds, or for a dated run a date-time; default: the run's event,
+    ``Result.event()``) to the end of the run. ``at`` and ``low_time`` are given
+    back as index labels: seconds, or UTC Timestamps for a dated run.
 
     tail: the span at the end of the run over which the closing depth is a
     median (an int number of steps or a Timedelta such as ``"10min"``).
@@ -113,7 +117,8 @@ def crash_figures(
         raise TypeError(f"result: must be a Result, got {type(result).__name__}")
     name = instrument_name(result, instrument)
     s = result.series[name]
-    t = float(as_time(s.index, first_shock_time(result) if at is None else at, "at"))
+    when = first_shock_time(result) if at is None else result_time(result, at, "at")
+    t = plain_time(as_time(s.index, when, "at"))
     n_tail = span_steps(s.index, tail, "tail")
     cd = crash_depth(result, t, instrument=name)
     after = s.index >= t
@@ -142,7 +147,7 @@ def crash_figures(
         at=t,
         before=cd.before_price,
         low=cd.trough_price,
-        low_time=float(cd.trough_time),
+        low_time=plain_time(cd.trough_time),
         low_fall=cd.fall,
         close=float(last[-1]),
         close_return=float(last[-1] / last[b] - 1.0),

@@ -33,6 +33,7 @@ from deleverage.analysis._common import (
     elapsed_seconds,
     field_of,
     is_result,
+    result_time,
 )
 
 TRADING_DAYS = 252
@@ -143,6 +144,8 @@ def how_historic(
     days: the horizon in days the volatility is scaled to (1: a daily sigma).
     """
     if is_result(prices):
+        start = result_time(prices, start, "start")
+        end = result_time(prices, end, "end")
         prices = field_of(prices, instrument, field)
     p = as_series(prices, "prices", positive=True, min_len=2)
     t0 = as_time(p.index, start, "start")

@@ -27,6 +27,7 @@ from deleverage.analysis._common import (
     first_shock_time,
     is_result,
     median_spacing,
+    result_time,
     same_index,
     span_steps,
 )
@@ -83,8 +84,7 @@ def _inputs(
 ) -> tuple[pd.Series, pd.Series, Any]:
     if is_result(spread):
         result = spread
-        if at is None:
-            at = first_shock_time(result)
+        at = first_shock_time(result) if at is None else result_time(result, at, "at")
         spread = field_of(result, instrument, "spread")
         if depth is None:
             depth = field_of(result, instrument, "depth_bid") + field_of(

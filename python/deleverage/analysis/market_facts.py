@@ -32,6 +32,7 @@ import pandas as pd
 
 from deleverage.analysis._common import instrument_names, is_result
 from deleverage.analysis.stylized import excess_kurtosis, hill_tail_index
+from deleverage.dates import run_start, seconds_of, time_seconds
 from deleverage.scenario.targets import MARKET_FACTS
 
 if TYPE_CHECKING:
@@ -157,6 +158,8 @@ def resolve_window(result: Result, window: object) -> tuple[float, float]:
     elif isinstance(window, str) and window == "all":
         start, end = 0.0, duration
     elif isinstance(window, Sequence) and not isinstance(window, str) and len(window) == 2:
+        if run_start(result) is not None:  # a dated run: date-times as well as seconds
+            window = [_window_time(w, result) for w in window]
         try:
             start, end = float(window[0]), float(window[1])
         except (TypeError, ValueError):
@@ -171,6 +174,13 @@ def resolve_window(result: Result, window: object) -> tuple[float, float]:
             f"window: [{start:g}, {end:g}) s holds no step of the run (it ran {duration:g} s)"
         )
     return start, end
+
+
+def _window_time(t: object, result: Result) -> float:
+    """An end of a window of a dated run as seconds (numbers, inf included, as they are)."""
+    if isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
+        return float(t)
+    return time_seconds(t, run_start(result), "window")
 
 
 def _horizon_steps(horizon: object, dt: float) -> int:
@@ -211,7 +221,7 @@ def market_facts(
     dt = result.scenario.clock.dt
     steps = [_horizon_steps(h, dt) for h in horizons]
     start, end = resolve_window(result, window)
-    t = result.series.index.to_numpy()
+    t = seconds_of(result.series.index, run_start(result))
     rows = (t >= start) & (t < end)
     records: dict[tuple[str, float], dict[str, float]] = {}
     for name in [instrument] if instrument is not None else names:

@@ -24,6 +24,7 @@ from deleverage.analysis._common import (
     field_of,
     first_shock_time,
     is_result,
+    result_time,
 )
 
 
@@ -95,8 +96,8 @@ def open_interest_change(
     """Open interest (lots) around ``at``: a ``Result`` (``at`` defaults to the
     event) or an open-interest Series."""
     if is_result(result):
-        if at is None:
-            at = first_shock_time(result)
+        at = first_shock_time(result) if at is None else result_time(result, at, "at")
+        after = result_time(result, after, "after")
         result = field_of(result, instrument, "open_interest")
     if at is None:
         raise ValueError("at: the reference time is required for a Series")
@@ -114,8 +115,8 @@ def leverage_change(
     (leverage is notional / equity, dimensionless).
     """
     if is_result(result):
-        if at is None:
-            at = first_shock_time(result)
+        at = first_shock_time(result) if at is None else result_time(result, at, "at")
+        after = result_time(result, after, "after")
         result = result.leverage
     if at is None:
         raise ValueError("at: the reference time is required for a DataFrame")

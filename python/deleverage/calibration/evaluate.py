@@ -87,6 +87,22 @@ def _figure(figures: dict[str, Any], target: Target, source: str) -> float:
     return float(value)
 
 
+def _seconds_from_start(result: Result, figures: dict[str, Any]) -> dict[str, Any]:
+    """``figures`` with a dated run's times (Timestamps) as seconds from its start, the
+    unit targets are written in."""
+    import datetime
+
+    from deleverage.dates import run_start, time_seconds
+
+    start = run_start(result)
+    if start is None:
+        return figures
+    return {
+        k: time_seconds(v, start, k) if isinstance(v, datetime.datetime) else v
+        for k, v in figures.items()
+    }
+
+
 def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
     """The figure of ``result`` each target names, in order (NaN where a window holds
     too few returns); a fact that does not exist raises ValueError naming it."""
@@ -111,8 +127,8 @@ def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
             elif kind == "episode":
                 figures[key] = episode_metrics(result, instrument)
             else:
-                figures[key] = dataclasses.asdict(
-                    crash_figures(result, instrument=instrument, at=at)
+                figures[key] = _seconds_from_start(
+                    result, dataclasses.asdict(crash_figures(result, instrument=instrument, at=at))
                 )
         out.append(_figure(figures[key], target, f"{kind} ({instrument})"))
     return out

@@ -20,7 +20,8 @@ Eight panels on a 4 x 2 grid, each answering one question:
 8. the headline figures and the venue's answers in text.
 
 The window the crash figures describe (``Result.event()``) is shaded on the
-price panel.
+price panel. A dated run (``clock.start``) is drawn in seconds from its start
+like any run, its time axes labelled with UTC dates (``date_axis``).
 
 Drawn with matplotlib's Agg renderer on a ``Figure`` of its own (no pyplot, no
 screen, no global state), so reports can be built in threads and on servers.
@@ -301,6 +302,10 @@ def _headline_panel(ax: Axes, result: Result) -> None:
 
 def draw_dashboard(result: Result) -> Figure:
     """The dashboard of ``result`` as a matplotlib ``Figure`` (not yet saved)."""
+    from deleverage.dates import run_start, undated_result
+
+    start = run_start(result)  # a dated run: drawn in seconds, its ticks labelled with dates
+    result = undated_result(result)
     scenario = result.scenario
     series = result.series
     dt = scenario.clock.dt
@@ -326,6 +331,12 @@ def draw_dashboard(result: Result) -> Figure:
         if ax.axison:
             ax.set_xlim(0.0, end / unit.seconds)
             ax.set_xlabel(unit.label())
+            if start is not None:
+                from deleverage.report.date_axis import date_formatter, date_label, date_locator
+
+                ax.xaxis.set_major_locator(date_locator(unit))
+                ax.xaxis.set_major_formatter(date_formatter(start, unit))
+                ax.set_xlabel(date_label(start, unit))
             ax.grid(True, alpha=0.3)
     partial = "" if result.complete else f" (stopped after {result.steps_done:,} steps)"
     fig.suptitle(

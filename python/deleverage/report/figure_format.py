@@ -8,7 +8,8 @@ each figure is written by its kind, which its name gives:
 - fractions (drawdowns, falls, returns, shares): percents, ``13.19%``;
 - ratios (``*_ratio``, amplification, ``*_over_peak``, ``*_spike``): ``280.98x``;
 - times in the run (``*_time``, ``returned_to``, ``at``): ``day 1 21:07:54``,
-  or ``21:07:54`` in the first day;
+  or ``21:07:54`` in the first day; in a dated run (``start`` given, or the
+  value a date-time) the UTC date-time, ``2025-10-10 21:07:54``;
 - durations (``*_seconds``): ``1 h 23 min 29 s``;
 - speeds (``drawdown_speed``): percent of the peak per hour;
 - counts (accounts, events, liquidations, steps): whole numbers;
@@ -18,8 +19,11 @@ each figure is written by its kind, which its name gives:
 
 from __future__ import annotations
 
+import datetime
 import math
 import numbers
+
+import pandas as pd
 
 __all__ = ["clock_time", "duration", "figure_kind", "format_figure"]
 
@@ -74,14 +78,9 @@ def figure_kind(key: str) -> str:
 
 def clock_time(seconds: float) -> str:
     """Seconds from the start of the run as ``HH:MM:SS`` (``day N HH:MM:SS`` after day 0)."""
-    if not math.isfinite(seconds):
-        return "-"
-    whole = round(seconds)
-    days, rest = divmod(whole, 86400)
-    h, rest = divmod(rest, 3600)
-    m, s = divmod(rest, 60)
-    text = f"{h:02d}:{m:02d}:{s:02d}"
-    return f"day {days} {text}" if days else text
+    from deleverage.dates import time_text
+
+    return time_text(seconds, None)
 
 
 def duration(seconds: float) -> str:
@@ -101,10 +100,16 @@ def duration(seconds: float) -> str:
     return f"{s} s"
 
 
-def format_figure(key: str, value: object) -> str:
-    """``value`` written as the kind of figure ``key`` names (see the module's docstring)."""
+def format_figure(key: str, value: object, *, start: datetime.datetime | None = None) -> str:
+    """``value`` written as the kind of figure ``key`` names (see the module's docstring);
+    ``start``: a dated run's start, times (seconds from it) then read as date-times."""
+    from deleverage.dates import time_text
     from deleverage.report.html import format_number
 
+    if value is None or value is pd.NaT:
+        return "-"
+    if isinstance(value, datetime.datetime):  # a dated run's time (a Timestamp)
+        return time_text(0.0, value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return str(value)
     v = float(value)
@@ -116,7 +121,7 @@ def format_figure(key: str, value: object) -> str:
     if kind == "ratio":
         return f"{v:,.2f}x"
     if kind == "time":
-        return clock_time(v)
+        return clock_time(v) if start is None else time_text(v, start)
     if kind == "duration":
         return duration(v)
     if kind == "speed":

@@ -63,17 +63,20 @@ def table_html(frame: pd.DataFrame, table_id: str) -> str:
     return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
 
 
-def figures_html(frame: pd.DataFrame, table_id: str, *, by: str = "row") -> str:
+def figures_html(
+    frame: pd.DataFrame, table_id: str, *, by: str = "row", start: pd.Timestamp | None = None
+) -> str:
     """``frame`` as an HTML table, each cell written as the kind of figure its row's
     name (``by="row"``) or its column's name (``by="column"``) says it is
-    (``figure_format``): percents, ratios, clock times, durations, counts, money."""
+    (``figure_format``): percents, ratios, clock times, durations, counts, money.
+    ``start``: a dated run's start (times in seconds are shown as UTC date-times)."""
     from deleverage.report.figure_format import format_figure
 
     shown = frame.astype(object).copy()
     for r, row_key in enumerate(frame.index):
         for c, column_key in enumerate(frame.columns):
             key = str(row_key) if by == "row" else str(column_key)
-            shown.iat[r, c] = format_figure(key, frame.iat[r, c])
+            shown.iat[r, c] = format_figure(key, frame.iat[r, c], start=start)
     return str(shown.to_html(table_id=table_id, classes=table_id, border=0, escape=True))
 
 
@@ -114,9 +117,11 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
     """The report page of ``result``, showing the PNG at the relative path ``dashboard``."""
     scenario = result.scenario
     esc = html.escape
+    from deleverage.dates import run_start
     from deleverage.risk import VENUE_KEYS
     from deleverage.run_summary import RUN_KEYS, event_text
 
+    start = run_start(result)
     metrics = metrics_table(result)
     metrics = metrics.drop(index=[k for k in (*VENUE_KEYS, *RUN_KEYS) if k in metrics.index])
     analysis, why = analysis_table(result)
@@ -142,7 +147,9 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
         f'<p class="description">{esc(scenario.description)}</p>' if scenario.description else "",
         f'<p class="meta">seed {result.seed} &middot; {scenario.total_accounts:,} accounts '
         f"&middot; {len(scenario.populations)} populations &middot; instruments: {esc(names)} "
-        f"&middot; {scenario.clock.steps:,} steps of {scenario.clock.dt:g} s ({status})</p>",
+        f"&middot; {scenario.clock.steps:,} steps of {scenario.clock.dt:g} s"
+        + ("" if start is None else f" from {start:%Y-%m-%d %H:%M:%S} UTC")
+        + f" ({status})</p>",
         f'<img class="dashboard" src="{esc(dashboard)}" '
         f'alt="dashboard of {esc(scenario.name)}, seed {result.seed}">',
         "<h2>Headline figures</h2>",
@@ -150,30 +157,37 @@ def render_html(result: Result, dashboard: str = DASHBOARD_FILE) -> str:
         "<p>Per instrument (<code>Result.metrics</code>): depth and spread as ratios to "
         "their medians before the crash window; ADL and bad debt of that instrument's "
         "positions.</p>",
-        figures_html(metrics, "metrics"),
+        figures_html(metrics, "metrics", start=start),
         "<h2>The venue: insurance fund, ADL and bad debt</h2>",
         "<p>From the engine's ledger (<code>Result.risk()</code>): the insurance fund's "
         "cash (its drawdown from its running peak), the auto-deleveraging closes and the "
         "accounts they reduced, the bad debt absorbed under negative-balance protection, "
         "and the accounts found bankrupt.</p>",
-        figures_html(venue_table(result), "venue"),
+        figures_html(venue_table(result), "venue", start=start),
         "<p>By instrument (<code>Result.risk_table()</code>):</p>",
-        figures_html(result.risk_table(), "risk", by="column"),
+        figures_html(result.risk_table(), "risk", by="column", start=start),
         *(
             [
                 "<h2>The crash day</h2>",
                 "<p><code>deleverage.analysis.episode_metrics</code>, day by day as the "
                 "scenario's episode declares: returns as percents, ratios to the days "
                 "before (see docs/analysis.md).</p>",
-                figures_html(episode, "episode"),
+                figures_html(episode, "episode", start=start),
             ]
             if episode is not None
             else []
         ),
         "<h2>Analysis</h2>",
         "<p><code>deleverage.analysis.summary</code>, measured around the crash window; "
-        "times of day from the start of the run (see docs/analysis.md).</p>",
-        figures_html(analysis, "analysis") if analysis is not None else f"<p>{esc(why)}</p>",
+        + (
+            "times of day from the start of the run"
+            if start is None
+            else f"times as UTC date-times (the run starts {start:%Y-%m-%d %H:%M} UTC)"
+        )
+        + " (see docs/analysis.md).</p>",
+        figures_html(analysis, "analysis", start=start)
+        if analysis is not None
+        else f"<p>{esc(why)}</p>",
         "<h2>Populations at the end</h2>",
         table_html(accounts, "populations"),
         "<h2>Run</h2>",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import math
 import sys
 import types
@@ -206,6 +207,13 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
     Clock: {
         "dt": (_r(0.001, 86400), "seconds per step"),
         "steps": (_i(1, 100_000_000), "number of steps"),
+        "start": (
+            "a date-time with its UTC offset (`2025-12-28T00:00:00Z`, or an ISO 8601 "
+            "string); kept and saved in UTC; a local date-time or a bare date is an error",
+            "the date-time of the first step: a dated run's series are indexed by UTC "
+            "date-times, its tables and figures show dates; left out, times are "
+            "seconds from the start",
+        ),
     },
     InstrumentSpec: {
         "name": (_NAME + "; unique", "the instrument's name, used by populations and policy"),
@@ -488,7 +496,10 @@ def _type_text(tp: Any) -> str:
         return "array"
     if dataclasses.is_dataclass(tp):
         return "table"
-    return {float: "number", int: "integer", str: "string", bool: "boolean"}.get(tp, str(tp))
+    names = {float: "number", int: "integer", str: "string", bool: "boolean"}
+    if tp is datetime.datetime:
+        return "date-time"
+    return names.get(tp, str(tp))
 
 
 def _value_text(value: Any) -> str:

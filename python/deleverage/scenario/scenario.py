@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import re
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
 from deleverage.scenario.policy import Policy
 from deleverage.scenario.populations import MAX_ACCOUNTS, MarketMakerParams, Population
+from deleverage.scenario.start import check_start
 from deleverage.scenario.targets import Target
 
 #: The largest start price in ticks.
@@ -144,14 +146,20 @@ MAX_DT = 86400.0
 
 @dataclass(frozen=True)
 class Clock:
-    """The simulation clock: ``steps`` (1..1e8) steps of ``dt`` seconds (in [0.001, 86400])."""
+    """The simulation clock: ``steps`` (1..1e8) steps of ``dt`` seconds (in [0.001, 86400]).
+
+    ``start``: the UTC date-time of the first step (None: an undated run, timed in
+    seconds from its start); see ``deleverage.scenario.start``.
+    """
 
     dt: float = 1.0
     steps: int = 3600
+    start: datetime.datetime | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "dt", check_float("dt", self.dt, MIN_DT, MAX_DT))
         set_field(self, "steps", check_int("steps", self.steps, 1, MAX_STEPS))
+        set_field(self, "start", check_start(self.start))
 
     @property
     def duration(self) -> float:

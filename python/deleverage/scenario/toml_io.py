@@ -19,6 +19,7 @@ the objects' own validation errors get the path of the table prefixed.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import os
 import sys
@@ -81,8 +82,8 @@ def _encode(value: Any) -> Any:
         return table
     if isinstance(value, (tuple, list)):
         return [_encode(v) for v in value]
-    if isinstance(value, (bool, int, float, str)):
-        return value
+    if isinstance(value, (bool, int, float, str, datetime.datetime)):
+        return value  # a datetime (``clock.start``, aware, UTC) is a TOML offset date-time
     raise TypeError(f"cannot write a {type(value).__name__} to TOML")  # pragma: no cover
 
 
@@ -205,4 +206,10 @@ def _decode(tp: Any, raw: Any, path: str) -> Any:
         if not isinstance(raw, str):
             raise TypeError(f"{path}: expected a string, got {_type_name(raw)}")
         return raw
+    if tp is datetime.datetime:
+        if not isinstance(raw, (datetime.date, datetime.time, str)):
+            raise TypeError(
+                f"{path}: expected a date-time (2025-12-28T00:00:00Z), got {_type_name(raw)}"
+            )
+        return raw  # the class checks it (an offset is required)
     raise TypeError(f"{path}: no TOML mapping for {tp!r}")  # pragma: no cover
