@@ -648,7 +648,8 @@ def margin_rules(draw: st.DrawFn) -> MarginRule:
         "maintenance": maintenance,
         "maintenance_rate": draw(floats(0.0, 1.0, exclude_max=True)),
         "amount_per_lot": draw(floats(0.0, 1e15)),
-        "closeout_share": draw(unit_open_lo),
+        # below 1, so that closeout_share * initial_rate < 1 whatever the initial rate
+        "closeout_share": draw(floats(0.0, 1.0, exclude_min=True, exclude_max=True)),
         "basis": draw(st.sampled_from(BASES)),
         "liquidation_fee_rate": draw(floats(0.0, 0.1)),
         "negative_balance_protection": draw(st.booleans()),

@@ -105,7 +105,7 @@ def _as_timestamp(value: Any, name: str) -> pd.Timestamp:
             f"{name}: must be seconds or a duration such as '21h', or a UTC date-time "
             f"such as '2026-01-30 01:00', got {value!r}"
         ) from None
-    if ts is pd.NaT:
+    if pd.isna(ts):
         raise ValueError(f"{name}: must be a time, got {value!r}")
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
@@ -212,7 +212,9 @@ def dated_result(result: Result) -> Result:
 
 
 def _seconds_index(index: pd.Index, start: pd.Timestamp) -> pd.Index:
-    return pd.Index(seconds_of(index, start), name=index.name)
+    seconds = np.asarray(seconds_of(index, start), dtype=np.float64)
+    out: pd.Index = pd.Index(seconds, name=index.name)
+    return out
 
 
 def _seconds_time(frame: pd.DataFrame | None, start: pd.Timestamp) -> pd.DataFrame | None:
