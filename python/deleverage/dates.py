@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from collections.abc import Callable
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
@@ -186,29 +187,10 @@ def _dated_time(frame: pd.DataFrame | None, start: pd.Timestamp) -> pd.DataFrame
 def dated_result(result: Result) -> Result:
     """``result`` (built in seconds) with its tables dated, if its scenario has a
     ``clock.start``; the same object otherwise."""
-    import dataclasses
-
     start = run_start(result)
     if start is None:
         return result
-    series = result.series.copy()
-    series.index = _dated_index(series.index, start)
-    leverage = result.leverage.copy()
-    leverage.index = _dated_index(leverage.index, start)
-    exposure = result.exposure
-    if exposure is not None:
-        exposure = exposure.copy()
-        exposure.index = _dated_index(exposure.index, start)
-    liquidations = _dated_time(result.liquidations, start)
-    assert liquidations is not None
-    return dataclasses.replace(
-        result,
-        series=series,
-        leverage=leverage,
-        exposure=exposure,
-        liquidations=liquidations,
-        trades=_dated_time(result.trades, start),
-    )
+    return _retimed(result, start, _dated_index, _dated_time)
 
 
 def _seconds_index(index: pd.Index, start: pd.Timestamp) -> pd.Index:
@@ -228,26 +210,34 @@ def _seconds_time(frame: pd.DataFrame | None, start: pd.Timestamp) -> pd.DataFra
 def undated_result(result: Result) -> Result:
     """``result`` with its tables in seconds from the start (the engine's own
     timing), for code that does arithmetic on time; an undated result as it is."""
-    import dataclasses
-
     start = run_start(result)
     if start is None or not isinstance(result.series.index, pd.DatetimeIndex):
         return result
-    series = result.series.copy()
-    series.index = _seconds_index(series.index, start)
-    leverage = result.leverage.copy()
-    leverage.index = _seconds_index(leverage.index, start)
-    exposure = result.exposure
-    if exposure is not None:
-        exposure = exposure.copy()
-        exposure.index = _seconds_index(exposure.index, start)
-    liquidations = _seconds_time(result.liquidations, start)
+    return _retimed(result, start, _seconds_index, _seconds_time)
+
+
+def _retimed(
+    result: Result,
+    start: pd.Timestamp,
+    index: Callable[[pd.Index, pd.Timestamp], pd.Index],
+    column: Callable[[pd.DataFrame | None, pd.Timestamp], pd.DataFrame | None],
+) -> Result:
+    """``result`` with every time-indexed table re-indexed by ``index`` and the
+    logs' ``time`` columns converted by ``column``: one path each way."""
+    import dataclasses
+
+    def reindexed(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        out.index = index(frame.index, start)
+        return out
+
+    liquidations = column(result.liquidations, start)
     assert liquidations is not None
     return dataclasses.replace(
         result,
-        series=series,
-        leverage=leverage,
-        exposure=exposure,
+        series=reindexed(result.series),
+        leverage=reindexed(result.leverage),
+        exposure=None if result.exposure is None else reindexed(result.exposure),
         liquidations=liquidations,
-        trades=_seconds_time(result.trades, start),
+        trades=column(result.trades, start),
     )
