@@ -100,6 +100,7 @@ PopulationSpec population(const py::dict& d) {
   maybe("leverage", p.leverage);
   maybe("reach", p.reach);
   maybe("hold_when_out", p.hold_when_out);
+  maybe("hold_to_fair", p.hold_to_fair);
   maybe("levels", p.levels);
   maybe("base_spread_ticks", p.base_spread_ticks);
   maybe("vol_spread_factor", p.vol_spread_factor);
@@ -205,7 +206,7 @@ void register_simulation(py::module_& m) {
             populations::speculators(pop, view, signal, b);
             break;
           case Strategy::Value:
-            populations::value(pop, view, b);
+            populations::value(pop, view, signal != 0.0, b);
             break;
           case Strategy::Holder:
             populations::holders(pop, view, signal, b);
@@ -227,7 +228,8 @@ void register_simulation(py::module_& m) {
       "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
       "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
-      "(annualised) or the noise traders' buy probability. For "
+      "(annualised), the noise traders' buy probability, or for value traders whether they are "
+      "still waiting out a storm (non-zero). For "
       "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "

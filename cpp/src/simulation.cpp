@@ -82,6 +82,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].slow.push_back(start);
       states_[p].mood.push_back(0.0);
       states_[p].basis.push_back(0.0);
+      states_[p].calm_from.push_back(0);
       // Allocators start from the fair value's volatility as their prior.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
@@ -259,7 +260,7 @@ void Simulation::decide_batches() {
           populations::speculators(pop, m, (state.fast[k] - state.slow[k]) / state.slow[k], b);
           break;
         case Strategy::Value:
-          populations::value(pop, m, b);
+          populations::value(pop, m, now_ < state.calm_from[k], b);
           break;
         case Strategy::Holder:
           populations::holders(pop, m, state.slow[k], b);
@@ -404,6 +405,9 @@ void Simulation::step(std::uint64_t t) {
         const double basis = std::log(price / fair_ticks_[pop.instruments[k]]);
         states_[p].basis[k] += (out ? 1.0 : pop.basis_alpha) * (basis - states_[p].basis[k]);
       }
+      if (pop.strategy == Strategy::Value && pop.calm_steps > 0 &&
+          std::sqrt(signals_[pop.instruments[k]].variance * Fundamental::kYear / spec_.dt) >= pop.vol_exit)
+        states_[p].calm_from[k] = t + 1 + static_cast<std::uint64_t>(pop.calm_steps);
       if (pop.strategy == Strategy::Allocator) {
         const double r = step_return_[pop.instruments[k]];
         states_[p].variance[k] += slow_alpha * (r * r / static_cast<double>(return_horizon_) - states_[p].variance[k]);

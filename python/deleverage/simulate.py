@@ -78,6 +78,8 @@ def _population_spec(pop: Any, first: int, names: list[str], dt: float) -> dict[
             "leverage": p.leverage,
             "reach": p.reach,
             "hold_when_out": p.hold_when_out,
+            "hold_to_fair": p.hold_to_fair,
+            "calm_steps": round(p.calm_after / dt),
         }
     elif isinstance(p, MarketMakerParams):
         spec |= {

@@ -42,6 +42,9 @@ struct PopulationSpec {
   double leverage = 1.0;
   double reach = 1.0;          // how far toward fair value their limit price goes (1: at fair)
   bool hold_when_out = false;  // above vol_exit: keep the position (true) or close it (false)
+  bool hold_to_fair = false;   // reduce a position only once the price has crossed fair value
+  // (calm_steps, below: value traders stay out until volatility has been under
+  // vol_exit that many steps in a row.)
   // Market makers.
   std::int64_t levels = 5;
   std::int64_t base_spread_ticks = 2;
@@ -49,8 +52,8 @@ struct PopulationSpec {
   std::int64_t inventory_limit = 1000;
   double vol_withdraw = 1.0;
   double loss_withdraw = 0.2;
-  std::int64_t calm_steps = 600;
-  double fair_weight = 0.5;  // of fair value in the price they quote around
+  std::int64_t calm_steps = 600;  // also value traders' wait after a storm (0 for none)
+  double fair_weight = 0.5;       // of fair value in the price they quote around
   // Per-step weight of their average of log(last / fair), the basis this book
   // trades at: they quote around fair value times exp(basis). 0: no basis.
   // While every dealer of the population is out, the basis is the book's own.

@@ -94,10 +94,11 @@ class Simulation {
     // Per instrument of the population (in PopulationSpec::instruments order).
     std::vector<double> fast;  // EMAs of the last price (ticks)
     std::vector<double> slow;
-    std::vector<double> mood;            // noise traders' sentiment
-    std::vector<double> variance;        // allocators' slow EMA of squared step returns
-    std::vector<double> basis;           // makers' EMA of log(last / fair)
-    std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
+    std::vector<double> mood;              // noise traders' sentiment
+    std::vector<double> variance;          // allocators' slow EMA of squared step returns
+    std::vector<double> basis;             // makers' EMA of log(last / fair)
+    std::vector<std::uint64_t> calm_from;  // value traders: the first step they may trade again
+    std::vector<DecisionBatch> batches;    // this step's due accounts (the same accounts in each)
     std::vector<populations::MakerState> makers;
     std::size_t cursor = 0;  // the next due account to send its orders
   };
