@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -19,6 +20,7 @@
 #include "deleverage/populations/noise.hpp"
 #include "deleverage/populations/speculator.hpp"
 #include "deleverage/populations/value.hpp"
+#include "deleverage/price_path.hpp"
 #include "deleverage/simulation.hpp"
 #include "margin_rule_dict.hpp"
 
@@ -450,7 +452,19 @@ void register_simulation(py::module_& m) {
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.messages(); }); })
       .def_property_readonly("decisions",
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.decisions(); }); })
-      .def_property_readonly("memory_bytes", [](PySimulation& s) {
-        return s.read([](const Simulation& r) { return r.engine().memory_bytes(); });
-      });
+      .def_property_readonly(
+          "memory_bytes",
+          [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().memory_bytes(); }); })
+      // Recorded paths (deleverage.data): bound structs, not spec keys.
+      .def(
+          "follow_paths",
+          [](PySimulation& s, std::size_t instrument, const std::optional<PricePath>& fair,
+             const std::optional<PricePath>& index) {
+            bindings::locked(s.guard->mutex, [&] {
+              s.sim->follow_paths(instrument, fair.value_or(PricePath{}), index.value_or(PricePath{}));
+            });
+          },
+          py::arg("instrument"), py::kw_only(), py::arg("fair") = py::none(), py::arg("index") = py::none(),
+          "Before the run: instrument's fair value follows `fair`, its mark rule's index `index` (None: as "
+          "before); the scenario's jumps land on top of both.");
 }

@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "deleverage/counter_rng.hpp"
 #include "deleverage/populations/allocator.hpp"
@@ -68,6 +69,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   shocks_.assign(ni, 0.0);
   fair_ticks_.assign(ni, 0.0);
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
+  index_paths_.resize(ni);
   step_fills_.resize(ni);
   trigger_fired_.assign(spec_.triggers.size(), false);
   trigger_variance_.assign(spec_.triggers.size(), 0.0);
@@ -110,6 +112,23 @@ void Simulation::log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool l
   r.aggressor = taker_buys ? 0 : 1;
   r.liquidation = liquidation ? 1 : 0;
   recording_.trades.push_back(r);
+}
+
+void Simulation::follow_paths(std::size_t i, PricePath fair, PricePath index) {
+  if (i >= engine_->instruments()) bad("instrument", "unknown instrument " + std::to_string(i));
+  if (done_ != 0) bad("paths", "must be given before the run starts");
+  for (const PricePath* path : {&fair, &index}) {
+    if (path->empty()) continue;
+    const char* name = path == &fair ? "fair" : "index";
+    if (path->size < spec_.steps)
+      bad(name,
+          "the path has " + std::to_string(path->size) + " values, the run " + std::to_string(spec_.steps) + " steps");
+    for (std::size_t t = 0; t < spec_.steps; ++t)
+      if (!(path->values[t] > 0.0 && path->values[t] <= 1e15))
+        bad(name, "value " + std::to_string(t) + " must be a price in (0, 1e15]");
+  }
+  if (!fair.empty()) fundamentals_[i].follow(std::move(fair));
+  if (!index.empty()) index_paths_[i] = std::move(index);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
@@ -319,7 +338,9 @@ void Simulation::step(std::uint64_t t) {
     const double z_vol = f.stochastic_volatility() ? rng_.normal(kStreamFundamentalVolatility, t, i) : 0.0;
     const double fair = f.advance(t, shocks_[i], z_vol);
     fair_ticks_[i] = fair / spec_.tick_size[i];
-    index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(fair_ticks_[i])), 1, kMaxPrice);
+    const double index_ticks =
+        index_paths_[i].empty() ? fair_ticks_[i] : index_paths_[i].at(t) * std::exp(f.jumps()) / spec_.tick_size[i];
+    index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(index_ticks)), 1, kMaxPrice);
     signals_[i].volume = 0.0;
     step_fills_[i].clear();
   }

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from deleverage import _core
+from deleverage.data.paths import attach_paths
 from deleverage.result import Result
 from deleverage.scenario import (
     AllocatorParams,
@@ -238,6 +239,8 @@ def build(
         population=np.concatenate(population),
         param=np.concatenate(param),
     )
+    # Recorded paths: bound structs, after the spec (deleverage.data).
+    attach_paths(sim, scenario)
     return sim, spec
 
 

@@ -18,6 +18,7 @@
 #include "deleverage/order_book.hpp"
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
+#include "deleverage/price_path.hpp"
 #include "deleverage/recorder.hpp"
 
 namespace deleverage {
@@ -76,6 +77,12 @@ class Simulation {
   std::uint64_t messages() const noexcept { return messages_; }
   std::uint64_t decisions() const noexcept { return decisions_; }
 
+  // Recorded paths for instrument i, before the run: `fair` (if not empty)
+  // replaces its fair value's process, `index` (if not empty) is the index of
+  // other venues its mark rule reads (else the fair value); both take the
+  // instrument's jumps on top and need at least one value per step.
+  void follow_paths(std::size_t i, PricePath fair, PricePath index);
+
  private:
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
@@ -129,6 +136,7 @@ class Simulation {
   std::vector<std::uint32_t> due_;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
   std::vector<Price> index_;
+  std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price

@@ -289,6 +289,14 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "array of tables, steps strictly increasing",
             "levels the path passes through, a Brownian bridge between them (see Waypoint)",
         ),
+        "path": (
+            "a CSV or Parquet file (`time`, `price`; docs/data.md); no waypoints, only jumps",
+            "a recorded path the fair value follows, jumps on top",
+        ),
+        "index_path": (
+            "a CSV or Parquet file (`time`, `price`; docs/data.md)",
+            "a recorded path of the index of other venues the mark rule reads",
+        ),
     },
     Waypoint: {
         "step": (_i(0, 99_999_999), "the step it is reached at (past the run: still shapes it)"),
