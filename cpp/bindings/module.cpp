@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   register_margin(m);
   register_price_path(m);
   register_simulation(m);
+  register_stress(m);
 }

@@ -210,3 +210,4 @@ void register_message_stream(py::module_& m);
 void register_margin(py::module_& m);
 void register_price_path(py::module_& m);
 void register_simulation(py::module_& m);
+void register_stress(py::module_& m);
