@@ -79,6 +79,8 @@ __all__ = [
     "load_result",
     "make_messages",
     "shapley",
+    "reverse_stress",
+    "stress",
     "sweep",
     "validate",
 ]

@@ -234,6 +234,8 @@ def read_accounts(
     if "population" in table.column_names:
         codes, values = _text_column(table, "population", where)
         for k, value in enumerate(values):
+            if not value:
+                continue
             if value not in populations:
                 row = _mask_row(codes == k)
                 raise DataFileError(
