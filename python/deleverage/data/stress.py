@@ -23,6 +23,7 @@ shock does not depend on the others or on the thread count.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -41,7 +42,14 @@ from deleverage.scenario import Scenario
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["Depth", "ReverseStress", "StressResult", "reverse_stress", "stress"]
+__all__ = [
+    "Depth",
+    "ReverseStress",
+    "StressResult",
+    "reverse_stress",
+    "stress",
+    "stress_with_agents",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -403,3 +411,82 @@ def describe(result: ReverseStress) -> str:
         f"The smallest move that {what}: {result.shock:+.4%} "
         f"(none at {result.below:+.4%}; {result.evaluations} shocks run)."
     )
+
+
+def stress_with_agents(
+    world: Scenario | str | PathLike,
+    shocks: Sequence[float] = (-0.05, -0.10, -0.20),
+    *,
+    instrument: str | None = None,
+    at: float | None = None,
+    seed: int = 0,
+    threads: int = 2,
+) -> StressResult:
+    """Each shock as a jump of ``instrument``'s fair value at ``at`` seconds (default: a
+    quarter into the run) in the scenario's own market, its populations trading around
+    the forced flow; every shock on the same seed (common random numbers). The table
+    has the columns of ``stress`` (the fund's figures are its cash, from the series),
+    counted from the shock on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from deleverage.dates import undated_result
+    from deleverage.scenario import Shock
+    from deleverage.simulate import simulate
+
+    scenario = _world(world)
+    sizes = _shock_values(shocks)
+    i = _instrument(scenario, instrument)
+    threads = _check_threads(threads)
+    dt = scenario.clock.dt
+    step = scenario.clock.steps // 4 if at is None else int(float(at) / dt)
+    if not 0 < step < scenario.clock.steps:
+        raise ValueError(
+            f"at: must be inside the run (0, {scenario.clock.duration:g}) seconds, got {at!r}"
+        )
+    inst = scenario.instruments[i]
+
+    def one(size: float) -> dict[str, float]:
+        f = inst.fundamental
+        jump = Shock(step, "jump", float(np.log1p(size)))
+        moved = tuple(sorted((*f.shocks, jump), key=lambda s: s.step))
+        changed = dataclasses.replace(inst, fundamental=dataclasses.replace(f, shocks=moved))
+        instruments = tuple(changed if k == i else x for k, x in enumerate(scenario.instruments))
+        result = undated_result(simulate(scenario.replace(instruments=instruments), seed))
+        log = result.liquidations
+        log = log[log["time"] >= step * dt] if len(log) else log
+        own = log[log["kind"] != "adl_victim"] if len(log) else log
+        book = own[own["kind"] == "book"] if len(own) else own
+        series = result.series[inst.name]
+        after = series.iloc[step:]
+        fund = series["insurance_fund"].to_numpy()
+        debt = sum(result.series[x.name]["bad_debt"].to_numpy() for x in scenario.instruments)
+        marks = book["mark"].to_numpy(dtype=np.float64) if len(book) else np.zeros(0)
+        qty = book["qty"].to_numpy(dtype=np.float64) if len(book) else np.zeros(0)
+        prices = book["price"].to_numpy(dtype=np.float64) if len(book) else np.zeros(0)
+        at_mark = float(np.sum(qty * marks))
+        return {
+            "accounts_liquidated": float(own["account"].nunique()) if len(own) else 0.0,
+            "liquidated_notional": float(own["notional"].sum()) if len(own) else 0.0,
+            "book_notional": float(book["notional"].sum()) if len(book) else 0.0,
+            "slippage": float(np.sum(qty * np.abs(prices - marks))) / at_mark if at_mark else 0.0,
+            "fund_start": float(fund[step - 1]),
+            "fund_low": float(fund[step - 1 :].min()),
+            "fund_end": float(fund[-1]),
+            "adl_events": float(np.count_nonzero(log["kind"] == "adl")) if len(log) else 0.0,
+            "adl_notional": float(log.loc[log["kind"] == "adl_victim", "notional"].sum())
+            if len(log)
+            else 0.0,
+            "bad_debt": float(debt[-1] - debt[step - 1]),
+            "bankrupt_accounts": float(
+                series["bankrupt"].iloc[-1] - series["bankrupt"].iloc[step - 1]
+            ),
+            "lowest_mark": float(after["mark"].min()),
+        }
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        rows = list(pool.map(one, sizes))
+    table = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
+    for name in ("accounts_liquidated", "adl_events", "bankrupt_accounts"):
+        table[name] = table[name].astype(np.uint64)
+    table.insert(0, "shock", sizes)
+    return StressResult(table=table, instrument=inst.name)
