@@ -93,7 +93,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   }
   calendar_.resize(engine_->accounts());
   for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
-    if (spec_.populations[population_of_[a]].strategy == Strategy::MarketMaker) continue;  // every step
+    const Strategy s = spec_.populations[population_of_[a]].strategy;
+    if (s == Strategy::MarketMaker) continue;  // every step
+    if (s == Strategy::Hold) continue;         // never
     schedule_next(a, 0);
   }
   recording_.steps.reserve(spec_.steps * ni);
@@ -129,6 +131,19 @@ void Simulation::follow_paths(std::size_t i, PricePath fair, PricePath index) {
   }
   if (!fair.empty()) fundamentals_[i].follow(std::move(fair));
   if (!index.empty()) index_paths_[i] = std::move(index);
+}
+
+void Simulation::open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry) {
+  const std::size_t ni = engine_->instruments();
+  if (done_ != 0) bad("position", "must be given before the run starts");
+  if (first + n > engine_->accounts()) bad("position", "more rows than accounts");
+  for (std::size_t k = 0; k < n * ni; ++k)
+    if (position[k] != 0 && !(entry[k] > 0.0 && entry[k] <= static_cast<double>(kMaxPrice)))
+      bad("entry", "row " + std::to_string(k / ni) + ": an open position needs an entry price in (0, 2^62] ticks");
+  for (std::size_t k = 0; k < n; ++k)
+    for (std::size_t i = 0; i < ni; ++i)
+      if (position[k * ni + i] != 0)
+        engine_->apply_trade(static_cast<std::uint32_t>(first + k), i, position[k * ni + i], entry[k * ni + i], 0.0);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
@@ -290,6 +305,7 @@ void Simulation::decide_batches() {
           populations::noise(pop, m, 1.0 / (1.0 + std::exp(-2.0 * state.mood[k])), b);
           break;
         case Strategy::MarketMaker:
+        case Strategy::Hold:
           break;
       }
     }

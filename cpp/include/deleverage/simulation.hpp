@@ -83,6 +83,10 @@ class Simulation {
   // instrument's jumps on top and need at least one value per step.
   void follow_paths(std::size_t i, PricePath fair, PricePath index);
 
+  // Before the run: accounts first..first+n-1 open positions (n x I lots) at entry
+  // prices (n x I ticks), as a snapshot of accounts describes them.
+  void open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry);
+
  private:
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.

@@ -203,6 +203,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "ordinary trading, where stylized facts are measured (empty: up to the first jump)",
         ),
         "targets": ("array of tables", "what `deleverage validate` checks (below)"),
+        "accounts_file": (
+            "a CSV or Parquet file (docs/data.md); left out: none",
+            "a snapshot of real accounts joining the generated populations",
+        ),
     },
     Clock: {
         "dt": (_r(0.001, 86400), "seconds per step"),
