@@ -1,4 +1,4 @@
-"""A snapshot of accounts joined with the generated populations of a run (Scenario.accounts_file)."""
+"""A snapshot of accounts joined with the generated populations of a run (accounts_file)."""
 
 from __future__ import annotations
 
@@ -54,13 +54,15 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
     np.testing.assert_array_equal(blocks.ids[generated:], want["id"].to_numpy())
     tick = world.instruments[0].tick_size
     # Brute force, account by account: the state the file describes.
-    for k, row in enumerate(want.itertuples(index=False)):
+    cash = want["cash"].to_numpy()
+    lots = want["position.GOLD"].to_numpy()
+    entry = want["entry_price.GOLD"].to_numpy()
+    value = world.instruments[0].tick_value
+    for k in range(len(want)):
         a = generated + k
-        assert sim.cash[a] == row.cash
-        assert sim.position[a, 0] == row._2
-        expected = (
-            0.0 if row._2 == 0 else row._2 * (row._3 / tick) * world.instruments[0].tick_value
-        )
+        assert sim.cash[a] == cash[k]
+        assert sim.position[a, 0] == lots[k]
+        expected = 0.0 if lots[k] == 0 else lots[k] * (entry[k] / tick) * value
         assert sim.cost[a, 0] == pytest.approx(expected, rel=1e-15, abs=0.0)
     # The generated accounts start flat, as without a snapshot.
     assert not sim.position[:generated].any()
