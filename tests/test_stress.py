@@ -429,3 +429,43 @@ def test_any_book_and_shock_match_the_oracle_in_count_and_bad_debt(
     want = oracle.check(marks)
     assert row["accounts_liquidated"] == len(np.unique(want["account"][want["kind"] != 4]))
     assert row["bad_debt"] == pytest.approx(oracle.bad_debt, rel=1e-12, abs=1e-9)
+
+
+def test_a_forced_seller_bracket_is_confirmed_by_runs_of_its_own() -> None:
+    from deleverage.data.stress import forced_trader
+    from deleverage.simulate import build
+
+    world = load_preset("default").replace(targets=(), quiet_window=())
+    found = forced_trader(world, 1880.0, seed=1, over=300.0, tolerance=0.0)
+    assert found.lots is not None
+    assert found.side == "sell"
+    assert found.lots == found.below + 1  # tolerance 0: down to one lot
+    step = world.clock.steps // 4
+
+    def lowest(lots: int) -> float:
+        # The same world and seed, the sale sent by hand: 300 orders, lots split evenly.
+        sim, _ = build(world, seed=1)
+        size, extra = divmod(lots, 300)
+        for k in range(300):
+            part = size + (1 if k < extra else 0)
+            if part:
+                sim.schedule_forced_order(step + k, 0, -part)
+        sim.run()
+        assert sim.conservation_error() < 1e-9
+        last = sim.records.reshape(-1, 1)[step:, 0]["last"] * world.instruments[0].tick_size
+        return float(last.min())
+
+    assert lowest(found.lots) <= 1880.0 < lowest(found.below)
+    assert lowest(found.lots) == found.reached
+
+
+def test_forced_orders_are_checked() -> None:
+    from deleverage.simulate import build
+
+    sim, _ = build(load_preset("default"), seed=0)
+    with pytest.raises(ValueError, match="step: must be a step of the run"):
+        sim.schedule_forced_order(10**6, 0, -5)
+    with pytest.raises(ValueError, match="lots: must be non-zero"):
+        sim.schedule_forced_order(5, 0, 0)
+    with pytest.raises(ValueError, match="instrument: unknown instrument 3"):
+        sim.schedule_forced_order(5, 3, 1)

@@ -104,3 +104,14 @@ def test_bench_stress_small(capsys: pytest.CaptureFixture[str]) -> None:
     assert r["shocks"] == 4
     assert r["grid_seconds"] > 0
     assert r["liquidated_at_worst"] > 0
+
+
+def test_a_forced_seller_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["stress", "default", "--with-agents", "--forced-to", "1880", "--seed", "1", "--json"]
+    assert main(args) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["side"] == "sell"
+    assert found["lots"] > found["below"]
+    assert found["reached"] <= 1880 < found["before"]
+    assert main(["stress", "default", "--forced-to", "1880"]) != 0
+    assert "--forced-to: needs --with-agents" in capsys.readouterr().err

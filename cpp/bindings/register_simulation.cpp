@@ -487,5 +487,13 @@ void register_simulation(py::module_& m) {
           },
           py::arg("first"), py::arg("position"), py::arg("entry"),
           "Before the run: accounts first.. open `position` (accounts x instruments lots) at `entry` "
-          "(ticks), without a counterparty; the conserved money is taken from then on.");
+          "(ticks), without a counterparty; the conserved money is taken from then on.")
+      .def(
+          "schedule_forced_order",
+          [](PySimulation& s, std::uint64_t step, std::size_t instrument, Qty lots) {
+            bindings::locked(s.guard->mutex, [&] { s.sim->schedule_forced_order(step, instrument, lots); });
+          },
+          py::arg("step"), py::arg("instrument"), py::arg("lots"),
+          "Before the run: at `step` an outside trader sends a market order for `lots` of `instrument` "
+          "(negative: a sale), after the makers requote.");
 }

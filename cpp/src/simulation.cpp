@@ -19,6 +19,9 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// The outside trader of scheduled forced orders: past every account, not the fund.
+constexpr AccountId kForcedOwner = 0xFFFFFFF1u;
+
 [[noreturn]] void bad(const std::string& field, const std::string& what) {
   throw std::invalid_argument(field + ": " + what);
 }
@@ -144,6 +147,17 @@ void Simulation::open_positions(std::size_t first, std::size_t n, const Qty* pos
     for (std::size_t i = 0; i < ni; ++i)
       if (position[k * ni + i] != 0)
         engine_->apply_trade(static_cast<std::uint32_t>(first + k), i, position[k * ni + i], entry[k * ni + i], 0.0);
+}
+
+void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots) {
+  if (done_ != 0) bad("forced order", "must be scheduled before the run starts");
+  if (instrument >= engine_->instruments()) bad("instrument", "unknown instrument " + std::to_string(instrument));
+  if (step >= spec_.steps) bad("step", "must be a step of the run, < " + std::to_string(spec_.steps));
+  if (lots == 0 || lots > kMaxQty || lots < -kMaxQty) bad("lots", "must be non-zero and within +-2^40");
+  const ForcedOrder order{step, instrument, lots};
+  forced_.insert(std::upper_bound(forced_.begin(), forced_.end(), order,
+                                  [](const ForcedOrder& x, const ForcedOrder& y) { return x.step < y.step; }),
+                 order);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
@@ -378,6 +392,16 @@ void Simulation::step(std::uint64_t t) {
   // 3. Market makers requote; the insurance fund works off what it took over.
   requote_makers();
   if (spec_.fund_unwind_share > 0.0) unwind_fund(t);
+  // A forced trader from outside (schedule_forced_order): market orders.
+  for (; next_forced_ < forced_.size() && forced_[next_forced_].step <= t; ++next_forced_) {
+    const ForcedOrder& f = forced_[next_forced_];
+    Message order{};
+    order.owner = kForcedOwner;
+    order.type = static_cast<std::uint8_t>(MsgType::Market);
+    order.side = static_cast<std::uint8_t>(f.lots < 0 ? Side::Sell : Side::Buy);
+    order.qty = f.lots < 0 ? -f.lots : f.lots;
+    submit(f.instrument, order);
+  }
   // 4. The accounts due now decide, each population in one batch on the
   // step's opening state; their orders reach the books in a seeded random order.
   due_.clear();

@@ -1363,6 +1363,7 @@ def _stress(args: argparse.Namespace) -> int:
     from deleverage.data.stress import (
         Depth,
         describe,
+        forced_trader,
         reverse_stress,
         stress,
         stress_with_agents,
@@ -1381,6 +1382,8 @@ def _stress(args: argparse.Namespace) -> int:
     depth = (
         None if args.depth is None else Depth(int(args.depth[0]), int(args.depth[1]), args.depth[2])
     )
+    if args.forced_to is not None and not args.with_agents:
+        raise CommandError("--forced-to: needs --with-agents (the scenario's traders answer it)")
     if args.with_agents:
         if accounts is not None:
             raise CommandError(
@@ -1388,7 +1391,32 @@ def _stress(args: argparse.Namespace) -> int:
                 "is stressed without agents (leave out --with-agents)"
             )
         if args.reverse or args.path or depth is not None or args.over != 1:
-            raise CommandError("--with-agents: takes --shock, --instrument, --at and --seed only")
+            raise CommandError(
+                "--with-agents: takes --shock or --forced-to, --instrument, --at, --for and --seed"
+            )
+        if args.forced_to is not None:
+            forced = forced_trader(
+                world,
+                args.forced_to,
+                instrument=args.instrument,
+                at=args.at,
+                over=args.for_seconds,
+                seed=args.seed,
+            )
+            if args.json:
+                print(json.dumps(dataclasses.asdict(forced)))
+            elif forced.lots is None:
+                print(
+                    f"No forced {forced.side}er up to {forced.below:,} lots takes the price to "
+                    f"{forced.level:g} (it reached {forced.before:g})."
+                )
+            else:
+                print(
+                    f"A forced {forced.side}er of {forced.lots:,} lots takes the price to "
+                    f"{forced.reached:g} (level {forced.level:g}); {forced.below:,} lots reach "
+                    f"{forced.before:g} ({forced.evaluations} runs on seed {args.seed})."
+                )
+            return 0
         result = stress_with_agents(
             world,
             args.shock,
@@ -1536,6 +1564,21 @@ def _stress_parser(command: Any, suites: Any) -> None:
         "--at", type=float, default=None, help="with --with-agents: the shock's time (s)"
     )
     stress.add_argument("--seed", type=_seed, default=0, help="with --with-agents: the runs' seed")
+    stress.add_argument(
+        "--forced-to",
+        type=_positive_float,
+        metavar="PRICE",
+        default=None,
+        help="with --with-agents: the size of a new forced seller (buyer) that takes the "
+        "last price to PRICE",
+    )
+    stress.add_argument(
+        "--for",
+        dest="for_seconds",
+        type=_positive_float,
+        default=300.0,
+        help="with --forced-to: seconds the forced trader sells over (default: 300)",
+    )
     stress.add_argument(
         "--threads", type=_positive_int, default=2, help="shocks run at once (default: 2)"
     )

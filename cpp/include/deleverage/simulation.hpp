@@ -87,6 +87,10 @@ class Simulation {
   // prices (n x I ticks), as a snapshot of accounts describes them.
   void open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry);
 
+  // Before the run: at `step`, an outside trader sends a market order for `lots`
+  // of instrument (negative: a sale), after the makers requote (a new forced seller).
+  void schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots);
+
  private:
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
@@ -141,6 +145,13 @@ class Simulation {
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
   std::vector<Price> index_;
   std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
+  struct ForcedOrder {
+    std::uint64_t step;
+    std::size_t instrument;
+    Qty lots;
+  };
+  std::vector<ForcedOrder> forced_;  // sorted by step
+  std::size_t next_forced_ = 0;
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price

@@ -24,6 +24,7 @@ shock does not depend on the others or on the thread count.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -44,8 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Depth",
+    "ForcedTrader",
     "ReverseStress",
     "StressResult",
+    "forced_trader",
     "reverse_stress",
     "stress",
     "stress_with_agents",
@@ -490,3 +493,112 @@ def stress_with_agents(
         table[name] = table[name].astype(np.uint64)
     table.insert(0, "shock", sizes)
     return StressResult(table=table, instrument=inst.name)
+
+
+@dataclass(frozen=True)
+class ForcedTrader:
+    """The smallest order (in lots) of a new forced trader at ``at`` seconds that takes
+    the instrument's last price to ``level``: ``lots`` (it does; None if not even
+    ``max_lots`` does), ``below`` (the largest tried that does not), the extreme last
+    price each reached (``reached``, ``before``), ``side`` (sell or buy) and
+    ``evaluations`` (runs)."""
+
+    level: float
+    side: str
+    lots: int | None
+    below: int
+    reached: float | None
+    before: float
+    evaluations: int
+
+
+def forced_trader(
+    world: Scenario | str | PathLike,
+    level: float,
+    *,
+    instrument: str | None = None,
+    at: float | None = None,
+    over: float = 300.0,
+    seed: int = 0,
+    max_lots: int = 2**40,
+    tolerance: float = 0.01,
+) -> ForcedTrader:
+    """With agents: the size of a new forced seller (or buyer, for a ``level`` above the
+    price) that pushes ``instrument``'s last traded price to ``level`` after ``at``
+    seconds (default: a quarter into the run), by bisection over the lots it sells
+    (buys), within ``tolerance`` (relative; at least one lot). It sends a market
+    order every step for ``over`` seconds (at least one step), the lots split evenly:
+    a desk working off a position, so the book refills between its orders. Every run uses ``seed``
+    (common random numbers): the same world and draws, only the order's size differs.
+    A market's response need not be monotone in the size; the answer is a bracket,
+    ``below`` not reaching the level and ``lots`` reaching it."""
+    from deleverage.simulate import build
+
+    scenario = _world(world)
+    i = _instrument(scenario, instrument)
+    inst = scenario.instruments[i]
+    level = float(level)
+    if not (math.isfinite(level) and level > 0):
+        raise ValueError(f"level: must be a price > 0, got {level!r}")
+    if isinstance(max_lots, bool) or not isinstance(max_lots, int) or not 1 <= max_lots <= 2**40:
+        raise ValueError(f"max_lots: must be an integer in 1..2**40, got {max_lots!r}")
+    if not (isinstance(tolerance, (int, float)) and 0.0 <= tolerance <= 0.5):
+        raise ValueError(f"tolerance: must be in [0, 0.5], got {tolerance!r}")
+    dt = scenario.clock.dt
+    step = scenario.clock.steps // 4 if at is None else int(float(at) / dt)
+    if not 0 < step < scenario.clock.steps:
+        raise ValueError(
+            f"at: must be inside the run (0, {scenario.clock.duration:g}) seconds, got {at!r}"
+        )
+    ni = len(scenario.instruments)
+    if not (isinstance(over, (int, float)) and over >= 0):
+        raise ValueError(f"over: must be seconds >= 0, got {over!r}")
+    orders = max(1, min(int(float(over) / dt), scenario.clock.steps - step))
+    evaluations = 0
+
+    def last_prices(lots: int) -> np.ndarray:
+        nonlocal evaluations
+        evaluations += 1
+        sim, _ = build(scenario, seed)
+        size, extra = divmod(abs(lots), orders)
+        for k in range(orders):
+            part = size + (1 if k < extra else 0)
+            if part:
+                sim.schedule_forced_order(step + k, i, part if lots > 0 else -part)
+        sim.run()
+        table = sim.records.reshape(-1, ni)
+        return np.asarray(table[step:, i]["last"], dtype=np.float64) * inst.tick_size
+
+    calm = last_prices(0)
+    seller = level < float(calm[0])
+    sign = -1 if seller else 1
+
+    def extreme(lots: int) -> float:
+        prices = calm if lots == 0 else last_prices(sign * lots)
+        return float(prices.min() if seller else prices.max())
+
+    def reaches(price: float) -> bool:
+        return price <= level if seller else price >= level
+
+    side = "sell" if seller else "buy"
+    lo, before = 0, extreme(0)
+    if reaches(before):
+        return ForcedTrader(level, side, 0, 0, before, before, evaluations)
+    hi = 1
+    while True:
+        got = extreme(hi)
+        if reaches(got):
+            reached = got
+            break
+        lo, before = hi, got
+        if hi == max_lots:
+            return ForcedTrader(level, side, None, lo, None, before, evaluations)
+        hi = min(hi * 4, max_lots)
+    while hi - lo > max(1, int(tolerance * hi)):
+        mid = (lo + hi) // 2
+        got = extreme(mid)
+        if reaches(got):
+            hi, reached = mid, got
+        else:
+            lo, before = mid, got
+    return ForcedTrader(level, side, hi, lo, reached, before, evaluations)
