@@ -115,3 +115,16 @@ def test_a_forced_seller_from_the_command_line(capsys: pytest.CaptureFixture[str
     assert found["reached"] <= 1880 < found["before"]
     assert main(["stress", "default", "--forced-to", "1880"]) != 0
     assert "--forced-to: needs --with-agents" in capsys.readouterr().err
+
+
+def test_a_scenario_with_an_accounts_file_is_stressed_on_it(
+    book: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deleverage.scenario import save_toml
+    from deleverage.scenarios import load_preset
+
+    save_toml(load_preset("default").replace(accounts_file=book.name), book.parent / "s.toml")
+    assert main(["stress", str(book.parent / "s.toml"), "--shock", "-8%", "--json"]) == 0
+    from_scenario = json.loads(capsys.readouterr().out)["rows"]
+    assert main(["stress", str(book), "--scenario", "default", "--shock", "-8%", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == from_scenario

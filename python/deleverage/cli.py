@@ -1378,7 +1378,8 @@ def _stress(args: argparse.Namespace) -> int:
             )
         world, accounts = _load_scenario(args.scenario), args.book
     else:
-        world, accounts = _load_scenario(args.book), args.accounts
+        world = _load_scenario(args.book)
+        accounts = args.accounts if args.accounts is not None else world.accounts_file
     depth = (
         None if args.depth is None else Depth(int(args.depth[0]), int(args.depth[1]), args.depth[2])
     )
@@ -1524,7 +1525,9 @@ def _stress_parser(command: Any, suites: Any) -> None:
         "--scenario", default=None, help="the world of an accounts file (preset or .toml)"
     )
     stress.add_argument(
-        "--accounts", default=None, help="the book of accounts of a scenario given first"
+        "--accounts",
+        default=None,
+        help="the book of accounts of a scenario given first (default: its accounts_file)",
     )
     stress.add_argument(
         "--shock",

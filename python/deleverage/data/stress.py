@@ -153,7 +153,14 @@ def _world(world: Scenario | str | PathLike) -> Scenario:
     return load_toml(name)
 
 
-def _snapshot(accounts: AccountSnapshot | PathLike, world: Scenario) -> AccountSnapshot:
+def _snapshot(accounts: AccountSnapshot | PathLike | None, world: Scenario) -> AccountSnapshot:
+    if accounts is None:
+        if world.accounts_file is None:
+            raise ValueError(
+                "accounts: give a book of accounts (a file or an AccountSnapshot); "
+                "the scenario has no accounts_file"
+            )
+        accounts = world.accounts_file
     if isinstance(accounts, AccountSnapshot):
         if accounts.instruments != tuple(i.name for i in world.instruments):
             raise ValueError(
@@ -275,7 +282,7 @@ def _check_threads(threads: int) -> int:
 
 def stress(
     world: Scenario | str | PathLike,
-    accounts: AccountSnapshot | PathLike,
+    accounts: AccountSnapshot | PathLike | None = None,
     shocks: Sequence[float] = (-0.05, -0.10, -0.20),
     *,
     instrument: str | None = None,
@@ -285,8 +292,9 @@ def stress(
     threads: int = 2,
     keep_logs: bool = False,
 ) -> StressResult:
-    """Each shock to ``instrument`` (default: the first) over the book ``accounts`` in
-    ``world`` (a Scenario, a preset's name or a TOML file); see the module's text."""
+    """Each shock to ``instrument`` (default: the first) over the book ``accounts``
+    (default: the world's ``accounts_file``) in ``world`` (a Scenario, a preset's name
+    or a TOML file); see the module's text."""
     scenario = _world(world)
     snapshot = _snapshot(accounts, scenario)
     sizes = _shock_values(shocks)
@@ -342,7 +350,7 @@ def _happens(target: str, outcome: Mapping[str, Any]) -> bool:
 
 def reverse_stress(
     world: Scenario | str | PathLike,
-    accounts: AccountSnapshot | PathLike,
+    accounts: AccountSnapshot | PathLike | None = None,
     target: Literal["fund", "adl"] = "fund",
     *,
     instrument: str | None = None,
