@@ -6,5 +6,7 @@ PYBIND11_MODULE(_core, m) {
   register_order_book(m);
   register_message_stream(m);
   register_margin(m);
+  register_price_path(m);
   register_simulation(m);
+  register_stress(m);
 }

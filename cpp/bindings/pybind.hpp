@@ -208,4 +208,6 @@ void register_records(py::module_& m);
 void register_order_book(py::module_& m);
 void register_message_stream(py::module_& m);
 void register_margin(py::module_& m);
+void register_price_path(py::module_& m);
 void register_simulation(py::module_& m);
+void register_stress(py::module_& m);

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -19,6 +20,7 @@
 #include "deleverage/populations/noise.hpp"
 #include "deleverage/populations/speculator.hpp"
 #include "deleverage/populations/value.hpp"
+#include "deleverage/price_path.hpp"
 #include "deleverage/simulation.hpp"
 #include "margin_rule_dict.hpp"
 
@@ -46,6 +48,7 @@ Strategy strategy(const std::string& name) {
   if (name == "market_maker") return Strategy::MarketMaker;
   if (name == "holder") return Strategy::Holder;
   if (name == "allocator") return Strategy::Allocator;
+  if (name == "hold") return Strategy::Hold;
   throw py::value_error("strategy: unknown strategy " + name);
 }
 
@@ -219,6 +222,8 @@ void register_simulation(py::module_& m) {
             break;
           case Strategy::MarketMaker:
             throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
+          case Strategy::Hold:
+            throw py::value_error("strategy: accounts that hold make no decision");
         }
         return py::make_tuple(py::array_t<Qty>(static_cast<py::ssize_t>(n), b.target.data()),
                               py::array_t<Price>(static_cast<py::ssize_t>(n), b.price.data()));
@@ -452,7 +457,45 @@ void register_simulation(py::module_& m) {
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.messages(); }); })
       .def_property_readonly("decisions",
                              [](PySimulation& s) { return s.read([](const Simulation& r) { return r.decisions(); }); })
-      .def_property_readonly("memory_bytes", [](PySimulation& s) {
-        return s.read([](const Simulation& r) { return r.engine().memory_bytes(); });
-      });
+      .def_property_readonly(
+          "memory_bytes",
+          [](PySimulation& s) { return s.read([](const Simulation& r) { return r.engine().memory_bytes(); }); })
+      // Recorded paths (deleverage.data): bound structs, not spec keys.
+      .def(
+          "follow_paths",
+          [](PySimulation& s, std::size_t instrument, const std::optional<PricePath>& fair,
+             const std::optional<PricePath>& index) {
+            bindings::locked(s.guard->mutex, [&] {
+              s.sim->follow_paths(instrument, fair.value_or(PricePath{}), index.value_or(PricePath{}));
+            });
+          },
+          py::arg("instrument"), py::kw_only(), py::arg("fair") = py::none(), py::arg("index") = py::none(),
+          "Before the run: instrument's fair value follows `fair`, its mark rule's index `index` (None: as "
+          "before); the scenario's jumps land on top of both.")
+      // A snapshot of accounts (deleverage.data): their positions, before the run.
+      .def(
+          "open_positions",
+          [](PySimulation& s, std::size_t first, const py::array_t<Qty, py::array::c_style>& position,
+             const py::array_t<double, py::array::c_style>& entry) {
+            const std::size_t ni = s.sim->engine().instruments();
+            if (position.ndim() != 2 || static_cast<std::size_t>(position.shape(1)) != ni)
+              throw py::value_error("position: must have shape (accounts, " + std::to_string(ni) + ")");
+            if (entry.ndim() != 2 || entry.shape(0) != position.shape(0) || entry.shape(1) != position.shape(1))
+              throw py::value_error("entry: must have the shape of position");
+            const auto n = static_cast<std::size_t>(position.shape(0));
+            bindings::locked(s.guard->mutex, [&] { s.sim->open_positions(first, n, position.data(), entry.data()); });
+            // The positions are the accounts' own from the start: money is conserved from here.
+            s.initial = s.sim->engine().conserved();
+          },
+          py::arg("first"), py::arg("position"), py::arg("entry"),
+          "Before the run: accounts first.. open `position` (accounts x instruments lots) at `entry` "
+          "(ticks), without a counterparty; the conserved money is taken from then on.")
+      .def(
+          "schedule_forced_order",
+          [](PySimulation& s, std::uint64_t step, std::size_t instrument, Qty lots) {
+            bindings::locked(s.guard->mutex, [&] { s.sim->schedule_forced_order(step, instrument, lots); });
+          },
+          py::arg("step"), py::arg("instrument"), py::arg("lots"),
+          "Before the run: at `step` an outside trader sends a market order for `lots` of `instrument` "
+          "(negative: a sale), after the makers requote.");
 }

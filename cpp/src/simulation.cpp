@@ -5,6 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "deleverage/counter_rng.hpp"
 #include "deleverage/populations/allocator.hpp"
@@ -17,6 +18,9 @@ namespace deleverage {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// The outside trader of scheduled forced orders: past every account, not the fund.
+constexpr AccountId kForcedOwner = 0xFFFFFFF1u;
 
 [[noreturn]] void bad(const std::string& field, const std::string& what) {
   throw std::invalid_argument(field + ": " + what);
@@ -68,6 +72,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   shocks_.assign(ni, 0.0);
   fair_ticks_.assign(ni, 0.0);
   index_.assign(spec_.start_ticks.begin(), spec_.start_ticks.end());
+  index_paths_.resize(ni);
   step_fills_.resize(ni);
   trigger_fired_.assign(spec_.triggers.size(), false);
   trigger_variance_.assign(spec_.triggers.size(), 0.0);
@@ -92,7 +97,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   }
   calendar_.resize(engine_->accounts());
   for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
-    if (spec_.populations[population_of_[a]].strategy == Strategy::MarketMaker) continue;  // every step
+    const Strategy s = spec_.populations[population_of_[a]].strategy;
+    if (s == Strategy::MarketMaker) continue;  // every step
+    if (s == Strategy::Hold) continue;         // never
     schedule_next(a, 0);
   }
   recording_.steps.reserve(spec_.steps * ni);
@@ -111,6 +118,47 @@ void Simulation::log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool l
   r.aggressor = taker_buys ? 0 : 1;
   r.liquidation = liquidation ? 1 : 0;
   recording_.trades.push_back(r);
+}
+
+void Simulation::follow_paths(std::size_t i, PricePath fair, PricePath index) {
+  if (i >= engine_->instruments()) bad("instrument", "unknown instrument " + std::to_string(i));
+  if (done_ != 0) bad("paths", "must be given before the run starts");
+  for (const PricePath* path : {&fair, &index}) {
+    if (path->empty()) continue;
+    const char* name = path == &fair ? "fair" : "index";
+    if (path->size < spec_.steps)
+      bad(name,
+          "the path has " + std::to_string(path->size) + " values, the run " + std::to_string(spec_.steps) + " steps");
+    for (std::size_t t = 0; t < spec_.steps; ++t)
+      if (!(path->values[t] > 0.0 && path->values[t] <= 1e15))
+        bad(name, "value " + std::to_string(t) + " must be a price in (0, 1e15]");
+  }
+  if (!fair.empty()) fundamentals_[i].follow(std::move(fair));
+  if (!index.empty()) index_paths_[i] = std::move(index);
+}
+
+void Simulation::open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry) {
+  const std::size_t ni = engine_->instruments();
+  if (done_ != 0) bad("position", "must be given before the run starts");
+  if (first + n > engine_->accounts()) bad("position", "more rows than accounts");
+  for (std::size_t k = 0; k < n * ni; ++k)
+    if (position[k] != 0 && !(entry[k] > 0.0 && entry[k] <= static_cast<double>(kMaxPrice)))
+      bad("entry", "row " + std::to_string(k / ni) + ": an open position needs an entry price in (0, 2^62] ticks");
+  for (std::size_t k = 0; k < n; ++k)
+    for (std::size_t i = 0; i < ni; ++i)
+      if (position[k * ni + i] != 0)
+        engine_->apply_trade(static_cast<std::uint32_t>(first + k), i, position[k * ni + i], entry[k * ni + i], 0.0);
+}
+
+void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots) {
+  if (done_ != 0) bad("forced order", "must be scheduled before the run starts");
+  if (instrument >= engine_->instruments()) bad("instrument", "unknown instrument " + std::to_string(instrument));
+  if (step >= spec_.steps) bad("step", "must be a step of the run, < " + std::to_string(spec_.steps));
+  if (lots == 0 || lots > kMaxQty || lots < -kMaxQty) bad("lots", "must be non-zero and within +-2^40");
+  const ForcedOrder order{step, instrument, lots};
+  forced_.insert(std::upper_bound(forced_.begin(), forced_.end(), order,
+                                  [](const ForcedOrder& x, const ForcedOrder& y) { return x.step < y.step; }),
+                 order);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
@@ -272,6 +320,7 @@ void Simulation::decide_batches() {
           populations::noise(pop, m, 1.0 / (1.0 + std::exp(-2.0 * state.mood[k])), b);
           break;
         case Strategy::MarketMaker:
+        case Strategy::Hold:
           break;
       }
     }
@@ -320,7 +369,9 @@ void Simulation::step(std::uint64_t t) {
     const double z_vol = f.stochastic_volatility() ? rng_.normal(kStreamFundamentalVolatility, t, i) : 0.0;
     const double fair = f.advance(t, shocks_[i], z_vol);
     fair_ticks_[i] = fair / spec_.tick_size[i];
-    index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(fair_ticks_[i])), 1, kMaxPrice);
+    const double index_ticks =
+        index_paths_[i].empty() ? fair_ticks_[i] : index_paths_[i].at(t) * std::exp(f.jumps()) / spec_.tick_size[i];
+    index_[i] = std::clamp<Price>(static_cast<Price>(std::llround(index_ticks)), 1, kMaxPrice);
     signals_[i].volume = 0.0;
     step_fills_[i].clear();
   }
@@ -342,6 +393,16 @@ void Simulation::step(std::uint64_t t) {
   // 3. Market makers requote; the insurance fund works off what it took over.
   requote_makers();
   if (spec_.fund_unwind_share > 0.0) unwind_fund(t);
+  // A forced trader from outside (schedule_forced_order): market orders.
+  for (; next_forced_ < forced_.size() && forced_[next_forced_].step <= t; ++next_forced_) {
+    const ForcedOrder& f = forced_[next_forced_];
+    Message order{};
+    order.owner = kForcedOwner;
+    order.type = static_cast<std::uint8_t>(MsgType::Market);
+    order.side = static_cast<std::uint8_t>(f.lots < 0 ? Side::Sell : Side::Buy);
+    order.qty = f.lots < 0 ? -f.lots : f.lots;
+    submit(f.instrument, order);
+  }
   // 4. The accounts due now decide, each population in one batch on the
   // step's opening state; their orders reach the books in a seeded random order.
   due_.clear();

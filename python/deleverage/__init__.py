@@ -18,6 +18,7 @@ from deleverage.codes import (
     StpMode,
 )
 from deleverage.counterfactuals import counterfactual, shapley
+from deleverage.data import reverse_stress, stress
 from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYPE, RESULT_DTYPE
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
@@ -77,7 +78,9 @@ __all__ = [
     "counterfactual",
     "load_result",
     "make_messages",
+    "reverse_stress",
     "shapley",
+    "stress",
     "sweep",
     "validate",
 ]

@@ -184,6 +184,53 @@ class MarginEngine:
     cross_thresholds: npt.NDArray[np.float32]
     cross_stats: dict[str, int]
 
+class PricePath:
+    def __init__(self, values: F64) -> None: ...
+    @property
+    def values(self) -> F64: ...
+    def __len__(self) -> int: ...
+
+class DepthProfile:
+    def __init__(self, *, levels: int, lots: int, spacing: float) -> None: ...
+    @property
+    def levels(self) -> int: ...
+    @property
+    def lots(self) -> int: ...
+    @property
+    def spacing(self) -> float: ...
+
+class StressShock:
+    def __init__(self, *, instrument: int, multipliers: list[float]) -> None: ...
+    @property
+    def instrument(self) -> int: ...
+    @property
+    def multipliers(self) -> list[float]: ...
+
+STRESS_DTYPE: Final[np.dtype[np.void]]
+
+def stress_grid(
+    *,
+    tick_values: list[float],
+    rules: list[dict[str, Any]],
+    insurance_fund: float,
+    adl: bool,
+    close_order: str,
+    liquidity: list[float],
+    liquidate_at_market: bool,
+    max_liquidation_notional: float,
+    start_ticks: list[int],
+    mark_rules: list[str],
+    depth: list[DepthProfile] | None,
+    cash: F64,
+    instrument: npt.NDArray[np.uint16],
+    position: I64,
+    entry: F64,
+    mode: npt.NDArray[np.uint8],
+    shocks: list[StressShock],
+    threads: int,
+    keep_logs: bool,
+) -> tuple[Records, list[Records] | None]: ...
+
 class Simulation:
     def __init__(
         self,
@@ -200,6 +247,11 @@ class Simulation:
         param: F64,
     ) -> None: ...
     def run(self, progress: Callable[[int], None] | None = None) -> bool: ...
+    def open_positions(self, first: int, position: I64, entry: F64) -> None: ...
+    def schedule_forced_order(self, step: int, instrument: int, lots: int) -> None: ...
+    def follow_paths(
+        self, instrument: int, *, fair: PricePath | None = None, index: PricePath | None = None
+    ) -> None: ...
     def conserved(self) -> float: ...
     def conservation_error(self) -> float: ...
     records: Records

@@ -25,6 +25,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from deleverage import _core
+    from deleverage.data.join import AccountBlocks
     from deleverage.scenario import Scenario
 
 __all__ = ["account_states", "account_values", "write_account_states"]
@@ -45,21 +46,26 @@ def account_values(
     return cash, position, equity, notional, sim.status
 
 
-def account_states(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
-    """Every account's final state (see the module's docstring)."""
+def account_states(
+    scenario: Scenario, sim: _core.Simulation, blocks: AccountBlocks | None = None
+) -> pd.DataFrame:
+    """Every account's final state (see the module's docstring). ``blocks``: the
+    engine's blocks of accounts (default: the scenario's populations alone); with a
+    snapshot of accounts, an ``id`` column holds each snapshot account's own id."""
+    from deleverage.data.join import AccountBlocks
+
+    if blocks is None:
+        blocks = AccountBlocks.generated(scenario)
     cash, position, equity, notional, status = account_values(scenario, sim)
-    population = np.repeat(
-        np.array([p.name for p in scenario.populations], dtype=object),
-        [p.accounts for p in scenario.populations],
-    )
-    strategy = np.repeat(
-        np.array([p.strategy for p in scenario.populations], dtype=object),
-        [p.accounts for p in scenario.populations],
-    )
+    population = np.repeat(np.array(blocks.labels, dtype=object), blocks.counts)
+    strategy = np.repeat(np.array(blocks.strategies, dtype=object), blocks.counts)
     frame = pd.DataFrame(
         {"population": population, "strategy": strategy, "cash": cash},
         index=pd.RangeIndex(len(cash), name="account"),
     )
+    if blocks.ids is not None:
+        ids = pd.Series(blocks.ids, index=frame.index, dtype="Int64").mask(blocks.ids < 0)
+        frame.insert(0, "id", ids)
     for i, inst in enumerate(scenario.instruments):
         frame[f"position_{inst.name}"] = position[:, i]
     frame["equity"] = equity

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import logging
 import os
+import re
 import sys
 import types
 from collections.abc import Iterator, Sequence
@@ -1318,7 +1320,293 @@ def build_parser() -> argparse.ArgumentParser:
     cross.add_argument("--seed", type=_positive_int, default=1, help="the accounts' seed")
     cross.add_argument("--json", action="store_true", help="print one JSON object")
     cross.set_defaults(handler=_bench_cross)
+    _stress_parser(command, suites)
     return parser
+
+
+# ---------------------------------------------------------------- stress
+
+_SHOCK = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)%?$")
+_BOOK_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def _shock(text: str) -> float:
+    """A shock: -5% or -0.05 (a relative move)."""
+    raw = text.strip()
+    if not _SHOCK.match(raw):
+        raise argparse.ArgumentTypeError(
+            f"must be a relative move such as -5% or -0.05, got {raw!r}"
+        )
+    value = float(raw.rstrip("%")) / (100.0 if raw.endswith("%") else 1.0)
+    if not -1.0 < value <= 10.0:
+        raise argparse.ArgumentTypeError(f"must be a move in (-100%, +1000%], got {raw!r}")
+    return value
+
+
+def _protect_shocks(argv: Sequence[str]) -> list[str]:
+    """Shocks such as -5% after --shock would read as options: a leading space keeps
+    them arguments (``_shock`` strips it)."""
+    out: list[str] = []
+    taking = False
+    for token in argv:
+        if token == "--shock":
+            taking = True
+        elif taking and re.match(r"-[\d.]", token):
+            token = " " + token
+        elif token.startswith("-"):
+            taking = False
+        out.append(token)
+    return out
+
+
+def _stress(args: argparse.Namespace) -> int:
+    from deleverage.data.stress import (
+        Depth,
+        describe,
+        forced_trader,
+        reverse_stress,
+        stress,
+        stress_with_agents,
+    )
+
+    is_book = Path(args.book).suffix.lower() in _BOOK_SUFFIXES
+    if is_book:
+        if args.scenario is None:
+            raise CommandError(
+                "--scenario: an accounts file needs a scenario (preset or .toml) for its "
+                "instruments, margin rules and insurance fund"
+            )
+        world, accounts = _load_scenario(args.scenario), args.book
+    else:
+        world = _load_scenario(args.book)
+        accounts = args.accounts if args.accounts is not None else world.accounts_file
+    depth = (
+        None if args.depth is None else Depth(int(args.depth[0]), int(args.depth[1]), args.depth[2])
+    )
+    if args.forced_to is not None and not args.with_agents:
+        raise CommandError("--forced-to: needs --with-agents (the scenario's traders answer it)")
+    if args.with_agents:
+        if accounts is not None:
+            raise CommandError(
+                "--with-agents: runs the scenario's own populations; an accounts file "
+                "is stressed without agents (leave out --with-agents)"
+            )
+        if args.reverse or args.path or depth is not None or args.over != 1:
+            raise CommandError(
+                "--with-agents: takes --shock or --forced-to, --instrument, --at, --for and --seed"
+            )
+        if args.forced_to is not None:
+            forced = forced_trader(
+                world,
+                args.forced_to,
+                instrument=args.instrument,
+                at=args.at,
+                over=args.for_seconds,
+                seed=args.seed,
+            )
+            if args.json:
+                print(json.dumps(dataclasses.asdict(forced)))
+            elif forced.lots is None:
+                print(
+                    f"No forced {forced.side}er up to {forced.below:,} lots takes the price to "
+                    f"{forced.level:g} (it reached {forced.before:g})."
+                )
+            else:
+                print(
+                    f"A forced {forced.side}er of {forced.lots:,} lots takes the price to "
+                    f"{forced.reached:g} (level {forced.level:g}); {forced.below:,} lots reach "
+                    f"{forced.before:g} ({forced.evaluations} runs on seed {args.seed})."
+                )
+            return 0
+        result = stress_with_agents(
+            world,
+            args.shock,
+            instrument=args.instrument,
+            at=args.at,
+            seed=args.seed,
+            threads=args.threads,
+        )
+    else:
+        if accounts is None:
+            raise CommandError(
+                "--accounts: stressing a scenario without agents needs its book of accounts "
+                "(a .csv or .parquet file), or --with-agents for its populations"
+            )
+        if args.reverse:
+            found = reverse_stress(
+                world,
+                accounts,
+                args.reverse,
+                instrument=args.instrument,
+                direction="up" if args.up else "down",
+                depth=depth,
+                threads=args.threads,
+            )
+            if args.json:
+                print(json.dumps(dataclasses.asdict(found)))
+            else:
+                print(describe(found))
+            return 0
+        result = stress(
+            world,
+            accounts,
+            args.shock,
+            instrument=args.instrument,
+            over=args.over,
+            path=args.path,
+            depth=depth,
+            threads=args.threads,
+            keep_logs=args.out is not None,
+        )
+    import pandas as pd
+
+    table = result.table
+    if args.out is not None:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.to_parquet(out / "stress.parquet")
+        import matplotlib
+
+        matplotlib.use("Agg")
+        result.plot().savefig(out / "stress.png", dpi=110)
+    if args.json:
+        print(json.dumps({"instrument": result.instrument, "rows": table.to_dict("records")}))
+        return 0
+    shown = table.assign(shock=[f"{s:+.1%}" for s in table["shock"]]).set_index("shock")
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"stress of {result.instrument}:")
+        print(shown.T.to_string(float_format=lambda x: f"{x:,.4g}"))
+    if args.out is not None:
+        print(f"wrote {args.out}/stress.parquet and stress.png")
+    return 0
+
+
+def _bench_stress(args: argparse.Namespace) -> int:
+    from deleverage.bench.stress import bench_stress
+
+    r = bench_stress(args.accounts, shocks=args.shocks, threads=args.threads, read=args.read)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(r)))
+        return 0
+    print(
+        f"stress grid: {r.shocks} shocks over {r.accounts:,} accounts without agents, "
+        f"{r.threads} threads"
+    )
+    if r.read_seconds is not None:
+        print(f"  read the book from Parquet   {r.read_seconds:8.2f} s")
+    print(
+        f"  the grid                     {r.grid_seconds:8.2f} s ({r.shocks_per_s:.2f} shocks/s, "
+        f"{r.account_shocks_per_s / 1e6:.1f} M account-shocks/s)"
+    )
+    print(
+        f"  baseline: one shock, 1 thread {r.one_shock_seconds:7.2f} s "
+        f"(serial grid ~{r.one_shock_seconds * r.shocks:.1f} s; speed-up {r.speedup:.2f}x)"
+    )
+    print(f"  accounts liquidated at the worst shock: {r.liquidated_at_worst:,}")
+    return 0
+
+
+def _stress_parser(command: Any, suites: Any) -> None:
+    stress = command(
+        "stress",
+        help="stress a book of accounts: liquidations, fund, ADL and bad debt per shock",
+        description="For each shock to an instrument (at once, over --over checks, or along a "
+        "recorded --path), a fresh engine holding the book: accounts liquidated and their "
+        "notional, slippage of forced sales against the mark, the insurance fund's low, ADL "
+        "and bad debt (docs/data.md). Without agents the book is the venue's --depth as given "
+        "(none: the fund and ADL take every close); --with-agents runs the scenario's own "
+        "populations around the shock. --reverse finds the smallest move that empties the fund "
+        "or triggers ADL.",
+    )
+    stress.add_argument(
+        "book", help="an accounts file (.csv, .parquet), or a scenario (preset or .toml)"
+    )
+    stress.add_argument(
+        "--scenario", default=None, help="the world of an accounts file (preset or .toml)"
+    )
+    stress.add_argument(
+        "--accounts",
+        default=None,
+        help="the book of accounts of a scenario given first (default: its accounts_file)",
+    )
+    stress.add_argument(
+        "--shock",
+        nargs="+",
+        type=_shock,
+        default=[-0.05, -0.10, -0.20],
+        help="relative moves, e.g. -5%% -10%% -20%% (default)",
+    )
+    stress.add_argument(
+        "--instrument", default=None, help="the instrument shocked (default: the first)"
+    )
+    stress.add_argument(
+        "--over", type=_positive_int, default=1, help="spread each move over N checks"
+    )
+    stress.add_argument(
+        "--path", default=None, help="a recorded path (time, price) each shock follows, scaled"
+    )
+    stress.add_argument(
+        "--depth",
+        nargs=3,
+        type=float,
+        metavar=("LEVELS", "LOTS", "SPACING"),
+        default=None,
+        help="the venue's depth per instrument: levels each side, lots each, spacing (fraction)",
+    )
+    stress.add_argument(
+        "--reverse",
+        choices=("fund", "adl"),
+        default=None,
+        help="find the smallest move that empties the fund or triggers ADL",
+    )
+    stress.add_argument(
+        "--up", action="store_true", help="with --reverse: moves up (default: down)"
+    )
+    stress.add_argument("--with-agents", action="store_true", help="run the scenario's populations")
+    stress.add_argument(
+        "--at", type=float, default=None, help="with --with-agents: the shock's time (s)"
+    )
+    stress.add_argument("--seed", type=_seed, default=0, help="with --with-agents: the runs' seed")
+    stress.add_argument(
+        "--forced-to",
+        type=_positive_float,
+        metavar="PRICE",
+        default=None,
+        help="with --with-agents: the size of a new forced seller (buyer) that takes the "
+        "last price to PRICE",
+    )
+    stress.add_argument(
+        "--for",
+        dest="for_seconds",
+        type=_positive_float,
+        default=300.0,
+        help="with --forced-to: seconds the forced trader sells over (default: 300)",
+    )
+    stress.add_argument(
+        "--threads", type=_positive_int, default=2, help="shocks run at once (default: 2)"
+    )
+    stress.add_argument("--json", action="store_true", help="print one JSON object")
+    stress.add_argument(
+        "--out", metavar="DIR", default=None, help="write stress.parquet (+ log) and stress.png"
+    )
+    stress.set_defaults(handler=_stress)
+
+    bench = suites.add_parser(
+        "stress",
+        help="stress grid: shocks over a book of accounts without agents",
+        description="A grid of instantaneous shocks (-1% to -20%) over a generated book of "
+        "isolated positions, each on a fresh engine, against one shock on one thread.",
+    )
+    bench.add_argument(
+        "--accounts", type=_positive_int, default=10_000_000, help="accounts in the book"
+    )
+    bench.add_argument("--shocks", type=_positive_int, default=20, help="shocks in the grid")
+    bench.add_argument("--threads", type=_positive_int, default=2, help="threads")
+    bench.add_argument(
+        "--read", action="store_true", help="also time reading the book from Parquet"
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(handler=_bench_stress)
 
 
 def _error(text: str) -> int:
@@ -1367,7 +1655,7 @@ def _configure_logging(quiet: bool, verbose: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command ``argv`` (default: the process's arguments); return its exit code
     (see the module's docstring). Errors are one line on stderr, never a traceback."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_protect_shocks(sys.argv[1:] if argv is None else argv))
     _configure_logging(bool(args.quiet), int(args.verbose or 0))
     try:
         code = int(args.handler(args))

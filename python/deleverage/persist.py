@@ -14,6 +14,8 @@ widely readable files, so a result can also be opened without this package:
     leverage.parquet
     exposure.parquet    Result.exposure, columns flattened to "<population>/<quantity>"
     trades.parquet      only for a run that kept a trade log
+    data/               copies of the files the scenario reads (recorded paths,
+                        an accounts snapshot), named relative to the folder
     account_states.parquet  only for a run that kept its accounts' final states
 
 Tables are written by pandas through pyarrow with pandas' own metadata, so
@@ -32,6 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from deleverage.data.files import copied, resolved
 
 if TYPE_CHECKING:
     from deleverage.result import Result
@@ -109,8 +113,9 @@ def save_result(result: Result, path: PathLike) -> Path:
     (folder / META_FILE).unlink(missing_ok=True)
     for optional in ("trades", "exposure", "account_states"):
         (folder / TABLE_FILES[optional]).unlink(missing_ok=True)
+    # Files the scenario reads (recorded paths, accounts) are copied into the folder.
     (folder / SCENARIO_FILE).write_text(
-        to_toml_str(result.scenario), encoding="utf-8", newline="\n"
+        to_toml_str(copied(result.scenario, folder)), encoding="utf-8", newline="\n"
     )
     for name, frame in tables.items():
         frame.to_parquet(folder / TABLE_FILES[name], engine="pyarrow")
@@ -149,7 +154,7 @@ def load_result(path: PathLike) -> Result:
     scenario_file = folder / SCENARIO_FILE
     if not scenario_file.is_file():
         raise FileNotFoundError(f"path: {str(folder)!r} lacks {SCENARIO_FILE}")
-    scenario = from_toml_str(scenario_file.read_text(encoding="utf-8"))
+    scenario = resolved(from_toml_str(scenario_file.read_text(encoding="utf-8")), folder)
     return Result(
         scenario=scenario,
         seed=int(meta["seed"]),

@@ -14,6 +14,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from deleverage import _core
+    from deleverage.data.join import AccountBlocks
     from deleverage.event import CrashEvent
     from deleverage.risk import RiskFigures
     from deleverage.scenario import Scenario
@@ -171,7 +172,18 @@ class Result:
         *,
         trade_log: bool = False,
         account_states: bool = False,
+        blocks: AccountBlocks | None = None,
     ) -> Result:
+        """``blocks``: the engine's blocks of accounts (``build`` makes them); None: the
+        scenario's populations alone, which a scenario with an accounts file never is."""
+        from deleverage.data.join import AccountBlocks
+
+        if blocks is None:
+            if scenario.accounts_file is not None:
+                raise ValueError(
+                    "blocks: a scenario with an accounts_file needs the blocks build() made"
+                )
+            blocks = AccountBlocks.generated(scenario)
         names = [inst.name for inst in scenario.instruments]
         ni = len(names)
         dt = scenario.clock.dt
@@ -207,10 +219,17 @@ class Result:
             liquidations.insert(
                 list(liquidations.columns).index("account") + 1,
                 "population",
-                _population_names(scenario, liquidations["account"].to_numpy()),
+                blocks.label_of(liquidations["account"].to_numpy()),
             )
+            if blocks.ids is not None:  # the snapshot's own ids, so results join back
+                ids = blocks.id_of(liquidations["account"].to_numpy())
+                liquidations.insert(
+                    list(liquidations.columns).index("account") + 1,
+                    "id",
+                    pd.Series(ids, index=liquidations.index, dtype="Int64").mask(ids < 0),
+                )
 
-        pop_names = [p.name for p in scenario.populations]
+        pop_names = list(blocks.labels)
         samples = sim.sample_steps
         notional = sim.notional.reshape(len(samples), len(pop_names))
         equity = sim.equity.reshape(len(samples), len(pop_names))
@@ -227,13 +246,13 @@ class Result:
                 [pop_names, ["notional", "equity"]], names=["population", "quantity"]
             ),
         )
-        accounts = _account_summary(scenario, sim)
+        accounts = _account_summary(scenario, sim, blocks)
         trades = _trades(scenario, sim) if trade_log else None
         states = None
         if account_states:
             from deleverage.account_states import account_states as final_states
 
-            states = final_states(scenario, sim)
+            states = final_states(scenario, sim, blocks)
         made = cls(
             scenario=scenario,
             seed=seed,
@@ -441,28 +460,23 @@ def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
     )
 
 
-def _population_names(scenario: Scenario, accounts: np.ndarray) -> np.ndarray:
-    """The population of each account id (accounts are numbered population by population)."""
-    names = np.array([p.name for p in scenario.populations] + [""], dtype=object)
-    ends = np.cumsum([p.accounts for p in scenario.populations])
-    return names[np.searchsorted(ends, np.asarray(accounts, dtype=np.int64), side="right")]
-
-
-def _account_summary(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
+def _account_summary(
+    scenario: Scenario, sim: _core.Simulation, blocks: AccountBlocks
+) -> pd.DataFrame:
     from deleverage.account_states import account_values
 
     _, position, equity, notional, status = account_values(scenario, sim)
     rows = []
     first = 0
-    for pop in scenario.populations:
-        sl = slice(first, first + pop.accounts)
-        first += pop.accounts
+    for label, strategy, count in zip(blocks.labels, blocks.strategies, blocks.counts, strict=True):
+        sl = slice(first, first + count)
+        first += count
         eq = equity[sl]
         rows.append(
             {
-                "population": pop.name,
-                "strategy": pop.strategy,
-                "accounts": pop.accounts,
+                "population": label,
+                "strategy": strategy,
+                "accounts": count,
                 "liquidated": int(np.count_nonzero(status[sl] & 1)),
                 "bankrupt": int(np.count_nonzero(status[sl] & 2)),
                 "equity": float(eq.sum()),

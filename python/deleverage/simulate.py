@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from deleverage import _core
+from deleverage.data.join import AccountBlocks, snapshot_part
+from deleverage.data.paths import attach_paths
 from deleverage.result import Result
 from deleverage.scenario import (
     AllocatorParams,
@@ -179,6 +181,15 @@ def build(
         population.append(np.full(n, k, dtype=np.uint16))
         pops.append(_population_spec(pop, first, names, dt))
         first += n
+    # A snapshot of accounts joins after the generated ones (deleverage.data.join).
+    joined = snapshot_part(scenario, seed, first, STRATEGY_PARAM, _population_spec)
+    if joined is not None:
+        cash.append(joined.cash)
+        param.append(joined.param)
+        instrument.append(joined.instrument)
+        mode.append(joined.mode)
+        population.append(joined.population)
+        pops.extend(joined.specs)
 
     fundamentals = []
     for inst in scenario.instruments:
@@ -240,6 +251,11 @@ def build(
         population=np.concatenate(population),
         param=np.concatenate(param),
     )
+    # Recorded paths: bound structs, after the spec (deleverage.data).
+    attach_paths(sim, scenario)
+    if joined is not None:
+        sim.open_positions(first, joined.position(), joined.entry_ticks(scenario))
+    spec["blocks"] = AccountBlocks.generated(scenario) if joined is None else joined.blocks
     return sim, spec
 
 
@@ -267,7 +283,7 @@ def simulate(
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
     if not isinstance(account_states, bool):
         raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
-    sim, _ = build(scenario, seed, trade_log=trade_log)
+    sim, spec = build(scenario, seed, trade_log=trade_log)
     log.debug(
         "%s: built %d accounts in %.2f s",
         scenario.name,
@@ -302,6 +318,7 @@ def simulate(
         time.perf_counter() - start,
         trade_log=trade_log,
         account_states=account_states,
+        blocks=spec["blocks"],
     )
 
 

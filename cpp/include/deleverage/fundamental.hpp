@@ -8,11 +8,17 @@
 // value is a Brownian bridge to it (the same local volatility, drift and
 // reversion replaced by the pull to the waypoint); after the last, the
 // diffusion above. A jump between two waypoints is absorbed by the next one.
+// A followed path (follow()) replaces the process: the value at each step is
+// the path's, times the exponential of the jumps landed so far; drift,
+// volatility and waypoints are then not used.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
+
+#include "deleverage/price_path.hpp"
 
 namespace deleverage {
 
@@ -58,6 +64,12 @@ class Fundamental {
 
   bool stochastic_volatility() const noexcept { return spec_.vol_of_vol > 0.0; }
 
+  // Follow `path` (at least as many steps as the run) instead of the diffusion.
+  void follow(PricePath path) noexcept { path_ = std::move(path); }
+  bool follows_path() const noexcept { return !path_.empty(); }
+  // The sum of the jumps landed so far (log units).
+  double jumps() const noexcept { return jumps_; }
+
   // Advance to `step` with the standard normal z (and z_vol, the log volatility's
   // own draw, used only with a stochastic volatility); returns the fair value.
   double advance(std::uint64_t step, double z, double z_vol = 0.0) noexcept {
@@ -67,6 +79,12 @@ class Fundamental {
       if (s.kind == ShockKind::Jump) jump += s.value;
       if (s.kind == ShockKind::Drift) drift_ = s.value;
       if (s.kind == ShockKind::Volatility) volatility_ = s.value;
+    }
+    jumps_ += jump;
+    if (!path_.empty()) {
+      // exp(0) is exactly 1: without jumps the value is the path's, bit for bit.
+      path_value_ = path_.at(step) * std::exp(jumps_);
+      return path_value_;
     }
     double sigma = volatility_;
     if (stochastic_volatility()) {
@@ -96,7 +114,7 @@ class Fundamental {
     return value();
   }
 
-  double value() const noexcept { return std::exp(log_value_); }
+  double value() const noexcept { return path_.empty() ? std::exp(log_value_) : path_value_; }
 
  private:
   FundamentalSpec spec_;
@@ -110,6 +128,9 @@ class Fundamental {
   bool started_ = false;
   std::size_t next_ = 0;
   std::size_t waypoint_ = 0;  // the next waypoint ahead
+  double jumps_ = 0.0;
+  PricePath path_;
+  double path_value_ = 0.0;
 };
 
 }  // namespace deleverage

@@ -10,7 +10,17 @@
 
 namespace deleverage {
 
-enum class Strategy : std::uint8_t { Speculator = 0, Noise = 1, Value = 2, MarketMaker = 3, Holder = 4, Allocator = 5 };
+// Hold: accounts that never trade of their own accord (a snapshot's accounts that
+// follow no strategy): they keep their positions until a liquidation closes them.
+enum class Strategy : std::uint8_t {
+  Speculator = 0,
+  Noise = 1,
+  Value = 2,
+  MarketMaker = 3,
+  Holder = 4,
+  Allocator = 5,
+  Hold = 6
+};
 
 struct PopulationSpec {
   Strategy strategy = Strategy::Noise;

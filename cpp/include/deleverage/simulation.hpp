@@ -18,6 +18,7 @@
 #include "deleverage/order_book.hpp"
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
+#include "deleverage/price_path.hpp"
 #include "deleverage/recorder.hpp"
 
 namespace deleverage {
@@ -76,6 +77,20 @@ class Simulation {
   std::uint64_t messages() const noexcept { return messages_; }
   std::uint64_t decisions() const noexcept { return decisions_; }
 
+  // Recorded paths for instrument i, before the run: `fair` (if not empty)
+  // replaces its fair value's process, `index` (if not empty) is the index of
+  // other venues its mark rule reads (else the fair value); both take the
+  // instrument's jumps on top and need at least one value per step.
+  void follow_paths(std::size_t i, PricePath fair, PricePath index);
+
+  // Before the run: accounts first..first+n-1 open positions (n x I lots) at entry
+  // prices (n x I ticks), as a snapshot of accounts describes them.
+  void open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry);
+
+  // Before the run: at `step`, an outside trader sends a market order for `lots`
+  // of instrument (negative: a sale), after the makers requote (a new forced seller).
+  void schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots);
+
  private:
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
@@ -130,6 +145,14 @@ class Simulation {
   std::vector<std::uint32_t> due_;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
   std::vector<Price> index_;
+  std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
+  struct ForcedOrder {
+    std::uint64_t step;
+    std::size_t instrument;
+    Qty lots;
+  };
+  std::vector<ForcedOrder> forced_;  // sorted by step
+  std::size_t next_forced_ = 0;
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price

@@ -6,6 +6,7 @@ are in log units, prices in price units (not ticks).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -113,6 +114,16 @@ class Fundamental:
     the next one (its level is the waypoint's), and a jump at a waypoint's step
     lands after it. A waypoint past the end of the run still shapes the path
     up to the end, so a shortened run replays the same path.
+
+    ``path``: a table (CSV or Parquet: ``time``, ``price``; docs/data.md) the
+    fair value follows instead of the process: the price at each step is the
+    table's, interpolated onto the clock, times ``exp`` of the jumps landed so
+    far (jumps still apply on top; drift and volatility shocks and waypoints
+    have no meaning then and are refused; ``volatility`` remains the prior of
+    the realized volatility the traders start from). ``index_path``: a table of
+    the same form for the index of other venues the mark rule reads (left out:
+    the fair value), jumps on top too. A relative file name is relative to the
+    current folder, or, in a TOML file, to the file's folder.
     """
 
     kind: FundamentalKind = "lognormal"
@@ -124,6 +135,8 @@ class Fundamental:
     vol_of_vol: float = 0.0
     vol_half_life: float = 86400.0
     waypoints: tuple[Waypoint, ...] = ()
+    path: str | None = None
+    index_path: str | None = None
 
     def __post_init__(self) -> None:
         kind = check_choice("kind", self.kind, FUNDAMENTAL_KINDS)
@@ -176,6 +189,27 @@ class Fundamental:
                     f"{waypoints[i - 1].step} (waypoints[{i}])"
                 )
         set_field(self, "waypoints", waypoints)
+        for name in ("path", "index_path"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, os.PathLike):
+                value = os.fspath(value)
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{name}: must be a file name (a non-empty string), got {value!r}")
+            set_field(self, name, value)
+        if self.path is not None:
+            if waypoints:
+                raise ValueError(
+                    "waypoints: a fair value that follows a path has none "
+                    "(the path gives every level)"
+                )
+            for i, s in enumerate(shocks):
+                if s.kind != "jump":
+                    raise ValueError(
+                        f"shocks[{i}].kind: a fair value that follows a path takes only jumps, "
+                        f"got {s.kind}"
+                    )
 
     def anchor_for(self, start_price: float) -> float:
         """The price level a mean-reverting fundamental reverts to (default: the start price)."""

@@ -203,6 +203,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "ordinary trading, where stylized facts are measured (empty: up to the first jump)",
         ),
         "targets": ("array of tables", "what `deleverage validate` checks (below)"),
+        "accounts_file": (
+            "a CSV or Parquet file (docs/data.md); left out: none",
+            "a snapshot of real accounts joining the generated populations",
+        ),
     },
     Clock: {
         "dt": (_r(0.001, 86400), "seconds per step"),
@@ -288,6 +292,14 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "waypoints": (
             "array of tables, steps strictly increasing",
             "levels the path passes through, a Brownian bridge between them (see Waypoint)",
+        ),
+        "path": (
+            "a CSV or Parquet file (`time`, `price`; docs/data.md); no waypoints, only jumps",
+            "a recorded path the fair value follows, jumps on top",
+        ),
+        "index_path": (
+            "a CSV or Parquet file (`time`, `price`; docs/data.md)",
+            "a recorded path of the index of other venues the mark rule reads",
         ),
     },
     Waypoint: {

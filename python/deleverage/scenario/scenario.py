@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -188,6 +189,11 @@ class Scenario:
     stylized facts are measured (``end`` may be ``inf``); empty: from the start
     to the first scheduled fair-value jump (the whole run if none).
     ``targets``: what ``deleverage validate`` checks (see ``Target``).
+    ``accounts_file``: a snapshot of real accounts (CSV or Parquet, see
+    ``deleverage.data.accounts`` and docs/data.md) that joins the generated
+    populations in the run, after their accounts; each follows the
+    population its row names, or only holds. A relative name is relative to
+    the current folder, or, in a TOML file, to the file's folder.
     """
 
     name: str
@@ -204,9 +210,19 @@ class Scenario:
     episode: Episode | None = None
     quiet_window: tuple[float, ...] = ()
     targets: tuple[Target, ...] = ()
+    accounts_file: str | None = None
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
+        if self.accounts_file is not None:
+            name = self.accounts_file
+            if isinstance(name, os.PathLike):
+                name = os.fspath(name)
+            if not isinstance(name, str) or not name:
+                raise TypeError(
+                    f"accounts_file: must be a file name (a non-empty string), got {name!r}"
+                )
+            set_field(self, "accounts_file", name)
         instruments = check_sequence("instruments", self.instruments)
         populations = check_sequence("populations", self.populations)
         set_field(self, "instruments", instruments)

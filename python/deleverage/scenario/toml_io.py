@@ -25,6 +25,7 @@ import os
 import sys
 import types
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import tomli_w
@@ -100,14 +101,18 @@ def load_toml(path: PathLike) -> Scenario:
     """Read and validate a scenario from a TOML file.
 
     A TOML syntax error is a ValueError naming the file and the line; an error of a
-    value names its dotted path (``populations[0].accounts: ...``)."""
+    value names its dotted path (``populations[0].accounts: ...``). File names in it
+    (recorded paths, an accounts snapshot) are taken relative to the file's folder."""
     with open(path, "rb") as f:
         try:
             data = tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"{os.fsdecode(path)}: TOML syntax error: {e}") from None
     scenario: Scenario = _decode_dataclass(Scenario, data, "")
-    return scenario
+    from deleverage.data.files import resolved
+
+    # Files it names (recorded paths, accounts) are relative to the TOML file's folder.
+    return resolved(scenario, Path(path).resolve().parent)
 
 
 def _suggest(key: str, valid: list[str]) -> str:

@@ -1,0 +1,22 @@
+"""Data from outside: a recorded price path, a snapshot of real accounts, and
+stress tests of a book of accounts (docs/data.md)."""
+
+from __future__ import annotations
+
+from deleverage.data.accounts import AccountSnapshot, read_accounts
+from deleverage.data.paths import path_on_clock, read_path
+from deleverage.data.stress import Depth, ReverseStress, StressResult, reverse_stress, stress
+from deleverage.data.tables import DataFileError
+
+__all__ = [
+    "AccountSnapshot",
+    "DataFileError",
+    "Depth",
+    "ReverseStress",
+    "StressResult",
+    "path_on_clock",
+    "read_accounts",
+    "read_path",
+    "reverse_stress",
+    "stress",
+]

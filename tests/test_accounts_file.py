@@ -1,0 +1,139 @@
+"""A snapshot of accounts joined with the generated populations of a run (accounts_file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from deleverage.data import DataFileError
+from deleverage.persist import load_result, save_result
+from deleverage.scenario import Scenario, load_toml, save_toml
+from deleverage.scenarios import load_preset
+from deleverage.simulate import build, simulate
+
+
+@pytest.fixture(scope="module")
+def world() -> Scenario:
+    base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(200)
+    return base.with_steps(2400)
+
+
+def _snapshot(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lots = rng.integers(-20, 21, n)
+    follows = rng.choice(["", "speculators", "holders"], n, p=[0.5, 0.3, 0.2])
+    lots = np.where(follows == "holders", np.abs(lots), lots)
+    return pd.DataFrame(
+        {
+            "id": rng.permutation(n).astype(np.int64) + 9_000_000,
+            "cash": np.round(np.abs(lots) * 2000.0 / rng.uniform(2, 15, n) + 100.0, 2),
+            "position.GOLD": lots,
+            "entry_price.GOLD": np.where(lots != 0, np.round(rng.normal(2000, 10, n), 1), np.nan),
+            "population": follows,
+            "leverage": np.where(rng.random(n) < 0.5, 4.0, np.nan),
+        }
+    )
+
+
+def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describes(
+    world: Scenario, tmp_path: Path
+) -> None:
+    frame = _snapshot(300, 1)
+    frame.to_parquet(tmp_path / "book.parquet", index=False)
+    scenario = world.replace(accounts_file=str(tmp_path / "book.parquet"))
+    sim, spec = build(scenario, seed=3)
+    blocks = spec["blocks"]
+    generated = world.total_accounts
+    assert sim.cash.shape[0] == generated + len(frame)
+    # Engine order: generated, then followers by population order, then holders.
+    order = {"speculators": 0, "holders": 1, "": 2}
+    want = frame.assign(key=frame["population"].map(order)).sort_values("key", kind="stable")
+    np.testing.assert_array_equal(blocks.ids[generated:], want["id"].to_numpy())
+    tick = world.instruments[0].tick_size
+    # Brute force, account by account: the state the file describes.
+    cash = want["cash"].to_numpy()
+    lots = want["position.GOLD"].to_numpy()
+    entry = want["entry_price.GOLD"].to_numpy()
+    value = world.instruments[0].tick_value
+    for k in range(len(want)):
+        a = generated + k
+        assert sim.cash[a] == cash[k]
+        assert sim.position[a, 0] == lots[k]
+        expected = 0.0 if lots[k] == 0 else lots[k] * (entry[k] / tick) * value
+        assert sim.cost[a, 0] == pytest.approx(expected, rel=1e-15, abs=0.0)
+    # The generated accounts start flat, as without a snapshot.
+    assert not sim.position[:generated].any()
+    assert blocks.labels[-3:] == ("snapshot:speculators", "snapshot:holders", "snapshot")
+
+
+def test_a_run_with_a_snapshot_keeps_its_ids_and_conserves_money(
+    world: Scenario, tmp_path: Path
+) -> None:
+    frame = _snapshot(400, 2)
+    frame["cash"] = np.round(frame["cash"] / 3, 2)  # leveraged: some will be liquidated
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    scenario = world.replace(accounts_file=str(tmp_path / "book.csv"))
+    result = simulate(scenario, seed=1, account_states=True)
+    assert result.conservation_error < 1e-9
+    states = result.account_states
+    assert states is not None
+    snap_rows = states[states["id"].notna()]
+    assert sorted(snap_rows["id"].astype(np.int64)) == sorted(frame["id"])
+    assert set(snap_rows["population"]) == {"snapshot", "snapshot:speculators", "snapshot:holders"}
+    log = result.liquidations
+    mine = log[log["population"].str.startswith("snapshot")]
+    assert len(mine) > 0
+    assert mine["id"].notna().all()
+    assert set(mine["id"].astype(np.int64)) <= set(frame["id"])
+    assert log.loc[~log["population"].str.startswith("snapshot"), "id"].isna().all()
+    # Accounts that only hold never trade: their position changes only by liquidation.
+    holds = states[states["population"] == "snapshot"]
+    start = frame.set_index("id").loc[holds["id"].astype(np.int64), "position.GOLD"].to_numpy()
+    end = holds["position_GOLD"].to_numpy()
+    liquidated = holds["liquidated"].to_numpy()
+    np.testing.assert_array_equal(end[~liquidated], start[~liquidated])
+    assert {"snapshot", "snapshot:speculators"} <= set(result.leverage.columns)
+    assert result.accounts.loc["snapshot", "accounts"] == int((frame["population"] == "").sum())
+
+
+def test_the_same_snapshot_and_seed_give_the_same_run_and_it_reproduces_from_its_folder(
+    world: Scenario, tmp_path: Path
+) -> None:
+    _snapshot(200, 3).to_parquet(tmp_path / "book.parquet", index=False)
+    scenario = world.replace(accounts_file=str(tmp_path / "book.parquet"))
+    a = simulate(scenario, seed=5)
+    b = simulate(scenario, seed=5)
+    pd.testing.assert_frame_equal(a.series, b.series)
+    folder = save_result(a, tmp_path / "run")
+    (tmp_path / "book.parquet").unlink()
+    again = simulate(load_result(folder).scenario, seed=5)
+    pd.testing.assert_frame_equal(again.series, a.series)
+    pd.testing.assert_frame_equal(again.liquidations, a.liquidations)
+
+
+def test_a_toml_names_its_accounts_file_relative_to_itself(world: Scenario, tmp_path: Path) -> None:
+    _snapshot(50, 4).to_parquet(tmp_path / "book.parquet", index=False)
+    save_toml(world.replace(accounts_file="book.parquet"), tmp_path / "s.toml")
+    loaded = load_toml(tmp_path / "s.toml")
+    assert loaded.accounts_file == str(tmp_path / "book.parquet")
+    assert simulate(loaded, seed=0).steps_done == world.clock.steps
+
+
+def test_a_follower_of_another_instrument_is_refused(tmp_path: Path) -> None:
+    base = load_preset("gold-2026").replace(targets=(), quiet_window=())
+    pop = base.populations[0]
+    other = next(i.name for i in base.instruments if i.name != pop.instrument)
+    pd.DataFrame(
+        {
+            "id": [1, 2],
+            "cash": [1e4, 1e4],
+            f"position.{other}": [0, 3],
+            f"entry_price.{other}": [None, 100.0],
+            "population": ["", pop.name],
+        }
+    ).to_parquet(tmp_path / "book.parquet", index=False)
+    with pytest.raises(DataFileError, match=rf"row 2: an isolated account following '{pop.name}'"):
+        build(base.replace(accounts_file=str(tmp_path / "book.parquet")), seed=0)
