@@ -34,13 +34,12 @@ class LiquidationIndex {
  public:
   static constexpr std::int64_t kBuckets = std::int64_t{1} << 16;
 
-  // Long side if `long_side`, else short side. `width_shift`: bucket width 2^shift ticks.
-  LiquidationIndex(bool long_side, int width_shift) : long_(long_side), shift_(width_shift) {
+  // Long side if `long_side`, else short side; buckets 2^shift ticks wide.
+  LiquidationIndex(bool long_side, int shift) : long_(long_side), shift_(shift) {
     head_.assign(static_cast<std::size_t>(kBuckets), kNil);
     occupied_.reset(kBuckets);
   }
 
-  int width_shift() const noexcept { return shift_; }
   // Ticks the buckets cover before the top bucket absorbs everything above.
   double span_ticks() const noexcept { return std::ldexp(static_cast<double>(kBuckets), shift_); }
   std::size_t size() const noexcept { return size_; }
