@@ -97,6 +97,8 @@ const std::vector<std::uint32_t>& LiquidationDetector::liquidatable(const Price*
     indexes_[i]->longs.candidates(table.links, mark, candidates_);
     indexes_[i]->shorts.candidates(table.links, mark, candidates_);
   }
+  // The indexes let go of their candidates: each is liquidated or refreshed below.
+  for (const std::uint32_t a : candidates_) table.membership[a] = kNotTracked;
   scan_.candidates(view(), table.links, marks, candidates_);
   std::sort(candidates_.begin(), candidates_.end());
   candidates_.erase(std::unique(candidates_.begin(), candidates_.end()), candidates_.end());
@@ -107,7 +109,7 @@ const std::vector<std::uint32_t>& LiquidationDetector::liquidatable(const Price*
     if (ledger_.liquidatable(a, marks)) {
       candidates_[kept++] = a;
     } else if (!scanned(a)) {
-      refresh(a);  // re-inserted: the index let go of it when handing it out
+      refresh(a);  // back in its index
     }
   }
   candidates_.resize(kept);
@@ -130,10 +132,9 @@ void LiquidationDetector::prefetch_row(std::uint32_t a) const noexcept {
   __builtin_prefetch(&table.position[row], 1);
   __builtin_prefetch(&table.cost[row], 1);
   __builtin_prefetch(&table.realized_pnl[a], 1);
+  __builtin_prefetch(&table.fees_paid[a], 1);
   __builtin_prefetch(&table.status[a], 1);
-  __builtin_prefetch(&table.membership[a], 1);
-  __builtin_prefetch(&table.links.next[a], 1);
-  __builtin_prefetch(&table.links.prev[a], 1);
+  __builtin_prefetch(&table.instrument[a], 1);
 }
 
 std::size_t LiquidationDetector::memory_bytes() const noexcept {

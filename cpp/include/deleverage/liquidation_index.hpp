@@ -104,28 +104,49 @@ class LiquidationIndex {
     return extreme_;
   }
 
-  // Append to `out` every account whose trigger may be reached at `mark`
-  // (within `slack`); the caller makes the exact check, and must re-insert any
-  // candidate it does not liquidate. Visits the buckets from the frontier
-  // inwards and stops at the first that cannot be reached.
+  // Hand out every account whose trigger may be reached at `mark` (within
+  // `slack`): each leaves the index and is appended to `out`. The caller makes
+  // the exact check and must re-insert any candidate it does not liquidate.
+  // Visits the buckets from the frontier inwards and stops at the first that
+  // cannot be reached.
   void candidates(IndexLinks& links, double mark, std::vector<std::uint32_t>& out) {
     if (!reached(extreme(links), mark)) return;  // the common case: O(1)
-    // One pass: collect the reached, and remember the most extreme trigger
-    // left behind, which becomes the frontier's extreme once the reached leave.
+    // One pass: unlink the reached, and remember the most extreme trigger left
+    // behind, which is the frontier bucket's extreme once the reached are gone.
     double rest = long_ ? -kInf : kInf;
-    for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone; b = next_inward(b)) {
+    for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone;) {
       // The trigger in bucket b nearest to the mark is below its upper edge (long)
       // or at or above its lower edge (short).
       const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
       if (long_ ? (b != kBuckets - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a]) {
+      const auto ub = static_cast<std::size_t>(b);
+      std::uint32_t kept = kNil;  // the last account left in the bucket, in list order
+      for (std::uint32_t a = head_[ub]; a != kNil;) {
+        const std::uint32_t next = links.next[a];
         const double t = links.trigger[a];
         if (reached(t, mark)) {
           out.push_back(a);
-        } else if (more_extreme(t, rest)) {
-          rest = t;
+          // Unlink a: its predecessor is the last kept account (or the head).
+          if (kept == kNil) {
+            head_[ub] = next;
+          } else {
+            links.next[kept] = next;
+          }
+          if (next != kNil) links.prev[next] = kept;
+          links.next[a] = links.prev[a] = kNil;
+          --size_;
+        } else {
+          kept = a;
+          if (more_extreme(t, rest)) rest = t;
         }
+        a = next;
       }
+      const std::int64_t inward = next_inward(b);
+      if (head_[ub] == kNil) {
+        occupied_.clear(static_cast<std::uint64_t>(b));
+        if (b == frontier_) frontier_ = inward;
+      }
+      b = inward;
     }
     extreme_ = rest;
     extreme_valid_ = !std::isinf(rest);
