@@ -58,22 +58,23 @@ void LiquidationDetector::refresh(std::uint32_t a) {
 
 void LiquidationDetector::ensure_span(std::size_t i, double price) {
   // Buckets cover four times the price, so marks rarely outgrow them.
-  auto shift_for = [](double p) {
-    const double want = 4.0 * std::max(p, 1.0) / static_cast<double>(LiquidationIndex::kBuckets);
+  const std::int64_t buckets = LiquidationIndex::buckets_for(ledger_.accounts());
+  auto shift_for = [buckets](double p) {
+    const double want = 4.0 * std::max(p, 1.0) / static_cast<double>(buckets);
     return want <= 1.0 ? 0 : static_cast<int>(std::ceil(std::log2(want)));
   };
   if (!indexes_[i]) {
     const int shift = shift_for(price);
-    indexes_[i] =
-        std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
+    indexes_[i] = std::make_unique<SideIndexes>(
+        SideIndexes{LiquidationIndex(true, shift, buckets), LiquidationIndex(false, shift, buckets)});
     return;
   }
-  if (2.0 * price > indexes_[i]->longs.span_ticks()) rebuild(i, shift_for(price));
+  if (2.0 * price > indexes_[i]->longs.span_ticks()) rebuild(i, shift_for(price), buckets);
 }
 
-void LiquidationDetector::rebuild(std::size_t i, int shift) {
-  indexes_[i] =
-      std::make_unique<SideIndexes>(SideIndexes{LiquidationIndex(true, shift), LiquidationIndex(false, shift)});
+void LiquidationDetector::rebuild(std::size_t i, int shift, std::int64_t buckets) {
+  indexes_[i] = std::make_unique<SideIndexes>(
+      SideIndexes{LiquidationIndex(true, shift, buckets), LiquidationIndex(false, shift, buckets)});
   SideIndexes& idx = *indexes_[i];
   AccountTable& table = ledger_.table();
   for (std::uint32_t a = 0; a < ledger_.accounts(); ++a) {

@@ -53,7 +53,7 @@ class LiquidationDetector {
   };
 
   void ensure_span(std::size_t i, double price);
-  void rebuild(std::size_t i, int shift);
+  void rebuild(std::size_t i, int shift, std::int64_t buckets);
   void prefetch_row(std::uint32_t a) const noexcept;
   CrossMarginScan::View view() const noexcept {
     return {&ledger_.table(), ledger_.rules().data(), ledger_.tick_values().data()};

@@ -32,22 +32,33 @@ struct IndexLinks {
 
 class LiquidationIndex {
  public:
-  static constexpr std::int64_t kBuckets = std::int64_t{1} << 16;
+  // Bucket counts: one bucket per kAccountsPerBucket accounts, a power of two
+  // within [kMinBuckets, kMaxBuckets]. Narrower buckets mean fewer visits to
+  // the accounts a falling mark has not reached yet.
+  static constexpr std::int64_t kMinBuckets = std::int64_t{1} << 16;
+  static constexpr std::int64_t kMaxBuckets = std::int64_t{1} << 18;
+  static constexpr std::int64_t kAccountsPerBucket = 32;
+  static std::int64_t buckets_for(std::size_t accounts) noexcept {
+    std::int64_t b = kMinBuckets;
+    while (b < kMaxBuckets && b * kAccountsPerBucket < static_cast<std::int64_t>(accounts)) b *= 2;
+    return b;
+  }
 
-  // Long side if `long_side`, else short side; buckets 2^shift ticks wide.
-  LiquidationIndex(bool long_side, int shift) : long_(long_side), shift_(shift) {
-    head_.assign(static_cast<std::size_t>(kBuckets), kNil);
-    occupied_.reset(kBuckets);
+  // Long side if `long_side`, else short side; `buckets` buckets 2^shift ticks wide.
+  LiquidationIndex(bool long_side, int shift, std::int64_t buckets)
+      : long_(long_side), shift_(shift), buckets_(buckets) {
+    head_.assign(static_cast<std::size_t>(buckets_), kNil);
+    occupied_.reset(buckets_);
   }
 
   // Ticks the buckets cover before the top bucket absorbs everything above.
-  double span_ticks() const noexcept { return std::ldexp(static_cast<double>(kBuckets), shift_); }
+  double span_ticks() const noexcept { return std::ldexp(static_cast<double>(buckets_), shift_); }
   std::size_t size() const noexcept { return size_; }
 
   std::int64_t bucket_of(double trigger) const noexcept {
     if (!(trigger >= 0.0)) return 0;  // also -inf and NaN
     const double b = std::floor(std::ldexp(trigger, -shift_));
-    return b >= static_cast<double>(kBuckets - 1) ? kBuckets - 1 : static_cast<std::int64_t>(b);
+    return b >= static_cast<double>(buckets_ - 1) ? buckets_ - 1 : static_cast<std::int64_t>(b);
   }
 
   void insert(IndexLinks& links, std::uint32_t a) noexcept {
@@ -118,7 +129,7 @@ class LiquidationIndex {
       // The trigger in bucket b nearest to the mark is below its upper edge (long)
       // or at or above its lower edge (short).
       const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
-      if (long_ ? (b != kBuckets - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
+      if (long_ ? (b != buckets_ - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
       const auto ub = static_cast<std::size_t>(b);
       std::uint32_t kept = kNil;  // the last account left in the bucket, in list order
       for (std::uint32_t a = head_[ub]; a != kNil;) {
@@ -172,11 +183,12 @@ class LiquidationIndex {
   // Next occupied bucket from b towards the other side's prices.
   std::int64_t next_inward(std::int64_t b) const noexcept {
     if (long_) return b == 0 ? OccupancyBitmap::kNone : occupied_.prev_at_or_before(static_cast<std::uint64_t>(b - 1));
-    return b + 1 >= kBuckets ? OccupancyBitmap::kNone : occupied_.next_at_or_after(static_cast<std::uint64_t>(b + 1));
+    return b + 1 >= buckets_ ? OccupancyBitmap::kNone : occupied_.next_at_or_after(static_cast<std::uint64_t>(b + 1));
   }
 
   bool long_;
   int shift_;
+  std::int64_t buckets_;
   std::vector<std::uint32_t> head_;
   OccupancyBitmap occupied_;
   std::int64_t frontier_ = OccupancyBitmap::kNone;
