@@ -57,19 +57,17 @@ void LiquidationDetector::refresh(std::uint32_t a) {
 }
 
 void LiquidationDetector::ensure_span(std::size_t i, double price) {
+  if (indexes_[i] && !(2.0 * price > indexes_[i]->longs.span_ticks())) return;  // the common case
   // Buckets cover four times the price, so marks rarely outgrow them.
   const std::int64_t buckets = LiquidationIndex::buckets_for(ledger_.accounts());
-  auto shift_for = [buckets](double p) {
-    const double want = 4.0 * std::max(p, 1.0) / static_cast<double>(buckets);
-    return want <= 1.0 ? 0 : static_cast<int>(std::ceil(std::log2(want)));
-  };
+  const double want = 4.0 * std::max(price, 1.0) / static_cast<double>(buckets);
+  const int shift = want <= 1.0 ? 0 : static_cast<int>(std::ceil(std::log2(want)));
   if (!indexes_[i]) {
-    const int shift = shift_for(price);
     indexes_[i] = std::make_unique<SideIndexes>(
         SideIndexes{LiquidationIndex(true, shift, buckets), LiquidationIndex(false, shift, buckets)});
     return;
   }
-  if (2.0 * price > indexes_[i]->longs.span_ticks()) rebuild(i, shift_for(price), buckets);
+  rebuild(i, shift, buckets);
 }
 
 void LiquidationDetector::rebuild(std::size_t i, int shift, std::int64_t buckets) {

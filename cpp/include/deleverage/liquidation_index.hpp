@@ -46,18 +46,22 @@ class LiquidationIndex {
 
   // Long side if `long_side`, else short side; `buckets` buckets 2^shift ticks wide.
   LiquidationIndex(bool long_side, int shift, std::int64_t buckets)
-      : long_(long_side), shift_(shift), buckets_(buckets) {
+      : long_(long_side),
+        buckets_(buckets),
+        width_(std::ldexp(1.0, shift)),
+        inverse_width_(std::ldexp(1.0, -shift)),
+        span_(std::ldexp(static_cast<double>(buckets), shift)) {
     head_.assign(static_cast<std::size_t>(buckets_), kNil);
     occupied_.reset(buckets_);
   }
 
   // Ticks the buckets cover before the top bucket absorbs everything above.
-  double span_ticks() const noexcept { return std::ldexp(static_cast<double>(buckets_), shift_); }
+  double span_ticks() const noexcept { return span_; }
   std::size_t size() const noexcept { return size_; }
 
   std::int64_t bucket_of(double trigger) const noexcept {
-    if (!(trigger >= 0.0)) return 0;  // also -inf and NaN
-    const double b = std::floor(std::ldexp(trigger, -shift_));
+    if (!(trigger >= 0.0)) return 0;                        // also -inf and NaN
+    const double b = std::floor(trigger * inverse_width_);  // exact scaling by a power of two
     return b >= static_cast<double>(buckets_ - 1) ? buckets_ - 1 : static_cast<std::int64_t>(b);
   }
 
@@ -128,7 +132,7 @@ class LiquidationIndex {
     for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone;) {
       // The trigger in bucket b nearest to the mark is below its upper edge (long)
       // or at or above its lower edge (short).
-      const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
+      const double edge = static_cast<double>(long_ ? b + 1 : b) * width_;
       if (long_ ? (b != buckets_ - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
       const auto ub = static_cast<std::size_t>(b);
       std::uint32_t kept = kNil;  // the last account left in the bucket, in list order
@@ -187,8 +191,10 @@ class LiquidationIndex {
   }
 
   bool long_;
-  int shift_;
   std::int64_t buckets_;
+  double width_;          // 2^shift ticks
+  double inverse_width_;  // 2^-shift
+  double span_;           // buckets x width
   std::vector<std::uint32_t> head_;
   OccupancyBitmap occupied_;
   std::int64_t frontier_ = OccupancyBitmap::kNone;
