@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -38,6 +39,9 @@ class LiquidationIndex {
   static constexpr std::int64_t kMinBuckets = std::int64_t{1} << 16;
   static constexpr std::int64_t kMaxBuckets = std::int64_t{1} << 18;
   static constexpr std::int64_t kAccountsPerBucket = 32;
+  // Each bucket holds kLanes lists (an account's lane: the low bits of its id),
+  // walked side by side so that the cache misses of one overlap the other's.
+  static constexpr std::size_t kLanes = 2;
   static std::int64_t buckets_for(std::size_t accounts) noexcept {
     std::int64_t b = kMinBuckets;
     while (b < kMaxBuckets && b * kAccountsPerBucket < static_cast<std::int64_t>(accounts)) b *= 2;
@@ -51,7 +55,7 @@ class LiquidationIndex {
         width_(std::ldexp(1.0, shift)),
         inverse_width_(std::ldexp(1.0, -shift)),
         span_(std::ldexp(static_cast<double>(buckets), shift)) {
-    head_.assign(static_cast<std::size_t>(buckets_), kNil);
+    head_.assign(static_cast<std::size_t>(buckets_) * kLanes, kNil);
     occupied_.reset(buckets_);
   }
 
@@ -67,7 +71,7 @@ class LiquidationIndex {
 
   void insert(IndexLinks& links, std::uint32_t a) noexcept {
     const std::int64_t b = bucket_of(links.trigger[a]);
-    const auto ub = static_cast<std::size_t>(b);
+    const std::size_t ub = slot(b, a);
     links.prev[a] = kNil;
     links.next[a] = head_[ub];
     if (head_[ub] != kNil) links.prev[head_[ub]] = a;
@@ -86,7 +90,7 @@ class LiquidationIndex {
 
   void remove(IndexLinks& links, std::uint32_t a) noexcept {
     const std::int64_t b = bucket_of(links.trigger[a]);
-    const auto ub = static_cast<std::size_t>(b);
+    const std::size_t ub = slot(b, a);
     if (links.prev[a] == kNil) {
       head_[ub] = links.next[a];
     } else {
@@ -95,7 +99,7 @@ class LiquidationIndex {
     if (links.next[a] != kNil) links.prev[links.next[a]] = links.prev[a];
     links.next[a] = links.prev[a] = kNil;
     --size_;
-    if (head_[ub] == kNil) {
+    if (bucket_empty(b)) {
       occupied_.clear(static_cast<std::uint64_t>(b));
       if (b == frontier_) {
         frontier_ = next_inward(b);
@@ -112,8 +116,9 @@ class LiquidationIndex {
     if (frontier_ == OccupancyBitmap::kNone) return long_ ? -kInf : kInf;
     if (!extreme_valid_) {
       extreme_ = long_ ? -kInf : kInf;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_)]; a != kNil; a = links.next[a])
-        if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
+      for (std::size_t k = 0; k < kLanes; ++k)
+        for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_) * kLanes + k]; a != kNil; a = links.next[a])
+          if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
       extreme_valid_ = true;
     }
     return extreme_;
@@ -134,30 +139,41 @@ class LiquidationIndex {
       // or at or above its lower edge (short).
       const double edge = static_cast<double>(long_ ? b + 1 : b) * width_;
       if (long_ ? (b != buckets_ - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
-      const auto ub = static_cast<std::size_t>(b);
-      std::uint32_t kept = kNil;  // the last account left in the bucket, in list order
-      for (std::uint32_t a = head_[ub]; a != kNil;) {
-        const std::uint32_t next = links.next[a];
-        const double t = links.trigger[a];
-        if (reached(t, mark)) {
-          out.push_back(a);
-          // Unlink a: its predecessor is the last kept account (or the head).
-          if (kept == kNil) {
-            head_[ub] = next;
+      const std::size_t first = static_cast<std::size_t>(b) * kLanes;
+      std::array<std::uint32_t, kLanes> at{};
+      std::array<std::uint32_t, kLanes> kept{};  // per lane, the last account left, in list order
+      for (std::size_t k = 0; k < kLanes; ++k) {
+        at[k] = head_[first + k];
+        kept[k] = kNil;
+      }
+      for (bool more = true; more;) {
+        more = false;
+        for (std::size_t k = 0; k < kLanes; ++k) {
+          const std::uint32_t a = at[k];
+          if (a == kNil) continue;
+          more = true;
+          const std::uint32_t next = links.next[a];
+          const double t = links.trigger[a];
+          if (reached(t, mark)) {
+            out.push_back(a);
+            // Unlink a: its predecessor is the lane's last kept account (or the head).
+            if (kept[k] == kNil) {
+              head_[first + k] = next;
+            } else {
+              links.next[kept[k]] = next;
+            }
+            if (next != kNil) links.prev[next] = kept[k];
+            links.next[a] = links.prev[a] = kNil;
+            --size_;
           } else {
-            links.next[kept] = next;
+            kept[k] = a;
+            if (more_extreme(t, rest)) rest = t;
           }
-          if (next != kNil) links.prev[next] = kept;
-          links.next[a] = links.prev[a] = kNil;
-          --size_;
-        } else {
-          kept = a;
-          if (more_extreme(t, rest)) rest = t;
+          at[k] = next;
         }
-        a = next;
       }
       const std::int64_t inward = next_inward(b);
-      if (head_[ub] == kNil) {
+      if (bucket_empty(b)) {
         occupied_.clear(static_cast<std::uint64_t>(b));
         if (b == frontier_) frontier_ = inward;
       }
@@ -181,6 +197,14 @@ class LiquidationIndex {
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
 
+  std::size_t slot(std::int64_t b, std::uint32_t a) const noexcept {
+    return static_cast<std::size_t>(b) * kLanes + (a & (kLanes - 1));
+  }
+  bool bucket_empty(std::int64_t b) const noexcept {
+    for (std::size_t k = 0; k < kLanes; ++k)
+      if (head_[static_cast<std::size_t>(b) * kLanes + k] != kNil) return false;
+    return true;
+  }
   bool beyond(std::int64_t b, std::int64_t than) const noexcept { return long_ ? b > than : b < than; }
   bool more_extreme(double x, double than) const noexcept { return long_ ? x > than : x < than; }
 
