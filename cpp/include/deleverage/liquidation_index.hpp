@@ -36,12 +36,12 @@ class LiquidationIndex {
   // Bucket counts: one bucket per kAccountsPerBucket accounts, a power of two
   // within [kMinBuckets, kMaxBuckets]. Narrower buckets mean fewer visits to
   // the accounts a falling mark has not reached yet.
-  static constexpr std::int64_t kMinBuckets = std::int64_t{1} << 16;
+  static constexpr std::int64_t kMinBuckets = std::int64_t{1} << 15;
   static constexpr std::int64_t kMaxBuckets = std::int64_t{1} << 18;
   static constexpr std::int64_t kAccountsPerBucket = 32;
   // Each bucket holds kLanes lists (an account's lane: the low bits of its id),
   // walked side by side so that the cache misses of one overlap the other's.
-  static constexpr std::size_t kLanes = 2;
+  static constexpr std::size_t kLanes = 4;
   static std::int64_t buckets_for(std::size_t accounts) noexcept {
     std::int64_t b = kMinBuckets;
     while (b < kMaxBuckets && b * kAccountsPerBucket < static_cast<std::int64_t>(accounts)) b *= 2;
