@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from deleverage.persist import read_result, save_result
+from deleverage import persist
 
 if TYPE_CHECKING:
     from deleverage import _core
@@ -152,12 +152,12 @@ class Result:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write this result into the folder ``path`` (Parquet tables, the scenario as
         TOML, the scalars as JSON; see ``deleverage.persist``) and return the folder."""
-        return save_result(self, path)
+        return persist.save_result(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Result:
         """The result saved in the folder ``path``, equal to the one saved."""
-        return cls(**read_result(path))
+        return cls(**persist.read_result(path))
 
     @classmethod
     def from_simulation(
