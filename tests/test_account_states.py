@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from deleverage.cli import main
-from deleverage.persist import load_result
+from deleverage.result import load_result
 from deleverage.scenarios import load_preset
 from deleverage.simulate import build, simulate
 

@@ -132,7 +132,7 @@ def test_report_and_validate_check_out_first(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("deleverage.persist.load_result", _never)
+    monkeypatch.setattr("deleverage.result.load_result", _never)
     assert main(["report", str(tmp_path), "--out", str(under_a_file)]) == 2
     assert f"--out: {str(under_a_file)!r}: " in _one_error_line(capsys.readouterr().err)
     monkeypatch.setattr("deleverage.calibration.validate", _never)

@@ -20,7 +20,7 @@ import pytest
 import deleverage
 import deleverage.simulate as simulate_module
 from deleverage.cli import build_parser, main
-from deleverage.persist import load_result
+from deleverage.result import load_result
 from deleverage.scenario import Distribution, from_toml_str
 from deleverage.scenarios import PRESETS, load_preset
 from deleverage.simulate import simulate

@@ -269,3 +269,48 @@ def test_two_instruments_isolated_and_cross_accounts(seed: int, fund: float) -> 
         assert engine.count_liquidatable(marks) == 0
         assert engine.conserved() == pytest.approx(start, rel=1e-9, abs=1e-6)
         np.testing.assert_array_equal(engine.position.sum(axis=0) + engine.fund_position, total)
+
+
+def test_large_index_hands_out_exactly_the_liquidatable() -> None:
+    # Over 2M accounts the index has more, narrower buckets; each check must still
+    # liquidate exactly the accounts a full scan finds liquidatable, on both sides.
+    n = 2_200_000
+    rng = np.random.default_rng(11)
+    side = np.where(rng.random(n) < 0.5, 1, -1)
+    lots = rng.integers(1, 11, n)
+    entry = 100_000 * (1 + rng.normal(0, 0.002, n))
+    cash = lots * entry / rng.uniform(2.0, 20.0, n)
+    engine = MarginEngine([Instrument("X", 1.0, RULES["percent-mark"])], insurance_fund=1e15)
+    engine.add_accounts(cash, position=side * lots, entry_price=entry)
+    down = np.arange(100_000, 88_000, -400)
+    for mark in np.concatenate([down, down[::-1], np.arange(100_000, 112_000, 400)]):
+        marks = [int(mark)]
+        due = engine.count_liquidatable(marks)
+        records = engine.check(marks)
+        assert len(np.unique(records["account"])) == due
+        assert engine.count_liquidatable(marks) == 0
+    assert (engine.status & 1).sum() > 200_000
+
+
+def test_triggers_and_cross_thresholds_each_show_their_own() -> None:
+    # The links' trigger column keeps an indexed account's liquidation price and a
+    # cross account's threshold; each property shows only its own.
+    rng = np.random.default_rng(5)
+    engine = MarginEngine(
+        [Instrument("A", 1.0, RULES["percent-mark"]), Instrument("B", 1.0, RULES["fixed"])]
+    )
+    n = 500
+    mode = rng.integers(0, 2, n)
+    lots = rng.integers(-5, 6, (n, 2))
+    lots[mode == 0, 1] = 0
+    entry = np.full((n, 2), 10_000.0)
+    engine.add_accounts(np.full(n, 5_000.0), position=lots, entry_price=entry, mode=mode)
+    engine.check([10_000, 10_000])
+    several = (lots != 0).sum(axis=1) == 2
+    triggers = engine._core.liquidation_trigger
+    np.testing.assert_array_equal(triggers, engine.liquidation_prices())
+    assert np.isnan(triggers[several]).all()
+    thresholds = engine.cross_thresholds
+    assert thresholds.dtype == np.float32
+    assert np.isfinite(thresholds[several]).all()
+    assert np.isnan(thresholds[~several]).all()

@@ -18,10 +18,9 @@ from deleverage.persist import (
     ResultFormatError,
     flatten_series,
     is_saved_result,
-    load_result,
     unflatten_series,
 )
-from deleverage.result import Result
+from deleverage.result import Result, load_result
 from deleverage.scenario import Fundamental, InstrumentSpec, Scenario, VolatilityTrigger
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate

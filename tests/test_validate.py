@@ -369,7 +369,7 @@ def test_an_unknown_figure_is_refused_before_any_run(scenario):
 
 def test_episode_figure_names_match_the_figures():
     from deleverage.analysis import episode_metrics
-    from deleverage.analysis.crash_day import episode_metric_names
+    from deleverage.analysis.episode import episode_metric_names
 
     world = load_preset("gold-2026").scaled(0.01)
     result = simulate(world, 0, progress=False)

@@ -393,9 +393,18 @@ void register_margin(py::module_& m) {
           "position", column<PerInstrument>([](const MarginEngine& me) -> const auto& { return me.table().position; }))
       .def_property_readonly(
           "cost", column<PerInstrument>([](const MarginEngine& me) -> const auto& { return me.table().cost; }))
-      .def_property_readonly("liquidation_trigger", column<PerAccount>([](const MarginEngine& me) -> const auto& {
-                               return me.table().links.trigger;
-                             }))
+      // The trigger column also keeps the cross scan's thresholds: copies, each showing its own.
+      .def_property_readonly("liquidation_trigger",
+                             [](PyMarginEngine& e) {
+                               return adopt(locked(e.mutex, [&] {
+                                 const AccountTable& t = e.engine.table();
+                                 Accounts out(t.size());
+                                 for (std::size_t a = 0; a < out.size(); ++a)
+                                   out[a] = t.membership[a] == kScanned ? std::numeric_limits<double>::quiet_NaN()
+                                                                        : t.links.trigger[a];
+                                 return out;
+                               }));
+                             })
       .def_property_readonly("insurance_fund",
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.fund().cash; }); })
       .def_property_readonly("fund_position",
@@ -430,9 +439,17 @@ void register_margin(py::module_& m) {
                              })
       .def_property_readonly(
           "liquidity", [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.settings().liquidity; }); })
-      .def_property_readonly("cross_thresholds", column<PerAccount>([](const MarginEngine& me) -> const auto& {
-                               return me.cross_scan().thresholds();
-                             }))
+      .def_property_readonly("cross_thresholds",
+                             [](PyMarginEngine& e) {
+                               return adopt(locked(e.mutex, [&] {
+                                 const AccountTable& t = e.engine.table();
+                                 std::vector<float> out(t.size(), std::numeric_limits<float>::quiet_NaN());
+                                 for (std::uint32_t a = 0; a < out.size(); ++a)
+                                   if (t.membership[a] == kScanned)
+                                     out[a] = static_cast<float>(CrossMarginScan::threshold(t.links, a));
+                                 return out;
+                               }));
+                             })
       .def_property_readonly("cross_stats", [](PyMarginEngine& e) {
         const auto [accounts, s] = locked(
             e.mutex, [&] { return std::make_pair(e.engine.cross_scan().size(), e.engine.cross_scan().stats()); });

@@ -15,11 +15,9 @@ constexpr double kAlwaysCandidate = -1.0;
 
 CrossMarginScan::CrossMarginScan() : block_(std::make_unique<RevaluationBlock>()) { clear_buckets(); }
 
-void CrossMarginScan::resize(std::size_t accounts) { theta_.resize(accounts, static_cast<float>(kAlwaysCandidate)); }
-
 std::size_t CrossMarginScan::memory_bytes() const noexcept {
-  return theta_.capacity() * sizeof(float) + members_.capacity() * sizeof(std::uint32_t) +
-         epoch_.capacity() * sizeof(Price) + sizeof(RevaluationBlock) + sizeof(*this);
+  return members_.capacity() * sizeof(std::uint32_t) + epoch_.capacity() * sizeof(Price) + sizeof(RevaluationBlock) +
+         sizeof(*this);
 }
 
 int CrossMarginScan::bucket_of(double theta) noexcept {
@@ -71,7 +69,7 @@ void CrossMarginScan::clear_buckets() noexcept {
 }
 
 void CrossMarginScan::link(IndexLinks& links, std::uint32_t a, float theta) noexcept {
-  theta_[a] = theta;
+  links.trigger[a] = static_cast<double>(theta);
   const auto b = static_cast<std::size_t>(bucket_of(static_cast<double>(theta)));
   links.prev[a] = kNil;
   links.next[a] = head_[b];
@@ -93,7 +91,7 @@ void CrossMarginScan::insert(const View& view, IndexLinks& links, std::uint32_t 
 }
 
 void CrossMarginScan::remove(IndexLinks& links, std::uint32_t a) noexcept {
-  const auto b = static_cast<std::size_t>(bucket_of(static_cast<double>(theta_[a])));
+  const auto b = static_cast<std::size_t>(bucket_of(links.trigger[a]));
   if (links.prev[a] == kNil) {
     head_[b] = links.next[a];
   } else {
@@ -132,7 +130,7 @@ void CrossMarginScan::candidates(const View& view, IndexLinks& links, const Pric
       bits &= bits - 1;
       if (b > top) break;
       for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a])
-        if (static_cast<double>(theta_[a]) <= m) out.push_back(a);
+        if (links.trigger[a] <= m) out.push_back(a);
     }
   }
   stats_.candidates += out.size() - before;

@@ -238,7 +238,7 @@ void Simulation::requote_makers() {
 }
 
 void Simulation::unwind_fund(std::uint64_t t) {
-  const Holder& fund = engine_->fund();
+  const Holdings& fund = engine_->fund();
   for (std::size_t i = 0; i < books_.size(); ++i) {
     const Qty q = fund.position[i];
     if (q == 0) continue;

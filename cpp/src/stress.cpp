@@ -47,7 +47,7 @@ void quote(OrderBook& book, const DepthProfile& depth, double price, std::vector
 
 // The fund's cash plus its positions' unrealized PnL at the engine's marks.
 double fund_equity(const MarginEngine& engine) {
-  const Holder& fund = engine.fund();
+  const Holdings& fund = engine.fund();
   double e = fund.cash;
   for (std::size_t i = 0; i < engine.instruments(); ++i)
     if (fund.position[i] != 0)

@@ -23,7 +23,7 @@ from deleverage.dtypes import DEPTH_DTYPE, FILL_DTYPE, MESSAGE_DTYPE, ORDER_DTYP
 from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
 from deleverage.messages import make_messages
-from deleverage.persist import load_result
+from deleverage.result import load_result
 from deleverage.sweeps import sweep
 
 __version__ = "0.1.0"

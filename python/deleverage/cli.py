@@ -571,8 +571,8 @@ def _show(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     import time
 
-    from deleverage.persist import load_result
     from deleverage.report import write_report
+    from deleverage.result import load_result
 
     out = args.out if args.out is not None else args.result_dir
     flag = "--out" if args.out is not None else "result_dir"

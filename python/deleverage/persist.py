@@ -31,14 +31,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
 
 from deleverage.data.files import copied, resolved
 
 if TYPE_CHECKING:
-    from deleverage.result import Result
+    from deleverage.scenario import Scenario
 
 PathLike = str | os.PathLike[str]
 
@@ -70,16 +70,65 @@ class ResultFormatError(ValueError):
     """A folder that is not a saved result, or one this version cannot read."""
 
 
-def save_result(result: Result, path: PathLike) -> Path:
-    """Write ``result`` into the folder ``path`` (created if missing); return it.
+@runtime_checkable
+class SavedResult(Protocol):
+    """What this format stores of a result (``deleverage.result.Result`` has it all)."""
+
+    @property
+    def scenario(self) -> Scenario: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def series(self) -> pd.DataFrame: ...
+
+    @property
+    def liquidations(self) -> pd.DataFrame: ...
+
+    @property
+    def accounts(self) -> pd.DataFrame: ...
+
+    @property
+    def leverage(self) -> pd.DataFrame: ...
+
+    @property
+    def steps_done(self) -> int: ...
+
+    @property
+    def wall_seconds(self) -> float: ...
+
+    @property
+    def messages(self) -> int: ...
+
+    @property
+    def decisions(self) -> int: ...
+
+    @property
+    def conservation_error(self) -> float: ...
+
+    @property
+    def info(self) -> dict[str, Any]: ...
+
+    @property
+    def trades(self) -> pd.DataFrame | None: ...
+
+    @property
+    def exposure(self) -> pd.DataFrame | None: ...
+
+    @property
+    def account_states(self) -> pd.DataFrame | None: ...
+
+
+def save_result(result: SavedResult, path: PathLike) -> Path:
+    """Write ``result`` (a ``Result``) into the folder ``path`` (created if missing); return it.
 
     Only this format's own files are written (an existing saved result there
     is replaced, other files are left alone), so a report can share the folder.
     """
-    from deleverage.result import Result
     from deleverage.scenario import to_toml_str
 
-    if not isinstance(result, Result):
+    if not isinstance(result, SavedResult):
         raise TypeError(f"result: must be a Result, got {type(result).__name__}")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
@@ -132,9 +181,9 @@ def save_result(result: Result, path: PathLike) -> Path:
     return folder
 
 
-def load_result(path: PathLike) -> Result:
-    """The ``Result`` saved in the folder ``path`` by ``save_result``/``Result.save``."""
-    from deleverage.result import Result
+def read_result(path: PathLike) -> dict[str, Any]:
+    """The fields of the ``Result`` saved in the folder ``path`` by ``save_result``
+    (``Result.save``), by name: ``Result(**read_result(path))`` is ``Result.load(path)``."""
     from deleverage.scenario import from_toml_str
 
     folder = Path(path)
@@ -155,7 +204,7 @@ def load_result(path: PathLike) -> Result:
     if not scenario_file.is_file():
         raise FileNotFoundError(f"path: {str(folder)!r} lacks {SCENARIO_FILE}")
     scenario = resolved(from_toml_str(scenario_file.read_text(encoding="utf-8")), folder)
-    return Result(
+    return dict(
         scenario=scenario,
         seed=int(meta["seed"]),
         series=unflatten_series(tables["series"]),

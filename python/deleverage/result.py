@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from deleverage import persist
+
 if TYPE_CHECKING:
     from deleverage import _core
     from deleverage.data.join import AccountBlocks
@@ -151,16 +153,12 @@ class Result:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write this result into the folder ``path`` (Parquet tables, the scenario as
         TOML, the scalars as JSON; see ``deleverage.persist``) and return the folder."""
-        from deleverage.persist import save_result
-
-        return save_result(self, path)
+        return persist.save_result(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Result:
         """The result saved in the folder ``path``, equal to the one saved."""
-        from deleverage.persist import load_result
-
-        return load_result(path)
+        return cls(**persist.read_result(path))
 
     @classmethod
     def from_simulation(
@@ -340,6 +338,11 @@ class Result:
         from deleverage.risk import risk_table
 
         return risk_table(self)
+
+
+def load_result(path: str | os.PathLike[str]) -> Result:
+    """The ``Result`` saved in the folder ``path`` by ``Result.save`` (``deleverage.persist``)."""
+    return Result.load(path)
 
 
 def headline_metrics(

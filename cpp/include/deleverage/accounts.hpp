@@ -12,8 +12,6 @@
 
 namespace deleverage {
 
-enum class MarginMode : std::uint8_t { Isolated = 0, Cross = 1 };
-
 // Status bits.
 inline constexpr std::uint8_t kStatusLiquidated = 1;
 inline constexpr std::uint8_t kStatusBankrupt = 2;
@@ -29,7 +27,7 @@ struct AccountTable {
   Column<double> cash;
   Column<double> realized_pnl;
   Column<double> fees_paid;
-  Column<std::uint8_t> mode;
+  Column<std::uint8_t> mode;  // 0 isolated, 1 cross
   Column<std::uint8_t> status;
   Column<std::uint16_t> population;
   Column<std::uint16_t> instrument;  // the home instrument of an isolated account

@@ -9,7 +9,7 @@
 // maintenance margin, rounding errors included. A check at marks P with
 // relative move m hands out only the accounts with theta <= m, found through
 // buckets of theta on a log scale (intrusive lists in the account table's
-// links), so a small move costs far less than the population. An account that
+// links; theta itself in the links' trigger), so a small move costs far less than the population. An account that
 // changes (trade, fill, liquidation) is re-keyed at the same P0; a rule change
 // re-keys everyone. When too many accounts become candidates the epoch moves
 // to the current marks: one vectorized revaluation of everyone.
@@ -50,8 +50,6 @@ class CrossMarginScan {
 
   CrossMarginScan();
 
-  // Grow the per-account threshold column to `accounts`.
-  void resize(std::size_t accounts);
   std::size_t size() const noexcept { return size_; }
 
   // Track account `a` (several open positions) / stop tracking it. Insert
@@ -65,8 +63,9 @@ class CrossMarginScan {
   // Recompute every threshold at the same epoch (a margin rule changed).
   void rekey_all(const View& view, IndexLinks& links);
 
-  // Per account: the threshold (relative move) of a tracked account; stale for others.
-  const Column<float>& thresholds() const noexcept { return theta_; }
+  // A tracked account's threshold (relative move) is kept in its links' trigger
+  // (a float's value), which indexed accounts use for their liquidation price.
+  static double threshold(const IndexLinks& links, std::uint32_t a) noexcept { return links.trigger[a]; }
   const Stats& stats() const noexcept { return stats_; }
   std::size_t memory_bytes() const noexcept;
 
@@ -81,7 +80,6 @@ class CrossMarginScan {
   void clear_buckets() noexcept;
   void rebase(const View& view, IndexLinks& links, const Price* marks);
 
-  Column<float> theta_;
   std::vector<Price> epoch_;  // empty until the first check
   std::array<std::uint32_t, kBuckets> head_{};
   std::array<std::uint32_t, kBuckets> count_{};

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -32,28 +33,45 @@ struct IndexLinks {
 
 class LiquidationIndex {
  public:
-  static constexpr std::int64_t kBuckets = std::int64_t{1} << 16;
-
-  // Long side if `long_side`, else short side. `width_shift`: bucket width 2^shift ticks.
-  LiquidationIndex(bool long_side, int width_shift) : long_(long_side), shift_(width_shift) {
-    head_.assign(static_cast<std::size_t>(kBuckets), kNil);
-    occupied_.reset(kBuckets);
+  // Bucket counts: one bucket per kAccountsPerBucket accounts, a power of two
+  // within [kMinBuckets, kMaxBuckets]. Narrower buckets mean fewer visits to
+  // the accounts a falling mark has not reached yet.
+  static constexpr std::int64_t kMinBuckets = std::int64_t{1} << 15;
+  static constexpr std::int64_t kMaxBuckets = std::int64_t{1} << 18;
+  static constexpr std::int64_t kAccountsPerBucket = 32;
+  // Each bucket holds kLanes lists (an account's lane: the low bits of its id),
+  // walked side by side so that the cache misses of one overlap the other's.
+  static constexpr std::size_t kLanes = 4;
+  static std::int64_t buckets_for(std::size_t accounts) noexcept {
+    std::int64_t b = kMinBuckets;
+    while (b < kMaxBuckets && b * kAccountsPerBucket < static_cast<std::int64_t>(accounts)) b *= 2;
+    return b;
   }
 
-  int width_shift() const noexcept { return shift_; }
+  // Long side if `long_side`, else short side; `buckets` buckets 2^shift ticks wide.
+  LiquidationIndex(bool long_side, int shift, std::int64_t buckets)
+      : long_(long_side),
+        buckets_(buckets),
+        width_(std::ldexp(1.0, shift)),
+        inverse_width_(std::ldexp(1.0, -shift)),
+        span_(std::ldexp(static_cast<double>(buckets), shift)) {
+    head_.assign(static_cast<std::size_t>(buckets_) * kLanes, kNil);
+    occupied_.reset(buckets_);
+  }
+
   // Ticks the buckets cover before the top bucket absorbs everything above.
-  double span_ticks() const noexcept { return std::ldexp(static_cast<double>(kBuckets), shift_); }
+  double span_ticks() const noexcept { return span_; }
   std::size_t size() const noexcept { return size_; }
 
   std::int64_t bucket_of(double trigger) const noexcept {
-    if (!(trigger >= 0.0)) return 0;  // also -inf and NaN
-    const double b = std::floor(std::ldexp(trigger, -shift_));
-    return b >= static_cast<double>(kBuckets - 1) ? kBuckets - 1 : static_cast<std::int64_t>(b);
+    if (!(trigger >= 0.0)) return 0;                        // also -inf and NaN
+    const double b = std::floor(trigger * inverse_width_);  // exact scaling by a power of two
+    return b >= static_cast<double>(buckets_ - 1) ? buckets_ - 1 : static_cast<std::int64_t>(b);
   }
 
   void insert(IndexLinks& links, std::uint32_t a) noexcept {
     const std::int64_t b = bucket_of(links.trigger[a]);
-    const auto ub = static_cast<std::size_t>(b);
+    const std::size_t ub = slot(b, a);
     links.prev[a] = kNil;
     links.next[a] = head_[ub];
     if (head_[ub] != kNil) links.prev[head_[ub]] = a;
@@ -72,7 +90,7 @@ class LiquidationIndex {
 
   void remove(IndexLinks& links, std::uint32_t a) noexcept {
     const std::int64_t b = bucket_of(links.trigger[a]);
-    const auto ub = static_cast<std::size_t>(b);
+    const std::size_t ub = slot(b, a);
     if (links.prev[a] == kNil) {
       head_[ub] = links.next[a];
     } else {
@@ -81,7 +99,7 @@ class LiquidationIndex {
     if (links.next[a] != kNil) links.prev[links.next[a]] = links.prev[a];
     links.next[a] = links.prev[a] = kNil;
     --size_;
-    if (head_[ub] == kNil) {
+    if (bucket_empty(b)) {
       occupied_.clear(static_cast<std::uint64_t>(b));
       if (b == frontier_) {
         frontier_ = next_inward(b);
@@ -98,35 +116,68 @@ class LiquidationIndex {
     if (frontier_ == OccupancyBitmap::kNone) return long_ ? -kInf : kInf;
     if (!extreme_valid_) {
       extreme_ = long_ ? -kInf : kInf;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_)]; a != kNil; a = links.next[a])
-        if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
+      for (std::size_t k = 0; k < kLanes; ++k)
+        for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_) * kLanes + k]; a != kNil; a = links.next[a])
+          if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
       extreme_valid_ = true;
     }
     return extreme_;
   }
 
-  // Append to `out` every account whose trigger may be reached at `mark`
-  // (within `slack`); the caller makes the exact check, and must re-insert any
-  // candidate it does not liquidate. Visits the buckets from the frontier
-  // inwards and stops at the first that cannot be reached.
+  // Hand out every account whose trigger may be reached at `mark` (within
+  // `slack`): each leaves the index and is appended to `out`. The caller makes
+  // the exact check and must re-insert any candidate it does not liquidate.
+  // Visits the buckets from the frontier inwards and stops at the first that
+  // cannot be reached.
   void candidates(IndexLinks& links, double mark, std::vector<std::uint32_t>& out) {
     if (!reached(extreme(links), mark)) return;  // the common case: O(1)
-    // One pass: collect the reached, and remember the most extreme trigger
-    // left behind, which becomes the frontier's extreme once the reached leave.
+    // One pass: unlink the reached, and remember the most extreme trigger left
+    // behind, which is the frontier bucket's extreme once the reached are gone.
     double rest = long_ ? -kInf : kInf;
-    for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone; b = next_inward(b)) {
+    for (std::int64_t b = frontier_; b != OccupancyBitmap::kNone;) {
       // The trigger in bucket b nearest to the mark is below its upper edge (long)
       // or at or above its lower edge (short).
-      const double edge = std::ldexp(static_cast<double>(long_ ? b + 1 : b), shift_);
-      if (long_ ? (b != kBuckets - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a]) {
-        const double t = links.trigger[a];
-        if (reached(t, mark)) {
-          out.push_back(a);
-        } else if (more_extreme(t, rest)) {
-          rest = t;
+      const double edge = static_cast<double>(long_ ? b + 1 : b) * width_;
+      if (long_ ? (b != buckets_ - 1 && edge + slack(edge) < mark) : (b != 0 && edge - slack(edge) > mark)) break;
+      const std::size_t first = static_cast<std::size_t>(b) * kLanes;
+      std::array<std::uint32_t, kLanes> at{};
+      std::array<std::uint32_t, kLanes> kept{};  // per lane, the last account left, in list order
+      for (std::size_t k = 0; k < kLanes; ++k) {
+        at[k] = head_[first + k];
+        kept[k] = kNil;
+      }
+      for (bool more = true; more;) {
+        more = false;
+        for (std::size_t k = 0; k < kLanes; ++k) {
+          const std::uint32_t a = at[k];
+          if (a == kNil) continue;
+          more = true;
+          const std::uint32_t next = links.next[a];
+          const double t = links.trigger[a];
+          if (reached(t, mark)) {
+            out.push_back(a);
+            // Unlink a: its predecessor is the lane's last kept account (or the head).
+            if (kept[k] == kNil) {
+              head_[first + k] = next;
+            } else {
+              links.next[kept[k]] = next;
+            }
+            if (next != kNil) links.prev[next] = kept[k];
+            links.next[a] = links.prev[a] = kNil;
+            --size_;
+          } else {
+            kept[k] = a;
+            if (more_extreme(t, rest)) rest = t;
+          }
+          at[k] = next;
         }
       }
+      const std::int64_t inward = next_inward(b);
+      if (bucket_empty(b)) {
+        occupied_.clear(static_cast<std::uint64_t>(b));
+        if (b == frontier_) frontier_ = inward;
+      }
+      b = inward;
     }
     extreme_ = rest;
     extreme_valid_ = !std::isinf(rest);
@@ -146,17 +197,28 @@ class LiquidationIndex {
  private:
   static constexpr double kInf = std::numeric_limits<double>::infinity();
 
+  std::size_t slot(std::int64_t b, std::uint32_t a) const noexcept {
+    return static_cast<std::size_t>(b) * kLanes + (a & (kLanes - 1));
+  }
+  bool bucket_empty(std::int64_t b) const noexcept {
+    for (std::size_t k = 0; k < kLanes; ++k)
+      if (head_[static_cast<std::size_t>(b) * kLanes + k] != kNil) return false;
+    return true;
+  }
   bool beyond(std::int64_t b, std::int64_t than) const noexcept { return long_ ? b > than : b < than; }
   bool more_extreme(double x, double than) const noexcept { return long_ ? x > than : x < than; }
 
   // Next occupied bucket from b towards the other side's prices.
   std::int64_t next_inward(std::int64_t b) const noexcept {
     if (long_) return b == 0 ? OccupancyBitmap::kNone : occupied_.prev_at_or_before(static_cast<std::uint64_t>(b - 1));
-    return b + 1 >= kBuckets ? OccupancyBitmap::kNone : occupied_.next_at_or_after(static_cast<std::uint64_t>(b + 1));
+    return b + 1 >= buckets_ ? OccupancyBitmap::kNone : occupied_.next_at_or_after(static_cast<std::uint64_t>(b + 1));
   }
 
   bool long_;
-  int shift_;
+  std::int64_t buckets_;
+  double width_;          // 2^shift ticks
+  double inverse_width_;  // 2^-shift
+  double span_;           // buckets x width
   std::vector<std::uint32_t> head_;
   OccupancyBitmap occupied_;
   std::int64_t frontier_ = OccupancyBitmap::kNone;

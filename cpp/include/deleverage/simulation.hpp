@@ -1,7 +1,7 @@
 // The clock. Each step: fair values move (scheduled shocks land); exchange
 // policy applies; market makers requote; the accounts due this step decide and
 // send orders through the books in a seeded random interleaving; marks update
-// and the liquidation loop runs until calm; the recorder writes the step.
+// and the liquidation loop runs until calm; the step is recorded (recording.hpp).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +19,7 @@
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/price_path.hpp"
-#include "deleverage/recorder.hpp"
+#include "deleverage/recording.hpp"
 
 namespace deleverage {
 

@@ -48,7 +48,7 @@ from deleverage.analysis.correlation import (
     price_frame,
     rolling_correlation,
 )
-from deleverage.analysis.crash_day import episode_metrics
+from deleverage.analysis.crash_day import CrashFigures, crash_figures, crash_table
 from deleverage.analysis.drawdown import (
     CrashDepth,
     Drawdown,
@@ -58,7 +58,7 @@ from deleverage.analysis.drawdown import (
     max_drawdown,
     worst_move,
 )
-from deleverage.analysis.episode import CrashFigures, crash_figures, crash_table
+from deleverage.analysis.episode import episode_metrics
 from deleverage.analysis.haven_selling import haven_selling
 from deleverage.analysis.history import (
     HistoricMove,

@@ -1,181 +1,187 @@
-"""The headline figures of a crash episode, as the press and the venues report them.
+"""A replayed crash judged the way the market reported it: day by day.
 
-One instrument of a ``Result`` around a reference time ``at`` (the shock;
-the scenario's first by default) to the end of the run, which the episode
-presets place at the crash day's close:
+For a result whose scenario declares an ``Episode`` (the crash day, the day the
+period starts, how many days to look back), ``episode_metrics`` gives the
+figures a desk would quote the evening after, for the scenario's first
+instrument unless told otherwise (closes are the last trade price at each
+day's last step):
 
-- the price: the fall from the last price before ``at`` to the low after it
-  and the return to the close (the last price of the run), with the fair
-  value's return over the same span;
-- liquidations after ``at``: notional (money) and the share of it on longs,
-  accounts liquidated;
-- open interest (lots) at the close over its value just before ``at``;
-- depth within 1% of the mid (lots): its minimum after ``at`` and its median
-  over the last ``tail`` of the run, each over the median before ``at``;
-- the insurance fund before ``at``, its low after and at the close, the
-  notional it took over; ADL
-  events (liquidations the fund could not take, closed against opposite
-  positions) and the opposite positions they closed.
+- ``<period>_return``: the crash day's close over the period's opening (the
+  prior day's close, or the start price for day 0), minus 1;
+- ``premium_before``: the close before the crash day over fair value then, minus 1;
+- ``crash_day_return``, ``crash_day_low_return``: the crash day's close and
+  its lowest trade over the prior close, minus 1;
+- ``close_vs_<n>d_earlier``: the crash day's close over the close n days before;
+- ``close_vs_fair``: the crash day's close over fair value then, minus 1;
+- ``liquidated_notional`` (money) and ``long_share``: forced closes on the
+  crash day (the instrument's, as ``Result.metrics``); ``liquidation_spike``:
+  that notional over the largest of any earlier day (inf when none);
+- ``max_spread_ratio``, ``min_depth_ratio``: the crash day's widest spread and
+  thinnest depth within 1% of the mid over their medians on the n days before;
+- ``<label>_crash_day_return`` for every other instrument, labelled by its
+  ``asset_class`` (or its lower-cased name);
+- ``leverage_after_over_peak``: the leveraged crowd's pooled leverage (the
+  speculator and allocator populations', else every population but the makers') at the end
+  of the run over its peak; ``open_interest_after_over_peak`` likewise;
+- the overshoot and the recovery, from the crash day's open to the end of the
+  run, on hourly averages of the gap ``last / fair - 1`` (a sustained
+  discount, not one trade): ``overshoot``, the lowest hour's gap (negative
+  when forced selling held the price below value); ``recovery_hours``, the
+  hours from the start of that hour until an hour's gap is back within half
+  of that discount (NaN when no hour averaged below value, inf when it had not
+  come back by the end); ``end_vs_fair``, the last price over fair value at
+  the end of the run, minus 1.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from deleverage.analysis._common import (
-    Span,
-    Time,
-    as_time,
-    first_shock_time,
-    instrument_name,
-    instrument_names,
-    is_result,
-    plain_time,
-    result_time,
-    span_steps,
-)
-from deleverage.analysis.drawdown import crash_depth
-from deleverage.analysis.liquidity import liquidity_collapse
-from deleverage.analysis.positions import open_interest_change
+from deleverage.analysis._common import instrument_name, is_result
+from deleverage.dates import run_start, seconds_of
 
 if TYPE_CHECKING:
     from deleverage.result import Result
+    from deleverage.scenario import Scenario
+
+#: The strategies whose pooled leverage is the crowd's.
+LEVERAGED_CROWD = ("speculator", "allocator")
 
 
-@dataclass(frozen=True)
-class CrashFigures:
-    """One instrument's headline figures around ``at`` (fractions unless stated).
-
-    before: the last trade price strictly before ``at``; low, low_time: the
-    lowest trade price at or after it; low_fall: ``1 - low / before``.
-    close: the last trade price of the run; close_return: ``close / before - 1``;
-    fair_return: the fair value's return over the same span.
-    liquidated_notional (money), long_share (of it, on long positions; NaN if
-    nothing was liquidated), liquidated_accounts: after ``at``.
-    open_interest_before, open_interest_after (lots), open_interest_ratio.
-    depth_base (lots, median before ``at``), depth_worst_ratio (minimum after
-    ``at`` over the base), depth_end_ratio (median over the run's last
-    ``tail`` over the base).
-    fund_before, fund_low, fund_end (money): the insurance fund's cash;
-    takeover_notional (money): positions the fund took over at the
-    bankruptcy price after ``at`` (what the book did not take).
-    adl_events: liquidations closed by auto-deleveraging; adl_victims: the
-    opposite positions those closed.
-    """
-
-    instrument: str
-    at: Any
-    before: float
-    low: float
-    low_time: Any
-    low_fall: float
-    close: float
-    close_return: float
-    fair_return: float
-    liquidated_notional: float
-    long_share: float
-    liquidated_accounts: int
-    open_interest_before: float
-    open_interest_after: float
-    open_interest_ratio: float
-    depth_base: float
-    depth_worst_ratio: float
-    depth_end_ratio: float
-    fund_before: float
-    fund_low: float
-    fund_end: float
-    takeover_notional: float
-    adl_events: int
-    adl_victims: int
-
-    def as_dict(self) -> dict[str, Any]:
-        """The figures as a plain dict (a table row)."""
-        return asdict(self)
-
-
-def crash_figures(
-    result: Result,
-    *,
-    instrument: str | None = None,
-    at: Time | None = None,
-    tail: Span = "10min",
-) -> CrashFigures:
-    """The headline figures of ``instrument`` (default: the first) from ``at``
-    (seconds, or for a dated run a date-time; default: the run's event,
-    ``Result.event()``) to the end of the run. ``at`` and ``low_time`` are given
-    back as index labels: seconds, or UTC Timestamps for a dated run.
-
-    tail: the span at the end of the run over which the closing depth is a
-    median (an int number of steps or a Timedelta such as ``"10min"``).
-    """
-    if not is_result(result):
-        raise TypeError(f"result: must be a Result, got {type(result).__name__}")
-    name = instrument_name(result, instrument)
-    s = result.series[name]
-    when = first_shock_time(result) if at is None else result_time(result, at, "at")
-    t = plain_time(as_time(s.index, when, "at"))
-    n_tail = span_steps(s.index, tail, "tail")
-    cd = crash_depth(result, t, instrument=name)
-    after = s.index >= t
-    last, fair = s["last"].to_numpy(), s["fair"].to_numpy()
-    b = int(np.flatnonzero(~after)[-1])
-
-    long_notional = float(s["liquidated_long_notional"].to_numpy()[after].sum())
-    short_notional = float(s["liquidated_short_notional"].to_numpy()[after].sum())
-    notional = long_notional + short_notional
-    accounts = s["liquidated_long"].to_numpy()[after] + s["liquidated_short"].to_numpy()[after]
-
-    oi = open_interest_change(result, t, instrument=name)
-    depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
-    lc = liquidity_collapse(result, None, t, instrument=name)
-    end_depth = float(np.median(depth[-n_tail:]))
-
-    fund = s["insurance_fund"].to_numpy()
-    liq = result.liquidations
-    victims, takeover = 0, 0.0
-    if len(liq):
-        mine = (liq["instrument"] == name) & (liq["time"] >= t)
-        victims = int((mine & (liq["kind"] == "adl_victim")).sum())
-        takeover = float(liq.loc[mine & (liq["kind"] == "takeover"), "notional"].sum())
-    return CrashFigures(
-        instrument=name,
-        at=t,
-        before=cd.before_price,
-        low=cd.trough_price,
-        low_time=plain_time(cd.trough_time),
-        low_fall=cd.fall,
-        close=float(last[-1]),
-        close_return=float(last[-1] / last[b] - 1.0),
-        fair_return=float(fair[-1] / fair[b] - 1.0),
-        liquidated_notional=notional,
-        long_share=long_notional / notional if notional > 0 else math.nan,
-        liquidated_accounts=int(accounts.sum()),
-        open_interest_before=oi.before,
-        open_interest_after=oi.after,
-        open_interest_ratio=oi.after / oi.before if oi.before > 0 else math.nan,
-        depth_base=lc.depth_base,
-        depth_worst_ratio=lc.depth_ratio,
-        depth_end_ratio=end_depth / lc.depth_base if lc.depth_base > 0 else math.nan,
-        fund_before=float(fund[b]),
-        fund_low=float(fund[after].min()),
-        fund_end=float(fund[-1]),
-        takeover_notional=takeover,
-        adl_events=int(s["adl"].to_numpy()[after].sum()),
-        adl_victims=victims,
-    )
-
-
-def crash_table(result: Result, *, at: Time | None = None, tail: Span = "10min") -> pd.DataFrame:
-    """``crash_figures`` of every instrument of ``result``, one row each."""
-    if not is_result(result):
-        raise TypeError(f"result: must be a Result, got {type(result).__name__}")
-    rows = [
-        crash_figures(result, instrument=n, at=at, tail=tail).as_dict()
-        for n in instrument_names(result)
+def episode_metric_names(scenario: Scenario, instrument: str | None = None) -> list[str]:
+    """The keys ``episode_metrics`` gives for ``scenario`` (which must declare an episode),
+    in order, without running it."""
+    episode = scenario.episode
+    if episode is None:
+        raise ValueError(f"scenario: {scenario.name!r} declares no episode")
+    name = instrument or scenario.instruments[0].name
+    names = [
+        f"{episode.period_name}_return",
+        "premium_before",
+        "crash_day_return",
+        "crash_day_low_return",
+        f"close_vs_{episode.lookback_days}d_earlier",
+        "close_vs_fair",
+        "liquidated_notional",
+        "long_share",
+        "liquidation_spike",
+        "max_spread_ratio",
+        "min_depth_ratio",
     ]
-    return pd.DataFrame(rows).set_index("instrument")
+    names += [
+        f"{spec.asset_class or spec.name.lower()}_crash_day_return"
+        for spec in scenario.instruments
+        if spec.name != name
+    ]
+    return [
+        *names,
+        "leverage_after_over_peak",
+        "open_interest_after_over_peak",
+        "overshoot",
+        "recovery_hours",
+        "end_vs_fair",
+    ]
+
+
+def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, float]:
+    """The crash-day headline figures of ``result`` (see the module's docstring)."""
+    if not is_result(result):
+        raise TypeError(f"result: must be a Result, got {type(result).__name__}")
+    scenario = result.scenario
+    episode = scenario.episode
+    if episode is None:
+        raise ValueError(f"result: scenario {scenario.name!r} declares no episode")
+    name = instrument_name(result, instrument)
+    per_day = round(episode.day / scenario.clock.dt)
+    crash, start, back = episode.crash_day, episode.period_start_day, episode.lookback_days
+    if result.steps_done < (crash + 1) * per_day:
+        raise ValueError(
+            f"result: the run stopped at step {result.steps_done}, before the crash day's "
+            f"close (step {(crash + 1) * per_day - 1})"
+        )
+
+    def closes(inst: str) -> np.ndarray:
+        return result.series[(inst, "last")].to_numpy()[per_day - 1 :: per_day]
+
+    s = result.series[name]
+    last, fair = s["last"].to_numpy(), s["fair"].to_numpy()
+    close, fair_close = closes(name), fair[per_day - 1 :: per_day]
+    opening = close[start - 1] if start > 0 else scenario.instrument(name).start_price
+    day = slice(crash * per_day, (crash + 1) * per_day)
+    before = slice((crash - back) * per_day, crash * per_day)
+
+    liq = result.liquidations
+    daily_notional: np.ndarray = np.zeros(crash + 1)
+    long_notional = notional = 0.0
+    if len(liq):
+        seconds = pd.Series(seconds_of(liq["time"], run_start(result)), index=liq.index)
+        days = (seconds // episode.day).astype(int)
+        mine = (liq["instrument"] == name) & (liq["kind"] != "adl_victim") & (days <= crash)
+        daily_notional = np.bincount(
+            days[mine].to_numpy(), weights=liq.loc[mine, "notional"].to_numpy(), minlength=crash + 1
+        )
+        # The crash day's total and its longs summed alike, so a day of longs only
+        # gives a share of exactly 1 (bincount and a pairwise sum round differently).
+        on_day = (mine & (days == crash)).to_numpy()
+        day_notional = liq["notional"].to_numpy()[on_day]
+        notional = float(np.sum(day_notional))
+        long_notional = float(
+            np.sum(np.where(liq["side"].to_numpy()[on_day] == "long", day_notional, 0.0))
+        )
+    earlier = float(daily_notional[:crash].max()) if crash > 0 else 0.0
+
+    spread = s["spread"].to_numpy()
+    depth = (s["depth_bid"] + s["depth_ask"]).to_numpy()
+    metrics: dict[str, float] = {
+        f"{episode.period_name}_return": float(close[crash] / opening - 1.0),
+        "premium_before": float(close[crash - 1] / fair_close[crash - 1] - 1.0),
+        "crash_day_return": float(close[crash] / close[crash - 1] - 1.0),
+        "crash_day_low_return": float(np.min(last[day]) / close[crash - 1] - 1.0),
+        f"close_vs_{back}d_earlier": float(close[crash] / close[crash - back] - 1.0),
+        "close_vs_fair": float(close[crash] / fair_close[crash] - 1.0),
+        "liquidated_notional": notional,
+        "long_share": long_notional / notional if notional > 0 else math.nan,
+        "liquidation_spike": notional / earlier if earlier > 0 else math.inf,
+        "max_spread_ratio": _ratio(np.nanmax(spread[day]), np.nanmedian(spread[before])),
+        "min_depth_ratio": _ratio(np.nanmin(depth[day]), np.nanmedian(depth[before])),
+    }
+    for spec in scenario.instruments:
+        if spec.name == name:
+            continue
+        label = spec.asset_class or spec.name.lower()
+        c = closes(spec.name)
+        metrics[f"{label}_crash_day_return"] = float(c[crash] / c[crash - 1] - 1.0)
+    crowd = [p.name for p in scenario.populations if p.strategy in LEVERAGED_CROWD] or None
+    pooled = result.aggregate_leverage(crowd).to_numpy()
+    metrics["leverage_after_over_peak"] = _ratio(pooled[-1], np.max(pooled))
+    oi = s["open_interest"].to_numpy()
+    metrics["open_interest_after_over_peak"] = _ratio(oi[-1], np.max(oi))
+    metrics |= _overshoot(last[crash * per_day :], fair[crash * per_day :], scenario.clock.dt)
+    return metrics
+
+
+def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float]:
+    """The deepest hourly discount to fair value of ``last`` and how long half of it took to go."""
+    gap = last / fair - 1.0
+    per_hour = max(1, round(3600.0 / dt))
+    hours = len(gap) // per_hour
+    hourly = gap[: hours * per_hour].reshape(hours, per_hour).mean(axis=1) if hours else gap[:1]
+    low = int(np.argmin(hourly))
+    recovery = math.nan
+    if hourly[low] < 0.0:
+        back = np.flatnonzero(hourly[low:] >= 0.5 * hourly[low])
+        recovery = back[0] * per_hour * dt / 3600.0 if len(back) else math.inf
+    return {
+        "overshoot": float(hourly[low]),
+        "recovery_hours": recovery,
+        "end_vs_fair": float(gap[-1]),
+    }
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN when b is not a positive number."""
+    return float(a / b) if b > 0 else math.nan

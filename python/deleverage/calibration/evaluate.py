@@ -35,8 +35,8 @@ __all__ = [
 
 def figure_names(scenario: Scenario, kind: str, instrument: str) -> list[str]:
     """The keys a ``run``, ``episode`` or ``crash`` target may name, without running."""
-    from deleverage.analysis.crash_day import episode_metric_names
-    from deleverage.analysis.episode import CrashFigures
+    from deleverage.analysis.crash_day import CrashFigures
+    from deleverage.analysis.episode import episode_metric_names
     from deleverage.sweeps.task import METRICS
 
     if kind == "run":

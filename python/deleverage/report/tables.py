@@ -76,7 +76,7 @@ def episode_table(result: Result) -> pd.DataFrame | None:
     """The crash-day figures of a scenario that declares an episode (one column), else None."""
     if result.scenario.episode is None:
         return None
-    from deleverage.analysis.crash_day import episode_metrics
+    from deleverage.analysis.episode import episode_metrics
 
     figures = episode_metrics(result)
     return pd.DataFrame({"value": pd.Series(figures, dtype=float)})
