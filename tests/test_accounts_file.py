@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from deleverage.data import DataFileError
-from deleverage.persist import load_result, save_result
+from deleverage.persist import save_result
+from deleverage.result import load_result
 from deleverage.scenario import Scenario, load_toml, save_toml
 from deleverage.scenarios import load_preset
 from deleverage.simulate import build, simulate

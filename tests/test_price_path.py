@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from deleverage import _core
 from deleverage.data import DataFileError, path_on_clock
-from deleverage.persist import load_result, save_result
+from deleverage.persist import save_result
+from deleverage.result import load_result
 from deleverage.scenario import Scenario, Shock, load_toml, save_toml
 from deleverage.simulate import simulate
 

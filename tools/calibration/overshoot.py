@@ -16,6 +16,7 @@ import sys
 
 from deleverage.analysis import episode_metrics
 from deleverage.counterfactuals.factors import cap_leverage, no_news, steady_dealers
+from deleverage.scenario.toml_io import load_toml
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -35,7 +36,7 @@ def _hours(value: float) -> str:
 
 def main() -> None:
     preset = sys.argv[1] if len(sys.argv) > 1 else "gold-2026"
-    base = load_preset(preset)
+    base = load_toml(preset) if preset.endswith(".toml") else load_preset(preset)
     instrument = sys.argv[2] if len(sys.argv) > 2 else base.instruments[0].name
     fraction = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
     arg = sys.argv[4] if len(sys.argv) > 4 else "4"
