@@ -1,4 +1,6 @@
-// A MarginRule from the dict of a Python MarginRule dataclass (dataclasses.asdict).
+// A MarginRule from a bound MarginRuleSpec (what deleverage.engine_spec builds),
+// or from the dict of a Python MarginRule dataclass (dataclasses.asdict), the
+// form the low-level _core.MarginEngine also takes.
 #pragma once
 
 #include "pybind.hpp"
@@ -32,8 +34,10 @@ inline py::object rule_item(const py::dict& d, const char* key) {
 
 // `where` names the argument in the message when `rule` is not a dict.
 inline MarginRule rule_from_dict(py::handle rule, const std::string& where) {
+  if (py::isinstance<MarginRule>(rule)) return rule.cast<MarginRule>();
   if (!py::isinstance<py::dict>(rule))
-    throw py::type_error(where + ": must be a MarginRule's dict (dataclasses.asdict), got " + type_name(rule));
+    throw py::type_error(where + ": must be a MarginRuleSpec or a MarginRule's dict (dataclasses.asdict), got " +
+                         type_name(rule));
   const auto d = py::reinterpret_borrow<py::dict>(rule);
   MarginRule r;
   r.initial_rate = field_double(rule_item(d, "initial_rate"), "initial_rate");

@@ -19,9 +19,11 @@
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/recorder.hpp"
+#include "deleverage/strategy_kernels.hpp"
 
 namespace deleverage {
 
+// A scheduled exchange notice: from `step` on, `instrument` uses `rule`.
 struct ScheduledRule {
   std::uint64_t step;
   std::uint16_t instrument;
@@ -90,18 +92,6 @@ class Simulation {
     double volume;
     std::vector<double> history;  // the last return_horizon_ last prices (ring)
   };
-  struct PopulationState {
-    // Per instrument of the population (in PopulationSpec::instruments order).
-    std::vector<double> fast;  // EMAs of the last price (ticks)
-    std::vector<double> slow;
-    std::vector<double> mood;            // noise traders' sentiment
-    std::vector<double> variance;        // allocators' slow EMA of squared step returns
-    std::vector<double> basis;           // makers' EMA of log(last / fair)
-    std::vector<DecisionBatch> batches;  // this step's due accounts (the same accounts in each)
-    std::vector<populations::MakerState> makers;
-    std::size_t cursor = 0;  // the next due account to send its orders
-  };
-
   void step(std::uint64_t t);
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);

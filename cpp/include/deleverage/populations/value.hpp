@@ -8,11 +8,21 @@
 #pragma once
 
 #include "deleverage/decision_batch.hpp"
-#include "deleverage/population.hpp"
+#include "deleverage/market_view.hpp"
 
 namespace deleverage::populations {
 
+struct ValueParams {
+  double capital_fraction = 0.5;
+  double aggressiveness = 5.0;
+  double vol_reference = 0.3;
+  double vol_exit = 1.0;
+  double leverage = 1.0;
+  double reach = 1.0;          // how far toward fair value their limit price goes (1: at fair)
+  bool hold_when_out = false;  // above vol_exit: keep the position (true) or close it (false)
+};
+
 // Fills b.target (and b.price) for every account of the batch.
-void value(const PopulationSpec& p, const MarketView& m, DecisionBatch& b) noexcept;
+void value(const ValueParams& p, const MarketView& m, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations
