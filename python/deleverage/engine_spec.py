@@ -68,7 +68,7 @@ def margin_rule(rule: MarginRule) -> _core.MarginRuleSpec:
         maintenance=_core.Maintenance.__members__[rule.maintenance],
         maintenance_rate=rule.maintenance_rate,
         amount_per_lot=rule.amount_per_lot,
-        tiers=[list(t) for t in rule.tiers],
+        tiers=list(rule.tiers),
         closeout_share=rule.closeout_share,
         basis=_core.MarginBasis.__members__[rule.basis],
         liquidation_fee_rate=rule.liquidation_fee_rate,
@@ -123,9 +123,7 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
     )
 
 
-def _market_maker(
-    p: MarketMakerParams, dt: float, names: Sequence[str]
-) -> _core.MarketMakerSpec:
+def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _core.MarketMakerSpec:
     return _core.MarketMakerSpec(
         levels=p.levels,
         base_spread_ticks=p.base_spread_ticks,
@@ -182,7 +180,9 @@ def strategy_spec(params: object, dt: float, names: Sequence[str]) -> StrategySp
     return STRATEGIES[type(params)].convert(params, dt, names)
 
 
-def population(pop: Population, first: int, names: Sequence[str], dt: float) -> _core.PopulationSpec:
+def population(
+    pop: Population, first: int, names: Sequence[str], dt: float
+) -> _core.PopulationSpec:
     """A population as the engine's spec; its accounts start at id `first`."""
     instruments = [names.index(x) for x in pop.traded]
     return _core.PopulationSpec(
@@ -285,7 +285,9 @@ def engine_settings(scenario: Scenario) -> _core.EngineSettings:
     )
 
 
-def simulation_spec(scenario: Scenario, seed: int, *, trade_log: bool = False) -> _core.SimulationSpec:
+def simulation_spec(
+    scenario: Scenario, seed: int, *, trade_log: bool = False
+) -> _core.SimulationSpec:
     """The clock's spec of a scenario run with `seed`."""
     names = [inst.name for inst in scenario.instruments]
     dt = scenario.clock.dt
