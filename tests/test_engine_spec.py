@@ -330,3 +330,34 @@ def test_specs_refuse_unknown_fields_and_wrong_types() -> None:
     spec = _core.WaypointSpec(step=3, price=2.5)
     assert spec.price == pytest.approx(2.5, rel=1e-15)
     assert "WaypointSpec(step=3" in repr(spec)
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(
+        k.split(".", 1)[1] for k in _core.LIMITS if k.startswith("MarginRule.") and "tiers" not in k
+    ),
+)
+def test_python_and_engine_share_the_margin_limits(name: str) -> None:
+    """One table of limits (_core.LIMITS): the dataclass and the engine accept and
+    refuse the same values, each naming the field."""
+    lo, hi, lo_open, hi_open = _core.LIMITS[f"MarginRule.{name}"]
+    inside = [x for x, open_ in ((lo, lo_open), (hi, hi_open)) if not open_]
+    span = hi - lo
+    outside = [lo - 1e-3 * span if not lo_open else lo, hi + 1e-3 * span if not hi_open else hi]
+    # Rules of a kind that leaves the field's whole range open.
+    base: dict[str, Any] = {
+        "closeout_share": {"initial_rate": 0.5},
+        "maintenance_rate": {"maintenance": "fixed"},
+    }.get(name, {})
+    for x in inside:
+        rule = MarginRule(**{**base, name: x})
+        _core.MarginEngine([1.0], [margin_rule(rule)])
+    for x in outside:
+        with pytest.raises(ValueError, match=rf"^{name}: must be in"):
+            MarginRule(**{**base, name: x})
+        valid = margin_rule(MarginRule(**base))
+        fields = {f: getattr(valid, f) for f in valid.fields}
+        spec = _core.MarginRuleSpec(**{**fields, name: x})
+        with pytest.raises(ValueError, match=rf"^{name}: must be in"):
+            _core.MarginEngine([1.0], [spec])

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "deleverage/fundamental.hpp"
+#include "deleverage/limits.hpp"
 #include "deleverage/margin_engine.hpp"
 #include "deleverage/margin_rule.hpp"
 #include "deleverage/market_view.hpp"
@@ -227,6 +228,10 @@ void register_simulation_specs(py::module_& m) {
 }  // namespace
 
 void register_specs(py::module_& m) {
+  py::dict table;
+  for (const Limit* l : limits::kAll)
+    table[py::str(std::string(l->owner) + "." + l->field)] = py::make_tuple(l->lo, l->hi, l->lo_open, l->hi_open);
+  m.attr("LIMITS") = table;
   register_enums(m);
   register_margin_specs(m);
   register_strategy_specs(m);

@@ -27,7 +27,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (spec_.fundamentals.size() != ni || spec_.tick_size.size() != ni || spec_.start_ticks.size() != ni ||
       spec_.mark_rules.size() != ni)
     bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
-  if (!(spec_.dt >= kMinDt && spec_.dt <= kMaxDt)) bad("dt", "must be in [0.001, 86400] seconds");
+  limits::kDt.check(spec_.dt);
   return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
@@ -44,8 +44,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       if (i >= ni) bad(where + ".instruments", "unknown instrument " + std::to_string(i));
     if (pop.instruments.size() > 1 && kernel_of(pop.strategy()).quotes)
       bad(where + ".instruments", "market makers quote one instrument");
-    if (!(pop.activity > 0 && pop.activity <= 1))
-      bad("populations[" + std::to_string(p) + "].activity", "must be a per-step probability in (0, 1]");
+    limits::kActivity.check(pop.activity, where + ".activity");
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;

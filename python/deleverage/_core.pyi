@@ -23,6 +23,7 @@ TRADE_DTYPE: Final[np.dtype[np.void]]
 MIN_DT: Final[float]
 MAX_DT: Final[float]
 FUND_OWNER: Final[int]
+LIMITS: Final[dict[str, tuple[float, float, bool, bool]]]
 
 Records = npt.NDArray[np.void]
 

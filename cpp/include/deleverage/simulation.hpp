@@ -14,6 +14,7 @@
 #include "deleverage/counter_rng.hpp"
 #include "deleverage/decision_batch.hpp"
 #include "deleverage/fundamental.hpp"
+#include "deleverage/limits.hpp"
 #include "deleverage/margin_engine.hpp"
 #include "deleverage/order_book.hpp"
 #include "deleverage/population.hpp"
@@ -64,8 +65,8 @@ class Simulation {
  public:
   // The clock's step: buffers sized in steps of kReturnSeconds (300 s) stay below
   // 300,000 entries.
-  static constexpr double kMinDt = 1e-3;
-  static constexpr double kMaxDt = 86400.0;
+  static constexpr double kMinDt = limits::kDt.lo;
+  static constexpr double kMaxDt = limits::kDt.hi;
   // `param`: one number per account, its strategy's heterogeneous parameter.
   Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
 
