@@ -361,3 +361,57 @@ def test_python_and_engine_share_the_margin_limits(name: str) -> None:
         spec = _core.MarginRuleSpec(**{**fields, name: x})
         with pytest.raises(ValueError, match=rf"^{name}: must be in"):
             _core.MarginEngine([1.0], [spec])
+
+
+def _sim(data: Any, **changes: object) -> _core.Simulation:
+    spec = data.spec
+    fields = {f: getattr(spec, f) for f in spec.fields}
+    a = data.accounts
+    return _core.Simulation(
+        _core.SimulationSpec(**{**fields, **changes}),
+        data.settings,
+        data.tick_values,
+        data.rules,
+        cash=a.cash,
+        instrument=a.instrument,
+        mode=a.mode,
+        population=a.population,
+        param=a.param,
+    )
+
+
+def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
+    """Specs built without the dataclasses get the engine's own checks, naming the field."""
+    data = engine_input(_world(), 0)
+    _sim(data).run()
+    rule = data.rules[0]
+    with pytest.raises(ValueError, match=r"^triggers\[0\]\.instrument: unknown instrument"):
+        _sim(
+            data,
+            triggers=[
+                _core.VolatilityTriggerSpec(
+                    instrument=5, window_steps=10.0, threshold=1.0, rule=rule
+                )
+            ],
+        )
+    with pytest.raises(ValueError, match=r"^margin_changes\[1\]\.step: must be sorted"):
+        _sim(
+            data,
+            margin_changes=[
+                _core.MarginChangeSpec(step=9, instrument=0, rule=rule),
+                _core.MarginChangeSpec(step=3, instrument=0, rule=rule),
+            ],
+        )
+    pops = data.spec.populations
+    k = next(i for i, p in enumerate(pops) if p.strategy == _core.Strategy.market_maker)
+    maker = pops[k]
+    fields = {f: getattr(maker, f) for f in maker.fields}
+    pops[k] = _core.PopulationSpec(
+        **{**fields, "params": _core.MarketMakerSpec(stress_instruments=[7])}
+    )
+    with pytest.raises(
+        ValueError, match=rf"^populations\[{k}\]\.params\.stress_instruments: unknown"
+    ):
+        _sim(data, populations=pops)
+    with pytest.raises(ValueError, match=r"^dt: must be in \[0\.001, 86400\] seconds, got 0\.0001"):
+        _sim(data, dt=1e-4)

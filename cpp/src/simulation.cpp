@@ -45,11 +45,22 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     if (pop.instruments.size() > 1 && kernel_of(pop.strategy()).quotes)
       bad(where + ".instruments", "market makers quote one instrument");
     limits::kActivity.check(pop.activity, where + ".activity");
+    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params))
+      for (const auto j : maker->stress_instruments)
+        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;
   }
   if (expected != engine_->accounts()) bad("populations", "must cover every account");
+  for (std::size_t k = 0; k < spec_.margin_changes.size(); ++k) {
+    if (spec_.margin_changes[k].instrument >= ni)
+      bad("margin_changes[" + std::to_string(k) + "].instrument", "unknown instrument");
+    if (k > 0 && spec_.margin_changes[k].step < spec_.margin_changes[k - 1].step)
+      bad("margin_changes[" + std::to_string(k) + "].step", "must be sorted by step");
+  }
+  for (std::size_t k = 0; k < spec_.triggers.size(); ++k)
+    if (spec_.triggers[k].instrument >= ni) bad("triggers[" + std::to_string(k) + "].instrument", "unknown instrument");
 
   for (std::size_t i = 0; i < ni; ++i) {
     fundamentals_.emplace_back(spec_.fundamentals[i], spec_.dt);
