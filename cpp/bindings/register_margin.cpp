@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "deleverage/margin_engine.hpp"
-#include "margin_rule_dict.hpp"
+#include "margin_args.hpp"
 #include "py_order_book.hpp"
 
 using namespace deleverage;
@@ -64,9 +64,10 @@ struct PyMarginEngine {
 
   static std::vector<MarginRule> convert(const py::object& rules) {
     if (!py::isinstance<py::list>(rules) && !py::isinstance<py::tuple>(rules))
-      throw py::type_error("rules: must be a list of MarginRule dicts, got " + bindings::type_name(rules));
+      throw py::type_error("rules: must be a list of MarginRuleSpec, got " + bindings::type_name(rules));
     std::vector<MarginRule> out;
-    for (const auto& r : rules) out.push_back(bindings::rule_from_dict(r, "rules"));
+    std::size_t k = 0;
+    for (const auto& r : rules) out.push_back(bindings::rule_from(r, "rules[" + std::to_string(k++) + "]"));
     return out;
   }
 
@@ -320,7 +321,7 @@ void register_margin(py::module_& m) {
           "set_rule",
           [](PyMarginEngine& e, const py::object& instrument_in, const py::object& rule_in) {
             const std::size_t instrument = instrument_of(e, instrument_in);
-            MarginRule rule = bindings::rule_from_dict(rule_in, "rule");
+            MarginRule rule = bindings::rule_from(rule_in, "rule");
             locked(e.mutex, [&] { e.engine.set_rule(instrument, std::move(rule)); });
           },
           py::arg("instrument"), py::arg("rule"))
