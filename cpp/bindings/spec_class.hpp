@@ -51,7 +51,9 @@ F spec_value(py::handle v, const std::string& where) {
     try {
       return v.cast<F>();
     } catch (const py::cast_error&) {
-      throw py::type_error(where + ": must be a " + py::type_id<F>() + ", got " + type_name(v));
+      const auto* info = py::detail::get_type_info(typeid(F));
+      const std::string want = info != nullptr ? std::string(info->type->tp_name) : py::type_id<F>();
+      throw py::type_error(where + ": must be a " + want + ", got " + type_name(v));
     }
   }
 }

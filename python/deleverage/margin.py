@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from deleverage import _core
-from deleverage.engine_spec import margin_rule
+from deleverage.engine_spec import close_order as close_order_spec
+from deleverage.engine_spec import margin_rule, mark_rule
 from deleverage.margin_rules import CLOSE_ORDERS, Instrument, MarginRule
 
 LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
@@ -176,7 +177,7 @@ class MarginEngine:
             adl=bool(adl),
             max_rounds=max_rounds,
             max_liquidation_notional=max_liquidation_notional,
-            close_order=close_order,
+            close_order=close_order_spec(close_order),
             liquidity=ranks,
         )
 
@@ -250,7 +251,7 @@ class MarginEngine:
         self._check_instrument(instrument)
         if book is not None and not isinstance(book, _core.OrderBook):
             raise TypeError(f"book: must be a deleverage.OrderBook, got {type(book).__name__}")
-        self._core.attach_book(instrument, book, self.instrument_specs[instrument].mark)
+        self._core.attach_book(instrument, book, mark_rule(self.instrument_specs[instrument].mark))
 
     def check_books(self, index_prices: npt.ArrayLike) -> np.ndarray:
         """``check`` with each round's marks taken from the attached books."""
@@ -398,7 +399,7 @@ class MarginEngine:
 
     @property
     def close_order(self) -> str:
-        return str(self._core.close_order)
+        return str(self._core.close_order.name)
 
     @property
     def liquidity(self) -> list[float]:
