@@ -41,20 +41,30 @@ def _allocator(p: dict, m: dict, volatility: float, equity: float, leverage: flo
     return (lots if act else current), 0
 
 
-def _value(p: dict, m: dict, equity: float, current: int = 0):
+def _value(p: dict, m: dict, equity: float, current: int = 0, settling: bool = False):
     reach = p.get("reach", 1.0)
     towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
     limit = max(1, _llround(towards))
-    if m["volatility"] >= p["vol_exit"] and p.get("hold_when_out", False):
-        return current, limit
-    if m["volatility"] >= p["vol_exit"] or not equity > 0.0:
-        return 0, limit
-    conviction = min(max(p["aggressiveness"] * ((m["fair"] - m["last"]) / m["last"]), -1.0), 1.0)
-    ratio = m["volatility"] / p["vol_reference"]
-    risk = 1.0 / (1.0 + ratio * ratio)
-    leverage = min(p["leverage"], 1.0 / m["initial_rate"])
-    notional = p["capital_fraction"] * equity * leverage * conviction * risk
-    return int(notional / (m["last"] * m["tick_value"])), limit
+    mispricing = (m["fair"] - m["last"]) / m["last"]
+    out = settling or m["volatility"] >= p["vol_exit"]
+    if out and p.get("hold_when_out", False):
+        wanted = current
+    elif out or not equity > 0.0:
+        wanted = 0
+    else:
+        conviction = min(max(p["aggressiveness"] * mispricing, -1.0), 1.0)
+        ratio = m["volatility"] / p["vol_reference"]
+        risk = 1.0 / (1.0 + ratio * ratio)
+        leverage = min(p["leverage"], 1.0 / m["initial_rate"])
+        notional = p["capital_fraction"] * equity * leverage * conviction * risk
+        wanted = int(notional / (m["last"] * m["tick_value"]))
+    # Held to convergence: no trimming while the price is on the position's side of fair.
+    converging = (current > 0 and mispricing > 0 and wanted < current) or (
+        current < 0 and mispricing < 0 and wanted > current
+    )
+    if p.get("hold_to_fair", False) and converging:
+        wanted = current
+    return wanted, limit
 
 
 def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
@@ -186,9 +196,21 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     vol_exit_over=st.floats(0.01, 5.0, **FINITE),
     reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
     hold_when_out=st.booleans(),
+    hold_to_fair=st.booleans(),
+    settling=st.booleans(),
 )
 def test_value_traders(
-    n, seed, last, fair_ratio, volatility, vol_reference, vol_exit_over, reach, hold_when_out
+    n,
+    seed,
+    last,
+    fair_ratio,
+    volatility,
+    vol_reference,
+    vol_exit_over,
+    reach,
+    hold_when_out,
+    hold_to_fair,
+    settling,
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
@@ -199,15 +221,16 @@ def test_value_traders(
         "leverage": float(rng.uniform(1.0, 30.0)),
         "reach": reach,
         "hold_when_out": hold_when_out,
+        "hold_to_fair": hold_to_fair,
     }
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(-500, 500, n)
     target, price = _decide(
-        _spec("value", **p), m, 0.0, equity, np.zeros(n), np.zeros(n), current,
+        _spec("value", **p), m, float(settling), equity, np.zeros(n), np.zeros(n), current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
-    want = [_value(p, m, equity[k], int(current[k])) for k in range(n)]
+    want = [_value(p, m, equity[k], int(current[k]), settling) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

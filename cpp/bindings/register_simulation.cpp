@@ -101,7 +101,8 @@ void register_simulation(py::module_& m) {
       "entry of the kernel table): the target positions and limit prices (ticks; 0 for market orders). `signal` is the "
       "speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
-      "(annualised) or the noise traders' buy probability. For "
+      "(annualised), the noise traders' buy probability, or for value traders whether they are "
+      "still waiting out a storm (non-zero). For "
       "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "

@@ -124,6 +124,8 @@ void register_strategy_specs(py::module_& m) {
       .field("leverage", &ValueParams::leverage, "Most leverage.")
       .field("reach", &ValueParams::reach, "How far toward fair value their limit goes.")
       .field("hold_when_out", &ValueParams::hold_when_out, "Keep the position when out.")
+      .field("hold_to_fair", &ValueParams::hold_to_fair, "Reduce a position only once the price crosses fair.")
+      .field("calm_steps", &ValueParams::calm_steps, "Steps of calm before trading again after a storm.")
       .finish();
   SpecClass<MarketMakerParams>(m, "MarketMakerSpec", "Market makers.")
       .field("levels", &MarketMakerParams::levels, "Price levels a side.")

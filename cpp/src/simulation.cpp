@@ -89,6 +89,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].slow.push_back(start);
       states_[p].mood.push_back(0.0);
       states_[p].basis.push_back(0.0);
+      states_[p].calm_from.push_back(0);
       // Allocators start from the fair value's volatility as their prior.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
@@ -260,7 +261,7 @@ void Simulation::decide_batches() {
       DecisionBatch& b = state.batches[k];
       const MarketView m = view(pop.instruments[k]);
       b.size_outputs();
-      kernel.decide(pop, m, kernel.signal(state, k, spec_.dt), b);
+      kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
     }
   }
 }
@@ -384,7 +385,8 @@ void Simulation::step(std::uint64_t t) {
     const StrategyKernel& kernel = kernel_of(pop.strategy());
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       const std::size_t i = pop.instruments[k];
-      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, &rng_, t, (p << 16) | k};
+      const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);
+      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, volatility, &rng_, t, (p << 16) | k};
       kernel.observe(pop, states_[p], k, tape);
     }
   }

@@ -11,7 +11,7 @@ namespace {
 
 using namespace populations;
 
-double no_signal(const PopulationState&, std::size_t, double) { return 0.0; }
+double no_signal(const PopulationState&, std::size_t, double, std::uint64_t) { return 0.0; }
 
 template <class P>
 const P& params(const PopulationSpec& p) {
@@ -21,7 +21,7 @@ const P& params(const PopulationSpec& p) {
 const StrategyKernel kSpeculator{
     false, false, false,
     // Momentum: (fast - slow) / slow of the population's price averages.
-    [](const PopulationState& s, std::size_t k, double) { return (s.fast[k] - s.slow[k]) / s.slow[k]; },
+    [](const PopulationState& s, std::size_t k, double, std::uint64_t) { return (s.fast[k] - s.slow[k]) / s.slow[k]; },
     [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
       speculators(params<SpeculatorParams>(p), m, signal, b);
     },
@@ -31,27 +31,35 @@ const StrategyKernel kSpeculator{
       s.slow[k] += q.slow_alpha * (tape.price - s.slow[k]);
     }};
 
-const StrategyKernel kNoise{
-    false, true, true,
-    // The chance each order is a buy, from the population's mood.
-    [](const PopulationState& s, std::size_t k, double) { return 1.0 / (1.0 + std::exp(-2.0 * s.mood[k])); },
-    [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
-      noise(params<NoiseParams>(p), m, signal, b);
-    },
-    [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
-      const auto& q = params<NoiseParams>(p);
-      if (q.sentiment_volatility > 0.0)
-        s.mood[k] = q.sentiment_persistence * s.mood[k] +
-                    q.sentiment_volatility * tape.rng->normal(kStreamSentiment, tape.t, tape.key);
-    }};
+const StrategyKernel kNoise{false, true, true,
+                            // The chance each order is a buy, from the population's mood.
+                            [](const PopulationState& s, std::size_t k, double, std::uint64_t) {
+                              return 1.0 / (1.0 + std::exp(-2.0 * s.mood[k]));
+                            },
+                            [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+                              noise(params<NoiseParams>(p), m, signal, b);
+                            },
+                            [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+                              const auto& q = params<NoiseParams>(p);
+                              if (q.sentiment_volatility > 0.0)
+                                s.mood[k] =
+                                    q.sentiment_persistence * s.mood[k] +
+                                    q.sentiment_volatility * tape.rng->normal(kStreamSentiment, tape.t, tape.key);
+                            }};
 
 const StrategyKernel kValue{
-    false,
-    false,
-    true,
-    no_signal,
-    [](const PopulationSpec& p, const MarketView& m, double, DecisionBatch& b) { value(params<ValueParams>(p), m, b); },
-    [](const PopulationSpec&, PopulationState&, std::size_t, const Tape&) {}};
+    false, false, true,
+    // Whether they are still waiting out a storm (1) or not (0).
+    [](const PopulationState& s, std::size_t k, double, std::uint64_t t) { return t < s.calm_from[k] ? 1.0 : 0.0; },
+    [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+      value(params<ValueParams>(p), m, signal != 0.0, b);
+    },
+    [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+      const auto& q = params<ValueParams>(p);
+      // A step at or above vol_exit restarts their wait.
+      if (q.calm_steps > 0 && tape.volatility >= q.vol_exit)
+        s.calm_from[k] = tape.t + 1 + static_cast<std::uint64_t>(q.calm_steps);
+    }};
 
 const StrategyKernel kMarketMaker{true,
                                   false,
@@ -71,7 +79,7 @@ const StrategyKernel kMarketMaker{true,
 
 const StrategyKernel kHolder{false, false, false,
                              // Their slow average of the price (ticks).
-                             [](const PopulationState& s, std::size_t k, double) { return s.slow[k]; },
+                             [](const PopulationState& s, std::size_t k, double, std::uint64_t) { return s.slow[k]; },
                              [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
                                holders(params<HolderParams>(p), m, signal, b);
                              },
@@ -81,7 +89,7 @@ const StrategyKernel kHolder{false, false, false,
 
 const StrategyKernel kAllocator{false, false, false,
                                 // They budget risk on the stormiest of their markets, over their own horizon.
-                                [](const PopulationState& s, std::size_t, double dt) {
+                                [](const PopulationState& s, std::size_t, double dt, std::uint64_t) {
                                   double stormiest = 0.0;
                                   for (const double v : s.variance)
                                     stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / dt));

@@ -207,6 +207,8 @@ class ValueSpec:
         leverage: float = ...,
         reach: float = ...,
         hold_when_out: bool = ...,
+        hold_to_fair: bool = ...,
+        calm_steps: int = ...,
     ) -> None: ...
     @property
     def capital_fraction(self) -> float: ...
@@ -222,6 +224,10 @@ class ValueSpec:
     def reach(self) -> float: ...
     @property
     def hold_when_out(self) -> bool: ...
+    @property
+    def hold_to_fair(self) -> bool: ...
+    @property
+    def calm_steps(self) -> int: ...
 
 class MarketMakerSpec:
     fields: ClassVar[tuple[str, ...]]

@@ -120,6 +120,8 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
         leverage=p.leverage,
         reach=p.reach,
         hold_when_out=p.hold_when_out,
+        hold_to_fair=p.hold_to_fair,
+        calm_steps=round(p.calm_after / dt),
     )
 
 

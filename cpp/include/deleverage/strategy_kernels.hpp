@@ -25,6 +25,7 @@ struct PopulationState {
   std::vector<double> mood;                     // noise traders' sentiment
   std::vector<double> variance;                 // allocators' slow EMA of squared step returns
   std::vector<double> basis;                    // makers' EMA of log(last / fair)
+  std::vector<std::uint64_t> calm_from;         // value traders: the first step they may trade again
   std::vector<DecisionBatch> batches;           // this step's due accounts (the same accounts in each)
   std::vector<populations::MakerState> makers;  // per account (market makers)
   std::size_t cursor = 0;                       // the next due account to send its orders
@@ -36,6 +37,7 @@ struct Tape {
   double step_return;     // the return horizon's log return of the last price
   double fair;            // fair value (ticks)
   double return_horizon;  // steps in that return
+  double volatility;      // the instrument's realized volatility (annualised)
   // Draws of the sentiment stream: step t, index key.
   const CounterRng* rng;
   std::uint64_t t;
@@ -46,8 +48,8 @@ struct StrategyKernel {
   bool quotes;   // quotes a ladder every step (never due, no batch decision)
   bool draws;    // its kernel reads the uniforms u0, u1, u2
   bool cancels;  // its limit orders stand until its next decision: cancel them first
-  // The signal its kernel reads for instrument k of the population (dt: seconds per step).
-  double (*signal)(const PopulationState& state, std::size_t k, double dt);
+  // The signal its kernel reads for instrument k of the population at step t (dt: seconds per step).
+  double (*signal)(const PopulationState& state, std::size_t k, double dt, std::uint64_t t);
   // Targets and limit prices of a batch (not set for a strategy that quotes).
   void (*decide)(const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b);
   // The running averages after this step's tape, for instrument k.

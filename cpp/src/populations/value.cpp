@@ -8,14 +8,15 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void value(const ValueParams& p, const MarketView& m, DecisionBatch& b) noexcept {
+void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double mispricing = (m.fair - m.last) / m.last;
   const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);
   const double ratio = m.volatility / p.vol_reference;
   const double risk = 1.0 / (1.0 + ratio * ratio);
   const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);
-  const bool out = m.volatility >= p.vol_exit;  // they step out entirely
+  // They step out entirely, and stay out while the market settles after a storm.
+  const bool out = settling || m.volatility >= p.vol_exit;
   const double unit = m.last * m.tick_value;
   // Their limit reaches `reach` of the way from the last price to fair value: at
   // fair (1) a big clip sweeps a thin book all the way there; nearer the market
@@ -32,7 +33,13 @@ void value(const ValueParams& p, const MarketView& m, DecisionBatch& b) noexcept
     const double notional = p.capital_fraction * equity[k] * leverage * conviction * risk;
     const bool hold = !out && equity[k] > 0.0;
     const Qty idle = keep ? current[k] : 0;
-    target[k] = hold ? to_lots(std::trunc(notional / unit)) : idle;
+    const Qty wanted = hold ? to_lots(std::trunc(notional / unit)) : idle;
+    // A convergence trade is closed at fair value, not before: while the price
+    // is still on the side it was opened on, they only add to it.
+    const Qty c = current[k];
+    const bool converging =
+        p.hold_to_fair && ((c > 0 && mispricing > 0.0 && wanted < c) || (c < 0 && mispricing < 0.0 && wanted > c));
+    target[k] = converging ? c : wanted;
     price[k] = limit;
   }
 }

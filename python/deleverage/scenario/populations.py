@@ -21,7 +21,7 @@ from deleverage.scenario.distributions import (
     check_str,
     set_field,
 )
-from deleverage.scenario.fundamental import MAX_STEPS
+from deleverage.scenario.fundamental import MAX_STEPS, YEAR
 
 Strategy = Literal["speculator", "noise", "value", "market_maker", "holder", "allocator"]
 STRATEGIES: tuple[str, ...] = (
@@ -148,6 +148,15 @@ class ValueParams:
     takes everything better than fair at once; smaller values trade the
     mispricing gradually and leave the rest standing near the market, as the
     physical buyers, producers and arbitrageurs of a deep market do.
+
+    Out of the market, they come back only after ``calm_after`` seconds (at
+    least 0, at most a year) with volatility under ``vol_exit`` all along: a
+    risk desk that has stepped out of a storm waits for the market to settle
+    before it trades the mispricing again (0: back at the first calm step).
+    With ``hold_to_fair`` they hold a position to convergence: while the price
+    is still on the side of fair value it was opened on they only add to it,
+    and close it once the price has crossed fair value (arbitrageurs' and
+    hedgers' convergence trades), instead of trimming it as the gap narrows.
     """
 
     capital_fraction: float = 0.5
@@ -157,6 +166,8 @@ class ValueParams:
     leverage: float = 1.0
     reach: float = 1.0
     hold_when_out: bool = False
+    hold_to_fair: bool = False
+    calm_after: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(
@@ -178,6 +189,8 @@ class ValueParams:
         set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
         set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
         check_bool("hold_when_out", self.hold_when_out)
+        check_bool("hold_to_fair", self.hold_to_fair)
+        set_field(self, "calm_after", check_float("calm_after", self.calm_after, 0.0, YEAR))
 
 
 @dataclass(frozen=True)

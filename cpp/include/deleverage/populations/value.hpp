@@ -1,11 +1,14 @@
 // Value (arbitrage) traders: hold a position proportional to the mispricing
 // (fair - price) / price, sized by capital and leverage, and shrunk by a risk
 // limit as realized volatility rises; above `vol_exit` they step out entirely,
-// which is exactly when they are most needed.
+// which is exactly when they are most needed, and come back only once the
+// market has been calm for `calm_steps`.
 // Each due trader cancels what it left standing and sends a limit order at fair
 // value toward its target: it takes what is better than fair and leaves the
 // rest standing at fair until its next decision.
 #pragma once
+
+#include <cstdint>
 
 #include "deleverage/decision_batch.hpp"
 #include "deleverage/market_view.hpp"
@@ -18,11 +21,14 @@ struct ValueParams {
   double vol_reference = 0.3;
   double vol_exit = 1.0;
   double leverage = 1.0;
-  double reach = 1.0;          // how far toward fair value their limit price goes (1: at fair)
-  bool hold_when_out = false;  // above vol_exit: keep the position (true) or close it (false)
+  double reach = 1.0;           // how far toward fair value their limit price goes (1: at fair)
+  bool hold_when_out = false;   // above vol_exit: keep the position (true) or close it (false)
+  bool hold_to_fair = false;    // reduce a position only once the price has crossed fair value
+  std::int64_t calm_steps = 0;  // steps under vol_exit in a row before they trade again (0: none)
 };
 
-// Fills b.target (and b.price) for every account of the batch.
-void value(const ValueParams& p, const MarketView& m, DecisionBatch& b) noexcept;
+// Fills b.target (and b.price) for every account of the batch. `settling`: the
+// storm is over but they are still waiting out `calm_steps` of calm (out).
+void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations
