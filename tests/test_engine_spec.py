@@ -327,6 +327,14 @@ def test_specs_refuse_unknown_fields_and_wrong_types() -> None:
         _core.PopulationSpec(count=-1)
     with pytest.raises(TypeError, match=r"^SimulationSpec\.populations\[0\]: must be a"):
         _core.SimulationSpec(populations=[{"strategy": "noise"}])
+    with pytest.raises(
+        TypeError, match=r"^PopulationSpec\.params: must be one of .*SpeculatorSpec"
+    ):
+        _core.PopulationSpec(params=None)
+    with pytest.raises(
+        TypeError, match=r"^MarginChangeSpec\.rule: must be a .*MarginRuleSpec, got"
+    ):
+        _core.MarginChangeSpec(rule=None)
     spec = _core.WaypointSpec(step=3, price=2.5)
     assert spec.price == pytest.approx(2.5, rel=1e-15)
     assert "WaypointSpec(step=3" in repr(spec)

@@ -21,9 +21,35 @@
 namespace deleverage::bindings {
 
 template <class T>
+struct is_variant : std::false_type {};
+template <class... A>
+struct is_variant<std::variant<A...>> : std::true_type {};
+
+template <class T>
 struct is_vector : std::false_type {};
 template <class T>
 struct is_vector<std::vector<T>> : std::true_type {};
+
+// The Python name of a bound type ("one of A, B" for a variant of bound types).
+template <class F>
+std::string bound_name();
+
+template <class... A>
+std::string alternatives(const std::variant<A...>*) {
+  std::string out;
+  ((out += (out.empty() ? "" : ", ") + bound_name<A>()), ...);
+  return "one of " + out;
+}
+
+template <class F>
+std::string bound_name() {
+  if constexpr (is_variant<F>::value) {
+    return alternatives(static_cast<const F*>(nullptr));
+  } else {
+    const auto* info = py::detail::get_type_info(typeid(F));
+    return info != nullptr ? std::string(info->type->tp_name) : py::type_id<F>();
+  }
+}
 
 // A Python value as a field of type F; errors start with `where`.
 template <class F>
@@ -48,12 +74,14 @@ F spec_value(py::handle v, const std::string& where) {
     return out;
   } else {
     // A bound class or enum (or a variant of bound classes): exactly that type, no conversion.
+    // (None would pass the caster and fail later as a reference cast, which
+    // pybind11 reports as a mismatch of the whole call, naming no field.)
+    const std::string want = is_variant<F>::value ? bound_name<F>() : "a " + bound_name<F>();
+    if (v.is_none()) throw py::type_error(where + ": must be " + want + ", got NoneType");
     try {
       return v.cast<F>();
     } catch (const py::cast_error&) {
-      const auto* info = py::detail::get_type_info(typeid(F));
-      const std::string want = info != nullptr ? std::string(info->type->tp_name) : py::type_id<F>();
-      throw py::type_error(where + ": must be a " + want + ", got " + type_name(v));
+      throw py::type_error(where + ": must be " + want + ", got " + type_name(v));
     }
   }
 }
