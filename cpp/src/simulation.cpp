@@ -95,11 +95,12 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
     }
     states_[p].batches.resize(pop.instruments.size());
-    if (kernel_of(pop.strategy()).quotes) states_[p].makers.resize(pop.count);
+    states_[p].kernel = &kernel_of(pop.strategy());
+    if (states_[p].kernel->quotes) states_[p].makers.resize(pop.count);
   }
   calendar_.resize(engine_->accounts());
   for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
-    if (kernel_of(spec_.populations[population_of_[a]].strategy()).quotes) continue;  // every step
+    if (states_[population_of_[a]].kernel->quotes) continue;  // every step
     schedule_next(a, 0);
   }
   recording_.steps.reserve(spec_.steps * ni);
@@ -233,7 +234,7 @@ void Simulation::gather(std::uint32_t a, std::uint64_t t) {
   const double share = 1.0 / static_cast<double>(pop.instruments.size());
   const double equity = engine_->equity(a, engine_->marks()) * share;
   const double cash = table.cash[a] * share;
-  const bool draws = kernel_of(pop.strategy()).draws;
+  const bool draws = states_[p].kernel->draws;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
     b.account.push_back(a);
@@ -254,7 +255,7 @@ void Simulation::decide_batches() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     PopulationState& state = states_[p];
     const PopulationSpec& pop = spec_.populations[p];
-    const StrategyKernel& kernel = kernel_of(pop.strategy());
+    const StrategyKernel& kernel = *state.kernel;
     if (kernel.quotes || state.batches.front().size() == 0) continue;
     decisions_ += state.batches.front().size();
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
@@ -268,7 +269,7 @@ void Simulation::decide_batches() {
 
 void Simulation::act(std::size_t p, std::size_t c) {
   const PopulationSpec& pop = spec_.populations[p];
-  const bool cancels = kernel_of(pop.strategy()).cancels;
+  const bool cancels = states_[p].kernel->cancels;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     const DecisionBatch& b = states_[p].batches[k];
     const std::uint32_t a = b.account[c];
@@ -382,7 +383,7 @@ void Simulation::step(std::uint64_t t) {
   const auto horizon = static_cast<double>(return_horizon_);
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
-    const StrategyKernel& kernel = kernel_of(pop.strategy());
+    const StrategyKernel& kernel = *states_[p].kernel;
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       const std::size_t i = pop.instruments[k];
       const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);

@@ -19,7 +19,10 @@ namespace deleverage {
 
 // A population's running state, per instrument of the population (in
 // PopulationSpec::instruments order) unless said.
+struct StrategyKernel;
+
 struct PopulationState {
+  const StrategyKernel* kernel = nullptr;       // its strategy's table entry
   std::vector<double> fast;                     // EMAs of the last price (ticks)
   std::vector<double> slow;                     //
   std::vector<double> mood;                     // noise traders' sentiment
