@@ -46,7 +46,7 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
     frame.to_parquet(tmp_path / "book.parquet", index=False)
     scenario = world.replace(accounts_file=str(tmp_path / "book.parquet"))
     sim, spec = build(scenario, seed=3)
-    blocks = spec["blocks"]
+    blocks = spec.blocks
     generated = world.total_accounts
     assert sim.cash.shape[0] == generated + len(frame)
     # Engine order: generated, then followers by population order, then holders.

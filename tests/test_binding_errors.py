@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses as dc
 import inspect
 import math
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from hypothesis import strategies as st
 
 import deleverage as dl
 from deleverage import Instrument, MarginEngine, MarginRule, Side, _core
+from deleverage.engine_spec import margin_rule
 
 GENERIC = ("incompatible function arguments", "Unable to cast")
 
@@ -106,10 +106,10 @@ def test_book_constructor_arguments(
 def test_negative_balance_protection_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match=r"^negative_balance_protection: must be a bool"):
         MarginRule(negative_balance_protection="yes")  # type: ignore[arg-type]
-    rule = asdict(MarginRule())
-    rule["negative_balance_protection"] = "yes"
-    with pytest.raises(TypeError, match=r"^negative_balance_protection: must be a bool"):
-        _core.MarginEngine([1.0], [rule])
+    with pytest.raises(
+        TypeError, match=r"^MarginRuleSpec\.negative_balance_protection: must be a bool"
+    ):
+        _core.MarginRuleSpec(negative_balance_protection="yes")
     assert (
         MarginRule(negative_balance_protection=np.bool_(True)).negative_balance_protection is True
     )
@@ -123,17 +123,17 @@ def test_tiers_must_be_pairs(maintenance: str) -> None:
         MarginRule(maintenance=maintenance, tiers=((0.0, 0.01, 3.0),))
     with pytest.raises(TypeError, match=r"^tiers\[0\].rate: must be a number"):
         MarginRule(maintenance=maintenance, tiers=((0.0, "a"),))  # type: ignore[arg-type]
-    rule = asdict(MarginRule())
-    rule["tiers"] = 5.0
-    with pytest.raises(TypeError, match=r"^tiers: must be a sequence"):
-        _core.MarginEngine([1.0], [rule])
+    with pytest.raises(TypeError, match=r"^MarginRuleSpec\.tiers: must be a sequence"):
+        _core.MarginRuleSpec(tiers=5.0)
+    with pytest.raises(TypeError, match=r"^rules\[0\]: must be a MarginRuleSpec, got dict"):
+        _core.MarginEngine([1.0], [{"tiers": 5.0}])
 
 
 def test_max_liquidation_notional_must_be_a_number() -> None:
     with pytest.raises(TypeError, match=r"^max_liquidation_notional: must be a number, got list"):
         MarginEngine([Instrument("X")], max_liquidation_notional=[1.0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^max_liquidation_notional: must be a number, got list"):
-        _core.MarginEngine([1.0], [asdict(MarginRule())], max_liquidation_notional=[1.0])
+        _core.MarginEngine([1.0], [margin_rule(MarginRule())], max_liquidation_notional=[1.0])
 
 
 def _adl_world(adl: bool) -> MarginEngine:
@@ -150,7 +150,7 @@ def test_adl_no_is_refused_not_truthy() -> None:
         with pytest.raises(TypeError, match=r"^adl: must be a bool"):
             MarginEngine([Instrument("X")], adl=bad)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=r"^adl: must be a bool"):
-            _core.MarginEngine([1.0], [asdict(MarginRule())], adl=bad)
+            _core.MarginEngine([1.0], [margin_rule(MarginRule())], adl=bad)
     # A real False turns it off: the same gap that deleverages with adl=True does not.
     assert 3 in _adl_world(True).check([800])["kind"].tolist()
     assert 3 not in _adl_world(False).check([800])["kind"].tolist()
@@ -172,7 +172,7 @@ def test_engine_settings(kwargs: dict[str, object], error: type[Exception], fiel
     with pytest.raises(error, match=rf"^{field}: "):
         MarginEngine([Instrument("X")], **kwargs)  # type: ignore[arg-type]
     with pytest.raises(error, match=rf"^{field}: "):
-        _core.MarginEngine([1.0], [asdict(MarginRule())], **kwargs)
+        _core.MarginEngine([1.0], [margin_rule(MarginRule())], **kwargs)
 
 
 def test_engine_instruments_must_be_a_sequence() -> None:
@@ -181,7 +181,7 @@ def test_engine_instruments_must_be_a_sequence() -> None:
     with pytest.raises(TypeError, match=r"^tick_values: must be a sequence of numbers"):
         _core.MarginEngine(5.0, [])
     with pytest.raises(TypeError, match=r"^rules: must be a list"):
-        _core.MarginEngine([1.0], asdict(MarginRule()))
+        _core.MarginEngine([1.0], margin_rule(MarginRule()))
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,7 @@ def test_engine_method_arguments(call, error: type[Exception], field: str) -> No
     ],
 )
 def test_core_engine_arguments(call, error: type[Exception], field: str) -> None:
-    engine = _core.MarginEngine([1.0], [asdict(MarginRule())])
+    engine = _core.MarginEngine([1.0], [margin_rule(MarginRule())])
     with pytest.raises(error, match=rf"^{field}: "):
         call(engine)
 
@@ -391,12 +391,16 @@ def test_fuzz_margin_engine(data: st.DataObject) -> None:
     _fuzz(data, MarginEngine, _engine, ENGINE_ARGS, core_doc=False)
 
 
-RULES = [asdict(MarginRule())] * 2
+RULES = [margin_rule(MarginRule())] * 2
 CORE_ARGS = {
     **ENGINE_ARGS,
     "tick_values": st.lists(st.floats(0, 10), min_size=1, max_size=3),
-    "rules": st.sampled_from([RULES, RULES[:1], [asdict(MarginRule(maintenance_rate=0.02))] * 2]),
-    "rule": st.sampled_from([asdict(MarginRule()), {}, {**asdict(MarginRule()), "tiers": [1]}]),
+    "rules": st.sampled_from(
+        [RULES, RULES[:1], [margin_rule(MarginRule(maintenance_rate=0.02))] * 2]
+    ),
+    "rule": st.sampled_from(
+        [margin_rule(MarginRule()), {}, margin_rule(MarginRule(maker_fee_rate=0.001))]
+    ),
     "marks": _arrays(np.int64, 1, 3_000),
     "index_prices": _arrays(np.int64, 1, 3_000),
     "cash": _arrays(float, 0, 1e6),

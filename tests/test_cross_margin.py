@@ -410,4 +410,6 @@ def test_bad_input_is_rejected() -> None:
         with pytest.raises(ValueError, match=r"instrument: must be in 0..2, got 5"):
             model.set_rule(5, RULE)
     with pytest.raises(ValueError, match=r"close_order: must be one of"):
+        MarginEngine([Instrument("X")], close_order="fifo")
+    with pytest.raises(TypeError, match=r"^close_order: must be a deleverage\._core\.CloseOrder"):
         _core.MarginEngine([1.0], [], close_order="fifo")

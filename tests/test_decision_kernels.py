@@ -102,15 +102,25 @@ def _market(**changes: float) -> dict[str, float]:
     return m
 
 
-def _spec(strategy: str, **params: float | int) -> dict[str, object]:
-    return {
-        "strategy": strategy,
-        "first": 0,
-        "count": 1,
-        "instrument": 0,
-        "activity": 0.5,
-        **params,
-    }
+SPECS = {
+    "speculator": _core.SpeculatorSpec,
+    "noise": _core.NoiseSpec,
+    "value": _core.ValueSpec,
+    "market_maker": _core.MarketMakerSpec,
+    "holder": _core.HolderSpec,
+    "allocator": _core.AllocatorSpec,
+}
+
+
+def _spec(strategy: str, **params: float | int) -> _core.PopulationSpec:
+    return _core.PopulationSpec(
+        first=0, count=1, instrument=0, activity=0.5, params=SPECS[strategy](**params)
+    )
+
+
+def _decide(spec: _core.PopulationSpec, m: dict[str, float], *args):
+    """The kernel of the spec's strategy, on the market `m` (the oracle's dict)."""
+    return _core.decide_batch(spec, _core.MarketView(**m), *args)
 
 
 accounts = st.integers(1, 40)
@@ -135,7 +145,7 @@ def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fra
     equity = rng.uniform(-1e4, 1e6, n)
     leverage = rng.uniform(0.5, 60.0, n)
     current = rng.integers(-500, 500, n)
-    target, price = _core.decide_batch(
+    target, price = _decide(
         _spec("speculator", **p), m, momentum, equity, np.zeros(n), leverage, current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
@@ -161,7 +171,7 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     equity = rng.uniform(-1e4, 1e6, n)
     leverage = rng.uniform(0.5, 60.0, n)
     current = rng.integers(-50, 5_000, n)
-    target, price = _core.decide_batch(
+    target, price = _decide(
         _spec("allocator", **p), m, volatility, equity, np.zeros(n), leverage, current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
@@ -216,7 +226,7 @@ def test_value_traders(
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(-500, 500, n)
-    target, price = _core.decide_batch(
+    target, price = _decide(
         _spec("value", **p), m, float(settling), equity, np.zeros(n), np.zeros(n), current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
@@ -240,7 +250,7 @@ def test_holders(n, seed, last, slow_ratio, dip) -> None:
     cash = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(0, 1000, n)
     slow = last * slow_ratio
-    target, price = _core.decide_batch(
+    target, price = _decide(
         _spec("holder", **p), m, slow, np.zeros(n), cash, np.zeros(n), current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
@@ -266,7 +276,7 @@ def test_noise_traders(n, seed, mid, limit_share, offset, buy) -> None:
     mean = rng.uniform(1.0, 50.0, n)
     current = rng.integers(-200, 200, n)
     u = rng.uniform(1e-9, 1.0, (3, n))
-    target, price = _core.decide_batch(
+    target, price = _decide(
         _spec("noise", **p), m, buy, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
     )
     want = [
@@ -280,11 +290,26 @@ def test_bad_batches_are_rejected() -> None:
     m = _market()
     z = np.zeros(0)
     with pytest.raises(ValueError, match=r"^current: "):
-        _core.decide_batch(_spec("speculator"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
-                           np.zeros(3, np.int64), z, z, z)  # fmt: skip
+        _decide(_spec("speculator"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
+                np.zeros(3, np.int64), z, z, z)  # fmt: skip
     with pytest.raises(ValueError, match=r"^u0: "):
-        _core.decide_batch(_spec("noise"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
+        _decide(_spec("noise"), m, 0.0, np.ones(2), np.ones(2), np.ones(2),
                            np.zeros(2, np.int64), z, z, z)  # fmt: skip
     with pytest.raises(ValueError, match=r"^strategy: market makers"):
-        _core.decide_batch(_spec("market_maker"), m, 0.0, np.ones(1), np.ones(1), np.ones(1),
+        _decide(_spec("market_maker"), m, 0.0, np.ones(1), np.ones(1), np.ones(1),
                            np.zeros(1, np.int64), z, z, z)  # fmt: skip
+
+
+def test_each_strategy_spec_is_its_own_class() -> None:
+    """A population's strategy is the class of its parameters: no field of another
+    strategy can be set on it, and an unknown keyword is refused."""
+    for name, cls in SPECS.items():
+        spec = _spec(name)
+        assert spec.strategy == _core.Strategy.__members__[name]
+        assert isinstance(spec.params, cls)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'threshold'"):
+        _core.NoiseSpec(threshold=0.1)
+    with pytest.raises(TypeError, match=r"^SpeculatorSpec\.threshold: must be a number"):
+        _core.SpeculatorSpec(threshold="high")
+    with pytest.raises(TypeError):
+        _core.SpeculatorSpec(0.1)  # keywords only

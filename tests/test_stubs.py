@@ -13,7 +13,7 @@ STUB = Path(_core.__file__).with_name("_core.pyi")
 if not STUB.exists():  # an installed wheel keeps it beside the extension; a source tree too
     STUB = Path(__file__).parents[1] / "python" / "deleverage" / "_core.pyi"
 TREE = ast.parse(STUB.read_text())
-ALIASES = {"Records", "F64", "I64"}
+ALIASES = {"Records", "F64", "I64", "StrategySpec"}
 
 
 def _names(body: list[ast.stmt]) -> set[str]:

@@ -205,6 +205,7 @@ py::array_t<T, py::array::c_style | py::array::forcecast> field_array(py::handle
 }  // namespace deleverage::bindings
 
 void register_records(py::module_& m);
+void register_specs(py::module_& m);
 void register_order_book(py::module_& m);
 void register_message_stream(py::module_& m);
 void register_margin(py::module_& m);

@@ -13,17 +13,15 @@
 #include <vector>
 
 #include "deleverage/margin_engine.hpp"
-#include "margin_rule_dict.hpp"
+#include "margin_args.hpp"
 #include "py_order_book.hpp"
+#include "spec_class.hpp"
 
 using namespace deleverage;
 using deleverage::bindings::copy_records;
 using deleverage::bindings::PyOrderBook;
 
 namespace {
-
-using bindings::close_order_from;
-using bindings::kCloseOrders;
 
 // The engine, its mutex and the books attached to it. Every method takes the
 // mutex (bindings::locked); the calls that can liquidate through books take
@@ -57,16 +55,17 @@ struct PyMarginEngine {
     s.adl = bindings::field_bool(adl, "adl");
     s.max_rounds = static_cast<int>(bindings::field_int(max_rounds, "max_rounds", 1, 65535));
     s.max_liquidation_notional = bindings::field_double(max_liquidation_notional, "max_liquidation_notional");
-    s.close_order = close_order_from(bindings::field_str(close_order, "close_order"));
+    s.close_order = bindings::spec_value<CloseOrder>(close_order, "close_order");
     if (!liquidity.is_none()) s.liquidity = bindings::field_doubles(liquidity, "liquidity");
     return new PyMarginEngine(std::move(ticks), std::move(margin), std::move(s));
   }
 
   static std::vector<MarginRule> convert(const py::object& rules) {
     if (!py::isinstance<py::list>(rules) && !py::isinstance<py::tuple>(rules))
-      throw py::type_error("rules: must be a list of MarginRule dicts, got " + bindings::type_name(rules));
+      throw py::type_error("rules: must be a list of MarginRuleSpec, got " + bindings::type_name(rules));
     std::vector<MarginRule> out;
-    for (const auto& r : rules) out.push_back(bindings::rule_from_dict(r, "rules"));
+    std::size_t k = 0;
+    for (const auto& r : rules) out.push_back(bindings::rule_from(r, "rules[" + std::to_string(k++) + "]"));
     return out;
   }
 
@@ -187,7 +186,7 @@ void register_margin(py::module_& m) {
       .def(py::init(&PyMarginEngine::from_python), py::arg("tick_values"), py::arg("rules"),
            py::arg("insurance_fund") = 0.0, py::arg("adl") = true, py::arg("max_rounds") = 64,
            py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
-           py::arg("close_order") = "instrument", py::arg("liquidity") = py::none())
+           py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none())
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const py::object& cash_in, const py::object& instrument_in,
@@ -230,14 +229,7 @@ void register_margin(py::module_& m) {
           "attach_book",
           [](PyMarginEngine& e, const py::object& instrument_in, const py::object& book, const py::object& mark_in) {
             const std::size_t instrument = instrument_of(e, instrument_in);
-            const std::string mark = bindings::field_str(mark_in, "mark");
-            MarkRule rule = MarkRule::Last;
-            if (mark == "mid")
-              rule = MarkRule::Mid;
-            else if (mark == "median")
-              rule = MarkRule::Median;
-            else if (mark != "last")
-              throw py::value_error("mark: must be last, mid or median; got " + mark);
+            const auto rule = bindings::spec_value<MarkRule>(mark_in, "mark");
             PyOrderBook* b = nullptr;
             if (!book.is_none()) {
               if (!py::isinstance<PyOrderBook>(book))
@@ -253,7 +245,7 @@ void register_margin(py::module_& m) {
               std::swap(e.books[instrument], held);
             });
           },
-          py::arg("instrument"), py::arg("book"), py::arg("mark") = "last")
+          py::arg("instrument"), py::arg("book"), py::arg("mark") = MarkRule::Last)
       .def(
           "check_books",
           [](PyMarginEngine& e, const py::object& index_in) {
@@ -320,7 +312,7 @@ void register_margin(py::module_& m) {
           "set_rule",
           [](PyMarginEngine& e, const py::object& instrument_in, const py::object& rule_in) {
             const std::size_t instrument = instrument_of(e, instrument_in);
-            MarginRule rule = bindings::rule_from_dict(rule_in, "rule");
+            MarginRule rule = bindings::rule_from(rule_in, "rule");
             locked(e.mutex, [&] { e.engine.set_rule(instrument, std::move(rule)); });
           },
           py::arg("instrument"), py::arg("rule"))
@@ -432,11 +424,9 @@ void register_margin(py::module_& m) {
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.checks(); }); })
       .def_property_readonly("memory_bytes",
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.memory_bytes(); }); })
-      .def_property_readonly("close_order",
-                             [](PyMarginEngine& e) {
-                               const auto k = locked(e.mutex, [&] { return e.engine.settings().close_order; });
-                               return std::string(kCloseOrders[static_cast<std::size_t>(k)]);
-                             })
+      .def_property_readonly(
+          "close_order",
+          [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.settings().close_order; }); })
       .def_property_readonly(
           "liquidity", [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.settings().liquidity; }); })
       .def_property_readonly("cross_thresholds",

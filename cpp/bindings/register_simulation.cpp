@@ -15,113 +15,12 @@
 #include <vector>
 
 #include "deleverage/dispatch.hpp"
-#include "deleverage/populations/allocator.hpp"
-#include "deleverage/populations/holder.hpp"
-#include "deleverage/populations/noise.hpp"
-#include "deleverage/populations/speculator.hpp"
-#include "deleverage/populations/value.hpp"
-#include "deleverage/price_path.hpp"
 #include "deleverage/simulation.hpp"
-#include "margin_rule_dict.hpp"
+#include "deleverage/strategy_kernels.hpp"
 
 using namespace deleverage;
 
 namespace {
-
-template <class T>
-T get(const py::dict& d, const char* key) {
-  if (!d.contains(key)) throw py::value_error(std::string(key) + ": missing");
-  return d[key].cast<T>();
-}
-
-MarkRule mark_rule(const std::string& name) {
-  if (name == "last") return MarkRule::Last;
-  if (name == "mid") return MarkRule::Mid;
-  if (name == "median") return MarkRule::Median;
-  throw py::value_error("mark: must be last, mid or median; got " + name);
-}
-
-Strategy strategy(const std::string& name) {
-  if (name == "speculator") return Strategy::Speculator;
-  if (name == "noise") return Strategy::Noise;
-  if (name == "value") return Strategy::Value;
-  if (name == "market_maker") return Strategy::MarketMaker;
-  if (name == "holder") return Strategy::Holder;
-  if (name == "allocator") return Strategy::Allocator;
-  if (name == "hold") return Strategy::Hold;
-  throw py::value_error("strategy: unknown strategy " + name);
-}
-
-FundamentalSpec fundamental(const py::dict& d) {
-  FundamentalSpec f;
-  f.start = get<double>(d, "start");
-  f.drift = get<double>(d, "drift");
-  f.volatility = get<double>(d, "volatility");
-  f.mean_reverting = get<bool>(d, "mean_reverting");
-  f.reversion = get<double>(d, "reversion");
-  f.anchor = get<double>(d, "anchor");
-  f.vol_of_vol = get<double>(d, "vol_of_vol");
-  f.vol_half_life = get<double>(d, "vol_half_life");
-  for (const auto& s : get<py::list>(d, "shocks")) {
-    const auto t = s.cast<py::tuple>();
-    const auto kind = t[1].cast<std::string>();
-    const ShockKind k = kind == "jump" ? ShockKind::Jump : kind == "drift" ? ShockKind::Drift : ShockKind::Volatility;
-    f.shocks.push_back(Shock{t[0].cast<std::uint64_t>(), k, t[2].cast<double>()});
-  }
-  for (const auto& w : get<py::list>(d, "waypoints")) {
-    const auto t = w.cast<py::tuple>();
-    f.waypoints.push_back(Waypoint{t[0].cast<std::uint64_t>(), std::log(t[1].cast<double>())});
-  }
-  return f;
-}
-
-PopulationSpec population(const py::dict& d) {
-  PopulationSpec p;
-  p.strategy = strategy(get<std::string>(d, "strategy"));
-  p.first = get<std::uint32_t>(d, "first");
-  p.count = get<std::uint32_t>(d, "count");
-  p.instrument = get<std::uint16_t>(d, "instrument");
-  if (d.contains("instruments")) p.instruments = d["instruments"].cast<std::vector<std::uint16_t>>();
-  p.activity = get<double>(d, "activity");
-  // Strategy parameters: those present override the defaults.
-  auto maybe = [&](const char* key, auto& field) {
-    if (d.contains(key)) field = d[key].cast<std::decay_t<decltype(field)>>();
-  };
-  maybe("fast_alpha", p.fast_alpha);
-  maybe("slow_alpha", p.slow_alpha);
-  maybe("threshold", p.threshold);
-  maybe("max_leverage", p.max_leverage);
-  maybe("short_fraction", p.short_fraction);
-  maybe("limit_share", p.limit_share);
-  maybe("limit_offset_ticks", p.limit_offset_ticks);
-  maybe("sentiment_persistence", p.sentiment_persistence);
-  maybe("sentiment_volatility", p.sentiment_volatility);
-  maybe("capital_fraction", p.capital_fraction);
-  maybe("aggressiveness", p.aggressiveness);
-  maybe("vol_reference", p.vol_reference);
-  maybe("vol_exit", p.vol_exit);
-  maybe("leverage", p.leverage);
-  maybe("reach", p.reach);
-  maybe("hold_when_out", p.hold_when_out);
-  maybe("hold_to_fair", p.hold_to_fair);
-  maybe("levels", p.levels);
-  maybe("base_spread_ticks", p.base_spread_ticks);
-  maybe("vol_spread_factor", p.vol_spread_factor);
-  maybe("inventory_limit", p.inventory_limit);
-  maybe("vol_withdraw", p.vol_withdraw);
-  maybe("loss_withdraw", p.loss_withdraw);
-  maybe("calm_steps", p.calm_steps);
-  maybe("fair_weight", p.fair_weight);
-  maybe("basis_alpha", p.basis_alpha);
-  maybe("max_basis", p.max_basis);
-  maybe("stress_instruments", p.stress_instruments);
-  maybe("holder_alpha", p.holder_alpha);
-  maybe("dip", p.dip);
-  maybe("budget_fraction", p.budget_fraction);
-  maybe("vol_target", p.vol_target);
-  maybe("rebalance_band", p.rebalance_band);
-  return p;
-}
 
 // The run holds the mutex while it steps and lets go of it between steps
 // whenever it asks Python for Ctrl-C and progress (every 256 steps): a reader
@@ -166,24 +65,14 @@ void register_simulation(py::module_& m) {
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
   m.def(
       "decide_batch",
-      [](const py::dict& population_spec, const py::dict& market, double signal, const F64& equity, const F64& cash,
+      [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
          const F64& param, const py::array_t<Qty, py::array::c_style | py::array::forcecast>& current, const F64& u0,
          const F64& u1, const F64& u2) {
-        const PopulationSpec pop = population(population_spec);
-        MarketView view;
-        for (const auto& [key, field] :
-             std::initializer_list<std::pair<const char*, double*>>{{"last", &view.last},
-                                                                    {"reference", &view.reference},
-                                                                    {"mid", &view.mid},
-                                                                    {"spread", &view.spread},
-                                                                    {"fair", &view.fair},
-                                                                    {"volatility", &view.volatility},
-                                                                    {"step_sigma", &view.step_sigma},
-                                                                    {"tick_value", &view.tick_value},
-                                                                    {"initial_rate", &view.initial_rate}})
-          *field = get<double>(market, key);
+        const StrategyKernel& kernel = kernel_of(pop.strategy());
+        if (kernel.quotes) throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
+        if (!kernel.decide) throw py::value_error("strategy: accounts that hold make no decision");
         const auto n = static_cast<std::size_t>(equity.size());
-        const bool draws = pop.strategy == Strategy::Noise;
+        const bool draws = kernel.draws;
         for (const auto* column : {&cash, &param})
           if (static_cast<std::size_t>(column->size()) != n)
             throw py::value_error("cash: every column must have the length of equity");
@@ -204,34 +93,15 @@ void register_simulation(py::module_& m) {
           b.u2.assign(u2.data(), u2.data() + n);
         }
         b.size_outputs();
-        switch (pop.strategy) {
-          case Strategy::Speculator:
-            populations::speculators(pop, view, signal, b);
-            break;
-          case Strategy::Value:
-            populations::value(pop, view, signal != 0.0, b);
-            break;
-          case Strategy::Holder:
-            populations::holders(pop, view, signal, b);
-            break;
-          case Strategy::Allocator:
-            populations::allocators(pop, view, signal, b);
-            break;
-          case Strategy::Noise:
-            populations::noise(pop, view, signal, b);
-            break;
-          case Strategy::MarketMaker:
-            throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
-          case Strategy::Hold:
-            throw py::value_error("strategy: accounts that hold make no decision");
-        }
+        kernel.decide(pop, view, signal, b);
         return py::make_tuple(py::array_t<Qty>(static_cast<py::ssize_t>(n), b.target.data()),
                               py::array_t<Price>(static_cast<py::ssize_t>(n), b.price.data()));
       },
       py::arg("population"), py::arg("market"), py::arg("signal"), py::arg("equity"), py::arg("cash"), py::arg("param"),
       py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
-      "One strategy's decision kernel over a batch of accounts, as the simulation runs it: the "
-      "target positions and limit prices (ticks; 0 for market orders). `signal` is the speculators' "
+      "One strategy's decision kernel over a batch of accounts, as the simulation runs it (its strategy's "
+      "entry of the kernel table): the target positions and limit prices (ticks; 0 for market orders). `signal` is the "
+      "speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
       "(annualised), the noise traders' buy probability, or for value traders whether they are "
       "still waiting out a storm (non-zero). For "
@@ -241,21 +111,10 @@ void register_simulation(py::module_& m) {
         "'x86-64-v3' (AVX2) or 'baseline'.");
 
   py::class_<PySimulation>(m, "Simulation", "The clock over books, margin engine and populations.")
-      .def(py::init([](const py::dict& spec, const std::vector<double>& tick_values, const py::list& rules,
-                       double insurance_fund, bool adl, double max_liquidation_notional, const F64& cash,
-                       const U16& instrument, const U8& mode, const U16& population_id, const F64& param) {
-             std::vector<MarginRule> margin;
-             for (const auto& r : rules) margin.push_back(bindings::rule_from_dict(r, "rules"));
-             EngineSettings settings;
-             settings.insurance_fund = insurance_fund;
-             settings.adl = adl;
-             settings.max_liquidation_notional = max_liquidation_notional;
-             if (spec.contains("close_order"))
-               settings.close_order = bindings::close_order_from(spec["close_order"].cast<std::string>());
-             if (spec.contains("liquidity")) settings.liquidity = spec["liquidity"].cast<std::vector<double>>();
-             if (spec.contains("liquidation_orders"))
-               settings.liquidate_at_market = spec["liquidation_orders"].cast<std::string>() == "market";
-             auto engine = std::make_unique<MarginEngine>(tick_values, margin, settings);
+      .def(py::init([](SimulationSpec s, const EngineSettings& settings, const std::vector<double>& tick_values,
+                       const std::vector<MarginRule>& rules, const F64& cash, const U16& instrument, const U8& mode,
+                       const U16& population_id, const F64& param) {
+             auto engine = std::make_unique<MarginEngine>(tick_values, rules, settings);
              const auto n = static_cast<std::size_t>(cash.size());
              const std::size_t ni = tick_values.size();
              if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||
@@ -265,47 +124,18 @@ void register_simulation(py::module_& m) {
              std::vector<double> no_entry(n * ni, 0.0);
              engine->add_accounts(n, cash.data(), instrument.data(), zeros.data(), no_entry.data(), mode.data(),
                                   population_id.data());
-             SimulationSpec s;
-             s.dt = get<double>(spec, "dt");
-             s.steps = get<std::uint64_t>(spec, "steps");
-             s.seed = get<std::uint64_t>(spec, "seed");
-             s.leverage_every = get<std::uint64_t>(spec, "leverage_every");
-             s.volatility_window = get<double>(spec, "volatility_window");
-             s.trade_log = spec.contains("trade_log") && spec["trade_log"].cast<bool>();
-             if (spec.contains("fund_unwind_share")) s.fund_unwind_share = spec["fund_unwind_share"].cast<double>();
-             if (spec.contains("loadings")) s.loadings = spec["loadings"].cast<std::vector<double>>();
-             for (const auto& f : get<py::list>(spec, "fundamentals"))
-               s.fundamentals.push_back(fundamental(f.cast<py::dict>()));
-             s.tick_size = get<std::vector<double>>(spec, "tick_size");
-             s.start_ticks = get<std::vector<Price>>(spec, "start_ticks");
-             for (const auto& r : get<py::list>(spec, "mark_rules"))
-               s.mark_rules.push_back(mark_rule(r.cast<std::string>()));
-             for (const auto& p : get<py::list>(spec, "populations"))
-               s.populations.push_back(population(p.cast<py::dict>()));
-             for (const auto& c : get<py::list>(spec, "margin_changes")) {
-               const auto t = c.cast<py::tuple>();
-               s.margin_changes.push_back(ScheduledRule{t[0].cast<std::uint64_t>(), t[1].cast<std::uint16_t>(),
-                                                        bindings::rule_from_dict(t[2], "margin_changes")});
-             }
-             for (const auto& c : get<py::list>(spec, "triggers")) {
-               const auto t = c.cast<py::tuple>();
-               auto rule = bindings::rule_from_dict(t[3], "triggers");
-               rule.validate_and_prepare();
-               s.triggers.push_back(
-                   VolatilityTrigger{t[0].cast<std::uint16_t>(), t[1].cast<double>(), t[2].cast<double>(), rule});
-             }
+             for (auto& c : s.triggers) c.rule.validate_and_prepare();
              for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
              double scale = 1.0;
              for (std::size_t k = 0; k < n; ++k) scale += std::fabs(cash.data()[k]);
-             scale += insurance_fund;
+             scale += settings.insurance_fund;
              PySimulation out{nullptr, engine->conserved(), scale};
              out.sim = std::make_unique<Simulation>(std::move(s), std::move(engine),
                                                     std::vector<double>(param.data(), param.data() + n));
              return out;
            }),
-           py::arg("spec"), py::arg("tick_values"), py::arg("rules"), py::arg("insurance_fund"), py::arg("adl"),
-           py::arg("max_liquidation_notional"), py::arg("cash"), py::arg("instrument"), py::arg("mode"),
-           py::arg("population"), py::arg("param"))
+           py::arg("spec"), py::arg("settings"), py::arg("tick_values"), py::arg("rules"), py::kw_only(),
+           py::arg("cash"), py::arg("instrument"), py::arg("mode"), py::arg("population"), py::arg("param"))
       .def(
           "run",
           [](PySimulation& s, const py::object& progress) {

@@ -6,18 +6,11 @@
 #include <vector>
 
 #include "deleverage/stress.hpp"
-#include "margin_rule_dict.hpp"
+#include "margin_args.hpp"
 
 using namespace deleverage;
 
 namespace {
-
-MarkRule mark_rule_named(const std::string& name) {
-  if (name == "last") return MarkRule::Last;
-  if (name == "mid") return MarkRule::Mid;
-  if (name == "median") return MarkRule::Median;
-  throw py::value_error("mark_rules: each must be last, mid or median; got " + name);
-}
 
 template <class T>
 const T* column(const py::array_t<T, py::array::c_style>& a, std::size_t want, const char* name) {
@@ -64,9 +57,8 @@ void register_stress(py::module_& m) {
   using F64 = py::array_t<double, py::array::c_style>;
   m.def(
       "stress_grid",
-      [](std::vector<double> tick_values, const py::list& rules, double insurance_fund, bool adl,
-         const std::string& close_order, std::vector<double> liquidity, bool liquidate_at_market,
-         double max_liquidation_notional, std::vector<Price> start_ticks, const std::vector<std::string>& mark_rules,
+      [](std::vector<double> tick_values, const py::list& rules, const EngineSettings& settings,
+         std::vector<Price> start_ticks, std::vector<MarkRule> mark_rules,
          const std::optional<std::vector<DepthProfile>>& depth, const F64& cash,
          const py::array_t<std::uint16_t, py::array::c_style>& instrument,
          const py::array_t<Qty, py::array::c_style>& position, const F64& entry,
@@ -75,15 +67,10 @@ void register_stress(py::module_& m) {
         StressInputs in;
         const std::size_t ni = tick_values.size();
         in.tick_values = std::move(tick_values);
-        for (const auto& r : rules) in.rules.push_back(bindings::rule_from_dict(r, "rules"));
-        in.settings.insurance_fund = insurance_fund;
-        in.settings.adl = adl;
-        in.settings.close_order = bindings::close_order_from(close_order);
-        in.settings.liquidity = std::move(liquidity);
-        in.settings.liquidate_at_market = liquidate_at_market;
-        in.settings.max_liquidation_notional = max_liquidation_notional;
+        for (const auto& r : rules) in.rules.push_back(bindings::rule_from(r, "rules"));
+        in.settings = settings;
         in.start_ticks = std::move(start_ticks);
-        for (const auto& r : mark_rules) in.mark_rules.push_back(mark_rule_named(r));
+        in.mark_rules = std::move(mark_rules);
         if (depth) in.depth = *depth;
         if (in.rules.size() != ni || in.start_ticks.size() != ni || in.mark_rules.size() != ni ||
             (depth && in.depth.size() != ni))
@@ -107,11 +94,9 @@ void register_stress(py::module_& m) {
         for (auto& l : logs) log_arrays.append(bindings::adopt(std::move(l)));
         return py::make_tuple(bindings::adopt(std::move(out)), keep_logs ? py::object(log_arrays) : py::none());
       },
-      py::kw_only(), py::arg("tick_values"), py::arg("rules"), py::arg("insurance_fund"), py::arg("adl"),
-      py::arg("close_order"), py::arg("liquidity"), py::arg("liquidate_at_market"), py::arg("max_liquidation_notional"),
-      py::arg("start_ticks"), py::arg("mark_rules"), py::arg("depth"), py::arg("cash"), py::arg("instrument"),
-      py::arg("position"), py::arg("entry"), py::arg("mode"), py::arg("shocks"), py::arg("threads"),
-      py::arg("keep_logs"),
+      py::kw_only(), py::arg("tick_values"), py::arg("rules"), py::arg("settings"), py::arg("start_ticks"),
+      py::arg("mark_rules"), py::arg("depth"), py::arg("cash"), py::arg("instrument"), py::arg("position"),
+      py::arg("entry"), py::arg("mode"), py::arg("shocks"), py::arg("threads"), py::arg("keep_logs"),
       "Each shock on a fresh engine holding the accounts (entry prices in ticks), without the GIL, on up to "
       "`threads` threads: (STRESS_DTYPE outcomes, per-shock LIQUIDATION_DTYPE logs or None).");
 }

@@ -6,13 +6,10 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "deleverage/counter_rng.hpp"
-#include "deleverage/populations/allocator.hpp"
-#include "deleverage/populations/holder.hpp"
-#include "deleverage/populations/noise.hpp"
-#include "deleverage/populations/speculator.hpp"
-#include "deleverage/populations/value.hpp"
+#include "deleverage/strategy_kernels.hpp"
 
 namespace deleverage {
 namespace {
@@ -34,7 +31,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (spec_.fundamentals.size() != ni || spec_.tick_size.size() != ni || spec_.start_ticks.size() != ni ||
       spec_.mark_rules.size() != ni)
     bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
-  if (!(spec_.dt >= kMinDt && spec_.dt <= kMaxDt)) bad("dt", "must be in [0.001, 86400] seconds");
+  limits::kDt.check(spec_.dt);
   return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
@@ -49,15 +46,25 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     if (pop.instruments.front() != pop.instrument) bad(where + ".instruments", "must start with the home instrument");
     for (const auto i : pop.instruments)
       if (i >= ni) bad(where + ".instruments", "unknown instrument " + std::to_string(i));
-    if (pop.instruments.size() > 1 && pop.strategy == Strategy::MarketMaker)
+    if (pop.instruments.size() > 1 && kernel_of(pop.strategy()).quotes)
       bad(where + ".instruments", "market makers quote one instrument");
-    if (!(pop.activity > 0 && pop.activity <= 1))
-      bad("populations[" + std::to_string(p) + "].activity", "must be a per-step probability in (0, 1]");
+    limits::kActivity.check(pop.activity, where + ".activity");
+    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params))
+      for (const auto j : maker->stress_instruments)
+        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;
   }
   if (expected != engine_->accounts()) bad("populations", "must cover every account");
+  for (std::size_t k = 0; k < spec_.margin_changes.size(); ++k) {
+    if (spec_.margin_changes[k].instrument >= ni)
+      bad("margin_changes[" + std::to_string(k) + "].instrument", "unknown instrument");
+    if (k > 0 && spec_.margin_changes[k].step < spec_.margin_changes[k - 1].step)
+      bad("margin_changes[" + std::to_string(k) + "].step", "must be sorted by step");
+  }
+  for (std::size_t k = 0; k < spec_.triggers.size(); ++k)
+    if (spec_.triggers[k].instrument >= ni) bad("triggers[" + std::to_string(k) + "].instrument", "unknown instrument");
 
   for (std::size_t i = 0; i < ni; ++i) {
     fundamentals_.emplace_back(spec_.fundamentals[i], spec_.dt);
@@ -93,13 +100,14 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
     }
     states_[p].batches.resize(pop.instruments.size());
-    if (pop.strategy == Strategy::MarketMaker) states_[p].makers.resize(pop.count);
+    states_[p].kernel = &kernel_of(pop.strategy());
+    if (states_[p].kernel->quotes) states_[p].makers.resize(pop.count);
   }
   calendar_.resize(engine_->accounts());
   for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
-    const Strategy s = spec_.populations[population_of_[a]].strategy;
-    if (s == Strategy::MarketMaker) continue;  // every step
-    if (s == Strategy::Hold) continue;         // never
+    const StrategyKernel& kernel = *states_[population_of_[a]].kernel;
+    if (kernel.quotes) continue;   // every step
+    if (!kernel.decide) continue;  // never: they only hold
     schedule_next(a, 0);
   }
   recording_.steps.reserve(spec_.steps * ni);
@@ -211,15 +219,17 @@ void Simulation::submit(std::size_t i, const Message& m) {
 void Simulation::requote_makers() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
-    if (pop.strategy != Strategy::MarketMaker) continue;
+    const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params);
+    if (maker == nullptr) continue;
     MarketView m = view(pop.instrument);
     // Other venues move their quotes at once; the basis this book has lately
     // traded at moves them only as fast as the flow keeps pushing it.
     // Beyond max_basis they would rather arbitrage against other venues than quote it.
-    if (pop.basis_alpha > 0.0) m.fair *= std::exp(std::clamp(states_[p].basis.front(), -pop.max_basis, pop.max_basis));
+    if (maker->basis_alpha > 0.0)
+      m.fair *= std::exp(std::clamp(states_[p].basis.front(), -maker->max_basis, maker->max_basis));
     // Their limits face the worst volatility among the desks that share their risk limit.
     MarketView limits = m;
-    for (const std::uint16_t j : pop.stress_instruments)
+    for (const std::uint16_t j : maker->stress_instruments)
       limits.volatility = std::max(limits.volatility, view(j).volatility);
     OrderBook& book = *books_[pop.instrument];
     for (std::uint32_t k = 0; k < pop.count; ++k) {
@@ -227,11 +237,11 @@ void Simulation::requote_makers() {
       book.cancel_owner(a);
       ++decisions_;
       const double equity = engine_->equity(a, engine_->marks());
-      if (!populations::maker_active(pop, limits, equity, states_[p].makers[k])) continue;
+      if (!populations::maker_active(*maker, limits, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
       quotes_.clear();
-      populations::maker_quotes(pop, m, inventory, size, a, quotes_);
+      populations::maker_quotes(*maker, m, inventory, size, a, quotes_);
       for (const Message& q : quotes_) submit(pop.instrument, q);
     }
   }
@@ -272,6 +282,7 @@ void Simulation::gather(std::uint32_t a, std::uint64_t t) {
   const double share = 1.0 / static_cast<double>(pop.instruments.size());
   const double equity = engine_->equity(a, engine_->marks()) * share;
   const double cash = table.cash[a] * share;
+  const bool draws = states_[p].kernel->draws;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
     b.account.push_back(a);
@@ -279,7 +290,7 @@ void Simulation::gather(std::uint32_t a, std::uint64_t t) {
     b.cash.push_back(cash);
     b.param.push_back(param_[a]);
     b.current.push_back(table.position[a * ni + pop.instruments[k]]);
-    if (pop.strategy == Strategy::Noise) {
+    if (draws) {
       const PhiloxBlock u = rng_.block(kStreamDecision, t, a | (std::uint64_t{k} << 32));
       b.u0.push_back(CounterRng::open_unit(u[0], 0));
       b.u1.push_back(CounterRng::open_unit(u[1], 0));
@@ -292,49 +303,27 @@ void Simulation::decide_batches() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     PopulationState& state = states_[p];
     const PopulationSpec& pop = spec_.populations[p];
-    if (pop.strategy == Strategy::MarketMaker || state.batches.front().size() == 0) continue;
+    const StrategyKernel& kernel = *state.kernel;
+    if (kernel.quotes || state.batches.front().size() == 0) continue;
     decisions_ += state.batches.front().size();
-    // Allocators budget risk on the stormiest of their markets, over their own horizon.
-    double stormiest = 0.0;
-    if (pop.strategy == Strategy::Allocator)
-      for (const double v : state.variance)
-        stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / spec_.dt));
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       DecisionBatch& b = state.batches[k];
       const MarketView m = view(pop.instruments[k]);
       b.size_outputs();
-      switch (pop.strategy) {
-        case Strategy::Speculator:
-          populations::speculators(pop, m, (state.fast[k] - state.slow[k]) / state.slow[k], b);
-          break;
-        case Strategy::Value:
-          populations::value(pop, m, now_ < state.calm_from[k], b);
-          break;
-        case Strategy::Holder:
-          populations::holders(pop, m, state.slow[k], b);
-          break;
-        case Strategy::Allocator:
-          populations::allocators(pop, m, stormiest, b);
-          break;
-        case Strategy::Noise:
-          populations::noise(pop, m, 1.0 / (1.0 + std::exp(-2.0 * state.mood[k])), b);
-          break;
-        case Strategy::MarketMaker:
-        case Strategy::Hold:
-          break;
-      }
+      kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
     }
   }
 }
 
 void Simulation::act(std::size_t p, std::size_t c) {
   const PopulationSpec& pop = spec_.populations[p];
+  const bool cancels = states_[p].kernel->cancels;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     const DecisionBatch& b = states_[p].batches[k];
     const std::uint32_t a = b.account[c];
     const std::size_t i = pop.instruments[k];
     // Limit orders stand until their trader's next decision.
-    if (pop.strategy == Strategy::Noise || pop.strategy == Strategy::Value) books_[i]->cancel_owner(a);
+    if (cancels) books_[i]->cancel_owner(a);
     const Qty target = b.target[c];
     const Qty current = b.current[c];
     if (target == current) continue;
@@ -451,31 +440,15 @@ void Simulation::step(std::uint64_t t) {
     trigger_variance_[k] +=
         2.0 / (trig.window_steps + 1.0) * (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
+  const auto horizon = static_cast<double>(return_horizon_);
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
-    const double slow_alpha = pop.strategy == Strategy::Holder ? pop.holder_alpha : pop.slow_alpha;
+    const StrategyKernel& kernel = *states_[p].kernel;
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
-      const double price = signals_[pop.instruments[k]].last;
-      states_[p].fast[k] += pop.fast_alpha * (price - states_[p].fast[k]);
-      states_[p].slow[k] += slow_alpha * (price - states_[p].slow[k]);
-      if (pop.basis_alpha > 0.0) {
-        // Dealers out of the market keep no memory of the basis: back in, they
-        // quote where the book trades now (below value after a cascade, too).
-        const auto& makers = states_[p].makers;
-        const bool out = std::all_of(makers.begin(), makers.end(), [](const auto& s) { return s.withdrawn; });
-        const double basis = std::log(price / fair_ticks_[pop.instruments[k]]);
-        states_[p].basis[k] += (out ? 1.0 : pop.basis_alpha) * (basis - states_[p].basis[k]);
-      }
-      if (pop.strategy == Strategy::Value && pop.calm_steps > 0 &&
-          std::sqrt(signals_[pop.instruments[k]].variance * Fundamental::kYear / spec_.dt) >= pop.vol_exit)
-        states_[p].calm_from[k] = t + 1 + static_cast<std::uint64_t>(pop.calm_steps);
-      if (pop.strategy == Strategy::Allocator) {
-        const double r = step_return_[pop.instruments[k]];
-        states_[p].variance[k] += slow_alpha * (r * r / static_cast<double>(return_horizon_) - states_[p].variance[k]);
-      }
-      if (pop.sentiment_volatility > 0.0)
-        states_[p].mood[k] = pop.sentiment_persistence * states_[p].mood[k] +
-                             pop.sentiment_volatility * rng_.normal(kStreamSentiment, t, (p << 16) | k);
+      const std::size_t i = pop.instruments[k];
+      const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);
+      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, volatility, &rng_, t, (p << 16) | k};
+      kernel.observe(pop, states_[p], k, tape);
     }
   }
   record(log_before);
@@ -524,7 +497,7 @@ void Simulation::record(std::size_t log_before) {
     r.bad_debt = engine_->bad_debt(i);
     r.bankrupt = static_cast<double>(engine_->bankrupt_accounts());
     for (std::size_t p = 0; p < spec_.populations.size(); ++p)
-      if (spec_.populations[p].strategy == Strategy::MarketMaker && spec_.populations[p].instrument == i)
+      if (spec_.populations[p].instrument == i)  // only makers keep a MakerState
         for (const auto& s : states_[p].makers) r.active_makers += s.withdrawn ? 0 : 1;
     r.volatility = m.volatility;
     recording_.steps.push_back(r);

@@ -1,7 +1,8 @@
 """Typed interface of the compiled engine ``deleverage._core``."""
 
+import enum
 from collections.abc import Callable
-from typing import Any, Final
+from typing import ClassVar, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -22,12 +23,494 @@ TRADE_DTYPE: Final[np.dtype[np.void]]
 MIN_DT: Final[float]
 MAX_DT: Final[float]
 FUND_OWNER: Final[int]
+LIMITS: Final[dict[str, tuple[float, float, bool, bool]]]
 
 Records = npt.NDArray[np.void]
 
+class Strategy(enum.Enum):
+    speculator = 0
+    noise = 1
+    value = 2
+    market_maker = 3
+    holder = 4
+    allocator = 5
+    hold = 6
+    @property
+    def name(self) -> str: ...
+
+class ShockKind(enum.Enum):
+    jump = 0
+    drift = 1
+    volatility = 2
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class MarkRule(enum.Enum):
+    last = 0
+    mid = 1
+    median = 2
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class Maintenance(enum.Enum):
+    fixed = 0
+    percent = 1
+    tiered = 2
+    closeout = 3
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class MarginBasis(enum.Enum):
+    mark = 0
+    entry = 1
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class CloseOrder(enum.Enum):
+    instrument = 0
+    most_liquid = 1
+    largest_loss = 2
+    pro_rata = 3
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
+class MarginRuleSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        initial_rate: float = ...,
+        maintenance: Maintenance = ...,
+        maintenance_rate: float = ...,
+        amount_per_lot: float = ...,
+        tiers: list[tuple[float, float]] = ...,
+        closeout_share: float = ...,
+        basis: MarginBasis = ...,
+        liquidation_fee_rate: float = ...,
+        negative_balance_protection: bool = ...,
+        partial_liquidation: bool = ...,
+        maker_fee_rate: float = ...,
+        taker_fee_rate: float = ...,
+    ) -> None: ...
+    @property
+    def initial_rate(self) -> float: ...
+    @property
+    def maintenance(self) -> Maintenance: ...
+    @property
+    def maintenance_rate(self) -> float: ...
+    @property
+    def amount_per_lot(self) -> float: ...
+    @property
+    def tiers(self) -> list[tuple[float, float]]: ...
+    @property
+    def closeout_share(self) -> float: ...
+    @property
+    def basis(self) -> MarginBasis: ...
+    @property
+    def liquidation_fee_rate(self) -> float: ...
+    @property
+    def negative_balance_protection(self) -> bool: ...
+    @property
+    def partial_liquidation(self) -> bool: ...
+    @property
+    def maker_fee_rate(self) -> float: ...
+    @property
+    def taker_fee_rate(self) -> float: ...
+
+class EngineSettings:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        insurance_fund: float = ...,
+        adl: bool = ...,
+        max_rounds: int = ...,
+        max_liquidation_notional: float = ...,
+        close_order: CloseOrder = ...,
+        liquidity: list[float] = ...,
+        liquidate_at_market: bool = ...,
+    ) -> None: ...
+    @property
+    def insurance_fund(self) -> float: ...
+    @property
+    def adl(self) -> bool: ...
+    @property
+    def max_rounds(self) -> int: ...
+    @property
+    def max_liquidation_notional(self) -> float: ...
+    @property
+    def close_order(self) -> CloseOrder: ...
+    @property
+    def liquidity(self) -> list[float]: ...
+    @property
+    def liquidate_at_market(self) -> bool: ...
+
+class SpeculatorSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        fast_alpha: float = ...,
+        slow_alpha: float = ...,
+        threshold: float = ...,
+        max_leverage: float = ...,
+        short_fraction: float = ...,
+    ) -> None: ...
+    @property
+    def fast_alpha(self) -> float: ...
+    @property
+    def slow_alpha(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def max_leverage(self) -> float: ...
+    @property
+    def short_fraction(self) -> float: ...
+
+class NoiseSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        limit_share: float = ...,
+        limit_offset_ticks: int = ...,
+        sentiment_persistence: float = ...,
+        sentiment_volatility: float = ...,
+    ) -> None: ...
+    @property
+    def limit_share(self) -> float: ...
+    @property
+    def limit_offset_ticks(self) -> int: ...
+    @property
+    def sentiment_persistence(self) -> float: ...
+    @property
+    def sentiment_volatility(self) -> float: ...
+
+class ValueSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        capital_fraction: float = ...,
+        aggressiveness: float = ...,
+        vol_reference: float = ...,
+        vol_exit: float = ...,
+        leverage: float = ...,
+        reach: float = ...,
+        hold_when_out: bool = ...,
+        hold_to_fair: bool = ...,
+        calm_steps: int = ...,
+    ) -> None: ...
+    @property
+    def capital_fraction(self) -> float: ...
+    @property
+    def aggressiveness(self) -> float: ...
+    @property
+    def vol_reference(self) -> float: ...
+    @property
+    def vol_exit(self) -> float: ...
+    @property
+    def leverage(self) -> float: ...
+    @property
+    def reach(self) -> float: ...
+    @property
+    def hold_when_out(self) -> bool: ...
+    @property
+    def hold_to_fair(self) -> bool: ...
+    @property
+    def calm_steps(self) -> int: ...
+
+class MarketMakerSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        levels: int = ...,
+        base_spread_ticks: int = ...,
+        vol_spread_factor: float = ...,
+        inventory_limit: int = ...,
+        vol_withdraw: float = ...,
+        loss_withdraw: float = ...,
+        calm_steps: int = ...,
+        fair_weight: float = ...,
+        basis_alpha: float = ...,
+        max_basis: float = ...,
+        stress_instruments: list[int] = ...,
+    ) -> None: ...
+    @property
+    def levels(self) -> int: ...
+    @property
+    def base_spread_ticks(self) -> int: ...
+    @property
+    def vol_spread_factor(self) -> float: ...
+    @property
+    def inventory_limit(self) -> int: ...
+    @property
+    def vol_withdraw(self) -> float: ...
+    @property
+    def loss_withdraw(self) -> float: ...
+    @property
+    def calm_steps(self) -> int: ...
+    @property
+    def fair_weight(self) -> float: ...
+    @property
+    def basis_alpha(self) -> float: ...
+    @property
+    def max_basis(self) -> float: ...
+    @property
+    def stress_instruments(self) -> list[int]: ...
+
+class HolderSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self, *, slow_alpha: float = ..., dip: float = ..., budget_fraction: float = ...
+    ) -> None: ...
+    @property
+    def slow_alpha(self) -> float: ...
+    @property
+    def dip(self) -> float: ...
+    @property
+    def budget_fraction(self) -> float: ...
+
+class HoldSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(self) -> None: ...
+
+class AllocatorSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        max_leverage: float = ...,
+        slow_alpha: float = ...,
+        vol_target: float = ...,
+        rebalance_band: float = ...,
+    ) -> None: ...
+    @property
+    def max_leverage(self) -> float: ...
+    @property
+    def slow_alpha(self) -> float: ...
+    @property
+    def vol_target(self) -> float: ...
+    @property
+    def rebalance_band(self) -> float: ...
+
+class PopulationSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        first: int = ...,
+        count: int = ...,
+        instrument: int = ...,
+        instruments: list[int] = ...,
+        activity: float = ...,
+        params: StrategySpec = ...,
+    ) -> None: ...
+    @property
+    def first(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def instrument(self) -> int: ...
+    @property
+    def instruments(self) -> list[int]: ...
+    @property
+    def activity(self) -> float: ...
+    @property
+    def params(self) -> StrategySpec: ...
+    @property
+    def strategy(self) -> Strategy: ...
+
+class ShockSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(self, *, step: int = ..., kind: ShockKind = ..., value: float = ...) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def kind(self) -> ShockKind: ...
+    @property
+    def value(self) -> float: ...
+
+class WaypointSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(self, *, step: int = ..., price: float = ...) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def price(self) -> float: ...
+
+class FundamentalSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        start: float = ...,
+        drift: float = ...,
+        volatility: float = ...,
+        mean_reverting: bool = ...,
+        reversion: float = ...,
+        anchor: float = ...,
+        vol_of_vol: float = ...,
+        vol_half_life: float = ...,
+        shocks: list[ShockSpec] = ...,
+        waypoints: list[WaypointSpec] = ...,
+    ) -> None: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def drift(self) -> float: ...
+    @property
+    def volatility(self) -> float: ...
+    @property
+    def mean_reverting(self) -> bool: ...
+    @property
+    def reversion(self) -> float: ...
+    @property
+    def anchor(self) -> float: ...
+    @property
+    def vol_of_vol(self) -> float: ...
+    @property
+    def vol_half_life(self) -> float: ...
+    @property
+    def shocks(self) -> list[ShockSpec]: ...
+    @property
+    def waypoints(self) -> list[WaypointSpec]: ...
+
+class MarginChangeSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self, *, step: int = ..., instrument: int = ..., rule: MarginRuleSpec = ...
+    ) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def instrument(self) -> int: ...
+    @property
+    def rule(self) -> MarginRuleSpec: ...
+
+class VolatilityTriggerSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        instrument: int = ...,
+        window_steps: float = ...,
+        threshold: float = ...,
+        rule: MarginRuleSpec = ...,
+    ) -> None: ...
+    @property
+    def instrument(self) -> int: ...
+    @property
+    def window_steps(self) -> float: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def rule(self) -> MarginRuleSpec: ...
+
+class SimulationSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        dt: float = ...,
+        steps: int = ...,
+        seed: int = ...,
+        leverage_every: int = ...,
+        volatility_window: float = ...,
+        fundamentals: list[FundamentalSpec] = ...,
+        tick_size: list[float] = ...,
+        start_ticks: list[int] = ...,
+        mark_rules: list[MarkRule] = ...,
+        populations: list[PopulationSpec] = ...,
+        margin_changes: list[MarginChangeSpec] = ...,
+        triggers: list[VolatilityTriggerSpec] = ...,
+        trade_log: bool = ...,
+        fund_unwind_share: float = ...,
+        loadings: list[float] = ...,
+    ) -> None: ...
+    @property
+    def dt(self) -> float: ...
+    @property
+    def steps(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def leverage_every(self) -> int: ...
+    @property
+    def volatility_window(self) -> float: ...
+    @property
+    def fundamentals(self) -> list[FundamentalSpec]: ...
+    @property
+    def tick_size(self) -> list[float]: ...
+    @property
+    def start_ticks(self) -> list[int]: ...
+    @property
+    def mark_rules(self) -> list[MarkRule]: ...
+    @property
+    def populations(self) -> list[PopulationSpec]: ...
+    @property
+    def margin_changes(self) -> list[MarginChangeSpec]: ...
+    @property
+    def triggers(self) -> list[VolatilityTriggerSpec]: ...
+    @property
+    def trade_log(self) -> bool: ...
+    @property
+    def fund_unwind_share(self) -> float: ...
+    @property
+    def loadings(self) -> list[float]: ...
+
+class MarketView:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        last: float = ...,
+        reference: float = ...,
+        mid: float = ...,
+        spread: float = ...,
+        fair: float = ...,
+        volatility: float = ...,
+        step_sigma: float = ...,
+        tick_value: float = ...,
+        initial_rate: float = ...,
+    ) -> None: ...
+    @property
+    def last(self) -> float: ...
+    @property
+    def reference(self) -> float: ...
+    @property
+    def mid(self) -> float: ...
+    @property
+    def spread(self) -> float: ...
+    @property
+    def fair(self) -> float: ...
+    @property
+    def volatility(self) -> float: ...
+    @property
+    def step_sigma(self) -> float: ...
+    @property
+    def tick_value(self) -> float: ...
+    @property
+    def initial_rate(self) -> float: ...
+
+StrategySpec = (
+    SpeculatorSpec | NoiseSpec | ValueSpec | MarketMakerSpec | HolderSpec | AllocatorSpec | HoldSpec
+)
+
 def decide_batch(
-    population: dict[str, Any],
-    market: dict[str, float],
+    population: PopulationSpec,
+    market: MarketView,
     signal: float,
     equity: F64,
     cash: F64,
@@ -122,12 +605,12 @@ class MarginEngine:
     def __init__(
         self,
         tick_values: list[float],
-        rules: list[dict[str, object]],
+        rules: list[MarginRuleSpec],
         insurance_fund: float = 0.0,
         adl: bool = True,
         max_rounds: int = 64,
         max_liquidation_notional: float = ...,
-        close_order: str = "instrument",
+        close_order: CloseOrder = ...,
         liquidity: list[float] | None = None,
     ) -> None: ...
     def add_accounts(
@@ -143,10 +626,12 @@ class MarginEngine:
     def check_path(self, marks: I64) -> Records: ...
     def check_books(self, index_prices: I64) -> Records: ...
     def book_marks(self, index_prices: I64) -> I64: ...
-    def attach_book(self, instrument: int, book: OrderBook | None, mark: str = "last") -> None: ...
+    def attach_book(
+        self, instrument: int, book: OrderBook | None, mark: MarkRule = ...
+    ) -> None: ...
     def apply_fills(self, instrument: int, fills: Records) -> None: ...
     def count_liquidatable(self, marks: I64) -> int: ...
-    def set_rule(self, instrument: int, rule: dict[str, object]) -> None: ...
+    def set_rule(self, instrument: int, rule: MarginRuleSpec) -> None: ...
     def apply_trade(
         self, account: int, instrument: int, lots: int, price: float, fee: float = 0.0
     ) -> None: ...
@@ -179,7 +664,7 @@ class MarginEngine:
     instruments: int
     checks: int
     memory_bytes: int
-    close_order: str
+    close_order: CloseOrder
     liquidity: list[float]
     cross_thresholds: npt.NDArray[np.float32]
     cross_stats: dict[str, int]
@@ -211,15 +696,10 @@ STRESS_DTYPE: Final[np.dtype[np.void]]
 def stress_grid(
     *,
     tick_values: list[float],
-    rules: list[dict[str, Any]],
-    insurance_fund: float,
-    adl: bool,
-    close_order: str,
-    liquidity: list[float],
-    liquidate_at_market: bool,
-    max_liquidation_notional: float,
+    rules: list[MarginRuleSpec],
+    settings: EngineSettings,
     start_ticks: list[int],
-    mark_rules: list[str],
+    mark_rules: list[MarkRule],
     depth: list[DepthProfile] | None,
     cash: F64,
     instrument: npt.NDArray[np.uint16],
@@ -234,12 +714,11 @@ def stress_grid(
 class Simulation:
     def __init__(
         self,
-        spec: dict[str, object],
+        spec: SimulationSpec,
+        settings: EngineSettings,
         tick_values: list[float],
-        rules: list[dict[str, object]],
-        insurance_fund: float,
-        adl: bool,
-        max_liquidation_notional: float,
+        rules: list[MarginRuleSpec],
+        *,
         cash: F64,
         instrument: npt.NDArray[np.uint16],
         mode: npt.NDArray[np.uint8],

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict
 
 import numpy as np
 import numpy.typing as npt
 
 from deleverage import _core
+from deleverage.engine_spec import close_order as close_order_spec
+from deleverage.engine_spec import margin_rule, mark_rule
 from deleverage.margin_rules import CLOSE_ORDERS, Instrument, MarginRule
 
 LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
@@ -73,10 +74,10 @@ def check_close_order(
     return values
 
 
-def _rule_dict(rule: MarginRule) -> dict[str, object]:
+def _rule_spec(rule: MarginRule) -> _core.MarginRuleSpec:
     if not isinstance(rule, MarginRule):
         raise TypeError(f"rule: must be a MarginRule, got {type(rule).__name__}")
-    return asdict(rule)
+    return margin_rule(rule)
 
 
 def _column(
@@ -171,12 +172,12 @@ class MarginEngine:
         self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
         self._core = _core.MarginEngine(
             [inst.tick_value for inst in instruments],
-            [_rule_dict(inst.rule) for inst in instruments],
+            [_rule_spec(inst.rule) for inst in instruments],
             insurance_fund=insurance_fund,
             adl=bool(adl),
             max_rounds=max_rounds,
             max_liquidation_notional=max_liquidation_notional,
-            close_order=close_order,
+            close_order=close_order_spec(close_order),
             liquidity=ranks,
         )
 
@@ -212,7 +213,7 @@ class MarginEngine:
     def set_rule(self, instrument: int, rule: MarginRule) -> None:
         """Change an instrument's margin rule (a margin hike); every holder is re-evaluated."""
         self._check_instrument(instrument)
-        self._core.set_rule(instrument, _rule_dict(rule))
+        self._core.set_rule(instrument, _rule_spec(rule))
         specs = list(self.instrument_specs)
         inst = specs[instrument]
         specs[instrument] = Instrument(inst.name, inst.tick_value, rule, inst.mark)
@@ -250,7 +251,7 @@ class MarginEngine:
         self._check_instrument(instrument)
         if book is not None and not isinstance(book, _core.OrderBook):
             raise TypeError(f"book: must be a deleverage.OrderBook, got {type(book).__name__}")
-        self._core.attach_book(instrument, book, self.instrument_specs[instrument].mark)
+        self._core.attach_book(instrument, book, mark_rule(self.instrument_specs[instrument].mark))
 
     def check_books(self, index_prices: npt.ArrayLike) -> np.ndarray:
         """``check`` with each round's marks taken from the attached books."""
@@ -398,7 +399,7 @@ class MarginEngine:
 
     @property
     def close_order(self) -> str:
-        return str(self._core.close_order)
+        return str(self._core.close_order.name)
 
     @property
     def liquidity(self) -> list[float]:

@@ -1,7 +1,8 @@
 """Margin configuration: instruments and their margin rules (docs/margin.md).
 
 Frozen dataclasses, validated on construction; every error names the field
-and the allowed range.
+and the allowed range. The ranges are the engine's (``_core.LIMITS``, written
+once in cpp/include/deleverage/limits.hpp).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+
+from deleverage import _core
 
 Maintenance = Literal["fixed", "percent", "tiered", "closeout"]
 Basis = Literal["mark", "entry"]
@@ -26,15 +29,31 @@ CloseOrder = Literal["instrument", "most_liquid", "largest_loss", "pro_rata"]
 CLOSE_ORDERS: tuple[str, ...] = ("instrument", "most_liquid", "largest_loss", "pro_rata")
 
 
-def _check_range(field: str, value: float, lo: float, hi: float, *, lo_open: bool = False) -> None:
+def _check_range(
+    field: str,
+    value: float,
+    lo: float,
+    hi: float,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{field}: must be a number, got {type(value).__name__}")
     if not math.isfinite(value):
         raise ValueError(f"{field}: must be finite, got {value}")
     below = value <= lo if lo_open else value < lo
-    if below or value > hi:
+    above = value >= hi if hi_open else value > hi
+    if below or above:
         left = "(" if lo_open else "["
-        raise ValueError(f"{field}: must be in {left}{lo}, {hi}], got {value}")
+        right = ")" if hi_open else "]"
+        raise ValueError(f"{field}: must be in {left}{lo}, {hi}{right}, got {value}")
+
+
+def _check_limit(field: str, value: float, limit: str | None = None) -> None:
+    """`value` within the engine's limit for the margin rule's `limit` (default: `field`)."""
+    lo, hi, lo_open, hi_open = _core.LIMITS[f"MarginRule.{limit or field}"]
+    _check_range(field, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
 def _check_bool(field: str, value: object) -> None:
@@ -66,15 +85,15 @@ class MarginRule:
     taker_fee_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_range("initial_rate", self.initial_rate, 0.0, 1.0, lo_open=True)
+        _check_limit("initial_rate", self.initial_rate)
         _check_choice("maintenance", self.maintenance, MAINTENANCE_KINDS)
-        _check_range("maintenance_rate", self.maintenance_rate, 0.0, 1.0)
-        _check_range("amount_per_lot", self.amount_per_lot, 0.0, 1e15)
-        _check_range("closeout_share", self.closeout_share, 0.0, 1.0, lo_open=True)
+        _check_limit("maintenance_rate", self.maintenance_rate)
+        _check_limit("amount_per_lot", self.amount_per_lot)
+        _check_limit("closeout_share", self.closeout_share)
         _check_choice("basis", self.basis, BASES)
-        _check_range("liquidation_fee_rate", self.liquidation_fee_rate, 0.0, 0.1)
-        _check_range("maker_fee_rate", self.maker_fee_rate, -0.01, 0.01)
-        _check_range("taker_fee_rate", self.taker_fee_rate, -0.01, 0.01)
+        _check_limit("liquidation_fee_rate", self.liquidation_fee_rate)
+        _check_limit("maker_fee_rate", self.maker_fee_rate)
+        _check_limit("taker_fee_rate", self.taker_fee_rate)
         _check_bool("negative_balance_protection", self.negative_balance_protection)
         _check_bool("partial_liquidation", self.partial_liquidation)
         object.__setattr__(
@@ -133,10 +152,8 @@ def _check_tiers(tiers: tuple[tuple[float, float], ...]) -> None:
             "tiers: at least one (floor, rate) bracket is needed for tiered maintenance"
         )
     for k, (floor, rate) in enumerate(tiers):
-        _check_range(f"tiers[{k}].floor", floor, 0.0, 1e18)
-        _check_range(f"tiers[{k}].rate", rate, 0.0, 1.0)
-        if rate >= 1.0:
-            raise ValueError(f"tiers[{k}].rate: must be in [0, 1), got {rate}")
+        _check_limit(f"tiers[{k}].floor", floor, "tiers.floor")
+        _check_limit(f"tiers[{k}].rate", rate, "tiers.rate")
     if tiers[0][0] != 0.0:
         raise ValueError(
             f"tiers[0].floor: must be 0 (brackets start at zero notional), got {tiers[0][0]}"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "deleverage/codes.hpp"
+#include "deleverage/limits.hpp"
 
 namespace deleverage {
 
@@ -37,24 +38,19 @@ struct MarginRule {
 
   // Check every field and derive the tier deductions; throws std::invalid_argument naming the field.
   void validate_and_prepare() {
-    auto in = [](const char* field, double x, double lo, double hi, bool lo_open) {
-      if (!std::isfinite(x) || (lo_open ? x <= lo : x < lo) || x > hi)
-        throw std::invalid_argument(std::string(field) + ": must be in " + (lo_open ? "(" : "[") + std::to_string(lo) +
-                                    ", " + std::to_string(hi) + "], got " + std::to_string(x));
-    };
-    in("initial_rate", initial_rate, 0.0, 1.0, true);
-    in("maintenance_rate", maintenance_rate, 0.0, 1.0, false);
+    limits::kInitialRate.check(initial_rate);
+    limits::kMaintenanceRate.check(maintenance_rate);
     if (maintenance == Maintenance::Percent && maintenance_rate >= 1.0)
       throw std::invalid_argument("maintenance_rate: must be below 1 for percent maintenance");
     // Maintenance at the whole notional leaves a long no liquidation price (0/0).
     if (maintenance == Maintenance::Closeout && closeout_share * initial_rate >= 1.0)
       throw std::invalid_argument(
           "closeout_share: closeout_share * initial_rate must be below 1 for closeout maintenance");
-    in("amount_per_lot", amount_per_lot, 0.0, 1e15, false);
-    in("closeout_share", closeout_share, 0.0, 1.0, true);
-    in("liquidation_fee_rate", liquidation_fee_rate, 0.0, 0.1, false);
-    in("maker_fee_rate", maker_fee_rate, -0.01, 0.01, false);
-    in("taker_fee_rate", taker_fee_rate, -0.01, 0.01, false);
+    limits::kAmountPerLot.check(amount_per_lot);
+    limits::kCloseoutShare.check(closeout_share);
+    limits::kLiquidationFeeRate.check(liquidation_fee_rate);
+    limits::kMakerFeeRate.check(maker_fee_rate);
+    limits::kTakerFeeRate.check(taker_fee_rate);
     if (static_cast<std::uint8_t>(maintenance) > 3) throw std::invalid_argument("maintenance: unknown kind");
     if (static_cast<std::uint8_t>(basis) > 1) throw std::invalid_argument("basis: unknown basis");
     tier_deduction.clear();
@@ -67,9 +63,8 @@ struct MarginRule {
     if (tier_floor[0] != 0.0) throw std::invalid_argument("tiers[0].floor: must be 0");
     tier_deduction.push_back(0.0);
     for (std::size_t k = 0; k < tier_floor.size(); ++k) {
-      in("tiers.floor", tier_floor[k], 0.0, 1e18, false);
-      in("tiers.rate", tier_rate[k], 0.0, 1.0, false);
-      if (tier_rate[k] >= 1.0) throw std::invalid_argument("tiers[" + std::to_string(k) + "].rate: must be below 1");
+      limits::kTierFloor.check(tier_floor[k], "tiers[" + std::to_string(k) + "].floor");
+      limits::kTierRate.check(tier_rate[k], "tiers[" + std::to_string(k) + "].rate");
       if (k == 0) continue;
       if (tier_floor[k] <= tier_floor[k - 1])
         throw std::invalid_argument("tiers[" + std::to_string(k) + "].floor: floors must be strictly increasing");

@@ -14,15 +14,18 @@
 #include "deleverage/counter_rng.hpp"
 #include "deleverage/decision_batch.hpp"
 #include "deleverage/fundamental.hpp"
+#include "deleverage/limits.hpp"
 #include "deleverage/margin_engine.hpp"
 #include "deleverage/order_book.hpp"
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/price_path.hpp"
 #include "deleverage/recording.hpp"
+#include "deleverage/strategy_kernels.hpp"
 
 namespace deleverage {
 
+// A scheduled exchange notice: from `step` on, `instrument` uses `rule`.
 struct ScheduledRule {
   std::uint64_t step;
   std::uint16_t instrument;
@@ -63,8 +66,8 @@ class Simulation {
  public:
   // The clock's step: buffers sized in steps of kReturnSeconds (300 s) stay below
   // 300,000 entries.
-  static constexpr double kMinDt = 1e-3;
-  static constexpr double kMaxDt = 86400.0;
+  static constexpr double kMinDt = limits::kDt.lo;
+  static constexpr double kMaxDt = limits::kDt.hi;
   // `param`: one number per account, its strategy's heterogeneous parameter.
   Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
 
@@ -105,19 +108,6 @@ class Simulation {
     double volume;
     std::vector<double> history;  // the last return_horizon_ last prices (ring)
   };
-  struct PopulationState {
-    // Per instrument of the population (in PopulationSpec::instruments order).
-    std::vector<double> fast;  // EMAs of the last price (ticks)
-    std::vector<double> slow;
-    std::vector<double> mood;              // noise traders' sentiment
-    std::vector<double> variance;          // allocators' slow EMA of squared step returns
-    std::vector<double> basis;             // makers' EMA of log(last / fair)
-    std::vector<std::uint64_t> calm_from;  // value traders: the first step they may trade again
-    std::vector<DecisionBatch> batches;    // this step's due accounts (the same accounts in each)
-    std::vector<populations::MakerState> makers;
-    std::size_t cursor = 0;  // the next due account to send its orders
-  };
-
   void step(std::uint64_t t);
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);

@@ -8,7 +8,7 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void allocators(const PopulationSpec& p, const MarketView& m, double volatility, DecisionBatch& b) noexcept {
+void allocators(const AllocatorParams& p, const MarketView& m, double volatility, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double cap = std::min(p.max_leverage, 1.0 / m.initial_rate);
   // Volatility targeting: above vol_target the whole book shrinks in proportion.

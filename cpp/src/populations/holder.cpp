@@ -8,7 +8,7 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void holders(const PopulationSpec& p, const MarketView& m, double slow_average, DecisionBatch& b) noexcept {
+void holders(const HolderParams& p, const MarketView& m, double slow_average, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const bool dip = m.last <= slow_average * (1.0 - p.dip);
   const double unit = m.last * m.tick_value;

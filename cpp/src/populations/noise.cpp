@@ -16,7 +16,7 @@ inline double round_half_up(double x) noexcept { return std::floor(x + 0.5); }
 }  // namespace
 
 DELEVERAGE_DISPATCH
-void noise(const PopulationSpec& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept {
+void noise(const NoiseParams& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double unit = m.last * m.tick_value;
   const double limit_share = p.limit_share;

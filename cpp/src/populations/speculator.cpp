@@ -8,7 +8,7 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void speculators(const PopulationSpec& p, const MarketView& m, double momentum, DecisionBatch& b) noexcept {
+void speculators(const SpeculatorParams& p, const MarketView& m, double momentum, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double direction = momentum > p.threshold ? 1.0 : (momentum < -p.threshold ? -1.0 : 0.0);
   const double cap = std::min(p.max_leverage, 1.0 / m.initial_rate);

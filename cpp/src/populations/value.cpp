@@ -8,7 +8,7 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void value(const PopulationSpec& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept {
+void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double mispricing = (m.fair - m.last) / m.last;
   const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);

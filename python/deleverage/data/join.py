@@ -71,7 +71,7 @@ class SnapshotPart:
     instrument: np.ndarray
     mode: np.ndarray
     population: np.ndarray
-    specs: list[dict[str, Any]]
+    specs: list[Any]  # the engine's PopulationSpec of each block
     blocks: AccountBlocks
 
     def entry_ticks(self, scenario: Scenario) -> np.ndarray:
@@ -86,11 +86,14 @@ def snapshot_part(
     scenario: Scenario,
     seed: int,
     first: int,
-    strategy_param: dict[str, str],
-    population_spec: Callable[[Any, int, list[str], float], dict[str, Any]],
+    account_param: Callable[[Any], str | None],
+    population_spec: Callable[[Any, int, int], Any],
+    hold_spec: Callable[[int, int], Any],
 ) -> SnapshotPart | None:
     """The scenario's accounts file laid out after ``first`` generated accounts (None
-    without one). ``population_spec`` makes a population's engine description."""
+    without one). ``account_param(params)`` names the distribution of a strategy's
+    per-account parameter (None: none); ``population_spec(population, first, count)``
+    and ``hold_spec(first, count)`` make the engine's spec of a block."""
     if scenario.accounts_file is None:
         return None
     pops = scenario.populations
@@ -102,7 +105,7 @@ def snapshot_part(
     param = np.zeros(len(snap))
     instrument = snap.instrument.copy()
     population = np.zeros(len(snap), dtype=np.uint16)
-    specs: list[dict[str, Any]] = []
+    specs: list[Any] = []
     generated = AccountBlocks.generated(scenario)
     labels, strategies, counts = (
         list(generated.labels),
@@ -131,9 +134,8 @@ def snapshot_part(
                     f"isolated account following {pop.name!r} may hold only {pop.instrument}"
                 )
             instrument[rows[flat]] = home
-            spec = population_spec(pop, start, names, scenario.clock.dt)
-            spec["count"] = n
-            field = strategy_param.get(pop.strategy)
+            spec = population_spec(pop, start, n)
+            field = account_param(pop.params)
             if field is not None:
                 # Drawn as the population's, on a stream of their own; a row's leverage wins.
                 rng = np.random.default_rng(np.random.SeedSequence([seed, k, 1]))
@@ -145,14 +147,7 @@ def snapshot_part(
             labels.append(f"{HOLD_LABEL}:{pop.name}")
             strategies.append(pop.strategy)
         else:
-            spec = {
-                "strategy": "hold",
-                "first": start,
-                "count": n,
-                "instrument": 0,
-                "instruments": [0],
-                "activity": 1.0,
-            }
+            spec = hold_spec(start, n)
             labels.append(HOLD_LABEL)
             strategies.append("hold")
         specs.append(spec)

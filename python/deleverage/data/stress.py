@@ -27,7 +27,7 @@ import dataclasses
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +37,7 @@ import pandas as pd
 from deleverage import _core
 from deleverage.data.accounts import AccountSnapshot, read_accounts
 from deleverage.data.paths import read_path
+from deleverage.engine_spec import engine_settings, margin_rule, mark_rule
 from deleverage.result import CLOSE_KINDS
 from deleverage.scenario import Scenario
 
@@ -227,15 +228,10 @@ def _run(
     shocks = [_core.StressShock(instrument=instrument, multipliers=m) for m in multipliers]
     outcomes, logs = _core.stress_grid(
         tick_values=[inst.tick_value for inst in insts],
-        rules=[asdict(inst.margin) for inst in insts],
-        insurance_fund=world.insurance_fund,
-        adl=world.adl,
-        close_order=world.close_order,
-        liquidity=[inst.liquidity for inst in insts],
-        liquidate_at_market=world.liquidation_orders == "market",
-        max_liquidation_notional=world.policy.max_liquidation_notional_per_step,
+        rules=[margin_rule(inst.margin) for inst in insts],
+        settings=engine_settings(world),
         start_ticks=[inst.start_ticks for inst in insts],
-        mark_rules=[inst.mark for inst in insts],
+        mark_rules=[mark_rule(inst.mark) for inst in insts],
         depth=None if depth is None else [d.core() for d in depth],
         cash=snapshot.cash,
         instrument=snapshot.instrument,

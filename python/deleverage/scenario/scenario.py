@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from deleverage import _core
 from deleverage.margin_rules import (
     CLOSE_ORDERS,
     MARK_RULES,
@@ -140,9 +141,9 @@ class InstrumentSpec:
         )
 
 
-#: The clock's step, seconds: a millisecond to a day (the engine's ``MIN_DT``, ``MAX_DT``).
-MIN_DT = 1e-3
-MAX_DT = 86400.0
+#: The clock's step, seconds: a millisecond to a day (the engine's limit).
+MIN_DT: float = _core.LIMITS["Simulation.dt"][0]
+MAX_DT: float = _core.LIMITS["Simulation.dt"][1]
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@
 #pragma once
 
 #include "deleverage/decision_batch.hpp"
-#include "deleverage/population.hpp"
+#include "deleverage/market_view.hpp"
 
 namespace deleverage::populations {
 
+struct AllocatorParams {
+  double max_leverage = 10.0;
+  double slow_alpha = 0.001;    // per-step weight of their volatility estimate
+  double vol_target = 0.0;      // annualised; 0: no volatility targeting
+  double rebalance_band = 0.1;  // relative drift from target before they trade
+};
+
 // Fills b.target (and b.price) for every account of the batch.
-void allocators(const PopulationSpec& p, const MarketView& m, double volatility, DecisionBatch& b) noexcept;
+void allocators(const AllocatorParams& p, const MarketView& m, double volatility, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

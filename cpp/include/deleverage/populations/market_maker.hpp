@@ -8,10 +8,31 @@
 #include <cmath>
 #include <vector>
 
-#include "deleverage/population.hpp"
+#include <cstdint>
+
+#include "deleverage/market_view.hpp"
 #include "deleverage/records.hpp"
 
 namespace deleverage::populations {
+
+struct MarketMakerParams {
+  std::int64_t levels = 5;
+  std::int64_t base_spread_ticks = 2;
+  double vol_spread_factor = 10.0;
+  std::int64_t inventory_limit = 1000;
+  double vol_withdraw = 1.0;
+  double loss_withdraw = 0.2;
+  std::int64_t calm_steps = 600;
+  double fair_weight = 0.5;  // of fair value in the price they quote around
+  // Per-step weight of their average of log(last / fair), the basis this book
+  // trades at: they quote around fair value times exp(basis). 0: no basis.
+  // While every dealer of the population is out, the basis is the book's own.
+  double basis_alpha = 0.0;
+  double max_basis = 1e300;  // the basis they quote is held within +-max_basis (log)
+  // Other instruments whose realized volatility counts against vol_withdraw too
+  // (one risk limit across a bank's desks).
+  std::vector<std::uint16_t> stress_instruments;
+};
 
 struct MakerState {
   bool withdrawn = false;
@@ -26,7 +47,7 @@ struct MakerState {
 inline constexpr double kMaxHalfSpread = 0.005;
 
 // Half the width of the maker's quotes, in ticks.
-inline double maker_half_spread(const PopulationSpec& p, const MarketView& m) noexcept {
+inline double maker_half_spread(const MarketMakerParams& p, const MarketView& m) noexcept {
   const double widening = std::min(p.vol_spread_factor * m.step_sigma, kMaxHalfSpread);
   return static_cast<double>(p.base_spread_ticks) + widening * m.reference;
 }
@@ -38,7 +59,7 @@ inline double maker_half_spread(const PopulationSpec& p, const MarketView& m) no
 // wide spreads are what bring dealers back after a storm. Re-entering into a
 // storm, it tolerates half as much again as the volatility it came back to,
 // until volatility falls under its limit.
-inline bool maker_active(const PopulationSpec& p, const MarketView& m, double equity, MakerState& s) noexcept {
+inline bool maker_active(const MarketMakerParams& p, const MarketView& m, double equity, MakerState& s) noexcept {
   if (s.capital <= 0) s.capital = equity;
   if (s.limit <= 0 || m.volatility <= p.vol_withdraw) s.limit = p.vol_withdraw;
   const double loss = s.capital > 0 ? (s.capital - equity) / s.capital : 1.0;
@@ -59,7 +80,7 @@ inline bool maker_active(const PopulationSpec& p, const MarketView& m, double eq
 }
 
 // The ladder: `levels` bids and asks of `size` lots around the reference price.
-inline void maker_quotes(const PopulationSpec& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
+inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
                          std::vector<Message>& out) {
   const double half = maker_half_spread(p, m);
   const double lean =

@@ -5,13 +5,22 @@
 // how far from the mid). A limit order stands until the trader's next decision.
 #pragma once
 
+#include <cstdint>
 #include "deleverage/decision_batch.hpp"
-#include "deleverage/population.hpp"
+
+#include "deleverage/market_view.hpp"
 
 namespace deleverage::populations {
 
+struct NoiseParams {
+  double limit_share = 0.5;
+  std::int64_t limit_offset_ticks = 20;
+  double sentiment_persistence = 0.0;  // AR(1) coefficient of the mood, per step
+  double sentiment_volatility = 0.0;   // its innovation's standard deviation
+};
+
 // Fills b.target (and b.price) for every account of the batch.
 // buy_probability: the chance each order is a buy (the population's mood).
-void noise(const PopulationSpec& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept;
+void noise(const NoiseParams& p, const MarketView& m, double buy_probability, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

@@ -7,11 +7,20 @@
 #pragma once
 
 #include "deleverage/decision_batch.hpp"
-#include "deleverage/population.hpp"
+#include "deleverage/market_view.hpp"
 
 namespace deleverage::populations {
 
+struct SpeculatorParams {
+  // Momentum of the last price: EMAs with these per-step weights.
+  double fast_alpha = 0.01;
+  double slow_alpha = 0.001;
+  double threshold = 0.0005;
+  double max_leverage = 50.0;
+  double short_fraction = 1.0;  // of the target leverage taken short (0: long-only, flat instead)
+};
+
 // Fills b.target (and b.price) for every account of the batch.
-void speculators(const PopulationSpec& p, const MarketView& m, double momentum, DecisionBatch& b) noexcept;
+void speculators(const SpeculatorParams& p, const MarketView& m, double momentum, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

@@ -8,13 +8,27 @@
 // rest standing at fair until its next decision.
 #pragma once
 
+#include <cstdint>
+
 #include "deleverage/decision_batch.hpp"
-#include "deleverage/population.hpp"
+#include "deleverage/market_view.hpp"
 
 namespace deleverage::populations {
 
+struct ValueParams {
+  double capital_fraction = 0.5;
+  double aggressiveness = 5.0;
+  double vol_reference = 0.3;
+  double vol_exit = 1.0;
+  double leverage = 1.0;
+  double reach = 1.0;           // how far toward fair value their limit price goes (1: at fair)
+  bool hold_when_out = false;   // above vol_exit: keep the position (true) or close it (false)
+  bool hold_to_fair = false;    // reduce a position only once the price has crossed fair value
+  std::int64_t calm_steps = 0;  // steps under vol_exit in a row before they trade again (0: none)
+};
+
 // Fills b.target (and b.price) for every account of the batch. `settling`: the
 // storm is over but they are still waiting out `calm_steps` of calm (out).
-void value(const PopulationSpec& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept;
+void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations

@@ -1,0 +1,63 @@
+// The engine's input limits, written once. The engine checks its inputs
+// against them (MarginRule::validate_and_prepare, Simulation), the bindings
+// export them as _core.LIMITS ("MarginRule.initial_rate" -> (lo, hi, lo_open,
+// hi_open)), and the Python dataclasses validate against that table, naming the
+// field's path; so a range is changed here, and only here.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace deleverage {
+
+struct Limit {
+  const char* owner;  // the spec the field belongs to
+  const char* field;
+  double lo;
+  double hi;
+  bool lo_open;
+  bool hi_open;
+  const char* unit = "";  // follows the range in messages
+
+  bool holds(double x) const noexcept {
+    return std::isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
+  }
+
+  // Throws std::invalid_argument "<field>: must be in [lo, hi], got x" unless x is within.
+  void check(double x, const std::string& where) const {
+    if (holds(x)) return;
+    std::ostringstream out;
+    out << where << ": must be in " << (lo_open ? "(" : "[") << lo << ", " << hi << (hi_open ? ")" : "]");
+    if (*unit != '\0') out << " " << unit;
+    out << ", got " << x;
+    throw std::invalid_argument(out.str());
+  }
+  void check(double x) const { check(x, field); }
+};
+
+namespace limits {
+
+inline constexpr Limit kInitialRate{"MarginRule", "initial_rate", 0.0, 1.0, true, false};
+inline constexpr Limit kMaintenanceRate{"MarginRule", "maintenance_rate", 0.0, 1.0, false, false};
+inline constexpr Limit kAmountPerLot{"MarginRule", "amount_per_lot", 0.0, 1e15, false, false};
+inline constexpr Limit kCloseoutShare{"MarginRule", "closeout_share", 0.0, 1.0, true, false};
+inline constexpr Limit kLiquidationFeeRate{"MarginRule", "liquidation_fee_rate", 0.0, 0.1, false, false};
+inline constexpr Limit kMakerFeeRate{"MarginRule", "maker_fee_rate", -0.01, 0.01, false, false};
+inline constexpr Limit kTakerFeeRate{"MarginRule", "taker_fee_rate", -0.01, 0.01, false, false};
+inline constexpr Limit kTierFloor{"MarginRule", "tiers.floor", 0.0, 1e18, false, false};
+inline constexpr Limit kTierRate{"MarginRule", "tiers.rate", 0.0, 1.0, false, true};
+// The clock's step (seconds): buffers sized in steps of five minutes stay below 300,000 entries.
+inline constexpr Limit kDt{"Simulation", "dt", 1e-3, 86400.0, false, false, "seconds"};
+// A population's per-step probability that an account acts.
+inline constexpr Limit kActivity{"Population", "activity", 0.0, 1.0, true, false};
+
+inline constexpr std::array<const Limit*, 11> kAll{
+    &kInitialRate,  &kMaintenanceRate, &kAmountPerLot, &kCloseoutShare, &kLiquidationFeeRate,
+    &kMakerFeeRate, &kTakerFeeRate,    &kTierFloor,    &kTierRate,      &kDt,
+    &kActivity};
+
+}  // namespace limits
+}  // namespace deleverage

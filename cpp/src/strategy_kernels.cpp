@@ -1,0 +1,120 @@
+#include "deleverage/strategy_kernels.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "deleverage/fundamental.hpp"
+
+namespace deleverage {
+namespace {
+
+using namespace populations;
+
+double no_signal(const PopulationState&, std::size_t, double, std::uint64_t) { return 0.0; }
+
+template <class P>
+const P& params(const PopulationSpec& p) {
+  return *std::get_if<P>(&p.params);  // the table is indexed by the variant's index
+}
+
+const StrategyKernel kSpeculator{
+    false, false, false,
+    // Momentum: (fast - slow) / slow of the population's price averages.
+    [](const PopulationState& s, std::size_t k, double, std::uint64_t) { return (s.fast[k] - s.slow[k]) / s.slow[k]; },
+    [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+      speculators(params<SpeculatorParams>(p), m, signal, b);
+    },
+    [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+      const auto& q = params<SpeculatorParams>(p);
+      s.fast[k] += q.fast_alpha * (tape.price - s.fast[k]);
+      s.slow[k] += q.slow_alpha * (tape.price - s.slow[k]);
+    }};
+
+const StrategyKernel kNoise{false, true, true,
+                            // The chance each order is a buy, from the population's mood.
+                            [](const PopulationState& s, std::size_t k, double, std::uint64_t) {
+                              return 1.0 / (1.0 + std::exp(-2.0 * s.mood[k]));
+                            },
+                            [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+                              noise(params<NoiseParams>(p), m, signal, b);
+                            },
+                            [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+                              const auto& q = params<NoiseParams>(p);
+                              if (q.sentiment_volatility > 0.0)
+                                s.mood[k] =
+                                    q.sentiment_persistence * s.mood[k] +
+                                    q.sentiment_volatility * tape.rng->normal(kStreamSentiment, tape.t, tape.key);
+                            }};
+
+const StrategyKernel kValue{
+    false, false, true,
+    // Whether they are still waiting out a storm (1) or not (0).
+    [](const PopulationState& s, std::size_t k, double, std::uint64_t t) { return t < s.calm_from[k] ? 1.0 : 0.0; },
+    [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+      value(params<ValueParams>(p), m, signal != 0.0, b);
+    },
+    [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+      const auto& q = params<ValueParams>(p);
+      // A step at or above vol_exit restarts their wait.
+      if (q.calm_steps > 0 && tape.volatility >= q.vol_exit)
+        s.calm_from[k] = tape.t + 1 + static_cast<std::uint64_t>(q.calm_steps);
+    }};
+
+const StrategyKernel kMarketMaker{true,
+                                  false,
+                                  false,
+                                  no_signal,
+                                  nullptr,
+                                  [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+                                    const auto& q = params<MarketMakerParams>(p);
+                                    if (q.basis_alpha <= 0.0) return;
+                                    // Dealers out of the market keep no memory of the basis: back in, they
+                                    // quote where the book trades now (below value after a cascade, too).
+                                    const bool out = std::all_of(s.makers.begin(), s.makers.end(),
+                                                                 [](const auto& m) { return m.withdrawn; });
+                                    const double basis = std::log(tape.price / tape.fair);
+                                    s.basis[k] += (out ? 1.0 : q.basis_alpha) * (basis - s.basis[k]);
+                                  }};
+
+const StrategyKernel kHolder{false, false, false,
+                             // Their slow average of the price (ticks).
+                             [](const PopulationState& s, std::size_t k, double, std::uint64_t) { return s.slow[k]; },
+                             [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+                               holders(params<HolderParams>(p), m, signal, b);
+                             },
+                             [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+                               s.slow[k] += params<HolderParams>(p).slow_alpha * (tape.price - s.slow[k]);
+                             }};
+
+const StrategyKernel kAllocator{false, false, false,
+                                // They budget risk on the stormiest of their markets, over their own horizon.
+                                [](const PopulationState& s, std::size_t, double dt, std::uint64_t) {
+                                  double stormiest = 0.0;
+                                  for (const double v : s.variance)
+                                    stormiest = std::max(stormiest, std::sqrt(v * Fundamental::kYear / dt));
+                                  return stormiest;
+                                },
+                                [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
+                                  allocators(params<AllocatorParams>(p), m, signal, b);
+                                },
+                                [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
+                                  const double r = tape.step_return;
+                                  s.variance[k] += params<AllocatorParams>(p).slow_alpha *
+                                                   (r * r / tape.return_horizon - s.variance[k]);
+                                }};
+
+// Never due, no decision, no running averages.
+const StrategyKernel kHold{
+    false, false, false, no_signal, nullptr, [](const PopulationSpec&, PopulationState&, std::size_t, const Tape&) {}};
+
+// In Strategy order.
+const std::array<const StrategyKernel*, 7> kTable{&kSpeculator, &kNoise,     &kValue, &kMarketMaker,
+                                                  &kHolder,     &kAllocator, &kHold};
+static_assert(std::variant_size_v<StrategyParams> == 7, "one table entry per strategy");
+
+}  // namespace
+
+const StrategyKernel& kernel_of(Strategy s) noexcept { return *kTable[static_cast<std::size_t>(s)]; }
+
+}  // namespace deleverage

@@ -1,0 +1,434 @@
+"""The one place the scenario's dataclasses become the engine's specs.
+
+The engine's inputs are classes of the compiled module (``_core.SimulationSpec``,
+``_core.PopulationSpec``, one ``_core.*Spec`` per strategy, ``_core.MarginRuleSpec``
+...) built with keyword arguments: an unknown keyword is a TypeError, every
+field is read back as a property, and choices are enums, never strings.
+Each dataclass has one converter here; nothing crosses as a dict. Units
+change on the way (horizons in seconds become per-step weights, waypoints'
+prices their logs in the engine), so a converter is where a field's meaning
+for the engine is written down.
+
+To add a field: add it to the C++ struct and its ``.field(...)`` line in
+``cpp/bindings/register_specs.cpp`` (and ``_core.pyi``), then pass it in the
+converter of its dataclass below. ``tests/test_engine_spec.py`` fails until
+every scenario field reaches the engine or is listed as Python-only there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from deleverage import _core
+from deleverage.margin_rules import MarginRule
+from deleverage.scenario import (
+    AllocatorParams,
+    Fundamental,
+    HolderParams,
+    InstrumentSpec,
+    MarginChange,
+    MarketMakerParams,
+    NoiseParams,
+    Population,
+    Scenario,
+    Shock,
+    SpeculatorParams,
+    ValueParams,
+    VolatilityTrigger,
+    Waypoint,
+)
+
+if TYPE_CHECKING:
+    from deleverage.data.join import AccountBlocks, SnapshotPart
+
+StrategySpec = (
+    _core.SpeculatorSpec
+    | _core.NoiseSpec
+    | _core.ValueSpec
+    | _core.MarketMakerSpec
+    | _core.HolderSpec
+    | _core.AllocatorSpec
+    | _core.HoldSpec
+)
+
+
+def alpha(horizon_seconds: float, dt: float) -> float:
+    """Per-step weight of an exponential average over `horizon_seconds`."""
+    return 2.0 / (max(horizon_seconds / dt, 1.0) + 1.0)
+
+
+# ---- Margin ------------------------------------------------------------------------------
+
+
+def margin_rule(rule: MarginRule) -> _core.MarginRuleSpec:
+    """A margin rule as the engine holds it."""
+    return _core.MarginRuleSpec(
+        initial_rate=rule.initial_rate,
+        maintenance=_core.Maintenance.__members__[rule.maintenance],
+        maintenance_rate=rule.maintenance_rate,
+        amount_per_lot=rule.amount_per_lot,
+        tiers=list(rule.tiers),
+        closeout_share=rule.closeout_share,
+        basis=_core.MarginBasis.__members__[rule.basis],
+        liquidation_fee_rate=rule.liquidation_fee_rate,
+        negative_balance_protection=rule.negative_balance_protection,
+        partial_liquidation=rule.partial_liquidation,
+        maker_fee_rate=rule.maker_fee_rate,
+        taker_fee_rate=rule.taker_fee_rate,
+    )
+
+
+def mark_rule(name: str) -> _core.MarkRule:
+    """A mark-price rule by its name."""
+    return _core.MarkRule.__members__[name]
+
+
+def close_order(name: str) -> _core.CloseOrder:
+    """A close order by its name."""
+    return _core.CloseOrder.__members__[name]
+
+
+# ---- Strategies --------------------------------------------------------------------------
+
+
+def _speculator(p: SpeculatorParams, dt: float, names: Sequence[str]) -> _core.SpeculatorSpec:
+    return _core.SpeculatorSpec(
+        fast_alpha=alpha(p.fast_horizon, dt),
+        slow_alpha=alpha(p.slow_horizon, dt),
+        threshold=p.threshold,
+        max_leverage=p.max_leverage,
+        short_fraction=p.short_fraction,
+    )
+
+
+def _noise(p: NoiseParams, dt: float, names: Sequence[str]) -> _core.NoiseSpec:
+    return _core.NoiseSpec(
+        limit_share=p.limit_share,
+        limit_offset_ticks=p.limit_offset_ticks,
+        sentiment_persistence=p.sentiment_persistence,
+        sentiment_volatility=p.sentiment_volatility,
+    )
+
+
+def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
+    return _core.ValueSpec(
+        capital_fraction=p.capital_fraction,
+        aggressiveness=p.aggressiveness,
+        vol_reference=p.vol_reference,
+        vol_exit=p.vol_exit,
+        leverage=p.leverage,
+        reach=p.reach,
+        hold_when_out=p.hold_when_out,
+        hold_to_fair=p.hold_to_fair,
+        calm_steps=round(p.calm_after / dt),
+    )
+
+
+def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _core.MarketMakerSpec:
+    return _core.MarketMakerSpec(
+        levels=p.levels,
+        base_spread_ticks=p.base_spread_ticks,
+        vol_spread_factor=p.vol_spread_factor,
+        inventory_limit=p.inventory_limit,
+        vol_withdraw=p.vol_withdraw,
+        loss_withdraw=p.loss_withdraw,
+        calm_steps=p.calm_steps,
+        fair_weight=p.fair_weight,
+        basis_alpha=alpha(p.basis_horizon, dt) if p.basis_horizon > 0 else 0.0,
+        max_basis=min(p.max_basis, 1e300),
+        stress_instruments=[names.index(x) for x in p.stress_instruments],
+    )
+
+
+def _holder(p: HolderParams, dt: float, names: Sequence[str]) -> _core.HolderSpec:
+    return _core.HolderSpec(
+        slow_alpha=alpha(p.slow_horizon, dt), dip=p.dip, budget_fraction=p.budget_fraction
+    )
+
+
+def _allocator(p: AllocatorParams, dt: float, names: Sequence[str]) -> _core.AllocatorSpec:
+    return _core.AllocatorSpec(
+        max_leverage=p.max_leverage,
+        slow_alpha=alpha(p.vol_horizon, dt),
+        vol_target=p.vol_target,
+        rebalance_band=p.rebalance_band,
+    )
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    """How a strategy's parameters reach the engine: the converter of its
+    dataclass, and the distribution (a field of it) each account's own
+    parameter is drawn from (None: the engine reads no per-account parameter)."""
+
+    convert: Callable[[Any, float, Sequence[str]], StrategySpec]
+    account_param: str | None
+
+
+#: One entry per strategy parameter class.
+STRATEGIES: dict[type, StrategyEntry] = {
+    SpeculatorParams: StrategyEntry(_speculator, "target_leverage"),
+    NoiseParams: StrategyEntry(_noise, "order_size"),
+    ValueParams: StrategyEntry(_value, None),
+    MarketMakerParams: StrategyEntry(_market_maker, "depth_lots"),
+    HolderParams: StrategyEntry(_holder, None),
+    AllocatorParams: StrategyEntry(_allocator, "target_leverage"),
+}
+
+
+def strategy_spec(params: object, dt: float, names: Sequence[str]) -> StrategySpec:
+    """A strategy's parameters as the engine's struct of that strategy."""
+    return STRATEGIES[type(params)].convert(params, dt, names)
+
+
+def population(
+    pop: Population, first: int, names: Sequence[str], dt: float, count: int | None = None
+) -> _core.PopulationSpec:
+    """A population as the engine's spec; its accounts start at id `first` (`count`
+    of them: by default the population's own number)."""
+    instruments = [names.index(x) for x in pop.traded]
+    return _core.PopulationSpec(
+        first=first,
+        count=pop.accounts if count is None else count,
+        instrument=instruments[0],
+        instruments=instruments,
+        activity=min(1.0, pop.activity * dt / 3600.0),
+        params=strategy_spec(pop.params, dt, names),
+    )
+
+
+# ---- Fair values and policy --------------------------------------------------------------
+
+
+def shock(s: Shock) -> _core.ShockSpec:
+    return _core.ShockSpec(step=s.step, kind=_core.ShockKind.__members__[s.kind], value=s.value)
+
+
+def waypoint(w: Waypoint) -> _core.WaypointSpec:
+    return _core.WaypointSpec(step=w.step, price=w.price)
+
+
+def fundamental(f: Fundamental, start_price: float) -> _core.FundamentalSpec:
+    """An instrument's fair-value process, starting at `start_price`."""
+    return _core.FundamentalSpec(
+        start=start_price,
+        drift=f.drift,
+        volatility=f.volatility,
+        mean_reverting=f.kind == "mean_reverting",
+        reversion=f.reversion,
+        anchor=f.anchor_for(start_price),
+        vol_of_vol=f.vol_of_vol,
+        vol_half_life=f.vol_half_life,
+        shocks=[shock(s) for s in f.shocks],
+        waypoints=[waypoint(w) for w in f.waypoints],
+    )
+
+
+def margin_change(c: MarginChange, names: Sequence[str]) -> _core.MarginChangeSpec:
+    return _core.MarginChangeSpec(
+        step=c.step, instrument=names.index(c.instrument), rule=margin_rule(c.margin)
+    )
+
+
+def volatility_trigger(t: VolatilityTrigger, names: Sequence[str]) -> _core.VolatilityTriggerSpec:
+    return _core.VolatilityTriggerSpec(
+        instrument=names.index(t.instrument),
+        window_steps=float(t.window_steps),
+        threshold=t.threshold,
+        rule=margin_rule(t.margin),
+    )
+
+
+# ---- The whole run -----------------------------------------------------------------------
+
+#: Each leverage sample visits every account: at most this many samples a run,
+#: and at most LEVERAGE_VISITS account visits in all (at least 20 samples).
+LEVERAGE_SAMPLES = 500
+LEVERAGE_VISITS = 1e9
+
+#: The most money one account may start with: its positions in lots and its money
+#: stay far from where int64 or double arithmetic loses them.
+MAX_ACCOUNT_CASH = 1e15
+
+
+def leverage_every(scenario: Scenario) -> int:
+    """Steps between samples of each population's aggregate leverage."""
+    samples = min(LEVERAGE_SAMPLES, max(20, int(LEVERAGE_VISITS / scenario.total_accounts)))
+    return max(1, scenario.clock.steps // samples)
+
+
+def loadings(correlation: tuple[tuple[float, ...], ...]) -> list[float]:
+    """B with B B^T = correlation, row-major ([] for independent instruments).
+
+    Cholesky when the matrix is positive definite (so the first instrument's
+    shocks are the same draws as without correlation); otherwise the symmetric
+    square root from the eigen decomposition.
+    """
+    if not correlation:
+        return []
+    c = np.array(correlation, dtype=np.float64)
+    try:
+        b = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(c)
+        b = v @ np.diag(np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    return [float(x) for x in b.ravel()]
+
+
+def engine_settings(scenario: Scenario) -> _core.EngineSettings:
+    """The margin engine's settings of a scenario."""
+    return _core.EngineSettings(
+        insurance_fund=scenario.insurance_fund,
+        adl=scenario.adl,
+        max_liquidation_notional=scenario.policy.max_liquidation_notional_per_step,
+        close_order=close_order(scenario.close_order),
+        liquidity=[inst.liquidity for inst in scenario.instruments],
+        liquidate_at_market=scenario.liquidation_orders == "market",
+    )
+
+
+def simulation_spec(
+    scenario: Scenario,
+    seed: int,
+    *,
+    trade_log: bool = False,
+    extra_populations: Sequence[_core.PopulationSpec] = (),
+) -> _core.SimulationSpec:
+    """The clock's spec of a scenario run with `seed`; `extra_populations` (a
+    snapshot's blocks of accounts) follow the scenario's own."""
+    names = [inst.name for inst in scenario.instruments]
+    dt = scenario.clock.dt
+    policy = scenario.policy
+    pops = []
+    first = 0
+    for pop in scenario.populations:
+        pops.append(population(pop, first, names, dt))
+        first += pop.accounts
+    return _core.SimulationSpec(
+        dt=dt,
+        steps=scenario.clock.steps,
+        seed=seed,
+        leverage_every=leverage_every(scenario),
+        volatility_window=max(10.0, 300.0 / dt),
+        trade_log=bool(trade_log),
+        fund_unwind_share=(
+            1.0 - 2.0 ** (-dt / policy.fund_unwind_half_life)
+            if policy.fund_unwind_half_life > 0
+            else 0.0
+        ),
+        loadings=loadings(scenario.correlation),
+        fundamentals=[fundamental(i.fundamental, i.start_price) for i in scenario.instruments],
+        tick_size=[inst.tick_size for inst in scenario.instruments],
+        start_ticks=[inst.start_ticks for inst in scenario.instruments],
+        mark_rules=[mark_rule(inst.mark) for inst in scenario.instruments],
+        populations=[*pops, *extra_populations],
+        margin_changes=[margin_change(c, names) for c in policy.margin_changes],
+        triggers=[volatility_trigger(t, names) for t in policy.volatility_triggers],
+    )
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Every account's column, in account order."""
+
+    cash: npt.NDArray[np.float64]
+    instrument: npt.NDArray[np.uint16]
+    mode: npt.NDArray[np.uint8]
+    population: npt.NDArray[np.uint16]
+    param: npt.NDArray[np.float64]
+
+
+def accounts(scenario: Scenario, seed: int) -> Accounts:
+    """The accounts of a run: cash and each strategy's per-account parameter drawn
+    from the population's distributions, one generator per population seeded
+    from (`seed`, its index), so adding a population never reshuffles another."""
+    names = [inst.name for inst in scenario.instruments]
+    cash, param, instrument, mode, population_id = [], [], [], [], []
+    for k, pop in enumerate(scenario.populations):
+        rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
+        n = pop.accounts
+        drawn = pop.cash.sample(rng, n)
+        largest = float(drawn.max()) if n else 0.0
+        if not largest <= MAX_ACCOUNT_CASH:  # also NaN or inf
+            raise ValueError(
+                f"populations[{k}].cash: each account's cash must be <= {MAX_ACCOUNT_CASH:g} "
+                f"(money), got a sample of {largest:.6g}"
+            )
+        cash.append(drawn)
+        field = STRATEGIES[type(pop.params)].account_param
+        param.append(getattr(pop.params, field).sample(rng, n) if field else np.zeros(n))
+        instrument.append(np.full(n, names.index(pop.instrument), dtype=np.uint16))
+        mode.append(np.full(n, 1 if pop.margin_mode == "cross" else 0, dtype=np.uint8))
+        population_id.append(np.full(n, k, dtype=np.uint16))
+    return Accounts(
+        cash=np.concatenate(cash),
+        instrument=np.concatenate(instrument),
+        mode=np.concatenate(mode),
+        population=np.concatenate(population_id),
+        param=np.concatenate(param),
+    )
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    """Everything the engine is built from for one run."""
+
+    spec: _core.SimulationSpec
+    settings: _core.EngineSettings
+    tick_values: list[float]
+    rules: list[_core.MarginRuleSpec]
+    accounts: Accounts
+    #: The engine's blocks of accounts when a snapshot joins the generated ones
+    #: (None: the scenario's populations alone).
+    blocks: AccountBlocks | None = None
+
+
+def engine_input(
+    scenario: Scenario, seed: int, *, trade_log: bool = False, snapshot: SnapshotPart | None = None
+) -> EngineInput:
+    """The engine's input for `scenario` run with `seed`; a `snapshot` of accounts
+    (``deleverage.data.join``) joins after the generated ones."""
+    instruments: tuple[InstrumentSpec, ...] = scenario.instruments
+    drawn = accounts(scenario, seed)
+    if snapshot is not None:
+        drawn = Accounts(
+            cash=np.concatenate([drawn.cash, snapshot.cash]),
+            instrument=np.concatenate([drawn.instrument, snapshot.instrument]),
+            mode=np.concatenate([drawn.mode, snapshot.mode]),
+            population=np.concatenate([drawn.population, snapshot.population]),
+            param=np.concatenate([drawn.param, snapshot.param]),
+        )
+    return EngineInput(
+        spec=simulation_spec(
+            scenario,
+            seed,
+            trade_log=trade_log,
+            extra_populations=() if snapshot is None else snapshot.specs,
+        ),
+        settings=engine_settings(scenario),
+        tick_values=[inst.tick_value for inst in instruments],
+        rules=[margin_rule(inst.margin) for inst in instruments],
+        accounts=drawn,
+        blocks=None if snapshot is None else snapshot.blocks,
+    )
+
+
+def simulation(data: EngineInput) -> _core.Simulation:
+    """The compiled simulation of an engine input (not yet run)."""
+    a = data.accounts
+    return _core.Simulation(
+        data.spec,
+        data.settings,
+        data.tick_values,
+        data.rules,
+        cash=a.cash,
+        instrument=a.instrument,
+        mode=a.mode,
+        population=a.population,
+        param=a.param,
+    )
