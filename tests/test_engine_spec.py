@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from deleverage import _core
-from deleverage.engine_spec import engine_input, margin_rule
+from deleverage.engine_spec import engine_input, margin_rule, simulation
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario import (
     AllocatorParams,
@@ -380,18 +380,7 @@ def test_python_and_engine_share_the_margin_limits(name: str) -> None:
 def _sim(data: Any, **changes: object) -> _core.Simulation:
     spec = data.spec
     fields = {f: getattr(spec, f) for f in spec.fields}
-    a = data.accounts
-    return _core.Simulation(
-        _core.SimulationSpec(**{**fields, **changes}),
-        data.settings,
-        data.tick_values,
-        data.rules,
-        cash=a.cash,
-        instrument=a.instrument,
-        mode=a.mode,
-        population=a.population,
-        param=a.param,
-    )
+    return simulation(dataclasses.replace(data, spec=_core.SimulationSpec(**{**fields, **changes})))
 
 
 def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:

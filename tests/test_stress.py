@@ -50,6 +50,28 @@ def world() -> Scenario:
     return base.replace(instruments=(gold, silver), insurance_fund=2_000.0)
 
 
+def _oracle_after(
+    world: Scenario, snap: AccountSnapshot, shock: float
+) -> tuple[ReferenceMargin, Any]:
+    """The margin oracle holding the snapshot, and its log of one check with the first
+    instrument's mark moved by ``shock``."""
+    oracle = ReferenceMargin(
+        [inst.to_instrument() for inst in world.instruments],
+        insurance_fund=world.insurance_fund,
+        adl=world.adl,
+    )
+    oracle.add_accounts(
+        snap.cash,
+        instrument=snap.instrument,
+        position=snap.position,
+        entry_price=snap.entry_ticks([inst.tick_size for inst in world.instruments]),
+        mode=snap.mode,
+    )
+    marks = [inst.start_ticks for inst in world.instruments]
+    marks[0] = math.floor(marks[0] * (1 + shock) + 0.5)
+    return oracle, marks, oracle.check(marks)
+
+
 def _book(n: int, seed: int, *, cross_share: float = 0.3, at_start: bool = False) -> pd.DataFrame:
     """A random book: leveraged longs and shorts in GOLD, some in SILVER, some cross in both
     (``at_start``: entered at the start prices, at most 15x: none liquidatable at the start)."""
@@ -124,21 +146,7 @@ def test_liquidations_on_a_snapshot_match_the_margin_oracle(
     ticks = [inst.tick_size for inst in world.instruments]
     saw_adl = False
     for s, log, row in zip(shocks, got.logs, got.table.itertuples(), strict=True):
-        oracle = ReferenceMargin(
-            [inst.to_instrument() for inst in world.instruments],
-            insurance_fund=world.insurance_fund,
-            adl=world.adl,
-        )
-        oracle.add_accounts(
-            snap.cash,
-            instrument=snap.instrument,
-            position=snap.position,
-            entry_price=snap.entry_ticks(ticks),
-            mode=snap.mode,
-        )
-        marks = [inst.start_ticks for inst in world.instruments]
-        marks[0] = math.floor(marks[0] * (1 + s) + 0.5)
-        want = oracle.check(marks)
+        oracle, _, want = _oracle_after(world, snap, s)
         assert len(log) == len(want)
         assert len(want) > 0
         # Account for account, close for close.
@@ -227,24 +235,9 @@ def test_the_reverse_stress_threshold_is_confirmed_by_the_oracle(
     assert found.shock < found.below <= 0
     assert found.below - found.shock <= 1e-4
     snap = read_accounts(file, world.instruments)
-    ticks = [inst.tick_size for inst in world.instruments]
 
     def oracle_says(s: float) -> bool:
-        oracle = ReferenceMargin(
-            [inst.to_instrument() for inst in world.instruments],
-            insurance_fund=world.insurance_fund,
-            adl=world.adl,
-        )
-        oracle.add_accounts(
-            snap.cash,
-            instrument=snap.instrument,
-            position=snap.position,
-            entry_price=snap.entry_ticks(ticks),
-            mode=snap.mode,
-        )
-        marks = [inst.start_ticks for inst in world.instruments]
-        marks[0] = math.floor(marks[0] * (1 + s) + 0.5)
-        log = oracle.check(marks)
+        oracle, marks, log = _oracle_after(world, snap, s)
         if target == "adl":
             return bool(np.any(log["kind"] == 3))
         v = [inst.tick_value for inst in world.instruments]
@@ -414,19 +407,7 @@ def test_any_book_and_shock_match_the_oracle_in_count_and_bad_debt(
     file = _write(_book(60, seed), tmp_path / f"h{seed}.parquet")
     row = stress(world, file, [shock], threads=1).table.iloc[0]
     snap = read_accounts(file, world.instruments)
-    oracle = ReferenceMargin(
-        [inst.to_instrument() for inst in world.instruments], insurance_fund=world.insurance_fund
-    )
-    oracle.add_accounts(
-        snap.cash,
-        instrument=snap.instrument,
-        position=snap.position,
-        entry_price=snap.entry_ticks([inst.tick_size for inst in world.instruments]),
-        mode=snap.mode,
-    )
-    marks = [inst.start_ticks for inst in world.instruments]
-    marks[0] = math.floor(marks[0] * (1 + shock) + 0.5)
-    want = oracle.check(marks)
+    oracle, _, want = _oracle_after(world, snap, shock)
     assert row["accounts_liquidated"] == len(np.unique(want["account"][want["kind"] != 4]))
     assert row["bad_debt"] == pytest.approx(oracle.bad_debt, rel=1e-12, abs=1e-9)
 
