@@ -20,10 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from numbers import Real
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from deleverage.dates import time_seconds
 
 if TYPE_CHECKING:
     from deleverage.scenario import Scenario
@@ -98,24 +99,8 @@ def largest_drawdown_window(last: np.ndarray) -> tuple[int, int, float]:
 
 def event_seconds(at: object) -> float:
     """``at`` as seconds from the start of the run: a number of seconds, or a duration
-    text pandas reads (``"21h"``, ``"1 days 21:00:00"``, ``"75600s"``)."""
-    if isinstance(at, str):
-        import pandas as pd
-
-        text = at.strip()
-        try:
-            return float(text)  # a bare number is seconds (pandas would read nanoseconds)
-        except ValueError:
-            pass
-        try:
-            return float(pd.Timedelta(text).total_seconds())
-        except ValueError:
-            raise ValueError(
-                f"at: must be seconds or a duration such as '21h' or '1 days 21:00', got {at!r}"
-            ) from None
-    if isinstance(at, bool) or not isinstance(at, Real) or not math.isfinite(float(at)):
-        raise TypeError(f"at: must be a number of seconds or a duration text, got {at!r}")
-    return float(at)
+    (``"21h"``, ``"1 days 21:00:00"``, ``"75600s"``, a ``Timedelta``)."""
+    return time_seconds(at, None, "at")
 
 
 def _at_step(at: object, dt: float, steps: int) -> int:
