@@ -74,8 +74,15 @@ def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
 
 
 def _noise(
-    p: dict, m: dict, buy: float, equity: float, mean: float, current: int, u: tuple[float, ...]
+    p: dict, m: dict, mood: float, equity: float, mean: float, current: int, u: tuple[float, ...]
 ):
+    position = p.get("sentiment_position", 0.0)
+    if position > 0.0:
+        # The mood sets a holding: lean toward it, two-sided beyond it.
+        lean = min(0.5, max(-0.5, (position * mood - current) / (2.0 * mean)))
+        buy = 0.5 + lean
+    else:
+        buy = 1.0 / (1.0 + math.exp(-2.0 * mood))
     sign = 1 if u[0] < buy else -1
     size = max(1, math.floor(2.0 * mean * u[1] + 0.5))
     after = current + sign * size
@@ -266,21 +273,22 @@ def test_holders(n, seed, last, slow_ratio, dip) -> None:
     mid=st.floats(100.0, 1e6, **FINITE),
     limit_share=st.floats(0.0, 1.0, **FINITE),
     offset=st.integers(0, 1000),
-    buy=st.floats(0.0, 1.0, **FINITE),
+    mood=st.floats(-5.0, 5.0, **FINITE),
+    position=st.one_of(st.just(0.0), st.floats(1e-3, 1e4, **FINITE)),
 )
-def test_noise_traders(n, seed, mid, limit_share, offset, buy) -> None:
+def test_noise_traders(n, seed, mid, limit_share, offset, mood, position) -> None:
     rng = np.random.default_rng(seed)
-    p = {"limit_share": limit_share, "limit_offset_ticks": offset}
+    p = {"limit_share": limit_share, "limit_offset_ticks": offset, "sentiment_position": position}
     m = _market(mid=mid, last=mid)
     equity = rng.uniform(-1e3, 1e6, n)
     mean = rng.uniform(1.0, 50.0, n)
     current = rng.integers(-200, 200, n)
     u = rng.uniform(1e-9, 1.0, (3, n))
     target, price = _decide(
-        _spec("noise", **p), m, buy, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
+        _spec("noise", **p), m, mood, equity, np.zeros(n), mean, current, u[0], u[1], u[2]
     )
     want = [
-        _noise(p, m, buy, equity[k], mean[k], int(current[k]), tuple(u[:, k])) for k in range(n)
+        _noise(p, m, mood, equity[k], mean[k], int(current[k]), tuple(u[:, k])) for k in range(n)
     ]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]

@@ -103,7 +103,7 @@ void register_simulation(py::module_& m) {
       "entry of the kernel table): the target positions and limit prices (ticks; 0 for market orders). `signal` is the "
       "speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
-      "(annualised), the noise traders' buy probability, or for value traders whether they are "
+      "(annualised), the noise traders' mood, or for value traders whether they are "
       "still waiting out a storm (non-zero). For "
       "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,

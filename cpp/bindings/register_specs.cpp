@@ -116,6 +116,8 @@ void register_strategy_specs(py::module_& m) {
       .field("limit_offset_ticks", &NoiseParams::limit_offset_ticks, "Span of limit prices from the mid.")
       .field("sentiment_persistence", &NoiseParams::sentiment_persistence, "AR(1) coefficient of the mood.")
       .field("sentiment_volatility", &NoiseParams::sentiment_volatility, "Std of the mood's innovation.")
+      .field("sentiment_position", &NoiseParams::sentiment_position,
+             "Lots each trader holds per unit of mood (0: the mood tilts the order flow).")
       .finish();
   SpecClass<ValueParams>(m, "ValueSpec", "Value investors.")
       .field("capital_fraction", &ValueParams::capital_fraction, "Of capital committed.")

@@ -32,10 +32,8 @@ const StrategyKernel kSpeculator{
     }};
 
 const StrategyKernel kNoise{false, true, true,
-                            // The chance each order is a buy, from the population's mood.
-                            [](const PopulationState& s, std::size_t k, double, std::uint64_t) {
-                              return 1.0 / (1.0 + std::exp(-2.0 * s.mood[k]));
-                            },
+                            // The population's mood.
+                            [](const PopulationState& s, std::size_t k, double, std::uint64_t) { return s.mood[k]; },
                             [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
                               noise(params<NoiseParams>(p), m, signal, b);
                             },

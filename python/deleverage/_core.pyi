@@ -186,6 +186,7 @@ class NoiseSpec:
         limit_offset_ticks: int = ...,
         sentiment_persistence: float = ...,
         sentiment_volatility: float = ...,
+        sentiment_position: float = ...,
     ) -> None: ...
     @property
     def limit_share(self) -> float: ...
@@ -195,6 +196,8 @@ class NoiseSpec:
     def sentiment_persistence(self) -> float: ...
     @property
     def sentiment_volatility(self) -> float: ...
+    @property
+    def sentiment_position(self) -> float: ...
 
 class ValueSpec:
     fields: ClassVar[tuple[str, ...]]

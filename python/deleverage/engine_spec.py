@@ -112,6 +112,7 @@ def _noise(p: NoiseParams, dt: float, names: Sequence[str]) -> _core.NoiseSpec:
         limit_offset_ticks=p.limit_offset_ticks,
         sentiment_persistence=p.sentiment_persistence,
         sentiment_volatility=p.sentiment_volatility,
+        sentiment_position=p.sentiment_position,
     )
 
 

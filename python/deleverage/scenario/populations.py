@@ -98,10 +98,16 @@ class NoiseParams:
     ``limit_offset_ticks`` (in [0, 1e6]) ticks of the mid, the rest market orders.
     The population's mood ``s`` follows ``s <- sentiment_persistence * s +
     sentiment_volatility * e`` each step (``e`` standard normal; persistence in
-    [0, 1), volatility in [0, 10]); each order is a buy with probability
-    ``1 / (1 + exp(-2 s))``. With the defaults (no mood) buys and sells are
-    equally likely; a persistent mood gives the autocorrelated demand of noise
-    traders in leverage-cycle models.
+    [0, 1), volatility in [0, 10]). By default the mood tilts the order flow:
+    each order is a buy with probability ``1 / (1 + exp(-2 s))``, so a
+    persistent mood is a persistent flow and the price trends with it. With
+    ``sentiment_position`` (lots, in [0, 1e9]) above 0 the mood sets a holding
+    instead, as the noise demand of leverage-cycle models does: each trader
+    steers to ``sentiment_position * s`` lots, an order being a buy with
+    probability ``1/2 + (wanted - held) / (2 * mean order size)`` within
+    [0, 1]. Their orders then move the price only as much as the mood moves,
+    and the rest of their trading is two-sided. With no mood buys and sells
+    are equally likely either way.
     """
 
     order_size: Distribution = DEFAULT_ORDER_SIZE
@@ -109,6 +115,7 @@ class NoiseParams:
     limit_offset_ticks: int = 20
     sentiment_persistence: float = 0.0
     sentiment_volatility: float = 0.0
+    sentiment_position: float = 0.0
 
     def __post_init__(self) -> None:
         check_positive_distribution("order_size", self.order_size)
@@ -129,6 +136,11 @@ class NoiseParams:
             self,
             "sentiment_volatility",
             check_float("sentiment_volatility", self.sentiment_volatility, 0.0, 10.0),
+        )
+        set_field(
+            self,
+            "sentiment_position",
+            check_float("sentiment_position", self.sentiment_position, 0.0, 1e9),
         )
 
 

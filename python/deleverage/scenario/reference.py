@@ -361,6 +361,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "limit_offset_ticks": (_i(0, 1_000_000), "limit orders within this many ticks of the mid"),
         "sentiment_persistence": (_r(0, 1, hi_open=True), "AR(1) coefficient of the mood"),
         "sentiment_volatility": (_r(0, 10), "step deviation of the mood (0: none)"),
+        "sentiment_position": (
+            _r(0, 1e9),
+            "lots each trader holds per unit of mood (0: the mood tilts the order flow)",
+        ),
     },
     PARAMS_CLASSES["value"]: {
         "capital_fraction": (_r(0, 1, lo_open=True), "most of their capital committed"),
