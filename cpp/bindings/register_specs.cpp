@@ -141,6 +141,8 @@ void register_strategy_specs(py::module_& m) {
       .field("fair_weight", &MarketMakerParams::fair_weight, "Weight of fair value in their anchor.")
       .field("basis_alpha", &MarketMakerParams::basis_alpha, "Per-step weight of their basis average (0: off).")
       .field("max_basis", &MarketMakerParams::max_basis, "Bound on the quoted basis (log).")
+      .field("inventory_skew", &MarketMakerParams::inventory_skew,
+             "Relative move of their quotes at the inventory limit (0: half their spread).")
       .field("stress_instruments", &MarketMakerParams::stress_instruments, "Instruments sharing their risk limit.")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")

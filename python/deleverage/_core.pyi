@@ -248,6 +248,7 @@ class MarketMakerSpec:
         fair_weight: float = ...,
         basis_alpha: float = ...,
         max_basis: float = ...,
+        inventory_skew: float = ...,
         stress_instruments: list[int] = ...,
     ) -> None: ...
     @property
@@ -270,6 +271,8 @@ class MarketMakerSpec:
     def basis_alpha(self) -> float: ...
     @property
     def max_basis(self) -> float: ...
+    @property
+    def inventory_skew(self) -> float: ...
     @property
     def stress_instruments(self) -> list[int]: ...
 

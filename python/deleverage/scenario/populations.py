@@ -213,7 +213,11 @@ class MarketMakerParams:
     (>= 1) ticks wide, widened by ``vol_spread_factor`` (>= 0) times the
     annualised realized volatility (the widening stops at half a percent of the
     price each side); ``depth_lots`` lots a level (samples > 0);
-    they skew quotes against inventory, up to ``inventory_limit`` lots (>= 1).
+    they skew quotes against inventory, up to ``inventory_limit`` lots (>= 1):
+    at the limit by half their spread, or with ``inventory_skew`` (in [0, 0.5])
+    above 0 by that fraction of the price they quote around, in proportion to
+    inventory below it (a dealer who prices inventory: the price moves with
+    the flow it absorbs, at once, instead of drifting after it).
     They pull all quotes when annualised realized volatility passes
     ``vol_withdraw`` (> 0) or when they have lost ``loss_withdraw`` (in
     (0, 1]) of their capital. Out for at least ``calm_steps`` (>= 1) steps, they
@@ -252,9 +256,13 @@ class MarketMakerParams:
     stress_instruments: tuple[str, ...] = ()
     basis_horizon: float = 0.0
     max_basis: float = math.inf
+    inventory_skew: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        set_field(
+            self, "inventory_skew", check_float("inventory_skew", self.inventory_skew, 0.0, 0.5)
+        )
         set_field(
             self,
             "base_spread_ticks",

@@ -392,6 +392,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "depth_lots": (_POSITIVE_DIST, "lots a level"),
         "vol_spread_factor": (_r(0, 1e6), "widening per unit of annualised volatility"),
         "inventory_limit": (_i(1, 2**40), "most inventory, lots (quotes skew against it)"),
+        "inventory_skew": (
+            _r(0, 0.5),
+            "relative move of the quotes at the inventory limit (0: half the spread)",
+        ),
         "vol_withdraw": (_r(0, 100, lo_open=True), "annualised volatility where they pull quotes"),
         "loss_withdraw": (
             _r(0, 1, lo_open=True),

@@ -29,6 +29,10 @@ struct MarketMakerParams {
   // While every dealer of the population is out, the basis is the book's own.
   double basis_alpha = 0.0;
   double max_basis = 1e300;  // the basis they quote is held within +-max_basis (log)
+  // How far their quotes move against inventory at the limit, relative to the
+  // price they quote around; 0: half their spread. A dealer who prices
+  // inventory moves the price as far as the flow it absorbs, at once.
+  double inventory_skew = 0.0;
   // Other instruments whose realized volatility counts against vol_withdraw too
   // (one risk limit across a bank's desks).
   std::vector<std::uint16_t> stress_instruments;
@@ -87,7 +91,7 @@ inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty in
       -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
   // Dealers see other venues: they quote around a blend of fair value and this book's trades.
   const double anchor = p.fair_weight * m.fair + (1.0 - p.fair_weight) * m.reference;
-  const double centre = anchor + lean * half;
+  const double centre = anchor + lean * (p.inventory_skew > 0.0 ? p.inventory_skew * anchor : half);
   const bool bids = inventory < p.inventory_limit;
   const bool asks = inventory > -p.inventory_limit;
   for (std::int64_t level = 0; level < p.levels; ++level) {
