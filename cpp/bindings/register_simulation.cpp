@@ -116,13 +116,11 @@ void register_simulation(py::module_& m) {
                        const U16& population_id, const F64& param) {
              auto engine = std::make_unique<MarginEngine>(tick_values, rules, settings);
              const auto n = static_cast<std::size_t>(cash.size());
-             const std::size_t ni = tick_values.size();
              if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||
                  static_cast<std::size_t>(population_id.size()) != n || static_cast<std::size_t>(param.size()) != n)
                throw py::value_error("cash: every account column must have the same length");
-             std::vector<Qty> zeros(n * ni, 0);
-             std::vector<double> no_entry(n * ni, 0.0);
-             engine->add_accounts(n, cash.data(), instrument.data(), zeros.data(), no_entry.data(), mode.data(),
+             // Every account starts flat (a snapshot's positions open later: open_positions).
+             engine->add_accounts(n, cash.data(), instrument.data(), nullptr, nullptr, mode.data(),
                                   population_id.data());
              for (auto& c : s.triggers) c.rule.validate_and_prepare();
              for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
