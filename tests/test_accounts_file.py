@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from deleverage.data import DataFileError
+import deleverage.data.accounts as accounts_module
+from deleverage.data import DataFileError, read_accounts
 from deleverage.persist import save_result
 from deleverage.result import load_result
 from deleverage.scenario import Scenario, load_toml, save_toml
@@ -39,11 +43,24 @@ def _snapshot(n: int, seed: int) -> pd.DataFrame:
     )
 
 
+@pytest.mark.parametrize(
+    ("batch_rows", "row_group"),
+    [(None, None), (7, 50), (64, 13)],
+    ids=["whole", "small-batches", "small-row-groups"],
+)
 def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describes(
-    world: Scenario, tmp_path: Path
+    world: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_rows: int | None,
+    row_group: int | None,
 ) -> None:
+    """Read in batches of any size (across Parquet row groups of any size), each row
+    lands where the file's order and its population put it, in the state it describes."""
+    if batch_rows is not None:
+        monkeypatch.setattr(accounts_module, "BATCH_ROWS", batch_rows)
     frame = _snapshot(300, 1)
-    frame.to_parquet(tmp_path / "book.parquet", index=False)
+    frame.to_parquet(tmp_path / "book.parquet", index=False, row_group_size=row_group)
     scenario = world.replace(accounts_file=str(tmp_path / "book.parquet"))
     sim, spec = build(scenario, seed=3)
     blocks = spec.blocks
@@ -58,6 +75,8 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
     cash = want["cash"].to_numpy()
     lots = want["position.GOLD"].to_numpy()
     entry = want["entry_price.GOLD"].to_numpy()
+    leverage = want["leverage"].to_numpy()
+    follows = want["population"].to_numpy()
     value = world.instruments[0].tick_value
     for k in range(len(want)):
         a = generated + k
@@ -65,9 +84,106 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
         assert sim.position[a, 0] == lots[k]
         expected = 0.0 if lots[k] == 0 else lots[k] * (entry[k] / tick) * value
         assert sim.cost[a, 0] == pytest.approx(expected, rel=1e-15, abs=0.0)
+        # A speculator's own parameter is its target leverage: the row's, where given.
+        if follows[k] == "speculators" and not np.isnan(leverage[k]):
+            assert spec.accounts.param[a] == leverage[k]
+        elif follows[k] != "speculators":
+            assert spec.accounts.param[a] == 0.0  # holders and holding accounts read none
     # The generated accounts start flat, as without a snapshot.
     assert not sim.position[:generated].any()
     assert blocks.labels[-3:] == ("snapshot:speculators", "snapshot:holders", "snapshot")
+    assert blocks.counts[-3:] == tuple(int((frame["population"] == x).sum()) for x in order)
+
+
+def test_reading_in_batches_gives_the_table_itself(tmp_path: Path) -> None:
+    """``read_accounts`` returns the file's rows in its order, whatever the batch size."""
+    world = load_preset("default")
+    frame = _snapshot(500, 5)
+    frame.to_parquet(tmp_path / "book.parquet", index=False, row_group_size=60)
+    pops = [p.name for p in world.populations]
+    for rows in (3, 100, 1 << 17):
+        with mock.patch.object(accounts_module, "BATCH_ROWS", rows):
+            book = read_accounts(tmp_path / "book.parquet", world.instruments, pops)
+        np.testing.assert_array_equal(book.ids, frame["id"])
+        np.testing.assert_array_equal(book.cash, frame["cash"])
+        np.testing.assert_array_equal(book.position[:, 0], frame["position.GOLD"])
+        np.testing.assert_array_equal(
+            book.entry_price[:, 0], frame["entry_price.GOLD"].fillna(0.0).to_numpy()
+        )
+        names = np.array([*pops, ""], dtype=object)
+        np.testing.assert_array_equal(names[book.population], frame["population"])
+        np.testing.assert_array_equal(book.leverage, frame["leverage"])
+
+
+#: Each kind of bad row: the column its error names, and how a clean row is spoilt.
+SPOILT = {
+    "missing id": ("id", {"id": None}),
+    "repeated id": ("id", {}),  # the id of an earlier row
+    "cash": ("cash", {"cash": -1.0}),
+    "lots": ("position.GOLD", {"position.GOLD": 1.5}),
+    "entry": ("entry_price.GOLD", {"entry_price.GOLD": float("nan")}),
+    "mode": ("mode", {"mode": "portfolio"}),
+    "two held": ("mode", {"position.INDEX": 2.0, "entry_price.INDEX": 100.0}),
+    "population": ("population", {"population": "whales"}),
+    "leverage": ("leverage", {"leverage": 0.0}),
+    "held elsewhere": (
+        "population",
+        {
+            "population": "cfd_retail",
+            "position.GOLD": 0.0,
+            "position.INDEX": 3.0,
+            "entry_price.INDEX": 100.0,
+        },
+    ),
+    "needs cross": ("mode", {"population": "macro_accounts"}),
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(2, 90),
+    batch_rows=st.integers(1, 40),
+    row_group=st.integers(1, 90),
+    kind=st.sampled_from(sorted(SPOILT)),
+    where=st.floats(0.0, 1.0),
+)
+def test_a_bad_row_in_any_batch_is_named_by_its_row_in_the_file(
+    tmp_path: Path, n: int, batch_rows: int, row_group: int, kind: str, where: float
+) -> None:
+    base = load_preset("gold-2026").replace(targets=(), quiet_window=(), episode=None)
+    world = base.with_accounts(200)
+    row = 2 + min(n - 2, int(where * (n - 1)))  # 2..n: a repeat needs an earlier row
+    frame = pd.DataFrame(
+        {
+            "id": pd.array(np.arange(n) * 7 + 100, dtype="Int64"),
+            "cash": np.full(n, 1e4),
+            "position.GOLD": np.ones(n),
+            "entry_price.GOLD": np.full(n, 2000.0),
+            "position.INDEX": np.zeros(n),
+            "entry_price.INDEX": np.full(n, np.nan),
+            "mode": np.full(n, "isolated", dtype=object),
+            "population": np.where(np.arange(n) % 3 == 0, "cfd_retail", ""),
+            "leverage": np.full(n, np.nan),
+        }
+    )
+    column, changes = SPOILT[kind]
+    for name, value in changes.items():
+        frame.loc[row - 1, name] = value
+    earlier = (row - 1) // 2 + 1
+    if kind == "repeated id":
+        frame.loc[row - 1, "id"] = frame.loc[earlier - 1, "id"]
+    path = tmp_path / f"book-{kind.replace(' ', '-')}.parquet"
+    frame.to_parquet(path, index=False, row_group_size=row_group)
+    spoilt = world.replace(accounts_file=str(path))
+    with (
+        mock.patch.object(accounts_module, "BATCH_ROWS", batch_rows),
+        pytest.raises(DataFileError, match=rf"column '{column}', row {row}: ") as err,
+    ):
+        build(spoilt, seed=0)
+    if kind == "repeated id":
+        assert f"repeats row {earlier}" in str(err.value)
 
 
 def test_a_run_with_a_snapshot_keeps_its_ids_and_conserves_money(

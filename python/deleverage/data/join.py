@@ -79,6 +79,13 @@ class SnapshotPart:
     blocks: AccountBlocks
 
 
+def _row(first: int, pick: slice | np.ndarray, mask: np.ndarray) -> int:
+    """The file row (from 1) of the first true entry of ``mask`` over a batch's rows
+    ``pick`` (the batch's first row is the file's ``first`` + 1)."""
+    j = int(np.flatnonzero(mask)[0])
+    return first + 1 + (j if isinstance(pick, slice) else int(pick[j]))
+
+
 def snapshot_part(
     scenario: Scenario,
     seed: int,
@@ -157,13 +164,18 @@ def snapshot_part(
             instrument = rows.instrument[pick]
             mode = rows.mode[pick]
             if k < len(pops):
+                if len(pops[k].traded) > 1 and (mode == 0).any():
+                    raise DataFileError(
+                        f"{book.where}: column 'mode', row {_row(rows.first, pick, mode == 0)}: "
+                        f"an account following "
+                        f"{pops[k].name!r} trades {', '.join(pops[k].traded)}: it needs 'cross'"
+                    )
                 home = homes[k]
                 held = position_k != 0
                 flat = ~held.any(axis=1)
                 elsewhere = (mode == 0) & ~flat & ~held[:, home]
                 if elsewhere.any():
-                    j = int(np.flatnonzero(elsewhere)[0])
-                    row = rows.first + 1 + (j if isinstance(pick, slice) else int(pick[j]))
+                    row = _row(rows.first, pick, elsewhere)
                     raise DataFileError(
                         f"{book.where}: column 'population', row {row}: an isolated account "
                         f"following {pops[k].name!r} may hold only {pops[k].instrument}"
