@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from deleverage.data.accounts import AccountsFile
 from deleverage.data.tables import DataFileError
@@ -195,6 +196,9 @@ def snapshot_part(
     if cursor != [s + size for s, size in zip(starts, sizes, strict=True)]:
         raise DataFileError(f"{book.where}: the file changed while it was read")
     book.check_unique(ids[first:])
+    # A CSV file's table goes, and arrow's pool gives back what it kept of the batches.
+    del book
+    pa.default_memory_pool().release_unused()
     return SnapshotPart(
         accounts=drawn,
         position=position,
