@@ -69,7 +69,7 @@ def build(
     # Recorded paths: bound structs, after the spec (deleverage.data).
     attach_paths(sim, scenario)
     if joined is not None:
-        sim.open_positions(first, joined.position, joined.entry)
+        joined.open(sim)
     return sim, data
 
 

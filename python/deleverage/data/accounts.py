@@ -238,18 +238,28 @@ class AccountsFile:
             population[codes == k] = self.populations.index(value)
         return population
 
-    def population_counts(self) -> np.ndarray:
-        """How many rows follow each population, and (last) how many follow none; reads
-        only the population column."""
+    def key(self, population: np.ndarray) -> np.ndarray:
+        """The block of each row: the index of the population it follows, or (after the
+        last) none."""
+        return np.where(population < 0, len(self.populations), population).astype(np.int64)
+
+    def layout(self) -> tuple[np.ndarray, bool]:
+        """How many rows follow each population and (last) how many follow none, and
+        whether the file lists them in that order (each block's rows together, the
+        blocks in order); reads only the population column."""
         counts = np.zeros(len(self.populations) + 1, dtype=np.int64)
         if "population" not in self.source.column_names:
             counts[-1] = len(self)
-            return counts
+            return counts, True
+        ordered = True
+        last = 0
         for first, batch in self.source.batches(BATCH_ROWS, ["population"]):
-            key = self._population(batch, first).astype(np.int64)
-            key = np.where(key < 0, len(self.populations), key)
+            key = self.key(self._population(batch, first))
+            if len(key):
+                ordered = ordered and key[0] >= last and bool((key[1:] >= key[:-1]).all())
+                last = int(key[-1])
             counts += np.bincount(key, minlength=len(counts))
-        return counts
+        return counts, ordered
 
     def rows(self) -> Iterator[AccountRows]:
         """The table's rows, checked, a batch at a time."""
@@ -258,24 +268,29 @@ class AccountsFile:
         # The batches' buffers go back to the system: arrow's pool keeps freed memory otherwise.
         pa.default_memory_pool().release_unused()
 
-    def _rows(self, first: int, batch: pa.RecordBatch) -> AccountRows:
+    def positions(self) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+        """The rows' positions again, a batch at a time, reading only the columns they
+        need: (the batch's first row from 0, each row's block as ``key``, positions in
+        lots and entry prices in price units as ``AccountRows`` holds them)."""
+        columns = [c for _, *pair in self.held for c in pair]
+        if "population" in self.source.column_names:
+            columns.append("population")
+        for first, batch in self.source.batches(BATCH_ROWS, columns):
+            position, entry = self._positions(first, batch)
+            yield first, self.key(self._population(batch, first)), position, entry
+        pa.default_memory_pool().release_unused()
+
+    def keep_positions(self) -> None:
+        """Let go of every column but those ``positions()`` reads (a CSV table is held)."""
+        columns = [c for _, *pair in self.held for c in pair]
+        if "population" in self.source.column_names:
+            columns.append("population")
+        self.source = self.source.narrowed(columns)
+
+    def _positions(self, first: int, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """A batch's positions (lots) and entry prices (price units, 0 where flat), checked."""
         where = self.where
         n = batch.num_rows
-        id_col = batch.column("id")
-        if id_col.null_count:
-            row = first + first_row(pc.is_null(id_col).to_numpy(zero_copy_only=False))
-            raise DataFileError(f"{where}: column 'id', row {row}: missing id")
-        ids = np.asarray(id_col.to_numpy(zero_copy_only=False), dtype=np.int64)
-
-        cash = _floats(batch, "cash")
-        bad = ~((cash >= 0) & (cash <= MAX_CASH))
-        if bad.any():
-            k = first_row(bad)
-            raise DataFileError(
-                f"{where}: column 'cash', row {first + k}: must be money in [0, {MAX_CASH:g}], "
-                f"got {cash[k - 1]}"
-            )
-
         ni = len(self.instruments)
         position = np.zeros((n, ni), dtype=np.int64)
         entry = np.zeros((n, ni), dtype=np.float64)
@@ -300,6 +315,26 @@ class AccountsFile:
                 )
             position[:, i] = q.astype(np.int64)
             entry[:, i] = np.where(open_, e, 0.0)
+        return position, entry
+
+    def _rows(self, first: int, batch: pa.RecordBatch) -> AccountRows:
+        where = self.where
+        n = batch.num_rows
+        id_col = batch.column("id")
+        if id_col.null_count:
+            row = first + first_row(pc.is_null(id_col).to_numpy(zero_copy_only=False))
+            raise DataFileError(f"{where}: column 'id', row {row}: missing id")
+        ids = np.asarray(id_col.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+        cash = _floats(batch, "cash")
+        bad = ~((cash >= 0) & (cash <= MAX_CASH))
+        if bad.any():
+            k = first_row(bad)
+            raise DataFileError(
+                f"{where}: column 'cash', row {first + k}: must be money in [0, {MAX_CASH:g}], "
+                f"got {cash[k - 1]}"
+            )
+        position, entry = self._positions(first, batch)
 
         mode = np.zeros(n, dtype=np.uint8)
         if "mode" in batch.schema.names:

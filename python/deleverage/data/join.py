@@ -10,10 +10,12 @@ strategy and parameters; holders are a block that never trades.
 ``snapshot`` for the snapshot's) and maps every engine account back to the
 snapshot's own id.
 
-The file is read twice, a batch at a time: its population column first (the
-size of each block), then every column, each batch's rows written straight to
-their places in the engine's account columns (no copy of the whole table, and
-no reordering of it).
+The file is read a batch at a time, never whole: its population column first
+(the size of each block), then every column, each batch's rows checked and
+written straight to their places in the engine's account columns; and once the
+engine holds the accounts, their positions open block by block from the
+position columns read again (in one pass when the file lists the blocks in
+order, else one per block), so no copy of the positions waits beside the engine.
 """
 
 from __future__ import annotations
@@ -70,14 +72,45 @@ class AccountBlocks:
 @dataclass(frozen=True)
 class SnapshotPart:
     """Every account of a run as the engine takes them: the generated ones, then the
-    snapshot's in engine order; and the snapshot's positions (accounts x instruments,
-    lots) and entry prices (ticks) for ``Simulation.open_positions``."""
+    snapshot's in engine order (``accounts``); ``open(sim)`` opens the snapshot's
+    positions in the built simulation."""
 
     accounts: Accounts
-    position: np.ndarray
-    entry: np.ndarray
     specs: list[Any]  # the engine's PopulationSpec of each block
     blocks: AccountBlocks
+    book: AccountsFile
+    first: int  # the snapshot's first engine account
+    sizes: tuple[int, ...]  # rows of each block (the followers of each population, then none)
+    ordered: bool  # the file lists the blocks' rows in engine order
+    ticks: np.ndarray  # each instrument's tick size
+
+    def open(self, sim: Any) -> None:
+        """Open the snapshot's positions in ``sim`` (a ``_core.Simulation`` built from
+        ``accounts``, not yet run), account by account in engine order."""
+        ni = len(self.ticks)
+        if self.book.held:
+            starts = [self.first + sum(self.sizes[:k]) for k in range(len(self.sizes))]
+            cursor = list(starts)
+            passes: list[int | None] = [None]
+            if not self.ordered:
+                passes = [k for k, n in enumerate(self.sizes) if n]
+            for only in passes:
+                for row, key, position, entry in self.book.positions():
+                    pick: slice | np.ndarray = slice(None)
+                    at = self.first + row
+                    if only is not None:
+                        pick = np.flatnonzero(key == only)
+                        at = cursor[only]
+                        cursor[only] += len(pick)
+                    if position[pick].shape[0]:
+                        sim.open_positions(at, position[pick], entry[pick] / self.ticks, more=True)
+            if not self.ordered and cursor != [
+                s + n for s, n in zip(starts, self.sizes, strict=True)
+            ]:
+                raise DataFileError(f"{self.book.where}: the file changed while it was read")
+        # The last call takes the conserved money with every position open.
+        empty = np.zeros((0, ni))
+        sim.open_positions(self.first, empty.astype(np.int64), empty)
 
 
 def _row(first: int, pick: slice | np.ndarray, mask: np.ndarray) -> int:
@@ -106,13 +139,11 @@ def snapshot_part(
     pops = scenario.populations
     names = [inst.name for inst in scenario.instruments]
     book = AccountsFile(scenario.accounts_file, scenario.instruments, [p.name for p in pops])
-    sizes = [int(x) for x in book.population_counts()]
+    block_sizes, ordered = book.layout()
+    sizes = [int(x) for x in block_sizes]
     n = len(book)
     drawn = generated(n)
     ids = np.full(first + n, -1, dtype=np.int64)
-    position = np.zeros((n, len(names)), dtype=np.int64)
-    entry = np.zeros((n, len(names)))
-    ticks = np.asarray([inst.tick_size for inst in scenario.instruments], dtype=np.float64)
 
     specs: list[Any] = []
     generated_blocks = AccountBlocks.generated(scenario)
@@ -149,7 +180,7 @@ def snapshot_part(
     leverage_wins = [account_param(pop.params) == "target_leverage" for pop in pops]
     cursor = list(starts)
     for rows in book.rows():
-        key = np.where(rows.population < 0, len(pops), rows.population)
+        key = book.key(rows.population)
         present = np.flatnonzero(np.bincount(key, minlength=len(sizes)))
         for k in (int(x) for x in present):
             # This batch's rows of block k, in file order, take its next places.
@@ -190,19 +221,19 @@ def snapshot_part(
             drawn.instrument[at] = instrument
             drawn.mode[at] = mode
             ids[at] = rows.ids[pick]
-            local = slice(at.start - first, at.stop - first)
-            position[local] = position_k
-            entry[local] = rows.entry_price[pick] / ticks
     if cursor != [s + size for s, size in zip(starts, sizes, strict=True)]:
         raise DataFileError(f"{book.where}: the file changed while it was read")
     book.check_unique(ids[first:])
-    # A CSV file's table goes, and arrow's pool gives back what it kept of the batches.
-    del book
+    # A CSV file's table keeps only the columns the positions are read from again.
+    book.keep_positions()
     pa.default_memory_pool().release_unused()
     return SnapshotPart(
         accounts=drawn,
-        position=position,
-        entry=entry,
         specs=specs,
         blocks=AccountBlocks(tuple(labels), tuple(strategies), tuple(counts), ids),
+        book=book,
+        first=first,
+        sizes=tuple(sizes),
+        ordered=ordered,
+        ticks=np.asarray([inst.tick_size for inst in scenario.instruments], dtype=np.float64),
     )

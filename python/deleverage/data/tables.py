@@ -3,6 +3,7 @@ with errors that name the file, the column and the row."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -119,6 +120,14 @@ class TableBatches:
             names = ", ".join(self.schema.names) or "none"
             raise DataFileError(f"{where}: no column {name!r} (the table has {names})")
         return self.schema.field(name).type
+
+    def narrowed(self, columns: Sequence[str]) -> TableBatches:
+        """The same table with only ``columns`` (a CSV table held lets go of the rest)."""
+        if self.table is None:
+            return self
+        # Into buffers of their own: the allocator can give back the others' only whole.
+        table = self.table.select(list(columns)).combine_chunks()
+        return dataclasses.replace(self, schema=table.schema, table=table)
 
     def batches(
         self, rows: int, columns: Sequence[str] | None = None
