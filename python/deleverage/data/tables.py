@@ -119,7 +119,8 @@ class TableBatches:
         if name not in self.schema.names:
             names = ", ".join(self.schema.names) or "none"
             raise DataFileError(f"{where}: no column {name!r} (the table has {names})")
-        return self.schema.field(name).type
+        t: pa.DataType = self.schema.field(name).type
+        return t
 
     def narrowed(self, columns: Sequence[str]) -> TableBatches:
         """The same table with only ``columns`` (a CSV table held lets go of the rest)."""
