@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import numpy as np
@@ -261,6 +262,33 @@ def test_money_is_counted_once_every_position_is_open(world: Scenario) -> None:
     sim.open_positions(generated - 1, lots[1:], entry[1:])
     assert sim.conservation_error() == 0.0
     assert sim.position[generated - 2 :, 0].tolist() == [5, -3]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_file_that_changes_while_it_is_read_is_refused(
+    world: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ordered: bool
+) -> None:
+    """The positions are read again once the engine holds the accounts: a file
+    rewritten in between is an error, not a state it never described."""
+    import deleverage.simulate as simulate_module
+
+    frame = _snapshot(120, 6)
+    if ordered:
+        frame["population"] = ""
+    path = tmp_path / "book.parquet"
+    frame.to_parquet(path, index=False)
+    build_engine = simulate_module.simulation
+
+    def rewritten(data: Any) -> Any:
+        changed = frame.copy()
+        changed.loc[5, "position.GOLD"] = frame.loc[5, "position.GOLD"] + 1
+        changed.loc[5, "entry_price.GOLD"] = 2000.0
+        changed.to_parquet(path, index=False)
+        return build_engine(data)
+
+    monkeypatch.setattr(simulate_module, "simulation", rewritten)
+    with pytest.raises(DataFileError, match="the file changed while it was read"):
+        build(world.replace(accounts_file=str(path)), seed=0)
 
 
 def test_a_toml_names_its_accounts_file_relative_to_itself(world: Scenario, tmp_path: Path) -> None:

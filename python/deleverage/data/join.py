@@ -83,6 +83,7 @@ class SnapshotPart:
     sizes: tuple[int, ...]  # rows of each block (the followers of each population, then none)
     ordered: bool  # the file lists the blocks' rows in engine order
     ticks: np.ndarray  # each instrument's tick size
+    checksum: int  # of the positions and entry prices as first read (_checksum)
 
     def open(self, sim: Any) -> None:
         """Open the snapshot's positions in ``sim`` (a ``_core.Simulation`` built from
@@ -94,23 +95,32 @@ class SnapshotPart:
             passes: list[int | None] = [None]
             if not self.ordered:
                 passes = [k for k, n in enumerate(self.sizes) if n]
+            checksum = 0
             for only in passes:
                 for row, key, position, entry in self.book.positions():
-                    pick: slice | np.ndarray = slice(None)
                     at = self.first + row
                     if only is not None:
                         pick = np.flatnonzero(key == only)
+                        position, entry = position[pick], entry[pick]
                         at = cursor[only]
                         cursor[only] += len(pick)
-                    if position[pick].shape[0]:
-                        sim.open_positions(at, position[pick], entry[pick] / self.ticks, more=True)
-            if not self.ordered and cursor != [
-                s + n for s, n in zip(starts, self.sizes, strict=True)
-            ]:
+                    if len(position):
+                        checksum += _checksum(position, entry)
+                        sim.open_positions(at, position, entry / self.ticks, more=True)
+            if checksum % 2**64 != self.checksum or (
+                not self.ordered
+                and cursor != [s + n for s, n in zip(starts, self.sizes, strict=True)]
+            ):
                 raise DataFileError(f"{self.book.where}: the file changed while it was read")
         # The last call takes the conserved money with every position open.
         empty = np.zeros((0, ni))
         sim.open_positions(self.first, empty.astype(np.int64), empty)
+
+
+def _checksum(position: np.ndarray, entry: np.ndarray) -> int:
+    """A sum of the positions and of the entry prices' bits (any order of the rows
+    gives the same, modulo 2^64)."""
+    return int(position.sum(dtype=np.int64)) + int(entry.view(np.int64).sum(dtype=np.int64))
 
 
 def _row(first: int, pick: slice | np.ndarray, mask: np.ndarray) -> int:
@@ -179,7 +189,9 @@ def snapshot_part(
     homes = [names.index(pop.instrument) for pop in pops]
     leverage_wins = [account_param(pop.params) == "target_leverage" for pop in pops]
     cursor = list(starts)
+    checksum = 0
     for rows in book.rows():
+        checksum += _checksum(rows.position, rows.entry_price)
         key = book.key(rows.population)
         present = np.flatnonzero(np.bincount(key, minlength=len(sizes)))
         for k in (int(x) for x in present):
@@ -236,4 +248,5 @@ def snapshot_part(
         sizes=tuple(sizes),
         ordered=ordered,
         ticks=np.asarray([inst.tick_size for inst in scenario.instruments], dtype=np.float64),
+        checksum=checksum % 2**64,
     )
