@@ -160,9 +160,10 @@ def _first_repeat(ids: np.ndarray, where: str) -> DataFileError:
 
 
 class AccountsFile:
-    """An accounts table for a world of ``instruments``, its columns checked on opening;
-    ``rows()`` reads and checks it batch by batch. ``populations`` are the names a row
-    may follow."""
+    """An accounts table for a world of ``instruments``, its columns checked on opening
+    (``populations`` are the names a row may follow). ``layout()`` reads its population
+    column (the size of each block), ``rows()`` reads and checks every column batch by
+    batch, ``positions()`` reads the position columns again."""
 
     def __init__(
         self,
