@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from deleverage.data import DataFileError
+import deleverage.data.accounts as accounts_module
+from deleverage.data import DataFileError, read_accounts
 from deleverage.persist import save_result
 from deleverage.result import load_result
 from deleverage.scenario import Scenario, load_toml, save_toml
@@ -39,12 +44,41 @@ def _snapshot(n: int, seed: int) -> pd.DataFrame:
     )
 
 
+@pytest.mark.parametrize(
+    ("batch_rows", "row_group", "layout"),
+    [
+        (None, None, "parquet"),
+        (7, 50, "parquet"),
+        (64, 13, "parquet"),
+        (9, 20, "ordered"),
+        (11, None, "csv"),
+    ],
+    ids=["whole", "small-batches", "small-row-groups", "ordered-by-block", "csv"],
+)
 def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describes(
-    world: Scenario, tmp_path: Path
+    world: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    batch_rows: int | None,
+    row_group: int | None,
+    layout: str,
 ) -> None:
+    """Read in batches of any size (across Parquet row groups of any size), each row
+    lands where the file's order and its population put it, in the state it describes;
+    so too when the file lists the blocks in order (their positions then open in one
+    pass) and from a CSV file."""
+    if batch_rows is not None:
+        monkeypatch.setattr(accounts_module, "BATCH_ROWS", batch_rows)
     frame = _snapshot(300, 1)
-    frame.to_parquet(tmp_path / "book.parquet", index=False)
-    scenario = world.replace(accounts_file=str(tmp_path / "book.parquet"))
+    if layout == "ordered":
+        block = frame["population"].map({"speculators": 0, "holders": 1, "": 2})
+        frame = frame.iloc[np.argsort(block.to_numpy(), kind="stable")].reset_index(drop=True)
+    path = tmp_path / ("book.csv" if layout == "csv" else "book.parquet")
+    if layout == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False, row_group_size=row_group)
+    scenario = world.replace(accounts_file=str(path))
     sim, spec = build(scenario, seed=3)
     blocks = spec.blocks
     generated = world.total_accounts
@@ -58,6 +92,8 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
     cash = want["cash"].to_numpy()
     lots = want["position.GOLD"].to_numpy()
     entry = want["entry_price.GOLD"].to_numpy()
+    leverage = want["leverage"].to_numpy()
+    follows = want["population"].to_numpy()
     value = world.instruments[0].tick_value
     for k in range(len(want)):
         a = generated + k
@@ -65,14 +101,114 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
         assert sim.position[a, 0] == lots[k]
         expected = 0.0 if lots[k] == 0 else lots[k] * (entry[k] / tick) * value
         assert sim.cost[a, 0] == pytest.approx(expected, rel=1e-15, abs=0.0)
+        # A speculator's own parameter is its target leverage: the row's, where given.
+        if follows[k] == "speculators" and not np.isnan(leverage[k]):
+            assert spec.accounts.param[a] == leverage[k]
+        elif follows[k] != "speculators":
+            assert spec.accounts.param[a] == 0.0  # holders and holding accounts read none
     # The generated accounts start flat, as without a snapshot.
     assert not sim.position[:generated].any()
     assert blocks.labels[-3:] == ("snapshot:speculators", "snapshot:holders", "snapshot")
+    assert blocks.counts[-3:] == tuple(int((frame["population"] == x).sum()) for x in order)
 
 
-def test_a_run_with_a_snapshot_keeps_its_ids_and_conserves_money(
-    world: Scenario, tmp_path: Path
+def test_reading_in_batches_gives_the_table_itself(tmp_path: Path) -> None:
+    """``read_accounts`` returns the file's rows in its order, whatever the batch size."""
+    world = load_preset("default")
+    frame = _snapshot(500, 5)
+    frame.to_parquet(tmp_path / "book.parquet", index=False, row_group_size=60)
+    pops = [p.name for p in world.populations]
+    for rows in (3, 100, 1 << 17):
+        with mock.patch.object(accounts_module, "BATCH_ROWS", rows):
+            book = read_accounts(tmp_path / "book.parquet", world.instruments, pops)
+        np.testing.assert_array_equal(book.ids, frame["id"])
+        np.testing.assert_array_equal(book.cash, frame["cash"])
+        np.testing.assert_array_equal(book.position[:, 0], frame["position.GOLD"])
+        np.testing.assert_array_equal(
+            book.entry_price[:, 0], frame["entry_price.GOLD"].fillna(0.0).to_numpy()
+        )
+        names = np.array([*pops, ""], dtype=object)
+        np.testing.assert_array_equal(names[book.population], frame["population"])
+        np.testing.assert_array_equal(book.leverage, frame["leverage"])
+
+
+#: Each kind of bad row: the column its error names, and how a clean row is spoilt.
+SPOILT = {
+    "missing id": ("id", {"id": None}),
+    "repeated id": ("id", {}),  # the id of an earlier row
+    "cash": ("cash", {"cash": -1.0}),
+    "lots": ("position.GOLD", {"position.GOLD": 1.5}),
+    "entry": ("entry_price.GOLD", {"entry_price.GOLD": float("nan")}),
+    "mode": ("mode", {"mode": "portfolio"}),
+    "two held": ("mode", {"position.INDEX": 2.0, "entry_price.INDEX": 100.0}),
+    "population": ("population", {"population": "whales"}),
+    "leverage": ("leverage", {"leverage": 0.0}),
+    "held elsewhere": (
+        "population",
+        {
+            "population": "cfd_retail",
+            "position.GOLD": 0.0,
+            "position.INDEX": 3.0,
+            "entry_price.INDEX": 100.0,
+        },
+    ),
+    "needs cross": ("mode", {"population": "macro_accounts"}),
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(2, 90),
+    batch_rows=st.integers(1, 40),
+    row_group=st.integers(1, 90),
+    kind=st.sampled_from(sorted(SPOILT)),
+    where=st.floats(0.0, 1.0),
+)
+def test_a_bad_row_in_any_batch_is_named_by_its_row_in_the_file(
+    tmp_path: Path, n: int, batch_rows: int, row_group: int, kind: str, where: float
 ) -> None:
+    base = load_preset("gold-2026").replace(targets=(), quiet_window=(), episode=None)
+    world = base.with_accounts(200)
+    row = 2 + min(n - 2, int(where * (n - 1)))  # 2..n: a repeat needs an earlier row
+    frame = pd.DataFrame(
+        {
+            "id": pd.array(np.arange(n) * 7 + 100, dtype="Int64"),
+            "cash": np.full(n, 1e4),
+            "position.GOLD": np.ones(n),
+            "entry_price.GOLD": np.full(n, 2000.0),
+            "position.INDEX": np.zeros(n),
+            "entry_price.INDEX": np.full(n, np.nan),
+            "mode": np.full(n, "isolated", dtype=object),
+            "population": np.where(np.arange(n) % 3 == 0, "cfd_retail", ""),
+            "leverage": np.full(n, np.nan),
+        }
+    )
+    column, changes = SPOILT[kind]
+    for name, value in changes.items():
+        frame.loc[row - 1, name] = value
+    earlier = (row - 1) // 2 + 1
+    if kind == "repeated id":
+        frame.loc[row - 1, "id"] = frame.loc[earlier - 1, "id"]
+    path = tmp_path / f"book-{kind.replace(' ', '-')}.parquet"
+    frame.to_parquet(path, index=False, row_group_size=row_group)
+    spoilt = world.replace(accounts_file=str(path))
+    with (
+        mock.patch.object(accounts_module, "BATCH_ROWS", batch_rows),
+        pytest.raises(DataFileError, match=rf"column '{column}', row {row}: ") as err,
+    ):
+        build(spoilt, seed=0)
+    if kind == "repeated id":
+        assert f"repeats row {earlier}" in str(err.value)
+
+
+@pytest.mark.parametrize("batch_rows", [None, 16])
+def test_a_run_with_a_snapshot_keeps_its_ids_and_conserves_money(
+    world: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows: int | None
+) -> None:
+    if batch_rows is not None:  # the positions open over many calls
+        monkeypatch.setattr(accounts_module, "BATCH_ROWS", batch_rows)
     frame = _snapshot(400, 2)
     frame["cash"] = np.round(frame["cash"] / 3, 2)  # leveraged: some will be liquidated
     frame.to_csv(tmp_path / "book.csv", index=False)
@@ -113,6 +249,46 @@ def test_the_same_snapshot_and_seed_give_the_same_run_and_it_reproduces_from_its
     again = simulate(load_result(folder).scenario, seed=5)
     pd.testing.assert_frame_equal(again.series, a.series)
     pd.testing.assert_frame_equal(again.liquidations, a.liquidations)
+
+
+def test_money_is_counted_once_every_position_is_open(world: Scenario) -> None:
+    """Positions opened over several calls: the conserved money is taken at the last."""
+    sim, _ = build(world, seed=0)
+    generated = world.total_accounts
+    lots = np.array([[5], [-3]], dtype=np.int64)
+    entry = np.full((2, 1), 20000.0)  # ticks
+    sim.open_positions(generated - 2, lots[:1], entry[:1], more=True)
+    assert sim.conservation_error() > 0  # not yet taken: the open position moved the count
+    sim.open_positions(generated - 1, lots[1:], entry[1:])
+    assert sim.conservation_error() == 0.0
+    assert sim.position[generated - 2 :, 0].tolist() == [5, -3]
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_file_that_changes_while_it_is_read_is_refused(
+    world: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ordered: bool
+) -> None:
+    """The positions are read again once the engine holds the accounts: a file
+    rewritten in between is an error, not a state it never described."""
+    import deleverage.simulate as simulate_module
+
+    frame = _snapshot(120, 6)
+    if ordered:
+        frame["population"] = ""
+    path = tmp_path / "book.parquet"
+    frame.to_parquet(path, index=False)
+    build_engine = simulate_module.simulation
+
+    def rewritten(data: Any) -> Any:
+        changed = frame.copy()
+        changed.loc[5, "position.GOLD"] = frame.loc[5, "position.GOLD"] + 1
+        changed.loc[5, "entry_price.GOLD"] = 2000.0
+        changed.to_parquet(path, index=False)
+        return build_engine(data)
+
+    monkeypatch.setattr(simulate_module, "simulation", rewritten)
+    with pytest.raises(DataFileError, match="the file changed while it was read"):
+        build(world.replace(accounts_file=str(path)), seed=0)
 
 
 def test_a_toml_names_its_accounts_file_relative_to_itself(world: Scenario, tmp_path: Path) -> None:

@@ -116,13 +116,11 @@ void register_simulation(py::module_& m) {
                        const U16& population_id, const F64& param) {
              auto engine = std::make_unique<MarginEngine>(tick_values, rules, settings);
              const auto n = static_cast<std::size_t>(cash.size());
-             const std::size_t ni = tick_values.size();
              if (static_cast<std::size_t>(instrument.size()) != n || static_cast<std::size_t>(mode.size()) != n ||
                  static_cast<std::size_t>(population_id.size()) != n || static_cast<std::size_t>(param.size()) != n)
                throw py::value_error("cash: every account column must have the same length");
-             std::vector<Qty> zeros(n * ni, 0);
-             std::vector<double> no_entry(n * ni, 0.0);
-             engine->add_accounts(n, cash.data(), instrument.data(), zeros.data(), no_entry.data(), mode.data(),
+             // Every account starts flat (a snapshot's positions open later: open_positions).
+             engine->add_accounts(n, cash.data(), instrument.data(), nullptr, nullptr, mode.data(),
                                   population_id.data());
              for (auto& c : s.triggers) c.rule.validate_and_prepare();
              for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
@@ -306,7 +304,7 @@ void register_simulation(py::module_& m) {
       .def(
           "open_positions",
           [](PySimulation& s, std::size_t first, const py::array_t<Qty, py::array::c_style>& position,
-             const py::array_t<double, py::array::c_style>& entry) {
+             const py::array_t<double, py::array::c_style>& entry, bool more) {
             const std::size_t ni = s.sim->engine().instruments();
             if (position.ndim() != 2 || static_cast<std::size_t>(position.shape(1)) != ni)
               throw py::value_error("position: must have shape (accounts, " + std::to_string(ni) + ")");
@@ -314,12 +312,14 @@ void register_simulation(py::module_& m) {
               throw py::value_error("entry: must have the shape of position");
             const auto n = static_cast<std::size_t>(position.shape(0));
             bindings::locked(s.guard->mutex, [&] { s.sim->open_positions(first, n, position.data(), entry.data()); });
-            // The positions are the accounts' own from the start: money is conserved from here.
-            s.initial = s.sim->engine().conserved();
+            // The positions are the accounts' own from the start: money is conserved from here
+            // (from the last of several calls: counting it visits every account).
+            if (!more) s.initial = s.sim->engine().conserved();
           },
-          py::arg("first"), py::arg("position"), py::arg("entry"),
+          py::arg("first"), py::arg("position"), py::arg("entry"), py::kw_only(), py::arg("more") = false,
           "Before the run: accounts first.. open `position` (accounts x instruments lots) at `entry` "
-          "(ticks), without a counterparty; the conserved money is taken from then on.")
+          "(ticks), without a counterparty; the conserved money is taken from then on. `more`: further "
+          "calls follow (a snapshot opened block by block), the last of them takes it.")
       .def(
           "schedule_forced_order",
           [](PySimulation& s, std::uint64_t step, std::size_t instrument, Qty lots) {

@@ -71,7 +71,7 @@ void Ledger::append(std::size_t n, const double* cash, const std::uint16_t* inst
     if (instrument[k] >= ni)
       margin_input_error(field("instrument", k),
                          "must be in 0.." + std::to_string(ni - 1) + ", got " + std::to_string(instrument[k]));
-    for (std::size_t i = 0; i < ni; ++i) {
+    for (std::size_t i = 0; position != nullptr && i < ni; ++i) {
       const Qty q = position[k * ni + i];
       if (q == 0) continue;
       if (q > kMaxQty || q < -kMaxQty) margin_input_error(field("position", k), "must be within +-2^40 lots");
@@ -103,6 +103,7 @@ void Ledger::append(std::size_t n, const double* cash, const std::uint16_t* inst
   table_.links.prev.resize(total, kNil);
   table_.position.resize(total * ni);
   table_.cost.resize(total * ni);
+  if (position == nullptr) return;  // flat: the columns grew with zeros
   for (std::size_t k = 0; k < n * ni; ++k) {
     const std::size_t i = k % ni;
     const Qty q = position[k];

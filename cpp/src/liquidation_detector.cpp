@@ -12,7 +12,7 @@ void LiquidationDetector::add_accounts(std::size_t first, std::size_t n, const Q
                                        const double* entry_price) {
   const std::size_t ni = ledger_.instruments();
   const std::size_t total = first + n;
-  for (std::size_t k = 0; k < n * ni; ++k) {
+  for (std::size_t k = 0; position != nullptr && k < n * ni; ++k) {
     const std::size_t i = k % ni;
     if (position[k] != 0 && !indexes_[i]) ensure_span(i, entry_price[k]);
   }

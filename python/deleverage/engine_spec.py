@@ -345,15 +345,25 @@ class Accounts:
     param: npt.NDArray[np.float64]
 
 
-def accounts(scenario: Scenario, seed: int) -> Accounts:
+def accounts(scenario: Scenario, seed: int, extra: int = 0) -> Accounts:
     """The accounts of a run: cash and each strategy's per-account parameter drawn
     from the population's distributions, one generator per population seeded
-    from (`seed`, its index), so adding a population never reshuffles another."""
+    from (`seed`, its index), so adding a population never reshuffles another.
+    With room for `extra` accounts after them (zeros, for a snapshot's to fill)."""
     names = [inst.name for inst in scenario.instruments]
-    cash, param, instrument, mode, population_id = [], [], [], [], []
+    total = scenario.total_accounts + extra
+    out = Accounts(
+        cash=np.zeros(total),
+        instrument=np.zeros(total, dtype=np.uint16),
+        mode=np.zeros(total, dtype=np.uint8),
+        population=np.zeros(total, dtype=np.uint16),
+        param=np.zeros(total),
+    )
+    first = 0
     for k, pop in enumerate(scenario.populations):
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         n = pop.accounts
+        at = slice(first, first + n)
         drawn = pop.cash.sample(rng, n)
         largest = float(drawn.max()) if n else 0.0
         if not largest <= MAX_ACCOUNT_CASH:  # also NaN or inf
@@ -361,19 +371,16 @@ def accounts(scenario: Scenario, seed: int) -> Accounts:
                 f"populations[{k}].cash: each account's cash must be <= {MAX_ACCOUNT_CASH:g} "
                 f"(money), got a sample of {largest:.6g}"
             )
-        cash.append(drawn)
+        out.cash[at] = drawn
+        del drawn
         field = STRATEGIES[type(pop.params)].account_param
-        param.append(getattr(pop.params, field).sample(rng, n) if field else np.zeros(n))
-        instrument.append(np.full(n, names.index(pop.instrument), dtype=np.uint16))
-        mode.append(np.full(n, 1 if pop.margin_mode == "cross" else 0, dtype=np.uint8))
-        population_id.append(np.full(n, k, dtype=np.uint16))
-    return Accounts(
-        cash=np.concatenate(cash),
-        instrument=np.concatenate(instrument),
-        mode=np.concatenate(mode),
-        population=np.concatenate(population_id),
-        param=np.concatenate(param),
-    )
+        if field:
+            out.param[at] = getattr(pop.params, field).sample(rng, n)
+        out.instrument[at] = names.index(pop.instrument)
+        out.mode[at] = 1 if pop.margin_mode == "cross" else 0
+        out.population[at] = k
+        first += n
+    return out
 
 
 @dataclass(frozen=True)
@@ -393,18 +400,11 @@ class EngineInput:
 def engine_input(
     scenario: Scenario, seed: int, *, trade_log: bool = False, snapshot: SnapshotPart | None = None
 ) -> EngineInput:
-    """The engine's input for `scenario` run with `seed`; a `snapshot` of accounts
-    (``deleverage.data.join``) joins after the generated ones."""
+    """The engine's input for `scenario` run with `seed`; with a `snapshot` of accounts
+    (``deleverage.data.join``) its accounts are the snapshot part's: the generated
+    ones, then the snapshot's."""
     instruments: tuple[InstrumentSpec, ...] = scenario.instruments
-    drawn = accounts(scenario, seed)
-    if snapshot is not None:
-        drawn = Accounts(
-            cash=np.concatenate([drawn.cash, snapshot.cash]),
-            instrument=np.concatenate([drawn.instrument, snapshot.instrument]),
-            mode=np.concatenate([drawn.mode, snapshot.mode]),
-            population=np.concatenate([drawn.population, snapshot.population]),
-            param=np.concatenate([drawn.param, snapshot.param]),
-        )
+    drawn = accounts(scenario, seed) if snapshot is None else snapshot.accounts
     return EngineInput(
         spec=simulation_spec(
             scenario,

@@ -21,6 +21,7 @@ from deleverage.engine_spec import (
     MAX_ACCOUNT_CASH,
     STRATEGIES,
     EngineInput,
+    accounts,
     engine_input,
     population,
     simulation,
@@ -61,13 +62,14 @@ def build(
             activity=1.0,
             params=_core.HoldSpec(),
         ),
+        lambda extra: accounts(scenario, seed, extra),
     )
     data = engine_input(scenario, seed, trade_log=trade_log, snapshot=joined)
     sim = simulation(data)
     # Recorded paths: bound structs, after the spec (deleverage.data).
     attach_paths(sim, scenario)
     if joined is not None:
-        sim.open_positions(first, joined.position(), joined.entry_ticks(scenario))
+        joined.open(sim)
     return sim, data
 
 

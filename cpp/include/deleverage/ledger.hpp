@@ -48,6 +48,7 @@ class Ledger {
   std::size_t at(std::uint32_t a, std::size_t i) const noexcept { return a * instruments() + i; }
 
   // Append n accounts (see MarginEngine::add_accounts); validates everything before changing anything.
+  // position and entry_price may both be null: the accounts start flat.
   void append(std::size_t n, const double* cash, const std::uint16_t* instrument, const Qty* position,
               const double* entry_price, const std::uint8_t* mode, const std::uint16_t* population);
 

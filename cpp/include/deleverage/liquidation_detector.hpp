@@ -25,7 +25,7 @@ class LiquidationDetector {
   LiquidationDetector& operator=(const LiquidationDetector&) = delete;
 
   // Track the ledger's accounts first..first+n-1, just appended with these
-  // positions and entry prices (n x instruments, row-major).
+  // positions and entry prices (n x instruments, row-major; both null: flat).
   void add_accounts(std::size_t first, std::size_t n, const Qty* position, const double* entry_price);
 
   // Stop tracking account a (its position is about to change) / track it as its positions now are.

@@ -48,7 +48,8 @@ class MarginEngine {
   std::size_t accounts() const noexcept { return ledger_.accounts(); }
 
   // Append n accounts. position and entry_price are n x I row-major (zeros
-  // where an account holds nothing). Validates everything before changing anything.
+  // where an account holds nothing; both null: every account starts flat). Validates
+  // everything before changing anything.
   void add_accounts(std::size_t n, const double* cash, const std::uint16_t* instrument, const Qty* position,
                     const double* entry_price, const std::uint8_t* mode, const std::uint16_t* population);
 
