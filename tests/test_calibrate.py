@@ -116,13 +116,23 @@ def test_loss_against_plain_formula() -> None:
     spec = _spec(targets)
     base = np.array([[1.0, 1.2, 0.8, 1.0], [2.0, 4.0, 3.0, 3.0], [1.0, 2.0, np.nan, 3.0]])
     spreads = spreads_of(base, spec)
-    assert spreads == pytest.approx([np.std(r[np.isfinite(r)], ddof=1) for r in base])
+
+    def plain_spread(r: np.ndarray) -> float:
+        r = r[np.isfinite(r)]
+        mad = 1.4826 * np.median(np.abs(r - np.median(r)))
+        return float(min(np.std(r, ddof=1), mad)) if mad > 0 else float(np.std(r, ddof=1))
+
+    assert spreads == pytest.approx([plain_spread(r) for r in base])
     cand = np.array([[2.0, 2.0, 2.0, 2.0], [3.5, 3.5, 3.5, 3.5], [np.nan] * 4])
     d = [(2.0 - 1.5) / spreads[0], 0.5 / spreads[1], NAN_DISTANCE]
     expected = (2 * d[0] ** 2 + d[1] ** 2 + d[2] ** 2) / 4
     assert loss_of(cand, spreads, spec) == pytest.approx(expected)
     inside = np.array([[1.0] * 4, [3.0] * 4, [5.0] * 4])
     assert loss_of(inside, spreads, spec) == 0.0
+    # One wild seed does not set the spread: the median absolute deviation does.
+    wild = np.array([[1.0, 1.1, 0.9, 1.0, 1.05, 0.95, 1.0, 40.0], [3.0] * 8, [4.0] * 8])
+    assert spreads_of(wild, spec)[0] == pytest.approx(1.4826 * 0.05)
+    assert np.std(wild[0], ddof=1) > 100 * spreads_of(wild, spec)[0]
     # A spread of 0 across seeds falls back to a tenth of the aim's size.
     flat = np.array([[1.0] * 4, [3.0] * 4, [4.0] * 4])
     assert spreads_of(flat, spec) == pytest.approx([0.11, 0.3, 0.3])

@@ -11,7 +11,7 @@ The search, step by step:
 3. a candidate's loss is ``sum w_i (d_i / s_i)^2 / sum w_i`` over the targets,
    with ``d_i`` the distance of the seed-averaged figure from target ``i``
    (from its ``value``, or outside its range) and ``s_i`` the base's spread
-   of that figure across seeds (with ``loss = "seeds"``, a range target
+   of that figure across seeds (robust to one wild seed; with ``loss = "seeds"``, a range target
    averages each seed's squared distance instead: every seed is pulled into
    the range); a candidate with a failed run gets a loss of ``FAILED_LOSS``
    and a NaN figure a distance of ``NAN_DISTANCE`` spreads;
@@ -63,12 +63,23 @@ NAN_DISTANCE = 1e3
 SPREAD_FLOOR = 0.1
 
 
+#: Median absolute deviation to standard deviation, for a normal sample.
+MAD_TO_SD = 1.4826
+
+
 def spreads_of(values: np.ndarray, spec: CalibrationSpec) -> np.ndarray:
-    """Each target's spread across seeds (standard deviation, ddof=1 where possible)."""
+    """Each target's spread across seeds: the standard deviation (ddof=1), or from
+    three seeds on the smaller of it and the scaled median absolute deviation, so
+    one wild seed of the base does not make every candidate's distance from that
+    target look small."""
     out = np.empty(len(spec.targets))
     for i, target in enumerate(spec.targets):
         v = values[i][np.isfinite(values[i])]
         sd = float(np.std(v, ddof=1)) if len(v) >= 2 else math.nan
+        if len(v) >= 3:
+            mad = MAD_TO_SD * float(np.median(np.abs(v - np.median(v))))
+            if mad > 0:
+                sd = min(sd, mad)
         if not (sd > 0 and math.isfinite(sd)):
             aim = target.aim
             sd = SPREAD_FLOOR * abs(aim) if math.isfinite(aim) and aim != 0 else 1e-6
