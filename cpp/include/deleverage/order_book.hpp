@@ -97,6 +97,17 @@ class OrderBook {
   void unlink(std::uint32_t slot);
   void owner_link(std::uint32_t slot);
   void owner_unlink(std::uint32_t slot);
+  // The first of the owner's resting orders, or kNil.
+  std::uint32_t owner_first(AccountId owner) const noexcept {
+    if (owner < kDenseOwners) return owner < owner_dense_.size() ? owner_dense_[owner] : kNil;
+    const auto it = owner_head_.find(owner);
+    return it == owner_head_.end() ? kNil : it->second;
+  }
+  void set_owner_first(AccountId owner, std::uint32_t slot);
+
+  // Owners below this (accounts of an engine are numbered from 0) find their
+  // first order in a flat array; the rest (the fund, the outside) in a map.
+  static constexpr AccountId kDenseOwners = AccountId{1} << 24;
 
   OrderPool pool_;
   PriceLadder ladder_;
@@ -109,6 +120,7 @@ class OrderBook {
   bool track_owners_;
   std::vector<std::uint32_t> owner_next_;  // per slot, when tracking owners
   std::vector<std::uint32_t> owner_prev_;
+  std::vector<std::uint32_t> owner_dense_;  // per owner below kDenseOwners: its first order, or kNil
   std::unordered_map<AccountId, std::uint32_t> owner_head_;
 };
 
