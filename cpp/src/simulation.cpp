@@ -172,13 +172,21 @@ void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrumen
                  order);
 }
 
-void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
+void Simulation::prefetch_orders(std::uint32_t a) const noexcept {
+  const PopulationSpec& pop = spec_.populations[population_of_[a]];
+  if (states_[population_of_[a]].kernel->cancels)
+    for (const auto i : pop.instruments) books_[i]->prefetch_owner(a);
+}
+
+void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) { calendar_.schedule(a, next_step(a, t)); }
+
+std::uint64_t Simulation::next_step(std::uint32_t a, std::uint64_t t) const noexcept {
   // Poisson activity: the gap to the next step with an action is geometric.
   const std::size_t pop = population_of_[a];
   std::uint64_t gap = 0;
   if (spec_.populations[pop].activity < 1.0)
     gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / log_idle_[pop]));
-  calendar_.schedule(a, t + 1 + gap);
+  return t + 1 + gap;
 }
 
 bool Simulation::run(const std::function<bool()>& interrupted) {
@@ -425,11 +433,19 @@ void Simulation::step(std::uint64_t t) {
     gather(account_of(order_[k]), t);
   }
   decide_batches();
-  for (const std::uint64_t key : order_) {
-    const std::uint32_t a = account_of(key);
-    const std::size_t p = population_of_[a];
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + kAhead < order_.size()) prefetch_orders(account_of(order_[k + kAhead]));
+    const std::size_t p = population_of_[account_of(order_[k])];
     act(p, states_[p].cursor++);
-    schedule_next(a, t);
+  }
+  // When each acts next depends on the account and the step alone: schedule
+  // them together, each bucket's end asked for ahead (the buckets are scattered).
+  next_due_.clear();
+  for (const std::uint64_t key : order_) next_due_.push_back(next_step(account_of(key), t));
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + 2 * kAhead < order_.size()) calendar_.prefetch_bucket(next_due_[k + 2 * kAhead]);
+    if (k + kAhead < order_.size()) calendar_.prefetch_end(next_due_[k + kAhead]);
+    calendar_.schedule(account_of(order_[k]), next_due_[k]);
   }
   for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   // 5. Marks and the liquidation loop.

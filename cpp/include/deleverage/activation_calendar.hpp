@@ -24,6 +24,15 @@ class ActivationCalendar {
     buckets_[static_cast<std::size_t>(step % kRing)].push_back(Entry{account, lap_of(step)});
   }
 
+  // Ask for the memory a schedule at `step` writes: the bucket (first), then its end.
+  void prefetch_bucket(std::uint64_t step) const noexcept {
+    __builtin_prefetch(&buckets_[static_cast<std::size_t>(step % kRing)]);
+  }
+  void prefetch_end(std::uint64_t step) const noexcept {
+    const std::vector<Entry>& b = buckets_[static_cast<std::size_t>(step % kRing)];
+    __builtin_prefetch(b.data() + b.size(), 1);
+  }
+
   // Append the accounts due at `step` to `out`; those due laps later stay.
   void pop(std::uint64_t step, std::vector<std::uint32_t>& out) {
     std::vector<Entry>& bucket = buckets_[static_cast<std::size_t>(step % kRing)];

@@ -34,6 +34,10 @@ class OrderBook {
   // Cancel every resting order of `owner` (needs track_owners); returns the lots cancelled.
   Qty cancel_owner(AccountId owner);
   bool tracks_owners() const noexcept { return track_owners_; }
+  // A hint: cancel_owner(owner) comes soon.
+  void prefetch_owner(AccountId owner) const noexcept {
+    if (owner < owner_dense_.size()) __builtin_prefetch(&owner_dense_[owner]);
+  }
 
   // Price of the last trade, if any.
   std::optional<Price> last_price() const noexcept {
