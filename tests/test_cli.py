@@ -92,7 +92,7 @@ def test_bench_margin_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bench_simulate_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["bench", "simulate", "--accounts", "3000", "--steps", "600", "--json"]
     args += ["--baseline-accounts", "1500", "--memory-accounts", "4000", "--memory-steps", "300"]
-    out = _json(capsys, args)
+    out = _json(capsys, [*args, "--no-gold"])
     for key in (
         "accounts",
         "steps",
@@ -108,6 +108,7 @@ def test_bench_simulate_json_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert out["accounts"] == 3000
     assert out["steps"] == 600
     assert out["memory_accounts"] == 4000
+    assert out["gold_runs"] == []
     assert out["memory_within_limit"] is True
     assert 0 < out["peak_rss_bytes"] < 2**32
     assert out["isa"] in ("x86-64-v4", "x86-64-v3", "baseline")
@@ -151,6 +152,26 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[st
         main(["bench", "book", "--messages", "0"])
     assert stop.value.code == 2
     assert "must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_bench_simulate_gold_sizes() -> None:
+    from deleverage.bench.simulate import bench_simulate, measure
+    from deleverage.scenarios import load_preset
+
+    r = bench_simulate(
+        3000, steps=300, baseline_accounts=1500, memory_accounts=0, gold_scales=(0.004, 0.002)
+    )
+    gold = load_preset("gold-2026")
+    assert [g.scale for g in r.gold_runs] == [0.002, 0.004]  # the smallest, the baseline, first
+    for run in r.gold_runs:
+        assert run.preset == "gold-2026"
+        assert run.accounts == gold.scaled(run.scale).total_accounts
+        assert run.steps == gold.clock.steps
+        assert run.decisions > 0
+    base = r.gold_runs[0].decisions_per_s
+    assert r.gold_decisions_per_s_ratios == tuple(g.decisions_per_s / base for g in r.gold_runs)
+    with pytest.raises(ValueError, match="accounts, scale: give exactly one"):
+        measure("gold-2026", 1000, None, 0, 0.01)
 
 
 def test_bench_simulate_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:

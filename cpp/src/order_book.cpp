@@ -320,18 +320,32 @@ void OrderBook::unlink(std::uint32_t slot) {
   }
 }
 
+void OrderBook::set_owner_first(AccountId owner, std::uint32_t slot) {
+  if (owner < kDenseOwners) {
+    if (owner >= owner_dense_.size()) {
+      if (slot == kNil) return;
+      const std::size_t grown = std::max<std::size_t>(std::size_t{owner} + 1, owner_dense_.size() * 2);
+      owner_dense_.resize(std::min<std::size_t>(grown, kDenseOwners), kNil);
+    }
+    owner_dense_[owner] = slot;
+  } else if (slot == kNil) {
+    owner_head_.erase(owner);
+  } else {
+    owner_head_[owner] = slot;
+  }
+}
+
 void OrderBook::owner_link(std::uint32_t slot) {
   if (owner_next_.size() <= slot) {
     owner_next_.resize(static_cast<std::size_t>(slot) * 2 + 1024, kNil);
     owner_prev_.resize(owner_next_.size(), kNil);
   }
-  auto [it, fresh] = owner_head_.try_emplace(pool_[slot].owner, slot);
+  const AccountId owner = pool_[slot].owner;
+  const std::uint32_t first = owner_first(owner);
   owner_prev_[slot] = kNil;
-  owner_next_[slot] = fresh ? kNil : it->second;
-  if (!fresh) {
-    owner_prev_[it->second] = slot;
-    it->second = slot;
-  }
+  owner_next_[slot] = first;
+  if (first != kNil) owner_prev_[first] = slot;
+  set_owner_first(owner, slot);
 }
 
 void OrderBook::owner_unlink(std::uint32_t slot) {
@@ -340,18 +354,15 @@ void OrderBook::owner_unlink(std::uint32_t slot) {
   if (next != kNil) owner_prev_[next] = prev;
   if (prev != kNil) {
     owner_next_[prev] = next;
-  } else if (next == kNil) {
-    owner_head_.erase(pool_[slot].owner);
   } else {
-    owner_head_[pool_[slot].owner] = next;
+    set_owner_first(pool_[slot].owner, next);
   }
 }
 
 Qty OrderBook::cancel_owner(AccountId owner) {
   if (!track_owners_) throw std::logic_error("cancel_owner: the book was made without track_owners");
   Qty total = 0;
-  for (auto it = owner_head_.find(owner); it != owner_head_.end(); it = owner_head_.find(owner)) {
-    const std::uint32_t slot = it->second;
+  for (std::uint32_t slot = owner_first(owner); slot != kNil; slot = owner_first(owner)) {
     total += pool_[slot].qty;
     unlink(slot);
     pool_.release(slot);

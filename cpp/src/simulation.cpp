@@ -103,6 +103,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     states_[p].kernel = &kernel_of(pop.strategy());
     if (states_[p].kernel->quotes) states_[p].makers.resize(pop.count);
   }
+  // log(1 - activity): the geometric gap's denominator, once per population.
+  for (const PopulationSpec& pop : spec_.populations)
+    log_idle_.push_back(pop.activity < 1.0 ? std::log1p(-pop.activity) : 0.0);
   calendar_.resize(engine_->accounts());
   for (std::uint32_t a = 0; a < engine_->accounts(); ++a) {
     const StrategyKernel& kernel = *states_[population_of_[a]].kernel;
@@ -169,13 +172,21 @@ void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrumen
                  order);
 }
 
-void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) {
+void Simulation::prefetch_orders(std::uint32_t a) const noexcept {
+  const PopulationSpec& pop = spec_.populations[population_of_[a]];
+  if (states_[population_of_[a]].kernel->cancels)
+    for (const auto i : pop.instruments) books_[i]->prefetch_owner(a);
+}
+
+void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) { calendar_.schedule(a, next_step(a, t)); }
+
+std::uint64_t Simulation::next_step(std::uint32_t a, std::uint64_t t) const noexcept {
   // Poisson activity: the gap to the next step with an action is geometric.
-  const double p = spec_.populations[population_of_[a]].activity;
+  const std::size_t pop = population_of_[a];
   std::uint64_t gap = 0;
-  if (p < 1.0)
-    gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / std::log1p(-p)));
-  calendar_.schedule(a, t + 1 + gap);
+  if (spec_.populations[pop].activity < 1.0)
+    gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / log_idle_[pop]));
+  return t + 1 + gap;
 }
 
 bool Simulation::run(const std::function<bool()>& interrupted) {
@@ -271,6 +282,16 @@ void Simulation::unwind_fund(std::uint64_t t) {
         signals_[i].volume += static_cast<double>(f.qty);
       }
   }
+}
+
+void Simulation::prefetch_account(std::uint32_t a) const noexcept {
+  const auto& table = engine_->table();
+  const std::size_t row = std::size_t{a} * engine_->instruments();
+  __builtin_prefetch(&table.cash[a]);
+  __builtin_prefetch(&table.position[row]);
+  __builtin_prefetch(&table.cost[row]);
+  __builtin_prefetch(&param_[a]);
+  __builtin_prefetch(&population_of_[a]);
 }
 
 void Simulation::gather(std::uint32_t a, std::uint64_t t) {
@@ -396,21 +417,35 @@ void Simulation::step(std::uint64_t t) {
   // step's opening state; their orders reach the books in a seeded random order.
   due_.clear();
   calendar_.pop(t, due_);
-  // Sort by a random key drawn once per account (ties by id): a seeded shuffle.
+  // Sort by a random key drawn once per account (ties by id, its low half): a seeded shuffle.
   order_.clear();
   for (const std::uint32_t a : due_)
-    order_.emplace_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a, a);
+    order_.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
   std::sort(order_.begin(), order_.end());
   for (PopulationState& s : states_) {
     for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;
   }
-  for (const auto& entry : order_) gather(entry.second, t);
+  // The accounts come in random order: ask for each one's rows a few accounts ahead.
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + kAhead < order_.size()) prefetch_account(account_of(order_[k + kAhead]));
+    gather(account_of(order_[k]), t);
+  }
   decide_batches();
-  for (const auto& entry : order_) {
-    const std::size_t p = population_of_[entry.second];
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + kAhead < order_.size()) prefetch_orders(account_of(order_[k + kAhead]));
+    const std::size_t p = population_of_[account_of(order_[k])];
     act(p, states_[p].cursor++);
-    schedule_next(entry.second, t);
+  }
+  // When each acts next depends on the account and the step alone: schedule
+  // them together, each bucket's end asked for ahead (the buckets are scattered).
+  next_due_.clear();
+  for (const std::uint64_t key : order_) next_due_.push_back(next_step(account_of(key), t));
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + 2 * kAhead < order_.size()) calendar_.prefetch_bucket(next_due_[k + 2 * kAhead]);
+    if (k + kAhead < order_.size()) calendar_.prefetch_end(next_due_[k + kAhead]);
+    calendar_.schedule(account_of(order_[k]), next_due_[k]);
   }
   for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   // 5. Marks and the liquidation loop.

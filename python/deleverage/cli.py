@@ -125,10 +125,13 @@ def _bench_book(args: argparse.Namespace) -> int:
 
 
 def _bench_simulate(args: argparse.Namespace) -> int:
-    from deleverage.bench.simulate import bench_simulate
+    from deleverage.bench.simulate import GOLD_LARGE_SCALE, GOLD_SCALES, bench_simulate
 
     if args.memory_accounts < 0:
         raise ValueError(f"memory_accounts: must be >= 0, got {args.memory_accounts}")
+    gold_scales = (
+        () if args.no_gold else GOLD_SCALES + ((GOLD_LARGE_SCALE,) if args.gold_10m else ())
+    )
     r = bench_simulate(
         args.accounts,
         preset=args.preset,
@@ -137,6 +140,7 @@ def _bench_simulate(args: argparse.Namespace) -> int:
         baseline_accounts=args.baseline_accounts,
         memory_accounts=args.memory_accounts,
         memory_steps=args.memory_steps,
+        gold_scales=gold_scales,
     )
     if args.json:
         print(json.dumps(r.to_dict()))
@@ -159,6 +163,16 @@ def _bench_simulate(args: argparse.Namespace) -> int:
         print(
             f"  {r.memory_accounts:,} accounts: peak {r.memory_peak_rss_bytes / gib:.2f} GiB, "
             f"{verdict} the {r.memory_limit_bytes / gib:.0f} GiB budget"
+        )
+    if r.gold_runs:
+        print(f"gold-2026 (seed {args.seed}), decisions/s over the 1/20 market's:")
+    for run, ratio in zip(r.gold_runs, r.gold_decisions_per_s_ratios, strict=True):
+        print(
+            f"  x{run.scale:<5g} {run.accounts:>11,} accounts x {run.steps:,} steps: "
+            f"wall {run.wall_seconds:7.2f} s (run {run.run_seconds:.2f} s); "
+            f"{run.messages_per_s / 1e6:6.2f} M messages/s, "
+            f"{run.decisions_per_s / 1e6:6.2f} M decisions/s ({ratio:.2f}); "
+            f"peak {run.peak_rss_bytes / gib:.2f} GiB"
         )
     return 0
 
@@ -1265,10 +1279,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulate = suites.add_parser(
         "simulate",
-        help="simulation: a day of one-second steps at 1M accounts; peak memory at 10M",
+        help="simulation: a day of one-second steps at 1M accounts; peak memory at 10M; "
+        "gold-2026 at 1/20 and default size",
         description="The default-day world at --accounts (1M) for a day, the same world at "
         "--baseline-accounts (10k) as the baseline, and --memory-accounts (10M) over "
-        "--memory-steps (an hour) for the peak memory; each in its own process.",
+        "--memory-steps (an hour) for the peak memory; then gold-2026 at 1/20 of its "
+        "market (the baseline) and at its default size (--gold-10m adds 10x: 10M accounts); "
+        "each in its own process.",
     )
     simulate.add_argument(
         "--accounts", type=_positive_int, default=1_000_000, help="accounts of the timed run"
@@ -1287,6 +1304,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--memory-steps", type=_positive_int, default=3_600, help="steps of the memory run"
+    )
+    simulate.add_argument(
+        "--no-gold", action="store_true", help="skip the gold-2026 runs (1/20 and default size)"
+    )
+    simulate.add_argument(
+        "--gold-10m",
+        action="store_true",
+        help="add gold-2026 at 10x its default size (10M accounts; minutes)",
     )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.set_defaults(handler=_bench_simulate)

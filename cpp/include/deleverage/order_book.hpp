@@ -34,6 +34,10 @@ class OrderBook {
   // Cancel every resting order of `owner` (needs track_owners); returns the lots cancelled.
   Qty cancel_owner(AccountId owner);
   bool tracks_owners() const noexcept { return track_owners_; }
+  // A hint: cancel_owner(owner) comes soon.
+  void prefetch_owner(AccountId owner) const noexcept {
+    if (owner < owner_dense_.size()) __builtin_prefetch(&owner_dense_[owner]);
+  }
 
   // Price of the last trade, if any.
   std::optional<Price> last_price() const noexcept {
@@ -97,6 +101,17 @@ class OrderBook {
   void unlink(std::uint32_t slot);
   void owner_link(std::uint32_t slot);
   void owner_unlink(std::uint32_t slot);
+  // The first of the owner's resting orders, or kNil.
+  std::uint32_t owner_first(AccountId owner) const noexcept {
+    if (owner < kDenseOwners) return owner < owner_dense_.size() ? owner_dense_[owner] : kNil;
+    const auto it = owner_head_.find(owner);
+    return it == owner_head_.end() ? kNil : it->second;
+  }
+  void set_owner_first(AccountId owner, std::uint32_t slot);
+
+  // Owners below this (accounts of an engine are numbered from 0) find their
+  // first order in a flat array; the rest (the fund, the outside) in a map.
+  static constexpr AccountId kDenseOwners = AccountId{1} << 24;
 
   OrderPool pool_;
   PriceLadder ladder_;
@@ -109,6 +124,7 @@ class OrderBook {
   bool track_owners_;
   std::vector<std::uint32_t> owner_next_;  // per slot, when tracking owners
   std::vector<std::uint32_t> owner_prev_;
+  std::vector<std::uint32_t> owner_dense_;  // per owner below kDenseOwners: its first order, or kNil
   std::unordered_map<AccountId, std::uint32_t> owner_head_;
 };
 

@@ -111,7 +111,11 @@ class Simulation {
   void step(std::uint64_t t);
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);
+  std::uint64_t next_step(std::uint32_t a, std::uint64_t t) const noexcept;  // when a, acting at t, acts next
+  void prefetch_orders(std::uint32_t a) const noexcept;
   void gather(std::uint32_t a, std::uint64_t t);
+  void prefetch_account(std::uint32_t a) const noexcept;
+  static std::uint32_t account_of(std::uint64_t key) noexcept { return static_cast<std::uint32_t>(key); }
   void decide_batches();
   void act(std::size_t p, std::size_t k);
   void submit(std::size_t i, const Message& m);
@@ -133,7 +137,9 @@ class Simulation {
   std::vector<std::vector<Fill>> step_fills_;  // per instrument
   std::vector<Fill> scratch_;
   std::vector<std::uint32_t> due_;
-  std::vector<std::pair<std::uint64_t, std::uint32_t>> order_;  // (shuffle key, account)
+  std::vector<std::uint64_t> order_;     // shuffle keys: a random draw above, the account below
+  std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
+  std::vector<double> log_idle_;         // per population: log(1 - activity) (0 when it acts every step)
   std::vector<Price> index_;
   std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
   struct ForcedOrder {

@@ -6,6 +6,12 @@ second, and peak memory; the same world at 10k accounts in the same run as
 the baseline (how the rates hold up as the crowd grows a hundredfold); and
 10M accounts over a shorter run for the peak memory, which must stay within
 4 GiB. Each run is a fresh child process, so each peak is its own.
+
+Then ``gold-2026`` (three instruments, 54,720 one-minute steps) at the sizes
+users wait for: a twentieth of the market (``Scenario.scaled(0.05)``, the size
+a calibration searches at), the default 1.01M accounts, and on request the
+whole market ten times over (10M accounts, minutes). The twentieth is the
+baseline of the others' decisions/s.
 """
 
 from __future__ import annotations
@@ -20,11 +26,18 @@ from dataclasses import asdict, dataclass
 MEMORY_LIMIT_BYTES = 4 * 2**30
 
 
+#: gold-2026's sizes, as fractions of its default market (``Scenario.scaled``).
+GOLD_SCALES = (0.05, 1.0)
+#: The opt-in size: ten times the default market, about 10M accounts.
+GOLD_LARGE_SCALE = 10.0
+
+
 @dataclass(frozen=True)
 class RunFigures:
     """One simulation run, measured in its own process."""
 
     preset: str
+    scale: float | None  # Scenario.scaled's fraction (None: sized by with_accounts)
     accounts: int
     steps: int
     seed: int
@@ -58,20 +71,36 @@ class SimulateBenchResult:
     memory_within_limit: bool
     isa: str
     runs: tuple[RunFigures, ...]
+    # gold-2026 at GOLD_SCALES (and GOLD_LARGE_SCALE on request); empty when skipped.
+    gold_runs: tuple[RunFigures, ...]
+    # Each gold run's decisions/s over the smallest one's (the baseline), in gold_runs' order.
+    gold_decisions_per_s_ratios: tuple[float, ...]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def measure(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigures:
-    """Run one simulation in this process and measure it (the child's side)."""
+def measure(
+    preset: str, accounts: int | None, steps: int | None, seed: int, scale: float | None = None
+) -> RunFigures:
+    """Run one simulation in this process and measure it (the child's side).
+
+    The world is the preset with ``accounts`` in all, or, given ``scale``,
+    ``Scenario.scaled(scale)`` of it (then ``accounts`` must be None).
+    """
     import resource
 
     from deleverage.result import Result
     from deleverage.scenarios import load_preset
     from deleverage.simulate import build
 
-    scenario = load_preset(preset).with_accounts(accounts)
+    scenario = load_preset(preset)
+    if accounts is not None and scale is None:
+        scenario = scenario.with_accounts(accounts)
+    elif scale is not None and accounts is None:
+        scenario = scenario.scaled(scale)
+    else:
+        raise ValueError("accounts, scale: give exactly one")
     if steps is not None:
         scenario = scenario.with_steps(steps)
     start = time.perf_counter()
@@ -84,6 +113,7 @@ def measure(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigu
     run_seconds = ran - built
     return RunFigures(
         preset=preset,
+        scale=scale,
         accounts=scenario.total_accounts,
         steps=result.steps_done,
         seed=seed,
@@ -99,9 +129,13 @@ def measure(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigu
     )
 
 
-def measure_in_child(preset: str, accounts: int, steps: int | None, seed: int) -> RunFigures:
+def measure_in_child(
+    preset: str, accounts: int | None, steps: int | None, seed: int, scale: float | None = None
+) -> RunFigures:
     """`measure` in a fresh interpreter, so its peak memory is its own."""
-    args = json.dumps({"preset": preset, "accounts": accounts, "steps": steps, "seed": seed})
+    args = json.dumps(
+        {"preset": preset, "accounts": accounts, "steps": steps, "seed": seed, "scale": scale}
+    )
     done = subprocess.run(
         [sys.executable, "-m", "deleverage.bench.simulate", args],
         capture_output=True,
@@ -122,8 +156,10 @@ def bench_simulate(
     baseline_accounts: int = 10_000,
     memory_accounts: int = 10_000_000,
     memory_steps: int = 3_600,
+    gold_scales: tuple[float, ...] = GOLD_SCALES,
 ) -> SimulateBenchResult:
-    """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it)."""
+    """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it),
+    then gold-2026 at each of ``gold_scales`` (empty: none), smallest first."""
     from deleverage import _core
 
     main = measure_in_child(preset, accounts, steps, seed)
@@ -134,6 +170,9 @@ def bench_simulate(
         big = measure_in_child(preset, memory_accounts, memory_steps, seed)
         runs.append(big)
         memory_peak = big.peak_rss_bytes
+    gold = tuple(
+        measure_in_child("gold-2026", None, None, seed, scale) for scale in sorted(gold_scales)
+    )
     return SimulateBenchResult(
         accounts=main.accounts,
         steps=main.steps,
@@ -152,10 +191,16 @@ def bench_simulate(
         memory_within_limit=memory_accounts > 0 and memory_peak <= MEMORY_LIMIT_BYTES,
         isa=_core.dispatched_isa(),
         runs=tuple(runs),
+        gold_runs=gold,
+        gold_decisions_per_s_ratios=tuple(
+            g.decisions_per_s / gold[0].decisions_per_s for g in gold
+        ),
     )
 
 
 if __name__ == "__main__":  # the child: one run, its figures as the last line of JSON
     spec = json.loads(sys.argv[1])
-    figures = measure(spec["preset"], spec["accounts"], spec["steps"], spec["seed"])
+    figures = measure(
+        spec["preset"], spec["accounts"], spec["steps"], spec["seed"], spec.get("scale")
+    )
     print(json.dumps(asdict(figures)))
