@@ -4,9 +4,10 @@ Sweeps the funds' leverage cap lambda_max over the ``leverage-cycle`` preset
 with ``deleverage.sweep``, the same seeds at every cap (common random
 numbers), and measures each run's one-minute returns with
 ``deleverage.analysis.stylized_facts``: excess kurtosis, the Hill tail index,
-the autocorrelation of absolute returns (mean over lags 1-10), volatility, and
+the autocorrelation of absolute returns (mean over lags 1-10), the lag-one
+autocorrelation of the returns themselves (a trend shows there), volatility, and
 how many funds were liquidated. The funds' slope beta (target leverage per
-unit of mispricing) stays at the preset's 200: each point moves ``leverage``
+unit of mispricing) stays at the preset's 2,000: each point moves ``leverage``
 and ``aggressiveness = beta / leverage`` together, so only the cap changes.
 Run it from anywhere:
 
@@ -32,7 +33,7 @@ from deleverage.sweeps import series_path
 LEVERAGE = "populations.funds.params.leverage"
 AGGRESSIVENESS = "populations.funds.params.aggressiveness"
 #: The funds' target leverage per unit of relative mispricing.
-BETA = 200.0
+BETA = 2000.0
 CAPS = (1.0, 2.0, 5.0, 10.0, 20.0)
 #: Returns over this many one-second steps.
 HORIZON = 60
@@ -50,6 +51,7 @@ def run_facts(series: pd.DataFrame, instrument: str = "ASSET") -> dict[str, floa
         "excess_kurtosis": facts["excess_kurtosis"],
         "hill": facts["hill"],
         "abs_acf": float(facts["abs_acf"].mean()),
+        "acf_1": float(facts["acf"].iloc[0]),
         "volatility": facts["volatility"],
     }
 
