@@ -7,6 +7,7 @@ import math
 import pytest
 
 from deleverage.calibration import target_values
+from deleverage.calibration.evaluate import check_figures
 from deleverage.scenario import Scenario
 from deleverage.scenarios import PRESETS, load_preset
 from deleverage.simulate import simulate
@@ -47,6 +48,13 @@ def _returns_in(scenario: Scenario, horizon: float) -> int:
 
 def test_every_shipped_preset_is_covered() -> None:
     assert set(SMALL) == set(PRESETS)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_target_names_a_figure_validate_knows(name: str) -> None:
+    # validate and calibrate check the targets before any run: a preset whose
+    # target they refuse cannot be validated at all.
+    check_figures(load_preset(name), load_preset(name).targets)
 
 
 @pytest.mark.parametrize("name", PRESETS)

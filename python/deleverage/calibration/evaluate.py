@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 
+#: The crash figures that are times (``CrashFigures.at`` and ``low_time``).
+CRASH_TIMES = ("at", "low_time")
+
+
 def figure_names(scenario: Scenario, kind: str, instrument: str) -> list[str]:
     """The keys a ``run``, ``episode`` or ``crash`` target may name, without running."""
     from deleverage.analysis.crash_day import CrashFigures
@@ -44,7 +48,13 @@ def figure_names(scenario: Scenario, kind: str, instrument: str) -> list[str]:
     if kind == "episode":
         return episode_metric_names(scenario, instrument)
     numbers = ("float", "int", float, int)
-    return [f.name for f in dataclasses.fields(CrashFigures) if f.type in numbers]
+    # Times are figures too: seconds from the start, or a dated run's date-times,
+    # which targets read as seconds from its start.
+    return [
+        f.name
+        for f in dataclasses.fields(CrashFigures)
+        if f.type in numbers or f.name in CRASH_TIMES
+    ]
 
 
 def check_figures(scenario: Scenario, targets: Sequence[Target], field: str = "targets") -> None:
