@@ -416,5 +416,28 @@ def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
         ValueError, match=rf"^populations\[{k}\]\.params\.stress_instruments: unknown"
     ):
         _sim(data, populations=pops)
+    # Quotes priced from an infinite or NaN skew, or a holding from an infinite mood
+    # scale, would be nonsense prices: refused, naming the field.
+    for bad in (math.inf, math.nan, -0.1, 0.6):
+        pops[k] = _core.PopulationSpec(
+            **{**fields, "params": _core.MarketMakerSpec(inventory_skew=bad)}
+        )
+        with pytest.raises(
+            ValueError, match=rf"^populations\[{k}\]\.params\.inventory_skew: must be in"
+        ):
+            _sim(data, populations=pops)
+    pops[k] = maker
+    n = next(i for i, p in enumerate(pops) if p.strategy == _core.Strategy.noise)
+    noise = pops[n]
+    noise_fields = {f: getattr(noise, f) for f in noise.fields}
+    for bad in (math.inf, math.nan, -1.0):
+        pops[n] = _core.PopulationSpec(
+            **{**noise_fields, "params": _core.NoiseSpec(sentiment_position=bad)}
+        )
+        with pytest.raises(
+            ValueError, match=rf"^populations\[{n}\]\.params\.sentiment_position: must be in"
+        ):
+            _sim(data, populations=pops)
+    pops[n] = noise
     with pytest.raises(ValueError, match=r"^dt: must be in \[0\.001, 86400\] seconds, got 0\.0001"):
         _sim(data, dt=1e-4)
