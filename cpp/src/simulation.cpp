@@ -52,13 +52,10 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params)) {
       for (const auto j : maker->stress_instruments)
         if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
-      // Not NaN, and never a quote at an infinite price.
-      if (!(maker->inventory_skew >= 0.0 && maker->inventory_skew <= 0.5))
-        bad(where + ".params.inventory_skew", "must be in [0, 0.5]");
+      limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
     }
     if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
-      if (!(noise->sentiment_position >= 0.0 && noise->sentiment_position <= 1e9))
-        bad(where + ".params.sentiment_position", "must be in [0, 1e9]");
+      limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;

@@ -53,11 +53,15 @@ inline constexpr Limit kTierRate{"MarginRule", "tiers.rate", 0.0, 1.0, false, tr
 inline constexpr Limit kDt{"Simulation", "dt", 1e-3, 86400.0, false, false, "seconds"};
 // A population's per-step probability that an account acts.
 inline constexpr Limit kActivity{"Population", "activity", 0.0, 1.0, true, false};
+// Lots a noise trader holds per unit of mood.
+inline constexpr Limit kSentimentPosition{"NoiseSpec", "sentiment_position", 0.0, 1e9, false, false};
+// A dealer's quote move at its inventory limit, relative to price: never a quote at or below zero.
+inline constexpr Limit kInventorySkew{"MarketMakerSpec", "inventory_skew", 0.0, 0.5, false, false};
 
-inline constexpr std::array<const Limit*, 11> kAll{
-    &kInitialRate,  &kMaintenanceRate, &kAmountPerLot, &kCloseoutShare, &kLiquidationFeeRate,
-    &kMakerFeeRate, &kTakerFeeRate,    &kTierFloor,    &kTierRate,      &kDt,
-    &kActivity};
+inline constexpr std::array<const Limit*, 13> kAll{
+    &kInitialRate,  &kMaintenanceRate,   &kAmountPerLot, &kCloseoutShare, &kLiquidationFeeRate,
+    &kMakerFeeRate, &kTakerFeeRate,      &kTierFloor,    &kTierRate,      &kDt,
+    &kActivity,     &kSentimentPosition, &kInventorySkew};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from deleverage import _core
 from deleverage.scenario.distributions import (
     Distribution,
     check_bool,
@@ -34,6 +35,13 @@ STRATEGIES: tuple[str, ...] = (
 )
 MarginMode = Literal["isolated", "cross"]
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+
+
+def _check_limit(field: str, value: object, spec: str) -> float:
+    """``value`` within the engine's own limit for ``spec.field`` (``_core.LIMITS``)."""
+    lo, hi, lo_open, hi_open = _core.LIMITS[f"{spec}.{field}"]
+    return check_float(field, value, lo, hi, lo_open=lo_open, hi_open=hi_open)
+
 
 #: The most accounts a scenario may hold (in total).
 MAX_ACCOUNTS = 100_000_000
@@ -140,7 +148,7 @@ class NoiseParams:
         set_field(
             self,
             "sentiment_position",
-            check_float("sentiment_position", self.sentiment_position, 0.0, 1e9),
+            _check_limit("sentiment_position", self.sentiment_position, "NoiseSpec"),
         )
 
 
@@ -261,7 +269,9 @@ class MarketMakerParams:
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
         set_field(
-            self, "inventory_skew", check_float("inventory_skew", self.inventory_skew, 0.0, 0.5)
+            self,
+            "inventory_skew",
+            _check_limit("inventory_skew", self.inventory_skew, "MarketMakerSpec"),
         )
         set_field(
             self,
