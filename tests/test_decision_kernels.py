@@ -41,7 +41,9 @@ def _allocator(p: dict, m: dict, volatility: float, equity: float, leverage: flo
     return (lots if act else current), 0
 
 
-def _value(p: dict, m: dict, equity: float, current: int = 0, settling: bool = False):
+def _value(
+    p: dict, m: dict, equity: float, current: int = 0, settling: bool = False, stormed: bool = False
+):
     reach = p.get("reach", 1.0)
     towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
     limit = max(1, _llround(towards))
@@ -62,7 +64,8 @@ def _value(p: dict, m: dict, equity: float, current: int = 0, settling: bool = F
     converging = (current > 0 and mispricing > 0 and wanted < current) or (
         current < 0 and mispricing < 0 and wanted > current
     )
-    if p.get("hold_to_fair", False) and converging:
+    to_fair = p.get("hold_to_fair", False) or (p.get("hold_through_storm", False) and stormed)
+    if to_fair and converging:
         wanted = current
     return wanted, limit
 
@@ -204,7 +207,9 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
     hold_when_out=st.booleans(),
     hold_to_fair=st.booleans(),
+    hold_through_storm=st.booleans(),
     settling=st.booleans(),
+    stormed=st.booleans(),
 )
 def test_value_traders(
     n,
@@ -217,7 +222,9 @@ def test_value_traders(
     reach,
     hold_when_out,
     hold_to_fair,
+    hold_through_storm,
     settling,
+    stormed,
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
@@ -229,15 +236,17 @@ def test_value_traders(
         "reach": reach,
         "hold_when_out": hold_when_out,
         "hold_to_fair": hold_to_fair,
+        "hold_through_storm": hold_through_storm,
     }
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(-500, 500, n)
     target, price = _decide(
-        _spec("value", **p), m, float(settling), equity, np.zeros(n), np.zeros(n), current,
-        np.zeros(0), np.zeros(0), np.zeros(0),
+        # The signal's bits: 1 still settling after a storm, 2 a storm since the last crossing.
+        _spec("value", **p), m, float(settling) + 2.0 * stormed, equity,
+        np.zeros(n), np.zeros(n), current, np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
-    want = [_value(p, m, equity[k], int(current[k]), settling) for k in range(n)]
+    want = [_value(p, m, equity[k], int(current[k]), settling, stormed) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

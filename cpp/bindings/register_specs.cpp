@@ -128,6 +128,8 @@ void register_strategy_specs(py::module_& m) {
       .field("reach", &ValueParams::reach, "How far toward fair value their limit goes.")
       .field("hold_when_out", &ValueParams::hold_when_out, "Keep the position when out.")
       .field("hold_to_fair", &ValueParams::hold_to_fair, "Reduce a position only once the price crosses fair.")
+      .field("hold_through_storm", &ValueParams::hold_through_storm,
+             "After a storm, reduce a position only once the price crosses fair.")
       .field("calm_steps", &ValueParams::calm_steps, "Steps of calm before trading again after a storm.")
       .finish();
   SpecClass<MarketMakerParams>(m, "MarketMakerSpec", "Market makers.")

@@ -99,6 +99,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].mood.push_back(0.0);
       states_[p].basis.push_back(0.0);
       states_[p].calm_from.push_back(0);
+      states_[p].storm_side.push_back(0);
       // Allocators start from the fair value's volatility as their prior.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);

@@ -47,16 +47,26 @@ const StrategyKernel kNoise{false, true, true,
 
 const StrategyKernel kValue{
     false, false, true,
-    // Whether they are still waiting out a storm (1) or not (0).
-    [](const PopulationState& s, std::size_t k, double, std::uint64_t t) { return t < s.calm_from[k] ? 1.0 : 0.0; },
+    // What they remember of storms: still waiting one out, and a storm since the price last crossed fair.
+    [](const PopulationState& s, std::size_t k, double, std::uint64_t t) {
+      return static_cast<double>((t < s.calm_from[k] ? kValueSettling : 0) |
+                                 (s.storm_side[k] != 0 ? kValueStormed : 0));
+    },
     [](const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b) {
-      value(params<ValueParams>(p), m, signal != 0.0, b);
+      value(params<ValueParams>(p), m, static_cast<int>(signal), b);
     },
     [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
       const auto& q = params<ValueParams>(p);
       // A step at or above vol_exit restarts their wait.
       if (q.calm_steps > 0 && tape.volatility >= q.vol_exit)
         s.calm_from[k] = tape.t + 1 + static_cast<std::uint64_t>(q.calm_steps);
+      if (q.hold_through_storm) {
+        // A storm marks the side of fair value the price is on; the price reaching
+        // fair value or crossing it ends the hold.
+        const int side = (tape.price > tape.fair) - (tape.price < tape.fair);
+        if (s.storm_side[k] != side) s.storm_side[k] = 0;
+        if (tape.volatility >= q.vol_exit && side != 0) s.storm_side[k] = static_cast<std::int8_t>(side);
+      }
     }};
 
 const StrategyKernel kMarketMaker{true,

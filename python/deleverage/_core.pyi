@@ -212,6 +212,7 @@ class ValueSpec:
         reach: float = ...,
         hold_when_out: bool = ...,
         hold_to_fair: bool = ...,
+        hold_through_storm: bool = ...,
         calm_steps: int = ...,
     ) -> None: ...
     @property
@@ -230,6 +231,8 @@ class ValueSpec:
     def hold_when_out(self) -> bool: ...
     @property
     def hold_to_fair(self) -> bool: ...
+    @property
+    def hold_through_storm(self) -> bool: ...
     @property
     def calm_steps(self) -> int: ...
 

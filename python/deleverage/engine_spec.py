@@ -126,6 +126,7 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
         reach=p.reach,
         hold_when_out=p.hold_when_out,
         hold_to_fair=p.hold_to_fair,
+        hold_through_storm=p.hold_through_storm,
         calm_steps=round(p.calm_after / dt),
     )
 

@@ -29,6 +29,7 @@ struct PopulationState {
   std::vector<double> variance;                 // allocators' slow EMA of squared step returns
   std::vector<double> basis;                    // makers' EMA of log(last / fair)
   std::vector<std::uint64_t> calm_from;         // value traders: the first step they may trade again
+  std::vector<std::int8_t> storm_side;          // value traders: the side of fair at the last storm (0: crossed since)
   std::vector<DecisionBatch> batches;           // this step's due accounts (the same accounts in each)
   std::vector<populations::MakerState> makers;  // per account (market makers)
   std::size_t cursor = 0;                       // the next due account to send its orders

@@ -8,7 +8,7 @@
 namespace deleverage::populations {
 
 DELEVERAGE_DISPATCH
-void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept {
+void value(const ValueParams& p, const MarketView& m, int memory, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double mispricing = (m.fair - m.last) / m.last;
   const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);
@@ -16,7 +16,7 @@ void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBat
   const double risk = 1.0 / (1.0 + ratio * ratio);
   const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);
   // They step out entirely, and stay out while the market settles after a storm.
-  const bool out = settling || m.volatility >= p.vol_exit;
+  const bool out = (memory & kValueSettling) != 0 || m.volatility >= p.vol_exit;
   const double unit = m.last * m.tick_value;
   // Their limit reaches `reach` of the way from the last price to fair value: at
   // fair (1) a big clip sweeps a thin book all the way there; nearer the market
@@ -27,6 +27,9 @@ void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBat
   const Qty* current = b.current.data();
   // Out of the market, a hedger that holds stops trading; others close out.
   const bool keep = out && p.hold_when_out;
+  // Convergence trades are held to fair value always, or since the last storm:
+  // a position carried through a storm is not cut on the way back to value.
+  const bool to_fair = p.hold_to_fair || (p.hold_through_storm && (memory & kValueStormed) != 0);
   Qty* target = b.target.data();
   Price* price = b.price.data();
   for (std::size_t k = 0; k < n; ++k) {
@@ -38,7 +41,7 @@ void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBat
     // is still on the side it was opened on, they only add to it.
     const Qty c = current[k];
     const bool converging =
-        p.hold_to_fair && ((c > 0 && mispricing > 0.0 && wanted < c) || (c < 0 && mispricing < 0.0 && wanted > c));
+        to_fair && ((c > 0 && mispricing > 0.0 && wanted < c) || (c < 0 && mispricing < 0.0 && wanted > c));
     target[k] = converging ? c : wanted;
     price[k] = limit;
   }

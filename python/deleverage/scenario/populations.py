@@ -177,6 +177,10 @@ class ValueParams:
     is still on the side of fair value it was opened on they only add to it,
     and close it once the price has crossed fair value (arbitrageurs' and
     hedgers' convergence trades), instead of trimming it as the gap narrows.
+    With ``hold_through_storm`` they do so only after a storm (volatility at
+    or above ``vol_exit``), until the price next reaches or crosses fair
+    value: in calm markets they trim as the gap narrows, but a trade carried
+    through a storm is held to value, not cut on the way back.
     """
 
     capital_fraction: float = 0.5
@@ -187,6 +191,7 @@ class ValueParams:
     reach: float = 1.0
     hold_when_out: bool = False
     hold_to_fair: bool = False
+    hold_through_storm: bool = False
     calm_after: float = 0.0
 
     def __post_init__(self) -> None:
@@ -210,6 +215,7 @@ class ValueParams:
         set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
         check_bool("hold_when_out", self.hold_when_out)
         check_bool("hold_to_fair", self.hold_to_fair)
+        check_bool("hold_through_storm", self.hold_through_storm)
         set_field(self, "calm_after", check_float("calm_after", self.calm_after, 0.0, YEAR))
 
 

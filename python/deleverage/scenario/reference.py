@@ -384,6 +384,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "reach": (_r(0, 1), "how far from the last price to fair value their limit goes"),
         "hold_when_out": ("true or false", "keep the position when stepping out (else close it)"),
         "hold_to_fair": ("true or false", "trim a position only once the price crosses fair value"),
+        "hold_through_storm": (
+            "true or false",
+            "after a storm, trim a position only once the price crosses fair value",
+        ),
         "calm_after": (_r(0, 365 * 86400), "seconds of calm under vol_exit before trading again"),
     },
     PARAMS_CLASSES["market_maker"]: {

@@ -21,14 +21,22 @@ struct ValueParams {
   double vol_reference = 0.3;
   double vol_exit = 1.0;
   double leverage = 1.0;
-  double reach = 1.0;           // how far toward fair value their limit price goes (1: at fair)
-  bool hold_when_out = false;   // above vol_exit: keep the position (true) or close it (false)
-  bool hold_to_fair = false;    // reduce a position only once the price has crossed fair value
-  std::int64_t calm_steps = 0;  // steps under vol_exit in a row before they trade again (0: none)
+  double reach = 1.0;               // how far toward fair value their limit price goes (1: at fair)
+  bool hold_when_out = false;       // above vol_exit: keep the position (true) or close it (false)
+  bool hold_to_fair = false;        // reduce a position only once the price has crossed fair value
+  bool hold_through_storm = false;  // after a storm, hold to fair value until the price crosses it
+  std::int64_t calm_steps = 0;      // steps under vol_exit in a row before they trade again (0: none)
 };
 
-// Fills b.target (and b.price) for every account of the batch. `settling`: the
-// storm is over but they are still waiting out `calm_steps` of calm (out).
-void value(const ValueParams& p, const MarketView& m, bool settling, DecisionBatch& b) noexcept;
+// What a value population remembers of storms, as its kernel's signal: bit 0,
+// the storm is over but they are still waiting out `calm_steps` of calm (out);
+// bit 1, a storm came since the price last crossed fair value, so (with
+// `hold_through_storm`) they hold their convergence trades to fair value.
+inline constexpr int kValueSettling = 1;
+inline constexpr int kValueStormed = 2;
+
+// Fills b.target (and b.price) for every account of the batch; `memory`: the
+// bits above.
+void value(const ValueParams& p, const MarketView& m, int memory, DecisionBatch& b) noexcept;
 
 }  // namespace deleverage::populations
