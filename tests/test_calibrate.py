@@ -23,11 +23,12 @@ from deleverage.calibration import (
     load_calibration,
     parse_calibration,
     target_values,
+    validate,
 )
 from deleverage.calibration.calibrate import FAILED_LOSS, NAN_DISTANCE, loss_of, spreads_of
 from deleverage.calibration.expressions import Expression
 from deleverage.calibration.store import EvaluationStore
-from deleverage.scenario import Target
+from deleverage.scenario import Scenario, Target
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps.paths import apply_paths
@@ -151,6 +152,44 @@ def test_seeds_loss_pulls_every_seed_into_the_range() -> None:
     assert loss_of(inf_seed, spreads, spec) == pytest.approx(NAN_DISTANCE**2 / 4 / 2)
     with pytest.raises(ValueError, match="loss: must be one of mean, seeds"):
         _spec(targets, loss="median")
+
+
+def _met_by_validate(world: Scenario, seeds: tuple[int, ...], targets: tuple[Target, ...]) -> int:
+    table = validate(world, seeds, targets=targets, progress=False).table()
+    return int(sum(ok is True for ok in table["ok"]))
+
+
+def test_targets_met_as_validate_counts_them_and_select_by_them(tmp_path: Path) -> None:
+    """Each trial's ``met`` is what ``validate`` finds for its scenario on the same seeds
+    (the oracle: a separate run of every trial); ``select = "met"`` answers with the
+    trial meeting the most, ties by loss, from the same stored runs."""
+    targets = (
+        Target("spread_bps", window=QUIET, range=(0.0, 1.6)),
+        Target("fair_daily_vol", horizon=30, window=QUIET, range=(0.004, 0.012)),
+        Target("vol_ratio", horizon=30, window=QUIET, range=(0.7, 1.5)),
+        Target("return_acf_1", horizon=30, window=QUIET, range=(-0.2, 0.2), share=0.75),
+        Target("spread_bps", window=QUIET, value=1.0),  # no range: never counted
+    )
+    spec = _spec(targets, trials=12, batch=6, sampler="random", loss="mean")
+    by_loss = calibrate(spec, out=tmp_path / "c", progress=False)
+    assert by_loss.ranged == 4
+    for row in by_loss.trials.itertuples():
+        world = apply_paths(spec.scenario, spec.paths({"vol": row.vol, "spread": row.spread}))
+        assert row.met == _met_by_validate(world, spec.seeds, targets)
+    table = by_loss.trials
+    assert by_loss.best_trial == int(table.sort_values(["loss", "trial"]).iloc[0]["trial"])
+    by_met = calibrate(
+        _spec(targets, trials=12, batch=6, sampler="random", loss="mean", select="met"),
+        out=tmp_path / "c",
+        resume=True,
+        progress=False,
+    )
+    assert by_met.executed == 0  # the choice reads the stored runs
+    ranked = table.assign(neg=-table["met"]).sort_values(["neg", "loss", "trial"])
+    assert by_met.best_trial == int(ranked.iloc[0]["trial"])
+    assert by_met.best_met == table["met"].max() > by_loss.best_met  # here the two differ
+    assert by_met.to_dict()["best_met"] == by_met.best_met
+    assert by_met.base_met == _met_by_validate(spec.scenario, spec.seeds, targets)
 
 
 def _store_keys(folder: Path) -> list[tuple[str, int, int]]:
@@ -420,6 +459,7 @@ BASE_SPEC = {
         ({"seeds": 0}, ValueError, "seeds"),
         ({"trials": 0}, ValueError, r"trials: must be in \[1"),
         ({"sampler": "grid"}, ValueError, "sampler"),
+        ({"select": "best"}, ValueError, "select: must be one of loss, met"),
         ({"scale": -1.0}, ValueError, "scale"),
         ({"scenario": "nowhere"}, ValueError, "scenario"),
     ],

@@ -875,6 +875,11 @@ def _calibrate(args: argparse.Namespace) -> int:
         f"{result.best_trial}); at scale {spec.final_scale:g}: {result.base_final_loss:.4g} -> "
         f"{result.best_final_loss:.4g}"
     )
+    print(
+        f"targets met in their share of the seeds: {result.base_met} (base) -> "
+        f"{result.best_met} of {result.ranged}; at scale {spec.final_scale:g}: "
+        f"{result.base_final_met} -> {result.best_final_met} (chosen by {spec.select})"
+    )
     for name, value in result.best_params.items():
         print(f"  {name} = {value:.6g}")
     print(result.fit.to_string(index=False, float_format=lambda x: f"{x:.4g}"))

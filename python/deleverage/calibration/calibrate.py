@@ -16,7 +16,10 @@ The search, step by step:
    the range); a candidate with a failed run gets a loss of ``FAILED_LOSS``
    and a NaN figure a distance of ``NAN_DISTANCE`` spreads;
 4. the best few candidates (and the base) run again at the final scale, and
-   the best there is the answer.
+   the best there is the answer. "Best" is the least loss, or with
+   ``select = "met"`` the most targets met in their share of the seeds (as
+   ``validate`` counts them), ties broken by the loss: the loss rewards being
+   near every target, ``validate`` asks for each inside its range.
 
 Proposals are made in fixed batches and told back in trial order, so the
 trials depend only on the spec (never on the executor, the number of workers
@@ -46,13 +49,14 @@ from deleverage.calibration.evaluate import FactsOutput, FactsTask
 from deleverage.calibration.runner import run_tasks
 from deleverage.calibration.spec import CalibrationSpec, Parameter, load_calibration
 from deleverage.calibration.store import EvaluationStore, Key
+from deleverage.calibration.validate import needed_passes
 from deleverage.scenario import Scenario, save_toml
 from deleverage.sweeps.executors import make_backend
 from deleverage.sweeps.paths import apply_paths
 from deleverage.sweeps.progress import Progress
 from deleverage.sweeps.task import error_text
 
-__all__ = ["FAILED_LOSS", "NAN_DISTANCE", "Calibration", "calibrate", "loss_of"]
+__all__ = ["FAILED_LOSS", "NAN_DISTANCE", "Calibration", "calibrate", "loss_of", "targets_met"]
 
 #: The loss of a candidate one of whose runs failed.
 FAILED_LOSS = 1e7
@@ -116,6 +120,20 @@ def loss_of(values: np.ndarray, spreads: np.ndarray, spec: CalibrationSpec) -> f
     return total / weights
 
 
+def targets_met(values: np.ndarray, spec: CalibrationSpec) -> int:
+    """How many of the targets with a range a candidate meets (``values``: targets x
+    seeds): its figure in the range in at least the target's share of the seeds, as
+    ``validate`` counts them (a NaN figure is outside)."""
+    met = 0
+    for i, target in enumerate(spec.targets):
+        if target.range:
+            low, high = target.range
+            row = values[i]
+            inside = int(np.count_nonzero((row >= low) & (row <= high)))
+            met += inside >= needed_passes(target.share, row.shape[0])
+    return met
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A set of free-parameter values and its runs (targets x seeds)."""
@@ -135,8 +153,10 @@ class Candidate:
 class Calibration:
     """The outcome of a calibration.
 
-    trials: one row per search trial (trial, each parameter, loss, failed runs,
-    wall seconds, the seed-mean of every target's figure). fit: one row per
+    trials: one row per search trial (trial, each parameter, loss, targets met,
+    failed runs, wall seconds, the seed-mean of every target's figure). The
+    ``*_met`` fields count the targets with a range met in their share of the
+    seeds, of ``ranged`` (``targets_met``). fit: one row per
     target (its aim and range, and the seed mean and spread of the base and of
     the best at the search's and the final scale). best_scenario: the base
     scenario (at its own size) with the best parameters.
@@ -152,6 +172,11 @@ class Calibration:
     best_loss: float
     base_final_loss: float
     best_final_loss: float
+    ranged: int
+    base_met: int
+    best_met: int
+    base_final_met: int
+    best_final_met: int
     executed: int
     reused: int
     wall_seconds: float
@@ -179,6 +204,12 @@ class Calibration:
             "best_loss": clean(self.best_loss),
             "base_final_loss": clean(self.base_final_loss),
             "best_final_loss": clean(self.best_final_loss),
+            "select": self.spec.select,
+            "ranged": self.ranged,
+            "base_met": self.base_met,
+            "best_met": self.best_met,
+            "base_final_met": self.base_final_met,
+            "best_final_met": self.best_final_met,
             "executed": self.executed,
             "reused": self.reused,
             "wall_seconds": self.wall_seconds,
@@ -394,6 +425,7 @@ def _search(
         distributions = {p.name: _distribution(p) for p in spec.parameters}
         candidates: dict[int, Candidate] = {}
         losses: dict[int, float] = {}
+        met: dict[int, int] = {}
         with _quiet_optuna():
             study = optuna.create_study(direction="minimize", sampler=_sampler(spec))
             for first in range(0, spec.trials, spec.batch):
@@ -406,11 +438,15 @@ def _search(
                     c = results[trial.number]
                     candidates[trial.number] = c
                     losses[trial.number] = _candidate_loss(c, spreads, spec)
+                    met[trial.number] = targets_met(c.values, spec)
                     study.tell(trial, losses[trial.number])
                     if callback is not None:
                         callback(trial.number, losses[trial.number])
 
-        ranked = sorted((t for t in candidates if not candidates[t].failed), key=losses.__getitem__)
+        ranked = sorted(
+            (t for t in candidates if not candidates[t].failed),
+            key=lambda t: _rank(spec, losses[t], met[t], t),
+        )
         if not ranked:
             raise ValueError("parameters: every candidate failed to run; see the store's errors")
         best_search = ranked[0]
@@ -423,7 +459,8 @@ def _search(
             chosen = {t: candidates[t].params for t in ranked[: spec.final_best]}
             finals = runner.run("final", chosen, final_world)
             final_losses = {t: _candidate_loss(c, final_spreads, spec) for t, c in finals.items()}
-            best = min(final_losses, key=lambda t: (final_losses[t], t))
+            final_met = {t: targets_met(c.values, spec) for t, c in finals.items()}
+            best = min(final_losses, key=lambda t: _rank(spec, final_losses[t], final_met[t], t))
             best_final_loss = final_losses[best]
         else:
             best = best_search
@@ -436,7 +473,7 @@ def _search(
 
     best_params = candidates[best].params
     best_scenario = apply_paths(spec.scenario, spec.paths(best_params))
-    trials = _trials_table(spec, candidates, losses)
+    trials = _trials_table(spec, candidates, losses, met)
     fit = _fit_table(spec, base, candidates[best], base_final, finals[best], rerun_final)
     result = Calibration(
         spec=spec,
@@ -449,6 +486,11 @@ def _search(
         best_loss=losses[best],
         base_final_loss=base_final_loss,
         best_final_loss=best_final_loss,
+        ranged=sum(1 for t in spec.targets if t.range),
+        base_met=targets_met(base.values, spec),
+        best_met=met[best],
+        base_final_met=targets_met(base_final.values, spec),
+        best_final_met=targets_met(finals[best].values, spec),
         executed=runner.executed,
         reused=runner.reused,
         wall_seconds=time.perf_counter() - start,
@@ -456,6 +498,13 @@ def _search(
     )
     _write_outputs(result, folder)
     return result
+
+
+def _rank(spec: CalibrationSpec, loss: float, met: int, trial: int) -> tuple[float, ...]:
+    """Sort key of a candidate: least loss first, or most targets met first (ties by loss)."""
+    if spec.select == "met":
+        return (-met, loss, trial)
+    return (loss, trial)
 
 
 def _labels(spec: CalibrationSpec) -> list[str]:
@@ -487,13 +536,16 @@ def _spreads(c: Candidate) -> np.ndarray:
 
 
 def _trials_table(
-    spec: CalibrationSpec, candidates: dict[int, Candidate], losses: dict[int, float]
+    spec: CalibrationSpec,
+    candidates: dict[int, Candidate],
+    losses: dict[int, float],
+    met: dict[int, int],
 ) -> pd.DataFrame:
     labels = _labels(spec)
     rows = []
     for t in sorted(candidates):
         c = candidates[t]
-        row: dict[str, Any] = {"trial": t, **c.params, "loss": losses[t]}
+        row: dict[str, Any] = {"trial": t, **c.params, "loss": losses[t], "met": met[t]}
         row["failed_runs"] = sum(e is not None for e in c.errors)
         row["wall_seconds"] = c.wall_seconds
         row.update(zip(labels, _means(c).tolist(), strict=True))

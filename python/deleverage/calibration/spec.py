@@ -13,6 +13,7 @@
     scale = 0.25                # the search runs Scenario.scaled(scale) (default 1)
     final_scale = 1.0           # the best few are checked again at this scale
     final_best = 3              # how many
+    select = "loss"             # the answer: the least loss, or "met": the most targets met
 
     [set]                       # fixed changes to the base scenario
     "clock.steps" = 43200
@@ -65,6 +66,7 @@ from deleverage.sweeps.spec import _flatten, read_spec_file, spec_header, spec_o
 __all__ = [
     "LOSSES",
     "SAMPLERS",
+    "SELECTIONS",
     "CalibrationSpec",
     "Parameter",
     "load_calibration",
@@ -74,8 +76,21 @@ __all__ = [
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random")
 #: How a range target enters the loss: by its seed mean, or seed by seed.
 LOSSES: tuple[str, ...] = ("mean", "seeds")
+#: How the answer is chosen among the candidates: the least loss, or the most targets
+#: met in their share of the seeds (as ``validate`` counts them), ties by loss.
+SELECTIONS: tuple[str, ...] = ("loss", "met")
 #: The spec's scalar settings, passed to ``CalibrationSpec`` as they are.
-OPTION_KEYS = ("trials", "batch", "sampler", "loss", "seed", "scale", "final_scale", "final_best")
+OPTION_KEYS = (
+    "trials",
+    "batch",
+    "sampler",
+    "loss",
+    "seed",
+    "scale",
+    "final_scale",
+    "final_best",
+    "select",
+)
 TOP_KEYS = ("scenario", "out", "seeds", *OPTION_KEYS, "set", "parameters", "tied", "targets")
 
 
@@ -134,6 +149,7 @@ class CalibrationSpec:
     scale: float = 1.0
     final_scale: float = 1.0
     final_best: int = 3
+    select: str = "loss"
     out: Path | None = None
 
     def __post_init__(self) -> None:
@@ -185,6 +201,7 @@ class CalibrationSpec:
             check_float("final_scale", self.final_scale, 0.0, 1e3, lo_open=True),
         )
         set_field(self, "final_best", check_int("final_best", self.final_best, 0, 1000))
+        check_choice("select", self.select, SELECTIONS)
         # Every corner of the box must give a valid scenario: refused now, not mid-search.
         for p in params:
             for bound in ("low", "high"):
@@ -208,7 +225,8 @@ class CalibrationSpec:
 
     def digest(self) -> str:
         """What a stored calibration must match to be resumed (all but ``trials``
-        and ``final_best``, which a resumed search may raise)."""
+        and ``final_best``, which a resumed search may raise, and ``select``, which
+        only chooses among the stored runs)."""
         description = {
             "scenario": to_toml_str(self.scenario),
             "parameters": [vars(p) for p in self.parameters],
