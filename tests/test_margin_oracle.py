@@ -336,7 +336,8 @@ def test_crash_and_rally_with_the_fund_at_its_equity(adl: bool) -> None:
     _, cash = run_both(_crash_world(adl, 0.1))
     adl_lots = [int(e.log["qty"][e.log["kind"] == 3].sum()) for e in (eng, cash)]
     if adl:
-        assert adl_lots[0] > 0 and adl_lots[1] == 0
+        assert adl_lots[0] > 0
+        assert adl_lots[1] == 0
     else:
         assert adl_lots == [0, 0]
 
@@ -357,7 +358,9 @@ def test_fund_equity_counts_what_the_fund_holds(fund_equity: bool) -> None:
     )  # fmt: skip
     _, eng = run_both(world)
     log = eng.log
-    assert log["account"].tolist()[0] == 0 and log["kind"][0] == 2 and log["price"][0] == 94.0
+    assert log["account"][0] == 0
+    assert log["kind"][0] == 2
+    assert log["price"][0] == 94.0
     late = log[log["check"] == 2]
     if fund_equity:
         assert late["kind"].tolist() == [3, 4]  # ADL, then its victim
