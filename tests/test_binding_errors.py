@@ -151,6 +151,11 @@ def test_adl_no_is_refused_not_truthy() -> None:
             MarginEngine([Instrument("X")], adl=bad)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match=r"^adl: must be a bool"):
             _core.MarginEngine([1.0], [margin_rule(MarginRule())], adl=bad)
+    for bad in ("no", 0, None):
+        with pytest.raises(TypeError, match=r"^fund_equity: must be a bool"):
+            MarginEngine([Instrument("X")], fund_equity=bad)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"^fund_equity: must be a bool"):
+            _core.MarginEngine([1.0], [margin_rule(MarginRule())], fund_equity=bad)
     # A real False turns it off: the same gap that deleverages with adl=True does not.
     assert 3 in _adl_world(True).check([800])["kind"].tolist()
     assert 3 not in _adl_world(False).check([800])["kind"].tolist()

@@ -49,6 +49,7 @@ class World:
     home: np.ndarray
     marks: np.ndarray  # (steps, instruments)
     hike: tuple[int, int, MarginRule] | None = None  # (step, instrument, rule)
+    fund_equity: bool = False  # the fund covers out of its equity at the marks
 
     def build(self, cls: type[Model]) -> Model:
         model = cls(
@@ -57,6 +58,7 @@ class World:
             adl=self.adl,
             max_rounds=self.max_rounds,
             max_liquidation_notional=self.cap,
+            fund_equity=self.fund_equity,
         )
         model.add_accounts(
             self.cash,
@@ -161,6 +163,7 @@ def worlds(
         mode=mode,
         home=home,
         marks=marks,
+        fund_equity=draw(st.booleans()),
     )
     if caps:
         world.cap = draw(st.sampled_from([1e-3, 0.05, 0.3])) * money
@@ -320,6 +323,54 @@ def test_crash_and_rally(adl: bool, fund_share: float) -> None:
         first_adl = int(np.argmax(eng.log["kind"] == 3))
         assert (eng.log["kind"][:first_adl] == 2).any()
         assert eng.insurance_fund < 0
+
+
+@pytest.mark.parametrize("adl", [True, False])
+def test_crash_and_rally_with_the_fund_at_its_equity(adl: bool) -> None:
+    # A fund of a tenth of the accounts' cash covers every loss out of its cash; marked
+    # to market, the positions it took over in the fall have lost more than it holds,
+    # and ADL closes the rest (the oracle agrees on every record either way).
+    world = _crash_world(adl, 0.1)
+    world.fund_equity = True
+    _, eng = run_both(world)
+    _, cash = run_both(_crash_world(adl, 0.1))
+    adl_lots = [int(e.log["qty"][e.log["kind"] == 3].sum()) for e in (eng, cash)]
+    if adl:
+        assert adl_lots[0] > 0
+        assert adl_lots[1] == 0
+    else:
+        assert adl_lots == [0, 0]
+
+
+@pytest.mark.parametrize("fund_equity", [False, True])
+def test_fund_equity_counts_what_the_fund_holds(fund_equity: bool) -> None:
+    # Account 0 (10 long at 100, cash 60) is bankrupt at 93: it owes 10, the fund's
+    # cash of 50 covers it and the fund holds 10 lots bought at 94. At 80 account 2
+    # (10 long, cash 150) owes 50: the fund's cash (50) still covers it, its equity
+    # (50 + 10 * (80 - 94) = -90) does not, so with fund_equity the short (account 1)
+    # takes the lots by ADL.
+    rule = MarginRule(initial_rate=0.1, maintenance_rate=0.05)
+    world = World(
+        [Instrument("A", 1.0, rule)], 50.0, True, 64, math.inf,
+        cash=np.array([60.0, 1e6, 150.0]), position=np.array([10, -10, 10]),
+        entry=np.full(3, 100.0), mode=np.zeros(3, np.int64), home=np.zeros(3, np.int64),
+        marks=np.array([[100], [93], [80]]), fund_equity=fund_equity,
+    )  # fmt: skip
+    _, eng = run_both(world)
+    log = eng.log
+    assert log["account"][0] == 0
+    assert log["kind"][0] == 2
+    assert log["price"][0] == 94.0
+    late = log[log["check"] == 2]
+    if fund_equity:
+        assert late["kind"].tolist() == [3, 4]  # ADL, then its victim
+        assert late["account"].tolist() == [2, 1]
+        assert eng.fund_position.tolist() == [10]
+        assert eng.position[:, 0].tolist() == [0, 0, 0]
+    else:
+        assert late["kind"].tolist() == [2]  # taken over
+        assert eng.fund_position.tolist() == [20]
+        assert eng.position[:, 0].tolist() == [0, -10, 0]
 
 
 def test_margin_hike_liquidates_at_the_same_mark() -> None:

@@ -229,6 +229,8 @@ def test_bad_multi_asset_input_is_rejected() -> None:
         world.replace(close_order="biggest_first")
     with pytest.raises(ValueError, match=r"^liquidation_orders: "):
         world.replace(liquidation_orders="limit")
+    with pytest.raises(ValueError, match=r"^fund_covers: must be one of cash, equity"):
+        world.replace(fund_covers="assets")
     with pytest.raises(ValueError, match=r"^liquidity: "):
         dc.replace(world.instruments[1], liquidity=0.0)
 

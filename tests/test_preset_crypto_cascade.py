@@ -10,20 +10,31 @@ import pytest
 from deleverage.analysis import crash_figures, crash_table
 from deleverage.counterfactuals import cap_leverage
 from deleverage.result import Result
+from deleverage.scenario import Scenario
 from deleverage.scenarios import PRESETS, load_preset
 from deleverage.simulate import simulate
 
 NAME = "crypto-cascade-2025"
-ACCOUNTS = 8_000  # the tested size; the preset's own is 26,759
+ACCOUNTS = 8_000  # the tested size; the preset's own is 30,459
+FULL = 30_459
 HEADLINE = 75_600.0  # 21:00, seconds from 00:00 on 10 October
 #: The same time as the dated preset's tables give it (clock.start is 00:00 UTC).
 HEADLINE_AT = pd.Timestamp("2025-10-10 21:00", tz="UTC")
 SEEDS = (0, 1, 2, 3)
 
 
+def small_world() -> Scenario:
+    """The preset at ACCOUNTS accounts, its insurance fund in proportion (dealers keep
+    their count and size): a fund sized for 30k accounts would never run dry here."""
+    world = load_preset(NAME)
+    return world.with_accounts(ACCOUNTS).replace(
+        insurance_fund=world.insurance_fund * ACCOUNTS / FULL
+    )
+
+
 @pytest.fixture(scope="module")
 def runs() -> dict[int, Result]:
-    world = load_preset(NAME).with_accounts(ACCOUNTS)
+    world = small_world()
     return {seed: simulate(world, seed) for seed in SEEDS}
 
 
@@ -42,14 +53,17 @@ def test_the_preset_is_shipped_and_one_day_of_seconds() -> None:
     )
     assert world.liquidation_orders == "bankruptcy"
     assert world.adl
+    assert world.fund_covers == "equity"
+    assert sum(p.accounts for p in world.populations) == FULL
 
 
 def test_bitcoin_falls_about_13_percent_to_the_low_and_recovers_part(
     tables: dict[int, pd.DataFrame],
 ) -> None:
+    # Measured at this size: 13.8-18.4% (the full size's 13-17% in 8 seeds).
     for seed, t in tables.items():
         btc = t.loc["BTC"]
-        assert 0.11 <= btc["low_fall"] <= 0.16, (seed, btc["low_fall"])
+        assert 0.11 <= btc["low_fall"] <= 0.19, (seed, btc["low_fall"])
         # The close is above the low: a part of the fall retraced.
         assert -0.11 <= btc["close_return"] <= -0.06, (seed, btc["close_return"])
         assert btc["close_return"] > -btc["low_fall"]
@@ -69,43 +83,50 @@ def test_liquidations_are_mostly_longs_and_the_crowd_deleverages(
         btc = t.loc["BTC"]
         assert btc["liquidated_notional"] > 5e6, seed
         # Mostly longs, as in the episode (~84%); the fast traders' shorts are squeezed
-        # in the rebound (measured 85-97% at this size).
+        # in the rebound (measured 82-96% at this size).
         assert 0.75 <= btc["long_share"] < 0.99, (seed, btc["long_share"])
         assert t.loc["ALT", "long_share"] >= 0.95
         # The long crowd is liquidated or goes flat: its leverage at the close is under
-        # half its level before the headline (measured: under a fifth). Open interest
-        # as a whole need not fall (docs: what it misses).
+        # half its level before the headline (measured: under a fifth).
         lev = runs[seed].leverage
         for crowd in ("btc_longs", "alt_longs"):
             before = lev.loc[lev.index < HEADLINE_AT, crowd].iloc[-1]
             assert lev[crowd].iloc[-1] < 0.5 * before, (seed, crowd)
 
 
-def test_depth_near_the_mid_vanishes_and_the_fund_takes_what_the_book_cannot(
-    tables: dict[int, pd.DataFrame],
+def test_depth_vanishes_the_fund_runs_dry_and_the_venue_deleverages(
+    runs: dict[int, Result], tables: dict[int, pd.DataFrame]
 ) -> None:
     for seed, t in tables.items():
         for name in ("BTC", "ALT"):
             row = t.loc[name]
             assert row["depth_worst_ratio"] < 0.1, (seed, name)
             assert row["takeover_notional"] > 0, (seed, name)
-        # The fund never runs dry here, so auto-deleveraging never starts.
+            # The fund, counting what it took over at the mark, runs dry at the headline
+            # and auto-deleveraging closes shorts against the bankrupt longs: open
+            # interest falls (measured: BTC 0.71-0.97, ALT 0.04-0.93 of its level).
+            assert row["adl_events"] > 0, (seed, name)
+            assert row["adl_victims"] > 0, (seed, name)
+            assert row["open_interest_ratio"] < 1.0, (seed, name)
+        # Its cash alone never ran out: the equity it counts did.
         assert t.loc["BTC", "fund_low"] > 0
-        assert t.loc["BTC", "adl_events"] == 0
-        assert t.loc["ALT", "adl_events"] == 0
+        liq = runs[seed].liquidations
+        victims = liq[(liq["kind"] == "adl_victim") & (liq["time"] >= HEADLINE_AT)]
+        assert (victims["side"] == "short").all(), seed
 
 
 def test_leverage_makes_the_liquidations_not_the_fall(tables: dict[int, pd.DataFrame]) -> None:
-    # The same world with every account at 1x: almost nothing is liquidated, and
-    # leverage does not deepen bitcoin's fall: here the value traders and the fund
-    # absorb the forced sales near fair value, so the fall is the news (docs: what it
-    # misses). Measured: 1x 18.0% and 14.2% against 16.0% and 14.8% leveraged.
-    capped = cap_leverage(load_preset(NAME).with_accounts(ACCOUNTS))
+    # The same world with every account at 1x: nothing is liquidated, and bitcoin
+    # falls about as far: here the value traders, the fund and ADL take the forced
+    # sales off the book near fair value, so the fall is the news (docs: what it
+    # misses). Measured, seeds 0-3, 1x against leveraged: 15.5% / 18.3%, 14.3% /
+    # 13.8%, 17.4% / 15.4%, 13.9% / 13.9%: within 3 points either way.
+    capped = cap_leverage(small_world())
     for seed in SEEDS[:2]:
         c = crash_figures(simulate(capped, seed), instrument="BTC", at=HEADLINE)
         lev = tables[seed].loc["BTC"]
         assert c.liquidated_notional < 0.05 * lev["liquidated_notional"], seed
-        assert lev["low_fall"] < c.low_fall + 0.02, (seed, c.low_fall, lev["low_fall"])
+        assert abs(lev["low_fall"] - c.low_fall) < 0.035, (seed, c.low_fall, lev["low_fall"])
 
 
 def test_crash_figures_match_the_series(runs: dict[int, Result]) -> None:

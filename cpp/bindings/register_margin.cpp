@@ -44,7 +44,8 @@ struct PyMarginEngine {
   static PyMarginEngine* from_python(const py::object& tick_values, const py::object& rules,
                                      const py::object& insurance_fund, const py::object& adl,
                                      const py::object& max_rounds, const py::object& max_liquidation_notional,
-                                     const py::object& close_order, const py::object& liquidity) {
+                                     const py::object& close_order, const py::object& liquidity,
+                                     const py::object& fund_equity) {
     EngineSettings s;
     auto ticks = bindings::field_doubles(tick_values, "tick_values");
     if (ticks.empty() || ticks.size() > 65535)
@@ -57,6 +58,7 @@ struct PyMarginEngine {
     s.max_liquidation_notional = bindings::field_double(max_liquidation_notional, "max_liquidation_notional");
     s.close_order = bindings::spec_value<CloseOrder>(close_order, "close_order");
     if (!liquidity.is_none()) s.liquidity = bindings::field_doubles(liquidity, "liquidity");
+    s.fund_equity = bindings::field_bool(fund_equity, "fund_equity");
     return new PyMarginEngine(std::move(ticks), std::move(margin), std::move(s));
   }
 
@@ -186,7 +188,8 @@ void register_margin(py::module_& m) {
       .def(py::init(&PyMarginEngine::from_python), py::arg("tick_values"), py::arg("rules"),
            py::arg("insurance_fund") = 0.0, py::arg("adl") = true, py::arg("max_rounds") = 64,
            py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
-           py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none())
+           py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none(),
+           py::arg("fund_equity") = false)
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const py::object& cash_in, const py::object& instrument_in,

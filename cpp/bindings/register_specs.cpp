@@ -100,6 +100,8 @@ void register_margin_specs(py::module_& m) {
       .field("liquidity", &EngineSettings::liquidity, "Per instrument, for most_liquid (empty: all equal).")
       .field("liquidate_at_market", &EngineSettings::liquidate_at_market,
              "Liquidation orders are market orders (else IOCs at the bankruptcy price).")
+      .field("fund_equity", &EngineSettings::fund_equity,
+             "The fund covers a takeover out of its equity at the marks (else its cash).")
       .finish();
 }
 

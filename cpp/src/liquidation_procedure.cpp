@@ -132,8 +132,9 @@ double LiquidationProcedure::take_over(std::uint32_t a, std::size_t i, Qty lots,
   const double e_rest = static_cast<double>(sign * lots) * v * (mark - bankruptcy);
 
   Qty to_fund = lots;
-  if (settings_.adl && !fund_.covers(std::max(0.0, -e_rest)))
-    to_fund = lots - adl_.deleverage(a, i, lots, bankruptcy, e, round);
+  const double loss = std::max(0.0, -e_rest);
+  const bool covered = settings_.fund_equity ? !(fund_.equity(ledger_, marks_.data()) < loss) : fund_.covers(loss);
+  if (settings_.adl && !covered) to_fund = lots - adl_.deleverage(a, i, lots, bankruptcy, e, round);
   if (to_fund > 0) {
     // Equity before this part: after any ADL above.
     log_.record(kind, round, a, i, q, to_fund, bankruptcy, marks_[i], v,

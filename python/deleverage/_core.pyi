@@ -139,6 +139,7 @@ class EngineSettings:
         close_order: CloseOrder = ...,
         liquidity: list[float] = ...,
         liquidate_at_market: bool = ...,
+        fund_equity: bool = ...,
     ) -> None: ...
     @property
     def insurance_fund(self) -> float: ...
@@ -154,6 +155,8 @@ class EngineSettings:
     def liquidity(self) -> list[float]: ...
     @property
     def liquidate_at_market(self) -> bool: ...
+    @property
+    def fund_equity(self) -> bool: ...
 
 class SpeculatorSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -621,6 +624,7 @@ class MarginEngine:
         max_liquidation_notional: float = ...,
         close_order: CloseOrder = ...,
         liquidity: list[float] | None = None,
+        fund_equity: bool = False,
     ) -> None: ...
     def add_accounts(
         self,

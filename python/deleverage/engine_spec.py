@@ -292,6 +292,7 @@ def engine_settings(scenario: Scenario) -> _core.EngineSettings:
         close_order=close_order(scenario.close_order),
         liquidity=[inst.liquidity for inst in scenario.instruments],
         liquidate_at_market=scenario.liquidation_orders == "market",
+        fund_equity=scenario.fund_covers == "equity",
     )
 
 

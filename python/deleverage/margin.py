@@ -138,9 +138,13 @@ class MarginEngine:
         max_liquidation_notional: float = math.inf,
         close_order: str = "instrument",
         liquidity: Sequence[float] | None = None,
+        fund_equity: bool = False,
     ) -> None:
         """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
-        instrument, highest first), largest_loss or pro_rata (docs/margin.md)."""
+        instrument, highest first), largest_loss or pro_rata (docs/margin.md).
+        ``fund_equity``: the fund covers a takeover's loss out of its equity (its
+        cash plus the positions it holds at the round's marks) instead of its cash
+        alone; ADL closes what it cannot cover."""
         if isinstance(instruments, (str, bytes)) or not isinstance(instruments, Sequence):
             raise TypeError(
                 f"instruments: must be a sequence of Instrument, got {type(instruments).__name__}"
@@ -159,6 +163,10 @@ class MarginEngine:
         if not isinstance(adl, (bool, np.bool_)):
             # "no" is truthy: only a real bool turns auto-deleveraging on or off.
             raise TypeError(f"adl: must be a bool (True or False), got {type(adl).__name__}")
+        if not isinstance(fund_equity, (bool, np.bool_)):
+            raise TypeError(
+                f"fund_equity: must be a bool (True or False), got {type(fund_equity).__name__}"
+            )
         max_rounds = _integer("max_rounds", max_rounds)
         if not 1 <= max_rounds <= 65535:
             raise ValueError(f"max_rounds: must be an integer in 1..65535, got {max_rounds!r}")
@@ -179,6 +187,7 @@ class MarginEngine:
             max_liquidation_notional=max_liquidation_notional,
             close_order=close_order_spec(close_order),
             liquidity=ranks,
+            fund_equity=bool(fund_equity),
         )
 
     # -- accounts -----------------------------------------------------------------------------

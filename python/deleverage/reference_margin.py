@@ -25,6 +25,9 @@ Readings of the docs where they leave a choice (each is a documented decision):
   close). The fund takes the lots when its cash covers the loss it takes on
   at the mark, ``insurance_fund >= max(0, -E_rest)``; otherwise (ADL on) the
   ranked opposite positions absorb them and the fund takes what is left.
+  With ``fund_equity`` the fund's cash is replaced in that test by its equity
+  at the round's marks, ``insurance_fund + upnl_0 + upnl_1 + ...`` over the
+  positions it holds (instrument order, the account formula).
   Lots the fund takes are logged ``kind=0`` for a partial close, ``kind=2``
   otherwise. ``k = abs(q)`` is still a partial close (``kind=0``).
 - ADL: one ``kind=3`` record for the lots the victims absorb, written before
@@ -126,6 +129,7 @@ class ReferenceMargin:
         max_liquidation_notional: float = math.inf,
         close_order: str = "instrument",
         liquidity: Sequence[float] | None = None,
+        fund_equity: bool = False,
     ) -> None:
         specs = list(instruments)
         if not specs:
@@ -162,6 +166,7 @@ class ReferenceMargin:
         self.rules: list[MarginRule] = [inst.rule for inst in specs]
         self.tick_values: list[float] = [float(inst.tick_value) for inst in specs]
         self.adl = bool(adl)
+        self.fund_equity = bool(fund_equity)
         self.max_rounds = max_rounds
         self.max_liquidation_notional = cap
         ni = len(specs)
@@ -661,7 +666,8 @@ class ReferenceMargin:
         loss = max(0.0, -e_rest)
         notional = 0.0
         rest = lots
-        if self.insurance_fund < loss and self.adl:
+        have = self._fund_equity_at(prices) if self.fund_equity else self.insurance_fund
+        if have < loss and self.adl:
             taken = self._adl(a, i, lots, b, prices, record)
             notional = notional + float(taken) * b * v
             rest = lots - taken
@@ -671,6 +677,14 @@ class ReferenceMargin:
             self._fund_trade(i, _sign(q) * rest, b)
             notional = notional + float(rest) * b * v
         return notional
+
+    def _fund_equity_at(self, prices: list[float]) -> float:
+        """The fund's cash plus its positions at `prices` (instrument order)."""
+        e = self.insurance_fund
+        for i, q in enumerate(self.fund_position.tolist()):
+            if q != 0:
+                e = e + (float(q) * prices[i] * self.tick_values[i] - float(self.fund_cost[i]))
+        return e
 
     def _adl(self, a: int, i: int, lots: int, b: float, prices: list[float], record: Any) -> int:
         """Close up to `lots` of account a's position i against ranked opposite positions at B.

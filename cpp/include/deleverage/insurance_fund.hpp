@@ -22,6 +22,9 @@ class InsuranceFund {
   double cash() const noexcept { return holdings_.cash; }
   // Can the fund's cash absorb a loss of `loss` (money)?
   bool covers(double loss) const noexcept { return !(holdings_.cash < loss); }
+  // Its cash plus its positions marked at `marks` (ticks, one per instrument),
+  // summed in instrument order as an account's equity is.
+  double equity(const Ledger& ledger, const Price* marks) const noexcept;
 
   // The fund's side of a trade: `lots` (signed) of instrument i at `price` ticks.
   void trade(Ledger& ledger, std::size_t i, Qty lots, double price) {

@@ -43,6 +43,12 @@ struct EngineSettings {
   // whatever the book holds (true, as a broker's forced sale does); either
   // way the fund takes over what the book cannot fill.
   bool liquidate_at_market = false;
+  // What the fund must have to take a position over without auto-deleveraging:
+  // the loss at the mark out of its cash (false, the default), or out of its
+  // equity, its cash plus the positions it holds marked at the round's marks
+  // (true: a fund that took over positions the price has since gone through
+  // has run dry, as a venue's fund that sold them would have).
+  bool fund_equity = false;
 };
 
 // A trade of a liquidation order in an instrument's book.

@@ -197,6 +197,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "forced sales bounded at the bankruptcy price (the rest to the insurance fund), "
             "or at any price the book holds (a broker's close-out)",
         ),
+        "fund_covers": (
+            "`cash`, `equity`",
+            "what the insurance fund covers a takeover's loss out of before auto-deleveraging: "
+            "its cash, or its cash plus the positions it holds at the marks",
+        ),
         "episode": ("a table, or left out", "the crash a replay is judged on (below)"),
         "quiet_window": (
             "`[start, end]` seconds, start within the run, end > start (may be `inf`); or empty",

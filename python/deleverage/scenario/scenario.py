@@ -47,6 +47,8 @@ MAX_TICK_VALUE = 1e12
 
 LiquidationOrders = Literal["bankruptcy", "market"]
 LIQUIDATION_ORDERS: tuple[str, ...] = ("bankruptcy", "market")
+FundCovers = Literal["cash", "equity"]
+FUND_COVERS: tuple[str, ...] = ("cash", "equity")
 
 # Defaults (module constants: frozen, so safe to share).
 DEFAULT_MARGIN = MarginRule()
@@ -186,6 +188,11 @@ class Scenario:
     as perpetual venues do) or ``market`` (forced sales take whatever the book
     holds, as a broker's do; losses past the account's equity are its debt, or
     bad debt under negative-balance protection).
+    ``fund_covers``: what the insurance fund must hold to take over a position
+    the book did not take without auto-deleveraging: its ``cash`` (the
+    default: the loss at the mark out of its cash), or its ``equity`` (its cash
+    plus the positions it already took over, marked to market; a fund whose
+    earlier takeovers the price has gone through has run dry).
     ``quiet_window``: ``[start, end]`` seconds of ordinary trading, where the
     stylized facts are measured (``end`` may be ``inf``); empty: from the start
     to the first scheduled fair-value jump (the whole run if none).
@@ -212,6 +219,7 @@ class Scenario:
     quiet_window: tuple[float, ...] = ()
     targets: tuple[Target, ...] = ()
     accounts_file: str | None = None
+    fund_covers: FundCovers = "cash"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -238,6 +246,7 @@ class Scenario:
         check_bool("adl", self.adl)
         check_choice("close_order", self.close_order, CLOSE_ORDERS)
         check_choice("liquidation_orders", self.liquidation_orders, LIQUIDATION_ORDERS)
+        check_choice("fund_covers", self.fund_covers, FUND_COVERS)
         check_str("description", self.description, nonempty=False)
 
         if not instruments:
