@@ -20,11 +20,11 @@ FRACTION = 0.1
 
 #: The documented ranges at a tenth of the preset's size.
 RANGES = {
-    "risk_drawdown": (-0.50, -0.30),
-    "risk_worst_day": (-0.20, -0.08),
+    "risk_drawdown": (-0.38, -0.30),
+    "risk_worst_day": (-0.15, -0.10),
     "haven_premium_before": (0.03, 0.12),
     "haven_fall": (-0.14, -0.02),
-    "haven_fair_change": (-0.05, 0.03),
+    "haven_fair_change": (-0.07, 0.03),
     "haven_premium_min": (-0.02, 0.015),
 }
 
