@@ -10,7 +10,6 @@ LiquidationDetector::LiquidationDetector(Ledger& ledger) : ledger_(ledger) { ind
 
 void LiquidationDetector::add_accounts(std::size_t first, std::size_t n, const Qty* position,
                                        const double* entry_price) {
-  flush();
   const std::size_t ni = ledger_.instruments();
   const std::size_t total = first + n;
   for (std::size_t k = 0; position != nullptr && k < n * ni; ++k) {
@@ -21,48 +20,21 @@ void LiquidationDetector::add_accounts(std::size_t first, std::size_t n, const Q
 }
 
 void LiquidationDetector::detach(std::uint32_t a) {
-  flush();
   AccountTable& table = ledger_.table();
   const std::uint8_t m = table.membership[a];
   if (m == kIndexedLong || m == kIndexedShort) {
-    pending_ = a;
-    pending_membership_ = m;
-    pending_instrument_ = table.instrument[a];
+    SideIndexes& idx = *indexes_[table.instrument[a]];
+    (m == kIndexedLong ? idx.longs : idx.shorts).remove(table.links, a);
   } else if (m == kScanned) {
     scan_.remove(table.links, a);
   }
   table.membership[a] = kNotTracked;
 }
 
-void LiquidationDetector::flush() noexcept {
-  if (pending_ == kNil) return;
-  SideIndexes& idx = *indexes_[pending_instrument_];
-  (pending_membership_ == kIndexedLong ? idx.longs : idx.shorts).remove(ledger_.table().links, pending_);
-  pending_ = kNil;
-}
-
 void LiquidationDetector::refresh(std::uint32_t a) {
-  if (pending_ != a) detach(a);
+  detach(a);
   AccountTable& table = ledger_.table();
   const std::size_t i = ledger_.lone_position(a);
-  if (pending_ == a && i == pending_instrument_) {
-    // Still linked in the bucket of its old trigger: stay there if the new one falls in it too.
-    const Qty q = table.position[ledger_.at(a, i)];
-    const std::uint8_t side = q > 0 ? kIndexedLong : kIndexedShort;
-    if (side == pending_membership_) {
-      const double cost = table.cost[ledger_.at(a, i)];
-      const double trigger = ledger_.rules()[i].liquidation_price(q, cost, table.cash[a] - cost, ledger_.tick_value(i));
-      LiquidationIndex& index = q > 0 ? indexes_[i]->longs : indexes_[i]->shorts;
-      if (index.bucket_of(trigger) == index.bucket_of(table.links.trigger[a])) {
-        index.retrigger(table.links, a, trigger);
-        table.instrument[a] = static_cast<std::uint16_t>(i);
-        table.membership[a] = side;
-        pending_ = kNil;
-        return;
-      }
-    }
-  }
-  flush();
   if (i == Ledger::kNoPosition) {
     table.links.trigger[a] = std::numeric_limits<double>::quiet_NaN();
     return;
@@ -111,13 +83,11 @@ void LiquidationDetector::rebuild(std::size_t i, int shift, std::int64_t buckets
 }
 
 void LiquidationDetector::cover(const Price* marks) {
-  flush();
   for (std::size_t i = 0; i < ledger_.instruments(); ++i)
     if (indexes_[i]) ensure_span(i, static_cast<double>(marks[i]));
 }
 
 const std::vector<std::uint32_t>& LiquidationDetector::liquidatable(const Price* marks) {
-  flush();
   AccountTable& table = ledger_.table();
   candidates_.clear();
   for (std::size_t i = 0; i < ledger_.instruments(); ++i) {
@@ -146,7 +116,6 @@ const std::vector<std::uint32_t>& LiquidationDetector::liquidatable(const Price*
 }
 
 void LiquidationDetector::rekey(std::size_t instrument) {
-  flush();
   AccountTable& table = ledger_.table();
   for (std::uint32_t a = 0; a < ledger_.accounts(); ++a) {
     const std::uint8_t m = table.membership[a];

@@ -29,10 +29,6 @@ class LiquidationDetector {
   void add_accounts(std::size_t first, std::size_t n, const Qty* position, const double* entry_price);
 
   // Stop tracking account a (its position is about to change) / track it as its positions now are.
-  // An indexed account is detached lazily: it stays linked in its bucket until
-  // anything else happens here, so a refresh that lands in the same bucket
-  // (a trade that barely moves its liquidation price, or an account that can
-  // never be liquidated) only rewrites its trigger, with no list surgery.
   void detach(std::uint32_t a);
   void refresh(std::uint32_t a);
   bool scanned(std::uint32_t a) const noexcept { return ledger_.table().membership[a] == kScanned; }
@@ -56,8 +52,6 @@ class LiquidationDetector {
     LiquidationIndex shorts;
   };
 
-  // The lazily detached account leaves its bucket for real.
-  void flush() noexcept;
   void ensure_span(std::size_t i, double price);
   void rebuild(std::size_t i, int shift, std::int64_t buckets);
   void prefetch_row(std::uint32_t a) const noexcept;
@@ -69,9 +63,6 @@ class LiquidationDetector {
   std::vector<std::unique_ptr<SideIndexes>> indexes_;  // per instrument, made at its first position
   CrossMarginScan scan_;                               // accounts with several open positions
   std::vector<std::uint32_t> candidates_;
-  std::uint32_t pending_ = kNil;  // detached, still linked in its bucket
-  std::uint8_t pending_membership_ = kNotTracked;
-  std::uint16_t pending_instrument_ = 0;
 };
 
 }  // namespace deleverage

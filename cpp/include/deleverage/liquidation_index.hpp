@@ -110,15 +110,6 @@ class LiquidationIndex {
     }
   }
 
-  // Give a, already in the bucket of `trigger`, that trigger in place: what
-  // remove and insert would do to the frontier's extreme, without moving it.
-  void retrigger(IndexLinks& links, std::uint32_t a, double trigger) noexcept {
-    if (bucket_of(links.trigger[a]) == frontier_) {
-      if (links.trigger[a] == extreme_) extreme_valid_ = false;  // as remove: the extreme left
-      if (extreme_valid_ && more_extreme(trigger, extreme_)) extreme_ = trigger;
-    }
-    links.trigger[a] = trigger;
-  }
   // The most extreme trigger of the side (highest long, lowest short), or
   // -inf / +inf when the side is empty.
   double extreme(const IndexLinks& links) noexcept {
