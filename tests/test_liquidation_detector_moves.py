@@ -1,7 +1,8 @@
 """Trades that barely move a liquidation price, against the oracle.
 
-The detector keeps an account in its bucket when a trade moves its liquidation
-price within the bucket (docs/margin.md). Here the price is high in ticks, so
+The liquidation index keeps each account in a bucket of its liquidation
+price (docs/margin.md); a trade must move it to the right bucket and give it
+its new trigger, or a check misses it. Here the price is high in ticks, so
 buckets are 256 ticks wide, and accounts at up to 45x trade a lot or two at a
 time on positions of 5,000-50,000 lots, near the mark, between checks: most
 refreshes stay in their bucket and some cross into the next. Most marks land
