@@ -31,8 +31,8 @@ def load_preset(name: str) -> Scenario:
 TYPICAL_WALL_SECONDS: dict[str, float] = {
     "default": 0.02,
     "default-day": 0.5,
-    "gold-2026": 48.0,
-    "crypto-cascade-2025": 2.7,
+    "gold-2026": 38.0,
+    "crypto-cascade-2025": 2.5,
     "dash-for-cash-2020": 15.0,
-    "leverage-cycle": 0.9,
+    "leverage-cycle": 3.0,
 }
