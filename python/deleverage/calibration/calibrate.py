@@ -49,7 +49,7 @@ from deleverage.calibration.evaluate import FactsOutput, FactsTask
 from deleverage.calibration.runner import run_tasks
 from deleverage.calibration.spec import CalibrationSpec, Parameter, load_calibration
 from deleverage.calibration.store import EvaluationStore, Key
-from deleverage.calibration.validate import needed_passes
+from deleverage.calibration.validate import in_range, needed_passes
 from deleverage.scenario import Scenario, save_toml
 from deleverage.sweeps.executors import make_backend
 from deleverage.sweeps.paths import apply_paths
@@ -124,14 +124,11 @@ def targets_met(values: np.ndarray, spec: CalibrationSpec) -> int:
     """How many of the targets with a range a candidate meets (``values``: targets x
     seeds): its figure in the range in at least the target's share of the seeds, as
     ``validate`` counts them (a NaN figure is outside)."""
-    met = 0
-    for i, target in enumerate(spec.targets):
-        if target.range:
-            low, high = target.range
-            row = values[i]
-            inside = int(np.count_nonzero((row >= low) & (row <= high)))
-            met += inside >= needed_passes(target.share, row.shape[0])
-    return met
+    inside = in_range(values, spec.targets).sum(axis=1)
+    need = [needed_passes(t.share, values.shape[1]) for t in spec.targets]
+    return sum(
+        bool(t.range) and int(n) >= k for t, n, k in zip(spec.targets, inside, need, strict=True)
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from deleverage.scenario.targets import STEP_FACTS
 from deleverage.sweeps.progress import Progress
 from deleverage.sweeps.seeds import check_seed
 
-__all__ = ["Validation", "needed_passes", "seed_list", "validate"]
+__all__ = ["Validation", "in_range", "needed_passes", "seed_list", "validate"]
 
 
 def seed_list(seeds: int | Sequence[int]) -> tuple[int, ...]:
@@ -44,6 +44,17 @@ def seed_list(seeds: int | Sequence[int]) -> tuple[int, ...]:
     if len(set(items)) != len(items):
         raise ValueError(f"seeds: must not repeat a seed, got {list(items)}")
     return items
+
+
+def in_range(values: np.ndarray, targets: Sequence[Target]) -> np.ndarray:
+    """targets x seeds: whether each figure of ``values`` (targets x seeds) lies in its
+    target's range (False for NaN, and for a target without a range)."""
+    out = np.zeros(values.shape, dtype=bool)
+    for i, target in enumerate(targets):
+        if target.range:
+            low, high = target.range
+            out[i] = (values[i] >= low) & (values[i] <= high)
+    return out
 
 
 def needed_passes(share: float, seeds: int) -> int:
@@ -68,12 +79,7 @@ class Validation:
 
     def passes(self) -> np.ndarray:
         """targets x seeds: whether each figure lies in its target's range."""
-        out = np.zeros(self.values.shape, dtype=bool)
-        for i, target in enumerate(self.targets):
-            if target.range:
-                low, high = target.range
-                out[i] = (self.values[i] >= low) & (self.values[i] <= high)
-        return out
+        return in_range(self.values, self.targets)
 
     def returns(self, target: Target) -> int | None:
         """How many horizon returns a market target's window holds (None for the other
