@@ -45,17 +45,6 @@ void quote(OrderBook& book, const DepthProfile& depth, double price, std::vector
   book.execute(orders.data(), orders.size(), results.data(), fills);
 }
 
-// The fund's cash plus its positions' unrealized PnL at the engine's marks.
-double fund_equity(const MarginEngine& engine) {
-  const Holdings& fund = engine.fund();
-  double e = fund.cash;
-  for (std::size_t i = 0; i < engine.instruments(); ++i)
-    if (fund.position[i] != 0)
-      e += static_cast<double>(fund.position[i]) * static_cast<double>(engine.marks()[i]) * engine.tick_value(i) -
-           fund.cost[i];
-  return e;
-}
-
 }  // namespace
 
 StressOutcome run_stress(const StressInputs& in, const StressAccounts& accounts, const StressShock& shock,
@@ -89,10 +78,10 @@ StressOutcome run_stress(const StressInputs& in, const StressAccounts& accounts,
     } else {
       engine.check(index.data());
     }
-    out.fund_low = std::min(out.fund_low, fund_equity(engine));
+    out.fund_low = std::min(out.fund_low, engine.fund_equity());
     out.lowest_mark = std::min(out.lowest_mark, static_cast<double>(engine.marks()[shock.instrument]));
   }
-  out.fund_end = fund_equity(engine);
+  out.fund_end = engine.fund_equity();
   out.bad_debt = engine.bad_debt();
   out.bankrupt_accounts = engine.bankrupt_accounts();
   std::vector<std::uint32_t> liquidated;

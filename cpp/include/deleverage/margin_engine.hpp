@@ -101,6 +101,8 @@ class MarginEngine {
 
   const AccountTable& table() const noexcept { return ledger_.table(); }
   const Holdings& fund() const noexcept { return fund_.holdings(); }
+  // The fund's cash plus its positions at the current marks.
+  double fund_equity() const noexcept { return fund_.equity(ledger_, marks_.data()); }
   const Holdings& outside() const noexcept { return ledger_.outside(); }
   double fees_collected() const noexcept { return ledger_.fees_collected(); }
   double bad_debt() const noexcept { return fund_.bad_debt(); }
