@@ -641,8 +641,10 @@ def test_margin_ratio_priority_takes_the_most_distressed_first() -> None:
     # At 90 the equities are 0, 20 and -50 against 45 of margin each: account 2 first,
     # then 0, then 1 (ratios -1.1, 0, 0.44).
     rule = MarginRule(maintenance_rate=0.05)
-    ref, eng = _pinned([Instrument("X", 1.0, rule)], [100.0, 120.0, 50.0], [10, 10, 10], 100.0,
-                       [[90]], insurance_fund=1e12, liquidation_priority="margin_ratio")  # fmt: skip
+    ref, eng = _pinned(
+        [Instrument("X", 1.0, rule)], [100.0, 120.0, 50.0], [10, 10, 10], 100.0, [[90]],
+        insurance_fund=1e12, liquidation_priority="margin_ratio",
+    )  # fmt: skip
     assert ref[0]["account"].tolist() == [2, 0, 1]
     _assert_pinned(ref, eng)
 

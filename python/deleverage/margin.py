@@ -89,9 +89,7 @@ def check_liquidation_capacity(capacity: Sequence[float] | None, ni: int) -> lis
         )
     for k, x in enumerate(values):
         if not x > 0:
-            raise ValueError(
-                f"liquidation_capacity[{k}]: must be > 0 (inf for no cap), got {x}"
-            )
+            raise ValueError(f"liquidation_capacity[{k}]: must be > 0 (inf for no cap), got {x}")
     return values
 
 
