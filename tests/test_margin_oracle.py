@@ -50,6 +50,8 @@ class World:
     marks: np.ndarray  # (steps, instruments)
     hike: tuple[int, int, MarginRule] | None = None  # (step, instrument, rule)
     fund_equity: bool = False  # the fund covers out of its equity at the marks
+    capacity: list[float] | None = None  # per instrument, liquidated notional per check
+    priority: str = "account"  # the order of a round's accounts
 
     def build(self, cls: type[Model]) -> Model:
         model = cls(
@@ -59,6 +61,8 @@ class World:
             max_rounds=self.max_rounds,
             max_liquidation_notional=self.cap,
             fund_equity=self.fund_equity,
+            liquidation_capacity=self.capacity,
+            liquidation_priority=self.priority,
         )
         model.add_accounts(
             self.cash,
@@ -116,6 +120,7 @@ def worlds(
     partial: bool = True,
     caps: bool = False,
     hike: bool = False,
+    capacity: bool = False,
 ) -> World:
     ni = draw(st.integers(1, 3))
     n = draw(st.integers(1, max_accounts))
@@ -164,7 +169,11 @@ def worlds(
         home=home,
         marks=marks,
         fund_equity=draw(st.booleans()),
+        priority=draw(st.sampled_from(["account", "margin_ratio"])),
     )
+    if capacity:
+        shares = [math.inf, 1e-4, 1e-3, 0.05]
+        world.capacity = [draw(st.sampled_from(shares)) * money / ni for _ in range(ni)]
     if caps:
         world.cap = draw(st.sampled_from([1e-3, 0.05, 0.3])) * money
     if hike:
@@ -278,6 +287,14 @@ def test_margin_hike_mid_path(world: World) -> None:
 def test_liquidated_notional_cap(world: World) -> None:
     # Isolated single positions, no partial closes: every liquidation closes the whole
     # position, so the cap counts the same notional under any reading of it.
+    run_both(world)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(world=worlds(max_accounts=150, capacity=True))
+def test_liquidation_capacity_per_instrument(world: World) -> None:
+    # Cross and isolated accounts, partial closes, either priority: the engine's
+    # queue of deferred accounts is the oracle's, record for record.
     run_both(world)
 
 
@@ -598,3 +615,65 @@ def test_cap_defers_accounts_to_the_next_check() -> None:
     )
     assert [r["account"].tolist() for r in ref] == [[1], [2]]
     _assert_pinned(ref, eng)
+
+
+def test_capacity_defers_only_the_busy_instruments_accounts() -> None:
+    # X's capacity (500) is used up by account 0's 900: account 1 (X) waits for the next
+    # check while account 2 (Y) is liquidated in this one.
+    rule = MarginRule(maintenance_rate=0.05)
+    instruments = [Instrument("X", 1.0, rule), Instrument("Y", 1.0, rule)]
+    for cls in (ReferenceMargin, MarginEngine):
+        model = cls(instruments, insurance_fund=1e12, liquidation_capacity=[500.0, math.inf])
+        model.add_accounts(
+            [100.0, 120.0, 100.0], position=[10, 10, 10], entry_price=100.0, instrument=[0, 0, 1]
+        )
+        logs = [model.check([90, 90]) for _ in range(3)]
+        assert [r["account"].tolist() for r in logs] == [[0, 2], [1], []], cls.__name__
+        assert [r["instrument"].tolist() for r in logs] == [[0, 1], [0], []], cls.__name__
+    # Without capacities all three go in the first check, in account order.
+    ref, eng = _pinned(instruments[:1], [100.0, 120.0, 50.0], [10, 10, 10], 100.0, [[90]],
+                       insurance_fund=1e12)  # fmt: skip
+    assert ref[0]["account"].tolist() == [0, 1, 2]
+    _assert_pinned(ref, eng)
+
+
+def test_margin_ratio_priority_takes_the_most_distressed_first() -> None:
+    # At 90 the equities are 0, 20 and -50 against 45 of margin each: account 2 first,
+    # then 0, then 1 (ratios -1.1, 0, 0.44).
+    rule = MarginRule(maintenance_rate=0.05)
+    ref, eng = _pinned(
+        [Instrument("X", 1.0, rule)], [100.0, 120.0, 50.0], [10, 10, 10], 100.0, [[90]],
+        insurance_fund=1e12, liquidation_priority="margin_ratio",
+    )  # fmt: skip
+    assert ref[0]["account"].tolist() == [2, 0, 1]
+    _assert_pinned(ref, eng)
+
+
+BAD_SETTINGS = [
+    ({"liquidation_capacity": [1.0]}, "liquidation_capacity"),
+    ({"liquidation_capacity": [1.0, 0.0]}, "liquidation_capacity"),
+    ({"liquidation_capacity": [-5.0, 1.0]}, "liquidation_capacity"),
+    ({"liquidation_capacity": [math.nan, 1.0]}, "liquidation_capacity"),
+    ({"liquidation_priority": "fifo"}, "liquidation_priority"),
+]
+
+
+@pytest.mark.parametrize("cls", [ReferenceMargin, MarginEngine], ids=["oracle", "engine"])
+@pytest.mark.parametrize(("kwargs", "field"), BAD_SETTINGS)
+def test_bad_queue_settings_name_the_field(
+    cls: type[Model], kwargs: dict[str, object], field: str
+) -> None:
+    rule = MarginRule(maintenance_rate=0.05)
+    with pytest.raises(ValueError, match=rf"^{field}"):
+        cls([Instrument("A", 1.0, rule), Instrument("B", 1.0, rule)], **kwargs)  # type: ignore[arg-type]
+
+
+def test_core_engine_checks_the_capacity_itself() -> None:
+    from deleverage import _core
+    from deleverage.engine_spec import margin_rule
+
+    spec = margin_rule(MarginRule(maintenance_rate=0.05))
+    with pytest.raises(ValueError, match=r"^liquidation_capacity: need one value per instrument"):
+        _core.MarginEngine([1.0, 1.0], [spec, spec], liquidation_capacity=[1.0])
+    with pytest.raises(ValueError, match=r"^liquidation_capacity: must be > 0"):
+        _core.MarginEngine([1.0], [spec], liquidation_capacity=[0.0])

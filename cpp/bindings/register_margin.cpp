@@ -45,7 +45,8 @@ struct PyMarginEngine {
                                      const py::object& insurance_fund, const py::object& adl,
                                      const py::object& max_rounds, const py::object& max_liquidation_notional,
                                      const py::object& close_order, const py::object& liquidity,
-                                     const py::object& fund_equity) {
+                                     const py::object& fund_equity, const py::object& liquidation_capacity,
+                                     const py::object& margin_ratio_order) {
     EngineSettings s;
     auto ticks = bindings::field_doubles(tick_values, "tick_values");
     if (ticks.empty() || ticks.size() > 65535)
@@ -59,6 +60,9 @@ struct PyMarginEngine {
     s.close_order = bindings::spec_value<CloseOrder>(close_order, "close_order");
     if (!liquidity.is_none()) s.liquidity = bindings::field_doubles(liquidity, "liquidity");
     s.fund_equity = bindings::field_bool(fund_equity, "fund_equity");
+    if (!liquidation_capacity.is_none())
+      s.liquidation_capacity = bindings::field_doubles(liquidation_capacity, "liquidation_capacity");
+    s.margin_ratio_order = bindings::field_bool(margin_ratio_order, "margin_ratio_order");
     return new PyMarginEngine(std::move(ticks), std::move(margin), std::move(s));
   }
 
@@ -189,7 +193,8 @@ void register_margin(py::module_& m) {
            py::arg("insurance_fund") = 0.0, py::arg("adl") = true, py::arg("max_rounds") = 64,
            py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
            py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none(),
-           py::arg("fund_equity") = false)
+           py::arg("fund_equity") = false, py::arg("liquidation_capacity") = py::none(),
+           py::arg("margin_ratio_order") = false)
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const py::object& cash_in, const py::object& instrument_in,

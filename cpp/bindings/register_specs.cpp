@@ -102,6 +102,10 @@ void register_margin_specs(py::module_& m) {
              "Liquidation orders are market orders (else IOCs at the bankruptcy price).")
       .field("fund_equity", &EngineSettings::fund_equity,
              "The fund covers a takeover out of its equity at the marks (else its cash).")
+      .field("liquidation_capacity", &EngineSettings::liquidation_capacity,
+             "Per instrument, notional closed per step at most (empty: no caps).")
+      .field("margin_ratio_order", &EngineSettings::margin_ratio_order,
+             "A round takes the most distressed accounts first (else account order).")
       .finish();
 }
 

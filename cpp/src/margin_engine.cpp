@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +34,15 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
                                         std::to_string(settings_.liquidity.size()));
   for (const double l : settings_.liquidity)
     if (!std::isfinite(l)) margin_input_error("liquidity", "must be finite, got " + std::to_string(l));
+  if (!settings_.liquidation_capacity.empty()) {
+    if (settings_.liquidation_capacity.size() != instruments())
+      margin_input_error("liquidation_capacity", "need one value per instrument (" + std::to_string(instruments()) +
+                                                     "), got " + std::to_string(settings_.liquidation_capacity.size()));
+    for (const double c : settings_.liquidation_capacity)
+      if (!(c > 0))
+        margin_input_error("liquidation_capacity", "must be > 0 (inf for no cap), got " + std::to_string(c));
+    log_.track_instruments(instruments());
+  }
 }
 
 void MarginEngine::add_accounts(std::size_t n, const double* cash, const std::uint16_t* instrument, const Qty* position,
@@ -127,7 +137,8 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
     detector_.cover(marks_.data());
     // The round's accounts are those liquidatable at its start; one that only
     // becomes liquidatable during it (an ADL victim) waits for the next round.
-    const std::vector<std::uint32_t>& due = detector_.liquidatable(marks_.data());
+    const std::vector<std::uint32_t>& found = detector_.liquidatable(marks_.data());
+    const std::vector<std::uint32_t>& due = settings_.margin_ratio_order ? by_margin_ratio(found) : found;
     bool any = false;
     for (std::size_t c = 0; c < due.size(); ++c) {
       const std::uint32_t a = due[c];
@@ -137,7 +148,8 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
           if (!detector_.scanned(due[rest])) detector_.refresh(due[rest]);
         return log_.size() - before;
       }
-      if (!ledger_.liquidatable(a, marks_.data())) {
+      if (!ledger_.liquidatable(a, marks_.data()) || over_capacity(a)) {
+        // Healthy again, or its instrument's liquidation engine is busy: back in the index.
         if (!detector_.scanned(a)) detector_.refresh(a);
         continue;
       }
@@ -147,6 +159,27 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
     if (!any) break;
   }
   return log_.size() - before;
+}
+
+const std::vector<std::uint32_t>& MarginEngine::by_margin_ratio(const std::vector<std::uint32_t>& due) {
+  keys_.clear();
+  for (const std::uint32_t a : due) {
+    const double mm = ledger_.maintenance_margin(a, marks_.data());
+    const double ratio = mm > 0 ? ledger_.equity(a, marks_.data()) / mm : -std::numeric_limits<double>::infinity();
+    keys_.emplace_back(ratio, a);
+  }
+  std::sort(keys_.begin(), keys_.end());  // by ratio, ties by account id
+  ordered_.clear();
+  for (const auto& k : keys_) ordered_.push_back(k.second);
+  return ordered_;
+}
+
+bool MarginEngine::over_capacity(std::uint32_t a) const noexcept {
+  if (settings_.liquidation_capacity.empty()) return false;
+  for (std::size_t i = 0; i < instruments(); ++i)
+    if (ledger_.table().position[ledger_.at(a, i)] != 0 && log_.used_notional(i) >= settings_.liquidation_capacity[i])
+      return true;
+  return false;
 }
 
 std::size_t MarginEngine::check_path(const Price* marks, std::size_t steps) {

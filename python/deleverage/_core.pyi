@@ -140,6 +140,8 @@ class EngineSettings:
         liquidity: list[float] = ...,
         liquidate_at_market: bool = ...,
         fund_equity: bool = ...,
+        liquidation_capacity: list[float] = ...,
+        margin_ratio_order: bool = ...,
     ) -> None: ...
     @property
     def insurance_fund(self) -> float: ...
@@ -157,6 +159,10 @@ class EngineSettings:
     def liquidate_at_market(self) -> bool: ...
     @property
     def fund_equity(self) -> bool: ...
+    @property
+    def liquidation_capacity(self) -> list[float]: ...
+    @property
+    def margin_ratio_order(self) -> bool: ...
 
 class SpeculatorSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -625,6 +631,8 @@ class MarginEngine:
         close_order: CloseOrder = ...,
         liquidity: list[float] | None = None,
         fund_equity: bool = False,
+        liquidation_capacity: list[float] | None = None,
+        margin_ratio_order: bool = False,
     ) -> None: ...
     def add_accounts(
         self,

@@ -17,6 +17,7 @@ every scenario field reaches the engine or is listed as Python-only there.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -293,7 +294,16 @@ def engine_settings(scenario: Scenario) -> _core.EngineSettings:
         liquidity=[inst.liquidity for inst in scenario.instruments],
         liquidate_at_market=scenario.liquidation_orders == "market",
         fund_equity=scenario.fund_covers == "equity",
+        liquidation_capacity=liquidation_capacity(scenario),
+        margin_ratio_order=scenario.liquidation_priority == "margin_ratio",
     )
+
+
+def liquidation_capacity(scenario: Scenario) -> list[float]:
+    """Each instrument's liquidation capacity per step ([] when none has one:
+    the engine then keeps no count per instrument)."""
+    caps = [inst.liquidation_capacity for inst in scenario.instruments]
+    return caps if any(math.isfinite(c) for c in caps) else []
 
 
 def simulation_spec(

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from deleverage import _core
 from deleverage.engine_spec import close_order as close_order_spec
 from deleverage.engine_spec import margin_rule, mark_rule
-from deleverage.margin_rules import CLOSE_ORDERS, Instrument, MarginRule
+from deleverage.margin_rules import CLOSE_ORDERS, LIQUIDATION_PRIORITIES, Instrument, MarginRule
 
 LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
 
@@ -71,6 +71,25 @@ def check_close_order(
         raise ValueError(f"liquidity: need one value per instrument ({ni}), got {len(values)}")
     if not all(math.isfinite(x) for x in values):
         raise ValueError(f"liquidity: must be finite, got {values}")
+    return values
+
+
+def check_liquidation_capacity(capacity: Sequence[float] | None, ni: int) -> list[float] | None:
+    """Validate a per-instrument liquidation capacity (None: no caps)."""
+    if capacity is None:
+        return None
+    if isinstance(capacity, (str, bytes)) or not isinstance(capacity, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"liquidation_capacity: must be a sequence of numbers, got {type(capacity).__name__}"
+        )
+    values = [_number(f"liquidation_capacity[{k}]", x) for k, x in enumerate(capacity)]
+    if len(values) != ni:
+        raise ValueError(
+            f"liquidation_capacity: need one value per instrument ({ni}), got {len(values)}"
+        )
+    for k, x in enumerate(values):
+        if not x > 0:
+            raise ValueError(f"liquidation_capacity[{k}]: must be > 0 (inf for no cap), got {x}")
     return values
 
 
@@ -139,12 +158,19 @@ class MarginEngine:
         close_order: str = "instrument",
         liquidity: Sequence[float] | None = None,
         fund_equity: bool = False,
+        liquidation_capacity: Sequence[float] | None = None,
+        liquidation_priority: str = "account",
     ) -> None:
         """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
         instrument, highest first), largest_loss or pro_rata (docs/margin.md).
         ``fund_equity``: the fund covers a takeover's loss out of its equity (its
         cash plus the positions it holds at the round's marks) instead of its cash
-        alone; ADL closes what it cannot cover."""
+        alone; ADL closes what it cannot cover.
+        ``liquidation_capacity``: per instrument, the notional a check closes at
+        most (> 0, ``inf`` for no cap; None: no caps); an account holding an
+        instrument whose capacity is used up waits for the next check.
+        ``liquidation_priority``: ``account`` (ascending id) or ``margin_ratio`` (the
+        lowest equity over maintenance margin first)."""
         if isinstance(instruments, (str, bytes)) or not isinstance(instruments, Sequence):
             raise TypeError(
                 f"instruments: must be a sequence of Instrument, got {type(instruments).__name__}"
@@ -177,6 +203,12 @@ class MarginEngine:
                 f"got {max_liquidation_notional}"
             )
         ranks = check_close_order(close_order, liquidity, len(instruments))
+        capacity = check_liquidation_capacity(liquidation_capacity, len(instruments))
+        if liquidation_priority not in LIQUIDATION_PRIORITIES:
+            raise ValueError(
+                f"liquidation_priority: must be one of {', '.join(LIQUIDATION_PRIORITIES)}; "
+                f"got {liquidation_priority!r}"
+            )
         self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
         self._core = _core.MarginEngine(
             [inst.tick_value for inst in instruments],
@@ -188,6 +220,8 @@ class MarginEngine:
             close_order=close_order_spec(close_order),
             liquidity=ranks,
             fund_equity=bool(fund_equity),
+            liquidation_capacity=capacity,
+            margin_ratio_order=liquidation_priority == "margin_ratio",
         )
 
     # -- accounts -----------------------------------------------------------------------------

@@ -28,6 +28,11 @@ MARK_RULES: tuple[str, ...] = ("last", "mid", "median")
 CloseOrder = Literal["instrument", "most_liquid", "largest_loss", "pro_rata"]
 CLOSE_ORDERS: tuple[str, ...] = ("instrument", "most_liquid", "largest_loss", "pro_rata")
 
+#: The order a liquidation round takes its accounts in (docs/margin.md, "The
+#: liquidation loop"): by account id, or the most distressed first.
+LiquidationPriority = Literal["account", "margin_ratio"]
+LIQUIDATION_PRIORITIES: tuple[str, ...] = ("account", "margin_ratio")
+
 
 def _check_range(
     field: str,

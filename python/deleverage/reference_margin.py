@@ -52,6 +52,15 @@ Readings of the docs where they leave a choice (each is a documented decision):
   ``qty * float(P) * v``, of every lot a liquidated account closes (kinds
   0-3); it is tested before each account's procedure, and once it is used up
   the check ends (the rest waits for the next check).
+- ``liquidation_capacity`` (one number per instrument, > 0, ``inf`` for none):
+  the same count per instrument (the notional of the closes in that
+  instrument); before each account's procedure, an account holding a
+  position in an instrument whose capacity is used up is skipped and waits
+  for the next round or check. A round in which no account acted ends the
+  check.
+- ``liquidation_priority="margin_ratio"``: a round takes its accounts by ``equity / MM`` at the
+  round's marks ascending (``-inf`` when ``MM <= 0``), ties by ascending id,
+  instead of by id.
 - ``(N, I)`` positions: an isolated account may hold a position only in its
   own ``instrument``; other columns must be zero.
 - The fund trading against its own position closes it first (realizing into
@@ -130,6 +139,8 @@ class ReferenceMargin:
         close_order: str = "instrument",
         liquidity: Sequence[float] | None = None,
         fund_equity: bool = False,
+        liquidation_capacity: Sequence[float] | None = None,
+        liquidation_priority: str = "account",
     ) -> None:
         specs = list(instruments)
         if not specs:
@@ -160,6 +171,25 @@ class ReferenceMargin:
             )
         if not all(math.isfinite(x) for x in ranks):
             raise ValueError(f"liquidity: must be finite, got {ranks}")
+        caps = (
+            [math.inf] * len(specs)
+            if liquidation_capacity is None
+            else [float(x) for x in liquidation_capacity]
+        )
+        if len(caps) != len(specs):
+            raise ValueError(
+                f"liquidation_capacity: need one value per instrument ({len(specs)}), "
+                f"got {len(caps)}"
+            )
+        if not all(c > 0.0 for c in caps):
+            raise ValueError(f"liquidation_capacity: must be > 0 (inf for no cap), got {caps}")
+        self.liquidation_capacity = caps
+        if liquidation_priority not in ("account", "margin_ratio"):
+            raise ValueError(
+                "liquidation_priority: must be one of account, margin_ratio; "
+                f"got {liquidation_priority!r}"
+            )
+        self.margin_ratio_order = liquidation_priority == "margin_ratio"
         self.close_order = close_order
         self.liquidity = ranks
         self.instrument_specs: list[Instrument] = specs
@@ -528,15 +558,23 @@ class ReferenceMargin:
         check = self.checks
         self.checks += 1
         records: list[tuple[Any, ...]] = []
-        used = [0.0]  # liquidated notional of this check
+        # Liquidated notional of this check: in all, then per instrument.
+        used = [0.0] * (1 + self.instruments)
         capped = False
         for rnd in range(self.max_rounds):
-            candidates = np.flatnonzero(self._liquidatable_mask(prices))
+            candidates = np.flatnonzero(self._liquidatable_mask(prices)).tolist()
+            if self.margin_ratio_order:
+                candidates.sort(key=lambda a: (self._margin_ratio(a, prices), a))
             acted = False
-            for a in candidates.tolist():
+            for a in candidates:
                 if used[0] >= self.max_liquidation_notional:
                     capped = True
                     break
+                if any(
+                    self.position[a, i] != 0 and used[1 + i] >= self.liquidation_capacity[i]
+                    for i in range(self.instruments)
+                ):
+                    continue  # its instrument's liquidation engine is busy this check
                 if self._procedure(a, prices, marks_i, check, rnd, records, used):
                     acted = True
             if capped or not acted:
@@ -544,6 +582,10 @@ class ReferenceMargin:
         out = np.array(records, dtype=LIQUIDATION_DTYPE)
         self.log = np.concatenate([self.log, out])
         return out
+
+    def _margin_ratio(self, a: int, prices: Sequence[float]) -> float:
+        mm = self._mm_one(a, prices)
+        return self._equity_one(a, prices) / mm if mm > 0.0 else -math.inf
 
     def _liquidatable_mask(self, prices: Sequence[float]) -> np.ndarray:
         p = np.asarray(prices, dtype=np.float64)
@@ -574,7 +616,9 @@ class ReferenceMargin:
             side = 0 if side_q > 0 else 1
             records.append((check, rnd, kind, side, acct, i, qty, price, marks[i], eq))
             if kind != ADL_VICTIM:
-                used[0] = used[0] + float(qty) * prices[i] * self.tick_values[i]
+                notional = float(qty) * prices[i] * self.tick_values[i]
+                used[0] = used[0] + notional
+                used[1 + i] = used[1 + i] + notional
 
         if self.close_order == "pro_rata":
             self._pro_rata(a, prices, record)

@@ -3,6 +3,7 @@
 // the cap on liquidation per check).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -33,14 +34,21 @@ class LiquidationLog {
   void begin_check() noexcept {
     ++checks_;
     used_notional_ = 0.0;
+    std::fill(used_by_instrument_.begin(), used_by_instrument_.end(), 0.0);
   }
+
+  // Keep the liquidated notional of each of n instruments in the current check.
+  void track_instruments(std::size_t n) { used_by_instrument_.assign(n, 0.0); }
 
   // A close of `lots` of account a's position in instrument i (`signed_position`
   // before the close) at `price` ticks, with the instrument's mark and tick value.
   void record(CloseKind kind, std::uint16_t round, std::uint32_t a, std::size_t i, Qty signed_position, Qty lots,
               double price, Price mark, double tick_value, double equity_before) {
-    if (kind != CloseKind::AdlVictim)
-      used_notional_ += static_cast<double>(lots) * static_cast<double>(mark) * tick_value;
+    if (kind != CloseKind::AdlVictim) {
+      const double notional = static_cast<double>(lots) * static_cast<double>(mark) * tick_value;
+      used_notional_ += notional;
+      if (!used_by_instrument_.empty()) used_by_instrument_[i] += notional;
+    }
     records_.push_back(LiquidationRecord{checks_ - 1, round, static_cast<std::uint8_t>(kind),
                                          static_cast<std::uint8_t>(signed_position > 0 ? 0 : 1), a,
                                          static_cast<std::uint32_t>(i), lots, price, mark, equity_before});
@@ -51,11 +59,16 @@ class LiquidationLog {
   std::uint32_t checks() const noexcept { return checks_; }
   // Liquidated notional in the current check (kinds 0-3, at the mark).
   double used_notional() const noexcept { return used_notional_; }
+  // The same for instrument i (0 unless track_instruments was called).
+  double used_notional(std::size_t i) const noexcept {
+    return used_by_instrument_.empty() ? 0.0 : used_by_instrument_[i];
+  }
 
  private:
   std::vector<LiquidationRecord> records_;
   std::uint32_t checks_ = 0;
   double used_notional_ = 0.0;
+  std::vector<double> used_by_instrument_;
 };
 
 }  // namespace deleverage

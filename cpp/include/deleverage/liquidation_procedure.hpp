@@ -49,6 +49,14 @@ struct EngineSettings {
   // (true: a fund that took over positions the price has since gone through
   // has run dry, as a venue's fund that sold them would have).
   bool fund_equity = false;
+  // The liquidation engine's throughput: per instrument, the notional a check
+  // closes at most (kinds 0-3 at the mark); an account holding an instrument
+  // whose capacity is used up waits for the next check (empty: no caps).
+  std::vector<double> liquidation_capacity;
+  // The order of a round's accounts: ascending account id (false), or the
+  // most distressed first, by equity over maintenance margin at the round's
+  // marks, ties by account id (true).
+  bool margin_ratio_order = false;
 };
 
 // A trade of a liquidation order in an instrument's book.

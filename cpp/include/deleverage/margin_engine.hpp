@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "deleverage/auto_deleveraging.hpp"
@@ -127,6 +128,10 @@ class MarginEngine {
 
  private:
   std::size_t run_check(const Price* prices, bool from_books);
+  // A round's accounts, most distressed first (EngineSettings::margin_ratio_order).
+  const std::vector<std::uint32_t>& by_margin_ratio(const std::vector<std::uint32_t>& due);
+  // Whether account a holds an instrument whose liquidation capacity this check is used up.
+  bool over_capacity(std::uint32_t a) const noexcept;
 
   EngineSettings settings_;
   Ledger ledger_;
@@ -137,6 +142,8 @@ class MarginEngine {
   AutoDeleveraging adl_;
   LiquidationProcedure procedure_;
   std::vector<MarkRule> mark_rules_;
+  std::vector<std::uint32_t> ordered_;                  // by_margin_ratio's result
+  std::vector<std::pair<double, std::uint32_t>> keys_;  // its (ratio, account) pairs
 };
 
 }  // namespace deleverage

@@ -202,6 +202,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "what the insurance fund covers a takeover's loss out of before auto-deleveraging: "
             "its cash, or its cash plus the positions it holds at the marks",
         ),
+        "liquidation_priority": (
+            "`account`, `margin_ratio`",
+            "the order a liquidation round takes its accounts in: by account, or the lowest "
+            "equity over maintenance margin first",
+        ),
         "episode": ("a table, or left out", "the crash a replay is judged on (below)"),
         "quiet_window": (
             "`[start, end]` seconds, start within the run, end > start (may be `inf`); or empty",
@@ -245,6 +250,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "asset_class": (
             "lower-case letters, digits, underscores, starting with a letter; or empty",
             "a label naming the instrument in headline figures",
+        ),
+        "liquidation_capacity": (
+            _r(0, math.inf, lo_open=True),
+            "most notional of this instrument liquidated in one step (money; `inf`: no cap); "
+            "accounts holding it wait for the next step",
         ),
     },
     MarginRule: {

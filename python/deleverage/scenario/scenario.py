@@ -15,9 +15,11 @@ import numpy as np
 from deleverage import _core
 from deleverage.margin_rules import (
     CLOSE_ORDERS,
+    LIQUIDATION_PRIORITIES,
     MARK_RULES,
     CloseOrder,
     Instrument,
+    LiquidationPriority,
     MarginRule,
     MarkRule,
 )
@@ -69,6 +71,10 @@ class InstrumentSpec:
     ``mark``: its mark-price rule; ``fundamental``: its fair-value process;
     ``liquidity`` (> 0): its rank for the ``most_liquid`` close order (the
     instrument a margin call sells first is the one with the highest).
+    ``liquidation_capacity`` (money, > 0; ``inf``, the default, for none): the
+    notional of this instrument the venue's liquidation engine closes in one
+    step at most; an account holding it waits for the next step once it is
+    used up (docs/margin.md, "The liquidation loop").
     ``asset_class``: a short label (lower-case letters, digits, underscores;
     empty by default) naming the instrument in headline figures, e.g.
     ``equity_index`` gives ``equity_index_crash_day_return``.
@@ -83,6 +89,7 @@ class InstrumentSpec:
     fundamental: Fundamental = DEFAULT_FUNDAMENTAL
     liquidity: float = 1.0
     asset_class: str = ""
+    liquidation_capacity: float = math.inf
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -124,6 +131,18 @@ class InstrumentSpec:
         check_instance("fundamental", self.fundamental, Fundamental)
         set_field(
             self, "liquidity", check_float("liquidity", self.liquidity, 0.0, 1e18, lo_open=True)
+        )
+        set_field(
+            self,
+            "liquidation_capacity",
+            check_float(
+                "liquidation_capacity",
+                self.liquidation_capacity,
+                0.0,
+                math.inf,
+                lo_open=True,
+                allow_inf=True,
+            ),
         )
 
     @property
@@ -193,6 +212,9 @@ class Scenario:
     default: the loss at the mark out of its cash), or its ``equity`` (its cash
     plus the positions it already took over, marked to market; a fund whose
     earlier takeovers the price has gone through has run dry).
+    ``liquidation_priority``: the order a liquidation round takes its accounts
+    in: ``account`` (ascending id, the default) or ``margin_ratio`` (the lowest
+    equity over maintenance margin first, ties by id).
     ``quiet_window``: ``[start, end]`` seconds of ordinary trading, where the
     stylized facts are measured (``end`` may be ``inf``); empty: from the start
     to the first scheduled fair-value jump (the whole run if none).
@@ -220,6 +242,7 @@ class Scenario:
     targets: tuple[Target, ...] = ()
     accounts_file: str | None = None
     fund_covers: FundCovers = "cash"
+    liquidation_priority: LiquidationPriority = "account"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -247,6 +270,7 @@ class Scenario:
         check_choice("close_order", self.close_order, CLOSE_ORDERS)
         check_choice("liquidation_orders", self.liquidation_orders, LIQUIDATION_ORDERS)
         check_choice("fund_covers", self.fund_covers, FUND_COVERS)
+        check_choice("liquidation_priority", self.liquidation_priority, LIQUIDATION_PRIORITIES)
         check_str("description", self.description, nonempty=False)
 
         if not instruments:
@@ -462,7 +486,8 @@ class Scenario:
         dealers stay as they are, this scales everything that carries size by
         ``fraction`` (in (0, 1e3]): every population's account count but the
         market makers' (rounded, at least one), the makers' cash, depth per level
-        and inventory limit (at least one lot), and the insurance fund. Per-account
+        and inventory limit (at least one lot), the insurance fund and each
+        instrument's ``liquidation_capacity``. Per-account
         sizes of the other traders stay, so each population's aggregate demand and
         the book's depth shrink together and prices move about as much as at full size.
         """
@@ -479,7 +504,17 @@ class Scenario:
                 pops.append(dataclasses.replace(p, cash=cash, params=params))
             else:
                 pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
-        return self.replace(populations=tuple(pops), insurance_fund=self.insurance_fund * f)
+        instruments = tuple(
+            dataclasses.replace(inst, liquidation_capacity=inst.liquidation_capacity * f)
+            if math.isfinite(inst.liquidation_capacity)
+            else inst
+            for inst in self.instruments
+        )
+        return self.replace(
+            populations=tuple(pops),
+            instruments=instruments,
+            insurance_fund=self.insurance_fund * f,
+        )
 
 
 def _scaled(field: str, dist: Distribution, f: float) -> Distribution:
