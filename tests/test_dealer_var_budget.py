@@ -138,9 +138,12 @@ def test_the_room_shrinks_in_proportion_above_the_budgets_volatility() -> None:
 
     assert sides(999, 0.2) == {0, 1}  # up to var_volatility: all of inventory_limit
     assert sides(999, 0.21) == {1}  # room 952: long 999 is over it, no more bids
-    assert sides(499, 0.4) == {0, 1} and sides(500, 0.4) == {1}  # room 500
-    assert sides(-500, 0.4) == {0} and sides(-499, 0.4) == {0, 1}
-    assert sides(-99, 2.0) == {0, 1} and sides(-100, 2.0) == {0}  # room 100
+    assert sides(499, 0.4) == {0, 1}
+    assert sides(500, 0.4) == {1}
+    assert sides(-500, 0.4) == {0}
+    assert sides(-499, 0.4) == {0, 1}
+    assert sides(-99, 2.0) == {0, 1}
+    assert sides(-100, 2.0) == {0}
 
 
 TICK = 0.01
@@ -158,9 +161,7 @@ def _world(var_volatility: float, var_horizon: float) -> Scenario:
         tick_size=TICK,
         mark="mid",
         margin=MarginRule(initial_rate=0.01, maintenance_rate=0.004),
-        fundamental=Fundamental(
-            volatility=CALM, shocks=(Shock(STEPS // 2, "volatility", STORM),)
-        ),
+        fundamental=Fundamental(volatility=CALM, shocks=(Shock(STEPS // 2, "volatility", STORM),)),
     )
     noise = NoiseParams(
         order_size=Distribution.uniform(1, 10),
