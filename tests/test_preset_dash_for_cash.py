@@ -25,7 +25,7 @@ RANGES = {
     "haven_premium_before": (0.03, 0.12),
     "haven_fall": (-0.14, -0.02),
     "haven_fair_change": (-0.07, 0.03),
-    "haven_premium_min": (-0.02, 0.015),
+    "haven_premium_min": (-0.02, 0.04),
 }
 
 
