@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "deleverage/dispatch.hpp"
+#include "deleverage/limits.hpp"
 #include "deleverage/simulation.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
@@ -106,6 +107,26 @@ void register_simulation(py::module_& m) {
       "(annualised), the noise traders' mood, or for value traders whether they are "
       "still waiting out a storm (non-zero). For "
       "tests against a plain model.");
+  m.def(
+      "maker_quotes",
+      [](const populations::MarketMakerParams& maker, const MarketView& view, Qty inventory, Qty size,
+         double volatility) {
+        limits::kInventorySkew.check(maker.inventory_skew);
+        limits::kVarVolatility.check(maker.var_volatility);
+        limits::kVarAlpha.check(maker.var_alpha);
+        if (size < 1) throw py::value_error("size: must be >= 1 lot, got " + std::to_string(size));
+        if (!(volatility >= 0.0) || !std::isfinite(volatility))
+          throw py::value_error("volatility: must be finite and >= 0, got " + std::to_string(volatility));
+        std::vector<Message> quotes;
+        populations::maker_quotes(maker, view, inventory, size, 0, populations::maker_room(maker, volatility), quotes);
+        py::list out;
+        for (const Message& q : quotes) out.append(py::make_tuple(static_cast<int>(q.side), q.price, q.qty));
+        return out;
+      },
+      py::arg("maker"), py::arg("market"), py::arg("inventory"), py::arg("size"), py::arg("volatility"),
+      "One dealer's ladder as the simulation quotes it: (side, price in ticks, lots) for each quote, side 0 a bid "
+      "and 1 an ask, for a dealer holding `inventory` lots whose value-at-risk budget meets `volatility` "
+      "(annualised). For tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");

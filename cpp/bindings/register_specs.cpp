@@ -152,6 +152,10 @@ void register_strategy_specs(py::module_& m) {
       .field("inventory_skew", &MarketMakerParams::inventory_skew,
              "Relative move of their quotes at the inventory limit (0: half their spread).")
       .field("stress_instruments", &MarketMakerParams::stress_instruments, "Instruments sharing their risk limit.")
+      .field("var_volatility", &MarketMakerParams::var_volatility,
+             "Volatility above which their value-at-risk budget shrinks the inventory limit (0: off).")
+      .field("var_alpha", &MarketMakerParams::var_alpha,
+             "Per-step weight of their value-at-risk volatility average (0: the realized volatility).")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

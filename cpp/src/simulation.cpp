@@ -53,6 +53,8 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       for (const auto j : maker->stress_instruments)
         if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
       limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
+      limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
+      limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
     }
     if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
       limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
@@ -107,6 +109,15 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     states_[p].batches.resize(pop.instruments.size());
     states_[p].kernel = &kernel_of(pop.strategy());
     if (states_[p].kernel->quotes) states_[p].makers.resize(pop.count);
+    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params); maker && maker->var_alpha > 0) {
+      // Their value-at-risk volatility starts, like the allocators', from the fair values' volatility.
+      std::vector<std::size_t> risk{pop.instrument};
+      risk.insert(risk.end(), maker->stress_instruments.begin(), maker->stress_instruments.end());
+      for (const std::size_t i : risk) {
+        const double prior = spec_.fundamentals[i].volatility;
+        states_[p].risk_variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
+      }
+    }
   }
   // log(1 - activity): the geometric gap's denominator, once per population.
   for (const PopulationSpec& pop : spec_.populations)
@@ -247,6 +258,15 @@ void Simulation::requote_makers() {
     MarketView limits = m;
     for (const std::uint16_t j : maker->stress_instruments)
       limits.volatility = std::max(limits.volatility, view(j).volatility);
+    // The volatility their value-at-risk budget is measured on: their own
+    // average over days, or the one their withdrawal limit meets.
+    double risk = limits.volatility;
+    if (maker->var_alpha > 0.0) {
+      risk = 0.0;
+      for (const double v : states_[p].risk_variance)
+        risk = std::max(risk, std::sqrt(v * Fundamental::kYear / spec_.dt));
+    }
+    const double room = populations::maker_room(*maker, risk);
     OrderBook& book = *books_[pop.instrument];
     for (std::uint32_t k = 0; k < pop.count; ++k) {
       const std::uint32_t a = pop.first + k;
@@ -257,7 +277,7 @@ void Simulation::requote_makers() {
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
       quotes_.clear();
-      populations::maker_quotes(*maker, m, inventory, size, a, quotes_);
+      populations::maker_quotes(*maker, m, inventory, size, a, room, quotes_);
       for (const Message& q : quotes_) submit(pop.instrument, q);
     }
   }
@@ -481,6 +501,16 @@ void Simulation::step(std::uint64_t t) {
         2.0 / (trig.window_steps + 1.0) * (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
   const auto horizon = static_cast<double>(return_horizon_);
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
+    // Dealers' value-at-risk volatility, over their own window: the home instrument, then the stress ones.
+    const auto* maker = std::get_if<populations::MarketMakerParams>(&spec_.populations[p].params);
+    if (maker == nullptr || maker->var_alpha <= 0.0) continue;
+    auto& variance = states_[p].risk_variance;
+    for (std::size_t j = 0; j < variance.size(); ++j) {
+      const double r = step_return_[j == 0 ? spec_.populations[p].instrument : maker->stress_instruments[j - 1]];
+      variance[j] += maker->var_alpha * (r * r / horizon - variance[j]);
+    }
+  }
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
     const StrategyKernel& kernel = *states_[p].kernel;

@@ -262,6 +262,8 @@ class MarketMakerSpec:
         max_basis: float = ...,
         inventory_skew: float = ...,
         stress_instruments: list[int] = ...,
+        var_volatility: float = ...,
+        var_alpha: float = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -287,6 +289,10 @@ class MarketMakerSpec:
     def inventory_skew(self) -> float: ...
     @property
     def stress_instruments(self) -> list[int]: ...
+    @property
+    def var_volatility(self) -> float: ...
+    @property
+    def var_alpha(self) -> float: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -538,6 +544,9 @@ def decide_batch(
     u1: F64,
     u2: F64,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def maker_quotes(
+    maker: MarketMakerSpec, market: MarketView, inventory: int, size: int, volatility: float
+) -> list[tuple[int, int, int]]: ...
 def dispatched_isa() -> str: ...
 
 class Execution:

@@ -146,6 +146,8 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         max_basis=min(p.max_basis, 1e300),
         inventory_skew=p.inventory_skew,
         stress_instruments=[names.index(x) for x in p.stress_instruments],
+        var_volatility=p.var_volatility,
+        var_alpha=alpha(p.var_horizon, dt) if p.var_horizon > 0 else 0.0,
     )
 
 

@@ -57,11 +57,15 @@ inline constexpr Limit kActivity{"Population", "activity", 0.0, 1.0, true, false
 inline constexpr Limit kSentimentPosition{"NoiseSpec", "sentiment_position", 0.0, 1e9, false, false};
 // A dealer's quote move at its inventory limit, relative to price: never a quote at or below zero.
 inline constexpr Limit kInventorySkew{"MarketMakerSpec", "inventory_skew", 0.0, 0.5, false, false};
+// The annualised volatility up to which a dealer's whole inventory limit fits its value-at-risk budget (0: off).
+inline constexpr Limit kVarVolatility{"MarketMakerSpec", "var_volatility", 0.0, 100.0, false, false};
+// Per-step weight of the dealers' own volatility average for that budget (0: the realized volatility).
+inline constexpr Limit kVarAlpha{"MarketMakerSpec", "var_alpha", 0.0, 1.0, false, false};
 
-inline constexpr std::array<const Limit*, 13> kAll{
-    &kInitialRate,  &kMaintenanceRate,   &kAmountPerLot, &kCloseoutShare, &kLiquidationFeeRate,
-    &kMakerFeeRate, &kTakerFeeRate,      &kTierFloor,    &kTierRate,      &kDt,
-    &kActivity,     &kSentimentPosition, &kInventorySkew};
+inline constexpr std::array<const Limit*, 15> kAll{
+    &kInitialRate,  &kMaintenanceRate,   &kAmountPerLot,  &kCloseoutShare, &kLiquidationFeeRate,
+    &kMakerFeeRate, &kTakerFeeRate,      &kTierFloor,     &kTierRate,      &kDt,
+    &kActivity,     &kSentimentPosition, &kInventorySkew, &kVarVolatility, &kVarAlpha};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -32,7 +32,10 @@ struct PopulationState {
   std::vector<std::int8_t> storm_side;          // value traders: the side of fair at the last storm (0: crossed since)
   std::vector<DecisionBatch> batches;           // this step's due accounts (the same accounts in each)
   std::vector<populations::MakerState> makers;  // per account (market makers)
-  std::size_t cursor = 0;                       // the next due account to send its orders
+  // Market makers with a value-at-risk budget: their EMA of squared step
+  // returns of their own instrument, then of each of their stress_instruments.
+  std::vector<double> risk_variance;
+  std::size_t cursor = 0;  // the next due account to send its orders
 };
 
 // What the tape showed an instrument of the population this step.

@@ -256,6 +256,17 @@ class MarketMakerParams:
     instrument is what is held against ``vol_withdraw``, as a bank's dealers
     answer to one limit across desks, so a storm in equities empties the gold
     book too. Empty (the default): their own instrument alone.
+    ``var_volatility`` (annualised, in [0, 100]; 0, the default: off) is a
+    value-at-risk budget: up to that volatility they may carry
+    ``inventory_limit`` lots, above it ``inventory_limit * var_volatility /
+    volatility`` (lots times volatility held constant), so the inventory they
+    can take on shrinks as a storm builds. The volatility is the highest among
+    their own instrument and ``stress_instruments``, measured over
+    ``var_horizon`` (seconds, in [0, 1e9]; 0: the realized volatility that
+    ``vol_withdraw`` meets), an exponential average of squared returns started
+    from the fair values' volatility. At or beyond that room they quote only
+    the side that brings their inventory back; their lean still prices
+    inventory against ``inventory_limit``.
     """
 
     levels: int = 5
@@ -271,9 +282,19 @@ class MarketMakerParams:
     basis_horizon: float = 0.0
     max_basis: float = math.inf
     inventory_skew: float = 0.0
+    var_volatility: float = 0.0
+    var_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        set_field(
+            self,
+            "var_volatility",
+            _check_limit("var_volatility", self.var_volatility, "MarketMakerSpec"),
+        )
+        set_field(
+            self, "var_horizon", check_float("var_horizon", self.var_horizon, 0.0, MAX_HORIZON)
+        )
         set_field(
             self,
             "inventory_skew",

@@ -430,6 +430,15 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1e9),
             "seconds of their average of log(last / fair); they quote fair x exp(basis) (0: off)",
         ),
+        "var_volatility": (
+            _r(0, 100),
+            "annualised volatility above which a value-at-risk budget shrinks"
+            " inventory_limit in proportion (0: off)",
+        ),
+        "var_horizon": (
+            _r(0, 1e9),
+            "seconds of the volatility average that budget meets (0: the realized volatility)",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

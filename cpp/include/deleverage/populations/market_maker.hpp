@@ -1,7 +1,8 @@
 // Market makers: quote a ladder around a reference price. The spread widens
 // with realized volatility and the quotes lean against inventory; they pull
 // every quote when volatility or losses pass their limits, and come back after
-// a calm period. `param` is the lots quoted per level.
+// a calm period. A value-at-risk budget (var_volatility) shrinks the inventory
+// they may carry as volatility rises. `param` is the lots quoted per level.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +37,16 @@ struct MarketMakerParams {
   // Other instruments whose realized volatility counts against vol_withdraw too
   // (one risk limit across a bank's desks).
   std::vector<std::uint16_t> stress_instruments;
+  // A value-at-risk budget: inventory_limit is what they may carry up to this
+  // annualised volatility, and above it the room shrinks in proportion
+  // (inventory_limit * var_volatility / volatility: lots times volatility held
+  // constant). The volatility is the highest among their own instrument and
+  // stress_instruments. 0: off, the room is inventory_limit at any volatility.
+  double var_volatility = 0.0;
+  // Per-step weight of their own exponential average of squared returns, the
+  // volatility their budget is measured on (a risk desk's window of days);
+  // 0: the realized volatility vol_withdraw meets.
+  double var_alpha = 0.0;
 };
 
 struct MakerState {
@@ -83,17 +94,30 @@ inline bool maker_active(const MarketMakerParams& p, const MarketView& m, double
   return !s.withdrawn;
 }
 
+// The inventory (lots, either side) they may carry at this annualised
+// volatility: inventory_limit, shrunk by their value-at-risk budget above
+// var_volatility.
+inline double maker_room(const MarketMakerParams& p, double volatility) noexcept {
+  const auto limit = static_cast<double>(p.inventory_limit);
+  if (p.var_volatility <= 0.0 || !(volatility > p.var_volatility)) return limit;
+  return limit * (p.var_volatility / volatility);
+}
+
 // The ladder: `levels` bids and asks of `size` lots around the reference price.
+// `room` is the inventory they may carry now (maker_room): at or beyond it
+// they quote only the side that brings it back. The lean prices inventory
+// against inventory_limit whatever the room.
 inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
-                         std::vector<Message>& out) {
+                         double room, std::vector<Message>& out) {
   const double half = maker_half_spread(p, m);
   const double lean =
       -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
   // Dealers see other venues: they quote around a blend of fair value and this book's trades.
   const double anchor = p.fair_weight * m.fair + (1.0 - p.fair_weight) * m.reference;
   const double centre = anchor + lean * (p.inventory_skew > 0.0 ? p.inventory_skew * anchor : half);
-  const bool bids = inventory < p.inventory_limit;
-  const bool asks = inventory > -p.inventory_limit;
+  const auto held = static_cast<double>(inventory);
+  const bool bids = held < room;
+  const bool asks = held > -room;
   for (std::int64_t level = 0; level < p.levels; ++level) {
     const double away = std::max(1.0, half) + static_cast<double>(level);
     if (bids)
