@@ -16,57 +16,23 @@ import math
 import numpy as np
 import pytest
 
-from deleverage import MarginRule
+from dealer_world import BASE, TICK, dealer_world, plain_dealers
 from deleverage.scenario import (
-    Clock,
-    Distribution,
-    Fundamental,
-    InstrumentSpec,
     MarketMakerParams,
     NoiseParams,
-    Population,
     Scenario,
 )
 from deleverage.simulate import simulate
 
-TICK = 0.01
-BASE = 2
-
 
 def _world(basis_horizon: float, max_basis: float = math.inf) -> Scenario:
-    instrument = InstrumentSpec(
-        "X",
-        100.0,
-        tick_size=TICK,
-        mark="mid",
-        margin=MarginRule(initial_rate=0.01, maintenance_rate=0.004),
-        fundamental=Fundamental(volatility=0.2),
+    return dealer_world(
+        "basis",
+        plain_dealers(basis_horizon=basis_horizon, max_basis=max_basis, inventory_limit=2**40),
+        NoiseParams(sentiment_persistence=0.999, sentiment_volatility=0.1),
+        dealer_accounts=2,
+        steps=5000,
     )
-    noise = NoiseParams(
-        order_size=Distribution.uniform(1, 10),
-        limit_share=0.0,  # market orders only: the best quotes are the dealers'
-        sentiment_persistence=0.999,
-        sentiment_volatility=0.1,
-    )
-    dealers = MarketMakerParams(
-        levels=3,
-        base_spread_ticks=BASE,
-        vol_spread_factor=0.0,
-        depth_lots=Distribution.fixed(100_000.0),
-        vol_withdraw=100.0,
-        loss_withdraw=1.0,
-        fair_weight=1.0,
-        basis_horizon=basis_horizon,
-        max_basis=max_basis,
-        inventory_limit=2**40,
-    )
-    populations = (
-        Population("noise", "noise", 500, "X", Distribution.fixed(1e9), 120.0, params=noise),
-        Population(
-            "dealers", "market_maker", 2, "X", Distribution.fixed(1e12), 3600.0, "cross", dealers
-        ),
-    )
-    return Scenario("basis", (instrument,), populations, clock=Clock(dt=1.0, steps=5000))
 
 
 @pytest.mark.parametrize(("seed", "bound"), [(0, math.inf), (1, math.inf), (0, 0.004)])

@@ -15,59 +15,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deleverage import MarginRule
+from dealer_world import BASE, TICK, dealer_world, plain_dealers
 from deleverage.scenario import (
-    Clock,
-    Distribution,
-    Fundamental,
-    InstrumentSpec,
     MarketMakerParams,
     NoiseParams,
-    Population,
     Scenario,
 )
 from deleverage.simulate import simulate
 
-TICK = 0.01
-BASE = 2
 LIMIT = 100_000
 DEALER = 500  # the account after the 500 noise traders
 
 
 def _world(skew: float) -> Scenario:
-    instrument = InstrumentSpec(
-        "X",
-        100.0,
-        tick_size=TICK,
-        mark="mid",
-        margin=MarginRule(initial_rate=0.01, maintenance_rate=0.004),
-        fundamental=Fundamental(volatility=0.2),
-    )
-    noise = NoiseParams(
-        order_size=Distribution.uniform(1, 10),
-        limit_share=0.0,  # market orders only: the best quotes are the dealer's
-        sentiment_persistence=0.9999,
-        sentiment_volatility=0.01,
-        sentiment_position=50.0,
-    )
-    dealer = MarketMakerParams(
-        levels=3,
-        base_spread_ticks=BASE,
-        vol_spread_factor=0.0,
-        depth_lots=Distribution.fixed(100_000.0),
-        vol_withdraw=100.0,
-        loss_withdraw=1.0,
-        fair_weight=1.0,
-        inventory_limit=LIMIT,
-        inventory_skew=skew,
-    )
-    populations = (
-        Population("noise", "noise", 500, "X", Distribution.fixed(1e9), 120.0, params=noise),
-        Population(
-            "dealer", "market_maker", 1, "X", Distribution.fixed(1e12), 3600.0, "cross", dealer
+    return dealer_world(
+        "skew",
+        plain_dealers(inventory_limit=LIMIT, inventory_skew=skew),
+        NoiseParams(
+            sentiment_persistence=0.9999, sentiment_volatility=0.01, sentiment_position=50.0
         ),
     )
-    return Scenario("skew", (instrument,), populations, clock=Clock(dt=1.0, steps=3000))
 
 
 @pytest.mark.parametrize(("seed", "skew"), [(0, 0.02), (1, 0.05)])

@@ -22,16 +22,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deleverage import MarginRule, _core
+from dealer_world import TICK, dealer_world, plain_dealers
+from deleverage import _core
 from deleverage.engine_spec import alpha
 from deleverage.scenario import (
-    Clock,
-    Distribution,
     Fundamental,
-    InstrumentSpec,
     MarketMakerParams,
     NoiseParams,
-    Population,
     Scenario,
     Shock,
 )
@@ -146,8 +143,6 @@ def test_the_room_shrinks_in_proportion_above_the_budgets_volatility() -> None:
     assert sides(-100, 2.0) == {0}
 
 
-TICK = 0.01
-BASE = 2
 LIMIT = 10_000
 DEALER = 300  # the account after the noise traders
 STEPS = 3_000
@@ -155,40 +150,22 @@ CALM, STORM = 0.1, 3.0  # the fair value's volatility before and from step STEPS
 
 
 def _world(var_volatility: float, var_horizon: float) -> Scenario:
-    instrument = InstrumentSpec(
-        "X",
-        100.0,
-        tick_size=TICK,
-        mark="mid",
-        margin=MarginRule(initial_rate=0.01, maintenance_rate=0.004),
-        fundamental=Fundamental(volatility=CALM, shocks=(Shock(STEPS // 2, "volatility", STORM),)),
-    )
-    noise = NoiseParams(
-        order_size=Distribution.uniform(1, 10),
-        limit_share=0.0,  # market orders only: the best quotes are the dealer's
-        sentiment_persistence=0.9995,
-        sentiment_volatility=0.02,
-        sentiment_position=25.0,
-    )
-    dealer = MarketMakerParams(
-        levels=2,
-        base_spread_ticks=BASE,
-        vol_spread_factor=0.0,
-        depth_lots=Distribution.fixed(100_000.0),
-        vol_withdraw=100.0,
-        loss_withdraw=1.0,
-        fair_weight=1.0,
-        inventory_limit=LIMIT,
-        var_volatility=var_volatility,
-        var_horizon=var_horizon,
-    )
-    populations = (
-        Population("noise", "noise", DEALER, "X", Distribution.fixed(1e9), 60.0, params=noise),
-        Population(
-            "dealer", "market_maker", 1, "X", Distribution.fixed(1e12), 3600.0, "cross", dealer
+    return dealer_world(
+        "var",
+        plain_dealers(
+            levels=2,
+            inventory_limit=LIMIT,
+            var_volatility=var_volatility,
+            var_horizon=var_horizon,
         ),
+        NoiseParams(
+            sentiment_persistence=0.9995, sentiment_volatility=0.02, sentiment_position=25.0
+        ),
+        fundamental=Fundamental(volatility=CALM, shocks=(Shock(STEPS // 2, "volatility", STORM),)),
+        traders=DEALER,
+        trader_activity=60.0,
+        steps=STEPS,
     )
-    return Scenario("var", (instrument,), populations, clock=Clock(dt=1.0, steps=STEPS))
 
 
 def _replayed_volatility(last: np.ndarray, horizon_seconds: float) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""The world the dealer tests replay: one instrument, noise traders who send
+market orders only (so every best quote is a dealer's), and the dealers under
+test, with no volatility widening and no withdrawal, quoting around fair value."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from deleverage import MarginRule
+from deleverage.scenario import (
+    Clock,
+    Distribution,
+    Fundamental,
+    InstrumentSpec,
+    MarketMakerParams,
+    NoiseParams,
+    Population,
+    Scenario,
+)
+
+TICK = 0.01
+BASE = 2  # the dealers' half-spread, ticks
+STEADY = Fundamental(volatility=0.2)  # a fair value with no news of its own
+
+
+def plain_dealers(**changes: Any) -> MarketMakerParams:
+    """Dealers BASE ticks wide around fair value that never widen nor withdraw."""
+    base = MarketMakerParams(
+        levels=3,
+        base_spread_ticks=BASE,
+        vol_spread_factor=0.0,
+        depth_lots=Distribution.fixed(100_000.0),
+        vol_withdraw=100.0,
+        loss_withdraw=1.0,
+        fair_weight=1.0,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def dealer_world(
+    name: str,
+    dealers: MarketMakerParams,
+    mood: NoiseParams,
+    *,
+    fundamental: Fundamental = STEADY,
+    traders: int = 500,
+    trader_activity: float = 120.0,
+    dealer_accounts: int = 1,
+    steps: int = 3000,
+) -> Scenario:
+    """``mood``: the noise traders' sentiment; their orders are market orders of
+    1-10 lots whatever it says. The dealers' accounts come after the traders'."""
+    instrument = InstrumentSpec(
+        "X",
+        100.0,
+        tick_size=TICK,
+        mark="mid",
+        margin=MarginRule(initial_rate=0.01, maintenance_rate=0.004),
+        fundamental=fundamental,
+    )
+    noise = dataclasses.replace(mood, order_size=Distribution.uniform(1, 10), limit_share=0.0)
+    populations = (
+        Population(
+            "noise", "noise", traders, "X", Distribution.fixed(1e9), trader_activity, params=noise
+        ),
+        Population(
+            "dealers",
+            "market_maker",
+            dealer_accounts,
+            "X",
+            Distribution.fixed(1e12),
+            3600.0,
+            "cross",
+            dealers,
+        ),
+    )
+    return Scenario(name, (instrument,), populations, clock=Clock(dt=1.0, steps=steps))
