@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from deleverage import persist
+from deleverage.dates import date_times, run_start
 
 if TYPE_CHECKING:
     from deleverage import _core
@@ -183,23 +184,14 @@ class Result:
                 )
             blocks = AccountBlocks.generated(scenario)
         names = [inst.name for inst in scenario.instruments]
-        ni = len(names)
         dt = scenario.clock.dt
-        records = sim.records
-        steps = len(records) // ni
-        per = records.reshape(steps, ni)
-        time_index = pd.Index(np.arange(steps) * dt, name="time")
-        frames = {}
-        for i, inst in enumerate(scenario.instruments):
-            frame = pd.DataFrame(per[:, i], index=time_index)
-            frame[list(PRICE_FIELDS)] *= inst.tick_size  # ticks -> price units
-            frames[inst.name] = frame
-        series = pd.concat(frames, axis=1, names=["instrument", "field"])
+        start = run_start(scenario)
+        series = _series(scenario, sim.records, start)
 
         log = sim.liquidations
         liquidations = pd.DataFrame(log)
         if len(liquidations):
-            liquidations["time"] = liquidations["check"].to_numpy() * dt
+            liquidations["time"] = _times(liquidations["check"].to_numpy() * dt, start)
             liquidations["instrument"] = [names[i] for i in liquidations["instrument"]]
             liquidations["kind"] = [CLOSE_KINDS[k] for k in liquidations["kind"]]
             liquidations["side"] = np.where(liquidations["side"] == 0, "long", "short")
@@ -234,7 +226,7 @@ class Result:
         positive = equity > 0
         leverage = pd.DataFrame(
             np.where(positive, notional / np.where(positive, equity, 1.0), 0.0),
-            index=pd.Index(samples * dt, name="time"),
+            index=_time_index(samples * dt, start),
             columns=pop_names,
         )
         exposure = pd.DataFrame(
@@ -245,13 +237,13 @@ class Result:
             ),
         )
         accounts = _account_summary(scenario, sim, blocks)
-        trades = _trades(scenario, sim) if trade_log else None
+        trades = _trades(scenario, sim, start) if trade_log else None
         states = None
         if account_states:
             from deleverage.account_states import account_states as final_states
 
             states = final_states(scenario, sim, blocks)
-        made = cls(
+        return cls(
             scenario=scenario,
             seed=seed,
             series=series,
@@ -273,9 +265,6 @@ class Result:
                 ],
             },
         )
-        from deleverage.dates import dated_result
-
-        return dated_result(made)  # a dated run's tables in UTC date-times
 
     def event(self, at: float | str | datetime.datetime | None = None) -> CrashEvent:
         """The event the crash figures describe: ``at`` (seconds, or a duration such
@@ -444,14 +433,51 @@ def simulation_metrics(
     }
 
 
-def _trades(scenario: Scenario, sim: _core.Simulation) -> pd.DataFrame:
+def _time_index(seconds: np.ndarray, start: pd.Timestamp | None) -> pd.Index:
+    """The index of a run's time tables: UTC date-times for a dated run, else seconds."""
+    if start is None:
+        plain: pd.Index = pd.Index(seconds, name="time")
+        return plain
+    dated: pd.DatetimeIndex = date_times(seconds, start).rename("time")
+    return dated
+
+
+def _times(seconds: np.ndarray, start: pd.Timestamp | None) -> np.ndarray | pd.DatetimeIndex:
+    """A log's ``time`` column: date-times for a dated run, else seconds."""
+    return seconds if start is None else date_times(seconds, start)
+
+
+def _series(scenario: Scenario, records: np.ndarray, start: pd.Timestamp | None) -> pd.DataFrame:
+    """The per-step table: one float block, built with a single copy of the engine's records.
+
+    The records are ``steps x instruments`` structs of float fields, so their
+    memory is already the table's rows in (instrument, field) column order."""
+    ni = len(scenario.instruments)
+    fields = list(records.dtype.names or ())
+    nf = len(fields)
+    steps = len(records) // ni
+    if any(records.dtype[f] != np.float64 for f in fields) or records.dtype.itemsize != 8 * nf:
+        raise TypeError(f"records: expected packed float64 fields, got {records.dtype}")
+    flat = np.ascontiguousarray(records[: steps * ni]).view(np.float64)
+    table = flat.reshape(steps, ni * nf).copy()
+    price = [fields.index(f) for f in PRICE_FIELDS]
+    for i, inst in enumerate(scenario.instruments):
+        table[:, [i * nf + k for k in price]] *= inst.tick_size  # ticks -> price units
+    columns = pd.MultiIndex.from_product(
+        [[inst.name for inst in scenario.instruments], fields], names=["instrument", "field"]
+    )
+    index = _time_index(np.arange(steps) * scenario.clock.dt, start)
+    return pd.DataFrame(table, index=index, columns=columns, copy=False)
+
+
+def _trades(scenario: Scenario, sim: _core.Simulation, start: pd.Timestamp | None) -> pd.DataFrame:
     raw = sim.trades
     names = np.array([inst.name for inst in scenario.instruments])
     ticks = np.array([inst.tick_size for inst in scenario.instruments])
     instrument = raw["instrument"].astype(np.intp)
     return pd.DataFrame(
         {
-            "time": raw["step"] * scenario.clock.dt,
+            "time": _times(raw["step"] * scenario.clock.dt, start),
             "instrument": names[instrument],
             "price": raw["price"] * ticks[instrument],
             "qty": raw["qty"],
