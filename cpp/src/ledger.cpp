@@ -145,6 +145,12 @@ void Ledger::trade_holdings(std::size_t i, Holdings& holder, Qty lots, double pr
 
 void Ledger::apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate, InsuranceFund& fund,
                         LiquidationDetector& detector) {
+  if (owner < accounts()) detector.detach(owner);
+  settle_fill(i, owner, lots, price, fee_rate, fund);
+  if (owner < accounts()) detector.refresh(owner);
+}
+
+void Ledger::settle_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate, InsuranceFund& fund) {
   const double v = tick_values_[i];
   const double fee = fee_rate * (static_cast<double>(qabs(lots)) * static_cast<double>(price) * v);
   fees_collected_ += fee;
@@ -158,12 +164,10 @@ void Ledger::apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, d
     outside_.cash -= fee;
     return;
   }
-  detector.detach(owner);
   trade_account(owner, i, lots, static_cast<double>(price));
   table_.cash[owner] -= fee;
   table_.fees_paid[owner] += fee;
   if (table_.mode[owner] == 0) table_.instrument[owner] = static_cast<std::uint16_t>(i);
-  detector.refresh(owner);
 }
 
 void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, InsuranceFund& fund,
@@ -185,6 +189,16 @@ void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, Insura
     }
   }
   const MarginRule& rule = rules_[i];
+  // A dealer or a value trader is on many fills of a batch: each account
+  // leaves the detector once before the batch and is re-keyed once after it,
+  // as its trades leave it. The detector holds sets (its candidates come out
+  // sorted), so the order it is refreshed in changes nothing.
+  for (std::size_t k = 0; k < n; ++k) {
+    const Fill& f = fills[k];
+    if (f.kind != 0) continue;
+    for (const AccountId owner : {f.taker_owner, f.maker_owner})
+      if (owner < accounts()) detector.detach(owner);
+  }
   // The traders of a batch are scattered over the table: ask for their rows a few fills ahead.
   constexpr std::size_t kAhead = 4;
   for (std::size_t k = 0; k < n; ++k) {
@@ -195,8 +209,14 @@ void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, Insura
     const Fill& f = fills[k];
     if (f.kind != 0) continue;
     const Qty taker_lots = f.taker_side == static_cast<std::uint8_t>(Side::Buy) ? f.qty : -f.qty;
-    apply_fill(i, f.taker_owner, taker_lots, f.price, rule.taker_fee_rate, fund, detector);
-    apply_fill(i, f.maker_owner, -taker_lots, f.price, rule.maker_fee_rate, fund, detector);
+    settle_fill(i, f.taker_owner, taker_lots, f.price, rule.taker_fee_rate, fund);
+    settle_fill(i, f.maker_owner, -taker_lots, f.price, rule.maker_fee_rate, fund);
+  }
+  for (std::size_t k = 0; k < n; ++k) {
+    const Fill& f = fills[k];
+    if (f.kind != 0) continue;
+    for (const AccountId owner : {f.taker_owner, f.maker_owner})
+      if (owner < accounts() && table_.membership[owner] == kNotTracked) detector.refresh(owner);
   }
 }
 

@@ -117,6 +117,8 @@ class Ledger {
   // leaves the detector while its position changes.
   void apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate, InsuranceFund& fund,
                   LiquidationDetector& detector);
+  // apply_fill's money alone: the caller keeps the detector in step.
+  void settle_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate, InsuranceFund& fund);
   // A batch of trades of instrument i's book, both sides, with maker and taker
   // fees; validated first, so a bad batch changes nothing.
   void apply_fills(std::size_t i, const Fill* fills, std::size_t n, InsuranceFund& fund, LiquidationDetector& detector);
