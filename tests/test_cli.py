@@ -154,6 +154,36 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys: pytest.CaptureFixture[st
     assert "must be an integer >= 1" in capsys.readouterr().err
 
 
+def test_bench_calibrate_times_one_batch_on_one_and_two_threads(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from deleverage.scenarios import load_preset
+
+    argv = ["bench", "calibrate", "--runs", "3", "--preset", "default", "--scale", "0.3"]
+    out = _json(capsys, [*argv, "--json"])
+    world = load_preset("default").scaled(0.3)
+    assert out["runs"] == 3
+    assert out["accounts"] == world.total_accounts
+    assert out["steps"] == world.clock.steps
+    assert out["same_values"] is True
+    assert out["runs_per_s_1"] == pytest.approx(1.0 / out["seconds_per_run_1"])  # type: ignore[operator]
+    assert out["scaling"] == pytest.approx(out["runs_per_s_2"] / out["runs_per_s_1"])  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scale", "0"], "scale: must be a number in (0, 1], got 0.0"),
+        (["--scale", "1.5"], "scale: must be a number in (0, 1], got 1.5"),
+    ],
+)
+def test_bench_calibrate_rejects_a_bad_scale(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", "calibrate", "--runs", "1", "--preset", "default", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_bench_simulate_gold_sizes() -> None:
     from deleverage.bench.simulate import bench_simulate, measure
     from deleverage.scenarios import load_preset

@@ -205,6 +205,23 @@ def _bench_margin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_calibrate(args: argparse.Namespace) -> int:
+    from deleverage.bench.calibration_batch import bench_calibration_batch
+
+    r = bench_calibration_batch(args.runs, preset=args.preset, scale=args.scale, repeat=args.repeat)
+    if args.json:
+        print(json.dumps(r.to_dict()))
+        return 0
+    print(
+        f"calibration batch: {r.runs} runs of {r.preset} at {r.scale:g} of its size "
+        f"({r.accounts:,} accounts, {r.steps:,} steps), best of {r.repeat}"
+    )
+    print(f"  1 thread   {r.runs_per_s_1:6.2f} runs/s ({r.seconds_per_run_1:.2f} s a run)")
+    print(f"  2 threads  {r.runs_per_s_2:6.2f} runs/s (scaling {r.scaling:.2f}x)")
+    print(f"  same figures on both: {r.same_values}; wall {r.wall_seconds:.1f} s")
+    return 0
+
+
 def _bench_cross(args: argparse.Namespace) -> int:
     from deleverage.bench.cross import bench_cross
 
@@ -1335,6 +1352,26 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_bench.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
     sweep_bench.add_argument("--json", action="store_true", help="print one JSON object")
     sweep_bench.set_defaults(handler=_bench_sweep)
+
+    calibrate_bench = suites.add_parser(
+        "calibrate",
+        help="calibration: a batch of gold-2026 runs at 1/20 on 1 and 2 threads",
+        description="A calibration-shaped batch: --runs seeds of --preset at --scale of its "
+        "size, each a whole run with every target's figure (as deleverage validate runs "
+        "them), on 1 and on 2 worker threads; runs/s and the 2-thread scaling.",
+    )
+    calibrate_bench.add_argument(
+        "--runs", type=_positive_int, default=64, help="runs (seeds) of the batch"
+    )
+    calibrate_bench.add_argument("--preset", default="gold-2026", help="the world that runs")
+    calibrate_bench.add_argument(
+        "--scale", type=float, default=0.05, help="fraction of its size, in (0, 1]"
+    )
+    calibrate_bench.add_argument(
+        "--repeat", type=_positive_int, default=1, help="repeats; the best counts"
+    )
+    calibrate_bench.add_argument("--json", action="store_true", help="print one JSON object")
+    calibrate_bench.set_defaults(handler=_bench_calibrate)
 
     cross = suites.add_parser(
         "cross",
