@@ -6,11 +6,11 @@ at a fraction of its size, each a whole run with its figures; this times one
 batch of them as ``deleverage validate`` makes it (``gold-2026`` at a twentieth of
 its market, seeds 0..runs-1, every target's figure of every run), with
 ``workers=1`` and ``workers=2`` threads in interleaved passes after a warm-up
-run on each, each keeping its best. ``scaling`` is the 2-thread rate over the 1-thread rate: the engine
-releases the GIL for a run, so what keeps it under 2 is the Python around
-each run (building the scenario, the Result and the figures) and the two
-runs' share of the memory system. ``same_values``: both batches gave every
-figure bit for bit alike.
+run on each, each keeping its best. ``scaling`` is the 2-thread rate over the
+1-thread rate: the engine releases the GIL for a run, so what keeps it under 2
+is the Python around each run (building the scenario, the Result and the
+figures) and the two runs' share of the memory system. ``same_values``: both
+batches gave every figure bit for bit alike.
 """
 
 from __future__ import annotations
