@@ -65,6 +65,21 @@ void register_simulation(py::module_& m) {
   using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
   m.def(
+      "shuffle_sort",
+      [](const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& keys) {
+        if (keys.ndim() != 1)
+          throw py::value_error("keys: must be one-dimensional, got " + std::to_string(keys.ndim()) + " dimensions");
+        std::vector<std::uint64_t> v(keys.data(), keys.data() + keys.size());
+        {
+          py::gil_scoped_release release;
+          RadixSorter().sort(v);
+        }
+        return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(v.size()), v.data());
+      },
+      py::arg("keys"),
+      "The sort that puts each step's due accounts in their seeded random order (keys: a random "
+      "draw in the high half, the account in the low half), ascending. For tests against numpy's sort.");
+  m.def(
       "decide_batch",
       [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
          const F64& param, const py::array_t<Qty, py::array::c_style | py::array::forcecast>& current, const F64& u0,

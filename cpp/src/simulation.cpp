@@ -446,7 +446,7 @@ void Simulation::step(std::uint64_t t) {
   order_.clear();
   for (const std::uint32_t a : due_)
     order_.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
-  std::sort(order_.begin(), order_.end());
+  sorter_.sort(order_);
   for (PopulationState& s : states_) {
     for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;

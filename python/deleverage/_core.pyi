@@ -532,6 +532,7 @@ StrategySpec = (
     SpeculatorSpec | NoiseSpec | ValueSpec | MarketMakerSpec | HolderSpec | AllocatorSpec | HoldSpec
 )
 
+def shuffle_sort(keys: npt.ArrayLike) -> npt.NDArray[np.uint64]: ...
 def decide_batch(
     population: PopulationSpec,
     market: MarketView,

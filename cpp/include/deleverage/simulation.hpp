@@ -20,6 +20,7 @@
 #include "deleverage/population.hpp"
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/price_path.hpp"
+#include "deleverage/radix_sort.hpp"
 #include "deleverage/recording.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
@@ -138,6 +139,7 @@ class Simulation {
   std::vector<Fill> scratch_;
   std::vector<std::uint32_t> due_;
   std::vector<std::uint64_t> order_;     // shuffle keys: a random draw above, the account below
+  RadixSorter sorter_;                   // sorts order_ each step
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
   std::vector<double> log_idle_;         // per population: log(1 - activity) (0 when it acts every step)
   std::vector<Price> index_;
