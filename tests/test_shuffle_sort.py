@@ -70,8 +70,11 @@ def test_keys_equal_in_every_byte_but_one() -> None:
     np.testing.assert_array_equal(_core.shuffle_sort(same), same)
 
 
-def test_keys_must_be_a_one_dimensional_array() -> None:
+def test_keys_must_be_a_one_dimensional_array_of_unsigned_integers() -> None:
     with pytest.raises(ValueError, match="keys: must be one-dimensional, got 2 dimensions"):
         _core.shuffle_sort(np.zeros((2, 3), dtype=np.uint64))
-    with pytest.raises(TypeError):
-        _core.shuffle_sort("keys")
+    # Nothing is cast into a key: floats (NaN among them) and negative integers are refused.
+    for bad in ("keys", np.array([1.0, np.nan]), np.array([-1, 2], dtype=np.int64)):
+        with pytest.raises(TypeError, match="keys"):
+            _core.shuffle_sort(bad)
+    assert len(_core.shuffle_sort(np.array([], dtype=np.uint64))) == 0

@@ -66,7 +66,7 @@ void register_simulation(py::module_& m) {
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
   m.def(
       "shuffle_sort",
-      [](const py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>& keys) {
+      [](const py::array_t<std::uint64_t, py::array::c_style>& keys) {
         if (keys.ndim() != 1)
           throw py::value_error("keys: must be one-dimensional, got " + std::to_string(keys.ndim()) + " dimensions");
         std::vector<std::uint64_t> v(keys.data(), keys.data() + keys.size());
@@ -78,7 +78,8 @@ void register_simulation(py::module_& m) {
       },
       py::arg("keys"),
       "The sort that puts each step's due accounts in their seeded random order (keys: a random "
-      "draw in the high half, the account in the low half), ascending. For tests against numpy's sort.");
+      "draw in the high half, the account in the low half), ascending; keys: a one-dimensional array of unsigned "
+      "64-bit integers (no other dtype is cast). For tests against numpy's sort.");
   m.def(
       "decide_batch",
       [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
