@@ -17,7 +17,7 @@ KEY = st.integers(min_value=0, max_value=2**64 - 1)
 
 def _keys(draws: list[int], accounts: list[int]) -> np.ndarray:
     """Shuffle keys as the engine makes them: a 32-bit draw above, the account below."""
-    return np.array([(d << 32) | a for d, a in zip(draws, accounts, strict=False)], dtype=np.uint64)
+    return np.array([(d << 32) | a for d, a in zip(draws, accounts, strict=True)], dtype=np.uint64)
 
 
 @settings(max_examples=80, deadline=None)

@@ -77,9 +77,9 @@ void register_simulation(py::module_& m) {
         return py::array_t<std::uint64_t>(static_cast<py::ssize_t>(v.size()), v.data());
       },
       py::arg("keys"),
-      "The sort that puts each step's due accounts in their seeded random order (keys: a random "
-      "draw in the high half, the account in the low half), ascending; keys: a one-dimensional array of unsigned "
-      "64-bit integers (no other dtype is cast). For tests against numpy's sort.");
+      "The sort that puts each step's due accounts in their seeded random order, ascending. The engine's "
+      "keys hold a random draw in the high half and the account in the low half; `keys` here is any "
+      "one-dimensional array of unsigned 64-bit integers (no other dtype is cast). For tests against numpy's sort.");
   m.def(
       "decide_batch",
       [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
