@@ -441,3 +441,10 @@ def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
     pops[n] = noise
     with pytest.raises(ValueError, match=r"^dt: must be in \[0\.001, 86400\] seconds, got 0\.0001"):
         _sim(data, dt=1e-4)
+    # The fund's unwinding: a share of a position and a relative price band.
+    for bad in (math.nan, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"^fund_unwind_share: must be in \[0, 1\]"):
+            _sim(data, fund_unwind_share=bad)
+    for bad in (math.nan, -0.1, 1.0):
+        with pytest.raises(ValueError, match=r"^fund_unwind_band: must be in \[0, 1\)"):
+            _sim(data, fund_unwind_band=bad)

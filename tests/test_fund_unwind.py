@@ -23,11 +23,26 @@ from deleverage.simulate import simulate
 from deleverage.sweeps.paths import apply_paths
 
 HALF_LIFE = 60.0
+BAND = 0.002
 
 
-def _world(half_life: float):  # type: ignore[no-untyped-def]
+def _world(half_life: float, band: float = 0.0):  # type: ignore[no-untyped-def]
     s = load_preset("default").replace(targets=())
-    return s.replace(policy=dataclasses.replace(s.policy, fund_unwind_half_life=half_life))
+    policy = dataclasses.replace(s.policy, fund_unwind_half_life=half_life, fund_unwind_band=band)
+    return s.replace(policy=policy)
+
+
+def _fund_sales(band: float, seed: int):  # type: ignore[no-untyped-def]
+    """The run, the fund's sales and the index (money) at each sale's step."""
+    world = _world(HALF_LIFE, band)
+    r = simulate(world, seed, trade_log=True, progress=False)
+    assert r.trades is not None
+    tick = world.instruments[0].tick_size
+    fund = r.trades[r.trades["seller"] == _core.FUND_OWNER]
+    step = np.rint(fund["time"].to_numpy() / world.clock.dt).astype(int)
+    # The index is the fair value rounded to a tick (this world has no index path).
+    index = np.rint(r.series[("GOLD", "fair")].to_numpy() / tick)[step]
+    return r, fund, index, tick
 
 
 @pytest.mark.parametrize("seed", [0, 3])
@@ -92,6 +107,29 @@ def test_unwinding_sells_what_was_taken_over_and_adds_to_the_fall() -> None:
         for k, r in (("held", held), ("sold", sold))
     }
     assert low["sold"] < low["held"]  # forced selling goes on after the cascade
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_band_keeps_the_funds_sales_within_it_of_the_index(seed: int) -> None:
+    r, fund, index, tick = _fund_sales(BAND, seed)
+    assert len(fund) > 0
+    limit = np.ceil(index * (1.0 - BAND)) * tick
+    assert (fund["price"].to_numpy() >= limit - 1e-9).all()
+    assert not (r.trades["buyer"] == _core.FUND_OWNER).any()
+    assert r.conservation_error < 1e-12
+
+
+def test_at_market_the_fund_sells_through_the_band() -> None:
+    """Seed 0 without the band: the fund sells below it, so the band binds there."""
+    _, fund, index, tick = _fund_sales(0.0, 0)
+    limit = np.ceil(index * (1.0 - BAND)) * tick
+    assert (fund["price"].to_numpy() < limit - 1e-9).any()
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, math.nan])
+def test_bad_band_names_the_field(value: float) -> None:
+    with pytest.raises(ValueError, match="fund_unwind_band: must be"):
+        Policy(fund_unwind_band=value)
 
 
 @pytest.mark.parametrize("value", [-1.0, 2e9, math.nan])

@@ -230,6 +230,8 @@ void register_simulation_specs(py::module_& m) {
       .field("triggers", &SimulationSpec::triggers, "Volatility triggers.")
       .field("trade_log", &SimulationSpec::trade_log, "Keep every trade.")
       .field("fund_unwind_share", &SimulationSpec::fund_unwind_share, "Share of the fund's position sold a step.")
+      .field("fund_unwind_band", &SimulationSpec::fund_unwind_band,
+             "Relative band around the index the fund trades within (0: market orders).")
       .field("loadings", &SimulationSpec::loadings, "Correlation loadings, row-major (empty: independent).")
       .finish();
   SpecClass<MarketView>(m, "MarketView", "What a strategy sees of its market at a decision (ticks).")

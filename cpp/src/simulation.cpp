@@ -34,6 +34,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   limits::kDt.check(spec_.dt);
   return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
+  if (!(spec_.fund_unwind_share >= 0.0 && spec_.fund_unwind_share <= 1.0))
+    bad("fund_unwind_share", "must be in [0, 1]");
+  if (!(spec_.fund_unwind_band >= 0.0 && spec_.fund_unwind_band < 1.0)) bad("fund_unwind_band", "must be in [0, 1)");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
   population_of_.assign(engine_->accounts(), 0);
   std::uint32_t expected = 0;
@@ -297,6 +300,14 @@ void Simulation::unwind_fund(std::uint64_t t) {
     order.type = static_cast<std::uint8_t>(MsgType::Market);
     order.side = static_cast<std::uint8_t>(q > 0 ? Side::Sell : Side::Buy);
     order.qty = lots;
+    if (spec_.fund_unwind_band > 0.0) {
+      // A liquidation desk's limit: what the book cannot take within the band waits.
+      const auto index = static_cast<double>(index_[i]);
+      order.type = static_cast<std::uint8_t>(MsgType::Ioc);
+      const double limit = q > 0 ? std::ceil(index * (1.0 - spec_.fund_unwind_band))
+                                 : std::floor(index * (1.0 + spec_.fund_unwind_band));
+      order.price = static_cast<Price>(std::clamp(limit, 1.0, static_cast<double>(kMaxPrice)));
+    }
     scratch_.clear();
     books_[i]->apply(order, 0, scratch_);
     ++messages_;

@@ -461,6 +461,7 @@ class SimulationSpec:
         triggers: list[VolatilityTriggerSpec] = ...,
         trade_log: bool = ...,
         fund_unwind_share: float = ...,
+        fund_unwind_band: float = ...,
         loadings: list[float] = ...,
     ) -> None: ...
     @property
@@ -491,6 +492,8 @@ class SimulationSpec:
     def trade_log(self) -> bool: ...
     @property
     def fund_unwind_share(self) -> float: ...
+    @property
+    def fund_unwind_band(self) -> float: ...
     @property
     def loadings(self) -> list[float]: ...
 

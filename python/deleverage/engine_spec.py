@@ -337,6 +337,7 @@ def simulation_spec(
             if policy.fund_unwind_half_life > 0
             else 0.0
         ),
+        fund_unwind_band=policy.fund_unwind_band,
         loadings=loadings(scenario.correlation),
         fundamentals=[fundamental(i.fundamental, i.start_price) for i in scenario.instruments],
         tick_size=[inst.tick_size for inst in scenario.instruments],

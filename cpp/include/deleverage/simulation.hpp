@@ -57,6 +57,10 @@ struct SimulationSpec {
   // Share of the insurance fund's position (taken over from liquidations) it
   // sells back through the book each step, as market orders (0: it holds).
   double fund_unwind_share = 0.0;
+  // Its price band: 0 sells at market; b > 0 sells only at b (relative) or
+  // less under the index (buys at b or less over it), immediate-or-cancel, so
+  // an empty book is not sold through.
+  double fund_unwind_band = 0.0;
   // Correlated fair values: the shocks of step t are B z with z independent
   // standard normals (instruments x instruments, row-major, B B^T the
   // correlation matrix); empty: independent.

@@ -67,12 +67,19 @@ class Policy:
     ``1 - 2**(-dt / half_life)`` of what it holds each step (at least a lot), so
     half of it is gone in about a half-life. A venue's liquidation desk works a
     defaulted book off over hours; the forced selling goes on after the cascade.
+    ``fund_unwind_band`` (relative, in [0, 1); 0, the default: market orders)
+    bounds those orders' price: the fund sells at most that far under the
+    index (buys at most that far over it), immediate-or-cancel, and what the
+    book cannot take within the band waits for the next step. A liquidation
+    desk works its limits against other venues' prices; it does not sell an
+    empty book down to nothing while the dealers are away.
     """
 
     margin_changes: tuple[MarginChange, ...] = ()
     volatility_triggers: tuple[VolatilityTrigger, ...] = ()
     max_liquidation_notional_per_step: float = math.inf
     fund_unwind_half_life: float = 0.0
+    fund_unwind_band: float = 0.0
 
     def __post_init__(self) -> None:
         changes = check_sequence("margin_changes", self.margin_changes)
@@ -104,4 +111,9 @@ class Policy:
             self,
             "fund_unwind_half_life",
             check_float("fund_unwind_half_life", self.fund_unwind_half_life, 0.0, 1e9),
+        )
+        set_field(
+            self,
+            "fund_unwind_band",
+            check_float("fund_unwind_band", self.fund_unwind_band, 0.0, 1.0, hi_open=True),
         )

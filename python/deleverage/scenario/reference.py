@@ -467,6 +467,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1e9),
             "seconds for the fund to sell half of what it took over through the book (0: it holds)",
         ),
+        "fund_unwind_band": (
+            _r(0, 1, hi_open=True),
+            "how far from the index the fund trades, relative (0: market orders)",
+        ),
     },
     MarginChange: {
         "step": (_i(0, 99_999_999, note="< clock.steps"), "the step it takes effect"),
