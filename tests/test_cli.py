@@ -189,10 +189,27 @@ def test_bench_simulate_gold_sizes() -> None:
     from deleverage.scenarios import load_preset
 
     r = bench_simulate(
-        3000, steps=300, baseline_accounts=1500, memory_accounts=0, gold_scales=(0.004, 0.002)
+        3000,
+        steps=300,
+        baseline_accounts=1500,
+        memory_accounts=0,
+        gold_scales=(0.004, 0.002),
+        gold_threads=(1, 2),
     )
     gold = load_preset("gold-2026")
-    assert [g.scale for g in r.gold_runs] == [0.002, 0.004]  # the smallest, the baseline, first
+    # The smallest on one thread, the baseline, first; each size on one thread and two.
+    assert [(g.scale, g.threads) for g in r.gold_runs] == [
+        (0.002, 1),
+        (0.002, 2),
+        (0.004, 1),
+        (0.004, 2),
+    ]
+    for one, two in zip(r.gold_runs[::2], r.gold_runs[1::2], strict=True):
+        assert (one.decisions, one.messages, one.liquidations) == (
+            two.decisions,
+            two.messages,
+            two.liquidations,
+        )
     for run in r.gold_runs:
         assert run.preset == "gold-2026"
         assert run.accounts == gold.scaled(run.scale).total_accounts
@@ -202,6 +219,8 @@ def test_bench_simulate_gold_sizes() -> None:
     assert r.gold_decisions_per_s_ratios == tuple(g.decisions_per_s / base for g in r.gold_runs)
     with pytest.raises(ValueError, match="accounts, scale: give exactly one"):
         measure("gold-2026", 1000, None, 0, 0.01)
+    with pytest.raises(ValueError, match="gold_threads: must be threads in"):
+        bench_simulate(3000, memory_accounts=0, gold_scales=(0.002,), gold_threads=(0,))
 
 
 def test_bench_simulate_rejects_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:

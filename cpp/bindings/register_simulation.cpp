@@ -52,6 +52,8 @@ std::vector<T> copy_of(const std::vector<T>& v) {
 }  // namespace
 
 void register_simulation(py::module_& m) {
+  // The most threads one run may use (Simulation.run(threads=...)).
+  m.attr("MAX_THREADS") = StepPool::kMaxThreads;
   PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
                        liquidated_short_notional, insurance_fund, adl, active_makers, volatility, adl_notional,
@@ -173,7 +175,10 @@ void register_simulation(py::module_& m) {
            py::arg("cash"), py::arg("instrument"), py::arg("mode"), py::arg("population"), py::arg("param"))
       .def(
           "run",
-          [](PySimulation& s, const py::object& progress) {
+          [](PySimulation& s, const py::object& progress, long long threads) {
+            if (threads < 1 || threads > static_cast<long long>(StepPool::kMaxThreads))
+              throw py::value_error("threads: must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " +
+                                    std::to_string(threads));
             bool expected = false;
             if (!s.guard->running.compare_exchange_strong(expected, true))
               throw std::runtime_error(
@@ -205,13 +210,15 @@ void register_simulation(py::module_& m) {
                 lock.lock();
                 return stop;
               };
-              finished = s.sim->run(interrupted);
+              finished = s.sim->run(interrupted, static_cast<std::size_t>(threads));
             }
             if (raised) throw py::error_already_set();
             return finished;
           },
-          py::arg("progress") = py::none(),
-          "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed).")
+          py::arg("progress") = py::none(), py::kw_only(), py::arg("threads") = 1,
+          "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed). "
+          "`threads` share the gathering of each step's due accounts (helpers for this run only); the "
+          "result is the same bit for bit whatever their number.")
       .def_property_readonly(
           "records",
           [](PySimulation& s) {

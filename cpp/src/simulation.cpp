@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -64,6 +65,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;
+    population_end_.push_back(expected);
   }
   if (expected != engine_->accounts()) bad("populations", "must cover every account");
   for (std::size_t k = 0; k < spec_.margin_changes.size(); ++k) {
@@ -191,24 +193,37 @@ void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrumen
                  order);
 }
 
-void Simulation::prefetch_orders(std::uint32_t a) const noexcept {
-  const PopulationSpec& pop = spec_.populations[population_of_[a]];
-  if (states_[population_of_[a]].kernel->cancels)
-    for (const auto i : pop.instruments) books_[i]->prefetch_owner(a);
+void Simulation::prefetch_orders(std::uint32_t a, std::size_t p) const noexcept {
+  if (states_[p].kernel->cancels)
+    for (const auto i : spec_.populations[p].instruments) books_[i]->prefetch_owner(a);
 }
 
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) { calendar_.schedule(a, next_step(a, t)); }
 
 std::uint64_t Simulation::next_step(std::uint32_t a, std::uint64_t t) const noexcept {
+  return next_step(a, population_of_[a], t);
+}
+
+std::uint64_t Simulation::next_step(std::uint32_t a, std::size_t pop, std::uint64_t t) const noexcept {
   // Poisson activity: the gap to the next step with an action is geometric.
-  const std::size_t pop = population_of_[a];
   std::uint64_t gap = 0;
   if (spec_.populations[pop].activity < 1.0)
     gap = static_cast<std::uint64_t>(std::floor(std::log(rng_.uniform(kStreamActivation, t, a)) / log_idle_[pop]));
   return t + 1 + gap;
 }
 
-bool Simulation::run(const std::function<bool()>& interrupted) {
+bool Simulation::run(const std::function<bool()>& interrupted, std::size_t threads) {
+  if (threads < 1 || threads > StepPool::kMaxThreads)
+    bad("threads", "must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " + std::to_string(threads));
+  // The helpers live for this run only: between runs the simulation holds no threads.
+  std::optional<StepPool> pool;
+  if (threads > 1) pool.emplace(threads - 1);
+  struct Detach {
+    StepPool*& pool;
+    ~Detach() { pool = nullptr; }
+  } detach{pool_};
+  pool_ = pool ? &*pool : nullptr;
+  leverage_chunk_.clear();
   for (std::uint64_t t = done_; t < spec_.steps; ++t) {
     if (t % 256 == 0 && interrupted && interrupted()) return false;
     step(t);
@@ -327,11 +342,9 @@ void Simulation::prefetch_account(std::uint32_t a) const noexcept {
   __builtin_prefetch(&table.position[row]);
   __builtin_prefetch(&table.cost[row]);
   __builtin_prefetch(&param_[a]);
-  __builtin_prefetch(&population_of_[a]);
 }
 
-void Simulation::gather(std::uint32_t a, std::uint64_t t) {
-  const std::size_t p = population_of_[a];
+void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept {
   const PopulationSpec& pop = spec_.populations[p];
   const auto& table = engine_->table();
   const std::size_t ni = engine_->instruments();
@@ -342,17 +355,29 @@ void Simulation::gather(std::uint32_t a, std::uint64_t t) {
   const bool draws = states_[p].kernel->draws;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
-    b.account.push_back(a);
-    b.equity.push_back(equity);
-    b.cash.push_back(cash);
-    b.param.push_back(param_[a]);
-    b.current.push_back(table.position[a * ni + pop.instruments[k]]);
+    b.account[slot] = a;
+    b.equity[slot] = equity;
+    b.cash[slot] = cash;
+    b.param[slot] = param_[a];
+    b.current[slot] = table.position[a * ni + pop.instruments[k]];
     if (draws) {
       const PhiloxBlock u = rng_.block(kStreamDecision, t, a | (std::uint64_t{k} << 32));
-      b.u0.push_back(CounterRng::open_unit(u[0], 0));
-      b.u1.push_back(CounterRng::open_unit(u[1], 0));
-      b.u2.push_back(CounterRng::open_unit(u[2], u[3]));
+      b.u0[slot] = CounterRng::open_unit(u[0], 0);
+      b.u1[slot] = CounterRng::open_unit(u[1], 0);
+      b.u2[slot] = CounterRng::open_unit(u[2], u[3]);
     }
+  }
+}
+
+void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept {
+  // The accounts come in random order: ask for each one's rows a few accounts ahead.
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t k = lo; k < hi; ++k) {
+    if (k + kAhead < hi) prefetch_account(account_of(order_[k + kAhead]));
+    const std::uint32_t a = account_of(order_[k]);
+    gather(a, due_population_[k], slot_[k], t);
+    // When it acts next depends on the account and the step alone.
+    next_due_[k] = next_step(a, due_population_[k], t);
   }
 }
 
@@ -462,22 +487,37 @@ void Simulation::step(std::uint64_t t) {
     for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;
   }
-  // The accounts come in random order: ask for each one's rows a few accounts ahead.
+  // Each account's place in its population's batches is its rank there in the
+  // shuffled order, so the batches are the same however the gathering is split.
+  const std::size_t n = order_.size();
   constexpr std::size_t kAhead = 8;
-  for (std::size_t k = 0; k < order_.size(); ++k) {
-    if (k + kAhead < order_.size()) prefetch_account(account_of(order_[k + kAhead]));
-    gather(account_of(order_[k]), t);
+  slot_.resize(n);
+  due_population_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::uint16_t p = population_at(account_of(order_[k]));
+    due_population_[k] = p;
+    slot_[k] = static_cast<std::uint32_t>(states_[p].cursor++);
+  }
+  for (PopulationState& s : states_) {
+    for (DecisionBatch& b : s.batches) b.size_inputs(s.cursor, s.kernel->draws);
+    s.cursor = 0;
+  }
+  next_due_.resize(n);
+  if (pool_ != nullptr && n >= kParallelGather) {
+    const std::size_t chunks = pool_->threads();
+    auto task = [&](std::size_t chunk) noexcept { gather_range(n * chunk / chunks, n * (chunk + 1) / chunks, t); };
+    pool_->run(task);
+  } else {
+    gather_range(0, n, t);
   }
   decide_batches();
   for (std::size_t k = 0; k < order_.size(); ++k) {
-    if (k + kAhead < order_.size()) prefetch_orders(account_of(order_[k + kAhead]));
-    const std::size_t p = population_of_[account_of(order_[k])];
+    if (k + kAhead < n) prefetch_orders(account_of(order_[k + kAhead]), due_population_[k + kAhead]);
+    const std::size_t p = due_population_[k];
     act(p, states_[p].cursor++);
   }
-  // When each acts next depends on the account and the step alone: schedule
-  // them together, each bucket's end asked for ahead (the buckets are scattered).
-  next_due_.clear();
-  for (const std::uint64_t key : order_) next_due_.push_back(next_step(account_of(key), t));
+  // Schedule them together (their next steps were drawn as they were gathered),
+  // each bucket's end asked for ahead (the buckets are scattered).
   for (std::size_t k = 0; k < order_.size(); ++k) {
     if (k + 2 * kAhead < order_.size()) calendar_.prefetch_bucket(next_due_[k + 2 * kAhead]);
     if (k + kAhead < order_.size()) calendar_.prefetch_end(next_due_[k + kAhead]);
@@ -585,42 +625,80 @@ void Simulation::record(std::size_t log_before) {
   }
 }
 
-void Simulation::sample_leverage(std::uint64_t t) {
+void Simulation::leverage_sums(std::size_t p, double& notional_out, double& equity_out) const noexcept {
   const std::size_t ni = engine_->instruments();
   const auto& table = engine_->table();
-  recording_.sample_steps.push_back(t);
-  std::vector<double>& value = leverage_scratch_;  // money per lot at the marks
-  value.resize(ni);
-  for (std::size_t i = 0; i < ni; ++i) value[i] = static_cast<double>(engine_->marks()[i]) * engine_->tick_value(i);
+  const double* value = leverage_scratch_.data();  // money per lot at the marks
   const double* cash = table.cash.data();
   const Qty* position = table.position.data();
   const double* cost = table.cost.data();  // zero wherever the position is
-  for (const PopulationSpec& pop : spec_.populations) {
-    // Flat, branch-free sums over the population's rows (they vectorize).
-    double notional = 0.0;
-    double equity = 0.0;
-    const std::size_t end = std::size_t{pop.first} + pop.count;
-    if (ni == 1) {
-      const double v = value[0];
-      for (std::size_t a = pop.first; a < end; ++a) {
-        const auto q = static_cast<double>(position[a]);
-        notional += std::fabs(q) * v;
-        equity += std::max(cash[a] + (q * v - cost[a]), 0.0);
-      }
-    } else {
-      for (std::size_t a = pop.first; a < end; ++a) {
-        double e = cash[a];
-        for (std::size_t i = 0; i < ni; ++i) {
-          const auto q = static_cast<double>(position[a * ni + i]);
-          notional += std::fabs(q) * value[i];
-          e += q * value[i] - cost[a * ni + i];
-        }
-        equity += std::max(e, 0.0);
-      }
+  const PopulationSpec& pop = spec_.populations[p];
+  // Flat, branch-free sums over the population's rows, in account order, in
+  // locals: stored through the references they would chain through memory (and
+  // share a cache line with the other threads' sums).
+  double notional = 0.0;
+  double equity = 0.0;
+  const std::size_t end = std::size_t{pop.first} + pop.count;
+  if (ni == 1) {
+    const double v = value[0];
+    for (std::size_t a = pop.first; a < end; ++a) {
+      const auto q = static_cast<double>(position[a]);
+      notional += std::fabs(q) * v;
+      equity += std::max(cash[a] + (q * v - cost[a]), 0.0);
     }
-    recording_.notional.push_back(notional);
-    recording_.equity.push_back(equity);
+  } else {
+    for (std::size_t a = pop.first; a < end; ++a) {
+      double e = cash[a];
+      for (std::size_t i = 0; i < ni; ++i) {
+        const auto q = static_cast<double>(position[a * ni + i]);
+        notional += std::fabs(q) * value[i];
+        e += q * value[i] - cost[a * ni + i];
+      }
+      equity += std::max(e, 0.0);
+    }
   }
+  notional_out = notional;
+  equity_out = equity;
+}
+
+void Simulation::sample_leverage(std::uint64_t t) {
+  const std::size_t ni = engine_->instruments();
+  const std::size_t pops = spec_.populations.size();
+  recording_.sample_steps.push_back(t);
+  leverage_scratch_.resize(ni);
+  for (std::size_t i = 0; i < ni; ++i)
+    leverage_scratch_[i] = static_cast<double>(engine_->marks()[i]) * engine_->tick_value(i);
+  const std::size_t first = recording_.notional.size();
+  recording_.notional.resize(first + pops);
+  recording_.equity.resize(first + pops);
+  double* notional = recording_.notional.data() + first;
+  double* equity = recording_.equity.data() + first;
+  if (pool_ == nullptr) {
+    for (std::size_t p = 0; p < pops; ++p) leverage_sums(p, notional[p], equity[p]);
+    return;
+  }
+  // Each population is summed whole by one thread, so its sums keep their order.
+  const std::size_t chunks = pool_->threads();
+  if (leverage_chunk_.size() != pops) {
+    // Largest populations first, each to the thread with the fewest accounts so far.
+    std::vector<std::size_t> by_size(pops);
+    for (std::size_t p = 0; p < pops; ++p) by_size[p] = p;
+    std::stable_sort(by_size.begin(), by_size.end(), [&](std::size_t x, std::size_t y) {
+      return spec_.populations[x].count > spec_.populations[y].count;
+    });
+    std::vector<std::size_t> load(chunks, 0);
+    leverage_chunk_.assign(pops, 0);
+    for (const std::size_t p : by_size) {
+      const auto least = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      leverage_chunk_[p] = least;
+      load[least] += spec_.populations[p].count;
+    }
+  }
+  auto task = [&](std::size_t chunk) noexcept {
+    for (std::size_t p = 0; p < pops; ++p)
+      if (leverage_chunk_[p] == chunk) leverage_sums(p, notional[p], equity[p]);
+  };
+  pool_->run(task);
 }
 
 }  // namespace deleverage

@@ -23,6 +23,7 @@ TRADE_DTYPE: Final[np.dtype[np.void]]
 MIN_DT: Final[float]
 MAX_DT: Final[float]
 FUND_OWNER: Final[int]
+MAX_THREADS: Final[int]
 LIMITS: Final[dict[str, tuple[float, float, bool, bool]]]
 
 Records = npt.NDArray[np.void]
@@ -759,7 +760,7 @@ class Simulation:
         population: npt.NDArray[np.uint16],
         param: F64,
     ) -> None: ...
-    def run(self, progress: Callable[[int], None] | None = None) -> bool: ...
+    def run(self, progress: Callable[[int], None] | None = None, *, threads: int = 1) -> bool: ...
     def open_positions(
         self, first: int, position: I64, entry: F64, *, more: bool = False
     ) -> None: ...

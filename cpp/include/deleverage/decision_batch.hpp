@@ -41,6 +41,15 @@ struct DecisionBatch {
     price.clear();
   }
 
+  // Room for n accounts' inputs, filled by place (uniforms only for strategies that draw).
+  void size_inputs(std::size_t n, bool draws) {
+    account.resize(n);
+    for (auto* v : {&equity, &cash, &param}) v->resize(n);
+    current.resize(n);
+    if (draws)
+      for (auto* v : {&u0, &u1, &u2}) v->resize(n);
+  }
+
   // Make room for the outputs once the inputs are in.
   void size_outputs() {
     target.assign(account.size(), 0);

@@ -21,6 +21,7 @@
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/price_path.hpp"
 #include "deleverage/radix_sort.hpp"
+#include "deleverage/step_pool.hpp"
 #include "deleverage/recording.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
@@ -77,7 +78,13 @@ class Simulation {
   Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
 
   // Run every step; `interrupted` is asked now and then (Ctrl-C). Returns false if it said yes.
-  bool run(const std::function<bool()>& interrupted);
+  // `threads` (1..StepPool::kMaxThreads) share the gathering of each step's due
+  // accounts; the result is the same bit for bit whatever their number.
+  bool run(const std::function<bool()>& interrupted, std::size_t threads = 1);
+
+  // Steps with fewer due accounts than this gather on one thread: below it the
+  // handoff costs more than it saves.
+  static constexpr std::size_t kParallelGather = 256;
 
   const Recording& recording() const noexcept { return recording_; }
   const MarginEngine& engine() const noexcept { return *engine_; }
@@ -117,8 +124,19 @@ class Simulation {
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);
   std::uint64_t next_step(std::uint32_t a, std::uint64_t t) const noexcept;  // when a, acting at t, acts next
-  void prefetch_orders(std::uint32_t a) const noexcept;
-  void gather(std::uint32_t a, std::uint64_t t);
+  std::uint64_t next_step(std::uint32_t a, std::size_t p, std::uint64_t t) const noexcept;  // a of population p
+  // The population of account a, from the populations' bounds (no lookup in a
+  // per-account table: the due accounts come in random order).
+  std::uint16_t population_at(std::uint32_t a) const noexcept {
+    if (population_end_.size() > kCountedPopulations) return population_of_[a];
+    std::uint16_t p = 0;
+    for (const std::uint32_t end : population_end_) p = static_cast<std::uint16_t>(p + (a >= end ? 1 : 0));
+    return p;
+  }
+  static constexpr std::size_t kCountedPopulations = 32;
+  void prefetch_orders(std::uint32_t a, std::size_t p) const noexcept;
+  void gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept;
+  void gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept;
   void prefetch_account(std::uint32_t a) const noexcept;
   static std::uint32_t account_of(std::uint64_t key) noexcept { return static_cast<std::uint32_t>(key); }
   void decide_batches();
@@ -129,12 +147,14 @@ class Simulation {
   void record(std::size_t log_before);
   void log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation);
   void sample_leverage(std::uint64_t t);
+  void leverage_sums(std::size_t p, double& notional, double& equity) const noexcept;
 
   SimulationSpec spec_;
   std::unique_ptr<MarginEngine> engine_;
   std::vector<std::unique_ptr<OrderBook>> books_;
   std::vector<double> param_;
   std::vector<std::uint16_t> population_of_;
+  std::vector<std::uint32_t> population_end_;  // one past each population's last account
   std::vector<Fundamental> fundamentals_;
   std::vector<double> fair_ticks_;
   std::vector<Signals> signals_;
@@ -145,6 +165,9 @@ class Simulation {
   std::vector<std::uint64_t> order_;     // shuffle keys: a random draw above, the account below
   RadixSorter sorter_;                   // sorts order_ each step
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
+  std::vector<std::uint32_t> slot_;      // each due account's place in its population's batches, in order_'s order
+  std::vector<std::uint16_t> due_population_;  // each due account's population, in order_'s order
+  StepPool* pool_ = nullptr;             // the run's helper threads (none: one thread)
   std::vector<double> log_idle_;         // per population: log(1 - activity) (0 when it acts every step)
   std::vector<Price> index_;
   std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
@@ -160,6 +183,7 @@ class Simulation {
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price
   std::vector<Message> quotes_;      // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
+  std::vector<std::size_t> leverage_chunk_;  // with helper threads: which one sums each population
   std::vector<double> draws_;                  // this step's independent normal draws, one per instrument
   std::vector<double> shocks_;                 // the fair values' shocks made of them (correlated)
   std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged

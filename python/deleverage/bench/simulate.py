@@ -10,8 +10,9 @@ the baseline (how the rates hold up as the crowd grows a hundredfold); and
 Then ``gold-2026`` (three instruments, 54,720 one-minute steps) at the sizes
 users wait for: a twentieth of the market (``Scenario.scaled(0.05)``, the size
 a calibration searches at), the default 1.01M accounts, and on request the
-whole market ten times over (10M accounts, minutes). The twentieth is the
-baseline of the others' decisions/s.
+whole market ten times over (10M accounts, minutes), each on one thread and
+on two (``threads``: the same run, bit for bit). The twentieth on one thread
+is the baseline of the others' decisions/s.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ MEMORY_LIMIT_BYTES = 4 * 2**30
 GOLD_SCALES = (0.05, 1.0)
 #: The opt-in size: ten times the default market, about 10M accounts.
 GOLD_LARGE_SCALE = 10.0
+#: The threads each gold-2026 size runs on.
+GOLD_THREADS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class RunFigures:
     decisions_per_s: float
     liquidations: int
     peak_rss_bytes: int
+    threads: int = 1  # Simulation.run's threads
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,10 @@ class SimulateBenchResult:
     memory_within_limit: bool
     isa: str
     runs: tuple[RunFigures, ...]
-    # gold-2026 at GOLD_SCALES (and GOLD_LARGE_SCALE on request); empty when skipped.
+    # gold-2026 at GOLD_SCALES (and GOLD_LARGE_SCALE on request), smallest first, each
+    # on GOLD_THREADS; empty when skipped.
     gold_runs: tuple[RunFigures, ...]
-    # Each gold run's decisions/s over the smallest one's (the baseline), in gold_runs' order.
+    # Each gold run's decisions/s over the first one's (the baseline), in gold_runs' order.
     gold_decisions_per_s_ratios: tuple[float, ...]
 
     def to_dict(self) -> dict[str, object]:
@@ -81,12 +86,18 @@ class SimulateBenchResult:
 
 
 def measure(
-    preset: str, accounts: int | None, steps: int | None, seed: int, scale: float | None = None
+    preset: str,
+    accounts: int | None,
+    steps: int | None,
+    seed: int,
+    scale: float | None = None,
+    threads: int = 1,
 ) -> RunFigures:
     """Run one simulation in this process and measure it (the child's side).
 
     The world is the preset with ``accounts`` in all, or, given ``scale``,
-    ``Scenario.scaled(scale)`` of it (then ``accounts`` must be None).
+    ``Scenario.scaled(scale)`` of it (then ``accounts`` must be None), run on
+    ``threads`` threads.
     """
     import resource
 
@@ -106,7 +117,7 @@ def measure(
     start = time.perf_counter()
     sim, _ = build(scenario, seed)
     built = time.perf_counter()
-    sim.run()
+    sim.run(threads=threads)
     ran = time.perf_counter()
     result = Result.from_simulation(scenario, seed, sim, 0.0)
     end = time.perf_counter()
@@ -126,15 +137,28 @@ def measure(
         decisions_per_s=result.decisions / run_seconds,
         liquidations=int(result.metrics()["liquidations"]),
         peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        threads=threads,
     )
 
 
 def measure_in_child(
-    preset: str, accounts: int | None, steps: int | None, seed: int, scale: float | None = None
+    preset: str,
+    accounts: int | None,
+    steps: int | None,
+    seed: int,
+    scale: float | None = None,
+    threads: int = 1,
 ) -> RunFigures:
     """`measure` in a fresh interpreter, so its peak memory is its own."""
     args = json.dumps(
-        {"preset": preset, "accounts": accounts, "steps": steps, "seed": seed, "scale": scale}
+        {
+            "preset": preset,
+            "accounts": accounts,
+            "steps": steps,
+            "seed": seed,
+            "scale": scale,
+            "threads": threads,
+        }
     )
     done = subprocess.run(
         [sys.executable, "-m", "deleverage.bench.simulate", args],
@@ -157,9 +181,13 @@ def bench_simulate(
     memory_accounts: int = 10_000_000,
     memory_steps: int = 3_600,
     gold_scales: tuple[float, ...] = GOLD_SCALES,
+    gold_threads: tuple[int, ...] = GOLD_THREADS,
 ) -> SimulateBenchResult:
     """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it),
-    then gold-2026 at each of ``gold_scales`` (empty: none), smallest first."""
+    then gold-2026 at each of ``gold_scales`` (empty: none), smallest first, each on
+    each of ``gold_threads``."""
+    if not gold_threads or any(isinstance(n, bool) or not 1 <= n <= 64 for n in gold_threads):
+        raise ValueError(f"gold_threads: must be threads in [1, 64], got {gold_threads!r}")
     from deleverage import _core
 
     main = measure_in_child(preset, accounts, steps, seed)
@@ -171,7 +199,9 @@ def bench_simulate(
         runs.append(big)
         memory_peak = big.peak_rss_bytes
     gold = tuple(
-        measure_in_child("gold-2026", None, None, seed, scale) for scale in sorted(gold_scales)
+        measure_in_child("gold-2026", None, None, seed, scale, threads)
+        for scale in sorted(gold_scales)
+        for threads in gold_threads
     )
     return SimulateBenchResult(
         accounts=main.accounts,
@@ -201,6 +231,11 @@ def bench_simulate(
 if __name__ == "__main__":  # the child: one run, its figures as the last line of JSON
     spec = json.loads(sys.argv[1])
     figures = measure(
-        spec["preset"], spec["accounts"], spec["steps"], spec["seed"], spec.get("scale")
+        spec["preset"],
+        spec["accounts"],
+        spec["steps"],
+        spec["seed"],
+        spec.get("scale"),
+        spec.get("threads", 1),
     )
     print(json.dumps(asdict(figures)))

@@ -1,0 +1,109 @@
+"""A run on several threads is the same run, bit for bit.
+
+Oracle: the same scenario and seed on one thread. Helper threads gather the
+due accounts' rows from a few hundred accounts due a step
+(``Simulation.kParallelGather``, 256) and sum the leverage samples by
+population; the world here is large enough that most steps take that path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deleverage import _core
+from deleverage.scenarios import load_preset
+from deleverage.simulate import build, simulate
+
+#: The default world at 80 times its size: about 320 accounts due a step.
+SCALE = 80
+#: Simulation::kParallelGather: from this many accounts due a step the helpers share the gathering.
+PARALLEL_GATHER = 256
+
+
+def _world():  # type: ignore[no-untyped-def]
+    return load_preset("default").scaled(SCALE).replace(targets=())
+
+
+def _arrays(sim: _core.Simulation) -> list[np.ndarray]:
+    return [
+        np.asarray(a)
+        for a in (
+            sim.records,
+            sim.trades,
+            sim.liquidations,
+            sim.cash,
+            sim.position,
+            sim.cost,
+            sim.equity,
+            sim.notional,
+            sim.sample_steps,
+        )
+    ]
+
+
+def _run(threads: int, seed: int) -> _core.Simulation:
+    sim, _ = build(_world(), seed, trade_log=True)
+    assert sim.run(threads=threads)
+    return sim
+
+
+@pytest.mark.parametrize(("threads", "seed"), [(2, 0), (3, 1)])
+def test_threads_give_the_same_run_bit_for_bit(threads: int, seed: int) -> None:
+    one = _run(1, seed)
+    many = _run(threads, seed)
+    assert many.decisions == one.decisions
+    assert many.messages == one.messages
+    # The parallel path is taken: enough accounts are due in a step.
+    assert one.decisions / one.steps_done > PARALLEL_GATHER
+    for a, b in zip(_arrays(one), _arrays(many), strict=True):
+        assert a.dtype == b.dtype
+        assert a.tobytes() == b.tobytes()
+    assert len(np.asarray(one.liquidations)) > 0  # the storm is in it
+
+
+def test_a_run_resumed_on_other_threads_is_the_same() -> None:
+    """Interrupted and resumed with a different number of threads: the helpers
+    belong to each call of run, not to the simulation."""
+    one = _run(1, 0)
+    sim, _ = build(_world(), 0, trade_log=True)
+    calls = 0
+
+    def stop_once(done: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sim.run(stop_once, threads=2)
+    assert 0 < sim.steps_done < one.steps_done
+    assert sim.run(threads=3)
+    for a, b in zip(_arrays(one), _arrays(sim), strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_simulate_passes_threads_through() -> None:
+    world = load_preset("default").replace(targets=())
+    a = simulate(world, 4, progress=False)
+    b = simulate(world, 4, progress=False, threads=2)
+    assert a.series.equals(b.series)
+    assert a.liquidations.equals(b.liquidations)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 65])
+def test_bad_threads_names_the_field(threads: int) -> None:
+    world = load_preset("default").replace(targets=())
+    with pytest.raises(ValueError, match=r"threads: must be in \[1, 64\]"):
+        simulate(world, 0, progress=False, threads=threads)
+    sim, _ = build(world, 0)
+    with pytest.raises(ValueError, match=r"^threads: must be in \[1, 64\], got"):
+        sim.run(threads=threads)
+    assert sim.steps_done == 0
+
+
+def test_threads_must_be_an_integer() -> None:
+    world = load_preset("default").replace(targets=())
+    for bad in (2.0, True, "2"):
+        with pytest.raises(TypeError, match="threads: must be an integer"):
+            simulate(world, 0, progress=False, threads=bad)  # type: ignore[arg-type]
