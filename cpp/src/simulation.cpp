@@ -342,9 +342,11 @@ void Simulation::prefetch_account(std::uint32_t a) const noexcept {
   __builtin_prefetch(&table.position[row]);
   __builtin_prefetch(&table.cost[row]);
   __builtin_prefetch(&param_[a]);
+  __builtin_prefetch(&population_of_[a]);
 }
 
-void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept {
+template <bool kAtSlot>
+void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept(kAtSlot) {
   const PopulationSpec& pop = spec_.populations[p];
   const auto& table = engine_->table();
   const std::size_t ni = engine_->instruments();
@@ -352,33 +354,70 @@ void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot, std::u
   const double share = 1.0 / static_cast<double>(pop.instruments.size());
   const double equity = engine_->equity(a, engine_->marks()) * share;
   const double cash = table.cash[a] * share;
-  const bool draws = states_[p].kernel->draws;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
-    b.account[slot] = a;
-    b.equity[slot] = equity;
-    b.cash[slot] = cash;
-    b.param[slot] = param_[a];
-    b.current[slot] = table.position[a * ni + pop.instruments[k]];
-    if (draws) {
-      const PhiloxBlock u = rng_.block(kStreamDecision, t, a | (std::uint64_t{k} << 32));
-      b.u0[slot] = CounterRng::open_unit(u[0], 0);
-      b.u1[slot] = CounterRng::open_unit(u[1], 0);
-      b.u2[slot] = CounterRng::open_unit(u[2], u[3]);
+    const Qty current = table.position[a * ni + pop.instruments[k]];
+    if constexpr (kAtSlot) {
+      b.account[slot] = a;
+      b.equity[slot] = equity;
+      b.cash[slot] = cash;
+      b.param[slot] = param_[a];
+      b.current[slot] = current;
+    } else {
+      b.account.push_back(a);
+      b.equity.push_back(equity);
+      b.cash.push_back(cash);
+      b.param.push_back(param_[a]);
+      b.current.push_back(current);
     }
   }
 }
 
-void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept {
+void Simulation::draw(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept {
+  PopulationState& state = states_[p];
+  for (std::size_t k = 0; k < state.batches.size(); ++k) {
+    DecisionBatch& b = state.batches[k];
+    const PhiloxBlock u = rng_.block(kStreamDecision, t, a | (std::uint64_t{k} << 32));
+    b.u0[slot] = CounterRng::open_unit(u[0], 0);
+    b.u1[slot] = CounterRng::open_unit(u[1], 0);
+    b.u2[slot] = CounterRng::open_unit(u[2], u[3]);
+  }
+}
+
+template <bool kAtSlot>
+void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept(kAtSlot) {
   // The accounts come in random order: ask for each one's rows a few accounts ahead.
   constexpr std::size_t kAhead = 8;
   for (std::size_t k = lo; k < hi; ++k) {
     if (k + kAhead < hi) prefetch_account(account_of(order_[k + kAhead]));
     const std::uint32_t a = account_of(order_[k]);
-    gather(a, due_population_[k], slot_[k], t);
-    // When it acts next depends on the account and the step alone.
-    next_due_[k] = next_step(a, due_population_[k], t);
+    std::size_t p = 0;
+    if constexpr (kAtSlot) {
+      p = due_population_[k];
+    } else {
+      p = population_of_[a];
+      due_population_[k] = static_cast<std::uint16_t>(p);
+    }
+    gather<kAtSlot>(a, p, kAtSlot ? slot_[k] : 0, t);
   }
+  // The draws: when each acts next, and the uniforms of strategies that draw;
+  // they depend on the account and the step alone. A loop of its own: in the
+  // one above their arithmetic would fill the core's window and leave fewer of
+  // the accounts' rows on their way from memory.
+  if constexpr (!kAtSlot)
+    for (PopulationState& s : states_)
+      if (s.kernel->draws)
+        for (DecisionBatch& b : s.batches) b.size_draws();
+  for (std::size_t k = lo; k < hi; ++k) {
+    const std::uint32_t a = account_of(order_[k]);
+    const std::size_t p = due_population_[k];
+    next_due_[k] = next_step(a, p, t);
+    if (!states_[p].kernel->draws) continue;
+    // One thread appends in this order, so an account's place is its rank in its population.
+    draw(a, p, kAtSlot ? slot_[k] : states_[p].cursor++, t);
+  }
+  if constexpr (!kAtSlot)
+    for (PopulationState& s : states_) s.cursor = 0;
 }
 
 void Simulation::decide_batches() {
@@ -487,28 +526,30 @@ void Simulation::step(std::uint64_t t) {
     for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;
   }
-  // Each account's place in its population's batches is its rank there in the
-  // shuffled order, so the batches are the same however the gathering is split.
   const std::size_t n = order_.size();
   constexpr std::size_t kAhead = 8;
-  slot_.resize(n);
   due_population_.resize(n);
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::uint16_t p = population_at(account_of(order_[k]));
-    due_population_[k] = p;
-    slot_[k] = static_cast<std::uint32_t>(states_[p].cursor++);
-  }
-  for (PopulationState& s : states_) {
-    for (DecisionBatch& b : s.batches) b.size_inputs(s.cursor, s.kernel->draws);
-    s.cursor = 0;
-  }
   next_due_.resize(n);
   if (pool_ != nullptr && n >= kParallelGather) {
+    // Each account's place in its population's batches is its rank there in the
+    // shuffled order: the batches one thread would append, whatever the split.
+    slot_.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::uint16_t p = population_at(account_of(order_[k]));
+      due_population_[k] = p;
+      slot_[k] = static_cast<std::uint32_t>(states_[p].cursor++);
+    }
+    for (PopulationState& s : states_) {
+      for (DecisionBatch& b : s.batches) b.size_inputs(s.cursor, s.kernel->draws);
+      s.cursor = 0;
+    }
     const std::size_t chunks = pool_->threads();
-    auto task = [&](std::size_t chunk) noexcept { gather_range(n * chunk / chunks, n * (chunk + 1) / chunks, t); };
+    auto task = [&](std::size_t chunk) noexcept {
+      gather_range<true>(n * chunk / chunks, n * (chunk + 1) / chunks, t);
+    };
     pool_->run(task);
   } else {
-    gather_range(0, n, t);
+    gather_range<false>(0, n, t);
   }
   decide_batches();
   for (std::size_t k = 0; k < order_.size(); ++k) {

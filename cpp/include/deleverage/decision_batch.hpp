@@ -46,8 +46,12 @@ struct DecisionBatch {
     account.resize(n);
     for (auto* v : {&equity, &cash, &param}) v->resize(n);
     current.resize(n);
-    if (draws)
-      for (auto* v : {&u0, &u1, &u2}) v->resize(n);
+    if (draws) size_draws();
+  }
+
+  // Room for the uniforms of the accounts in, filled by place.
+  void size_draws() {
+    for (auto* v : {&u0, &u1, &u2}) v->resize(account.size());
   }
 
   // Make room for the outputs once the inputs are in.

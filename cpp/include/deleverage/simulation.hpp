@@ -135,8 +135,14 @@ class Simulation {
   }
   static constexpr std::size_t kCountedPopulations = 32;
   void prefetch_orders(std::uint32_t a, std::size_t p) const noexcept;
-  void gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept;
-  void gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept;
+  // The due accounts' rows into their populations' batches: appended on one
+  // thread, or (kAtSlot) written at slot_, which threads sharing a step may do.
+  template <bool kAtSlot>
+  void gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept(kAtSlot);
+  template <bool kAtSlot>
+  void gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept(kAtSlot);
+  // The decision uniforms of account a (population p, one that draws) at its place in the batches.
+  void draw(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept;
   void prefetch_account(std::uint32_t a) const noexcept;
   static std::uint32_t account_of(std::uint64_t key) noexcept { return static_cast<std::uint32_t>(key); }
   void decide_batches();
