@@ -274,3 +274,22 @@ def test_run_json_carries_the_crash_day_figures(tmp_path, capsys) -> None:
     text = capsys.readouterr().out
     assert "the crash day (day 33 of the run):" in text
     assert "january_return" in text
+
+
+def test_run_on_two_threads_prints_the_same_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--json", "--seed", "2"]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["run", "--json", "--seed", "2", "--threads", "2"]) == 0
+    two = json.loads(capsys.readouterr().out)
+    for key in ("wall_seconds", "run_seconds"):
+        one.pop(key, None)
+        two.pop(key, None)
+    assert one == two
+
+
+def test_run_rejects_bad_threads(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--json", "--threads", "65"]) == 2
+    assert "threads: must be in [1, 64], got 65" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--threads", "0"])
+    assert "--threads: must be an integer >= 1, got 0" in capsys.readouterr().err
