@@ -186,9 +186,11 @@ def bench_simulate(
     """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it),
     then gold-2026 at each of ``gold_scales`` (empty: none), smallest first, each on
     each of ``gold_threads``."""
-    if not gold_threads or any(isinstance(n, bool) or not 1 <= n <= 64 for n in gold_threads):
-        raise ValueError(f"gold_threads: must be threads in [1, 64], got {gold_threads!r}")
     from deleverage import _core
+
+    most = _core.MAX_THREADS
+    if not gold_threads or any(isinstance(n, bool) or not 1 <= n <= most for n in gold_threads):
+        raise ValueError(f"gold_threads: must be threads in [1, {most}], got {gold_threads!r}")
 
     main = measure_in_child(preset, accounts, steps, seed)
     base = measure_in_child(preset, baseline_accounts, steps, seed)
