@@ -346,7 +346,7 @@ void Simulation::prefetch_account(std::uint32_t a) const noexcept {
 }
 
 template <bool kAtSlot>
-void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept(kAtSlot) {
+void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot) noexcept(kAtSlot) {
   const PopulationSpec& pop = spec_.populations[p];
   const auto& table = engine_->table();
   const std::size_t ni = engine_->instruments();
@@ -398,7 +398,7 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
       p = population_of_[a];
       due_population_[k] = static_cast<std::uint16_t>(p);
     }
-    gather<kAtSlot>(a, p, kAtSlot ? slot_[k] : 0, t);
+    gather<kAtSlot>(a, p, kAtSlot ? slot_[k] : 0);
   }
   // The draws: when each acts next, and the uniforms of strategies that draw;
   // they depend on the account and the step alone. A loop of its own: in the

@@ -138,7 +138,7 @@ class Simulation {
   // The due accounts' rows into their populations' batches: appended on one
   // thread, or (kAtSlot) written at slot_, which threads sharing a step may do.
   template <bool kAtSlot>
-  void gather(std::uint32_t a, std::size_t p, std::size_t slot, std::uint64_t t) noexcept(kAtSlot);
+  void gather(std::uint32_t a, std::size_t p, std::size_t slot) noexcept(kAtSlot);
   template <bool kAtSlot>
   void gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept(kAtSlot);
   // The decision uniforms of account a (population p, one that draws) at its place in the batches.
