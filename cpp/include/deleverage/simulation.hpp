@@ -21,8 +21,8 @@
 #include "deleverage/populations/market_maker.hpp"
 #include "deleverage/price_path.hpp"
 #include "deleverage/radix_sort.hpp"
-#include "deleverage/step_pool.hpp"
 #include "deleverage/recording.hpp"
+#include "deleverage/step_pool.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
 namespace deleverage {
@@ -173,8 +173,8 @@ class Simulation {
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
   std::vector<std::uint32_t> slot_;      // each due account's place in its population's batches, in order_'s order
   std::vector<std::uint16_t> due_population_;  // each due account's population, in order_'s order
-  StepPool* pool_ = nullptr;             // the run's helper threads (none: one thread)
-  std::vector<double> log_idle_;         // per population: log(1 - activity) (0 when it acts every step)
+  StepPool* pool_ = nullptr;                   // the run's helper threads (none: one thread)
+  std::vector<double> log_idle_;               // per population: log(1 - activity) (0 when it acts every step)
   std::vector<Price> index_;
   std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
   struct ForcedOrder {
@@ -189,7 +189,7 @@ class Simulation {
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price
   std::vector<Message> quotes_;      // scratch for one maker's ladder
   std::vector<double> leverage_scratch_;
-  std::vector<std::size_t> leverage_chunk_;  // with helper threads: which one sums each population
+  std::vector<std::size_t> leverage_chunk_;    // with helper threads: which one sums each population
   std::vector<double> draws_;                  // this step's independent normal draws, one per instrument
   std::vector<double> shocks_;                 // the fair values' shocks made of them (correlated)
   std::vector<BookTrade> liquidation_trades_;  // the engine writes here when trades are logged
