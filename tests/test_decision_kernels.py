@@ -60,6 +60,12 @@ def _value(
         leverage = min(p["leverage"], 1.0 / m["initial_rate"])
         notional = p["capital_fraction"] * equity * leverage * conviction * risk
         wanted = int(notional / (m["last"] * m["tick_value"]))
+    # One side only (1 long, 2 short): the other side's position is never taken.
+    side = p.get("side", 0)
+    if side == 1:
+        wanted = max(wanted, 0)
+    elif side == 2:
+        wanted = min(wanted, 0)
     # Held to convergence: no trimming while the price is on the position's side of fair.
     converging = (current > 0 and mispricing > 0 and wanted < current) or (
         current < 0 and mispricing < 0 and wanted > current
@@ -71,7 +77,9 @@ def _value(
 
 
 def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
-    if m["last"] <= slow * (1.0 - p["dip"]) and cash > 0.0:
+    anchor = m["fair"] if p.get("anchor_fair", False) else slow
+    calm = p.get("max_volatility", 0.0) <= 0.0 or m["volatility"] <= p["max_volatility"]
+    if calm and m["last"] <= anchor * (1.0 - p["dip"]) and cash > 0.0:
         return current + math.floor(p["budget_fraction"] * cash / (m["last"] * m["tick_value"])), 0
     return current, 0
 
@@ -210,6 +218,7 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     hold_through_storm=st.booleans(),
     settling=st.booleans(),
     stormed=st.booleans(),
+    side=st.sampled_from([0, 1, 2]),
 )
 def test_value_traders(
     n,
@@ -225,9 +234,11 @@ def test_value_traders(
     hold_through_storm,
     settling,
     stormed,
+    side,
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
+        "side": side,
         "capital_fraction": float(rng.uniform(0.05, 1.0)),
         "aggressiveness": float(rng.uniform(0.1, 50.0)),
         "vol_reference": vol_reference,
@@ -257,12 +268,23 @@ def test_value_traders(
     seed=st.integers(0, 2**32 - 1),
     last=prices,
     slow_ratio=st.floats(0.8, 1.3, **FINITE),
+    fair_ratio=st.floats(0.8, 1.3, **FINITE),
     dip=st.floats(0.0, 0.3, **FINITE),
+    anchor_fair=st.booleans(),
+    volatility=st.floats(0.0, 3.0, **FINITE),
+    max_volatility=st.one_of(st.just(0.0), st.floats(0.1, 2.0, **FINITE)),
 )
-def test_holders(n, seed, last, slow_ratio, dip) -> None:
+def test_holders(
+    n, seed, last, slow_ratio, fair_ratio, dip, anchor_fair, volatility, max_volatility
+) -> None:
     rng = np.random.default_rng(seed)
-    p = {"dip": dip, "budget_fraction": float(rng.uniform(0.01, 1.0))}
-    m = _market(last=last)
+    p = {
+        "dip": dip,
+        "budget_fraction": float(rng.uniform(0.01, 1.0)),
+        "anchor_fair": anchor_fair,
+        "max_volatility": max_volatility,
+    }
+    m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     cash = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(0, 1000, n)
     slow = last * slow_ratio

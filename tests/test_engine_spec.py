@@ -438,6 +438,18 @@ def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
             ValueError, match=rf"^populations\[{n}\]\.params\.sentiment_position: must be in"
         ):
             _sim(data, populations=pops)
+    # A holder's calm gate and a value trader's side, on the noise traders' accounts.
+    for bad in (math.inf, math.nan, -0.1, 101.0):
+        pops[n] = _core.PopulationSpec(
+            **{**noise_fields, "params": _core.HolderSpec(max_volatility=bad)}
+        )
+        with pytest.raises(
+            ValueError, match=rf"^populations\[{n}\]\.params\.max_volatility: must be in"
+        ):
+            _sim(data, populations=pops)
+    pops[n] = _core.PopulationSpec(**{**noise_fields, "params": _core.ValueSpec(side=3)})
+    with pytest.raises(ValueError, match=rf"^populations\[{n}\]\.params\.side: must be 0"):
+        _sim(data, populations=pops)
     pops[n] = noise
     with pytest.raises(ValueError, match=r"^dt: must be in \[0\.001, 86400\] seconds, got 0\.0001"):
         _sim(data, dt=1e-4)

@@ -264,6 +264,7 @@ CASES: dict[str, Case] = {
         ValueError,
     ),
     "value-aggr": (lambda: ValueParams(aggressiveness=0.0), "aggressiveness", ValueError),
+    "value-side": (lambda: ValueParams(side="up"), "side", ValueError),  # type: ignore[arg-type]
     "value-aggr-inf": (lambda: ValueParams(aggressiveness=INF), "aggressiveness", ValueError),
     "value-volref": (lambda: ValueParams(vol_reference=0.0), "vol_reference", ValueError),
     "value-volexit": (lambda: ValueParams(vol_exit=0.2), "vol_exit", ValueError),
@@ -301,6 +302,11 @@ CASES: dict[str, Case] = {
     "holder-dip1": (lambda: HolderParams(dip=1.0), "dip", ValueError),
     "holder-budget0": (lambda: HolderParams(budget_fraction=0.0), "budget_fraction", ValueError),
     "holder-budget-nan": (lambda: HolderParams(budget_fraction=NAN), "budget_fraction", ValueError),
+    "holder-anchor": (lambda: HolderParams(anchor="mid"), "anchor", ValueError),  # type: ignore[arg-type]
+    "holder-anchor-int": (lambda: HolderParams(anchor=1), "anchor", TypeError),  # type: ignore[arg-type]
+    "holder-maxvol": (lambda: HolderParams(max_volatility=-0.1), "max_volatility", ValueError),
+    "holder-maxvol-big": (lambda: HolderParams(max_volatility=101.0), "max_volatility", ValueError),
+    "holder-maxvol-nan": (lambda: HolderParams(max_volatility=NAN), "max_volatility", ValueError),
     # Population
     "pop-name": (lambda: pop(name=""), "name", ValueError),
     "pop-strategy": (lambda: pop(strategy="whale"), "strategy", ValueError),

@@ -137,6 +137,7 @@ void register_strategy_specs(py::module_& m) {
       .field("hold_through_storm", &ValueParams::hold_through_storm,
              "After a storm, reduce a position only once the price crosses fair.")
       .field("calm_steps", &ValueParams::calm_steps, "Steps of calm before trading again after a storm.")
+      .field("side", &ValueParams::side, "Sides they trade: 0 both, 1 long only, 2 short only.")
       .finish();
   SpecClass<MarketMakerParams>(m, "MarketMakerSpec", "Market makers.")
       .field("levels", &MarketMakerParams::levels, "Price levels a side.")
@@ -161,6 +162,8 @@ void register_strategy_specs(py::module_& m) {
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")
       .field("dip", &HolderParams::dip, "Relative dip below the average that makes them buy.")
       .field("budget_fraction", &HolderParams::budget_fraction, "Of remaining cash spent on a dip.")
+      .field("anchor_fair", &HolderParams::anchor_fair, "The dip is measured from the fair value, not the average.")
+      .field("max_volatility", &HolderParams::max_volatility, "Annualised volatility above which they wait (0: none).")
       .finish();
   SpecClass<AllocatorParams>(m, "AllocatorSpec", "Leveraged allocators.")
       .field("max_leverage", &AllocatorParams::max_leverage, "Cap on each account's leverage.")

@@ -224,6 +224,7 @@ class ValueSpec:
         hold_to_fair: bool = ...,
         hold_through_storm: bool = ...,
         calm_steps: int = ...,
+        side: int = ...,
     ) -> None: ...
     @property
     def capital_fraction(self) -> float: ...
@@ -245,6 +246,8 @@ class ValueSpec:
     def hold_through_storm(self) -> bool: ...
     @property
     def calm_steps(self) -> int: ...
+    @property
+    def side(self) -> int: ...
 
 class MarketMakerSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -298,7 +301,13 @@ class MarketMakerSpec:
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]
     def __init__(
-        self, *, slow_alpha: float = ..., dip: float = ..., budget_fraction: float = ...
+        self,
+        *,
+        slow_alpha: float = ...,
+        dip: float = ...,
+        budget_fraction: float = ...,
+        anchor_fair: bool = ...,
+        max_volatility: float = ...,
     ) -> None: ...
     @property
     def slow_alpha(self) -> float: ...
@@ -306,6 +315,10 @@ class HolderSpec:
     def dip(self) -> float: ...
     @property
     def budget_fraction(self) -> float: ...
+    @property
+    def anchor_fair(self) -> bool: ...
+    @property
+    def max_volatility(self) -> float: ...
 
 class HoldSpec:
     fields: ClassVar[tuple[str, ...]]

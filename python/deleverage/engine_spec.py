@@ -28,6 +28,7 @@ import numpy.typing as npt
 from deleverage import _core
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario import (
+    VALUE_SIDES,
     AllocatorParams,
     Fundamental,
     HolderParams,
@@ -129,6 +130,7 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
         hold_to_fair=p.hold_to_fair,
         hold_through_storm=p.hold_through_storm,
         calm_steps=round(p.calm_after / dt),
+        side=VALUE_SIDES.index(p.side),
     )
 
 
@@ -153,7 +155,11 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
 
 def _holder(p: HolderParams, dt: float, names: Sequence[str]) -> _core.HolderSpec:
     return _core.HolderSpec(
-        slow_alpha=alpha(p.slow_horizon, dt), dip=p.dip, budget_fraction=p.budget_fraction
+        slow_alpha=alpha(p.slow_horizon, dt),
+        dip=p.dip,
+        budget_fraction=p.budget_fraction,
+        anchor_fair=p.anchor == "fair",
+        max_volatility=p.max_volatility,
     )
 
 

@@ -10,7 +10,10 @@ namespace deleverage::populations {
 DELEVERAGE_DISPATCH
 void holders(const HolderParams& p, const MarketView& m, double slow_average, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
-  const bool dip = m.last <= slow_average * (1.0 - p.dip);
+  // Patient money comes back when the storm is over, not into it.
+  const bool calm = p.max_volatility <= 0.0 || m.volatility <= p.max_volatility;
+  const double anchor = p.anchor_fair ? m.fair : slow_average;
+  const bool dip = calm && m.last <= anchor * (1.0 - p.dip);
   const double unit = m.last * m.tick_value;
   const double* cash = b.cash.data();
   const Qty* current = b.current.data();

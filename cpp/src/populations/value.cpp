@@ -36,7 +36,9 @@ void value(const ValueParams& p, const MarketView& m, int memory, DecisionBatch&
     const double notional = p.capital_fraction * equity[k] * leverage * conviction * risk;
     const bool hold = !out && equity[k] > 0.0;
     const Qty idle = keep ? current[k] : 0;
-    const Qty wanted = hold ? to_lots(std::trunc(notional / unit)) : idle;
+    Qty wanted = hold ? to_lots(std::trunc(notional / unit)) : idle;
+    if (p.side == kValueLongOnly) wanted = std::max<Qty>(wanted, 0);
+    if (p.side == kValueShortOnly) wanted = std::min<Qty>(wanted, 0);
     // A convergence trade is closed at fair value, not before: while the price
     // is still on the side it was opened on, they only add to it.
     const Qty c = current[k];

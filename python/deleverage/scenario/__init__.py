@@ -9,10 +9,12 @@ from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.populations import (
+    HOLDER_ANCHORS,
     MARGIN_MODES,
     MAX_ACCOUNTS,
     PARAMS_CLASSES,
     STRATEGIES,
+    VALUE_SIDES,
     AllocatorParams,
     HolderParams,
     MarketMakerParams,
@@ -28,12 +30,14 @@ from deleverage.scenario.toml_io import from_toml_str, load_toml, save_toml, to_
 
 __all__ = [
     "DISTRIBUTION_KINDS",
+    "HOLDER_ANCHORS",
     "MARGIN_MODES",
     "MARKET_FACTS",
     "MAX_ACCOUNTS",
     "PARAMS_CLASSES",
     "SHOCK_KINDS",
     "STRATEGIES",
+    "VALUE_SIDES",
     "YEAR",
     "AllocatorParams",
     "Clock",

@@ -35,6 +35,10 @@ STRATEGIES: tuple[str, ...] = (
 )
 MarginMode = Literal["isolated", "cross"]
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+ValueSide = Literal["both", "long", "short"]
+VALUE_SIDES: tuple[str, ...] = ("both", "long", "short")
+HolderAnchor = Literal["average", "fair"]
+HOLDER_ANCHORS: tuple[str, ...] = ("average", "fair")
 
 
 def _check_limit(field: str, value: object, spec: str) -> float:
@@ -181,6 +185,9 @@ class ValueParams:
     or above ``vol_exit``), until the price next reaches or crosses fair
     value: in calm markets they trim as the gap narrows, but a trade carried
     through a storm is held to value, not cut on the way back.
+    ``side`` ``"long"`` or ``"short"`` (default ``"both"``) trades one side
+    of the mispricing only: a producers' book sells the premium forward and
+    buys it back, but never buys the metal below value.
     """
 
     capital_fraction: float = 0.5
@@ -193,6 +200,7 @@ class ValueParams:
     hold_to_fair: bool = False
     hold_through_storm: bool = False
     calm_after: float = 0.0
+    side: ValueSide = "both"
 
     def __post_init__(self) -> None:
         set_field(
@@ -217,6 +225,7 @@ class ValueParams:
         check_bool("hold_to_fair", self.hold_to_fair)
         check_bool("hold_through_storm", self.hold_through_storm)
         set_field(self, "calm_after", check_float("calm_after", self.calm_after, 0.0, YEAR))
+        check_choice("side", self.side, VALUE_SIDES)
 
 
 @dataclass(frozen=True)
@@ -346,12 +355,18 @@ class HolderParams:
 
     When the price falls ``dip`` (in (0, 1), relative) below its slow moving
     average (horizon ``slow_horizon`` seconds, in (0, 1e9]) they buy with
-    ``budget_fraction`` (in (0, 1]) of their remaining cash.
+    ``budget_fraction`` (in (0, 1]) of their remaining cash. With ``anchor``
+    ``"fair"`` (default ``"average"``) the dip is measured from the fair value
+    instead: physical buyers who take what trades under the value of the
+    metal. Above ``max_volatility`` (annualised, in [0, 100]; 0, the default:
+    no limit) they wait: patient money comes back after a storm, not into it.
     """
 
     slow_horizon: float = 86400.0
     dip: float = 0.03
     budget_fraction: float = 0.1
+    anchor: HolderAnchor = "average"
+    max_volatility: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(
@@ -364,6 +379,12 @@ class HolderParams:
             self,
             "budget_fraction",
             check_float("budget_fraction", self.budget_fraction, 0.0, 1.0, lo_open=True),
+        )
+        check_choice("anchor", self.anchor, HOLDER_ANCHORS)
+        set_field(
+            self,
+            "max_volatility",
+            _check_limit("max_volatility", self.max_volatility, "HolderSpec"),
         )
 
 

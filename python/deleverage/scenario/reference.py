@@ -404,6 +404,7 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "after a storm, trim a position only once the price crosses fair value",
         ),
         "calm_after": (_r(0, 365 * 86400), "seconds of calm under vol_exit before trading again"),
+        "side": ("`both`, `long`, `short`", "the side of the mispricing they trade"),
     },
     PARAMS_CLASSES["market_maker"]: {
         "levels": (_i(1, 100), "price levels a side"),
@@ -446,8 +447,13 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
     },
     PARAMS_CLASSES["holder"]: {
         "slow_horizon": (_r(0, 1e9, lo_open=True), "slow average, seconds"),
-        "dip": (_r(0, 1, lo_open=True, hi_open=True), "relative fall below the average that buys"),
+        "dip": (_r(0, 1, lo_open=True, hi_open=True), "relative fall below the anchor that buys"),
         "budget_fraction": (_r(0, 1, lo_open=True), "share of remaining cash spent on a dip"),
+        "anchor": (
+            "`average`, `fair`",
+            "what the dip is measured from: the slow average or the fair value",
+        ),
+        "max_volatility": (_r(0, 100), "annualised volatility above which they wait (0: no limit)"),
     },
     PARAMS_CLASSES["allocator"]: {
         "target_leverage": (_POSITIVE_DIST, "each account's leverage"),

@@ -26,6 +26,7 @@ struct ValueParams {
   bool hold_to_fair = false;        // reduce a position only once the price has crossed fair value
   bool hold_through_storm = false;  // after a storm, hold to fair value until the price crosses it
   std::int64_t calm_steps = 0;      // steps under vol_exit in a row before they trade again (0: none)
+  std::uint8_t side = 0;            // kValueBoth, kValueLongOnly or kValueShortOnly
 };
 
 // What a value population remembers of storms, as its kernel's signal: bit 0,
@@ -33,6 +34,10 @@ struct ValueParams {
 // bit 1, a storm came since the price last crossed fair value, so (with
 // `hold_through_storm`) they hold their convergence trades to fair value.
 inline constexpr int kValueSettling = 1;
+// The sides of the mispricing they trade: both, or one (a producers' book only sells forward).
+inline constexpr std::uint8_t kValueBoth = 0;
+inline constexpr std::uint8_t kValueLongOnly = 1;
+inline constexpr std::uint8_t kValueShortOnly = 2;
 inline constexpr int kValueStormed = 2;
 
 // Fills b.target (and b.price) for every account of the batch; `memory`: the
