@@ -29,15 +29,16 @@ struct ValueParams {
   std::uint8_t side = 0;            // kValueBoth, kValueLongOnly or kValueShortOnly
 };
 
+// The sides of the mispricing they trade: both, or one (a producers' book only sells forward).
+inline constexpr std::uint8_t kValueBoth = 0;
+inline constexpr std::uint8_t kValueLongOnly = 1;
+inline constexpr std::uint8_t kValueShortOnly = 2;
+
 // What a value population remembers of storms, as its kernel's signal: bit 0,
 // the storm is over but they are still waiting out `calm_steps` of calm (out);
 // bit 1, a storm came since the price last crossed fair value, so (with
 // `hold_through_storm`) they hold their convergence trades to fair value.
 inline constexpr int kValueSettling = 1;
-// The sides of the mispricing they trade: both, or one (a producers' book only sells forward).
-inline constexpr std::uint8_t kValueBoth = 0;
-inline constexpr std::uint8_t kValueLongOnly = 1;
-inline constexpr std::uint8_t kValueShortOnly = 2;
 inline constexpr int kValueStormed = 2;
 
 // Fills b.target (and b.price) for every account of the batch; `memory`: the
