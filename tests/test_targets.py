@@ -118,6 +118,8 @@ def test_unknown_fact_lists_the_valid_names():
         ({"horizon": "300"}, TypeError, r"horizon: must be a number, got str"),
         ({"value": INF}, ValueError, r"value: must be finite, got inf"),
         ({"value": "1"}, TypeError, r"value: must be a number, got str"),
+        ({"against": "luck"}, ValueError, r"against: must be empty or one of leverage, dealers"),
+        ({"against": 1}, TypeError, r"against: must be a string, got int"),
     ],
 )
 def test_target_bad_input(kwargs: dict[str, Any], error: type[Exception], pattern: str):
@@ -251,6 +253,9 @@ def test_label():
     # nor do the facts of every step of the window (spread, depth, mispricing)
     for fact in ("spread_bps", "depth", "mispricing"):
         assert Target(fact, horizon=60, range=(0, 1)).label("GOLD") == f"GOLD {fact}"
+    # measured against a counterfactual
+    against = Target("episode.overshoot", range=(-INF, -0.001), against="leverage")
+    assert against.label("GOLD") == "GOLD episode.overshoot vs no leverage"
 
 
 # ---------------------------------------------------------------- the scenario's checks

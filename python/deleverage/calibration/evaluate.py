@@ -115,7 +115,8 @@ def _seconds_from_start(result: Result, figures: dict[str, Any]) -> dict[str, An
 
 def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
     """The figure of ``result`` each target names, in order (NaN where a window holds
-    too few returns); a fact that does not exist raises ValueError naming it."""
+    too few returns); a fact that does not exist raises ValueError naming it. Of this
+    run alone: ``evaluate`` takes off a counterfactual's figure (``Target.against``)."""
     from deleverage.analysis import crash_figures, episode_metrics
 
     first = result.scenario.instruments[0].name
@@ -167,6 +168,19 @@ class FactsOutput:
     wall_seconds: float
 
 
+def _against(scenario: Scenario, seed: int, targets: Sequence[Target], values: list[float]) -> None:
+    """Subtract, for each target measured ``against`` a cause, the same figure of the
+    same seed's world without that cause (one run per cause)."""
+    from deleverage.counterfactuals import FACTORS
+    from deleverage.simulate import simulate
+
+    for cause in dict.fromkeys(t.against for t in targets if t.against):
+        which = [i for i, t in enumerate(targets) if t.against == cause]
+        world = simulate(FACTORS[cause](scenario), seed, progress=False)
+        for i, base in zip(which, target_values(world, [targets[i] for i in which]), strict=True):
+            values[i] -= base
+
+
 def evaluate(task: FactsTask) -> FactsOutput:
     """Run one task; a failure of the run (or of a figure) is returned, never raised."""
     from deleverage.simulate import simulate
@@ -176,6 +190,7 @@ def evaluate(task: FactsTask) -> FactsOutput:
         scenario = apply_paths(task.scenario, task.values)
         result = simulate(scenario, task.seed, progress=False)
         values = target_values(result, task.targets)
+        _against(scenario, task.seed, task.targets, values)
     except Exception as exc:
         return FactsOutput(
             task.key, [math.nan] * len(task.targets), error_text(exc), time.perf_counter() - start

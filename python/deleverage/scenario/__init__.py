@@ -25,10 +25,11 @@ from deleverage.scenario.populations import (
     ValueParams,
 )
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
-from deleverage.scenario.targets import MARKET_FACTS, Target
+from deleverage.scenario.targets import COUNTERFACTUAL_CAUSES, MARKET_FACTS, Target
 from deleverage.scenario.toml_io import from_toml_str, load_toml, save_toml, to_toml_str
 
 __all__ = [
+    "COUNTERFACTUAL_CAUSES",
     "DISTRIBUTION_KINDS",
     "HOLDER_ANCHORS",
     "MARGIN_MODES",

@@ -528,6 +528,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "share": (_r(0, 1, lo_open=True), "share of the seeds that must pass"),
         "weight": (_r(0, 1e6), "weight in a calibration's loss"),
         "note": ("string", "free text, e.g. the range's source"),
+        "against": (
+            "empty, or `leverage`, `dealers`, `arbitrage`, `news`, `margin_hikes`, `cross_margin`",
+            "the figure less the same seed's figure without that cause (a counterfactual)",
+        ),
     },
 }
 

@@ -63,6 +63,17 @@ MARKET_FACTS: dict[str, str] = {
 #: Market facts measured on every step of the window, whatever the horizon.
 STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "depth", "mispricing"})
 
+#: The causes a target's figure may be measured against (``Target.against``):
+#: the built-in counterfactual factors (``deleverage.counterfactuals.FACTORS``).
+COUNTERFACTUAL_CAUSES: tuple[str, ...] = (
+    "leverage",
+    "dealers",
+    "arbitrage",
+    "news",
+    "margin_hikes",
+    "cross_margin",
+)
+
 #: Prefixes of the figures that are not market facts.
 FACT_PREFIXES: tuple[str, ...] = ("run.", "episode.", "crash.")
 
@@ -94,7 +105,11 @@ class Target:
     point a calibration aims at (None: the range's middle, or its finite
     bound). ``share``: of the seeds whose figure must lie in the range, in (0,
     1]. ``weight``: in a calibration's loss, >= 0. ``note``: free text, e.g.
-    where the range comes from.
+    where the range comes from. ``against``: empty, or a cause of
+    ``COUNTERFACTUAL_CAUSES``: the figure is then the run's less the same
+    figure of the same seed's world without that cause (its counterfactual,
+    ``deleverage.counterfactuals``), so a target can ask that a crash's
+    overshoot be the leverage's, not only that it happen.
     """
 
     fact: str
@@ -106,6 +121,7 @@ class Target:
     share: float = 0.875
     weight: float = 1.0
     note: str = ""
+    against: str = ""
 
     # Written to TOML with only the fields that differ from their defaults.
     __toml_omit_defaults__ = True
@@ -145,6 +161,12 @@ class Target:
             raise ValueError(f"range: target {self.fact!r} needs a range or a value, got neither")
         set_field(self, "share", check_float("share", self.share, 0.0, 1.0, lo_open=True))
         set_field(self, "weight", check_float("weight", self.weight, 0.0, 1e6))
+        check_str("against", self.against, nonempty=False)
+        if self.against and self.against not in COUNTERFACTUAL_CAUSES:
+            raise ValueError(
+                f"against: must be empty or one of {', '.join(COUNTERFACTUAL_CAUSES)}, "
+                f"got {self.against!r}"
+            )
 
     @property
     def kind(self) -> str:
@@ -189,4 +211,5 @@ class Target:
         span = ""
         if self.window:
             span = f" [{self.window[0]:g}, {self.window[1]:g}]"
-        return f"{where}{self.fact}{at}{span}"
+        versus = f" vs no {self.against}" if self.against else ""
+        return f"{where}{self.fact}{at}{span}{versus}"
