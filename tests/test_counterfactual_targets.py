@@ -63,3 +63,23 @@ def test_every_cause_names_a_factor_validate_can_run(cause: str) -> None:
     v = validate(world, 1, targets=[target], workers=1, progress=False)
     assert v.errors == (None,)
     assert math.isfinite(float(v.values[0, 0]))
+
+
+def test_the_calibration_bench_times_one_run_a_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gold-2026 measures its overshoot against two causes; the bench leaves those out."""
+    import deleverage.simulate
+    from deleverage.bench.calibration_batch import bench_calibration_batch
+
+    assert any(t.against for t in load_preset("gold-2026").targets)
+    calls = []
+    real = deleverage.simulate.simulate
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deleverage.simulate, "simulate", counted)
+    result = bench_calibration_batch(1, preset="gold-2026", scale=0.01)
+    # a warm-up run on 1 and on 2 threads, then the batch of one on each
+    assert len(calls) == 4
+    assert result.same_values
