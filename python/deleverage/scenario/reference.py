@@ -28,11 +28,16 @@ from deleverage.scenario.distributions import Distribution
 from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
-from deleverage.scenario.populations import PARAMS_CLASSES, Population
+from deleverage.scenario.populations import HOLDER_ANCHORS, PARAMS_CLASSES, VALUE_SIDES, Population
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
-from deleverage.scenario.targets import MARKET_FACTS, Target
+from deleverage.scenario.targets import COUNTERFACTUAL_CAUSES, MARKET_FACTS, Target
 
 __all__ = ["FIELDS", "SECTIONS", "Range", "reference_text"]
+
+
+def _names(names: tuple[str, ...]) -> str:
+    """The allowed names of a field, as the table shows them: ``a``, ``b``."""
+    return ", ".join(f"`{n}`" for n in names)
 
 
 @dataclass(frozen=True)
@@ -404,7 +409,7 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "after a storm, trim a position only once the price crosses fair value",
         ),
         "calm_after": (_r(0, 365 * 86400), "seconds of calm under vol_exit before trading again"),
-        "side": ("`both`, `long`, `short`", "the side of the mispricing they trade"),
+        "side": (_names(VALUE_SIDES), "the side of the mispricing they trade"),
     },
     PARAMS_CLASSES["market_maker"]: {
         "levels": (_i(1, 100), "price levels a side"),
@@ -450,7 +455,7 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "dip": (_r(0, 1, lo_open=True, hi_open=True), "relative fall below the anchor that buys"),
         "budget_fraction": (_r(0, 1, lo_open=True), "share of remaining cash spent on a dip"),
         "anchor": (
-            "`average`, `fair`",
+            _names(HOLDER_ANCHORS),
             "what the dip is measured from: the slow average or the fair value",
         ),
         "max_volatility": (_r(0, 100), "annualised volatility above which they wait (0: no limit)"),
@@ -529,7 +534,7 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "weight": (_r(0, 1e6), "weight in a calibration's loss"),
         "note": ("string", "free text, e.g. the range's source"),
         "against": (
-            "empty, or `leverage`, `dealers`, `arbitrage`, `news`, `margin_hikes`, `cross_margin`",
+            "empty, or " + _names(COUNTERFACTUAL_CAUSES),
             "the figure less the same seed's figure without that cause (a counterfactual)",
         ),
     },
