@@ -269,7 +269,7 @@ def test_run_json_carries_the_crash_day_figures(tmp_path, capsys) -> None:
     figures = episode_metrics(simulate(small, 1))
     for key in GOLD_2026_KEYS:
         assert out[key] == pytest.approx(figures[key], rel=1e-12, nan_ok=True), key
-    assert out["steps"] == 54_720
+    assert out["steps"] == 59_040
     assert main(["run", str(path), "--seed", "1", "--no-report"]) == 0
     text = capsys.readouterr().out
     assert "the crash day (day 33 of the run):" in text

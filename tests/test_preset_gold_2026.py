@@ -41,7 +41,8 @@ def figures(runs):
 def test_the_preset_is_the_documented_world() -> None:
     s = load_preset("gold-2026")
     assert s.total_accounts == 1_013_264
-    assert s.episode == Episode(crash_day=33, period_start_day=4, period_name="january")
+    assert s.episode == Episode(crash_day=33, period_start_day=4, period_name="january", end_day=37)
+    assert s.clock.steps == 41 * 1440  # to the close of 6 February: three days after the episode
     assert [i.asset_class for i in s.instruments] == ["", "equity_index", "crypto"]
     rates = [c.margin.maintenance_rate for c in s.policy.margin_changes]
     assert rates == [0.05, 0.06, 0.08]  # COMEX: fixed, then 5%, 6%, 8% of notional
@@ -132,22 +133,44 @@ def test_episode_metrics_agree_with_the_series(world, runs) -> None:
     assert m["long_share"] == pytest.approx(longs / crash["notional"].sum(), rel=1e-12)
     index = r.series[("INDEX", "last")].groupby(day).last()
     assert m["equity_index_crash_day_return"] == pytest.approx(index[33] / index[32] - 1)
-    oi = gold["open_interest"]
+    # The aftermath's figures at the close of 3 February (end_day 37), not the run's end.
+    end = pd.Timestamp("2026-02-04", tz="UTC")
+    assert gold.index[-1] > end
+    oi = gold["open_interest"][gold.index < end]
     assert m["open_interest_after_over_peak"] == pytest.approx(oi.iloc[-1] / oi.max())
     crowd = r.aggregate_leverage(["cfd_retail", "managed_money", "macro_accounts"])
+    crowd = crowd[crowd.index <= end]
     assert m["leverage_after_over_peak"] == pytest.approx(crowd.iloc[-1] / crowd.max())
-    # The overshoot: hourly means of last / fair - 1 from the crash day's open.
+    # The overshoot: hourly means of last / fair - 1 from the crash day's open to the
+    # aftermath's end; the recovery from it followed to the end of the run.
     crash_day = pd.Timestamp("2026-01-30", tz="UTC")  # day 33
     after = gold[gold.index >= crash_day]
     gap = after["last"] / after["fair"] - 1.0
     hourly = gap.groupby((after.index - crash_day) // pd.Timedelta(hours=1)).mean()
-    assert m["overshoot"] == pytest.approx(hourly.min(), abs=1e-12)
-    assert m["end_vs_fair"] == pytest.approx(gap.iloc[-1], abs=1e-15)
-    low = int(hourly.idxmin())
+    searched = hourly[hourly.index < (end - crash_day) // pd.Timedelta(hours=1)]
+    assert m["overshoot"] == pytest.approx(searched.min(), abs=1e-12)
+    assert m["end_vs_fair"] == pytest.approx(gap[gap.index < end].iloc[-1], abs=1e-15)
+    low = int(searched.idxmin())
     back = hourly[hourly.index >= low]
-    back = back[back >= 0.5 * hourly.min()]
+    back = back[back >= 0.5 * searched.min()]
     expected = (back.index[0] - low) if len(back) else math.inf
     assert m["recovery_hours"] == expected
+
+
+def test_an_episode_ending_on_the_runs_last_day_is_the_whole_run(runs) -> None:
+    r = runs[SEEDS[1]]
+    last_day = r.scenario.clock.steps // 1440 - 1
+    figures = []
+    for end_day in (0, last_day):
+        episode = dataclasses.replace(r.scenario.episode, end_day=end_day)
+        figures.append(
+            episode_metrics(dataclasses.replace(r, scenario=r.scenario.replace(episode=episode)))
+        )
+    assert figures[0] == figures[1]
+    # Ending at 3 February reads the aftermath there, and the run's tail only for the recovery.
+    m = episode_metrics(r)
+    assert m["open_interest_after_over_peak"] != figures[0]["open_interest_after_over_peak"]
+    assert m["overshoot"] >= figures[0]["overshoot"]
 
 
 def test_episode_metrics_reject_bad_input(runs) -> None:
@@ -171,6 +194,9 @@ def test_episode_metrics_reject_bad_input(runs) -> None:
         ({"crash_day": 12, "period_name": ""}, "period_name"),
         ({"crash_day": 12, "day": 0.0}, "day"),
         ({"crash_day": 12, "day": math.nan}, "day"),
+        ({"crash_day": 12, "end_day": 11}, "end_day"),
+        ({"crash_day": 12, "end_day": -1}, "end_day"),
+        ({"crash_day": 12, "end_day": 13.0}, "end_day"),
     ],
 )
 def test_episode_rejects_bad_fields(changes: dict, field: str) -> None:
@@ -179,8 +205,16 @@ def test_episode_rejects_bad_fields(changes: dict, field: str) -> None:
 
 
 def test_scenario_checks_the_episode_against_its_clock(world) -> None:
-    with pytest.raises(ValueError, match=r"^episode.crash_day: must be < 38"):
-        world.replace(episode=Episode(crash_day=38))
+    with pytest.raises(ValueError, match=r"^episode.crash_day: must be < 41"):
+        world.replace(episode=Episode(crash_day=41))
+    with pytest.raises(
+        ValueError, match=r"^episode.end_day: must be < 41 \(the run's whole days\)"
+    ):
+        world.replace(episode=Episode(crash_day=33, end_day=41))
+    with pytest.raises(
+        ValueError, match=r"^end_day: must be 0 \(the run's last day\) or in \[crash_day \(33\)"
+    ):
+        Episode(crash_day=33, end_day=32)
     with pytest.raises(ValueError, match=r"^episode.day: must be a whole number of clock steps"):
         world.replace(episode=Episode(crash_day=3, lookback_days=1, day=90.0))
     with pytest.raises(ValueError, match=r"^asset_class:"):

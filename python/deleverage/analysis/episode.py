@@ -21,16 +21,19 @@ day's last step):
 - ``<label>_crash_day_return`` for every other instrument, labelled by its
   ``asset_class`` (or its lower-cased name);
 - ``leverage_after_over_peak``: the leveraged crowd's pooled leverage (the
-  speculator and allocator populations', else every population but the makers') at the end
-  of the run over its peak; ``open_interest_after_over_peak`` likewise;
-- the overshoot and the recovery, from the crash day's open to the end of the
-  run, on hourly averages of the gap ``last / fair - 1`` (a sustained
-  discount, not one trade): ``overshoot``, the lowest hour's gap (negative
-  when forced selling held the price below value); ``recovery_hours``, the
-  hours from the start of that hour until an hour's gap is back within half
-  of that discount (NaN when no hour averaged below value, inf when it had not
-  come back by the end); ``end_vs_fair``, the last price over fair value at
-  the end of the run, minus 1.
+  speculator and allocator populations', else every population but the makers') at the
+  episode's end over its peak until then; ``open_interest_after_over_peak`` likewise;
+- the overshoot and the recovery, on hourly averages of the gap ``last / fair
+  - 1`` (a sustained discount, not one trade): ``overshoot``, the lowest hour's
+  gap from the crash day's open to the episode's end (negative when forced
+  selling held the price below value); ``recovery_hours``, the hours from the
+  start of that hour until an hour's gap is back within half of that discount,
+  followed to the end of the run (NaN when no hour averaged below value, inf
+  when it had not come back by the end); ``end_vs_fair``, the last price over
+  fair value at the episode's end, minus 1.
+
+The episode's end is the close of ``Episode.end_day``, or the end of the run
+when that is 0 or the run stopped before it.
 """
 
 from __future__ import annotations
@@ -155,22 +158,33 @@ def episode_metrics(result: Result, instrument: str | None = None) -> dict[str, 
         label = spec.asset_class or spec.name.lower()
         c = closes(spec.name)
         metrics[f"{label}_crash_day_return"] = float(c[crash] / c[crash - 1] - 1.0)
+    # The aftermath ends at the close of end_day (or where the run does).
+    end = len(last) if episode.end_day == 0 else min(len(last), (episode.end_day + 1) * per_day)
     crowd = [p.name for p in scenario.populations if p.strategy in LEVERAGED_CROWD] or None
-    pooled = result.aggregate_leverage(crowd).to_numpy()
-    metrics["leverage_after_over_peak"] = _ratio(pooled[-1], np.max(pooled))
-    oi = s["open_interest"].to_numpy()
+    leverage = result.aggregate_leverage(crowd)
+    sampled = seconds_of(leverage.index, run_start(result)) <= end * scenario.clock.dt
+    pooled = leverage.to_numpy()[sampled]
+    metrics["leverage_after_over_peak"] = (
+        _ratio(pooled[-1], np.max(pooled)) if len(pooled) else math.nan
+    )
+    oi = s["open_interest"].to_numpy()[:end]
     metrics["open_interest_after_over_peak"] = _ratio(oi[-1], np.max(oi))
-    metrics |= _overshoot(last[crash * per_day :], fair[crash * per_day :], scenario.clock.dt)
+    metrics |= _overshoot(
+        last[crash * per_day :], fair[crash * per_day :], scenario.clock.dt, end - crash * per_day
+    )
     return metrics
 
 
-def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float]:
-    """The deepest hourly discount to fair value of ``last`` and how long half of it took to go."""
+def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float, search: int) -> dict[str, float]:
+    """The deepest hourly discount to fair value of ``last`` in its first ``search`` steps,
+    and how long half of it took to go (looked for to the end of ``last``)."""
     gap = last / fair - 1.0
     per_hour = max(1, round(3600.0 / dt))
     hours = len(gap) // per_hour
     hourly = gap[: hours * per_hour].reshape(hours, per_hour).mean(axis=1) if hours else gap[:1]
-    low = int(np.argmin(hourly))
+    # The hours that start inside the aftermath (at least one, as without an end day).
+    searched = max(1, min(len(hourly), -(-search // per_hour)))
+    low = int(np.argmin(hourly[:searched]))
     recovery = math.nan
     if hourly[low] < 0.0:
         back = np.flatnonzero(hourly[low:] >= 0.5 * hourly[low])
@@ -178,7 +192,7 @@ def _overshoot(last: np.ndarray, fair: np.ndarray, dt: float) -> dict[str, float
     return {
         "overshoot": float(hourly[low]),
         "recovery_hours": recovery,
-        "end_vs_fair": float(gap[-1]),
+        "end_vs_fair": float(gap[search - 1]),
     }
 
 

@@ -7,7 +7,7 @@ the baseline (how the rates hold up as the crowd grows a hundredfold); and
 10M accounts over a shorter run for the peak memory, which must stay within
 4 GiB. Each run is a fresh child process, so each peak is its own.
 
-Then ``gold-2026`` (three instruments, 54,720 one-minute steps) at the sizes
+Then ``gold-2026`` (three instruments, 59,040 one-minute steps) at the sizes
 users wait for: a twentieth of the market (``Scenario.scaled(0.05)``, the size
 a calibration searches at), the default 1.01M accounts, and on request the
 whole market ten times over (10M accounts, minutes), each on one thread and

@@ -29,14 +29,21 @@ class Episode:
     underscores, starting with a letter). ``lookback_days`` (in [1,
     crash_day]): the close is compared with the close that many days before
     (``close_vs_<n>d_earlier``), and the spread and depth with their medians
-    over those days before the crash day. ``day`` (seconds, in (0, one week],
-    a whole number of clock steps; checked by the scenario).
+    over those days before the crash day. ``end_day`` (0, or in [crash_day,
+    the run's whole days)): the day whose close ends the episode's aftermath,
+    where the crowd's leverage and open interest after the flush are read and
+    up to which the overshoot is looked for; the recovery from it is followed
+    to the end of the run, so a run that goes on past ``end_day`` can show a
+    recovery slower than the aftermath. 0: the run's last day. ``day``
+    (seconds, in (0, one week], a whole number of clock steps; checked by the
+    scenario).
     """
 
     crash_day: int
     period_start_day: int = 0
     period_name: str = "period"
     lookback_days: int = 10
+    end_day: int = 0
     day: float = 86400.0
 
     def __post_init__(self) -> None:
@@ -54,4 +61,11 @@ class Episode:
                 f"a letter, got {name!r}"
             )
         set_field(self, "lookback_days", check_int("lookback_days", self.lookback_days, 1, crash))
+        end = check_int("end_day", self.end_day, 0, 10**8)
+        if 0 < end < crash:
+            raise ValueError(
+                f"end_day: must be 0 (the run's last day) or in [crash_day ({crash}), "
+                f"{10**8}], got {end}"
+            )
+        set_field(self, "end_day", end)
         set_field(self, "day", check_float("day", self.day, 0.0, MAX_DAY, lo_open=True))

@@ -505,6 +505,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "name of the period's return figure (`<period_name>_return`)",
         ),
         "lookback_days": ("[1, crash_day]", "days back the close and the liquidity compare to"),
+        "end_day": (
+            "0, or [crash_day, the run's whole days)",
+            "the aftermath's last day: leverage and open interest after the flush, the "
+            "overshoot's search (0: the run's last day)",
+        ),
         "day": (
             _r(0, 7 * 86400, lo_open=True, note="a whole number of clock steps"),
             "seconds in a day",

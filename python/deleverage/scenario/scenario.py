@@ -387,6 +387,10 @@ class Scenario:
                 f"episode.crash_day: must be < {days} (the run's whole days), "
                 f"got {episode.crash_day}"
             )
+        if episode.end_day >= days:
+            raise ValueError(
+                f"episode.end_day: must be < {days} (the run's whole days), got {episode.end_day}"
+            )
 
     def _check_step(self, path: str, step: int) -> None:
         if step >= self.clock.steps:
