@@ -220,3 +220,10 @@ def test_scenario_checks_the_episode_against_its_clock(world) -> None:
     with pytest.raises(ValueError, match=r"^asset_class:"):
         InstrumentSpec("X", 1.0, asset_class="Equity Index")
     assert InstrumentSpec("X", 1.0, asset_class="fx_2").asset_class == "fx_2"
+
+
+def test_a_shorter_run_ends_the_aftermath_with_it(world) -> None:
+    assert world.with_steps(40 * 1440).episode.end_day == 37  # 3 February still in the run
+    cut = world.with_steps(36 * 1440)  # to the close of 1 February
+    assert cut.episode == dataclasses.replace(world.episode, end_day=0)
+    assert cut.clock.steps == 36 * 1440

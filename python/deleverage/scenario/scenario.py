@@ -422,7 +422,8 @@ class Scenario:
 
         Shocks and margin changes scheduled at step ``n`` or later are left out;
         volatility-trigger windows longer than the run are shortened to it; a
-        quiet window and targets whose window start after the run are left out.
+        quiet window and targets whose window start after the run are left out;
+        an episode whose aftermath ends after the run ends with it (``end_day`` 0).
         """
         n = check_int("n", n, 1, MAX_STEPS)
         instruments = tuple(
@@ -448,12 +449,16 @@ class Scenario:
             self.quiet_window if not self.quiet_window or self.quiet_window[0] < duration else ()
         )
         targets = tuple(t for t in self.targets if not t.window or t.window[0] < duration)
+        episode = self.episode
+        if episode is not None and (episode.end_day + 1) * episode.day > duration:
+            episode = dataclasses.replace(episode, end_day=0)
         return self.replace(
             clock=dataclasses.replace(self.clock, steps=n),
             instruments=instruments,
             policy=policy,
             quiet_window=quiet,
             targets=targets,
+            episode=episode,
         )
 
     def with_accounts(self, n: int) -> Scenario:
