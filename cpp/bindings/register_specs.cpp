@@ -232,6 +232,8 @@ void register_simulation_specs(py::module_& m) {
       .field("margin_changes", &SimulationSpec::margin_changes, "Sorted by step.")
       .field("triggers", &SimulationSpec::triggers, "Volatility triggers.")
       .field("trade_log", &SimulationSpec::trade_log, "Keep every trade.")
+      .field("count_resting_fills", &SimulationSpec::count_resting_fills,
+             "Size a due trader's order from its position plus what its resting orders traded this step.")
       .field("fund_unwind_share", &SimulationSpec::fund_unwind_share, "Share of the fund's position sold a step.")
       .field("fund_unwind_band", &SimulationSpec::fund_unwind_band,
              "Relative band around the index the fund trades within (0: market orders).")

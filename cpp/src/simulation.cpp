@@ -40,6 +40,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (!(spec_.fund_unwind_band >= 0.0 && spec_.fund_unwind_band < 1.0)) bad("fund_unwind_band", "must be in [0, 1)");
   if (param_.size() != engine_->accounts()) bad("param", "need one value per account");
   population_of_.assign(engine_->accounts(), 0);
+  if (spec_.count_resting_fills) due_rank_.assign(engine_->accounts(), kNotDue);
   std::uint32_t expected = 0;
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
@@ -260,6 +261,11 @@ void Simulation::submit(std::size_t i, const Message& m) {
   ++messages_;
   for (const Fill& f : scratch_)
     if (f.kind == static_cast<std::uint8_t>(FillKind::Trade)) {
+      // A resting order of a trader still to act this step: its order will count this fill.
+      if (!due_rank_.empty() && f.maker_owner < due_rank_.size() && due_rank_[f.maker_owner] != kNotDue) {
+        const Qty signed_qty = f.taker_side == static_cast<std::uint8_t>(Side::Buy) ? -f.qty : f.qty;
+        pending_[std::size_t{due_rank_[f.maker_owner]} * engine_->instruments() + i] += signed_qty;
+      }
       if (spec_.trade_log) log_trade(now_, i, f, false);
       step_fills_[i].push_back(f);
       signals_[i].volume += static_cast<double>(f.qty);
@@ -441,7 +447,7 @@ void Simulation::decide_batches() {
   }
 }
 
-void Simulation::act(std::size_t p, std::size_t c) {
+void Simulation::act(std::size_t p, std::size_t c, std::size_t rank) {
   const PopulationSpec& pop = spec_.populations[p];
   const bool cancels = states_[p].kernel->cancels;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
@@ -451,7 +457,9 @@ void Simulation::act(std::size_t p, std::size_t c) {
     // Limit orders stand until their trader's next decision.
     if (cancels) books_[i]->cancel_owner(a);
     const Qty target = b.target[c];
-    const Qty current = b.current[c];
+    // Fills settle at the step's end: what its resting orders traded before its turn
+    // is not in its opening position.
+    const Qty current = b.current[c] + (pending_.empty() ? 0 : pending_[rank * engine_->instruments() + i]);
     if (target == current) continue;
     Message order{};
     order.owner = a;
@@ -505,6 +513,19 @@ void Simulation::step(std::uint64_t t) {
       recording_.trigger_steps[k] = static_cast<std::int64_t>(t);
     }
   }
+  // The accounts due now, in a seeded random order (each draw depends on the step
+  // and the account alone), known before anything trades this step.
+  due_.clear();
+  calendar_.pop(t, due_);
+  // Sort by a random key drawn once per account (ties by id, its low half): a seeded shuffle.
+  order_.clear();
+  for (const std::uint32_t a : due_)
+    order_.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
+  sorter_.sort(order_);
+  if (!due_rank_.empty()) {
+    for (std::size_t k = 0; k < order_.size(); ++k) due_rank_[account_of(order_[k])] = static_cast<std::uint32_t>(k);
+    pending_.assign(order_.size() * ni, 0);
+  }
   // 3. Market makers requote; the insurance fund works off what it took over.
   requote_makers();
   if (spec_.fund_unwind_share > 0.0) unwind_fund(t);
@@ -519,14 +540,7 @@ void Simulation::step(std::uint64_t t) {
     submit(f.instrument, order);
   }
   // 4. The accounts due now decide, each population in one batch on the
-  // step's opening state; their orders reach the books in a seeded random order.
-  due_.clear();
-  calendar_.pop(t, due_);
-  // Sort by a random key drawn once per account (ties by id, its low half): a seeded shuffle.
-  order_.clear();
-  for (const std::uint32_t a : due_)
-    order_.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
-  sorter_.sort(order_);
+  // step's opening state; their orders reach the books in the shuffled order.
   for (PopulationState& s : states_) {
     for (DecisionBatch& b : s.batches) b.clear();
     s.cursor = 0;
@@ -560,7 +574,11 @@ void Simulation::step(std::uint64_t t) {
   for (std::size_t k = 0; k < order_.size(); ++k) {
     if (k + kAhead < n) prefetch_orders(account_of(order_[k + kAhead]), due_population_[k + kAhead]);
     const std::size_t p = due_population_[k];
-    act(p, states_[p].cursor++);
+    act(p, states_[p].cursor++, k);
+  }
+  if (!due_rank_.empty()) {
+    for (const std::uint64_t key : order_) due_rank_[account_of(key)] = kNotDue;
+    pending_.clear();
   }
   // Schedule them together (their next steps were drawn as they were gathered),
   // each bucket's end asked for ahead (the buckets are scattered).

@@ -474,6 +474,7 @@ class SimulationSpec:
         margin_changes: list[MarginChangeSpec] = ...,
         triggers: list[VolatilityTriggerSpec] = ...,
         trade_log: bool = ...,
+        count_resting_fills: bool = ...,
         fund_unwind_share: float = ...,
         fund_unwind_band: float = ...,
         loadings: list[float] = ...,
@@ -504,6 +505,8 @@ class SimulationSpec:
     def triggers(self) -> list[VolatilityTriggerSpec]: ...
     @property
     def trade_log(self) -> bool: ...
+    @property
+    def count_resting_fills(self) -> bool: ...
     @property
     def fund_unwind_share(self) -> float: ...
     @property

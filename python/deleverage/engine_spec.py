@@ -338,6 +338,7 @@ def simulation_spec(
         leverage_every=leverage_every(scenario),
         volatility_window=max(10.0, 300.0 / dt),
         trade_log=bool(trade_log),
+        count_resting_fills=scenario.order_from == "current",
         fund_unwind_share=(
             1.0 - 2.0 ** (-dt / policy.fund_unwind_half_life)
             if policy.fund_unwind_half_life > 0

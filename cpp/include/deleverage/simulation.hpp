@@ -55,6 +55,10 @@ struct SimulationSpec {
   std::vector<ScheduledRule> margin_changes;  // sorted by step
   std::vector<VolatilityTrigger> triggers;
   bool trade_log = false;  // keep every trade in recording().trades
+  // A due trader's order is sized from its opening position plus what its resting
+  // orders traded earlier in the step (fills settle at the step's end); false: from
+  // the opening position alone.
+  bool count_resting_fills = false;
   // Share of the insurance fund's position (taken over from liquidations) it
   // sells back through the book each step, as market orders (0: it holds).
   double fund_unwind_share = 0.0;
@@ -146,7 +150,7 @@ class Simulation {
   void prefetch_account(std::uint32_t a) const noexcept;
   static std::uint32_t account_of(std::uint64_t key) noexcept { return static_cast<std::uint32_t>(key); }
   void decide_batches();
-  void act(std::size_t p, std::size_t k);
+  void act(std::size_t p, std::size_t c, std::size_t rank);
   void submit(std::size_t i, const Message& m);
   void requote_makers();
   void unwind_fund(std::uint64_t t);
@@ -173,8 +177,12 @@ class Simulation {
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
   std::vector<std::uint32_t> slot_;      // each due account's place in its population's batches, in order_'s order
   std::vector<std::uint16_t> due_population_;  // each due account's population, in order_'s order
-  StepPool* pool_ = nullptr;                   // the run's helper threads (none: one thread)
-  std::vector<double> log_idle_;               // per population: log(1 - activity) (0 when it acts every step)
+  // With count_resting_fills: where each due account acts, and what its resting orders trade before.
+  static constexpr std::uint32_t kNotDue = UINT32_MAX;
+  std::vector<std::uint32_t> due_rank_;  // per account: its place in this step's order_, or kNotDue
+  std::vector<Qty> pending_;             // per place in order_ and instrument: lots traded this step
+  StepPool* pool_ = nullptr;             // the run's helper threads (none: one thread)
+  std::vector<double> log_idle_;         // per population: log(1 - activity) (0 when it acts every step)
   std::vector<Price> index_;
   std::vector<PricePath> index_paths_;  // per instrument (empty: the index is the fair value)
   struct ForcedOrder {

@@ -212,6 +212,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "the order a liquidation round takes its accounts in: by account, or the lowest "
             "equity over maintenance margin first",
         ),
+        "order_from": (
+            "`opening`, `current`",
+            "the position a due trader's order is sized from: the step's opening one, or that "
+            "plus what its resting orders traded earlier in the step",
+        ),
         "episode": ("a table, or left out", "the crash a replay is judged on (below)"),
         "quiet_window": (
             "`[start, end]` seconds, start within the run, end > start (may be `inf`); or empty",

@@ -51,6 +51,8 @@ LiquidationOrders = Literal["bankruptcy", "market"]
 LIQUIDATION_ORDERS: tuple[str, ...] = ("bankruptcy", "market")
 FundCovers = Literal["cash", "equity"]
 FUND_COVERS: tuple[str, ...] = ("cash", "equity")
+OrderFrom = Literal["opening", "current"]
+ORDER_FROM: tuple[str, ...] = ("opening", "current")
 
 # Defaults (module constants: frozen, so safe to share).
 DEFAULT_MARGIN = MarginRule()
@@ -215,6 +217,13 @@ class Scenario:
     ``liquidation_priority``: the order a liquidation round takes its accounts
     in: ``account`` (ascending id, the default) or ``margin_ratio`` (the lowest
     equity over maintenance margin first, ties by id).
+    ``order_from``: the position a due trader's order is sized from, to take
+    it to the target it decided on the step's opening state: ``opening`` (that
+    state's position; orders it left resting may have traded since, earlier in
+    the step, and the new order then takes it past its target, the race a desk
+    runs between a fill and its cancel; the default) or ``current`` (the
+    opening position plus what its resting orders traded this step: its
+    target is where it ends, so a short-only value trader never ends long).
     ``quiet_window``: ``[start, end]`` seconds of ordinary trading, where the
     stylized facts are measured (``end`` may be ``inf``); empty: from the start
     to the first scheduled fair-value jump (the whole run if none).
@@ -243,6 +252,7 @@ class Scenario:
     accounts_file: str | None = None
     fund_covers: FundCovers = "cash"
     liquidation_priority: LiquidationPriority = "account"
+    order_from: OrderFrom = "opening"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -271,6 +281,7 @@ class Scenario:
         check_choice("liquidation_orders", self.liquidation_orders, LIQUIDATION_ORDERS)
         check_choice("fund_covers", self.fund_covers, FUND_COVERS)
         check_choice("liquidation_priority", self.liquidation_priority, LIQUIDATION_PRIORITIES)
+        check_choice("order_from", self.order_from, ORDER_FROM)
         check_str("description", self.description, nonempty=False)
 
         if not instruments:
