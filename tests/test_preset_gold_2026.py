@@ -227,3 +227,9 @@ def test_a_shorter_run_ends_the_aftermath_with_it(world) -> None:
     cut = world.with_steps(36 * 1440)  # to the close of 1 February
     assert cut.episode == dataclasses.replace(world.episode, end_day=0)
     assert cut.clock.steps == 36 * 1440
+    # Cut before the crash day's close: no episode to judge, nor its targets.
+    early = world.with_steps(33 * 1440 + 1439)  # a minute short of the 30th's close
+    assert early.episode is None
+    assert [t.kind for t in early.targets if t.kind == "episode"] == []
+    assert len(early.targets) == sum(t.kind != "episode" for t in world.targets)
+    assert world.with_steps(34 * 1440).episode == cut.episode

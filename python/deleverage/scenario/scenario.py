@@ -434,7 +434,9 @@ class Scenario:
         Shocks and margin changes scheduled at step ``n`` or later are left out;
         volatility-trigger windows longer than the run are shortened to it; a
         quiet window and targets whose window start after the run are left out;
-        an episode whose aftermath ends after the run ends with it (``end_day`` 0).
+        an episode whose aftermath ends after the run ends with it (``end_day`` 0),
+        and one whose crash day does not end inside the run is left out with its
+        targets.
         """
         n = check_int("n", n, 1, MAX_STEPS)
         instruments = tuple(
@@ -461,7 +463,10 @@ class Scenario:
         )
         targets = tuple(t for t in self.targets if not t.window or t.window[0] < duration)
         episode = self.episode
-        if episode is not None and (episode.end_day + 1) * episode.day > duration:
+        if episode is not None and (episode.crash_day + 1) * episode.day > duration:
+            episode = None
+            targets = tuple(t for t in targets if t.kind != "episode")
+        elif episode is not None and (episode.end_day + 1) * episode.day > duration:
             episode = dataclasses.replace(episode, end_day=0)
         return self.replace(
             clock=dataclasses.replace(self.clock, steps=n),
