@@ -138,6 +138,8 @@ void register_strategy_specs(py::module_& m) {
              "After a storm, reduce a position only once the price crosses fair.")
       .field("calm_steps", &ValueParams::calm_steps, "Steps of calm before trading again after a storm.")
       .field("side", &ValueParams::side, "Sides they trade: 0 both, 1 long only, 2 short only.")
+      .field("vol_alpha", &ValueParams::vol_alpha,
+             "Per-step weight of their own volatility average (0: the market's realized volatility).")
       .finish();
   SpecClass<MarketMakerParams>(m, "MarketMakerSpec", "Market makers.")
       .field("levels", &MarketMakerParams::levels, "Price levels a side.")

@@ -63,9 +63,11 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     }
     if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
       limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");
-    if (const auto* value = std::get_if<populations::ValueParams>(&pop.params);
-        value && value->side > populations::kValueShortOnly)
-      bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
+    if (const auto* value = std::get_if<populations::ValueParams>(&pop.params)) {
+      if (value->side > populations::kValueShortOnly)
+        bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
+      limits::kValueVolAlpha.check(value->vol_alpha, where + ".params.vol_alpha");
+    }
     if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
       limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
@@ -113,7 +115,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].basis.push_back(0.0);
       states_[p].calm_from.push_back(0);
       states_[p].storm_side.push_back(0);
-      // Allocators start from the fair value's volatility as their prior.
+      // Allocators and value traders with their own average start from the fair value's volatility.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
     }
@@ -440,7 +442,8 @@ void Simulation::decide_batches() {
     decisions_ += state.batches.front().size();
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       DecisionBatch& b = state.batches[k];
-      const MarketView m = view(pop.instruments[k]);
+      MarketView m = view(pop.instruments[k]);
+      if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, spec_.dt);
       b.size_outputs();
       kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
     }
@@ -616,6 +619,7 @@ void Simulation::step(std::uint64_t t) {
         2.0 / (trig.window_steps + 1.0) * (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
   const auto horizon = static_cast<double>(return_horizon_);
+  const double year_steps = Fundamental::kYear / spec_.dt;
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     // Dealers' value-at-risk volatility, over their own window: the home instrument, then the stress ones.
     const auto* maker = std::get_if<populations::MarketMakerParams>(&spec_.populations[p].params);
@@ -632,7 +636,8 @@ void Simulation::step(std::uint64_t t) {
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       const std::size_t i = pop.instruments[k];
       const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);
-      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, volatility, &rng_, t, (p << 16) | k};
+      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, volatility, year_steps, &rng_, t,
+                      (p << 16) | k};
       kernel.observe(pop, states_[p], k, tape);
     }
   }

@@ -29,7 +29,8 @@ const StrategyKernel kSpeculator{
       const auto& q = params<SpeculatorParams>(p);
       s.fast[k] += q.fast_alpha * (tape.price - s.fast[k]);
       s.slow[k] += q.slow_alpha * (tape.price - s.slow[k]);
-    }};
+    },
+    nullptr};
 
 const StrategyKernel kNoise{false, true, true,
                             // The population's mood.
@@ -43,7 +44,8 @@ const StrategyKernel kNoise{false, true, true,
                                 s.mood[k] =
                                     q.sentiment_persistence * s.mood[k] +
                                     q.sentiment_volatility * tape.rng->normal(kStreamSentiment, tape.t, tape.key);
-                            }};
+                            },
+                            nullptr};
 
 const StrategyKernel kValue{
     false, false, true,
@@ -57,16 +59,27 @@ const StrategyKernel kValue{
     },
     [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
       const auto& q = params<ValueParams>(p);
+      double volatility = tape.volatility;
+      if (q.vol_alpha > 0.0) {
+        const double r = tape.step_return;
+        s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
+        volatility = std::sqrt(s.variance[k] * tape.year_steps);
+      }
       // A step at or above vol_exit restarts their wait.
-      if (q.calm_steps > 0 && tape.volatility >= q.vol_exit)
+      if (q.calm_steps > 0 && volatility >= q.vol_exit)
         s.calm_from[k] = tape.t + 1 + static_cast<std::uint64_t>(q.calm_steps);
       if (q.hold_through_storm) {
         // A storm marks the side of fair value the price is on; the price reaching
         // fair value or crossing it ends the hold.
         const int side = (tape.price > tape.fair) - (tape.price < tape.fair);
         if (s.storm_side[k] != side) s.storm_side[k] = 0;
-        if (tape.volatility >= q.vol_exit && side != 0) s.storm_side[k] = static_cast<std::int8_t>(side);
+        if (volatility >= q.vol_exit && side != 0) s.storm_side[k] = static_cast<std::int8_t>(side);
       }
+    },
+    // Their own average when they keep one: a slow one comes down only once a
+    // storm has passed, where the market's ten minutes calm between two waves.
+    [](const PopulationSpec& p, const PopulationState& s, std::size_t k, double market, double dt) {
+      return params<ValueParams>(p).vol_alpha > 0.0 ? std::sqrt(s.variance[k] * (Fundamental::kYear / dt)) : market;
     }};
 
 const StrategyKernel kMarketMaker{true,
@@ -83,7 +96,8 @@ const StrategyKernel kMarketMaker{true,
                                                                  [](const auto& m) { return m.withdrawn; });
                                     const double basis = std::log(tape.price / tape.fair);
                                     s.basis[k] += (out ? 1.0 : q.basis_alpha) * (basis - s.basis[k]);
-                                  }};
+                                  },
+                                  nullptr};
 
 const StrategyKernel kHolder{false, false, false,
                              // Their slow average of the price (ticks).
@@ -93,7 +107,8 @@ const StrategyKernel kHolder{false, false, false,
                              },
                              [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
                                s.slow[k] += params<HolderParams>(p).slow_alpha * (tape.price - s.slow[k]);
-                             }};
+                             },
+                             nullptr};
 
 const StrategyKernel kAllocator{false, false, false,
                                 // They budget risk on the stormiest of their markets, over their own horizon.
@@ -110,11 +125,13 @@ const StrategyKernel kAllocator{false, false, false,
                                   const double r = tape.step_return;
                                   s.variance[k] += params<AllocatorParams>(p).slow_alpha *
                                                    (r * r / tape.return_horizon - s.variance[k]);
-                                }};
+                                },
+                                nullptr};
 
 // Never due, no decision, no running averages.
-const StrategyKernel kHold{
-    false, false, false, no_signal, nullptr, [](const PopulationSpec&, PopulationState&, std::size_t, const Tape&) {}};
+const StrategyKernel kHold{false,     false,   false,
+                           no_signal, nullptr, [](const PopulationSpec&, PopulationState&, std::size_t, const Tape&) {},
+                           nullptr};
 
 // In Strategy order.
 const std::array<const StrategyKernel*, 7> kTable{&kSpeculator, &kNoise,     &kValue, &kMarketMaker,

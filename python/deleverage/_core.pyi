@@ -225,6 +225,7 @@ class ValueSpec:
         hold_through_storm: bool = ...,
         calm_steps: int = ...,
         side: int = ...,
+        vol_alpha: float = ...,
     ) -> None: ...
     @property
     def capital_fraction(self) -> float: ...
@@ -248,6 +249,8 @@ class ValueSpec:
     def calm_steps(self) -> int: ...
     @property
     def side(self) -> int: ...
+    @property
+    def vol_alpha(self) -> float: ...
 
 class MarketMakerSpec:
     fields: ClassVar[tuple[str, ...]]

@@ -61,15 +61,21 @@ inline constexpr Limit kInventorySkew{"MarketMakerSpec", "inventory_skew", 0.0, 
 inline constexpr Limit kVarVolatility{"MarketMakerSpec", "var_volatility", 0.0, 100.0, false, false};
 // Per-step weight of the dealers' own volatility average for that budget (0: the realized volatility).
 inline constexpr Limit kVarAlpha{"MarketMakerSpec", "var_alpha", 0.0, 1.0, false, false};
+// Per-step weight of value traders' own volatility average (0: the realized volatility).
+inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 16> kAll{
-    &kInitialRate,        &kMaintenanceRate,   &kAmountPerLot,  &kCloseoutShare, &kLiquidationFeeRate,
-    &kMakerFeeRate,       &kTakerFeeRate,      &kTierFloor,     &kTierRate,      &kDt,
-    &kActivity,           &kSentimentPosition, &kInventorySkew, &kVarVolatility, &kVarAlpha,
-    &kHolderMaxVolatility};
+inline constexpr std::array<const Limit*, 17> kAll{&kInitialRate,        &kMaintenanceRate,
+                                                   &kAmountPerLot,       &kCloseoutShare,
+                                                   &kLiquidationFeeRate, &kMakerFeeRate,
+                                                   &kTakerFeeRate,       &kTierFloor,
+                                                   &kTierRate,           &kDt,
+                                                   &kActivity,           &kSentimentPosition,
+                                                   &kInventorySkew,      &kVarVolatility,
+                                                   &kVarAlpha,           &kHolderMaxVolatility,
+                                                   &kValueVolAlpha};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -26,7 +26,7 @@ struct PopulationState {
   std::vector<double> fast;                     // EMAs of the last price (ticks)
   std::vector<double> slow;                     //
   std::vector<double> mood;                     // noise traders' sentiment
-  std::vector<double> variance;                 // allocators' slow EMA of squared step returns
+  std::vector<double> variance;                 // allocators' and value traders' own EMA of squared step returns
   std::vector<double> basis;                    // makers' EMA of log(last / fair)
   std::vector<std::uint64_t> calm_from;         // value traders: the first step they may trade again
   std::vector<std::int8_t> storm_side;          // value traders: the side of fair at the last storm (0: crossed since)
@@ -45,6 +45,7 @@ struct Tape {
   double fair;            // fair value (ticks)
   double return_horizon;  // steps in that return
   double volatility;      // the instrument's realized volatility (annualised)
+  double year_steps;      // steps in a year: annualises a per-step variance
   // Draws of the sentiment stream: step t, index key.
   const CounterRng* rng;
   std::uint64_t t;
@@ -62,6 +63,9 @@ struct StrategyKernel {
   void (*decide)(const PopulationSpec& p, const MarketView& m, double signal, DecisionBatch& b);
   // The running averages after this step's tape, for instrument k.
   void (*observe)(const PopulationSpec& p, PopulationState& state, std::size_t k, const Tape& tape);
+  // The volatility its decisions see on instrument k, given the market's
+  // (null: the market's realized volatility).
+  double (*watched)(const PopulationSpec& p, const PopulationState& state, std::size_t k, double market, double dt);
 };
 
 // The table entry of a strategy.

@@ -188,6 +188,12 @@ class ValueParams:
     ``side`` ``"long"`` or ``"short"`` (default ``"both"``) trades one side
     of the mispricing only: a producers' book sells the premium forward and
     buys it back, but never buys the metal below value.
+    ``vol_horizon`` (seconds, at least 0, at most a year) gives them their own
+    volatility, an exponential average of squared returns over that horizon,
+    which they size, step out and wait by; 0 (the default) is the market's
+    realized volatility, a few minutes long. A slow one (a day) still jumps in
+    a crash, since a crash's returns are large, but comes down only once the
+    storm has passed: patient money that is out at once and back late.
     """
 
     capital_fraction: float = 0.5
@@ -201,6 +207,7 @@ class ValueParams:
     hold_through_storm: bool = False
     calm_after: float = 0.0
     side: ValueSide = "both"
+    vol_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(
@@ -226,6 +233,7 @@ class ValueParams:
         check_bool("hold_through_storm", self.hold_through_storm)
         set_field(self, "calm_after", check_float("calm_after", self.calm_after, 0.0, YEAR))
         check_choice("side", self.side, VALUE_SIDES)
+        set_field(self, "vol_horizon", check_float("vol_horizon", self.vol_horizon, 0.0, YEAR))
 
 
 @dataclass(frozen=True)

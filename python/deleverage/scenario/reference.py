@@ -415,6 +415,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "calm_after": (_r(0, 365 * 86400), "seconds of calm under vol_exit before trading again"),
         "side": (_names(VALUE_SIDES), "the side of the mispricing they trade"),
+        "vol_horizon": (
+            _r(0, 365 * 86400),
+            "seconds of their own volatility average (0: the market's realized volatility)",
+        ),
     },
     PARAMS_CLASSES["market_maker"]: {
         "levels": (_i(1, 100), "price levels a side"),

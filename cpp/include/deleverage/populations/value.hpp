@@ -27,6 +27,9 @@ struct ValueParams {
   bool hold_through_storm = false;  // after a storm, hold to fair value until the price crosses it
   std::int64_t calm_steps = 0;      // steps under vol_exit in a row before they trade again (0: none)
   std::uint8_t side = 0;            // kValueBoth, kValueLongOnly or kValueShortOnly
+  // Per-step weight of their own average of squared returns, the volatility
+  // they size, step out and wait by (0: the market's realized volatility).
+  double vol_alpha = 0.0;
 };
 
 // The sides of the mispricing they trade: both, or one (a producers' book only sells forward).
