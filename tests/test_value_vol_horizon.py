@@ -120,7 +120,14 @@ def test_vol_horizon_round_trips_through_toml() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "error"), [(-1.0, ValueError), (4e7, ValueError), ("1h", TypeError)]
+    ("value", "error"),
+    [
+        (-1.0, ValueError),
+        (4e7, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("1h", TypeError),
+    ],
 )
 def test_bad_vol_horizon_is_refused_by_name(value: object, error: type[Exception]) -> None:
     with pytest.raises(error, match="vol_horizon"):
@@ -132,8 +139,12 @@ def test_the_engine_refuses_a_weight_outside_0_1_by_name(monkeypatch: pytest.Mon
     spec = engine_spec.strategy_spec(world.populations[2].params, 1.0, ["GOLD"])
     assert isinstance(spec, _core.ValueSpec)
     assert 0.0 < spec.vol_alpha < 1.0
-    bad = engine_spec.StrategyEntry(lambda p, dt, names: _core.ValueSpec(vol_alpha=1.5), None)
-    monkeypatch.setitem(engine_spec.STRATEGIES, ValueParams, bad)
-    refused = r"populations\[2\]\.params\.vol_alpha: must be in \[0, 1\]"
-    with pytest.raises(ValueError, match=refused):
-        simulate(world, 0, progress=False)
+    for weight in (1.5, -0.1, float("nan")):
+
+        def convert(p: object, dt: float, names: object, w: float = weight) -> _core.ValueSpec:
+            return _core.ValueSpec(vol_alpha=w)
+
+        bad = engine_spec.StrategyEntry(convert, None)
+        monkeypatch.setitem(engine_spec.STRATEGIES, ValueParams, bad)
+        with pytest.raises(ValueError, match=r"populations\[2\]\.params\.vol_alpha: must be"):
+            simulate(world, 0, progress=False)
