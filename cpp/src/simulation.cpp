@@ -443,7 +443,7 @@ void Simulation::decide_batches() {
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       DecisionBatch& b = state.batches[k];
       MarketView m = view(pop.instruments[k]);
-      if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, spec_.dt);
+      if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
       b.size_outputs();
       kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
     }

@@ -47,6 +47,11 @@ const StrategyKernel kNoise{false, true, true,
                             },
                             nullptr};
 
+// A value population's own volatility (annualised), when it keeps an average (vol_alpha > 0).
+double own_volatility(const PopulationState& s, std::size_t k, double year_steps) {
+  return std::sqrt(s.variance[k] * year_steps);
+}
+
 const StrategyKernel kValue{
     false, false, true,
     // What they remember of storms: still waiting one out, and a storm since the price last crossed fair.
@@ -63,7 +68,7 @@ const StrategyKernel kValue{
       if (q.vol_alpha > 0.0) {
         const double r = tape.step_return;
         s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
-        volatility = std::sqrt(s.variance[k] * tape.year_steps);
+        volatility = own_volatility(s, k, tape.year_steps);
       }
       // A step at or above vol_exit restarts their wait.
       if (q.calm_steps > 0 && volatility >= q.vol_exit)
@@ -78,8 +83,8 @@ const StrategyKernel kValue{
     },
     // Their own average when they keep one: a slow one comes down only once a
     // storm has passed, where the market's ten minutes calm between two waves.
-    [](const PopulationSpec& p, const PopulationState& s, std::size_t k, double market, double dt) {
-      return params<ValueParams>(p).vol_alpha > 0.0 ? std::sqrt(s.variance[k] * (Fundamental::kYear / dt)) : market;
+    [](const PopulationSpec& p, const PopulationState& s, std::size_t k, double market, double year_steps) {
+      return params<ValueParams>(p).vol_alpha > 0.0 ? own_volatility(s, k, year_steps) : market;
     }};
 
 const StrategyKernel kMarketMaker{true,

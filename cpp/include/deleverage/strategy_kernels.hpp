@@ -64,8 +64,9 @@ struct StrategyKernel {
   // The running averages after this step's tape, for instrument k.
   void (*observe)(const PopulationSpec& p, PopulationState& state, std::size_t k, const Tape& tape);
   // The volatility its decisions see on instrument k, given the market's
-  // (null: the market's realized volatility).
-  double (*watched)(const PopulationSpec& p, const PopulationState& state, std::size_t k, double market, double dt);
+  // (null: the market's realized volatility); year_steps annualises a per-step variance.
+  double (*watched)(const PopulationSpec& p, const PopulationState& state, std::size_t k, double market,
+                    double year_steps);
 };
 
 // The table entry of a strategy.
