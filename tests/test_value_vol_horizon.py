@@ -8,8 +8,8 @@ position and sends nothing, so every trade a value trader takes (the
 aggressor) must come at a step whose decisions saw that volatility under
 ``vol_exit``. The same world with the market's own volatility (the default,
 0) does take trades at steps the slow average calls a storm, so the check can
-fail; and with ``vol_horizon = 0`` every run is the one before the field
-existed (the presets' fingerprints, tests/test_determinism.py).
+fail. With ``vol_horizon = 0`` (the default) they watch the market's measure,
+so every scenario without the field runs as it did before it existed.
 """
 
 from __future__ import annotations
