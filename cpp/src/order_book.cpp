@@ -383,15 +383,10 @@ std::vector<DepthLevel> OrderBook::depth(Side side, std::size_t n) const {
 }
 
 Qty OrderBook::quantity_to(Side side, Price limit) const {
-  const Side book_side = side == Side::Buy ? Side::Sell : Side::Buy;
-  Price p = side == Side::Buy ? best_ask_ : best_bid_;
-  if (p == kNoBid || p == kNoAsk) return 0;
-  Qty total = 0;
-  while (p != PriceLadder::kNone && (side == Side::Buy ? p <= limit : p >= limit)) {
-    total += ladder_.at(p).qty;
-    p = next_level(book_side, p);
-  }
-  return total;
+  // Every level from the touch to the limit is the other side's: the book never crosses.
+  const Price touch = side == Side::Buy ? best_ask_ : best_bid_;
+  if (touch == kNoBid || touch == kNoAsk) return 0;
+  return side == Side::Buy ? ladder_.quantity_in(touch, limit) : ladder_.quantity_in(limit, touch);
 }
 
 std::optional<OrderView> OrderBook::order(OrderId id) const {

@@ -70,6 +70,23 @@ class OccupancyBitmap {
     return static_cast<std::int64_t>((word << 6) | (63u - static_cast<unsigned>(std::countl_zero(l0_[word]))));
   }
 
+  // Calls f(slot) for every occupied slot in [lo, hi] (hi < the slot count),
+  // lowest first: a word at a time, so a range costs its words, not its levels.
+  template <class F>
+  void for_each_in(std::uint64_t lo, std::uint64_t hi, F&& f) const {
+    if (lo > hi) return;
+    const std::uint64_t last = hi >> 6;
+    for (std::uint64_t word = lo >> 6; word <= last; ++word) {
+      std::uint64_t bits = l0_[word];
+      if (word == lo >> 6) bits &= ~std::uint64_t{0} << (lo & 63);
+      if (word == last && (hi & 63) != 63) bits &= (std::uint64_t{1} << ((hi & 63) + 1)) - 1;
+      while (bits) {
+        f((word << 6) | static_cast<unsigned>(std::countr_zero(bits)));
+        bits &= bits - 1;
+      }
+    }
+  }
+
   std::size_t memory_bytes() const noexcept { return (l0_.capacity() + l1_.capacity()) * sizeof(std::uint64_t); }
 
  private:

@@ -64,6 +64,18 @@ class PriceLadder {
     return found == kNone ? kNone : base_ + found;
   }
 
+  // Lots resting at prices in [lo, hi] (either may lie outside the window).
+  Qty quantity_in(Price lo, Price hi) const noexcept {
+    Qty total = 0;
+    const Price end = base_ + window();  // compared, never subtracted: lo and hi may be any int64
+    if (levels_.empty() || lo > hi || hi < base_ || lo >= end) return total;
+    const std::int64_t i = lo <= base_ ? 0 : lo - base_;
+    const std::int64_t j = hi >= end ? window() - 1 : hi - base_;
+    occupied_.for_each_in(static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j),
+                          [&](std::uint64_t k) { total += levels_[static_cast<std::size_t>(k)].qty; });
+    return total;
+  }
+
   // Make the window hold every occupied level and price p, with room to spare
   // but never wider than `max_window` (a power of two >= the occupied span).
   // Occupied levels keep their contents; orders store absolute prices, so no
