@@ -166,9 +166,11 @@ void register_simulation(py::module_& m) {
              double scale = 1.0;
              for (std::size_t k = 0; k < n; ++k) scale += std::fabs(cash.data()[k]);
              scale += settings.insurance_fund;
-             PySimulation out{nullptr, engine->conserved(), scale};
+             PySimulation out{nullptr, 0.0, scale};
              out.sim = std::make_unique<Simulation>(std::move(s), std::move(engine),
                                                     std::vector<double>(param.data(), param.data() + n));
+             // Taken once the populations that start at their target hold it.
+             out.initial = out.sim->engine().conserved();
              return out;
            }),
            py::arg("spec"), py::arg("settings"), py::arg("tick_values"), py::arg("rules"), py::kw_only(),

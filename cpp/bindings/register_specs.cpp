@@ -181,6 +181,8 @@ void register_strategy_specs(py::module_& m) {
       .field("instruments", &PopulationSpec::instruments, "Every instrument traded, home first.")
       .field("activity", &PopulationSpec::activity, "Per-step probability an account acts.")
       .field("params", &PopulationSpec::params, "The strategy's parameters (its spec class).")
+      .field("open_at_target", &PopulationSpec::open_at_target,
+             "Its accounts start holding their first decision's target, at the start prices.")
       .def_property_readonly("strategy", &PopulationSpec::strategy, "The strategy, from the parameters' class.")
       .finish();
 }

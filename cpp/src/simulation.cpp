@@ -144,6 +144,8 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   }
   recording_.steps.reserve(spec_.steps * ni);
   if (spec_.trade_log) engine_->set_trade_sink(&liquidation_trades_);
+  for (std::size_t p = 0; p < spec_.populations.size(); ++p)
+    if (spec_.populations[p].open_at_target) open_at_target(p);
 }
 
 void Simulation::log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation) {
@@ -431,6 +433,36 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
   }
   if constexpr (!kAtSlot)
     for (PopulationState& s : states_) s.cursor = 0;
+}
+
+void Simulation::open_at_target(std::size_t p) {
+  const PopulationSpec& pop = spec_.populations[p];
+  PopulationState& state = states_[p];
+  const StrategyKernel& kernel = *state.kernel;
+  if (kernel.quotes || !kernel.decide || kernel.draws)
+    bad("populations[" + std::to_string(p) + "].open_at_target",
+        "only strategies that size a position without drawing start at their target (allocator, holder, "
+        "speculator, value)");
+  const std::size_t ni = engine_->instruments();
+  std::vector<Qty> position(std::size_t{pop.count} * ni, 0);
+  std::vector<double> entry(position.size(), 0.0);
+  // Every account decides once, as if all were due at the start.
+  for (std::uint32_t c = 0; c < pop.count; ++c) gather<false>(pop.first + c, p, 0);
+  for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
+    DecisionBatch& b = state.batches[k];
+    const std::size_t i = pop.instruments[k];
+    MarketView m = view(i);
+    m.fair = spec_.fundamentals[i].start / spec_.tick_size[i];  // the first step has not drawn it yet
+    if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
+    b.size_outputs();
+    kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
+    for (std::uint32_t c = 0; c < pop.count; ++c) {
+      position[std::size_t{c} * ni + i] = b.target[c];
+      entry[std::size_t{c} * ni + i] = m.last;
+    }
+  }
+  for (DecisionBatch& b : state.batches) b.clear();
+  open_positions(pop.first, pop.count, position.data(), entry.data());
 }
 
 void Simulation::decide_batches() {

@@ -203,7 +203,9 @@ def population(
     pop: Population, first: int, names: Sequence[str], dt: float, count: int | None = None
 ) -> _core.PopulationSpec:
     """A population as the engine's spec; its accounts start at id `first` (`count`
-    of them: by default the population's own number)."""
+    of them: by default the population's own number, and then they start as its
+    ``opening`` says; a snapshot's block of `count` accounts that follow it holds
+    what the file says)."""
     instruments = [names.index(x) for x in pop.traded]
     return _core.PopulationSpec(
         first=first,
@@ -212,6 +214,7 @@ def population(
         instruments=instruments,
         activity=min(1.0, pop.activity * dt / 3600.0),
         params=strategy_spec(pop.params, dt, names),
+        open_at_target=count is None and pop.opening == "target",
     )
 
 

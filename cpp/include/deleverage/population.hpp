@@ -45,6 +45,11 @@ struct PopulationSpec {
   std::vector<std::uint16_t> instruments;
   double activity = 0.0;  // probability an account acts in a step, in (0, 1]
   StrategyParams params;  // the strategy's own parameters
+  // Its accounts start holding the position their first decision would target,
+  // at the start prices, the other side outside the venue: a market already in
+  // place rather than every account building its book against the dealers at
+  // once. Only for strategies that decide without drawing.
+  bool open_at_target = false;
 
   Strategy strategy() const noexcept { return static_cast<Strategy>(params.index()); }
 };

@@ -111,6 +111,10 @@ class Simulation {
   void schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots);
 
  private:
+  // At construction: population p's accounts open the positions their first
+  // decision would target (PopulationSpec::open_at_target).
+  void open_at_target(std::size_t p);
+
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
   static constexpr double kReturnSeconds = 300.0;

@@ -35,6 +35,11 @@ STRATEGIES: tuple[str, ...] = (
 )
 MarginMode = Literal["isolated", "cross"]
 MARGIN_MODES: tuple[str, ...] = ("isolated", "cross")
+Opening = Literal["flat", "target"]
+OPENINGS: tuple[str, ...] = ("flat", "target")
+#: The strategies whose accounts may start holding their target (they size a
+#: position without drawing; market makers quote, noise traders draw).
+OPENS_AT_TARGET: tuple[str, ...] = ("speculator", "value", "holder", "allocator")
 ValueSide = Literal["both", "long", "short"]
 VALUE_SIDES: tuple[str, ...] = ("both", "long", "short")
 HolderAnchor = Literal["average", "fair"]
@@ -468,7 +473,12 @@ class Population:
     besides ``instrument`` (a speculator long gold and crypto); each account's
     budget is split equally between all of them, and it needs cross margin
     (one equity against the sum of the positions' maintenance margins).
-    Market makers quote one instrument.
+    Market makers quote one instrument. ``opening``: ``"flat"`` (every account
+    starts without a position) or ``"target"``: each starts holding the
+    position its first decision would want, opened at the start prices with the
+    other side outside the venue (a market already in place, rather than every
+    account building its book against the dealers in the first hours); for
+    allocators, holders, speculators and value traders.
     """
 
     name: str
@@ -480,6 +490,7 @@ class Population:
     margin_mode: MarginMode = "isolated"
     params: StrategyParams | None = None
     also: tuple[str, ...] = ()
+    opening: Opening = "flat"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -504,6 +515,13 @@ class Population:
             )
         if also and strategy == "market_maker":
             raise ValueError("also: market makers quote one instrument, got " + repr(list(also)))
+        if check_choice("opening", self.opening, OPENINGS) == "target" and (
+            strategy not in OPENS_AT_TARGET
+        ):
+            raise ValueError(
+                f"opening: 'target' is for {', '.join(OPENS_AT_TARGET)}; "
+                f"a {strategy} population starts 'flat'"
+            )
         cls = self.params_class(strategy)
         if self.params is None:
             set_field(self, "params", cls())

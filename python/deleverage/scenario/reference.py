@@ -358,6 +358,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "instrument names, not `instrument`, each once; not for market makers",
             "other instruments traded, with the budget split equally",
         ),
+        "opening": (
+            "`flat`, `target`; `target` for speculator, value, holder, allocator",
+            "what the accounts hold at the start: nothing, or the position their first "
+            "decision wants (at the start prices, the other side outside the venue)",
+        ),
     },
     Distribution: {
         "kind": ("`fixed`, `uniform`, `lognormal`, `discrete`", "the distribution"),
