@@ -13,6 +13,7 @@ from deleverage.counterfactuals import (
     FACTORS,
     cap_leverage,
     isolate_cross_margin,
+    no_dealer_budgets,
     no_margin_hikes,
     no_news,
     resolve_factors,
@@ -25,6 +26,7 @@ from deleverage.scenario import (
     Fundamental,
     InstrumentSpec,
     MarginChange,
+    MarketMakerParams,
     Policy,
     Population,
     Scenario,
@@ -118,6 +120,25 @@ def test_dealers_never_withdraw(base: Scenario) -> None:
     before = _by_name(base)["market_makers"].params
     assert makers == dc.replace(before, vol_withdraw=100.0, loss_withdraw=1.0)
     _others_equal(base, world, "market_maker")
+
+
+def test_dealer_budgets_go_and_nothing_else_changes() -> None:
+    world = load_preset("dash-for-cash-2020")
+    unbudgeted = no_dealer_budgets(world)
+    before = _by_name(world)["gold_dealers"].params
+    after = _by_name(unbudgeted)["gold_dealers"].params
+    assert isinstance(before, MarketMakerParams)
+    assert before.var_volatility > 0
+    assert after == dc.replace(before, var_volatility=0.0)
+    for p, q in zip(world.populations, unbudgeted.populations, strict=True):
+        if isinstance(p.params, MarketMakerParams):
+            assert dc.replace(p, params=None) == dc.replace(q, params=None)
+            assert q.params.var_volatility == 0.0  # type: ignore[union-attr]
+        else:
+            assert p == q
+    assert unbudgeted.replace(populations=world.populations) == world
+    # A world whose makers have no budget comes back as it was.
+    assert no_dealer_budgets(unbudgeted) == unbudgeted
 
 
 def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:
@@ -244,6 +265,7 @@ def test_builtin_names_and_resolution() -> None:
         "news",
         "margin_hikes",
         "cross_margin",
+        "dealer_budgets",
     }
     for name, fn in FACTORS.items():
         assert fn.__doc__

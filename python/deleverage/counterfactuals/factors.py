@@ -9,7 +9,7 @@ Common random numbers: ``simulate`` draws each population's accounts from
 ``SeedSequence([seed, k])`` (``k`` the population's position, cash first, then
 the strategy's parameter) and addresses every engine draw by seed, stream,
 step and account. Factors that only change parameters (``leverage``,
-``dealers``, ``arbitrage``, ``news``, ``margin_hikes``) keep every population
+``dealers``, ``arbitrage``, ``news``, ``margin_hikes``, ``dealer_budgets``) keep every population
 and account where it was, so the paired runs share their accounts' cash, their
 activation clocks, the fair value's diffusion and the order flow's randomness;
 they differ only by what the factor changed and what follows from it.
@@ -45,6 +45,7 @@ __all__ = [
     "cap_leverage",
     "divide_distribution",
     "isolate_cross_margin",
+    "no_dealer_budgets",
     "no_margin_hikes",
     "no_news",
     "resolve_factors",
@@ -98,6 +99,19 @@ def steady_dealers(scenario: Scenario) -> Scenario:
     inventory.
     """
     return _replace_params(scenario, MarketMakerParams, vol_withdraw=MAX_VOL, loss_withdraw=1.0)
+
+
+def no_dealer_budgets(scenario: Scenario) -> Scenario:
+    """``dealer_budgets``: market makers carry no value-at-risk budget.
+
+    Their ``var_volatility`` goes to 0, so the inventory they may carry stays
+    their ``inventory_limit`` however volatile the market; they still withdraw
+    as before, widen their quotes with volatility and lean against inventory.
+    Where ``dealers`` asks what the dealers' leaving did, this asks what their
+    shrinking balance sheet did (a long dealer beyond its room quotes offers
+    only, so it sells into a storm).
+    """
+    return _replace_params(scenario, MarketMakerParams, var_volatility=0.0)
 
 
 def steady_arbitrage(scenario: Scenario) -> Scenario:
@@ -218,6 +232,7 @@ FACTORS: dict[str, FactorFunction] = {
     "news": no_news,
     "margin_hikes": no_margin_hikes,
     "cross_margin": isolate_cross_margin,
+    "dealer_budgets": no_dealer_budgets,
 }
 
 #: The factors ``counterfactual`` removes unless told otherwise.

@@ -72,6 +72,7 @@ COUNTERFACTUAL_CAUSES: tuple[str, ...] = (
     "news",
     "margin_hikes",
     "cross_margin",
+    "dealer_budgets",
 )
 
 #: Prefixes of the figures that are not market facts.
