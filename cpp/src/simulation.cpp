@@ -449,13 +449,11 @@ void Simulation::open_at_target(std::size_t p) {
   // Every account decides once, as if all were due at the start.
   for (std::uint32_t c = 0; c < pop.count; ++c) gather<false>(pop.first + c, p, 0);
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
-    DecisionBatch& b = state.batches[k];
+    const DecisionBatch& b = state.batches[k];
     const std::size_t i = pop.instruments[k];
     MarketView m = view(i);
     m.fair = spec_.fundamentals[i].start / spec_.tick_size[i];  // the first step has not drawn it yet
-    if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
-    b.size_outputs();
-    kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
+    decide(p, k, m);
     for (std::uint32_t c = 0; c < pop.count; ++c) {
       position[std::size_t{c} * ni + i] = b.target[c];
       entry[std::size_t{c} * ni + i] = m.last;
@@ -465,20 +463,23 @@ void Simulation::open_at_target(std::size_t p) {
   open_positions(pop.first, pop.count, position.data(), entry.data());
 }
 
+void Simulation::decide(std::size_t p, std::size_t k, MarketView m) {
+  const PopulationSpec& pop = spec_.populations[p];
+  PopulationState& state = states_[p];
+  const StrategyKernel& kernel = *state.kernel;
+  if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
+  DecisionBatch& b = state.batches[k];
+  b.size_outputs();
+  kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
+}
+
 void Simulation::decide_batches() {
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
-    PopulationState& state = states_[p];
+    const PopulationState& state = states_[p];
     const PopulationSpec& pop = spec_.populations[p];
-    const StrategyKernel& kernel = *state.kernel;
-    if (kernel.quotes || state.batches.front().size() == 0) continue;
+    if (state.kernel->quotes || state.batches.front().size() == 0) continue;
     decisions_ += state.batches.front().size();
-    for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
-      DecisionBatch& b = state.batches[k];
-      MarketView m = view(pop.instruments[k]);
-      if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
-      b.size_outputs();
-      kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
-    }
+    for (std::size_t k = 0; k < pop.instruments.size(); ++k) decide(p, k, view(pop.instruments[k]));
   }
 }
 

@@ -114,6 +114,9 @@ class Simulation {
   // At construction: population p's accounts open the positions their first
   // decision would target (PopulationSpec::open_at_target).
   void open_at_target(std::size_t p);
+  // Population p's decisions on its k-th instrument for the batch gathered, seeing market m
+  // (and the volatility its own measure gives, where it keeps one).
+  void decide(std::size_t p, std::size_t k, MarketView m);
 
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
