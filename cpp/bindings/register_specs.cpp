@@ -132,6 +132,8 @@ void register_strategy_specs(py::module_& m) {
       .field("vol_exit", &ValueParams::vol_exit, "Volatility where they step out.")
       .field("leverage", &ValueParams::leverage, "Most leverage.")
       .field("reach", &ValueParams::reach, "How far toward fair value their limit goes.")
+      .field("stress_instruments", &ValueParams::stress_instruments,
+             "Other instruments whose storm keeps them out too.")
       .field("hold_when_out", &ValueParams::hold_when_out, "Keep the position when out.")
       .field("hold_to_fair", &ValueParams::hold_to_fair, "Reduce a position only once the price crosses fair.")
       .field("hold_through_storm", &ValueParams::hold_through_storm,

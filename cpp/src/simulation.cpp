@@ -61,6 +61,9 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
       limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
     }
+    if (const auto* value = std::get_if<populations::ValueParams>(&pop.params))
+      for (const auto j : value->stress_instruments)
+        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
     if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
       limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");
     if (const auto* value = std::get_if<populations::ValueParams>(&pop.params)) {
@@ -468,9 +471,18 @@ void Simulation::decide(std::size_t p, std::size_t k, MarketView m) {
   PopulationState& state = states_[p];
   const StrategyKernel& kernel = *state.kernel;
   if (kernel.watched) m.volatility = kernel.watched(pop, state, k, m.volatility, Fundamental::kYear / spec_.dt);
+  m.volatility = std::max(m.volatility, stress_volatility(pop));
   DecisionBatch& b = state.batches[k];
   b.size_outputs();
   kernel.decide(pop, m, kernel.signal(state, k, spec_.dt, now_), b);
+}
+
+double Simulation::stress_volatility(const PopulationSpec& pop) const noexcept {
+  const auto* value = std::get_if<populations::ValueParams>(&pop.params);
+  double highest = 0.0;
+  if (value != nullptr)
+    for (const std::uint16_t j : value->stress_instruments) highest = std::max(highest, view(j).volatility);
+  return highest;
 }
 
 void Simulation::decide_batches() {
@@ -669,8 +681,9 @@ void Simulation::step(std::uint64_t t) {
     for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
       const std::size_t i = pop.instruments[k];
       const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);
-      const Tape tape{signals_[i].last, step_return_[i], fair_ticks_[i], horizon, volatility, year_steps, &rng_, t,
-                      (p << 16) | k};
+      const Tape tape{
+          signals_[i].last, step_return_[i],       fair_ticks_[i], horizon, volatility, year_steps, &rng_, t,
+          (p << 16) | k,    stress_volatility(pop)};
       kernel.observe(pop, states_[p], k, tape);
     }
   }

@@ -70,6 +70,7 @@ const StrategyKernel kValue{
         s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
         volatility = own_volatility(s, k, tape.year_steps);
       }
+      volatility = std::max(volatility, tape.stress_volatility);
       // A step at or above vol_exit restarts their wait.
       if (q.calm_steps > 0 && volatility >= q.vol_exit)
         s.calm_from[k] = tape.t + 1 + static_cast<std::uint64_t>(q.calm_steps);

@@ -226,6 +226,7 @@ class ValueSpec:
         calm_steps: int = ...,
         side: int = ...,
         vol_alpha: float = ...,
+        stress_instruments: list[int] = ...,
     ) -> None: ...
     @property
     def capital_fraction(self) -> float: ...
@@ -251,6 +252,8 @@ class ValueSpec:
     def side(self) -> int: ...
     @property
     def vol_alpha(self) -> float: ...
+    @property
+    def stress_instruments(self) -> list[int]: ...
 
 class MarketMakerSpec:
     fields: ClassVar[tuple[str, ...]]

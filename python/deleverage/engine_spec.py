@@ -132,6 +132,7 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
         calm_steps=round(p.calm_after / dt),
         side=VALUE_SIDES.index(p.side),
         vol_alpha=alpha(p.vol_horizon, dt) if p.vol_horizon > 0 else 0.0,
+        stress_instruments=[names.index(x) for x in p.stress_instruments],
     )
 
 

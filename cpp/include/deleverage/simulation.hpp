@@ -117,6 +117,9 @@ class Simulation {
   // Population p's decisions on its k-th instrument for the batch gathered, seeing market m
   // (and the volatility its own measure gives, where it keeps one).
   void decide(std::size_t p, std::size_t k, MarketView m);
+  // The highest realized volatility among a value population's stress
+  // instruments (0 for none, and for other strategies).
+  double stress_volatility(const PopulationSpec& pop) const noexcept;
 
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.

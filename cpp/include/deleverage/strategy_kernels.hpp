@@ -50,6 +50,7 @@ struct Tape {
   const CounterRng* rng;
   std::uint64_t t;
   std::uint64_t key;
+  double stress_volatility;  // the highest among the population's stress instruments (0: none)
 };
 
 struct StrategyKernel {

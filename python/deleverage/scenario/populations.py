@@ -199,6 +199,11 @@ class ValueParams:
     realized volatility, a few minutes long. A slow one (a day) still jumps in
     a crash, since a crash's returns are large, but comes down only once the
     storm has passed: patient money that is out at once and back late.
+    ``stress_instruments`` (names of other instruments of the scenario): their
+    storms keep them out too. The volatility they step out and wait by is the
+    highest of their own and these markets' realized volatility (one risk limit
+    across a portfolio: long-term holders of gold who stand back while equities
+    crash).
     """
 
     capital_fraction: float = 0.5
@@ -213,6 +218,7 @@ class ValueParams:
     calm_after: float = 0.0
     side: ValueSide = "both"
     vol_horizon: float = 0.0
+    stress_instruments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_field(
@@ -239,6 +245,18 @@ class ValueParams:
         set_field(self, "calm_after", check_float("calm_after", self.calm_after, 0.0, YEAR))
         check_choice("side", self.side, VALUE_SIDES)
         set_field(self, "vol_horizon", check_float("vol_horizon", self.vol_horizon, 0.0, YEAR))
+        set_field(self, "stress_instruments", check_stress_instruments(self.stress_instruments))
+
+
+def check_stress_instruments(value: object) -> tuple[str, ...]:
+    """``stress_instruments``: names of instruments, each once (the scenario
+    checks that they exist and are not the population's own)."""
+    watched = check_sequence("stress_instruments", value)
+    for k, name in enumerate(watched):
+        check_str(f"stress_instruments[{k}]", name)
+        if name in watched[:k]:
+            raise ValueError(f"stress_instruments[{k}]: instrument {name!r} is listed twice")
+    return watched
 
 
 @dataclass(frozen=True)
@@ -354,12 +372,7 @@ class MarketMakerParams:
             "max_basis",
             check_float("max_basis", self.max_basis, 0.0, math.inf, lo_open=True, allow_inf=True),
         )
-        watched = check_sequence("stress_instruments", self.stress_instruments)
-        for k, name in enumerate(watched):
-            check_str(f"stress_instruments[{k}]", name)
-            if name in watched[:k]:
-                raise ValueError(f"stress_instruments[{k}]: instrument {name!r} is listed twice")
-        set_field(self, "stress_instruments", watched)
+        set_field(self, "stress_instruments", check_stress_instruments(self.stress_instruments))
 
 
 @dataclass(frozen=True)

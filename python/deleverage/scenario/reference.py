@@ -424,6 +424,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 365 * 86400),
             "seconds of their own volatility average (0: the market's realized volatility)",
         ),
+        "stress_instruments": (
+            "other instruments' names, each once, not their own",
+            "instruments whose storm keeps them out too (the highest volatility counts)",
+        ),
     },
     PARAMS_CLASSES["market_maker"]: {
         "levels": (_i(1, 100), "price levels a side"),

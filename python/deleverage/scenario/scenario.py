@@ -37,7 +37,12 @@ from deleverage.scenario.distributions import (
 from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import MAX_STEPS, Fundamental
 from deleverage.scenario.policy import Policy
-from deleverage.scenario.populations import MAX_ACCOUNTS, MarketMakerParams, Population
+from deleverage.scenario.populations import (
+    MAX_ACCOUNTS,
+    MarketMakerParams,
+    Population,
+    ValueParams,
+)
 from deleverage.scenario.start import check_start
 from deleverage.scenario.targets import Target
 
@@ -316,13 +321,14 @@ class Scenario:
         for i, pop in enumerate(populations):
             for k, name in enumerate(pop.also):
                 check_known(f"populations[{i}].also[{k}]", name)
-            if isinstance(pop.params, MarketMakerParams):
+            if isinstance(pop.params, (MarketMakerParams, ValueParams)):
+                whose = "the dealers'" if isinstance(pop.params, MarketMakerParams) else "their"
                 for k, name in enumerate(pop.params.stress_instruments):
                     path = f"populations[{i}].params.stress_instruments[{k}]"
                     check_known(path, name)
                     if name == pop.instrument:
                         raise ValueError(
-                            f"{path}: the dealers' own instrument {name!r} is always watched; "
+                            f"{path}: {whose} own instrument {name!r} is always watched; "
                             "list only other instruments"
                         )
         set_field(self, "correlation", _check_correlation(self.correlation, len(instruments)))

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "deleverage/decision_batch.hpp"
 #include "deleverage/market_view.hpp"
@@ -30,6 +31,10 @@ struct ValueParams {
   // Per-step weight of their own average of squared returns, the volatility
   // they size, step out and wait by (0: the market's realized volatility).
   double vol_alpha = 0.0;
+  // Other instruments whose storm keeps them out too: the volatility they step
+  // out and wait by is the highest of theirs and these markets' (one risk limit
+  // across a portfolio).
+  std::vector<std::uint16_t> stress_instruments;
 };
 
 // The sides of the mispricing they trade: both, or one (a producers' book only sells forward).

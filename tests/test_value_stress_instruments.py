@@ -1,0 +1,127 @@
+"""``ValueParams.stress_instruments``: value traders whom another market's storm keeps out.
+
+Oracle: the recorded realized volatility of each instrument. A step's decisions
+see the volatility after the step before, and the value traders step out at
+the highest of their own instrument's and their stress instruments'. With
+``hold_when_out`` a trader that is out keeps its position and sends nothing,
+so every trade a value trader takes (the aggressor) must come at a step where
+both were under ``vol_exit``. The same world without the field takes trades
+while only the index is stormy, so the check can fail. Without the field
+every scenario runs as before (the presets' fingerprints, not repeated here).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from deleverage import _core, engine_spec
+from deleverage.result import Result
+from deleverage.scenario import Scenario, from_toml_str, to_toml_str
+from deleverage.scenario.populations import ValueParams
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+EXIT = 0.8
+FRACTION = 0.02
+SEEDS = range(2)
+
+
+def _world(stress: tuple[str, ...]) -> Scenario:
+    s = load_preset("dash-for-cash-2020").scaled(FRACTION).replace(targets=())
+    pops = []
+    for p in s.populations:
+        if p.name == "gold_value":
+            assert isinstance(p.params, ValueParams)
+            params = dataclasses.replace(
+                p.params,
+                hold_when_out=True,
+                vol_reference=0.3,
+                vol_exit=EXIT,
+                stress_instruments=stress,
+            )
+            p = dataclasses.replace(p, params=params)
+        pops.append(p)
+    return s.replace(populations=tuple(pops))
+
+
+def _seen(r: Result, name: str) -> np.ndarray:
+    """The realized volatility of ``name`` that each step's decisions see."""
+    v = r.series[(name, "volatility")].to_numpy()
+    return np.concatenate([[np.nan], v[:-1]])  # step 0 sees the start: not judged
+
+
+def _value_taker_steps(r: Result) -> np.ndarray:
+    first = 0
+    for p in r.scenario.populations:
+        if p.name == "gold_value":
+            break
+        first += p.accounts
+    end = first + p.accounts
+    trades = r.trades
+    assert trades is not None
+    gold = trades[trades["instrument"] == "GOLD"]
+    buys = gold["aggressor"] == "buy"
+    taker = np.where(buys, gold["buyer"], gold["seller"]).astype(np.int64)
+    mine = (taker >= first) & (taker < end)
+    seconds = (gold["time"][mine] - r.series.index[0]).dt.total_seconds().to_numpy()
+    return np.round(seconds / r.scenario.clock.dt).astype(np.int64)
+
+
+def test_value_traders_stay_out_while_the_index_storms() -> None:
+    taken = in_storm = free_in_storm = 0
+    for seed in SEEDS:
+        r = simulate(_world(("INDEX",)), seed, trade_log=True, progress=False)
+        gold, index = _seen(r, "GOLD"), _seen(r, "INDEX")
+        watched = np.fmax(gold, index)
+        steps = _value_taker_steps(r)
+        steps = steps[steps > 0]
+        near = np.abs(watched[steps] - EXIT) < 1e-9 * EXIT  # a tie decided by the last bit
+        taken += len(steps)
+        in_storm += int((watched[steps][~near] >= EXIT).sum())
+        assert ((index >= EXIT) & (gold < EXIT)).any()  # a storm only the index has
+        assert r.conservation_error < 1e-12
+        free = simulate(_world(()), seed, trade_log=True, progress=False)
+        fsteps = _value_taker_steps(free)
+        fsteps = fsteps[fsteps > 0]
+        fg, fi = _seen(free, "GOLD"), _seen(free, "INDEX")
+        free_in_storm += int(((fi[fsteps] >= EXIT) & (fg[fsteps] < EXIT)).sum())
+    assert taken > 0  # they trade
+    assert in_storm == 0
+    assert free_in_storm > 0  # without the field they trade through the index's storms
+
+
+def test_stress_instruments_round_trip_and_threads() -> None:
+    world = _world(("INDEX",))
+    assert from_toml_str(to_toml_str(world)) == world
+    short = world.with_steps(600)
+    one = simulate(short, 1, threads=1, progress=False)
+    two = simulate(short, 1, threads=2, progress=False)
+    assert one.series.equals(two.series)
+
+
+@pytest.mark.parametrize(
+    ("stress", "error", "match"),
+    [
+        (("OIL",), ValueError, r"populations\[\d+\]\.params\.stress_instruments\[0\]: unknown"),
+        (("GOLD",), ValueError, r"stress_instruments\[0\]: their own instrument 'GOLD'"),
+        (("INDEX", "INDEX"), ValueError, r"stress_instruments\[1\]: instrument 'INDEX' is listed"),
+        ((3,), TypeError, r"stress_instruments\[0\]"),
+        ("INDEX", TypeError, r"stress_instruments"),
+    ],
+)
+def test_bad_stress_instruments_name_the_field(stress: object, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        _world(stress)  # type: ignore[arg-type]
+
+
+def test_the_engine_refuses_an_unknown_stress_instrument(monkeypatch: pytest.MonkeyPatch) -> None:
+    def convert(p: object, dt: float, names: object) -> _core.ValueSpec:
+        return _core.ValueSpec(stress_instruments=[7])
+
+    bad = engine_spec.StrategyEntry(convert, None)
+    monkeypatch.setitem(engine_spec.STRATEGIES, ValueParams, bad)
+    with pytest.raises(ValueError, match=r"params\.stress_instruments: unknown instrument 7"):
+        simulate(_world(()).with_steps(2), 0, progress=False)
