@@ -61,15 +61,14 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
       limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
     }
-    if (const auto* value = std::get_if<populations::ValueParams>(&pop.params))
-      for (const auto j : value->stress_instruments)
-        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
     if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
       limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");
     if (const auto* value = std::get_if<populations::ValueParams>(&pop.params)) {
       if (value->side > populations::kValueShortOnly)
         bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
       limits::kValueVolAlpha.check(value->vol_alpha, where + ".params.vol_alpha");
+      for (const auto j : value->stress_instruments)
+        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
     }
     if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
       limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
