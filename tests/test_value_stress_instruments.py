@@ -23,6 +23,7 @@ from deleverage.scenario import Scenario, from_toml_str, to_toml_str
 from deleverage.scenario.populations import ValueParams
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
+from trade_takers import taker_steps
 
 EXIT = 0.8
 FRACTION = 0.02
@@ -53,30 +54,13 @@ def _seen(r: Result, name: str) -> np.ndarray:
     return np.concatenate([[np.nan], v[:-1]])  # step 0 sees the start: not judged
 
 
-def _value_taker_steps(r: Result) -> np.ndarray:
-    first = 0
-    for p in r.scenario.populations:
-        if p.name == "gold_value":
-            break
-        first += p.accounts
-    end = first + p.accounts
-    trades = r.trades
-    assert trades is not None
-    gold = trades[trades["instrument"] == "GOLD"]
-    buys = gold["aggressor"] == "buy"
-    taker = np.where(buys, gold["buyer"], gold["seller"]).astype(np.int64)
-    mine = (taker >= first) & (taker < end)
-    seconds = (gold["time"][mine] - r.series.index[0]).dt.total_seconds().to_numpy()
-    return np.round(seconds / r.scenario.clock.dt).astype(np.int64)
-
-
 def test_value_traders_stay_out_while_the_index_storms() -> None:
     taken = in_storm = free_in_storm = 0
     for seed in SEEDS:
         r = simulate(_world(("INDEX",)), seed, trade_log=True, progress=False)
         gold, index = _seen(r, "GOLD"), _seen(r, "INDEX")
         watched = np.fmax(gold, index)
-        steps = _value_taker_steps(r)
+        steps = taker_steps(r, "gold_value", "GOLD")
         steps = steps[steps > 0]
         near = np.abs(watched[steps] - EXIT) < 1e-9 * EXIT  # a tie decided by the last bit
         taken += len(steps)
@@ -84,7 +68,7 @@ def test_value_traders_stay_out_while_the_index_storms() -> None:
         assert ((index >= EXIT) & (gold < EXIT)).any()  # a storm only the index has
         assert r.conservation_error < 1e-12
         free = simulate(_world(()), seed, trade_log=True, progress=False)
-        fsteps = _value_taker_steps(free)
+        fsteps = taker_steps(free, "gold_value", "GOLD")
         fsteps = fsteps[fsteps > 0]
         fg, fi = _seen(free, "GOLD"), _seen(free, "INDEX")
         free_in_storm += int(((fi[fsteps] >= EXIT) & (fg[fsteps] < EXIT)).sum())

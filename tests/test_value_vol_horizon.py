@@ -26,6 +26,7 @@ from deleverage.scenario import Scenario, from_toml_str, to_toml_str
 from deleverage.scenario.populations import ValueParams
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
+from trade_takers import taker_steps
 
 YEAR = 365.0 * 86400.0
 RETURN_SECONDS = 300.0
@@ -71,28 +72,12 @@ def _watched(r: Result, horizon: float) -> np.ndarray:
     return seen
 
 
-def _value_taker_steps(r: Result) -> np.ndarray:
-    """Steps at which a value trader was the aggressor of a trade."""
-    first = 0
-    for p in r.scenario.populations:
-        if p.name == "value":
-            break
-        first += p.accounts
-    end = first + p.accounts
-    trades = r.trades
-    assert trades is not None
-    buys = trades["aggressor"] == "buy"
-    taker = np.where(buys, trades["buyer"], trades["seller"]).astype(np.int64)
-    mine = (taker >= first) & (taker < end)
-    return np.round(trades["time"].to_numpy()[mine] / r.scenario.clock.dt).astype(np.int64)
-
-
 def test_value_traders_take_only_when_their_own_volatility_is_calm() -> None:
     taken = seen_in_storm = fast_in_storm = 0
     for seed in SEEDS:
         r = simulate(_world(HORIZON), seed, trade_log=True, progress=False)
         seen = _watched(r, HORIZON)
-        steps = _value_taker_steps(r)
+        steps = taker_steps(r, "value")
         near = np.abs(seen[steps] - EXIT) < 1e-9 * EXIT  # a tie decided by the last bit: not judged
         taken += len(steps)
         seen_in_storm += int((seen[steps][~near] >= EXIT).sum())
@@ -101,7 +86,7 @@ def test_value_traders_take_only_when_their_own_volatility_is_calm() -> None:
         assert r.conservation_error < 1e-12
         # With the market's few-minute volatility they trade in the slow measure's storm.
         fast = simulate(_world(0.0), seed, trade_log=True, progress=False)
-        fast_in_storm += int((_watched(fast, HORIZON)[_value_taker_steps(fast)] >= EXIT).sum())
+        fast_in_storm += int((_watched(fast, HORIZON)[taker_steps(fast, "value")] >= EXIT).sum())
     assert taken > 0  # they trade
     assert seen_in_storm == 0
     assert fast_in_storm > 0
