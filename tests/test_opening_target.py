@@ -17,6 +17,7 @@ import pytest
 from deleverage import _core, engine_spec
 from deleverage.scenario import (
     AllocatorParams,
+    Distribution,
     Population,
     Scenario,
     ValueParams,
@@ -28,6 +29,7 @@ from deleverage.simulate import build, simulate
 
 FRACTION = 0.02
 DAY = 288  # five-minute steps
+CASH = Distribution.fixed(1000.0)
 
 
 def _opening(world: Scenario, name: str, opening: str, **params: object) -> Scenario:
@@ -113,26 +115,17 @@ def test_opening_round_trips_through_toml(world: Scenario) -> None:
     assert again.populations[0].opening == "target"
 
 
-@pytest.mark.parametrize(
-    ("strategy", "params"),
-    [("market_maker", None), ("noise", None)],
-)
-def test_strategies_without_a_target_are_refused(strategy: str, params: object) -> None:
+@pytest.mark.parametrize("strategy", ["market_maker", "noise"])
+def test_strategies_without_a_target_are_refused(strategy: str) -> None:
     with pytest.raises(ValueError, match=r"^opening: 'target' is for speculator, value, holder"):
         Population(
             name="p",
             strategy=strategy,  # type: ignore[arg-type]
             accounts=1,
             instrument="GOLD",
-            cash=_cash(),  # type: ignore[arg-type]
+            cash=CASH,
             opening="target",
         )
-
-
-def _cash() -> object:
-    from deleverage.scenario import Distribution
-
-    return Distribution.fixed(1000.0)
 
 
 @pytest.mark.parametrize("bad", ["open", "", "TARGET", 1])
@@ -143,7 +136,7 @@ def test_bad_openings_name_the_field(bad: object) -> None:
             strategy="value",
             accounts=1,
             instrument="GOLD",
-            cash=_cash(),  # type: ignore[arg-type]
+            cash=CASH,
             params=ValueParams(),
             opening=bad,  # type: ignore[arg-type]
         )
