@@ -46,7 +46,10 @@ def _opening(world: Scenario, name: str, opening: str, **params: object) -> Scen
 
 @pytest.fixture(scope="module")
 def world() -> Scenario:
-    return load_preset("dash-for-cash-2020").scaled(FRACTION)
+    """The dash for cash with every population starting flat (the preset's
+    allocators hold their book from the start), so that each test sets what it
+    checks."""
+    return _opening(load_preset("dash-for-cash-2020").scaled(FRACTION), "macro_funds", "flat")
 
 
 def test_allocators_open_what_their_sizing_rule_wants(world: Scenario) -> None:

@@ -1,7 +1,10 @@
 """The dash-for-cash-2020 preset's figures over seeds, as the tables in
 docs/dash-for-cash-2020.md: each seed as is, with every cross-margined
-portfolio split into isolated accounts (``cross_margin``), and without the
-index news (``news``), on the same seed.
+portfolio split into isolated accounts (``cross_margin``), without the index
+news (``news``), with every population at 1x (``leverage``), with dealers that
+carry no value-at-risk budget (``dealer_budgets``) and without the patient
+funds (the last population, so every other account stays the same), on the
+same seed.
 
 Usage: python tools/calibration/dash_for_cash_2020.py [FRACTION] [SEEDS]
 FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
@@ -13,8 +16,13 @@ from __future__ import annotations
 import sys
 import time
 
-from deleverage.analysis import haven_selling
-from deleverage.counterfactuals import isolate_cross_margin, no_news
+from deleverage.analysis import episode_metrics, haven_selling
+from deleverage.counterfactuals import (
+    cap_leverage,
+    isolate_cross_margin,
+    no_dealer_budgets,
+    no_news,
+)
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -25,14 +33,19 @@ STRESS = (21, 35)
 COLUMNS = (
     ("risk_drawdown", "index drawdown", "pct"),
     ("risk_worst_day", "worst day", "pct"),
-    ("haven_premium_before", "gold premium 6 Mar", "pct"),
+    ("haven_premium_before", "gold vs value 6 Mar", "pct"),
     ("haven_fall", "gold fall", "pct"),
     ("haven_low_day", "low day", "day"),
     ("haven_fair_change", "gold fair", "pct"),
-    ("haven_premium_min", "lowest premium", "pct"),
+    ("haven_premium_min", "lowest close vs value", "pct"),
     ("correlation_calm", "corr calm", "r"),
     ("correlation_stress", "corr stress", "r"),
 )
+
+
+#: From ``episode_metrics``: the lowest hourly gap to value from 16 March, and
+#: the hours until half of it is back.
+EPISODE = (("overshoot", "lowest hour vs value", "pct"), ("recovery_hours", "half back", "hours"))
 
 
 def _fmt(value: float, kind: str) -> str:
@@ -40,6 +53,8 @@ def _fmt(value: float, kind: str) -> str:
         return f"{100 * value:+.1f}%"
     if kind == "day":
         return f"{int(value)}"
+    if kind == "hours":
+        return "never" if value == float("inf") else ("-" if value != value else f"{value:.0f} h")
     return f"{value:+.2f}"
 
 
@@ -54,17 +69,23 @@ def main() -> None:
         "as is": scenario,
         "isolated": isolate_cross_margin(scenario),
         "no news": no_news(scenario),
+        "1x": cap_leverage(scenario),
+        "no budgets": no_dealer_budgets(scenario),
+        "no patient funds": scenario.replace(populations=scenario.populations[:-1]),
     }
     print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")
-    print("| seed | world | " + " | ".join(label for _, label, _ in COLUMNS) + " | wall |")
-    print("|" + "---|" * (len(COLUMNS) + 3))
+    labels = [label for _, label, _ in COLUMNS + EPISODE]
+    print("| seed | world | " + " | ".join(labels) + " | wall |")
+    print("|" + "---|" * (len(labels) + 3))
     for seed in seeds:
         for name, world in worlds.items():
             start = time.perf_counter()
             result = simulate(world, seed, progress=False)
             wall = time.perf_counter() - start
             m = haven_selling(result, "GOLD", calm=CALM, stress=STRESS)
+            e = episode_metrics(result, "GOLD")
             cells = [_fmt(m[key], kind) for key, _, kind in COLUMNS]
+            cells += [_fmt(e[key], kind) for key, _, kind in EPISODE]
             print(f"| {seed} | {name} | " + " | ".join(cells) + f" | {wall:.1f} s |", flush=True)
 
 
