@@ -12,8 +12,6 @@ every scenario runs as before (the presets' fingerprints, not repeated here).
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -23,6 +21,7 @@ from deleverage.scenario import Scenario, from_toml_str, to_toml_str
 from deleverage.scenario.populations import ValueParams
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
+from deleverage.sweeps.paths import apply_paths
 from trade_takers import taker_steps
 
 EXIT = 0.8
@@ -32,20 +31,16 @@ SEEDS = range(2)
 
 def _world(stress: tuple[str, ...]) -> Scenario:
     s = load_preset("dash-for-cash-2020").scaled(FRACTION).replace(targets=())
-    pops = []
-    for p in s.populations:
-        if p.name == "gold_value":
-            assert isinstance(p.params, ValueParams)
-            params = dataclasses.replace(
-                p.params,
-                hold_when_out=True,
-                vol_reference=0.3,
-                vol_exit=EXIT,
-                stress_instruments=stress,
-            )
-            p = dataclasses.replace(p, params=params)
-        pops.append(p)
-    return s.replace(populations=tuple(pops))
+    base = "populations.gold_value.params."
+    return apply_paths(
+        s,
+        {
+            base + "hold_when_out": True,
+            base + "vol_reference": 0.3,
+            base + "vol_exit": EXIT,
+            base + "stress_instruments": stress,
+        },
+    )
 
 
 def _seen(r: Result, name: str) -> np.ndarray:

@@ -14,7 +14,6 @@ so every scenario without the field runs as it did before it existed.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -26,6 +25,7 @@ from deleverage.scenario import Scenario, from_toml_str, to_toml_str
 from deleverage.scenario.populations import ValueParams
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
+from deleverage.sweeps.paths import apply_paths
 from trade_takers import taker_steps
 
 YEAR = 365.0 * 86400.0
@@ -37,19 +37,11 @@ SEEDS = range(3)
 
 def _world(vol_horizon: float) -> Scenario:
     s = load_preset("default").replace(targets=())
-    pops = []
-    for p in s.populations:
-        if p.name == "value":
-            assert isinstance(p.params, ValueParams)
-            params = dataclasses.replace(
-                p.params,
-                hold_when_out=True,
-                vol_exit=EXIT,
-                vol_horizon=vol_horizon,
-            )
-            p = dataclasses.replace(p, params=params)
-        pops.append(p)
-    return s.replace(populations=tuple(pops))
+    base = "populations.value.params."
+    return apply_paths(
+        s,
+        {base + "hold_when_out": True, base + "vol_exit": EXIT, base + "vol_horizon": vol_horizon},
+    )
 
 
 def _watched(r: Result, horizon: float) -> np.ndarray:
