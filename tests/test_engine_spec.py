@@ -36,6 +36,7 @@ from deleverage.scenario import (
     NoiseParams,
     Policy,
     Population,
+    PopulationChange,
     Scenario,
     Shock,
     SpeculatorParams,
@@ -56,6 +57,7 @@ PYTHON_ONLY: dict[tuple[str, str], str] = {
     ("InstrumentSpec", "name"): "a key: the engine knows instruments by index",
     ("InstrumentSpec", "asset_class"): "names headline figures",
     ("Population", "name"): "a label for results",
+    ("PopulationChange", "note"): "text for people",
     # Data files: read by build(), not by the spec (each has its own engine test).
     ("Scenario", "accounts_file"): "joins as blocks in build() (tests/test_accounts_file.py)",
     ("Fundamental", "path"): "laid on the clock by build() (tests/test_price_path.py)",
@@ -74,7 +76,8 @@ COUPLED: dict[tuple[str, str], list[dict[str, Any]]] = {
     ],
     ("Scenario", "correlation"): [{"correlation": ((1.0, 0.3), (0.3, 1.0))}],
     ("MarginRule", "maintenance"): [{"maintenance": "percent", "partial_liquidation": False}],
-    ("Population", "strategy"): [{"strategy": "holder", "params": None}],
+    ("Population", "strategy"): [{"strategy": "holder", "params": None, "changes": ()}],
+    ("PopulationChange", "params"): [{"params": {"levels": 4}}],
 }
 
 TIERED = MarginRule(
@@ -147,6 +150,7 @@ def _world() -> Scenario:
             params=MarketMakerParams(
                 basis_horizon=600.0, max_basis=0.05, stress_instruments=("btc",)
             ),
+            changes=(PopulationChange(60, {"levels": 3}, activity=1800.0, note="relief"),),
         ),
         Population("holders", "holder", 2, "btc", Distribution.fixed(1e5)),
         Population(
@@ -304,8 +308,9 @@ def test_every_scenario_field_reaches_the_engine() -> None:
     seen = {c for c, _ in walked}
     for cls in (
         Scenario, Clock, Policy, InstrumentSpec, MarginRule, Fundamental, Shock, Waypoint,
-        MarginChange, VolatilityTrigger, Population, Distribution, SpeculatorParams,
-        NoiseParams, ValueParams, MarketMakerParams, HolderParams, AllocatorParams,
+        MarginChange, VolatilityTrigger, Population, PopulationChange, Distribution,
+        SpeculatorParams, NoiseParams, ValueParams, MarketMakerParams, HolderParams,
+        AllocatorParams,
     ):  # fmt: skip
         assert cls.__name__ in seen
 

@@ -18,6 +18,7 @@ from deleverage.scenario import (
     InstrumentSpec,
     MarginChange,
     Population,
+    PopulationChange,
     Scenario,
     Shock,
     Target,
@@ -43,6 +44,7 @@ BASE: dict[type, dict[str, Any]] = {
     Shock: {"step": 0, "kind": "jump", "value": 0.0},
     Waypoint: {"step": 0, "price": 1.0},
     MarginChange: {"step": 0, "instrument": "X", "margin": MarginRule()},
+    PopulationChange: {"step": 0, "params": {"levels": 2}},
     VolatilityTrigger: {
         "instrument": "X",
         "window_steps": 10,

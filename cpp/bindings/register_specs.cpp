@@ -218,6 +218,12 @@ void register_simulation_specs(py::module_& m) {
       .field("instrument", &ScheduledRule::instrument, "Instrument index.")
       .field("rule", &ScheduledRule::rule, "The new rule.")
       .finish();
+  SpecClass<ScheduledParams>(m, "PopulationChangeSpec", "A scheduled change of a population's parameters.")
+      .field("step", &ScheduledParams::step, "Step it applies from.")
+      .field("population", &ScheduledParams::population, "Population index.")
+      .field("activity", &ScheduledParams::activity, "Per-step probability an account acts, from then on.")
+      .field("params", &ScheduledParams::params, "The strategy's parameters from then on (the population's class).")
+      .finish();
   SpecClass<VolatilityTrigger>(m, "VolatilityTriggerSpec", "A margin hike on high realized volatility.")
       .field("instrument", &VolatilityTrigger::instrument, "Instrument index.")
       .field("window_steps", &VolatilityTrigger::window_steps, "Steps of its volatility average.")
@@ -236,6 +242,7 @@ void register_simulation_specs(py::module_& m) {
       .field("mark_rules", &SimulationSpec::mark_rules, "Per instrument.")
       .field("populations", &SimulationSpec::populations, "Contiguous, in account order.")
       .field("margin_changes", &SimulationSpec::margin_changes, "Sorted by step.")
+      .field("population_changes", &SimulationSpec::population_changes, "Sorted by step.")
       .field("triggers", &SimulationSpec::triggers, "Volatility triggers.")
       .field("trade_log", &SimulationSpec::trade_log, "Keep every trade.")
       .field("count_resting_fills", &SimulationSpec::count_resting_fills,

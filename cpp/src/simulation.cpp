@@ -53,25 +53,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       if (i >= ni) bad(where + ".instruments", "unknown instrument " + std::to_string(i));
     if (pop.instruments.size() > 1 && kernel_of(pop.strategy()).quotes)
       bad(where + ".instruments", "market makers quote one instrument");
-    limits::kActivity.check(pop.activity, where + ".activity");
-    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params)) {
-      for (const auto j : maker->stress_instruments)
-        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
-      limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
-      limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
-      limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
-    }
-    if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
-      limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");
-    if (const auto* value = std::get_if<populations::ValueParams>(&pop.params)) {
-      if (value->side > populations::kValueShortOnly)
-        bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
-      limits::kValueVolAlpha.check(value->vol_alpha, where + ".params.vol_alpha");
-      for (const auto j : value->stress_instruments)
-        if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
-    }
-    if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
-      limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
+    check_population(pop, where);
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
     expected += pop.count;
@@ -83,6 +65,32 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       bad("margin_changes[" + std::to_string(k) + "].instrument", "unknown instrument");
     if (k > 0 && spec_.margin_changes[k].step < spec_.margin_changes[k - 1].step)
       bad("margin_changes[" + std::to_string(k) + "].step", "must be sorted by step");
+  }
+  for (std::size_t k = 0; k < spec_.population_changes.size(); ++k) {
+    const ScheduledParams& change = spec_.population_changes[k];
+    const std::string where = "population_changes[" + std::to_string(k) + "]";
+    if (k > 0 && change.step < spec_.population_changes[k - 1].step) bad(where + ".step", "must be sorted by step");
+    if (change.population >= spec_.populations.size())
+      bad(where + ".population", "unknown population " + std::to_string(change.population));
+    const PopulationSpec& base = spec_.populations[change.population];
+    PopulationSpec changed = base;
+    changed.params = change.params;
+    changed.activity = change.activity;
+    if (changed.strategy() != base.strategy()) bad(where + ".params", "must be of the population's own strategy");
+    check_population(changed, where);
+    // What the run keeps per population from the start must not change shape.
+    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&base.params)) {
+      const auto& next = std::get<populations::MarketMakerParams>(change.params);
+      if (next.stress_instruments != maker->stress_instruments)
+        bad(where + ".params.stress_instruments", "the dealers' stress instruments cannot change during a run");
+      if ((next.var_alpha > 0.0) != (maker->var_alpha > 0.0))
+        bad(where + ".params.var_alpha", "the dealers' own volatility average cannot be switched on or off");
+    }
+    if (const auto* value = std::get_if<populations::ValueParams>(&base.params)) {
+      const auto& next = std::get<populations::ValueParams>(change.params);
+      if ((next.vol_alpha > 0.0) != (value->vol_alpha > 0.0))
+        bad(where + ".params.vol_alpha", "the value traders' own volatility average cannot be switched on or off");
+    }
   }
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k)
     if (spec_.triggers[k].instrument >= ni) bad("triggers[" + std::to_string(k) + "].instrument", "unknown instrument");
@@ -148,6 +156,37 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (spec_.trade_log) engine_->set_trade_sink(&liquidation_trades_);
   for (std::size_t p = 0; p < spec_.populations.size(); ++p)
     if (spec_.populations[p].open_at_target) open_at_target(p);
+}
+
+void Simulation::check_population(const PopulationSpec& pop, const std::string& where) const {
+  const std::size_t ni = engine_->instruments();
+  limits::kActivity.check(pop.activity, where + ".activity");
+  if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params)) {
+    for (const auto j : maker->stress_instruments)
+      if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
+    limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
+    limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
+    limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
+  }
+  if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
+    limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");
+  if (const auto* value = std::get_if<populations::ValueParams>(&pop.params)) {
+    if (value->side > populations::kValueShortOnly)
+      bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
+    limits::kValueVolAlpha.check(value->vol_alpha, where + ".params.vol_alpha");
+    for (const auto j : value->stress_instruments)
+      if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
+  }
+  if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
+    limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
+}
+
+void Simulation::change_population(const ScheduledParams& change) {
+  PopulationSpec& pop = spec_.populations[change.population];
+  pop.params = change.params;
+  pop.activity = change.activity;
+  // Gaps drawn from now on use the new activity (those already drawn stand).
+  log_idle_[change.population] = pop.activity < 1.0 ? std::log1p(-pop.activity) : 0.0;
 }
 
 void Simulation::log_trade(std::uint64_t t, std::size_t i, const Fill& f, bool liquidation) {
@@ -550,6 +589,9 @@ void Simulation::step(std::uint64_t t) {
     const ScheduledRule& change = spec_.margin_changes[next_change_++];
     engine_->set_rule(change.instrument, change.rule);
   }
+  while (next_population_change_ < spec_.population_changes.size() &&
+         spec_.population_changes[next_population_change_].step <= t)
+    change_population(spec_.population_changes[next_population_change_++]);
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
     if (trigger_fired_[k]) continue;
     const VolatilityTrigger& trig = spec_.triggers[k];

@@ -446,6 +446,25 @@ class MarginChangeSpec:
     @property
     def rule(self) -> MarginRuleSpec: ...
 
+class PopulationChangeSpec:
+    fields: ClassVar[tuple[str, ...]]
+    def __init__(
+        self,
+        *,
+        step: int = ...,
+        population: int = ...,
+        activity: float = ...,
+        params: StrategySpec = ...,
+    ) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def population(self) -> int: ...
+    @property
+    def activity(self) -> float: ...
+    @property
+    def params(self) -> StrategySpec: ...
+
 class VolatilityTriggerSpec:
     fields: ClassVar[tuple[str, ...]]
     def __init__(
@@ -481,6 +500,7 @@ class SimulationSpec:
         mark_rules: list[MarkRule] = ...,
         populations: list[PopulationSpec] = ...,
         margin_changes: list[MarginChangeSpec] = ...,
+        population_changes: list[PopulationChangeSpec] = ...,
         triggers: list[VolatilityTriggerSpec] = ...,
         trade_log: bool = ...,
         count_resting_fills: bool = ...,
@@ -510,6 +530,8 @@ class SimulationSpec:
     def populations(self) -> list[PopulationSpec]: ...
     @property
     def margin_changes(self) -> list[MarginChangeSpec]: ...
+    @property
+    def population_changes(self) -> list[PopulationChangeSpec]: ...
     @property
     def triggers(self) -> list[VolatilityTriggerSpec]: ...
     @property

@@ -252,6 +252,28 @@ def margin_change(c: MarginChange, names: Sequence[str]) -> _core.MarginChangeSp
     )
 
 
+def population_changes(scenario: Scenario) -> list[_core.PopulationChangeSpec]:
+    """Every population's scheduled changes, each with the whole parameter struct
+    in force from its step, sorted by step (populations in order within a step)."""
+    names = [inst.name for inst in scenario.instruments]
+    dt = scenario.clock.dt
+    out = [
+        (step, p, activity, params)
+        for p, pop in enumerate(scenario.populations)
+        for step, activity, params in pop.schedule()
+    ]
+    out.sort(key=lambda c: (c[0], c[1]))
+    return [
+        _core.PopulationChangeSpec(
+            step=step,
+            population=p,
+            activity=min(1.0, activity * dt / 3600.0),
+            params=strategy_spec(params, dt, names),
+        )
+        for step, p, activity, params in out
+    ]
+
+
 def volatility_trigger(t: VolatilityTrigger, names: Sequence[str]) -> _core.VolatilityTriggerSpec:
     return _core.VolatilityTriggerSpec(
         instrument=names.index(t.instrument),
@@ -357,6 +379,7 @@ def simulation_spec(
         mark_rules=[mark_rule(inst.mark) for inst in scenario.instruments],
         populations=[*pops, *extra_populations],
         margin_changes=[margin_change(c, names) for c in policy.margin_changes],
+        population_changes=population_changes(scenario),
         triggers=[volatility_trigger(t, names) for t in policy.volatility_triggers],
     )
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,17 @@ struct ScheduledRule {
   MarginRule rule;
 };
 
+// A scheduled change of a population's behaviour (a central bank relieving
+// dealers' balance sheets, a broker cutting leverage): from `step` on,
+// population `population` acts with probability `activity` a step and decides
+// with `params` (the same strategy; per-account parameters are not redrawn).
+struct ScheduledParams {
+  std::uint64_t step;
+  std::uint16_t population;
+  double activity;
+  StrategyParams params;
+};
+
 struct VolatilityTrigger {
   std::uint16_t instrument;
   double window_steps;  // steps of its realized-volatility average
@@ -51,8 +63,9 @@ struct SimulationSpec {
   std::vector<double> tick_size;              // price units per tick
   std::vector<Price> start_ticks;
   std::vector<MarkRule> mark_rules;
-  std::vector<PopulationSpec> populations;    // contiguous, in account order
-  std::vector<ScheduledRule> margin_changes;  // sorted by step
+  std::vector<PopulationSpec> populations;          // contiguous, in account order
+  std::vector<ScheduledRule> margin_changes;        // sorted by step
+  std::vector<ScheduledParams> population_changes;  // sorted by step
   std::vector<VolatilityTrigger> triggers;
   bool trade_log = false;  // keep every trade in recording().trades
   // A due trader's order is sized from its opening position plus what its resting
@@ -120,6 +133,11 @@ class Simulation {
   // The highest realized volatility among a value population's stress
   // instruments (0 for none, and for other strategies).
   double stress_volatility(const PopulationSpec& pop) const noexcept;
+
+  // Population p's parameters and activity as the engine can run them (`where` names them in errors).
+  void check_population(const PopulationSpec& pop, const std::string& where) const;
+  // From step t on: a scheduled change of a population's parameters.
+  void change_population(const ScheduledParams& change);
 
   // Realized volatility uses returns over five minutes (at least one step):
   // one-second returns of traded prices are mostly bid-ask bounce.
@@ -216,6 +234,7 @@ class Simulation {
   CounterRng rng_;
   Recording recording_;
   std::size_t next_change_ = 0;
+  std::size_t next_population_change_ = 0;
   std::uint64_t done_ = 0;
   std::uint64_t messages_ = 0;
   std::uint64_t decisions_ = 0;

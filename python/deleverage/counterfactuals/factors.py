@@ -35,6 +35,7 @@ from deleverage.scenario import (
     StrategyParams,
     ValueParams,
 )
+from deleverage.scenario.population_change import PopulationChange
 from deleverage.scenario.populations import MAX_VOL
 
 __all__ = [
@@ -62,14 +63,31 @@ STEADY_VOL_REFERENCE = MAX_VOL / 2.0
 
 
 def _replace_params(scenario: Scenario, cls: type[StrategyParams], **changes: object) -> Scenario:
-    """Every population whose parameters are a ``cls`` with them changed as given."""
+    """Every population whose parameters are a ``cls`` with them changed as given,
+    for the whole run: its scheduled changes no longer set those fields (a change
+    left with nothing to set is dropped)."""
     pops = tuple(
-        dataclasses.replace(p, params=dataclasses.replace(cast(Any, p.params), **changes))
+        dataclasses.replace(
+            p,
+            params=dataclasses.replace(cast(Any, p.params), **changes),
+            changes=_without_fields(p.changes, changes),
+        )
         if isinstance(p.params, cls)
         else p
         for p in scenario.populations
     )
     return scenario.replace(populations=pops)
+
+
+def _without_fields(
+    scheduled: tuple[PopulationChange, ...], fields: Mapping[str, object]
+) -> tuple[PopulationChange, ...]:
+    out = []
+    for change in scheduled:
+        kept = {k: v for k, v in change.params.items() if k not in fields}
+        if kept or change.activity is not None:
+            out.append(dataclasses.replace(change, params=kept))
+    return tuple(out)
 
 
 def cap_leverage(scenario: Scenario) -> Scenario:

@@ -8,6 +8,7 @@ from deleverage.scenario.distributions import DISTRIBUTION_KINDS, Distribution
 from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import SHOCK_KINDS, YEAR, Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
+from deleverage.scenario.population_change import PopulationChange
 from deleverage.scenario.populations import (
     HOLDER_ANCHORS,
     MARGIN_MODES,
@@ -53,6 +54,7 @@ __all__ = [
     "NoiseParams",
     "Policy",
     "Population",
+    "PopulationChange",
     "Scenario",
     "Shock",
     "SpeculatorParams",

@@ -6,9 +6,11 @@ sizes in lots; money in the instrument's currency; prices relative unless said.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from deleverage import _core
 from deleverage.scenario.distributions import (
@@ -16,6 +18,7 @@ from deleverage.scenario.distributions import (
     check_bool,
     check_choice,
     check_float,
+    check_instance,
     check_int,
     check_positive_distribution,
     check_sequence,
@@ -23,6 +26,7 @@ from deleverage.scenario.distributions import (
     set_field,
 )
 from deleverage.scenario.fundamental import MAX_STEPS, YEAR
+from deleverage.scenario.population_change import PopulationChange
 
 Strategy = Literal["speculator", "noise", "value", "market_maker", "holder", "allocator"]
 STRATEGIES: tuple[str, ...] = (
@@ -474,6 +478,40 @@ PARAMS_CLASSES: dict[str, type[StrategyParams]] = {
 }
 
 
+def _changed_params(params: Any, fields: Mapping[str, Any], where: str) -> Any:
+    """``params`` with ``fields`` set, validated by its class; what the run keeps
+    from the start (per-account draws, the shape of the volatility averages the
+    engine carries) cannot change."""
+    cls = type(params)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    for name in fields:
+        if name not in valid:
+            raise ValueError(
+                f"{where}.{name}: unknown field of {cls.__name__}; valid: {', '.join(valid)}"
+            )
+        if isinstance(getattr(params, name), Distribution):
+            raise ValueError(
+                f"{where}.{name}: drawn once per account at the start; it cannot change "
+                "during a run"
+            )
+    try:
+        changed = dataclasses.replace(params, **fields)
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{where}.{e}") from None
+    fixed = {
+        MarketMakerParams: (("stress_instruments", False), ("var_horizon", True)),
+        ValueParams: (("vol_horizon", True),),
+    }.get(cls, ())
+    for name, only_on_off in fixed:
+        before, after = getattr(params, name), getattr(changed, name)
+        if (bool(before) != bool(after)) if only_on_off else (before != after):
+            what = "switched on or off (0 against a horizon)" if only_on_off else "changed"
+            raise ValueError(
+                f"{where}.{name}: cannot be {what} during a run, got {after!r} after {before!r}"
+            )
+    return changed
+
+
 @dataclass(frozen=True)
 class Population:
     """A block of ``accounts`` (1..1e8) accounts following one strategy on one instrument.
@@ -491,7 +529,9 @@ class Population:
     position its first decision would want, opened at the start prices with the
     other side outside the venue (a market already in place, rather than every
     account building its book against the dealers in the first hours); for
-    allocators, holders, speculators and value traders.
+    allocators, holders, speculators and value traders. ``changes``: scheduled
+    changes of its parameters or activity during the run (PopulationChange),
+    sorted by step.
     """
 
     name: str
@@ -504,6 +544,7 @@ class Population:
     params: StrategyParams | None = None
     also: tuple[str, ...] = ()
     opening: Opening = "flat"
+    changes: tuple[PopulationChange, ...] = ()
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -543,6 +584,28 @@ class Population:
                 f"params: must be a {cls.__name__} for strategy {strategy!r}, "
                 f"got {type(self.params).__name__}"
             )
+        set_field(self, "changes", check_sequence("changes", self.changes))
+        self.schedule()  # checks every change against the parameters it applies to
+
+    def schedule(self) -> tuple[tuple[int, float, StrategyParams], ...]:
+        """Each change as (step, activity, parameters) in force from that step on:
+        the population's parameters with every change up to it applied."""
+        out: list[tuple[int, float, StrategyParams]] = []
+        params: Any = self.params
+        activity = self.activity
+        for k, change in enumerate(self.changes):
+            where = f"changes[{k}]"
+            check_instance(where, change, PopulationChange)
+            if k and change.step < self.changes[k - 1].step:
+                raise ValueError(
+                    f"changes: must be sorted by step, got step {change.step} after "
+                    f"{self.changes[k - 1].step} ({where})"
+                )
+            params = _changed_params(params, change.params, f"{where}.params")
+            if change.activity is not None:
+                activity = change.activity
+            out.append((change.step, activity, params))
+        return tuple(out)
 
     @property
     def traded(self) -> tuple[str, ...]:

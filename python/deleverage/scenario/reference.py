@@ -19,7 +19,7 @@ import datetime
 import math
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -28,6 +28,7 @@ from deleverage.scenario.distributions import Distribution
 from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
+from deleverage.scenario.population_change import PopulationChange
 from deleverage.scenario.populations import HOLDER_ANCHORS, PARAMS_CLASSES, VALUE_SIDES, Population
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
 from deleverage.scenario.targets import COUNTERFACTUAL_CAUSES, MARKET_FACTS, Target
@@ -130,6 +131,13 @@ SECTIONS: tuple[tuple[str, str, type, str], ...] = (
         "`[[populations]]`",
         Population,
         "A block of accounts following one strategy; at least one.",
+    ),
+    (
+        "Population change",
+        "`[[populations.changes]]` (or an inline array `changes = [...]`)",
+        PopulationChange,
+        "A scheduled change of the population's parameters or activity (a central bank "
+        "relieving dealers' balance sheets, a broker cutting leverage); sorted by step.",
     ),
     (
         "Distribution",
@@ -363,6 +371,25 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "what the accounts hold at the start: nothing, or the position their first "
             "decision wants (at the start prices, the other side outside the venue)",
         ),
+        "changes": (
+            "array of tables, sorted by step",
+            "scheduled changes of its parameters or activity (see Population change)",
+        ),
+    },
+    PopulationChange: {
+        "step": (_i(0, 99_999_999, note="< clock.steps"), "the step it takes effect"),
+        "params": (
+            "a table of its strategy's fields and values; not a distribution's field; "
+            "not a dealer's `stress_instruments`, nor `var_horizon` or a value trader's "
+            "`vol_horizon` switched between 0 and a horizon",
+            "the parameters set from then on, over those in force (earlier changes included)",
+        ),
+        "activity": (
+            _r(0, 3600, lo_open=True, note="or left out (as before)"),
+            "mean activations per hour per account from then on (the gaps already drawn "
+            "stand); left out: as before",
+        ),
+        "note": ("string", "why: the event it stands for"),
     },
     Distribution: {
         "kind": ("`fixed`, `uniform`, `lognormal`, `discrete`", "the distribution"),
@@ -586,7 +613,7 @@ def _type_text(tp: Any) -> str:
                 return "array of arrays"
             return f"array of {_type_text(inner)}s"
         return "array"
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) or origin is Mapping or origin is dict:
         return "table"
     names = {float: "number", int: "integer", str: "string", bool: "boolean"}
     if tp is datetime.datetime:

@@ -321,10 +321,17 @@ class Scenario:
         for i, pop in enumerate(populations):
             for k, name in enumerate(pop.also):
                 check_known(f"populations[{i}].also[{k}]", name)
-            if isinstance(pop.params, (MarketMakerParams, ValueParams)):
-                whose = "the dealers'" if isinstance(pop.params, MarketMakerParams) else "their"
-                for k, name in enumerate(pop.params.stress_instruments):
-                    path = f"populations[{i}].params.stress_instruments[{k}]"
+            schedule = pop.schedule()
+            for c, change in enumerate(pop.changes):
+                self._check_step(f"populations[{i}].changes[{c}].step", change.step)
+            in_force = [("params", pop.params)]
+            in_force += [(f"changes[{c}].params", s[2]) for c, s in enumerate(schedule)]
+            for where, params in in_force:
+                if not isinstance(params, (MarketMakerParams, ValueParams)):
+                    continue
+                whose = "the dealers'" if isinstance(params, MarketMakerParams) else "their"
+                for k, name in enumerate(params.stress_instruments):
+                    path = f"populations[{i}].{where}.stress_instruments[{k}]"
                     check_known(path, name)
                     if name == pop.instrument:
                         raise ValueError(
@@ -437,7 +444,8 @@ class Scenario:
     def with_steps(self, n: int) -> Scenario:
         """The same world over its first ``n`` steps (1..1e8).
 
-        Shocks and margin changes scheduled at step ``n`` or later are left out;
+        Shocks, margin changes and population changes scheduled at step ``n`` or
+        later are left out;
         volatility-trigger windows longer than the run are shortened to it; a
         quiet window and targets whose window start after the run are left out;
         an episode whose aftermath ends after the run ends with it (``end_day`` 0),
@@ -474,9 +482,14 @@ class Scenario:
             targets = tuple(t for t in targets if t.kind != "episode")
         elif episode is not None and (episode.end_day + 1) * episode.day > duration:
             episode = dataclasses.replace(episode, end_day=0)
+        populations = tuple(
+            dataclasses.replace(p, changes=tuple(c for c in p.changes if c.step < n))
+            for p in self.populations
+        )
         return self.replace(
             clock=dataclasses.replace(self.clock, steps=n),
             instruments=instruments,
+            populations=populations,
             policy=policy,
             quiet_window=quiet,
             targets=targets,

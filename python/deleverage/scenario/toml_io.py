@@ -81,6 +81,8 @@ def _encode(value: Any) -> Any:
                 continue
             table[f.name] = _encode(v)
         return table
+    if isinstance(value, Mapping):
+        return {k: _encode(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):
         return [_encode(v) for v in value]
     if isinstance(value, (bool, int, float, str, datetime.datetime)):
@@ -185,6 +187,21 @@ def _decode(tp: Any, raw: Any, path: str) -> Any:
             choices = ", ".join(map(str, get_args(tp)))
             raise TypeError(f"{path}: expected one of {choices} (a string), got {_type_name(raw)}")
         return raw  # the class checks the choice
+    if origin is Mapping or origin is dict:
+        # A table of field names and values a class checks (a population change's params).
+        if not isinstance(raw, dict):
+            raise TypeError(f"{path}: expected a table, got {_type_name(raw)}")
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if isinstance(value, dict) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            ):
+                raise TypeError(
+                    f"{_join(path, key)}: expected a number, a boolean, a string "
+                    f"or an array of strings, got {_type_name(value)}"
+                )
+            out[key] = tuple(value) if isinstance(value, list) else value
+        return out
     if origin is tuple:
         if not isinstance(raw, list):
             raise TypeError(f"{path}: expected an array, got {_type_name(raw)}")

@@ -1,11 +1,13 @@
 """Dotted paths into a Scenario: ``policy.max_liquidation_notional_per_step``,
-``populations.speculators.params.max_leverage``, ``instruments.GOLD.fundamental.volatility``.
+``populations.speculators.params.max_leverage``, ``instruments.GOLD.fundamental.volatility``,
+``populations.dealers.changes.0.params.var_volatility``.
 
 A sweep names its parameters this way so that any field of the scenario can vary
 without a hand-written setter per field. A path walks dataclass fields by name;
 a tuple of named things (instruments, populations) is addressed by ``name`` or
 by integer index (``populations.0`` or ``populations[0]``), any other tuple by
-index (``instruments.GOLD.fundamental.shocks.0.value``).
+index (``instruments.GOLD.fundamental.shocks.0.value``); a table of set fields (a
+population change's ``params``) by the keys it sets.
 
 Values are applied by rebuilding every dataclass on the way with
 ``dataclasses.replace``, so each value passes the same validation as a
@@ -108,6 +110,12 @@ def _walk(obj: Any, tokens: tuple[Token, ...], full: str) -> Any:
             obj = getattr(obj, token)
         elif isinstance(obj, tuple):
             obj = obj[_tuple_index(obj, token, prefix, full)]
+        elif isinstance(obj, Mapping):
+            # A table of set fields (a population change's params): only those it sets.
+            if token not in obj:
+                valid = ", ".join(map(str, obj)) or "nothing (the table is empty)"
+                raise ValueError(f"{full}: unknown key {token!r} at {prefix!r}; valid: {valid}")
+            obj = obj[token]
         else:
             raise ValueError(
                 f"{full}: {prefix!r} is a {type(obj).__name__} value, it has no field {token!r}"
@@ -159,6 +167,14 @@ def _leaf_value(current: Any, leaf: _Leaf) -> Any:
 
 
 def _rebuild(obj: Any, tree: dict[Token, Any], prefix: str) -> Any:
+    if isinstance(obj, Mapping):
+        table = dict(obj)
+        for token, sub in tree.items():
+            where = _join(prefix, token)
+            table[str(token)] = (
+                sub.value if isinstance(sub, _Leaf) else _rebuild(obj[token], sub, where)
+            )
+        return table
     if isinstance(obj, tuple):
         items = list(obj)
         for token, sub in tree.items():
