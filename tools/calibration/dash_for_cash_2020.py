@@ -2,9 +2,10 @@
 docs/dash-for-cash-2020.md: each seed as is, with every cross-margined
 portfolio split into isolated accounts (``cross_margin``), without the index
 news (``news``), with every population at 1x (``leverage``), with dealers that
-carry no value-at-risk budget (``dealer_budgets``) and without the patient
-funds (the last population, so every other account stays the same), on the
-same seed.
+carry no value-at-risk budget (``dealer_budgets``), without the patient
+funds (the last population, so every other account stays the same), and
+without each of the two scheduled changes (the gold dealers' relief on 19
+March, the patient funds' return on 23 March), on the same seed.
 
 Usage: python tools/calibration/dash_for_cash_2020.py [FRACTION] [SEEDS]
 FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
@@ -13,6 +14,7 @@ preset's own size); SEEDS is a count (from 0) or a comma list.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 
@@ -23,6 +25,7 @@ from deleverage.counterfactuals import (
     no_dealer_budgets,
     no_news,
 )
+from deleverage.scenario import Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -58,6 +61,15 @@ def _fmt(value: float, kind: str) -> str:
     return f"{value:+.2f}"
 
 
+def without_changes(scenario: Scenario, population: str) -> Scenario:
+    """The world with one population's scheduled changes taken out."""
+    pops = tuple(
+        dataclasses.replace(p, changes=()) if p.name == population else p
+        for p in scenario.populations
+    )
+    return scenario.replace(populations=pops)
+
+
 def main() -> None:
     fraction = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     arg = sys.argv[2] if len(sys.argv) > 2 else "4"
@@ -72,6 +84,8 @@ def main() -> None:
         "1x": cap_leverage(scenario),
         "no budgets": no_dealer_budgets(scenario),
         "no patient funds": scenario.replace(populations=scenario.populations[:-1]),
+        "no relief 19 Mar": without_changes(scenario, "gold_dealers"),
+        "no return 23 Mar": without_changes(scenario, "patient_funds"),
     }
     print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")
     labels = [label for _, label, _ in COLUMNS + EPISODE]
