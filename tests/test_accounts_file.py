@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -13,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deleverage.data.accounts as accounts_module
+from deleverage import _core
 from deleverage.data import DataFileError, read_accounts
 from deleverage.persist import save_result
 from deleverage.result import load_result
-from deleverage.scenario import Scenario, load_toml, save_toml
+from deleverage.scenario import PopulationChange, Scenario, load_toml, save_toml
 from deleverage.scenarios import load_preset
 from deleverage.simulate import build, simulate
 
@@ -314,3 +316,27 @@ def test_a_follower_of_another_instrument_is_refused(tmp_path: Path) -> None:
     ).to_parquet(tmp_path / "book.parquet", index=False)
     with pytest.raises(DataFileError, match=rf"row 2: an isolated account following '{pop.name}'"):
         build(base.replace(accounts_file=str(tmp_path / "book.parquet")), seed=0)
+
+
+def test_followers_change_with_the_population_they_follow(world: Scenario, tmp_path: Path) -> None:
+    """A population's scheduled change reaches the snapshot's block that follows it
+    (and no other block), with the same parameters from the same step."""
+    _snapshot(300, 4).to_csv(tmp_path / "book.csv", index=False)
+    k = next(i for i, p in enumerate(world.populations) if p.name == "speculators")
+    change = PopulationChange(600, {"threshold": 0.002}, activity=3.0)
+    pops = list(world.populations)
+    pops[k] = dataclasses.replace(pops[k], changes=(change,))
+    scenario = world.replace(populations=tuple(pops), accounts_file=str(tmp_path / "book.csv"))
+    _, data = build(scenario, seed=0)
+    specs = data.spec.populations
+    followers = [
+        len(world.populations) + j
+        for j, spec in enumerate(specs[len(world.populations) :])
+        if spec.strategy == _core.Strategy.speculator
+    ]
+    assert len(followers) == 1
+    changes = data.spec.population_changes
+    assert [(c.step, c.population) for c in changes] == [(600, k), (600, followers[0])]
+    for c in changes:
+        assert c.params.threshold == 0.002
+        assert c.activity == pytest.approx(3.0 * world.clock.dt / 3600.0)

@@ -252,15 +252,25 @@ def margin_change(c: MarginChange, names: Sequence[str]) -> _core.MarginChangeSp
     )
 
 
-def population_changes(scenario: Scenario) -> list[_core.PopulationChangeSpec]:
+def population_changes(
+    scenario: Scenario, extra_follows: Sequence[int | None] = ()
+) -> list[_core.PopulationChangeSpec]:
     """Every population's scheduled changes, each with the whole parameter struct
-    in force from its step, sorted by step (populations in order within a step)."""
+    in force from its step, sorted by step (engine populations in order within a
+    step). `extra_follows`: the scenario population each extra engine population
+    (a snapshot's block, after the scenario's own) follows, or None; a block
+    that follows a population changes with it."""
     names = [inst.name for inst in scenario.instruments]
     dt = scenario.clock.dt
+    engine_index: list[list[int]] = [[p] for p in range(len(scenario.populations))]
+    for j, k in enumerate(extra_follows):
+        if k is not None:
+            engine_index[k].append(len(scenario.populations) + j)
     out = [
-        (step, p, activity, params)
+        (step, e, activity, params)
         for p, pop in enumerate(scenario.populations)
         for step, activity, params in pop.schedule()
+        for e in engine_index[p]
     ]
     out.sort(key=lambda c: (c[0], c[1]))
     return [
@@ -347,9 +357,11 @@ def simulation_spec(
     *,
     trade_log: bool = False,
     extra_populations: Sequence[_core.PopulationSpec] = (),
+    extra_follows: Sequence[int | None] = (),
 ) -> _core.SimulationSpec:
     """The clock's spec of a scenario run with `seed`; `extra_populations` (a
-    snapshot's blocks of accounts) follow the scenario's own."""
+    snapshot's blocks of accounts) follow the scenario's own, each following the
+    scenario population `extra_follows` names (None: none)."""
     names = [inst.name for inst in scenario.instruments]
     dt = scenario.clock.dt
     policy = scenario.policy
@@ -379,7 +391,7 @@ def simulation_spec(
         mark_rules=[mark_rule(inst.mark) for inst in scenario.instruments],
         populations=[*pops, *extra_populations],
         margin_changes=[margin_change(c, names) for c in policy.margin_changes],
-        population_changes=population_changes(scenario),
+        population_changes=population_changes(scenario, extra_follows),
         triggers=[volatility_trigger(t, names) for t in policy.volatility_triggers],
     )
 
@@ -461,6 +473,7 @@ def engine_input(
             seed,
             trade_log=trade_log,
             extra_populations=() if snapshot is None else snapshot.specs,
+            extra_follows=() if snapshot is None else snapshot.follows,
         ),
         settings=engine_settings(scenario),
         tick_values=[inst.tick_value for inst in instruments],

@@ -77,6 +77,7 @@ class SnapshotPart:
 
     accounts: Accounts
     specs: list[Any]  # the engine's PopulationSpec of each block
+    follows: tuple[int | None, ...]  # the scenario population each block follows (None: holds)
     blocks: AccountBlocks
     book: AccountsFile
     first: int  # the snapshot's first engine account
@@ -156,6 +157,7 @@ def snapshot_part(
     ids = np.full(first + n, -1, dtype=np.int64)
 
     specs: list[Any] = []
+    follows: list[int | None] = []
     generated_blocks = AccountBlocks.generated(scenario)
     labels, strategies, counts = (
         list(generated_blocks.labels),
@@ -184,6 +186,7 @@ def snapshot_part(
             labels.append(HOLD_LABEL)
             strategies.append("hold")
         specs.append(spec)
+        follows.append(k if k < len(pops) else None)
         counts.append(size)
 
     homes = [names.index(pop.instrument) for pop in pops]
@@ -242,6 +245,7 @@ def snapshot_part(
     return SnapshotPart(
         accounts=drawn,
         specs=specs,
+        follows=tuple(follows),
         blocks=AccountBlocks(tuple(labels), tuple(strategies), tuple(counts), ids),
         book=book,
         first=first,
