@@ -132,10 +132,16 @@ def test_dealer_budgets_go_and_nothing_else_changes() -> None:
     assert after == dc.replace(before, var_volatility=0.0)
     for p, q in zip(world.populations, unbudgeted.populations, strict=True):
         if isinstance(p.params, MarketMakerParams):
-            assert dc.replace(p, params=None) == dc.replace(q, params=None)
+            assert dc.replace(p, params=None, changes=()) == dc.replace(q, params=None, changes=())
             assert q.params.var_volatility == 0.0  # type: ignore[union-attr]
+            # For the whole run: a scheduled change of the budget goes too (the
+            # gold dealers' relief of 19 March sets nothing else, so it is gone).
+            assert all("var_volatility" not in c.params for c in q.changes)
         else:
             assert p == q
+    relief = _by_name(world)["gold_dealers"].changes
+    assert [c.params for c in relief] == [{"var_volatility": 0.4}]
+    assert _by_name(unbudgeted)["gold_dealers"].changes == ()
     assert unbudgeted.replace(populations=world.populations) == world
     # A world whose makers have no budget comes back as it was.
     assert no_dealer_budgets(unbudgeted) == unbudgeted
