@@ -284,6 +284,15 @@ def test_every_option_is_explained_and_help_renders_cleanly() -> None:
             assert action.help, f"{prog}: {action.option_strings or action.dest} has no help"
 
 
+def test_counterfactual_help_names_every_builtin_factor() -> None:
+    from deleverage.counterfactuals import FACTORS
+
+    parser = dict(_parsers(build_parser()))["deleverage counterfactual"]
+    text = " ".join(parser.format_help().split())
+    for name in FACTORS:
+        assert name in text, name
+
+
 # ---------------------------------------------------------------- -q / -v and the logger
 
 

@@ -16,6 +16,7 @@ from deleverage.counterfactuals import (
     no_dealer_budgets,
     no_margin_hikes,
     no_news,
+    no_population_changes,
     resolve_factors,
     steady_arbitrage,
     steady_dealers,
@@ -147,6 +148,28 @@ def test_dealer_budgets_go_and_nothing_else_changes() -> None:
     assert no_dealer_budgets(unbudgeted) == unbudgeted
 
 
+def test_population_changes_go_and_nothing_else_changes() -> None:
+    world = load_preset("dash-for-cash-2020")
+    scheduled = {p.name for p in world.populations if p.changes}
+    assert scheduled == {"gold_dealers", "patient_funds"}
+    unchanged = no_population_changes(world)
+    for p, q in zip(world.populations, unchanged.populations, strict=True):
+        assert q.changes == ()
+        assert dc.replace(p, changes=()) == q
+    assert unchanged.replace(populations=world.populations) == world
+    # One population's changes only: the other keeps its own.
+    one = no_population_changes(world, ["gold_dealers"])
+    assert _by_name(one)["gold_dealers"].changes == ()
+    assert _by_name(one)["patient_funds"].changes == _by_name(world)["patient_funds"].changes
+    assert no_population_changes(one, ["patient_funds"]) == unchanged
+    # A world without scheduled changes comes back as it was (the same object).
+    assert no_population_changes(unchanged) is unchanged
+    with pytest.raises(ValueError, match=r"populations: unknown population\(s\) 'nope'; known: "):
+        no_population_changes(world, ["nope", "gold_dealers"])
+    with pytest.raises(TypeError, match="populations: must be a collection of population names"):
+        no_population_changes(world, "gold_dealers")
+
+
 def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:
     world = steady_arbitrage(base)
     value = _by_name(world)["value"].params
@@ -272,6 +295,7 @@ def test_builtin_names_and_resolution() -> None:
         "margin_hikes",
         "cross_margin",
         "dealer_budgets",
+        "population_changes",
     }
     for name, fn in FACTORS.items():
         assert fn.__doc__

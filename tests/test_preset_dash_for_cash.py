@@ -9,8 +9,6 @@ funds' return on 23 March brings half the discount back sooner."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from deleverage.analysis import episode_metrics, haven_selling
@@ -19,6 +17,7 @@ from deleverage.counterfactuals import (
     isolate_cross_margin,
     no_dealer_budgets,
     no_news,
+    no_population_changes,
 )
 from deleverage.result import Result
 from deleverage.scenario import MarketMakerParams, Scenario
@@ -125,13 +124,6 @@ def _episodes(world: Scenario) -> list[dict[str, float]]:
     return [episode_metrics(simulate(world, s, progress=False), "GOLD") for s in SEEDS]
 
 
-def _without_changes(world: Scenario, population: str) -> Scenario:
-    pops = tuple(
-        dataclasses.replace(p, changes=()) if p.name == population else p for p in world.populations
-    )
-    return world.replace(populations=pops)
-
-
 @pytest.fixture(scope="module")
 def episodes(as_is_runs: list[Result]) -> list[dict[str, float]]:
     return [episode_metrics(r, "GOLD") for r in as_is_runs]
@@ -158,7 +150,7 @@ def test_the_dealers_relief_brings_gold_s_low_before_the_index_s(
     March (day 34-35), in every seed; with it, days earlier in three of four."""
     change = next(p for p in world.populations if p.name == "gold_dealers").changes
     assert [c.step for c in change] == [31 * 288]
-    unrelieved = _figures(_without_changes(world, "gold_dealers"))
+    unrelieved = _figures(no_population_changes(world, ["gold_dealers"]))
     assert all(m["haven_low_day"] >= 33 for m in unrelieved)
     pairs = zip(as_is, unrelieved, strict=True)
     assert sum(a["haven_low_day"] < b["haven_low_day"] - 1 for a, b in pairs) >= 3
@@ -169,7 +161,7 @@ def test_the_return_of_23_march_brings_the_discount_back_sooner(
 ) -> None:
     change = next(p for p in world.populations if p.name == "patient_funds").changes
     assert [c.step for c in change] == [35 * 288]
-    late = _episodes(_without_changes(world, "patient_funds"))
+    late = _episodes(no_population_changes(world, ["patient_funds"]))
     for now, without in zip(episodes, late, strict=True):
         assert now["recovery_hours"] < without["recovery_hours"]
 

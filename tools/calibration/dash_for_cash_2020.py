@@ -14,7 +14,6 @@ preset's own size); SEEDS is a count (from 0) or a comma list.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 
@@ -24,8 +23,8 @@ from deleverage.counterfactuals import (
     isolate_cross_margin,
     no_dealer_budgets,
     no_news,
+    no_population_changes,
 )
-from deleverage.scenario import Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -61,15 +60,6 @@ def _fmt(value: float, kind: str) -> str:
     return f"{value:+.2f}"
 
 
-def without_changes(scenario: Scenario, population: str) -> Scenario:
-    """The world with one population's scheduled changes taken out."""
-    pops = tuple(
-        dataclasses.replace(p, changes=()) if p.name == population else p
-        for p in scenario.populations
-    )
-    return scenario.replace(populations=pops)
-
-
 def main() -> None:
     fraction = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
     arg = sys.argv[2] if len(sys.argv) > 2 else "4"
@@ -84,8 +74,8 @@ def main() -> None:
         "1x": cap_leverage(scenario),
         "no budgets": no_dealer_budgets(scenario),
         "no patient funds": scenario.replace(populations=scenario.populations[:-1]),
-        "no relief 19 Mar": without_changes(scenario, "gold_dealers"),
-        "no return 23 Mar": without_changes(scenario, "patient_funds"),
+        "no relief 19 Mar": no_population_changes(scenario, ["gold_dealers"]),
+        "no return 23 Mar": no_population_changes(scenario, ["patient_funds"]),
     }
     print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")
     labels = [label for _, label, _ in COLUMNS + EPISODE]

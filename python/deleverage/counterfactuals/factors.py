@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -49,6 +49,7 @@ __all__ = [
     "no_dealer_budgets",
     "no_margin_hikes",
     "no_news",
+    "no_population_changes",
     "resolve_factors",
     "steady_arbitrage",
     "steady_dealers",
@@ -181,6 +182,37 @@ def no_margin_hikes(scenario: Scenario) -> Scenario:
     return scenario.replace(policy=policy)
 
 
+def no_population_changes(
+    scenario: Scenario, populations: Collection[str] | None = None
+) -> Scenario:
+    """``population_changes``: no scheduled changes of behaviour.
+
+    Every population's ``changes`` (or, with ``populations``, only those named
+    populations') become empty, so each keeps the parameters and activity it
+    starts with for the whole run: a central bank's relief of the dealers'
+    balance sheets, funds that come back on a given day, a broker's leverage
+    cut do not happen. Margin changes are ``margin_hikes``; everything else
+    is unchanged. A world without scheduled changes comes back unchanged.
+    """
+    known = {p.name for p in scenario.populations}
+    if populations is not None:
+        if isinstance(populations, str):
+            raise TypeError("populations: must be a collection of population names, not one string")
+        unknown = sorted(set(populations) - known)
+        if unknown:
+            raise ValueError(
+                f"populations: unknown population(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+    chosen = known if populations is None else set(populations)
+    if not any(p.changes for p in scenario.populations if p.name in chosen):
+        return scenario
+    pops = tuple(
+        dataclasses.replace(p, changes=()) if p.name in chosen else p for p in scenario.populations
+    )
+    return scenario.replace(populations=pops)
+
+
 def divide_distribution(dist: Distribution, parts: int) -> Distribution:
     """``dist`` with every sample divided by ``parts`` (>= 1); the mean is divided too."""
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
@@ -251,6 +283,7 @@ FACTORS: dict[str, FactorFunction] = {
     "margin_hikes": no_margin_hikes,
     "cross_margin": isolate_cross_margin,
     "dealer_budgets": no_dealer_budgets,
+    "population_changes": no_population_changes,
 }
 
 #: The factors ``counterfactual`` removes unless told otherwise.
