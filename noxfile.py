@@ -42,9 +42,9 @@ def cpp_sources() -> list[str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite (pass pytest arguments after --)."""
+    """The test suite, one worker per core (pass pytest arguments after --)."""
     session.install("-e", ".[test]", "-Cbuild-dir=build/nox-{wheel_tag}")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["-n", "auto", "--dist", "loadscope"]))
 
 
 @nox.session
