@@ -73,6 +73,7 @@ COUNTERFACTUAL_CAUSES: tuple[str, ...] = (
     "margin_hikes",
     "cross_margin",
     "dealer_budgets",
+    "population_changes",
 )
 
 #: Prefixes of the figures that are not market facts.
