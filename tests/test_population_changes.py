@@ -244,3 +244,24 @@ def test_population_keeps_its_changes_through_scaling() -> None:
     world = _world(PopulationChange(100, {"levels": 2}))
     assert world.with_accounts(200).populations[1].changes == world.populations[1].changes
     assert isinstance(world.populations[1], Population)
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.1, 0.5, 1.0, 3.0])
+def test_scaling_scales_a_scheduled_inventory_limit_as_the_limit_itself(fraction: float) -> None:
+    """A dealer's inventory limit is a size: ``scaled`` scales it in the changes as in
+    the parameters, so the limit in force at every step is the scaled one (the
+    oracle: the schedule of the full world, each limit scaled alone)."""
+    world = _world(
+        PopulationChange(100, {"inventory_limit": 2_000, "levels": 2}),
+        PopulationChange(600, {"inventory_limit": 30}),
+        PopulationChange(900, {"levels": 4}),
+    )
+    full = world.populations[1].schedule()
+    small = world.scaled(fraction).populations[1]
+    assert [(step, params.inventory_limit) for step, _, params in small.schedule()] == [
+        (step, max(1, round(params.inventory_limit * fraction))) for step, _, params in full
+    ]
+    assert small.params.inventory_limit == max(
+        1, round(world.populations[1].params.inventory_limit * fraction)
+    )
+    assert [c.params.get("levels") for c in small.changes] == [2, None, 4]

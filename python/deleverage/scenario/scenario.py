@@ -530,7 +530,8 @@ class Scenario:
         dealers stay as they are, this scales everything that carries size by
         ``fraction`` (in (0, 1e3]): every population's account count but the
         market makers' (rounded, at least one), the makers' cash, depth per level
-        and inventory limit (at least one lot), the insurance fund and each
+        and inventory limit (at least one lot; in their scheduled changes too),
+        the insurance fund and each
         instrument's ``liquidation_capacity``. Per-account
         sizes of the other traders stay, so each population's aggregate demand and
         the book's depth shrink together and prices move about as much as at full size.
@@ -542,10 +543,23 @@ class Scenario:
                 params = dataclasses.replace(
                     p.params,
                     depth_lots=_scaled("depth_lots", p.params.depth_lots, f),
-                    inventory_limit=max(1, round(p.params.inventory_limit * f)),
+                    inventory_limit=_scaled_limit(p.params.inventory_limit, f),
                 )
                 cash = _scaled("cash", p.cash, f)
-                pops.append(dataclasses.replace(p, cash=cash, params=params))
+                # A scheduled change of the limit is a size too.
+                changes = tuple(
+                    dataclasses.replace(
+                        c,
+                        params={
+                            k: _scaled_limit(v, f)
+                            if k == "inventory_limit" and isinstance(v, int)
+                            else v
+                            for k, v in c.params.items()
+                        },
+                    )
+                    for c in p.changes
+                )
+                pops.append(dataclasses.replace(p, cash=cash, params=params, changes=changes))
             else:
                 pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
         instruments = tuple(
@@ -559,6 +573,11 @@ class Scenario:
             instruments=instruments,
             insurance_fund=self.insurance_fund * f,
         )
+
+
+def _scaled_limit(lots: int, f: float) -> int:
+    """A market maker's inventory limit scaled by ``f`` (at least one lot)."""
+    return max(1, round(lots * f))
 
 
 def _scaled(field: str, dist: Distribution, f: float) -> Distribution:
