@@ -166,8 +166,11 @@ def test_population_changes_go_and_nothing_else_changes() -> None:
     assert no_population_changes(unchanged) is unchanged
     with pytest.raises(ValueError, match=r"populations: unknown population\(s\) 'nope'; known: "):
         no_population_changes(world, ["nope", "gold_dealers"])
-    with pytest.raises(TypeError, match="populations: must be a collection of population names"):
-        no_population_changes(world, "gold_dealers")
+    for bad in ("gold_dealers", 3, 2.5):
+        with pytest.raises(
+            TypeError, match="populations: must be a collection of population names"
+        ):
+            no_population_changes(world, bad)  # type: ignore[arg-type]
 
 
 def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:

@@ -196,8 +196,11 @@ def no_population_changes(
     """
     known = {p.name for p in scenario.populations}
     if populations is not None:
-        if isinstance(populations, str):
-            raise TypeError("populations: must be a collection of population names, not one string")
+        if isinstance(populations, str) or not isinstance(populations, Collection):
+            raise TypeError(
+                "populations: must be a collection of population names, "
+                f"got {type(populations).__name__}"
+            )
         unknown = sorted(set(populations) - known)
         if unknown:
             raise ValueError(
