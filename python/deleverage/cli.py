@@ -804,6 +804,8 @@ def _validate(args: argparse.Namespace) -> int:
     if args.out is not None:
         _check_out("--out", args.out)
     scenario = _apply_set(_load_scenario(args.scenario), args.set)
+    if args.before is not None:
+        return _validate_against(args, scenario, executor, security)
     with _dask_errors(args):
         validation = validate(
             scenario,
@@ -861,6 +863,49 @@ def _validate(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"table, JSON and figure in {args.out}")
     return 0 if validation.passed else 1
+
+
+def _validate_against(args: argparse.Namespace, after: Any, executor: Any, security: Any) -> int:
+    """``validate --before``: both worlds on the same seeds against the scenario's targets."""
+    from deleverage.calibration import compare
+
+    try:
+        before = _load_scenario(args.before)
+    except ValueError as e:
+        raise ValueError(f"--before: {str(e).removeprefix('scenario: ')}") from None
+    with _dask_errors(args):
+        comparison = compare(
+            before,
+            after,
+            args.seeds,
+            scale=args.scale,
+            executor=executor,
+            workers=args.workers,
+            progress=False if args.json or args.quiet else None,
+            security=security,
+        )
+    if args.out is not None:
+        with _writing("--out", args.out):
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            comparison.table().to_csv(out / "comparison.csv", index=False)
+            (out / "comparison.md").write_text(comparison.markdown() + "\n", encoding="utf-8")
+            text = json.dumps(comparison.to_dict(), indent=2)
+            (out / "comparison.json").write_text(text + "\n", encoding="utf-8")
+    passed = comparison.after.passed
+    if args.json:
+        print(json.dumps(comparison.to_dict()))
+        return 0 if passed else 1
+    size = f", scale {args.scale:g}" if args.scale is not None else ""
+    wall = comparison.before.wall_seconds + comparison.after.wall_seconds
+    print(
+        f"before: {args.before}, after: {args.scenario}: {after.total_accounts:,} accounts{size}, "
+        f"{len(comparison.after.seeds)} seeds, {wall:.1f} s wall\n"
+    )
+    print(comparison.markdown())
+    if args.out is not None:
+        print(f"comparison (Markdown, CSV, JSON) in {args.out}")
+    return 0 if passed else 1
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -1236,6 +1281,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
     )
     _set_argument(validate)
+    validate.add_argument(
+        "--before",
+        metavar="SCENARIO",
+        default=None,
+        help="also run this world (preset or .toml) on the same seeds against the scenario's "
+        "targets, and print both side by side (a Markdown table; exit 1 if the scenario fails)",
+    )
     validate.add_argument("--json", action="store_true", help="print one JSON object")
     validate.set_defaults(handler=_validate)
 

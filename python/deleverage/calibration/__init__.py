@@ -1,8 +1,10 @@
-"""Markets measured against their targets (``validate``) and fitted to them (``calibrate``)."""
+"""Markets measured against their targets (``validate``), two worlds side by side
+against the same targets (``compare``), and fitted to them (``calibrate``)."""
 
 from __future__ import annotations
 
 from deleverage.calibration.calibrate import Calibration, calibrate
+from deleverage.calibration.comparison import Comparison, compare
 from deleverage.calibration.evaluate import FactsOutput, FactsTask, evaluate, target_values
 from deleverage.calibration.spec import (
     CalibrationSpec,
@@ -15,11 +17,13 @@ from deleverage.calibration.validate import Validation, validate
 __all__ = [
     "Calibration",
     "CalibrationSpec",
+    "Comparison",
     "FactsOutput",
     "FactsTask",
     "Parameter",
     "Validation",
     "calibrate",
+    "compare",
     "evaluate",
     "load_calibration",
     "parse_calibration",

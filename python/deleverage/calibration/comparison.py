@@ -1,0 +1,127 @@
+"""Two worlds against the same targets on the same seeds: a change's before and after.
+
+``compare(before, after)`` validates both worlds on the same seeds against the
+after world's targets (what a change is judged by is the world it makes), and
+gives each target's seeds in range and span over seeds side by side, as the
+preset pages tabulate a calibration.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from deleverage.calibration.validate import Validation, validate
+from deleverage.scenario import Scenario
+
+__all__ = ["Comparison", "compare"]
+
+_SIDES = ("before", "after")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The after world's targets on the same seeds in two worlds (each a ``Validation``)."""
+
+    before: Validation
+    after: Validation
+
+    def table(self) -> pd.DataFrame:
+        """One row per target: target, low, high, needed (seeds), then for ``before``
+        and ``after``: passed (seeds in range), min and max over the seeds' figures
+        (NaN figures left out), ok (True, False, or None for a target without a range)."""
+        sides = {"before": self.before.table(), "after": self.after.table()}
+        out: pd.DataFrame = sides["after"][["target", "low", "high", "needed"]].copy()
+        for side, table in sides.items():
+            figures = table[[c for c in table.columns if c.startswith("seed ")]].to_numpy(float)
+            spans = [row[~np.isnan(row)] for row in figures]
+            out[f"{side}_passed"] = table["passed"].to_numpy()
+            out[f"{side}_min"] = [float(v.min()) if len(v) else math.nan for v in spans]
+            out[f"{side}_max"] = [float(v.max()) if len(v) else math.nan for v in spans]
+            out[f"{side}_ok"] = table["ok"].to_numpy()
+        return out
+
+    def met(self) -> tuple[int, int, int]:
+        """Targets with a range met before, met after, and how many have a range."""
+        table = self.table()
+        ranged = [ok is not None for ok in table["after_ok"]]
+        return (
+            sum(ok is True for ok in table["before_ok"]),
+            sum(ok is True for ok in table["after_ok"]),
+            sum(ranged),
+        )
+
+    def markdown(self) -> str:
+        """The table as a Markdown table (a failing cell marked ✗), then the count of
+        targets met before and after."""
+        lines = [
+            "| target | range | before: seeds passing (min to max) | after |",
+            "|---|---|---|---|",
+        ]
+        for row in self.table().to_dict("records"):
+            span = "-" if math.isnan(row["low"]) else f"[{row['low']:.3g}, {row['high']:.3g}]"
+            cells = [_cell(row, side) for side in _SIDES]
+            lines.append(f"| {row['target']} | {span} | {cells[0]} | {cells[1]} |")
+        before, after, ranged = self.met()
+        lines += ["", f"Targets met: {before} of {ranged} before, {after} of {ranged} after."]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: each world's ``Validation.to_dict`` and the counts met."""
+        before, after, ranged = self.met()
+        return {
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "met": {"before": before, "after": after, "of": ranged},
+        }
+
+
+def _cell(row: Mapping[Any, Any], side: str) -> str:
+    passed, low, high, ok = (row[f"{side}_{k}"] for k in ("passed", "min", "max", "ok"))
+    span = "no figure" if math.isnan(low) else f"{low:.3g} to {high:.3g}"
+    return f"{passed}/{row['needed']}{' ✗' if ok is False else ''} ({span})"
+
+
+def compare(
+    before: Scenario,
+    after: Scenario,
+    seeds: int | Sequence[int] = 8,
+    *,
+    scale: float | None = None,
+    executor: Any = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    security: Any = None,
+) -> Comparison:
+    """Validate ``before`` and ``after`` on the same ``seeds`` against ``after``'s targets.
+
+    scale, executor, workers, progress, security: as for ``validate``, for both
+    worlds (the before world's own targets, if any, are not used).
+    """
+    for name, world in (("before", before), ("after", after)):
+        if not isinstance(world, Scenario):
+            raise TypeError(f"{name}: must be a Scenario, got {type(world).__name__}")
+    if not after.targets:
+        raise ValueError(
+            f"after: scenario {after.name!r} declares no [[targets]] to judge both worlds by"
+        )
+    try:
+        before.replace(targets=after.targets)  # checks them against the before world
+    except ValueError as e:
+        raise ValueError(
+            f"before: the targets of {after.name!r} do not fit {before.name!r}: {e}"
+        ) from None
+    options: dict[str, Any] = {
+        "scale": scale,
+        "executor": executor,
+        "workers": workers,
+        "progress": progress,
+        "security": security,
+    }
+    judged = validate(after, seeds, **options)
+    return Comparison(validate(before, seeds, targets=judged.targets, **options), judged)
