@@ -807,15 +807,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.before is not None:
         return _validate_against(args, scenario, executor, security)
     with _dask_errors(args):
-        validation = validate(
-            scenario,
-            args.seeds,
-            scale=args.scale,
-            executor=executor,
-            workers=args.workers,
-            progress=False if args.json or args.quiet else None,
-            security=security,
-        )
+        validation = validate(scenario, args.seeds, **_validate_options(args, executor, security))
     if args.out is not None:
         from deleverage.calibration.figure import validation_figure
 
@@ -865,6 +857,17 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if validation.passed else 1
 
 
+def _validate_options(args: argparse.Namespace, executor: Any, security: Any) -> dict[str, Any]:
+    """What ``validate`` and ``compare`` take from the command line besides the seeds."""
+    return {
+        "scale": args.scale,
+        "executor": executor,
+        "workers": args.workers,
+        "progress": False if args.json or args.quiet else None,
+        "security": security,
+    }
+
+
 def _validate_against(args: argparse.Namespace, after: Any, executor: Any, security: Any) -> int:
     """``validate --before``: both worlds on the same seeds against the scenario's targets."""
     from deleverage.calibration import compare
@@ -875,14 +878,7 @@ def _validate_against(args: argparse.Namespace, after: Any, executor: Any, secur
         raise ValueError(f"--before: {str(e).removeprefix('scenario: ')}") from None
     with _dask_errors(args):
         comparison = compare(
-            before,
-            after,
-            args.seeds,
-            scale=args.scale,
-            executor=executor,
-            workers=args.workers,
-            progress=False if args.json or args.quiet else None,
-            security=security,
+            before, after, args.seeds, **_validate_options(args, executor, security)
         )
     if args.out is not None:
         with _writing("--out", args.out):
