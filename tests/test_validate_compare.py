@@ -17,7 +17,7 @@ import pytest
 
 from deleverage.calibration import Comparison, compare, validate
 from deleverage.cli import main
-from deleverage.scenario import Scenario
+from deleverage.scenario import Scenario, Target
 from deleverage.scenarios import load_preset
 from deleverage.sweeps.paths import apply_paths
 
@@ -87,6 +87,19 @@ def test_the_markdown_table_marks_each_failing_cell(comparison: Comparison) -> N
     summary = comparison.to_dict()
     assert summary["met"] == {"before": before, "after": after, "of": ranged}
     json.dumps(summary)  # strict JSON: NaN and inf are null
+
+
+def test_a_target_without_a_range_is_shown_and_not_counted(
+    worlds: tuple[Scenario, Scenario],
+) -> None:
+    before, after = worlds
+    aim = Target("spread_bps", value=1.0)  # a calibration's aim: no range, no verdict
+    after = after.replace(targets=(*after.targets[-2:], aim))
+    c = compare(before, after, (0,), workers=1, progress=False)
+    assert c.met()[2] == 2
+    row = c.markdown().splitlines()[4]
+    assert row.startswith("| GOLD spread_bps | - | 0/1 (")
+    assert "✗" not in row
 
 
 def test_bad_worlds_are_named(worlds: tuple[Scenario, Scenario]) -> None:

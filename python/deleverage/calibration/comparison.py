@@ -49,11 +49,11 @@ class Comparison:
     def met(self) -> tuple[int, int, int]:
         """Targets with a range met before, met after, and how many have a range."""
         table = self.table()
-        ranged = [ok is not None for ok in table["after_ok"]]
+        # ``ok`` is True, False or None (no range); numpy's bools compare equal to True.
         return (
-            sum(ok is True for ok in table["before_ok"]),
-            sum(ok is True for ok in table["after_ok"]),
-            sum(ranged),
+            sum(ok is not None and bool(ok) for ok in table["before_ok"]),
+            sum(ok is not None and bool(ok) for ok in table["after_ok"]),
+            sum(ok is not None for ok in table["after_ok"]),
         )
 
     def markdown(self) -> str:
