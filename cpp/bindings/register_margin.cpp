@@ -400,8 +400,9 @@ void register_margin(py::module_& m) {
                                  const AccountTable& t = e.engine.table();
                                  Accounts out(t.size());
                                  for (std::size_t a = 0; a < out.size(); ++a)
-                                   out[a] = t.membership[a] == kScanned ? std::numeric_limits<double>::quiet_NaN()
-                                                                        : t.links.trigger[a];
+                                   out[a] = t.membership[a] == kScanned
+                                                ? std::numeric_limits<double>::quiet_NaN()
+                                                : t.links.trigger(static_cast<std::uint32_t>(a));
                                  return out;
                                }));
                              })

@@ -69,11 +69,11 @@ void CrossMarginScan::clear_buckets() noexcept {
 }
 
 void CrossMarginScan::link(IndexLinks& links, std::uint32_t a, float theta) noexcept {
-  links.trigger[a] = static_cast<double>(theta);
+  links.trigger(a) = static_cast<double>(theta);
   const auto b = static_cast<std::size_t>(bucket_of(static_cast<double>(theta)));
-  links.prev[a] = kNil;
-  links.next[a] = head_[b];
-  if (head_[b] != kNil) links.prev[head_[b]] = a;
+  links.prev(a) = kNil;
+  links.next(a) = head_[b];
+  if (head_[b] != kNil) links.prev(head_[b]) = a;
   head_[b] = a;
   ++count_[b];
   occupied_[b / 64] |= std::uint64_t{1} << (b % 64);
@@ -91,14 +91,14 @@ void CrossMarginScan::insert(const View& view, IndexLinks& links, std::uint32_t 
 }
 
 void CrossMarginScan::remove(IndexLinks& links, std::uint32_t a) noexcept {
-  const auto b = static_cast<std::size_t>(bucket_of(links.trigger[a]));
-  if (links.prev[a] == kNil) {
-    head_[b] = links.next[a];
+  const auto b = static_cast<std::size_t>(bucket_of(links.trigger(a)));
+  if (links.prev(a) == kNil) {
+    head_[b] = links.next(a);
   } else {
-    links.next[links.prev[a]] = links.next[a];
+    links.next(links.prev(a)) = links.next(a);
   }
-  if (links.next[a] != kNil) links.prev[links.next[a]] = links.prev[a];
-  links.next[a] = links.prev[a] = kNil;
+  if (links.next(a) != kNil) links.prev(links.next(a)) = links.prev(a);
+  links.next(a) = links.prev(a) = kNil;
   if (--count_[b] == 0) occupied_[b / 64] &= ~(std::uint64_t{1} << (b % 64));
   --size_;
 }
@@ -129,8 +129,8 @@ void CrossMarginScan::candidates(const View& view, IndexLinks& links, const Pric
       const int b = w * 64 + std::countr_zero(bits);
       bits &= bits - 1;
       if (b > top) break;
-      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next[a])
-        if (links.trigger[a] <= m) out.push_back(a);
+      for (std::uint32_t a = head_[static_cast<std::size_t>(b)]; a != kNil; a = links.next(a))
+        if (links.trigger(a) <= m) out.push_back(a);
     }
   }
   stats_.candidates += out.size() - before;
@@ -170,7 +170,7 @@ void CrossMarginScan::rebase(const View& view, IndexLinks& links, const Price* m
   // Sparse: the members only, in account order.
   members_.clear();
   for (std::size_t bucket = 0; bucket < static_cast<std::size_t>(kBuckets); ++bucket)
-    for (std::uint32_t a = head_[bucket]; a != kNil; a = links.next[a]) members_.push_back(a);
+    for (std::uint32_t a = head_[bucket]; a != kNil; a = links.next(a)) members_.push_back(a);
   std::sort(members_.begin(), members_.end());
   clear_buckets();
   for (const std::uint32_t a : members_) {

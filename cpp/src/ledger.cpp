@@ -98,9 +98,7 @@ void Ledger::append(std::size_t n, const double* cash, const std::uint16_t* inst
   table_.fees_paid.resize(total, 0.0);
   table_.status.resize(total, 0);
   table_.membership.resize(total, kNotTracked);
-  table_.links.trigger.resize(total, std::numeric_limits<double>::quiet_NaN());
-  table_.links.next.resize(total, kNil);
-  table_.links.prev.resize(total, kNil);
+  table_.links.rows.resize(total, IndexLink{std::numeric_limits<double>::quiet_NaN(), kNil, kNil});
   table_.position.resize(total * ni);
   table_.cost.resize(total * ni);
   if (position == nullptr) return;  // flat: the columns grew with zeros
@@ -230,9 +228,7 @@ void Ledger::prefetch_account(AccountId a) const noexcept {
   __builtin_prefetch(&table_.cost[row]);
   __builtin_prefetch(&table_.membership[a]);
   __builtin_prefetch(&table_.mode[a]);
-  __builtin_prefetch(&table_.links.trigger[a]);
-  __builtin_prefetch(&table_.links.prev[a]);
-  __builtin_prefetch(&table_.links.next[a]);
+  __builtin_prefetch(&table_.links.rows[a]);
 }
 
 }  // namespace deleverage

@@ -36,11 +36,11 @@ void LiquidationDetector::refresh(std::uint32_t a) {
   AccountTable& table = ledger_.table();
   const std::size_t i = ledger_.lone_position(a);
   if (i == Ledger::kNoPosition) {
-    table.links.trigger[a] = std::numeric_limits<double>::quiet_NaN();
+    table.links.trigger(a) = std::numeric_limits<double>::quiet_NaN();
     return;
   }
   if (i == Ledger::kSeveralPositions) {
-    table.links.trigger[a] = std::numeric_limits<double>::quiet_NaN();
+    table.links.trigger(a) = std::numeric_limits<double>::quiet_NaN();
     scan_.insert(view(), table.links, a);
     table.membership[a] = kScanned;
     return;
@@ -48,7 +48,7 @@ void LiquidationDetector::refresh(std::uint32_t a) {
   const Qty q = table.position[ledger_.at(a, i)];
   const double cost = table.cost[ledger_.at(a, i)];
   const double v = ledger_.tick_value(i);
-  table.links.trigger[a] = ledger_.rules()[i].liquidation_price(q, cost, table.cash[a] - cost, v);
+  table.links.trigger(a) = ledger_.rules()[i].liquidation_price(q, cost, table.cash[a] - cost, v);
   table.instrument[a] = static_cast<std::uint16_t>(i);
   if (!indexes_[i]) ensure_span(i, std::fabs(cost) / (static_cast<double>(qabs(q)) * v));
   SideIndexes& idx = *indexes_[i];

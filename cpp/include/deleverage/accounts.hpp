@@ -39,12 +39,10 @@ struct AccountTable {
   std::size_t size() const noexcept { return cash.size(); }
 
   std::size_t memory_bytes() const noexcept {
-    return (cash.capacity() + realized_pnl.capacity() + fees_paid.capacity() + links.trigger.capacity() +
-            cost.capacity()) *
-               sizeof(double) +
-           position.capacity() * sizeof(Qty) + (mode.capacity() + status.capacity() + membership.capacity()) +
-           (population.capacity() + instrument.capacity()) * sizeof(std::uint16_t) +
-           (links.next.capacity() + links.prev.capacity()) * sizeof(std::uint32_t);
+    return (cash.capacity() + realized_pnl.capacity() + fees_paid.capacity() + cost.capacity()) * sizeof(double) +
+           links.rows.capacity() * sizeof(IndexLink) + position.capacity() * sizeof(Qty) +
+           (mode.capacity() + status.capacity() + membership.capacity()) +
+           (population.capacity() + instrument.capacity()) * sizeof(std::uint16_t);
   }
 };
 

@@ -65,7 +65,7 @@ class CrossMarginScan {
 
   // A tracked account's threshold (relative move) is kept in its links' trigger
   // (a float's value), which indexed accounts use for their liquidation price.
-  static double threshold(const IndexLinks& links, std::uint32_t a) noexcept { return links.trigger[a]; }
+  static double threshold(const IndexLinks& links, std::uint32_t a) noexcept { return links.trigger(a); }
   const Stats& stats() const noexcept { return stats_; }
   std::size_t memory_bytes() const noexcept;
 

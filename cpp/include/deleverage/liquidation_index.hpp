@@ -24,11 +24,26 @@ namespace deleverage {
 template <class T>
 using Column = std::vector<T, HugePageAllocator<T>>;
 
-// The per-account links, stored column-wise in the account table.
+// One account's place in an index: its trigger and its list neighbours.
+struct IndexLink {
+  double trigger;  // liquidation price (ticks, real)
+  std::uint32_t next;
+  std::uint32_t prev;
+};
+static_assert(sizeof(IndexLink) == 16, "four links to a cache line");
+
+// The per-account links of the account table. The three fields sit together
+// because a walk over a bucket reads the trigger and the next link and writes
+// the previous one of each account it passes: one cache miss, not three.
 struct IndexLinks {
-  Column<double> trigger;  // liquidation price (ticks, real)
-  Column<std::uint32_t> next;
-  Column<std::uint32_t> prev;
+  Column<IndexLink> rows;
+
+  double& trigger(std::uint32_t a) noexcept { return rows[a].trigger; }
+  double trigger(std::uint32_t a) const noexcept { return rows[a].trigger; }
+  std::uint32_t& next(std::uint32_t a) noexcept { return rows[a].next; }
+  std::uint32_t next(std::uint32_t a) const noexcept { return rows[a].next; }
+  std::uint32_t& prev(std::uint32_t a) noexcept { return rows[a].prev; }
+  std::uint32_t prev(std::uint32_t a) const noexcept { return rows[a].prev; }
 };
 
 class LiquidationIndex {
@@ -70,34 +85,34 @@ class LiquidationIndex {
   }
 
   void insert(IndexLinks& links, std::uint32_t a) noexcept {
-    const std::int64_t b = bucket_of(links.trigger[a]);
+    const std::int64_t b = bucket_of(links.trigger(a));
     const std::size_t ub = slot(b, a);
-    links.prev[a] = kNil;
-    links.next[a] = head_[ub];
-    if (head_[ub] != kNil) links.prev[head_[ub]] = a;
+    links.prev(a) = kNil;
+    links.next(a) = head_[ub];
+    if (head_[ub] != kNil) links.prev(head_[ub]) = a;
     head_[ub] = a;
     if (!occupied_.test(static_cast<std::uint64_t>(b))) occupied_.set(static_cast<std::uint64_t>(b));
     ++size_;
     // Keep the frontier's extreme trigger exact where it is cheap to.
     if (frontier_ == OccupancyBitmap::kNone || beyond(b, frontier_)) {
       frontier_ = b;
-      extreme_ = links.trigger[a];
+      extreme_ = links.trigger(a);
       extreme_valid_ = true;
-    } else if (b == frontier_ && extreme_valid_ && more_extreme(links.trigger[a], extreme_)) {
-      extreme_ = links.trigger[a];
+    } else if (b == frontier_ && extreme_valid_ && more_extreme(links.trigger(a), extreme_)) {
+      extreme_ = links.trigger(a);
     }
   }
 
   void remove(IndexLinks& links, std::uint32_t a) noexcept {
-    const std::int64_t b = bucket_of(links.trigger[a]);
+    const std::int64_t b = bucket_of(links.trigger(a));
     const std::size_t ub = slot(b, a);
-    if (links.prev[a] == kNil) {
-      head_[ub] = links.next[a];
+    if (links.prev(a) == kNil) {
+      head_[ub] = links.next(a);
     } else {
-      links.next[links.prev[a]] = links.next[a];
+      links.next(links.prev(a)) = links.next(a);
     }
-    if (links.next[a] != kNil) links.prev[links.next[a]] = links.prev[a];
-    links.next[a] = links.prev[a] = kNil;
+    if (links.next(a) != kNil) links.prev(links.next(a)) = links.prev(a);
+    links.next(a) = links.prev(a) = kNil;
     --size_;
     if (bucket_empty(b)) {
       occupied_.clear(static_cast<std::uint64_t>(b));
@@ -105,7 +120,7 @@ class LiquidationIndex {
         frontier_ = next_inward(b);
         extreme_valid_ = false;
       }
-    } else if (b == frontier_ && links.trigger[a] == extreme_) {
+    } else if (b == frontier_ && links.trigger(a) == extreme_) {
       extreme_valid_ = false;  // the extreme left
     }
   }
@@ -117,8 +132,8 @@ class LiquidationIndex {
     if (!extreme_valid_) {
       extreme_ = long_ ? -kInf : kInf;
       for (std::size_t k = 0; k < kLanes; ++k)
-        for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_) * kLanes + k]; a != kNil; a = links.next[a])
-          if (more_extreme(links.trigger[a], extreme_)) extreme_ = links.trigger[a];
+        for (std::uint32_t a = head_[static_cast<std::size_t>(frontier_) * kLanes + k]; a != kNil; a = links.next(a))
+          if (more_extreme(links.trigger(a), extreme_)) extreme_ = links.trigger(a);
       extreme_valid_ = true;
     }
     return extreme_;
@@ -152,18 +167,18 @@ class LiquidationIndex {
           const std::uint32_t a = at[k];
           if (a == kNil) continue;
           more = true;
-          const std::uint32_t next = links.next[a];
-          const double t = links.trigger[a];
+          const std::uint32_t next = links.next(a);
+          const double t = links.trigger(a);
           if (reached(t, mark)) {
             out.push_back(a);
             // Unlink a: its predecessor is the lane's last kept account (or the head).
             if (kept[k] == kNil) {
               head_[first + k] = next;
             } else {
-              links.next[kept[k]] = next;
+              links.next(kept[k]) = next;
             }
-            if (next != kNil) links.prev[next] = kept[k];
-            links.next[a] = links.prev[a] = kNil;
+            if (next != kNil) links.prev(next) = kept[k];
+            links.next(a) = links.prev(a) = kNil;
             --size_;
           } else {
             kept[k] = a;
