@@ -130,10 +130,13 @@ void LiquidationDetector::prefetch_row(std::uint32_t a) const noexcept {
   __builtin_prefetch(&table.cash[a], 1);
   __builtin_prefetch(&table.position[row], 1);
   __builtin_prefetch(&table.cost[row], 1);
+}
+
+void LiquidationDetector::prefetch_closing(std::uint32_t a, bool fee) const noexcept {
+  const AccountTable& table = ledger_.table();
   __builtin_prefetch(&table.realized_pnl[a], 1);
-  __builtin_prefetch(&table.fees_paid[a], 1);
   __builtin_prefetch(&table.status[a], 1);
-  __builtin_prefetch(&table.instrument[a], 1);
+  if (fee) __builtin_prefetch(&table.fees_paid[a], 1);
 }
 
 std::size_t LiquidationDetector::memory_bytes() const noexcept {

@@ -131,6 +131,8 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
                          "must be in 1..2^62 ticks, got " + std::to_string(prices[i]));
   const std::size_t before = log_.size();
   log_.begin_check();
+  bool fee = false;  // does a liquidation write the fees paid?
+  for (const MarginRule& rule : ledger_.rules()) fee = fee || rule.liquidation_fee_rate > 0;
   for (int round = 0; round < settings_.max_rounds; ++round) {
     // Each round marks at the prices it starts with: liquidation orders move books.
     for (std::size_t i = 0; i < instruments(); ++i) marks_[i] = from_books ? book_mark(i, prices[i]) : prices[i];
@@ -140,8 +142,13 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
     const std::vector<std::uint32_t>& found = detector_.liquidatable(marks_.data());
     const std::vector<std::uint32_t>& due = settings_.margin_ratio_order ? by_margin_ratio(found) : found;
     bool any = false;
+    // The due are scattered over the table: ask for the rows a liquidation
+    // writes a few accounts ahead (the check has just read the others).
+    constexpr std::size_t kAhead = 8;
+    for (std::size_t c = 0; c < std::min(kAhead, due.size()); ++c) detector_.prefetch_closing(due[c], fee);
     for (std::size_t c = 0; c < due.size(); ++c) {
       const std::uint32_t a = due[c];
+      if (c + kAhead < due.size()) detector_.prefetch_closing(due[c + kAhead], fee);
       if (log_.used_notional() >= settings_.max_liquidation_notional) {
         // The cap is used up: the rest wait for the next check, back in the index.
         for (std::size_t rest = c; rest < due.size(); ++rest)
