@@ -191,14 +191,20 @@ void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, Insura
   // leaves the detector once before the batch and is re-keyed once after it,
   // as its trades leave it. The detector holds sets (its candidates come out
   // sorted), so the order it is refreshed in changes nothing.
+  // The traders of a batch are scattered over the table: each pass asks for
+  // the rows it reads a few fills ahead, and only those (lines asked for and
+  // not used yet crowd out the ones in use).
+  constexpr std::size_t kAhead = 4;
   for (std::size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      prefetch_links(fills[k + kAhead].taker_owner);
+      prefetch_links(fills[k + kAhead].maker_owner);
+    }
     const Fill& f = fills[k];
     if (f.kind != 0) continue;
     for (const AccountId owner : {f.taker_owner, f.maker_owner})
       if (owner < accounts()) detector.detach(owner);
   }
-  // The traders of a batch are scattered over the table: ask for their rows a few fills ahead.
-  constexpr std::size_t kAhead = 4;
   for (std::size_t k = 0; k < n; ++k) {
     if (k + kAhead < n) {
       prefetch_account(fills[k + kAhead].taker_owner);
@@ -211,6 +217,10 @@ void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, Insura
     settle_fill(i, f.maker_owner, -taker_lots, f.price, rule.maker_fee_rate, fund);
   }
   for (std::size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      prefetch_links(fills[k + kAhead].taker_owner);
+      prefetch_links(fills[k + kAhead].maker_owner);
+    }
     const Fill& f = fills[k];
     if (f.kind != 0) continue;
     for (const AccountId owner : {f.taker_owner, f.maker_owner})
@@ -226,9 +236,14 @@ void Ledger::prefetch_account(AccountId a) const noexcept {
   __builtin_prefetch(&table_.fees_paid[a]);
   __builtin_prefetch(&table_.position[row]);
   __builtin_prefetch(&table_.cost[row]);
-  __builtin_prefetch(&table_.membership[a]);
   __builtin_prefetch(&table_.mode[a]);
+}
+
+void Ledger::prefetch_links(AccountId a) const noexcept {
+  if (a >= accounts()) return;
+  __builtin_prefetch(&table_.membership[a]);
   __builtin_prefetch(&table_.links.rows[a]);
+  __builtin_prefetch(&table_.instrument[a]);
 }
 
 }  // namespace deleverage

@@ -128,7 +128,8 @@ class Ledger {
   Qty open_interest(std::size_t i) const noexcept { return open_interest_[i]; }
 
  private:
-  void prefetch_account(AccountId a) const noexcept;
+  void prefetch_account(AccountId a) const noexcept;  // the rows a fill settles
+  void prefetch_links(AccountId a) const noexcept;    // the rows leaving the detector reads
   void trade_holder(std::size_t i, Qty& q, double& cost, double& cash, double* realized, Qty lots, double price);
 
   std::vector<double> tick_values_;
