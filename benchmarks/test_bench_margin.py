@@ -1,5 +1,6 @@
 """Margin-engine benchmarks: mark updates through the liquidation index against a
-full scan of every account, and liquidation throughput in a cascade.
+full scan of every account, liquidation throughput in a cascade, and book fills
+settled into the ledger and the liquidation index.
 
 Run with ``python -m pytest benchmarks``; rates land in ``extra_info``.
 """
@@ -62,3 +63,37 @@ def test_cascade(benchmark, pop) -> None:
 
     benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
     benchmark.extra_info["liquidations_per_s"] = done[-1] / benchmark.stats.stats.min
+
+
+def _fills(n_accounts: int, count: int, seed: int) -> np.ndarray:
+    """Fills of random takers against four dealers (accounts n_accounts..+3), one lot each."""
+    from deleverage.dtypes import FILL_DTYPE
+
+    rng = np.random.default_rng(seed)
+    fills = np.zeros(count, dtype=FILL_DTYPE)
+    fills["qty"] = 1
+    fills["price"] = MARK + rng.integers(-20, 21, count)
+    fills["taker_owner"] = rng.integers(0, n_accounts, count)
+    fills["maker_owner"] = n_accounts + rng.integers(0, 4, count)
+    fills["taker_side"] = rng.integers(0, 2, count)
+    return fills
+
+
+def test_fill_settlement(benchmark, pop) -> None:
+    """Book fills settled into the ledger and the liquidation index, in batches of 1,000
+    (a step's fills at the default size of gold-2026): the traders are scattered over a
+    million-account table, the dealers on every fill."""
+    batch = 1_000
+    fills = _fills(ACCOUNTS, 200 * batch, 2)
+
+    def setup():
+        engine = _engine(pop)
+        engine.add_accounts(np.full(4, 1e12))
+        return (engine,), {}
+
+    def run(engine: MarginEngine) -> None:
+        for start in range(0, len(fills), batch):
+            engine.apply_fills(0, fills[start : start + batch])
+
+    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    benchmark.extra_info["fills_per_s"] = len(fills) / benchmark.stats.stats.min
