@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from deleverage.bench.margin import MARK, RULE, TICK_VALUE, calm_path, population
+from deleverage.dtypes import FILL_DTYPE
 from deleverage.margin import MarginEngine
 from deleverage.margin_rules import Instrument
 
@@ -67,8 +68,6 @@ def test_cascade(benchmark, pop) -> None:
 
 def _fills(n_accounts: int, count: int, seed: int) -> np.ndarray:
     """Fills of random takers against four dealers (accounts n_accounts..+3), one lot each."""
-    from deleverage.dtypes import FILL_DTYPE
-
     rng = np.random.default_rng(seed)
     fills = np.zeros(count, dtype=FILL_DTYPE)
     fills["qty"] = 1
