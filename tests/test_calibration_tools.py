@@ -6,12 +6,16 @@ here rather than when someone reruns it."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
+from deleverage.analysis import episode_metrics
 from deleverage.calibration.spec import load_calibration
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
 
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "calibration"
 #: A search spec names its trials at the top level; the worlds beside them do not.
@@ -32,3 +36,31 @@ def test_a_recorded_search_loads_against_its_scenario(path: Path) -> None:
     spec = load_calibration(path)
     assert spec.trials > 0
     assert spec.parameters
+
+
+def _load_tool(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_premium_tool_agrees_with_the_episode_figures() -> None:
+    # gold_2026_premium.py reads the premium off the series itself; its last close
+    # and crash day must be what episode_metrics reports for the same run.
+    tool = _load_tool("gold_2026_premium")
+    row = tool.premium_path(0.01, 0, {})
+    figures = episode_metrics(simulate(load_preset("gold-2026").scaled(0.01), 0))
+    assert row["closes"][-1] == pytest.approx(figures["premium_before"], rel=1e-12, abs=1e-15)
+    assert row["crash_day"] == figures["crash_day_return"]
+    assert len(row["closes"]) == len(tool.DAYS)
+    assert row["jitter"] >= 0.0
+    assert tool.DAYS.start < row["worst_day"] <= 33 + 1 / 24  # up to the news at 01:00
+
+
+def test_the_premium_tool_refuses_a_change_without_a_value() -> None:
+    tool = _load_tool("gold_2026_premium")
+    with pytest.raises(ValueError, match="PATH=VALUE"):
+        tool._parse(["0.05", "2", "populations.hedgers.params.aggressiveness"])

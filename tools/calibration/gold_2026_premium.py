@@ -1,6 +1,7 @@
 """How gold-2026's premium gets to the 29th, per seed: its level at each close of
 the last nine days before the news, how smoothly it moved there, and its largest
-fall within an hour before the news (a flush of the crowd), beside the crash day.
+rise (a gap) and fall (a flush of the crowd) within an hour before the news,
+beside the crash day.
 
 Usage: python tools/calibration/gold_2026_premium.py [FRACTION] [SEEDS] [PATH=VALUE ...]
 FRACTION scales the whole market (``Scenario.scaled``; 1 is the preset's own
@@ -46,7 +47,7 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
     start, news = DAYS.start * PER_DAY, 33 * PER_DAY + PER_HOUR
     hourly = gap[start:news].reshape(-1, PER_HOUR).mean(axis=1)
     changes_h = np.diff(hourly)
-    worst = int(np.argmin(changes_h))
+    worst, best = int(np.argmin(changes_h)), int(np.argmax(changes_h))
     metrics = episode_metrics(result)
     return {
         "seed": seed,
@@ -54,6 +55,7 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
         "jitter": float(np.std(changes_h)),
         "worst_hour": float(changes_h[worst]),
         "worst_day": (start + (worst + 1) * PER_HOUR) / PER_DAY,
+        "best_hour": float(changes_h[best]),
         "crash_day": metrics["crash_day_return"],
     }
 
@@ -69,15 +71,16 @@ def _parse(argv: list[str]) -> tuple[float, list[int], dict[str, Any]]:
 def main() -> None:
     fraction, seeds, changes = _parse(sys.argv[1:])
     days = " | ".join(f"day {d}" for d in DAYS)
-    print(f"| seed | {days} | hourly jitter | worst hour (day) | crash day |")
-    print("|" + "---|" * (len(DAYS) + 4))
+    print(f"| seed | {days} | hourly jitter | largest rise | worst hour (day) | crash day |")
+    print("|" + "---|" * (len(DAYS) + 5))
     with ProcessPoolExecutor(2) as pool:
         rows = pool.map(premium_path, [fraction] * len(seeds), seeds, [changes] * len(seeds))
         for r in rows:
             cells = " | ".join(f"{100 * c:+.1f}%" for c in r["closes"])
             worst = f"{100 * r['worst_hour']:+.1f}% ({r['worst_day']:.2f})"
             print(
-                f"| {r['seed']} | {cells} | {100 * r['jitter']:.2f}% | {worst} | "
+                f"| {r['seed']} | {cells} | {100 * r['jitter']:.2f}% | "
+                f"{100 * r['best_hour']:+.1f}% | {worst} | "
                 f"{100 * r['crash_day']:+.1f}% |",
                 flush=True,
             )
