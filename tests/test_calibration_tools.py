@@ -55,12 +55,23 @@ def test_the_premium_tool_agrees_with_the_episode_figures() -> None:
     figures = episode_metrics(simulate(load_preset("gold-2026").scaled(0.01), 0))
     assert row["closes"][-1] == pytest.approx(figures["premium_before"], rel=1e-12, abs=1e-15)
     assert row["crash_day"] == figures["crash_day_return"]
-    assert len(row["closes"]) == len(tool.DAYS)
+    assert row["days"] == list(range(33 - tool.DAYS_BEFORE, 33))  # up to the 29th's close
+    assert len(row["closes"]) == tool.DAYS_BEFORE
     assert row["jitter"] >= 0.0
-    assert tool.DAYS.start < row["worst_day"] <= 33 + 1 / 24  # up to the news at 01:00
+    assert row["worst_hour"] <= row["best_hour"]
+    assert row["days"][0] < row["worst_day"] <= 33 + 1 / 24  # up to the news at 01:00
 
 
-def test_the_premium_tool_refuses_a_change_without_a_value() -> None:
+def test_the_premium_tool_names_the_argument_it_refuses() -> None:
     tool = _load_tool("gold_2026_premium")
+    assert tool._parse(["0.05", "1,3", "populations.hedgers.params.reach=0.2"]) == (
+        0.05,
+        [1, 3],
+        {"populations.hedgers.params.reach": 0.2},
+    )
     with pytest.raises(ValueError, match="PATH=VALUE"):
         tool._parse(["0.05", "2", "populations.hedgers.params.aggressiveness"])
+    with pytest.raises(ValueError, match="FRACTION"):
+        tool._parse(["a twentieth", "2"])
+    with pytest.raises(ValueError, match="SEEDS"):
+        tool._parse(["0.05", "0-7"])

@@ -25,9 +25,8 @@ from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps.paths import apply_paths
 
-DAYS = range(24, 33)  # the closes of 21-29 January; the news is at 01:00 on day 33
-PER_DAY = 1440  # one-minute steps
-PER_HOUR = 60
+#: Closes before the news that the table shows (21-29 January).
+DAYS_BEFORE = 9
 
 
 def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
@@ -37,45 +36,61 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
         scenario = scenario.scaled(fraction)
     if changes:
         scenario = apply_paths(scenario, changes)
+    episode = scenario.episode
+    assert episode is not None  # the preset declares its crash day
+    per_day = round(episode.day / scenario.clock.dt)
+    per_hour = round(3600.0 / scenario.clock.dt)
+    days = range(episode.crash_day - DAYS_BEFORE, episode.crash_day)
+    news = min(shock.step for shock in scenario.instrument("GOLD").fundamental.shocks)
     result = simulate(scenario, seed, progress=False)
     gold = result.series["GOLD"]
     gap = gold["last"].to_numpy() / gold["fair"].to_numpy() - 1.0
-    closes = gap[PER_DAY - 1 :: PER_DAY]
-    # Hourly means from the 21st to the news: their hour-to-hour changes say how
-    # smoothly the premium moved (a few hundredths of a percent when it builds
-    # steadily, about a percent when it gaps and collapses).
-    start, news = DAYS.start * PER_DAY, 33 * PER_DAY + PER_HOUR
-    hourly = gap[start:news].reshape(-1, PER_HOUR).mean(axis=1)
+    closes = gap[per_day - 1 :: per_day]
+    # Hourly means from the first close shown to the news: their hour-to-hour
+    # changes say how smoothly the premium moved (a few hundredths of a percent
+    # when it builds steadily, about a percent when it gaps and collapses).
+    start = days.start * per_day
+    hours = (news - start) // per_hour
+    hourly = gap[start : start + hours * per_hour].reshape(hours, per_hour).mean(axis=1)
     changes_h = np.diff(hourly)
     worst, best = int(np.argmin(changes_h)), int(np.argmax(changes_h))
     metrics = episode_metrics(result)
     return {
         "seed": seed,
-        "closes": [float(closes[d]) for d in DAYS],
+        "days": list(days),
+        "closes": [float(closes[d]) for d in days],
         "jitter": float(np.std(changes_h)),
         "worst_hour": float(changes_h[worst]),
-        "worst_day": (start + (worst + 1) * PER_HOUR) / PER_DAY,
+        "worst_day": (start + (worst + 1) * per_hour) / per_day,
         "best_hour": float(changes_h[best]),
         "crash_day": metrics["crash_day_return"],
     }
 
 
 def _parse(argv: list[str]) -> tuple[float, list[int], dict[str, Any]]:
-    fraction = float(argv[0]) if argv else 0.05
+    try:
+        fraction = float(argv[0]) if argv else 0.05
+    except ValueError:
+        raise ValueError(f"FRACTION: must be a number in (0, 1000], got {argv[0]!r}") from None
     arg = argv[1] if len(argv) > 1 else "8"
-    seeds = [int(x) for x in arg.split(",")] if "," in arg else list(range(int(arg)))
+    try:
+        seeds = [int(x) for x in arg.split(",")] if "," in arg else list(range(int(arg)))
+    except ValueError:
+        raise ValueError(f"SEEDS: must be a count or a comma list of seeds, got {arg!r}") from None
     # PATH=VALUE read as `deleverage validate --set` reads it.
     return fraction, seeds, dict(_parse_set(argv[2:]))
 
 
 def main() -> None:
     fraction, seeds, changes = _parse(sys.argv[1:])
-    days = " | ".join(f"day {d}" for d in DAYS)
-    print(f"| seed | {days} | hourly jitter | largest rise | worst hour (day) | crash day |")
-    print("|" + "---|" * (len(DAYS) + 5))
     with ProcessPoolExecutor(2) as pool:
         rows = pool.map(premium_path, [fraction] * len(seeds), seeds, [changes] * len(seeds))
-        for r in rows:
+        for n, r in enumerate(rows):
+            if n == 0:
+                days = " | ".join(f"day {d}" for d in r["days"])
+                tail = "hourly jitter | largest rise | worst hour (day) | crash day"
+                print(f"| seed | {days} | {tail} |")
+                print("|" + "---|" * (len(r["days"]) + 5))
             cells = " | ".join(f"{100 * c:+.1f}%" for c in r["closes"])
             worst = f"{100 * r['worst_hour']:+.1f}% ({r['worst_day']:.2f})"
             print(
