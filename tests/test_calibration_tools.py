@@ -73,5 +73,13 @@ def test_the_premium_tool_names_the_argument_it_refuses() -> None:
         tool._parse(["0.05", "2", "populations.hedgers.params.aggressiveness"])
     with pytest.raises(ValueError, match="FRACTION"):
         tool._parse(["a twentieth", "2"])
-    with pytest.raises(ValueError, match="SEEDS"):
-        tool._parse(["0.05", "0-7"])
+    for seeds in ("0-7", "0", "-2", "1,-1"):
+        with pytest.raises(ValueError, match="SEEDS"):
+            tool._parse(["0.05", seeds])
+
+
+def test_the_premium_tool_refuses_news_before_its_window() -> None:
+    tool = _load_tool("gold_2026_premium")
+    early = {"instruments.GOLD.fundamental.shocks.0.step": 24 * 1440}
+    with pytest.raises(ValueError, match="the news"):
+        tool.premium_path(0.01, 0, early)

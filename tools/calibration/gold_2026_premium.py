@@ -42,6 +42,13 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
     per_hour = round(3600.0 / scenario.clock.dt)
     days = range(episode.crash_day - DAYS_BEFORE, episode.crash_day)
     news = min(shock.step for shock in scenario.instrument("GOLD").fundamental.shocks)
+    start = days.start * per_day
+    hours = (news - start) // per_hour
+    if hours < 2:
+        raise ValueError(
+            f"the news (step {news}) must come at least two hours after the close of day "
+            f"{days.start - 1} (step {start - 1}) for the hourly figures"
+        )
     result = simulate(scenario, seed, progress=False)
     gold = result.series["GOLD"]
     gap = gold["last"].to_numpy() / gold["fair"].to_numpy() - 1.0
@@ -49,8 +56,6 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
     # Hourly means from the first close shown to the news: their hour-to-hour
     # changes say how smoothly the premium moved (a few hundredths of a percent
     # when it builds steadily, about a percent when it gaps and collapses).
-    start = days.start * per_day
-    hours = (news - start) // per_hour
     hourly = gap[start : start + hours * per_hour].reshape(hours, per_hour).mean(axis=1)
     changes_h = np.diff(hourly)
     worst, best = int(np.argmin(changes_h)), int(np.argmax(changes_h))
@@ -76,7 +81,9 @@ def _parse(argv: list[str]) -> tuple[float, list[int], dict[str, Any]]:
     try:
         seeds = [int(x) for x in arg.split(",")] if "," in arg else list(range(int(arg)))
     except ValueError:
-        raise ValueError(f"SEEDS: must be a count or a comma list of seeds, got {arg!r}") from None
+        seeds = []
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"SEEDS: must be a count >= 1 or a comma list of seeds >= 0, got {arg!r}")
     # PATH=VALUE read as `deleverage validate --set` reads it.
     return fraction, seeds, dict(_parse_set(argv[2:]))
 
