@@ -78,6 +78,19 @@ def test_the_premium_tool_names_the_argument_it_refuses() -> None:
             tool._parse(["0.05", seeds])
 
 
+def test_the_premium_tools_changes_are_to_the_full_size_market() -> None:
+    # As `deleverage validate --set ... --scale`: changed at full size, then scaled.
+    tool = _load_tool("gold_2026_premium")
+    path = "populations.gold_dealers.params.inventory_limit"
+
+    def limit(fraction: float) -> int:
+        pops = tool.world(fraction, {path: 1_000_000}).populations
+        return next(p.params.inventory_limit for p in pops if p.name == "gold_dealers")
+
+    assert limit(1.0) == 1_000_000
+    assert limit(0.05) == 50_000
+
+
 def test_the_premium_tool_refuses_news_before_its_window() -> None:
     tool = _load_tool("gold_2026_premium")
     early = {"instruments.GOLD.fundamental.shocks.0.step": 24 * 1440}

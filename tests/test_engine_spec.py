@@ -258,7 +258,19 @@ def _candidates(owner: object, name: str, value: object, names: tuple[str, ...])
     if isinstance(value, float):
         if math.isinf(value):
             return [1.0, 1e6]
-        return [value * 1.25, value * 0.8, value + 1.0, value - 0.01, 0.5, 0.05, 1.0, 2.0, 0.0]
+        # 1e-3: a relative ladder step (level_spacing) is at most 0.005.
+        return [
+            value * 1.25,
+            value * 0.8,
+            value + 1.0,
+            value - 0.01,
+            0.5,
+            0.05,
+            1.0,
+            2.0,
+            0.0,
+            1e-3,
+        ]
     if isinstance(value, str):
         return [c for c in choices if c != value] + [n for n in names if n != value] + ["other"]
     if isinstance(value, tuple):

@@ -161,6 +161,11 @@ void register_strategy_specs(py::module_& m) {
              "Volatility above which their value-at-risk budget shrinks the inventory limit (0: off).")
       .field("var_alpha", &MarketMakerParams::var_alpha,
              "Per-step weight of their value-at-risk volatility average (0: the realized volatility).")
+      .field("sides", &MarketMakerParams::sides, "Sides they quote: 0 both, 1 bids only, 2 asks only.")
+      .field("offset", &MarketMakerParams::offset,
+             "Innermost quote's distance from their centre, relative (0: their half spread).")
+      .field("level_spacing", &MarketMakerParams::level_spacing,
+             "Distance between their levels, relative to their centre (0: one tick).")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

@@ -167,6 +167,9 @@ void Simulation::check_population(const PopulationSpec& pop, const std::string& 
     limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
     limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
     limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
+    limits::kQuoteSides.check(maker->sides, where + ".params.sides");
+    limits::kQuoteOffset.check(maker->offset, where + ".params.offset");
+    limits::kLevelSpacing.check(maker->level_spacing, where + ".params.level_spacing");
   }
   if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
     limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");

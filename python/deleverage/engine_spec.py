@@ -28,6 +28,7 @@ import numpy.typing as npt
 from deleverage import _core
 from deleverage.margin_rules import MarginRule
 from deleverage.scenario import (
+    QUOTE_SIDES,
     VALUE_SIDES,
     AllocatorParams,
     Fundamental,
@@ -152,6 +153,9 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         stress_instruments=[names.index(x) for x in p.stress_instruments],
         var_volatility=p.var_volatility,
         var_alpha=alpha(p.var_horizon, dt) if p.var_horizon > 0 else 0.0,
+        sides=QUOTE_SIDES.index(p.sides),
+        offset=p.offset,
+        level_spacing=p.level_spacing,
     )
 
 

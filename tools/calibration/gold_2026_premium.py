@@ -6,8 +6,9 @@ beside the crash day.
 Usage: python tools/calibration/gold_2026_premium.py [FRACTION] [SEEDS] [PATH=VALUE ...]
 FRACTION scales the whole market (``Scenario.scaled``; 1 is the preset's own
 size, the default 0.05 a twentieth); SEEDS is a count (from 0) or a comma list;
-each PATH=VALUE changes one field of the scenario (VALUE read as TOML, as
-``deleverage validate --set``). The seeds run on two processes.
+each PATH=VALUE changes one field of the full-size scenario before it is
+scaled (VALUE read as TOML), as ``deleverage validate --set`` does. The seeds
+run on two processes.
 docs/gold-2026.md ("What moves the premium within a seed") gives the figures.
 """
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from deleverage.analysis import episode_metrics
 from deleverage.cli import _parse_set
+from deleverage.scenario import Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps.paths import apply_paths
@@ -29,13 +31,19 @@ from deleverage.sweeps.paths import apply_paths
 DAYS_BEFORE = 9
 
 
-def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """One seed's premium figures (see the module's docstring)."""
+def world(fraction: float, changes: dict[str, Any]) -> Scenario:
+    """The preset with ``changes`` at its full size, then scaled by ``fraction``,
+    as ``deleverage validate --set ... --scale`` builds it (a dealer's inventory
+    limit is given in full-size lots)."""
     scenario = load_preset("gold-2026")
-    if fraction != 1.0:
-        scenario = scenario.scaled(fraction)
     if changes:
         scenario = apply_paths(scenario, changes)
+    return scenario if fraction == 1.0 else scenario.scaled(fraction)
+
+
+def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """One seed's premium figures (see the module's docstring)."""
+    scenario = world(fraction, changes)
     episode = scenario.episode
     assert episode is not None  # the preset declares its crash day
     per_day = round(episode.day / scenario.clock.dt)

@@ -61,13 +61,19 @@ inline constexpr Limit kInventorySkew{"MarketMakerSpec", "inventory_skew", 0.0, 
 inline constexpr Limit kVarVolatility{"MarketMakerSpec", "var_volatility", 0.0, 100.0, false, false};
 // Per-step weight of the dealers' own volatility average for that budget (0: the realized volatility).
 inline constexpr Limit kVarAlpha{"MarketMakerSpec", "var_alpha", 0.0, 1.0, false, false};
+// The sides a dealer quotes: 0 both, 1 bids only, 2 asks only.
+inline constexpr Limit kQuoteSides{"MarketMakerSpec", "sides", 0.0, 2.0, false, false};
+// How far a dealer's innermost quote stands from its centre, relative to it: never at or below zero.
+inline constexpr Limit kQuoteOffset{"MarketMakerSpec", "offset", 0.0, 0.5, false, false};
+// The distance between a dealer's levels, relative to its centre (a 100-level ladder stays above zero).
+inline constexpr Limit kLevelSpacing{"MarketMakerSpec", "level_spacing", 0.0, 0.005, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 17> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 20> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -75,7 +81,8 @@ inline constexpr std::array<const Limit*, 17> kAll{&kInitialRate,        &kMaint
                                                    &kActivity,           &kSentimentPosition,
                                                    &kInventorySkew,      &kVarVolatility,
                                                    &kVarAlpha,           &kHolderMaxVolatility,
-                                                   &kValueVolAlpha};
+                                                   &kValueVolAlpha,      &kQuoteSides,
+                                                   &kQuoteOffset,        &kLevelSpacing};
 
 }  // namespace limits
 }  // namespace deleverage

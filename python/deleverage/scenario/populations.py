@@ -46,6 +46,8 @@ OPENINGS: tuple[str, ...] = ("flat", "target")
 OPENS_AT_TARGET: tuple[str, ...] = ("speculator", "value", "holder", "allocator")
 ValueSide = Literal["both", "long", "short"]
 VALUE_SIDES: tuple[str, ...] = ("both", "long", "short")
+QuoteSides = Literal["both", "bids", "asks"]
+QUOTE_SIDES: tuple[str, ...] = ("both", "bids", "asks")
 HolderAnchor = Literal["average", "fair"]
 HOLDER_ANCHORS: tuple[str, ...] = ("average", "fair")
 
@@ -311,6 +313,15 @@ class MarketMakerParams:
     from the fair values' volatility. At or beyond that room they quote only
     the side that brings their inventory back; their lean still prices
     inventory against ``inventory_limit``.
+    ``sides`` (``"both"``, the default, ``"bids"`` or ``"asks"``) are the
+    sides they quote; ``offset`` (relative, in [0, 0.5]; 0, the default: their
+    half spread) is how far their innermost quote stands from the price they
+    quote around, and ``level_spacing`` (relative, in [0, 0.005]; 0, the
+    default: one tick) how far apart their levels are. Together they make a
+    seller of a premium: producers' forward sales and physical arbitrage
+    offer gold only at a premium over other venues' price, more of it the
+    richer that premium (``sides = "asks"``, ``offset`` the least premium
+    they sell at, ``level_spacing`` the ladder's step).
     """
 
     levels: int = 5
@@ -328,9 +339,19 @@ class MarketMakerParams:
     inventory_skew: float = 0.0
     var_volatility: float = 0.0
     var_horizon: float = 0.0
+    sides: QuoteSides = "both"
+    offset: float = 0.0
+    level_spacing: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        check_choice("sides", self.sides, QUOTE_SIDES)
+        set_field(self, "offset", _check_limit("offset", self.offset, "MarketMakerSpec"))
+        set_field(
+            self,
+            "level_spacing",
+            _check_limit("level_spacing", self.level_spacing, "MarketMakerSpec"),
+        )
         set_field(
             self,
             "var_volatility",

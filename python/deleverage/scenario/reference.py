@@ -29,7 +29,13 @@ from deleverage.scenario.episode import Episode
 from deleverage.scenario.fundamental import Fundamental, Shock, Waypoint
 from deleverage.scenario.policy import MarginChange, Policy, VolatilityTrigger
 from deleverage.scenario.population_change import PopulationChange
-from deleverage.scenario.populations import HOLDER_ANCHORS, PARAMS_CLASSES, VALUE_SIDES, Population
+from deleverage.scenario.populations import (
+    HOLDER_ANCHORS,
+    PARAMS_CLASSES,
+    QUOTE_SIDES,
+    VALUE_SIDES,
+    Population,
+)
 from deleverage.scenario.scenario import Clock, InstrumentSpec, Scenario
 from deleverage.scenario.targets import COUNTERFACTUAL_CAUSES, MARKET_FACTS, Target
 
@@ -489,6 +495,16 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "var_horizon": (
             _r(0, 1e9),
             "seconds of the volatility average that budget meets (0: the realized volatility)",
+        ),
+        "sides": (_names(QUOTE_SIDES), "the sides they quote"),
+        "offset": (
+            _r(0, 0.5),
+            "innermost quote's distance from the price they quote around, relative"
+            " (0: their half spread)",
+        ),
+        "level_spacing": (
+            _r(0, 0.005),
+            "distance between their levels, relative to that price (0: one tick)",
         ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",

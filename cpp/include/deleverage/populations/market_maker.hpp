@@ -47,7 +47,21 @@ struct MarketMakerParams {
   // volatility their budget is measured on (a risk desk's window of days);
   // 0: the realized volatility vol_withdraw meets.
   double var_alpha = 0.0;
+  // The sides they quote (kQuoteBoth, kQuoteBids or kQuoteAsks): a producer's
+  // forward sales or a physical arbitrage only ever offer.
+  std::uint8_t sides = 0;
+  // How far their innermost quote stands from the price they quote around,
+  // relative to it (0: their half spread): a seller of a premium offers only
+  // that far above value.
+  double offset = 0.0;
+  // The distance between their levels, relative to the price (0: one tick): a
+  // ladder of premiums, more offered the richer the price.
+  double level_spacing = 0.0;
 };
+
+inline constexpr std::uint8_t kQuoteBoth = 0;
+inline constexpr std::uint8_t kQuoteBids = 1;
+inline constexpr std::uint8_t kQuoteAsks = 2;
 
 struct MakerState {
   bool withdrawn = false;
@@ -103,7 +117,9 @@ inline double maker_room(const MarketMakerParams& p, double volatility) noexcept
   return limit * (p.var_volatility / volatility);
 }
 
-// The ladder: `levels` bids and asks of `size` lots around the reference price.
+// The ladder: `levels` bids and asks of `size` lots around the reference price,
+// the innermost `offset` of it away (at least the half spread), the others
+// `level_spacing` of it apart (at least a tick); only the sides they quote.
 // `room` is the inventory they may carry now (maker_room): at or beyond it
 // they quote only the side that brings it back. The lean prices inventory
 // against inventory_limit whatever the room.
@@ -116,10 +132,12 @@ inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty in
   const double anchor = p.fair_weight * m.fair + (1.0 - p.fair_weight) * m.reference;
   const double centre = anchor + lean * (p.inventory_skew > 0.0 ? p.inventory_skew * anchor : half);
   const auto held = static_cast<double>(inventory);
-  const bool bids = held < room;
-  const bool asks = held > -room;
+  const bool bids = held < room && p.sides != kQuoteAsks;
+  const bool asks = held > -room && p.sides != kQuoteBids;
+  const double inner = std::max({1.0, half, p.offset * centre});
+  const double spacing = std::max(1.0, p.level_spacing * centre);
   for (std::int64_t level = 0; level < p.levels; ++level) {
-    const double away = std::max(1.0, half) + static_cast<double>(level);
+    const double away = inner + spacing * static_cast<double>(level);
     if (bids)
       out.push_back(Message{0,
                             std::max<Price>(1, static_cast<Price>(std::floor(centre - away))),
