@@ -14,6 +14,7 @@ import pytest
 
 from deleverage.analysis import episode_metrics
 from deleverage.calibration.spec import load_calibration
+from deleverage.scenario.toml_io import load_toml
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
@@ -96,3 +97,40 @@ def test_the_premium_tool_refuses_news_before_its_window() -> None:
     early = {"instruments.GOLD.fundamental.shocks.0.step": 24 * 1440}
     with pytest.raises(ValueError, match="the news"):
         tool.premium_path(0.01, 0, early)
+
+
+def test_the_sellers_tool_adds_them_last_and_changes_only_the_crowds_leverage(
+    tmp_path: Path,
+) -> None:
+    tool = _load_tool("gold_2026_sellers")
+    preset = load_preset("gold-2026")
+    world = tool.world(0.04, 250_000)
+    *others, sellers = world.populations
+    assert sellers.name == "premium_sellers"
+    assert sellers.params.sides == "asks"
+    assert sellers.params.offset == 0.04
+    assert sellers.params.inventory_limit == 250_000
+    assert [p.name for p in others] == [p.name for p in preset.populations]
+    changed = [p.name for p, q in zip(others, preset.populations, strict=True) if p != q]
+    assert changed == ["cfd_retail"]
+    assert max(others[0].params.target_leverage.values) == 12.0
+    out = tmp_path / "sellers.toml"
+    tool.main([str(out), "0.04", "250000"])
+    assert load_toml(out) == world
+    # At a hundredth of the size they only ever sell, and they do sell.
+    accounts = simulate(world.scaled(0.01), 0).accounts
+    assert accounts.loc["premium_sellers", "long_lots"] == 0
+    assert accounts.loc["premium_sellers", "short_lots"] > 0
+
+
+def test_the_sellers_tool_names_the_argument_it_refuses() -> None:
+    tool = _load_tool("gold_2026_sellers")
+    assert tool._parse(["out.toml"]) == ("out.toml", 0.035, 500_000)
+    with pytest.raises(ValueError, match="usage"):
+        tool._parse([])
+    with pytest.raises(ValueError, match="OFFSET"):
+        tool._parse(["out.toml", "three percent"])
+    with pytest.raises(ValueError, match="LIMIT"):
+        tool._parse(["out.toml", "0.03", "2e6"])
+    with pytest.raises(ValueError, match=r"^offset: must be in \[0\.0, 0\.5\]"):
+        tool.world(0.7, 500_000)
