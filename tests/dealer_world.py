@@ -5,6 +5,7 @@ test, with no volatility widening and no withdrawal, quoting around fair value."
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from deleverage import MarginRule
@@ -22,6 +23,28 @@ from deleverage.scenario import (
 TICK = 0.01
 BASE = 2  # the dealers' half-spread, ticks
 STEADY = Fundamental(volatility=0.2)  # a fair value with no news of its own
+
+
+def plain_ladder(
+    p: Any, m: dict[str, float], inventory: int, size: int, room: float
+) -> list[tuple[int, int, int]]:
+    """The plain model of one dealer's quotes (``p`` a ``_core.MarketMakerSpec``,
+    ``m`` the market view's fields, ``room`` the inventory it may carry now):
+    (side, price in ticks, lots), as ``_core.maker_quotes`` lists them."""
+    half = p.base_spread_ticks + min(p.vol_spread_factor * m["step_sigma"], 0.005) * m["reference"]
+    lean = -inventory / max(p.inventory_limit, 1)
+    anchor = p.fair_weight * m["fair"] + (1.0 - p.fair_weight) * m["reference"]
+    centre = anchor + lean * (p.inventory_skew * anchor if p.inventory_skew > 0.0 else half)
+    inner = max(1.0, half, p.offset * centre)
+    spacing = max(1.0, p.level_spacing * centre)
+    out = []
+    for level in range(p.levels):
+        away = inner + spacing * level
+        if inventory < room and p.sides != 2:  # 2: asks only
+            out.append((0, max(1, math.floor(centre - away)), size))
+        if inventory > -room and p.sides != 1:  # 1: bids only
+            out.append((1, max(2, math.ceil(centre + away)), size))
+    return out
 
 
 def plain_dealers(**changes: Any) -> MarketMakerParams:

@@ -17,14 +17,12 @@ Oracles:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dealer_world import TICK, dealer_world, plain_dealers
+from dealer_world import TICK, dealer_world, plain_dealers, plain_ladder
 from deleverage import _core
 from deleverage.scenario import (
     QUOTE_SIDES,
@@ -36,27 +34,6 @@ from deleverage.scenario import (
 from deleverage.simulate import simulate
 
 FINITE = {"allow_nan": False, "allow_infinity": False}
-
-
-def _ladder(
-    p: _core.MarketMakerSpec, m: dict[str, float], inventory: int, size: int
-) -> list[tuple[int, int, int]]:
-    """The plain model of one dealer's quotes: (side, price in ticks, lots)."""
-    half = p.base_spread_ticks + min(p.vol_spread_factor * m["step_sigma"], 0.005) * m["reference"]
-    lean = -inventory / max(p.inventory_limit, 1)
-    anchor = p.fair_weight * m["fair"] + (1.0 - p.fair_weight) * m["reference"]
-    centre = anchor + lean * (p.inventory_skew * anchor if p.inventory_skew > 0.0 else half)
-    inner = max(1.0, half, p.offset * centre)
-    spacing = max(1.0, p.level_spacing * centre)
-    limit = p.inventory_limit
-    out = []
-    for level in range(p.levels):
-        away = inner + spacing * level
-        if inventory < limit and p.sides != 2:
-            out.append((0, max(1, math.floor(centre - away)), size))
-        if inventory > -limit and p.sides != 1:
-            out.append((1, max(2, math.ceil(centre + away)), size))
-    return out
 
 
 @settings(max_examples=300, deadline=None)
@@ -104,7 +81,7 @@ def test_the_ladder_follows_the_plain_model(
     m = {"last": reference, "reference": reference, "mid": reference, "spread": 1.0, "fair": fair}
     m |= {"volatility": 0.1, "step_sigma": step_sigma}
     got = _core.maker_quotes(spec, _core.MarketView(**m), inventory, size, 0.1)
-    assert got == _ladder(spec, m, inventory, size)
+    assert got == plain_ladder(spec, m, inventory, size, limit)
 
 
 def test_an_offset_and_a_spacing_set_the_ladder_in_relative_terms() -> None:

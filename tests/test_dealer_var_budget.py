@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dealer_world import TICK, dealer_world, plain_dealers
+from dealer_world import TICK, dealer_world, plain_dealers, plain_ladder
 from deleverage import _core
 from deleverage.engine_spec import alpha
 from deleverage.scenario import (
@@ -41,25 +41,6 @@ def _room(limit: int, var_volatility: float, volatility: float) -> float:
     if var_volatility <= 0.0 or not volatility > var_volatility:
         return float(limit)
     return limit * (var_volatility / volatility)
-
-
-def _ladder(
-    p: _core.MarketMakerSpec, m: dict[str, float], inventory: int, size: int, volatility: float
-) -> list[tuple[int, int, int]]:
-    """The plain model of one dealer's quotes: (side, price in ticks, lots)."""
-    half = p.base_spread_ticks + min(p.vol_spread_factor * m["step_sigma"], 0.005) * m["reference"]
-    lean = -inventory / max(p.inventory_limit, 1)
-    anchor = p.fair_weight * m["fair"] + (1.0 - p.fair_weight) * m["reference"]
-    centre = anchor + lean * (p.inventory_skew * anchor if p.inventory_skew > 0.0 else half)
-    room = _room(p.inventory_limit, p.var_volatility, volatility)
-    out = []
-    for level in range(p.levels):
-        away = max(1.0, half) + level
-        if inventory < room:
-            out.append((0, max(1, math.floor(centre - away)), size))
-        if inventory > -room:
-            out.append((1, max(2, math.ceil(centre + away)), size))
-    return out
 
 
 FINITE = {"allow_nan": False, "allow_infinity": False}
@@ -108,7 +89,8 @@ def test_the_ladder_follows_the_plain_model(
     m = {"last": reference, "reference": reference, "mid": reference, "spread": 1.0, "fair": fair}
     m |= {"volatility": volatility, "step_sigma": step_sigma}
     got = _core.maker_quotes(spec, _core.MarketView(**m), inventory, size, volatility)
-    assert got == _ladder(spec, m, inventory, size, volatility)
+    room = _room(limit, var_volatility, volatility)
+    assert got == plain_ladder(spec, m, inventory, size, room)
 
 
 @settings(max_examples=200, deadline=None)
