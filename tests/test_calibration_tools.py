@@ -99,21 +99,18 @@ def test_the_premium_tool_refuses_news_before_its_window() -> None:
         tool.premium_path(0.01, 0, early)
 
 
-def test_the_sellers_tool_adds_them_last_and_changes_only_the_crowds_leverage(
-    tmp_path: Path,
-) -> None:
+def test_the_sellers_tool_moves_only_the_sellers(tmp_path: Path) -> None:
     tool = _load_tool("gold_2026_sellers")
     preset = load_preset("gold-2026")
+    assert tool.world() == preset  # the defaults are the preset's
     world = tool.world(0.04, 250_000)
     *others, sellers = world.populations
     assert sellers.name == "premium_sellers"
     assert sellers.params.sides == "asks"
     assert sellers.params.offset == 0.04
     assert sellers.params.inventory_limit == 250_000
-    assert [p.name for p in others] == [p.name for p in preset.populations]
-    changed = [p.name for p, q in zip(others, preset.populations, strict=True) if p != q]
-    assert changed == ["cfd_retail"]
-    assert max(others[0].params.target_leverage.values) == 12.0
+    assert others == list(preset.populations[:-1])
+    assert world.replace(populations=preset.populations) == preset
     out = tmp_path / "sellers.toml"
     tool.main([str(out), "0.04", "250000"])
     assert load_toml(out) == world
@@ -123,14 +120,34 @@ def test_the_sellers_tool_adds_them_last_and_changes_only_the_crowds_leverage(
     assert accounts.loc["premium_sellers", "short_lots"] > 0
 
 
+def test_the_sellers_tool_writes_the_world_before_them(tmp_path: Path) -> None:
+    tool = _load_tool("gold_2026_sellers")
+    preset = load_preset("gold-2026")
+    before = tool.world(None)
+    names = [p.name for p in before.populations]
+    assert names == [p.name for p in preset.populations if p.name != "premium_sellers"]
+    changed = [
+        p.name for p, q in zip(before.populations, preset.populations[:-1], strict=True) if p != q
+    ]
+    assert changed == ["cfd_retail"]
+    assert before.populations[0].params.target_leverage.values == (3.0, 5.0, 8.0, 12.0, 15.0)
+    out = tmp_path / "before.toml"
+    tool.main([str(out), "none"])
+    assert load_toml(out) == before
+
+
 def test_the_sellers_tool_names_the_argument_it_refuses() -> None:
     tool = _load_tool("gold_2026_sellers")
-    assert tool._parse(["out.toml"]) == ("out.toml", 0.035, 500_000)
+    assert tool._parse(["out.toml"]) == ("out.toml", 0.03, 500_000)
+    assert tool._parse(["out.toml", "none"]) == ("out.toml", None, 500_000)
     with pytest.raises(ValueError, match="usage"):
         tool._parse([])
     with pytest.raises(ValueError, match="OFFSET"):
         tool._parse(["out.toml", "three percent"])
     with pytest.raises(ValueError, match="LIMIT"):
         tool._parse(["out.toml", "0.03", "2e6"])
-    with pytest.raises(ValueError, match=r"^offset: must be in \[0\.0, 0\.5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"^populations\.premium_sellers\.params\.offset: must be in \[0\.0, 0\.5\]",
+    ):
         tool.world(0.7, 500_000)
