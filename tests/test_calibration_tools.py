@@ -10,6 +10,7 @@ import importlib.util
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from deleverage.analysis import episode_metrics
@@ -61,6 +62,37 @@ def test_the_premium_tool_agrees_with_the_episode_figures() -> None:
     assert row["jitter"] >= 0.0
     assert row["worst_hour"] <= row["best_hour"]
     assert row["days"][0] < row["worst_day"] <= 33 + 1 / 24  # up to the news at 01:00
+
+
+def test_the_premium_tool_finds_when_the_sellers_are_full() -> None:
+    # Against a plain walk through the trade log, with the sellers' accounts
+    # found from the accounts table rather than from the scenario.
+    tool = _load_tool("gold_2026_premium")
+    world = load_preset("gold-2026").scaled(0.01)
+    result = simulate(world, 0, trade_log=True)
+    counts = result.accounts["accounts"]
+    first = int(counts.iloc[: list(counts.index).index("premium_sellers")].sum())
+    sellers = range(first, first + int(counts["premium_sellers"]))
+    room = tool.FULL * sum(
+        p.accounts * p.params.inventory_limit
+        for p in world.populations
+        if p.name == "premium_sellers"
+    )
+    short, when = 0.0, None
+    for trade in result.trades.itertuples():
+        if trade.instrument != "GOLD":
+            continue
+        short += trade.qty * ((trade.seller in sellers) - (trade.buyer in sellers))
+        if when is None and short >= room:
+            when = trade.time
+    held = result.accounts.loc["premium_sellers"]
+    assert short == held["short_lots"] - held["long_lots"]  # every lot they hold, in the log
+    assert when is not None  # at this size too they are full before the news
+    day = (when - pd.Timestamp(world.clock.start).tz_convert("UTC")).total_seconds() / 86_400
+    assert tool.sellers_full(result, world) == pytest.approx(day, abs=1e-9)
+    assert tool.sellers_full(result, world) < 33
+    # The tool's row carries the same figure.
+    assert tool.premium_path(0.01, 0, {})["sellers_full"] == pytest.approx(day, abs=1e-9)
 
 
 def test_the_premium_tool_names_the_argument_it_refuses() -> None:

@@ -1,7 +1,8 @@
 """How gold-2026's premium gets to the 29th, per seed: its level at each close of
 the last nine days before the news, how smoothly it moved there, and its largest
 rise (a gap) and fall (a flush of the crowd) within an hour before the news,
-beside the crash day.
+beside the crash day; and when the sellers of the premium had sold nine
+tenths of what they may sell (their room gone), or "never".
 
 Usage: python tools/calibration/gold_2026_premium.py [FRACTION] [SEEDS] [PATH=VALUE ...]
 FRACTION scales the whole market (``Scenario.scaled``; 1 is the preset's own
@@ -22,6 +23,8 @@ import numpy as np
 
 from deleverage.analysis import episode_metrics
 from deleverage.cli import _parse_set
+from deleverage.dates import run_start
+from deleverage.result import Result
 from deleverage.scenario import Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
@@ -29,6 +32,10 @@ from deleverage.sweeps.paths import apply_paths
 
 #: Closes before the news that the table shows (21-29 January).
 DAYS_BEFORE = 9
+
+#: The population whose room the table follows, and the share of it that counts as full.
+SELLERS = "premium_sellers"
+FULL = 0.9
 
 
 def world(fraction: float, changes: dict[str, Any]) -> Scenario:
@@ -57,7 +64,8 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
             f"the news (step {news}) must come at least two hours after the close of day "
             f"{days.start - 1} (step {start - 1}) for the hourly figures"
         )
-    result = simulate(scenario, seed, progress=False)
+    sellers = [p for p in scenario.populations if p.name == SELLERS]
+    result = simulate(scenario, seed, progress=False, trade_log=bool(sellers))
     gold = result.series["GOLD"]
     gap = gold["last"].to_numpy() / gold["fair"].to_numpy() - 1.0
     closes = gap[per_day - 1 :: per_day]
@@ -77,7 +85,30 @@ def premium_path(fraction: float, seed: int, changes: dict[str, Any]) -> dict[st
         "worst_day": (start + (worst + 1) * per_hour) / per_day,
         "best_hour": float(changes_h[best]),
         "crash_day": metrics["crash_day_return"],
+        "sellers_full": sellers_full(result, scenario) if sellers else None,
     }
+
+
+def sellers_full(result: Result, scenario: Scenario) -> float | None:
+    """The day (fractional, from the run's start) of the trade with which the
+    sellers' net sales first reach ``FULL`` of their combined inventory limit;
+    None if they never do."""
+    (pop,) = [p for p in scenario.populations if p.name == SELLERS]
+    first = sum(p.accounts for p in scenario.populations[: scenario.populations.index(pop)])
+    trades = result.trades
+    assert trades is not None  # asked for when the world has sellers
+    assert scenario.episode is not None  # the preset declares its crash day
+    gold = trades[trades["instrument"] == pop.instrument]
+    qty = gold["qty"].to_numpy()
+    seller, buyer = gold["seller"].to_numpy(), gold["buyer"].to_numpy()
+    sold = np.where((seller >= first) & (seller < first + pop.accounts), qty, 0.0)
+    bought = np.where((buyer >= first) & (buyer < first + pop.accounts), qty, 0.0)
+    short = np.cumsum(sold - bought)
+    full = np.flatnonzero(short >= FULL * pop.accounts * pop.params.inventory_limit)
+    if full.size == 0:
+        return None
+    since = gold["time"].iloc[full[0]] - run_start(scenario)
+    return since.total_seconds() / scenario.episode.day
 
 
 def _parse(argv: list[str]) -> tuple[float, list[int], dict[str, Any]]:
@@ -104,14 +135,16 @@ def main() -> None:
             if n == 0:
                 days = " | ".join(f"day {d}" for d in r["days"])
                 tail = "hourly jitter | largest rise | worst hour (day) | crash day"
+                tail += " | sellers full (day)"
                 print(f"| seed | {days} | {tail} |")
-                print("|" + "---|" * (len(r["days"]) + 5))
+                print("|" + "---|" * (len(r["days"]) + 6))
             cells = " | ".join(f"{100 * c:+.1f}%" for c in r["closes"])
             worst = f"{100 * r['worst_hour']:+.1f}% ({r['worst_day']:.2f})"
+            full = "never" if r["sellers_full"] is None else f"{r['sellers_full']:.2f}"
             print(
                 f"| {r['seed']} | {cells} | {100 * r['jitter']:.2f}% | "
                 f"{100 * r['best_hour']:+.1f}% | {worst} | "
-                f"{100 * r['crash_day']:+.1f}% |",
+                f"{100 * r['crash_day']:+.1f}% | {full} |",
                 flush=True,
             )
 
