@@ -353,9 +353,9 @@ void Simulation::requote_makers() {
       if (!populations::maker_active(*maker, limits, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
-      quotes_.clear();
-      populations::maker_quotes(*maker, m, inventory, size, a, room, quotes_);
-      for (const Message& q : quotes_) submit(pop.instrument, q);
+      // Each quote reaches the book as it is priced: the ladder reads nothing the book changes.
+      populations::maker_ladder(*maker, m, inventory, size, a, room,
+                                [this, &pop](const Message& q) { submit(pop.instrument, q); });
     }
   }
 }

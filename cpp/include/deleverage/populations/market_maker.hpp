@@ -122,9 +122,12 @@ inline double maker_room(const MarketMakerParams& p, double volatility) noexcept
 // `level_spacing` of it apart (at least a tick); only the sides they quote.
 // `room` is the inventory they may carry now (maker_room): at or beyond it
 // they quote only the side that brings it back. The lean prices inventory
-// against inventory_limit whatever the room.
-inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
-                         double room, std::vector<Message>& out) {
+// against inventory_limit whatever the room. Each quote goes to `emit` as it
+// is priced (bid, ask, next level): the simulation sends them to the book
+// without a scratch list.
+template <class Emit>
+inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
+                         double room, Emit&& emit) {
   const double half = maker_half_spread(p, m);
   const double lean =
       -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
@@ -139,22 +142,28 @@ inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty in
   for (std::int64_t level = 0; level < p.levels; ++level) {
     const double away = inner + spacing * static_cast<double>(level);
     if (bids)
-      out.push_back(Message{0,
-                            std::max<Price>(1, static_cast<Price>(std::floor(centre - away))),
-                            size,
-                            owner,
-                            static_cast<std::uint8_t>(MsgType::Limit),
-                            static_cast<std::uint8_t>(Side::Buy),
-                            {}});
+      emit(Message{0,
+                   std::max<Price>(1, static_cast<Price>(std::floor(centre - away))),
+                   size,
+                   owner,
+                   static_cast<std::uint8_t>(MsgType::Limit),
+                   static_cast<std::uint8_t>(Side::Buy),
+                   {}});
     if (asks)
-      out.push_back(Message{0,
-                            std::max<Price>(2, static_cast<Price>(std::ceil(centre + away))),
-                            size,
-                            owner,
-                            static_cast<std::uint8_t>(MsgType::Limit),
-                            static_cast<std::uint8_t>(Side::Sell),
-                            {}});
+      emit(Message{0,
+                   std::max<Price>(2, static_cast<Price>(std::ceil(centre + away))),
+                   size,
+                   owner,
+                   static_cast<std::uint8_t>(MsgType::Limit),
+                   static_cast<std::uint8_t>(Side::Sell),
+                   {}});
   }
+}
+
+// The ladder (maker_ladder) as a list.
+inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
+                         double room, std::vector<Message>& out) {
+  maker_ladder(p, m, inventory, size, owner, room, [&out](const Message& q) { out.push_back(q); });
 }
 
 }  // namespace deleverage::populations
