@@ -296,6 +296,10 @@ void OrderBook::rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, 
 
 void OrderBook::unlink(std::uint32_t slot) {
   if (track_owners_) owner_unlink(slot);
+  unlink_level(slot);
+}
+
+void OrderBook::unlink_level(std::uint32_t slot) {
   const Order& o = pool_[slot];
   Level& lvl = ladder_.at(o.price);
   if (o.prev == kNil) {
@@ -361,12 +365,19 @@ void OrderBook::owner_unlink(std::uint32_t slot) {
 
 Qty OrderBook::cancel_owner(AccountId owner) {
   if (!track_owners_) throw std::logic_error("cancel_owner: the book was made without track_owners");
+  // The owner's list goes whole: its orders leave their levels in list order
+  // (so the pool's free list is as order by order) and the head is cleared once.
+  const std::uint32_t first = owner_first(owner);
+  if (first == kNil) return 0;
   Qty total = 0;
-  for (std::uint32_t slot = owner_first(owner); slot != kNil; slot = owner_first(owner)) {
+  for (std::uint32_t slot = first; slot != kNil;) {
+    const std::uint32_t next = owner_next_[slot];
     total += pool_[slot].qty;
-    unlink(slot);
+    unlink_level(slot);
     pool_.release(slot);
+    slot = next;
   }
+  set_owner_first(owner, kNil);
   return total;
 }
 

@@ -99,6 +99,8 @@ class OrderBook {
   bool match(Taker& t, std::vector<Fill>& fills);
   void rest(std::uint32_t slot, Price price, Qty qty, AccountId owner, Side side);
   void unlink(std::uint32_t slot);
+  // unlink() without the owner's list (cancel_owner drops the list whole).
+  void unlink_level(std::uint32_t slot);
   void owner_link(std::uint32_t slot);
   void owner_unlink(std::uint32_t slot);
   // The first of the owner's resting orders, or kNil.
