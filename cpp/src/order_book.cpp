@@ -324,7 +324,7 @@ void OrderBook::unlink_level(std::uint32_t slot) {
   }
 }
 
-void OrderBook::set_owner_first(AccountId owner, std::uint32_t slot) {
+void OrderBook::set_owner_first_slow(AccountId owner, std::uint32_t slot) {
   if (owner < kDenseOwners) {
     if (owner >= owner_dense_.size()) {
       if (slot == kNil) return;

@@ -109,7 +109,15 @@ class OrderBook {
     const auto it = owner_head_.find(owner);
     return it == owner_head_.end() ? kNil : it->second;
   }
-  void set_owner_first(AccountId owner, std::uint32_t slot);
+  void set_owner_first(AccountId owner, std::uint32_t slot) {
+    // Inline for the owners already in the flat array: every order an account rests or loses.
+    if (owner < owner_dense_.size()) {
+      owner_dense_[owner] = slot;
+      return;
+    }
+    set_owner_first_slow(owner, slot);
+  }
+  void set_owner_first_slow(AccountId owner, std::uint32_t slot);
 
   // Owners below this (accounts of an engine are numbered from 0) find their
   // first order in a flat array; the rest (the fund, the outside) in a map.
