@@ -44,6 +44,11 @@ def plain_ladder(
             out.append((0, max(1, math.floor(centre - away)), size))
         if inventory > -room and p.sides != 1:  # 1: bids only
             out.append((1, max(2, math.ceil(centre + away)), size))
+    # A covering one-sided dealer closes all it holds with one last quote.
+    if p.covers and p.sides == 2 and inventory < 0:
+        out.append((0, max(1, math.floor(centre * (1.0 + p.cover_offset))), -inventory))
+    if p.covers and p.sides == 1 and inventory > 0:
+        out.append((1, max(2, math.ceil(centre * (1.0 - p.cover_offset))), inventory))
     return out
 
 

@@ -147,8 +147,14 @@ def _world() -> Scenario:
             2,
             "gold",
             Distribution.fixed(1e6),
+            # One-sided, so that covers can be switched on alone.
             params=MarketMakerParams(
-                basis_horizon=600.0, max_basis=0.05, stress_instruments=("btc",)
+                basis_horizon=600.0,
+                max_basis=0.05,
+                stress_instruments=("btc",),
+                sides="asks",
+                offset=0.01,
+                cover_offset=0.005,
             ),
             changes=(PopulationChange(60, {"levels": 3}, activity=1800.0, note="relief"),),
         ),

@@ -129,12 +129,7 @@ void register_simulation(py::module_& m) {
       "maker_quotes",
       [](const populations::MarketMakerParams& maker, const MarketView& view, Qty inventory, Qty size,
          double volatility) {
-        limits::kInventorySkew.check(maker.inventory_skew);
-        limits::kVarVolatility.check(maker.var_volatility);
-        limits::kVarAlpha.check(maker.var_alpha);
-        limits::kQuoteSides.check(maker.sides);
-        limits::kQuoteOffset.check(maker.offset);
-        limits::kLevelSpacing.check(maker.level_spacing);
+        populations::check_maker_quotes(maker, "");
         if (size < 1) throw py::value_error("size: must be >= 1 lot, got " + std::to_string(size));
         if (!(volatility >= 0.0) || !std::isfinite(volatility))
           throw py::value_error("volatility: must be finite and >= 0, got " + std::to_string(volatility));

@@ -166,6 +166,10 @@ void register_strategy_specs(py::module_& m) {
              "Innermost quote's distance from their centre, relative (0: their half spread).")
       .field("level_spacing", &MarketMakerParams::level_spacing,
              "Distance between their levels, relative to their centre (0: one tick).")
+      .field("covers", &MarketMakerParams::covers,
+             "A one-sided dealer closes what it holds with one quote at cover_offset from its centre.")
+      .field("cover_offset", &MarketMakerParams::cover_offset,
+             "Where that closing quote stands, relative to their centre, toward their own side (below offset).")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

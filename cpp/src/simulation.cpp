@@ -164,12 +164,7 @@ void Simulation::check_population(const PopulationSpec& pop, const std::string& 
   if (const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params)) {
     for (const auto j : maker->stress_instruments)
       if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
-    limits::kInventorySkew.check(maker->inventory_skew, where + ".params.inventory_skew");
-    limits::kVarVolatility.check(maker->var_volatility, where + ".params.var_volatility");
-    limits::kVarAlpha.check(maker->var_alpha, where + ".params.var_alpha");
-    limits::kQuoteSides.check(maker->sides, where + ".params.sides");
-    limits::kQuoteOffset.check(maker->offset, where + ".params.offset");
-    limits::kLevelSpacing.check(maker->level_spacing, where + ".params.level_spacing");
+    populations::check_maker_quotes(*maker, where + ".params.");
   }
   if (const auto* holder = std::get_if<populations::HolderParams>(&pop.params))
     limits::kHolderMaxVolatility.check(holder->max_volatility, where + ".params.max_volatility");

@@ -277,6 +277,8 @@ class MarketMakerSpec:
         sides: int = ...,
         offset: float = ...,
         level_spacing: float = ...,
+        covers: bool = ...,
+        cover_offset: float = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -312,6 +314,10 @@ class MarketMakerSpec:
     def offset(self) -> float: ...
     @property
     def level_spacing(self) -> float: ...
+    @property
+    def covers(self) -> bool: ...
+    @property
+    def cover_offset(self) -> float: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]

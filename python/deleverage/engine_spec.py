@@ -156,6 +156,8 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         sides=QUOTE_SIDES.index(p.sides),
         offset=p.offset,
         level_spacing=p.level_spacing,
+        covers=p.covers,
+        cover_offset=p.cover_offset,
     )
 
 

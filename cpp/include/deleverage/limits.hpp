@@ -67,13 +67,15 @@ inline constexpr Limit kQuoteSides{"MarketMakerSpec", "sides", 0.0, 2.0, false, 
 inline constexpr Limit kQuoteOffset{"MarketMakerSpec", "offset", 0.0, 0.5, false, false};
 // The distance between a dealer's levels, relative to its centre (a 100-level ladder stays above zero).
 inline constexpr Limit kLevelSpacing{"MarketMakerSpec", "level_spacing", 0.0, 0.005, false, false};
+// Where a covering one-sided dealer closes its inventory, relative to its centre: never at or below zero.
+inline constexpr Limit kCoverOffset{"MarketMakerSpec", "cover_offset", -0.5, 0.5, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 20> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 21> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -82,7 +84,8 @@ inline constexpr std::array<const Limit*, 20> kAll{&kInitialRate,        &kMaint
                                                    &kInventorySkew,      &kVarVolatility,
                                                    &kVarAlpha,           &kHolderMaxVolatility,
                                                    &kValueVolAlpha,      &kQuoteSides,
-                                                   &kQuoteOffset,        &kLevelSpacing};
+                                                   &kQuoteOffset,        &kLevelSpacing,
+                                                   &kCoverOffset};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -322,6 +322,12 @@ class MarketMakerParams:
     offer gold only at a premium over other venues' price, more of it the
     richer that premium (``sides = "asks"``, ``offset`` the least premium
     they sell at, ``level_spacing`` the ladder's step).
+    With ``covers`` (default False; one-sided dealers only) they close what
+    they took on: a seller holding a short bids for all of it at
+    ``cover_offset`` (relative, in [-0.5, 0.5], below ``offset``) above the
+    price they quote around (below it when negative), a buyer holding a long
+    offers it that far below. A seller of a premium buys back once the premium
+    is down to ``cover_offset`` and has its room again for the next spike.
     """
 
     levels: int = 5
@@ -342,6 +348,8 @@ class MarketMakerParams:
     sides: QuoteSides = "both"
     offset: float = 0.0
     level_spacing: float = 0.0
+    covers: bool = False
+    cover_offset: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -352,6 +360,21 @@ class MarketMakerParams:
             "level_spacing",
             _check_limit("level_spacing", self.level_spacing, "MarketMakerSpec"),
         )
+        set_field(self, "covers", check_bool("covers", self.covers))
+        set_field(
+            self,
+            "cover_offset",
+            _check_limit("cover_offset", self.cover_offset, "MarketMakerSpec"),
+        )
+        if self.covers and self.sides == "both":
+            raise ValueError(
+                'covers: only a one-sided dealer covers (sides "bids" or "asks"), got sides "both"'
+            )
+        if self.covers and not self.cover_offset < self.offset:
+            raise ValueError(
+                f"cover_offset: must be below offset ({self.offset}) for a covering dealer,"
+                f" got {self.cover_offset}"
+            )
         set_field(
             self,
             "var_volatility",

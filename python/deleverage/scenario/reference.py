@@ -506,6 +506,15 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 0.005),
             "distance between their levels, relative to that price (0: one tick)",
         ),
+        "covers": (
+            "true or false",
+            "one-sided dealers close what they took on with one quote for all of it",
+        ),
+        "cover_offset": (
+            _r(-0.5, 0.5),
+            "where that quote stands from the price they quote around, relative, toward"
+            " their own side (below `offset`; a seller buys back at that premium)",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <cstdint>
 
+#include "deleverage/limits.hpp"
 #include "deleverage/market_view.hpp"
 #include "deleverage/records.hpp"
 
@@ -57,6 +60,15 @@ struct MarketMakerParams {
   // The distance between their levels, relative to the price (0: one tick): a
   // ladder of premiums, more offered the richer the price.
   double level_spacing = 0.0;
+  // One-sided dealers who close what they took on: with `covers`, a seller
+  // (asks only) holding a short bids for all of it at cover_offset above the
+  // price they quote around, relative to it (below it when negative), and a
+  // buyer (bids only) holding a long offers it at cover_offset below. A seller
+  // of a premium buys back once the premium is down to cover_offset, and has
+  // its room again for the next spike. cover_offset < offset, so the closing
+  // quote never meets their own.
+  bool covers = false;
+  double cover_offset = 0.0;
 };
 
 inline constexpr std::uint8_t kQuoteBoth = 0;
@@ -69,6 +81,23 @@ struct MakerState {
   double capital = 0.0;  // equity when it last (re-)entered
   double limit = 0.0;    // the volatility it withdraws above (raised on a re-entry into a storm)
 };
+
+// Throws std::invalid_argument naming `where`.<field> for a ladder the limits do not allow.
+inline void check_maker_quotes(const MarketMakerParams& p, const std::string& where) {
+  limits::kInventorySkew.check(p.inventory_skew, where + "inventory_skew");
+  limits::kVarVolatility.check(p.var_volatility, where + "var_volatility");
+  limits::kVarAlpha.check(p.var_alpha, where + "var_alpha");
+  limits::kQuoteSides.check(p.sides, where + "sides");
+  limits::kQuoteOffset.check(p.offset, where + "offset");
+  limits::kLevelSpacing.check(p.level_spacing, where + "level_spacing");
+  limits::kCoverOffset.check(p.cover_offset, where + "cover_offset");
+  if (!p.covers) return;
+  if (p.sides == kQuoteBoth)
+    throw std::invalid_argument(where + "covers: only a one-sided dealer (sides 1 or 2) covers, got sides 0");
+  if (!(p.cover_offset < p.offset))
+    throw std::invalid_argument(where + "cover_offset: must be below offset (" + std::to_string(p.offset) +
+                                ") for a covering dealer, got " + std::to_string(p.cover_offset));
+}
 
 // Widening stops at this half spread (relative to the price): a news jump
 // inflates realized volatility for a whole window, and beyond this dealers
@@ -124,7 +153,7 @@ inline double maker_room(const MarketMakerParams& p, double volatility) noexcept
 // they quote only the side that brings it back. The lean prices inventory
 // against inventory_limit whatever the room. Each quote goes to `emit` as it
 // is priced (bid, ask, next level): the simulation sends them to the book
-// without a scratch list.
+// without a scratch list. A covering one-sided dealer's closing quote comes last.
 template <class Emit>
 inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
                          double room, Emit&& emit) {
@@ -158,6 +187,23 @@ inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty in
                    static_cast<std::uint8_t>(Side::Sell),
                    {}});
   }
+  if (!p.covers) return;
+  if (p.sides == kQuoteAsks && inventory < 0)
+    emit(Message{0,
+                 std::max<Price>(1, static_cast<Price>(std::floor(centre * (1.0 + p.cover_offset)))),
+                 -inventory,
+                 owner,
+                 static_cast<std::uint8_t>(MsgType::Limit),
+                 static_cast<std::uint8_t>(Side::Buy),
+                 {}});
+  else if (p.sides == kQuoteBids && inventory > 0)
+    emit(Message{0,
+                 std::max<Price>(2, static_cast<Price>(std::ceil(centre * (1.0 - p.cover_offset)))),
+                 inventory,
+                 owner,
+                 static_cast<std::uint8_t>(MsgType::Limit),
+                 static_cast<std::uint8_t>(Side::Sell),
+                 {}});
 }
 
 // The ladder (maker_ladder) as a list.
