@@ -44,7 +44,10 @@ def plain_ladder(
             out.append((0, max(1, math.floor(centre - away)), size))
         if inventory > -room and p.sides != 1:  # 1: bids only
             out.append((1, max(2, math.ceil(centre + away)), size))
-    # A covering one-sided dealer closes all it holds with one last quote.
+    # A covering one-sided dealer closes all it holds with one last quote
+    # (held back above its volatility limit).
+    if 0.0 < p.cover_max_volatility < m.get("volatility", 0.0):
+        return out
     if p.covers and p.sides == 2 and inventory < 0:
         out.append((0, max(1, math.floor(centre * (1.0 + p.cover_offset))), -inventory))
     if p.covers and p.sides == 1 and inventory > 0:

@@ -49,6 +49,8 @@ FINITE = {"allow_nan": False, "allow_infinity": False}
     size=st.integers(1, 1000),
     fair=st.floats(1_000.0, 1e6, **FINITE),
     reference=st.floats(1_000.0, 1e6, **FINITE),
+    volatility=st.floats(0.0, 5.0, **FINITE),
+    gate=st.one_of(st.just(0.0), st.floats(0.0, 5.0, **FINITE)),
 )
 def test_the_covering_ladder_follows_the_plain_model(
     levels: int,
@@ -63,6 +65,8 @@ def test_the_covering_ladder_follows_the_plain_model(
     size: int,
     fair: float,
     reference: float,
+    volatility: float,
+    gate: float,
 ) -> None:
     cover = min(cover, offset - 1e-6)
     spec = _core.MarketMakerSpec(
@@ -77,9 +81,10 @@ def test_the_covering_ladder_follows_the_plain_model(
         level_spacing=spacing,
         covers=True,
         cover_offset=cover,
+        cover_max_volatility=gate,
     )
     m = {"last": reference, "reference": reference, "mid": reference, "spread": 1.0, "fair": fair}
-    m |= {"volatility": 0.1, "step_sigma": 0.0}
+    m |= {"volatility": volatility, "step_sigma": 0.0}
     got = _core.maker_quotes(spec, _core.MarketView(**m), inventory, size, 0.1)
     assert got == plain_ladder(spec, m, inventory, size, limit)
     # The closing quote never meets the dealer's own quotes.
@@ -121,6 +126,14 @@ def test_a_seller_bids_for_its_whole_short_at_the_cover_price() -> None:
         cover_offset=-0.01,  # a buyer of a discount sells back 1% over value
     )
     assert _core.maker_quotes(buyer, m, 40, 5, 0.1) == [(0, 9_799, 5), (1, 10_100, 40)]
+    # Above its volatility limit it holds its short: no bid.
+    calm = _core.MarketView(last=1e4, reference=1e4, mid=1e4, spread=1.0, fair=1e4, volatility=0.4)
+    storm = _core.MarketView(last=1e4, reference=1e4, mid=1e4, spread=1.0, fair=1e4, volatility=0.6)
+    gated = _core.MarketMakerSpec(
+        **({f: getattr(spec, f) for f in spec.fields} | {"cover_max_volatility": 0.5})
+    )
+    assert _core.maker_quotes(gated, calm, -1_234, 5, 0.1) == [*short, (0, 10_100, 1_234)]
+    assert _core.maker_quotes(gated, storm, -1_234, 5, 0.1) == short
     no_cover = _core.MarketMakerSpec(
         levels=2, base_spread_ticks=1, vol_spread_factor=0.0, inventory_limit=2**40,
         fair_weight=1.0, sides=2, offset=0.03, level_spacing=0.005, cover_offset=0.01,
@@ -213,6 +226,10 @@ def test_covering_keeps_money_whole() -> None:
          r"^cover_offset: must be below offset \(0\.01\)"),
         ({"sides": "asks", "cover_offset": 0.6}, r"^cover_offset: must be in \[-0\.5, 0\.5\]"),
         ({"sides": "asks", "cover_offset": float("nan")}, r"^cover_offset: must be"),
+        ({"sides": "asks", "cover_max_volatility": -0.1},
+         r"^cover_max_volatility: must be in \[0\.0, 100\.0\]"),
+        ({"sides": "asks", "cover_max_volatility": 101.0},
+         r"^cover_max_volatility: must be in \[0\.0, 100\.0\]"),
     ],
 )  # fmt: skip
 def test_bad_cover_names_the_field(changes: dict[str, object], message: str) -> None:
@@ -250,6 +267,7 @@ def test_the_simulation_refuses_a_bad_cover_naming_the_population() -> None:
             where + r"cover_offset: must be in \[-0\.5, 0\.5\]",
         ),
         ({"sides": 0}, where + "covers: only a one-sided dealer"),
+        ({"cover_max_volatility": -1.0}, where + r"cover_max_volatility: must be in \[0, 100\]"),
     ]
     for change, message in cases:
         bad = _core.MarketMakerSpec(**(params | change))

@@ -170,6 +170,8 @@ void register_strategy_specs(py::module_& m) {
              "A one-sided dealer closes what it holds with one quote at cover_offset from its centre.")
       .field("cover_offset", &MarketMakerParams::cover_offset,
              "Where that closing quote stands, relative to their centre, toward their own side (below offset).")
+      .field("cover_max_volatility", &MarketMakerParams::cover_max_volatility,
+             "Annualised volatility of their instrument above which they hold what they have (0: no limit).")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

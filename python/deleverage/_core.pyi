@@ -279,6 +279,7 @@ class MarketMakerSpec:
         level_spacing: float = ...,
         covers: bool = ...,
         cover_offset: float = ...,
+        cover_max_volatility: float = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -318,6 +319,8 @@ class MarketMakerSpec:
     def covers(self) -> bool: ...
     @property
     def cover_offset(self) -> float: ...
+    @property
+    def cover_max_volatility(self) -> float: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]

@@ -158,6 +158,7 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         level_spacing=p.level_spacing,
         covers=p.covers,
         cover_offset=p.cover_offset,
+        cover_max_volatility=p.cover_max_volatility,
     )
 
 

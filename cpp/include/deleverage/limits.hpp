@@ -69,13 +69,15 @@ inline constexpr Limit kQuoteOffset{"MarketMakerSpec", "offset", 0.0, 0.5, false
 inline constexpr Limit kLevelSpacing{"MarketMakerSpec", "level_spacing", 0.0, 0.005, false, false};
 // Where a covering one-sided dealer closes its inventory, relative to its centre: never at or below zero.
 inline constexpr Limit kCoverOffset{"MarketMakerSpec", "cover_offset", -0.5, 0.5, false, false};
+// The annualised volatility above which a covering dealer holds (0: it covers in any market).
+inline constexpr Limit kCoverMaxVolatility{"MarketMakerSpec", "cover_max_volatility", 0.0, 100.0, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 21> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 22> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -85,7 +87,7 @@ inline constexpr std::array<const Limit*, 21> kAll{&kInitialRate,        &kMaint
                                                    &kVarAlpha,           &kHolderMaxVolatility,
                                                    &kValueVolAlpha,      &kQuoteSides,
                                                    &kQuoteOffset,        &kLevelSpacing,
-                                                   &kCoverOffset};
+                                                   &kCoverOffset,        &kCoverMaxVolatility};
 
 }  // namespace limits
 }  // namespace deleverage

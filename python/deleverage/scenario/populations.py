@@ -328,6 +328,9 @@ class MarketMakerParams:
     price they quote around (below it when negative), a buyer holding a long
     offers it that far below. A seller of a premium buys back once the premium
     is down to ``cover_offset`` and has its room again for the next spike.
+    Above ``cover_max_volatility`` (annualised realized volatility of their
+    instrument, in [0, 100]; 0, the default: no limit) they hold what they
+    have: a hedged desk buys back in a calm market, not in a storm.
     """
 
     levels: int = 5
@@ -350,6 +353,7 @@ class MarketMakerParams:
     level_spacing: float = 0.0
     covers: bool = False
     cover_offset: float = 0.0
+    cover_max_volatility: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -365,6 +369,11 @@ class MarketMakerParams:
             self,
             "cover_offset",
             _check_limit("cover_offset", self.cover_offset, "MarketMakerSpec"),
+        )
+        set_field(
+            self,
+            "cover_max_volatility",
+            _check_limit("cover_max_volatility", self.cover_max_volatility, "MarketMakerSpec"),
         )
         if self.covers and self.sides == "both":
             raise ValueError(

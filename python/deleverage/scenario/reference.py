@@ -515,6 +515,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "where that quote stands from the price they quote around, relative, toward"
             " their own side (below `offset`; a seller buys back at that premium)",
         ),
+        "cover_max_volatility": (
+            _r(0, 100),
+            "annualised volatility of their instrument above which they hold what they have"
+            " (0: no limit)",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

@@ -66,9 +66,12 @@ struct MarketMakerParams {
   // buyer (bids only) holding a long offers it at cover_offset below. A seller
   // of a premium buys back once the premium is down to cover_offset, and has
   // its room again for the next spike. cover_offset < offset, so the closing
-  // quote never meets their own.
+  // quote never meets their own. Above cover_max_volatility (annualised
+  // realized volatility of their instrument; 0: no limit) they hold what they
+  // have: a hedged desk buys back in a calm market, not in a storm.
   bool covers = false;
   double cover_offset = 0.0;
+  double cover_max_volatility = 0.0;
 };
 
 inline constexpr std::uint8_t kQuoteBoth = 0;
@@ -91,6 +94,7 @@ inline void check_maker_quotes(const MarketMakerParams& p, const std::string& wh
   limits::kQuoteOffset.check(p.offset, where + "offset");
   limits::kLevelSpacing.check(p.level_spacing, where + "level_spacing");
   limits::kCoverOffset.check(p.cover_offset, where + "cover_offset");
+  limits::kCoverMaxVolatility.check(p.cover_max_volatility, where + "cover_max_volatility");
   if (!p.covers) return;
   if (p.sides == kQuoteBoth)
     throw std::invalid_argument(where + "covers: only a one-sided dealer (sides 1 or 2) covers, got sides 0");
@@ -187,7 +191,7 @@ inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty in
                    static_cast<std::uint8_t>(Side::Sell),
                    {}});
   }
-  if (!p.covers) return;
+  if (!p.covers || (p.cover_max_volatility > 0.0 && m.volatility > p.cover_max_volatility)) return;
   if (p.sides == kQuoteAsks && inventory < 0)
     emit(Message{0,
                  std::max<Price>(1, static_cast<Price>(std::floor(centre * (1.0 + p.cover_offset)))),
