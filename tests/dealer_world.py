@@ -26,11 +26,12 @@ STEADY = Fundamental(volatility=0.2)  # a fair value with no news of its own
 
 
 def plain_ladder(
-    p: Any, m: dict[str, float], inventory: int, size: int, room: float
+    p: Any, m: dict[str, float], inventory: int, size: int, room: float, calm: int = 2**62
 ) -> list[tuple[int, int, int]]:
     """The plain model of one dealer's quotes (``p`` a ``_core.MarketMakerSpec``,
-    ``m`` the market view's fields, ``room`` the inventory it may carry now):
-    (side, price in ticks, lots), as ``_core.maker_quotes`` lists them."""
+    ``m`` the market view's fields, ``room`` the inventory it may carry now,
+    ``calm`` its steps in a row at or below its cover_max_volatility before
+    this one): (side, price in ticks, lots), as ``_core.maker_quotes`` lists them."""
     half = p.base_spread_ticks + min(p.vol_spread_factor * m["step_sigma"], 0.005) * m["reference"]
     lean = -inventory / max(p.inventory_limit, 1)
     anchor = p.fair_weight * m["fair"] + (1.0 - p.fair_weight) * m["reference"]
@@ -44,9 +45,11 @@ def plain_ladder(
             out.append((0, max(1, math.floor(centre - away)), size))
         if inventory > -room and p.sides != 1:  # 1: bids only
             out.append((1, max(2, math.ceil(centre + away)), size))
-    # A covering one-sided dealer closes all it holds with one last quote
-    # (held back above its volatility limit).
+    # A covering one-sided dealer closes all it holds with one last quote,
+    # held back above its volatility limit and until it has been calm long enough.
     if 0.0 < p.cover_max_volatility < m.get("volatility", 0.0):
+        return out
+    if calm + 1 <= p.cover_calm_steps:
         return out
     if p.covers and p.sides == 2 and inventory < 0:
         out.append((0, max(1, math.floor(centre * (1.0 + p.cover_offset))), -inventory))

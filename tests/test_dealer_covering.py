@@ -51,6 +51,8 @@ FINITE = {"allow_nan": False, "allow_infinity": False}
     reference=st.floats(1_000.0, 1e6, **FINITE),
     volatility=st.floats(0.0, 5.0, **FINITE),
     gate=st.one_of(st.just(0.0), st.floats(0.0, 5.0, **FINITE)),
+    calm_steps=st.integers(0, 50),
+    calm=st.integers(0, 60),
 )
 def test_the_covering_ladder_follows_the_plain_model(
     levels: int,
@@ -67,6 +69,8 @@ def test_the_covering_ladder_follows_the_plain_model(
     reference: float,
     volatility: float,
     gate: float,
+    calm_steps: int,
+    calm: int,
 ) -> None:
     cover = min(cover, offset - 1e-6)
     spec = _core.MarketMakerSpec(
@@ -82,11 +86,12 @@ def test_the_covering_ladder_follows_the_plain_model(
         covers=True,
         cover_offset=cover,
         cover_max_volatility=gate,
+        cover_calm_steps=calm_steps,
     )
     m = {"last": reference, "reference": reference, "mid": reference, "spread": 1.0, "fair": fair}
     m |= {"volatility": volatility, "step_sigma": 0.0}
-    got = _core.maker_quotes(spec, _core.MarketView(**m), inventory, size, 0.1)
-    assert got == plain_ladder(spec, m, inventory, size, limit)
+    got = _core.maker_quotes(spec, _core.MarketView(**m), inventory, size, 0.1, calm)
+    assert got == plain_ladder(spec, m, inventory, size, limit, calm)
     # The closing quote never meets the dealer's own quotes.
     bids = [q[1] for q in got if q[0] == 0]
     asks = [q[1] for q in got if q[0] == 1]
@@ -134,6 +139,12 @@ def test_a_seller_bids_for_its_whole_short_at_the_cover_price() -> None:
     )
     assert _core.maker_quotes(gated, calm, -1_234, 5, 0.1) == [*short, (0, 10_100, 1_234)]
     assert _core.maker_quotes(gated, storm, -1_234, 5, 0.1) == short
+    # After a storm it waits its calm steps: it covers on the third calm step.
+    patient = _core.MarketMakerSpec(
+        **({f: getattr(gated, f) for f in gated.fields} | {"cover_calm_steps": 2})
+    )
+    assert _core.maker_quotes(patient, calm, -1_234, 5, 0.1, 1) == short
+    assert _core.maker_quotes(patient, calm, -1_234, 5, 0.1, 2) == [*short, (0, 10_100, 1_234)]
     no_cover = _core.MarketMakerSpec(
         levels=2, base_spread_ticks=1, vol_spread_factor=0.0, inventory_limit=2**40,
         fair_weight=1.0, sides=2, offset=0.03, level_spacing=0.005, cover_offset=0.01,
@@ -147,7 +158,7 @@ SPACING = 0.002
 SELLER = 500  # the account after the 500 noise traders
 
 
-def _world(*, covers: bool) -> Scenario:
+def _world(*, covers: bool, **gate: float) -> Scenario:
     return dealer_world(
         "covering",
         plain_dealers(
@@ -159,6 +170,7 @@ def _world(*, covers: bool) -> Scenario:
             depth_lots=Distribution.fixed(20.0),
             covers=covers,
             cover_offset=COVER,
+            **gate,
         ),
         NoiseParams(sentiment_persistence=0.999, sentiment_volatility=0.05),
         steps=2000,
@@ -212,6 +224,31 @@ def test_without_covers_the_same_seller_never_buys() -> None:
     assert result.accounts.loc["dealers", "long_lots"] == 0
 
 
+def test_a_covering_seller_buys_back_only_after_its_calm_steps() -> None:
+    # The gate is the median volatility of the ungated run, so storms come and go.
+    ungated = simulate(_world(covers=True), 0, trade_log=True, progress=False)
+    gate = float(np.median(ungated.series["X"]["volatility"].to_numpy()))
+    calm_steps = 20  # dt = 1 s
+    world = _world(covers=True, cover_max_volatility=gate, cover_calm_after=float(calm_steps))
+    result = simulate(world, 0, trade_log=True, progress=False)
+    trades = result.trades
+    assert trades is not None
+    vol = result.series["X"]["volatility"].to_numpy()
+    stamp = np.round(trades["time"].to_numpy()).astype(int)
+    bought = np.unique(stamp[(trades["buyer"] == SELLER).to_numpy()])
+    assert len(bought) > 100
+    # The quotes of step t meet the volatility recorded at the end of step t - 1:
+    # a purchase at t needs that and the calm_steps before it at or under the gate
+    # (the run starts calm, so the first steps need only what they have).
+    for t in bought[bought > 0]:
+        assert vol[max(0, t - 1 - calm_steps) : t].max() <= gate, t
+    # The gate bites: steps with a calm window are fewer than those it covered in ungated.
+    assert ungated.trades is not None
+    ungated_buys = ungated.trades["buyer"] == SELLER
+    assert ungated_buys.sum() > (trades["buyer"] == SELLER).sum()
+    assert result.conservation_error < 1e-12
+
+
 def test_covering_keeps_money_whole() -> None:
     for seed in (1, 2):
         result = simulate(_world(covers=True), seed, progress=False)
@@ -228,6 +265,7 @@ def test_covering_keeps_money_whole() -> None:
         ({"sides": "asks", "cover_offset": float("nan")}, r"^cover_offset: must be"),
         ({"sides": "asks", "cover_max_volatility": -0.1},
          r"^cover_max_volatility: must be in \[0\.0, 100\.0\]"),
+        ({"sides": "asks", "cover_calm_after": -1.0}, r"^cover_calm_after: must be in \[0"),
         ({"sides": "asks", "cover_max_volatility": 101.0},
          r"^cover_max_volatility: must be in \[0\.0, 100\.0\]"),
     ],
@@ -268,6 +306,7 @@ def test_the_simulation_refuses_a_bad_cover_naming_the_population() -> None:
         ),
         ({"sides": 0}, where + "covers: only a one-sided dealer"),
         ({"cover_max_volatility": -1.0}, where + r"cover_max_volatility: must be in \[0, 100\]"),
+        ({"cover_calm_steps": -1}, where + "cover_calm_steps: must be >= 0"),
     ]
     for change, message in cases:
         bad = _core.MarketMakerSpec(**(params | change))

@@ -128,21 +128,28 @@ void register_simulation(py::module_& m) {
   m.def(
       "maker_quotes",
       [](const populations::MarketMakerParams& maker, const MarketView& view, Qty inventory, Qty size,
-         double volatility) {
+         double volatility, std::int64_t calm) {
         populations::check_maker_quotes(maker, "");
         if (size < 1) throw py::value_error("size: must be >= 1 lot, got " + std::to_string(size));
         if (!(volatility >= 0.0) || !std::isfinite(volatility))
           throw py::value_error("volatility: must be finite and >= 0, got " + std::to_string(volatility));
+        if (calm < 0) throw py::value_error("calm: must be >= 0 steps, got " + std::to_string(calm));
+        populations::MakerState state;
+        state.calm = calm;
+        const bool cover = populations::maker_covers(maker, view.volatility, state);
         std::vector<Message> quotes;
-        populations::maker_quotes(maker, view, inventory, size, 0, populations::maker_room(maker, volatility), quotes);
+        populations::maker_quotes(maker, view, inventory, size, 0, populations::maker_room(maker, volatility), cover,
+                                  quotes);
         py::list out;
         for (const Message& q : quotes) out.append(py::make_tuple(static_cast<int>(q.side), q.price, q.qty));
         return out;
       },
       py::arg("maker"), py::arg("market"), py::arg("inventory"), py::arg("size"), py::arg("volatility"),
+      py::arg("calm") = std::numeric_limits<std::int64_t>::max() / 2,
       "One dealer's ladder as the simulation quotes it: (side, price in ticks, lots) for each quote, side 0 a bid "
       "and 1 an ask, for a dealer holding `inventory` lots whose value-at-risk budget meets `volatility` "
-      "(annualised). For tests against a plain model.");
+      "(annualised), after `calm` steps in a row at or below its cover_max_volatility (a covering dealer). For "
+      "tests against a plain model.");
   m.def("dispatched_isa", &dispatched_isa,
         "The version of the decision kernels this CPU runs: 'x86-64-v4' (AVX-512), "
         "'x86-64-v3' (AVX2) or 'baseline'.");

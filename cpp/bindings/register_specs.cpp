@@ -172,6 +172,8 @@ void register_strategy_specs(py::module_& m) {
              "Where that closing quote stands, relative to their centre, toward their own side (below offset).")
       .field("cover_max_volatility", &MarketMakerParams::cover_max_volatility,
              "Annualised volatility of their instrument above which they hold what they have (0: no limit).")
+      .field("cover_calm_steps", &MarketMakerParams::cover_calm_steps,
+             "Steps of calm in a row (volatility at or below cover_max_volatility) before they cover again.")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

@@ -345,11 +345,13 @@ void Simulation::requote_makers() {
       book.cancel_owner(a);
       ++decisions_;
       const double equity = engine_->equity(a, engine_->marks());
+      // Calm is counted every step, in the market or out of it.
+      const bool cover = populations::maker_covers(*maker, m.volatility, states_[p].makers[k]);
       if (!populations::maker_active(*maker, limits, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
       // Each quote reaches the book as it is priced: the ladder reads nothing the book changes.
-      populations::maker_ladder(*maker, m, inventory, size, a, room,
+      populations::maker_ladder(*maker, m, inventory, size, a, room, cover,
                                 [this, &pop](const Message& q) { submit(pop.instrument, q); });
     }
   }

@@ -280,6 +280,7 @@ class MarketMakerSpec:
         covers: bool = ...,
         cover_offset: float = ...,
         cover_max_volatility: float = ...,
+        cover_calm_steps: int = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -321,6 +322,8 @@ class MarketMakerSpec:
     def cover_offset(self) -> float: ...
     @property
     def cover_max_volatility(self) -> float: ...
+    @property
+    def cover_calm_steps(self) -> int: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -615,7 +618,12 @@ def decide_batch(
     u2: F64,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def maker_quotes(
-    maker: MarketMakerSpec, market: MarketView, inventory: int, size: int, volatility: float
+    maker: MarketMakerSpec,
+    market: MarketView,
+    inventory: int,
+    size: int,
+    volatility: float,
+    calm: int = ...,
 ) -> list[tuple[int, int, int]]: ...
 def dispatched_isa() -> str: ...
 

@@ -159,6 +159,7 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         covers=p.covers,
         cover_offset=p.cover_offset,
         cover_max_volatility=p.cover_max_volatility,
+        cover_calm_steps=round(p.cover_calm_after / dt),
     )
 
 

@@ -330,7 +330,9 @@ class MarketMakerParams:
     is down to ``cover_offset`` and has its room again for the next spike.
     Above ``cover_max_volatility`` (annualised realized volatility of their
     instrument, in [0, 100]; 0, the default: no limit) they hold what they
-    have: a hedged desk buys back in a calm market, not in a storm.
+    have: a hedged desk buys back in a calm market, not in a storm; and after
+    one only once it has been calm for ``cover_calm_after`` seconds (in [0,
+    1e9]; 0, the default: at once).
     """
 
     levels: int = 5
@@ -354,6 +356,7 @@ class MarketMakerParams:
     covers: bool = False
     cover_offset: float = 0.0
     cover_max_volatility: float = 0.0
+    cover_calm_after: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
@@ -374,6 +377,11 @@ class MarketMakerParams:
             self,
             "cover_max_volatility",
             _check_limit("cover_max_volatility", self.cover_max_volatility, "MarketMakerSpec"),
+        )
+        set_field(
+            self,
+            "cover_calm_after",
+            check_float("cover_calm_after", self.cover_calm_after, 0.0, MAX_HORIZON),
         )
         if self.covers and self.sides == "both":
             raise ValueError(

@@ -520,6 +520,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "annualised volatility of their instrument above which they hold what they have"
             " (0: no limit)",
         ),
+        "cover_calm_after": (
+            _r(0, 1e9),
+            "seconds of calm (volatility at or below that limit) after a storm before they cover",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -68,10 +69,12 @@ struct MarketMakerParams {
   // its room again for the next spike. cover_offset < offset, so the closing
   // quote never meets their own. Above cover_max_volatility (annualised
   // realized volatility of their instrument; 0: no limit) they hold what they
-  // have: a hedged desk buys back in a calm market, not in a storm.
+  // have: a hedged desk buys back in a calm market, not in a storm; and
+  // after one, only once it has been calm for cover_calm_steps steps in a row.
   bool covers = false;
   double cover_offset = 0.0;
   double cover_max_volatility = 0.0;
+  std::int64_t cover_calm_steps = 0;
 };
 
 inline constexpr std::uint8_t kQuoteBoth = 0;
@@ -83,6 +86,8 @@ struct MakerState {
   std::int64_t out = 0;  // steps since it withdrew
   double capital = 0.0;  // equity when it last (re-)entered
   double limit = 0.0;    // the volatility it withdraws above (raised on a re-entry into a storm)
+  // Steps in a row at or below cover_max_volatility (the run starts calm).
+  std::int64_t calm = std::numeric_limits<std::int64_t>::max() / 2;
 };
 
 // Throws std::invalid_argument naming `where`.<field> for a ladder the limits do not allow.
@@ -95,12 +100,27 @@ inline void check_maker_quotes(const MarketMakerParams& p, const std::string& wh
   limits::kLevelSpacing.check(p.level_spacing, where + "level_spacing");
   limits::kCoverOffset.check(p.cover_offset, where + "cover_offset");
   limits::kCoverMaxVolatility.check(p.cover_max_volatility, where + "cover_max_volatility");
+  if (p.cover_calm_steps < 0)
+    throw std::invalid_argument(where + "cover_calm_steps: must be >= 0, got " + std::to_string(p.cover_calm_steps));
   if (!p.covers) return;
   if (p.sides == kQuoteBoth)
     throw std::invalid_argument(where + "covers: only a one-sided dealer (sides 1 or 2) covers, got sides 0");
   if (!(p.cover_offset < p.offset))
     throw std::invalid_argument(where + "cover_offset: must be below offset (" + std::to_string(p.offset) +
                                 ") for a covering dealer, got " + std::to_string(p.cover_offset));
+}
+
+// Whether a covering dealer closes what it holds this step, counting its steps
+// of calm: volatility at or below cover_max_volatility (0: any) for more than
+// cover_calm_steps steps in a row. Called once a step for each dealer.
+inline bool maker_covers(const MarketMakerParams& p, double volatility, MakerState& s) noexcept {
+  if (!p.covers) return false;
+  if (p.cover_max_volatility > 0.0 && volatility > p.cover_max_volatility) {
+    s.calm = 0;
+    return false;
+  }
+  ++s.calm;
+  return s.calm > p.cover_calm_steps;
 }
 
 // Widening stops at this half spread (relative to the price): a news jump
@@ -160,7 +180,7 @@ inline double maker_room(const MarketMakerParams& p, double volatility) noexcept
 // without a scratch list. A covering one-sided dealer's closing quote comes last.
 template <class Emit>
 inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
-                         double room, Emit&& emit) {
+                         double room, bool cover, Emit&& emit) {
   const double half = maker_half_spread(p, m);
   const double lean =
       -static_cast<double>(inventory) / static_cast<double>(std::max<std::int64_t>(p.inventory_limit, 1));
@@ -191,7 +211,7 @@ inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty in
                    static_cast<std::uint8_t>(Side::Sell),
                    {}});
   }
-  if (!p.covers || (p.cover_max_volatility > 0.0 && m.volatility > p.cover_max_volatility)) return;
+  if (!cover) return;
   if (p.sides == kQuoteAsks && inventory < 0)
     emit(Message{0,
                  std::max<Price>(1, static_cast<Price>(std::floor(centre * (1.0 + p.cover_offset)))),
@@ -212,8 +232,8 @@ inline void maker_ladder(const MarketMakerParams& p, const MarketView& m, Qty in
 
 // The ladder (maker_ladder) as a list.
 inline void maker_quotes(const MarketMakerParams& p, const MarketView& m, Qty inventory, Qty size, AccountId owner,
-                         double room, std::vector<Message>& out) {
-  maker_ladder(p, m, inventory, size, owner, room, [&out](const Message& q) { out.push_back(q); });
+                         double room, bool cover, std::vector<Message>& out) {
+  maker_ladder(p, m, inventory, size, owner, room, cover, [&out](const Message& q) { out.push_back(q); });
 }
 
 }  // namespace deleverage::populations
