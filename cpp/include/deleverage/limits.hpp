@@ -67,7 +67,8 @@ inline constexpr Limit kQuoteSides{"MarketMakerSpec", "sides", 0.0, 2.0, false, 
 inline constexpr Limit kQuoteOffset{"MarketMakerSpec", "offset", 0.0, 0.5, false, false};
 // The distance between a dealer's levels, relative to its centre (a 100-level ladder stays above zero).
 inline constexpr Limit kLevelSpacing{"MarketMakerSpec", "level_spacing", 0.0, 0.005, false, false};
-// Where a covering one-sided dealer closes its inventory, relative to its centre: never at or below zero.
+// Where a covering one-sided dealer closes its inventory, relative to its centre (signed): the closing
+// price stays at least half the centre.
 inline constexpr Limit kCoverOffset{"MarketMakerSpec", "cover_offset", -0.5, 0.5, false, false};
 // The annualised volatility above which a covering dealer holds (0: it covers in any market).
 inline constexpr Limit kCoverMaxVolatility{"MarketMakerSpec", "cover_max_volatility", 0.0, 100.0, false, false};
