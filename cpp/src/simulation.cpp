@@ -398,7 +398,8 @@ void Simulation::prefetch_account(std::uint32_t a) const noexcept {
   __builtin_prefetch(&table.position[row]);
   __builtin_prefetch(&table.cost[row]);
   __builtin_prefetch(&param_[a]);
-  __builtin_prefetch(&population_of_[a]);
+  // Not population_of_[a]: population_at() reads the populations' bounds instead.
+  if (population_end_.size() > kCountedPopulations) __builtin_prefetch(&population_of_[a]);
 }
 
 template <bool kAtSlot>
@@ -451,7 +452,7 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
     if constexpr (kAtSlot) {
       p = due_population_[k];
     } else {
-      p = population_of_[a];
+      p = population_at(a);
       due_population_[k] = static_cast<std::uint16_t>(p);
     }
     gather<kAtSlot>(a, p, kAtSlot ? slot_[k] : 0);
@@ -465,6 +466,9 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
       if (s.kernel->draws)
         for (DecisionBatch& b : s.batches) b.size_draws();
   for (std::size_t k = lo; k < hi; ++k) {
+    // The books' entries of the traders' resting orders, wanted when they act:
+    // asked for here, they arrive beside the rows' misses instead of after them.
+    if (k + kAhead < hi) prefetch_orders(account_of(order_[k + kAhead]), due_population_[k + kAhead]);
     const std::uint32_t a = account_of(order_[k]);
     const std::size_t p = due_population_[k];
     next_due_[k] = next_step(a, p, t);
