@@ -101,8 +101,10 @@ struct PyMarginEngine {
     py::object owner;
   };
 
+  // rows x cols values from data, row_bytes apart (the account rows are wider than their fields).
   template <class T>
-  py::array_t<T> view(const py::object& self, const T* data, std::size_t rows, std::size_t cols, bool two_d) {
+  py::array_t<T> view(const py::object& self, const T* data, std::size_t rows, std::size_t cols, std::size_t row_bytes,
+                      bool two_d) {
     // live_views was raised under the mutex by the caller; the token drops it.
     py::capsule keeper;
     try {
@@ -119,11 +121,10 @@ struct PyMarginEngine {
     }
     py::array_t<T> a;
     if (!two_d) {
-      a = py::array_t<T>({static_cast<py::ssize_t>(rows)}, {static_cast<py::ssize_t>(sizeof(T))}, data, keeper);
+      a = py::array_t<T>({static_cast<py::ssize_t>(rows)}, {static_cast<py::ssize_t>(row_bytes)}, data, keeper);
     } else {
       a = py::array_t<T>({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols)},
-                         {static_cast<py::ssize_t>(cols * sizeof(T)), static_cast<py::ssize_t>(sizeof(T))}, data,
-                         keeper);
+                         {static_cast<py::ssize_t>(row_bytes), static_cast<py::ssize_t>(sizeof(T))}, data, keeper);
     }
     py::detail::array_proxy(a.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
     return a;
@@ -131,6 +132,26 @@ struct PyMarginEngine {
 };
 
 enum Shape { PerAccount, PerInstrument, Flat };
+
+// Where a column's values are: the first, how many rows, and the bytes from one row to the next.
+template <class T>
+struct Layout {
+  const T* data;
+  std::size_t rows;
+  std::size_t row_bytes;
+};
+template <class T, class Alloc>
+Layout<T> layout_of(const std::vector<T, Alloc>& c, std::size_t cols, std::size_t /*accounts*/) {
+  return {c.data(), c.size() / cols, cols * sizeof(T)};
+}
+template <class T>
+Layout<T> layout_of(const RowField<T>& c, std::size_t /*cols*/, std::size_t accounts) {
+  return {c.data(), accounts, c.stride() * sizeof(T)};
+}
+template <class T>
+Layout<T> layout_of(const CellField<T>& c, std::size_t /*cols*/, std::size_t accounts) {
+  return {c.data(), accounts, c.stride() * sizeof(T)};
+}
 
 // A property returning a zero-copy, read-only view of one engine column.
 template <Shape shape, class Get>
@@ -144,9 +165,9 @@ auto column(Get get) {
     const auto span = bindings::locked(e.mutex, [&] {
       const auto& c = get(e.engine);
       ++e.live_views;
-      return std::make_pair(c.data(), c.size() / cols);
+      return layout_of(c, cols, e.engine.accounts());
     });
-    return e.view<T>(self, span.first, span.second, cols, shape == PerInstrument);
+    return e.view<T>(self, span.data, span.rows, cols, span.row_bytes, shape == PerInstrument);
   };
 }
 
@@ -217,7 +238,7 @@ void register_margin(py::module_& m) {
             locked(e.mutex, [&] {
               // Under the mutex: no view can be made between this test and the growth.
               const auto& t = e.engine.table();
-              if (t.cash.size() + n > t.cash.capacity() && e.live_views.load() > 0)
+              if (t.size() + n > t.capacity() && e.live_views.load() > 0)
                 throw py::value_error(
                     "accounts: the table must grow, but numpy views of it are alive; drop them (del) and retry");
               e.engine.add_accounts(n, ptr(cash), ptr(instrument), ptr(position), ptr(entry_price), ptr(mode),

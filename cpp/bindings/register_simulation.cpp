@@ -264,16 +264,21 @@ void register_simulation(py::module_& m) {
       .def_property_readonly("cash",
                              [](PySimulation& s) {
                                return bindings::adopt(s.read([](const Simulation& r) {
-                                 const auto& c = r.engine().table().cash;
-                                 return std::vector<double>(c.begin(), c.end());
+                                 const auto& t = r.engine().table();
+                                 std::vector<double> out(t.size());
+                                 for (std::size_t a = 0; a < out.size(); ++a) out[a] = t.cash[a];
+                                 return out;
                                }));
                              })
       .def_property_readonly("position",
                              [](PySimulation& s) {
                                auto [rows, cols, data] = s.read([](const Simulation& r) {
-                                 const auto& c = r.engine().table().position;
-                                 return std::make_tuple(r.engine().accounts(), r.engine().instruments(),
-                                                        std::vector<Qty>(c.begin(), c.end()));
+                                 const auto& t = r.engine().table();
+                                 std::vector<Qty> out(t.size() * t.instruments());
+                                 for (std::size_t a = 0; a < t.size(); ++a)
+                                   for (std::size_t i = 0; i < t.instruments(); ++i)
+                                     out[a * t.instruments() + i] = t.position[t.cell(a, i)];
+                                 return std::make_tuple(t.size(), t.instruments(), std::move(out));
                                });
                                return bindings::adopt(std::move(data))
                                    .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
@@ -281,9 +286,12 @@ void register_simulation(py::module_& m) {
       .def_property_readonly("cost",
                              [](PySimulation& s) {
                                auto [rows, cols, data] = s.read([](const Simulation& r) {
-                                 const auto& c = r.engine().table().cost;
-                                 return std::make_tuple(r.engine().accounts(), r.engine().instruments(),
-                                                        std::vector<double>(c.begin(), c.end()));
+                                 const auto& t = r.engine().table();
+                                 std::vector<double> out(t.size() * t.instruments());
+                                 for (std::size_t a = 0; a < t.size(); ++a)
+                                   for (std::size_t i = 0; i < t.instruments(); ++i)
+                                     out[a * t.instruments() + i] = t.cost[t.cell(a, i)];
+                                 return std::make_tuple(t.size(), t.instruments(), std::move(out));
                                });
                                return bindings::adopt(std::move(data))
                                    .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));

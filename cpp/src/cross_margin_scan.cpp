@@ -84,7 +84,7 @@ void CrossMarginScan::insert(const View& view, IndexLinks& links, std::uint32_t 
   if (!epoch_.empty()) {
     RevaluationBlock& b = *block_;
     revalue_block(*view.table, view.rules, view.tick_values, epoch_.data(), a, 1, true, b);
-    theta = theta_of(b.equity[0], b.mm[0], b.magnitude[0], b.weight[0], kappa(view.table->instruments));
+    theta = theta_of(b.equity[0], b.mm[0], b.magnitude[0], b.weight[0], kappa(view.table->instruments()));
   }
   link(links, a, theta);
   ++size_;
@@ -107,7 +107,7 @@ void CrossMarginScan::candidates(const View& view, IndexLinks& links, const Pric
                                  std::vector<std::uint32_t>& out) {
   ++stats_.calls;
   if (size_ == 0) return;
-  const std::size_t ni = view.table->instruments;
+  const std::size_t ni = view.table->instruments();
   if (epoch_.empty()) rebase(view, links, marks);
   double m = move(marks, ni);
   int top = bucket_of(m);
@@ -145,7 +145,7 @@ void CrossMarginScan::rekey_all(const View& view, IndexLinks& links) {
 
 void CrossMarginScan::rebase(const View& view, IndexLinks& links, const Price* marks) {
   const AccountTable& t = *view.table;
-  const std::size_t ni = t.instruments;
+  const std::size_t ni = t.instruments();
   const double k = kappa(ni);
   ++stats_.rebases;
   visited_since_rebase_ = 0;

@@ -52,7 +52,7 @@ Ledger::Ledger(std::vector<double> tick_values, std::vector<MarginRule> rules)
                          "must be in [1e-12, 1e12], got " + std::to_string(tick_values_[i]));
     rules_[i].validate_and_prepare();
   }
-  table_.instruments = tick_values_.size();
+  table_.set_instruments(tick_values_.size());
   outside_.position.assign(instruments(), 0);
   outside_.cost.assign(instruments(), 0.0);
   open_interest_.assign(instruments(), 0);
@@ -90,25 +90,24 @@ void Ledger::append(std::size_t n, const double* cash, const std::uint16_t* inst
     column.resize(total);
     std::copy(source, source + n, column.begin() + static_cast<std::ptrdiff_t>(first));
   };
-  append_column(table_.cash, cash);
+  table_.resize(total);  // the new rows are zero: no P&L, flat
+  for (std::size_t k = 0; k < n; ++k) table_.cash[first + k] = cash[k];
   append_column(table_.mode, mode);
   append_column(table_.population, population);
   append_column(table_.instrument, instrument);
-  table_.realized_pnl.resize(total, 0.0);
   table_.fees_paid.resize(total, 0.0);
   table_.status.resize(total, 0);
   table_.membership.resize(total, kNotTracked);
   table_.links.rows.resize(total, IndexLink{std::numeric_limits<double>::quiet_NaN(), kNil, kNil});
-  table_.position.resize(total * ni);
-  table_.cost.resize(total * ni);
-  if (position == nullptr) return;  // flat: the columns grew with zeros
-  for (std::size_t k = 0; k < n * ni; ++k) {
-    const std::size_t i = k % ni;
-    const Qty q = position[k];
-    table_.position[first * ni + k] = q;
-    if (q > 0) open_interest_[i] += q;
-    table_.cost[first * ni + k] = q == 0 ? 0.0 : static_cast<double>(q) * entry_price[k] * tick_values_[i];
-  }
+  if (position == nullptr) return;
+  for (std::size_t k = 0; k < n; ++k)
+    for (std::size_t i = 0; i < ni; ++i) {
+      const Qty q = position[k * ni + i];
+      const Cell c = at(static_cast<std::uint32_t>(first + k), i);
+      table_.position[c] = q;
+      if (q > 0) open_interest_[i] += q;
+      table_.cost[c] = q == 0 ? 0.0 : static_cast<double>(q) * entry_price[k * ni + i] * tick_values_[i];
+    }
 }
 
 void Ledger::set_rule(std::size_t instrument, MarginRule rule) {
@@ -230,12 +229,8 @@ void Ledger::apply_fills(std::size_t i, const Fill* fills, std::size_t n, Insura
 
 void Ledger::prefetch_account(AccountId a) const noexcept {
   if (a >= accounts()) return;
-  const std::size_t row = at(a, 0);
-  __builtin_prefetch(&table_.cash[a]);
-  __builtin_prefetch(&table_.realized_pnl[a]);
+  table_.prefetch(a);
   __builtin_prefetch(&table_.fees_paid[a]);
-  __builtin_prefetch(&table_.position[row]);
-  __builtin_prefetch(&table_.cost[row]);
   __builtin_prefetch(&table_.mode[a]);
 }
 

@@ -124,17 +124,11 @@ void LiquidationDetector::rekey(std::size_t instrument) {
   scan_.rekey_all(view(), table.links);
 }
 
-void LiquidationDetector::prefetch_row(std::uint32_t a) const noexcept {
-  const AccountTable& table = ledger_.table();
-  const std::size_t row = ledger_.at(a, 0);
-  __builtin_prefetch(&table.cash[a], 1);
-  __builtin_prefetch(&table.position[row], 1);
-  __builtin_prefetch(&table.cost[row], 1);
-}
+void LiquidationDetector::prefetch_row(std::uint32_t a) const noexcept { ledger_.table().prefetch<1>(a); }
 
 void LiquidationDetector::prefetch_closing(std::uint32_t a, bool fee) const noexcept {
   const AccountTable& table = ledger_.table();
-  __builtin_prefetch(&table.realized_pnl[a], 1);
+  // The realized P&L is in the row the check asked for.
   __builtin_prefetch(&table.status[a], 1);
   if (fee) __builtin_prefetch(&table.fees_paid[a], 1);
 }

@@ -207,13 +207,15 @@ std::size_t MarginEngine::count_liquidatable(const Price* marks) const {
     const Qty* q = table.position.data();
     const double* cash = table.cash.data();
     const double* cost = table.cost.data();
+    const std::size_t stride = table.cash.stride();
     if (rule.maintenance == Maintenance::Percent && rule.basis == MarginBasis::Mark) {
       const double rate = rule.maintenance_rate;
       for (std::size_t a = 0; a < n; ++a) {
-        const auto qa = static_cast<double>(q[a]);
-        const double e = cash[a] + (qa * p * v - cost[a]);
+        const std::size_t r = a * stride;
+        const auto qa = static_cast<double>(q[r]);
+        const double e = cash[r] + (qa * p * v - cost[r]);
         const double mm = rate * (std::fabs(qa) * p * v);
-        count += (q[a] != 0 && e <= mm) ? 1u : 0u;
+        count += (q[r] != 0 && e <= mm) ? 1u : 0u;
       }
       return count;
     }

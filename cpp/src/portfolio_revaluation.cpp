@@ -88,28 +88,30 @@ template <bool kBounds>
 DELEVERAGE_ALWAYS_INLINE void body(const AccountTable& t, const MarginRule* rules, const double* tick_values,
                                    const Price* marks, std::size_t first, std::size_t count,
                                    RevaluationBlock& b) noexcept {
-  const std::size_t ni = t.instruments;
-  const double* const cash = t.cash.data() + first;
+  const std::size_t ni = t.instruments();
+  // The rows are strided: each field of the block is gathered into its own array first.
+  const std::size_t stride = t.cash.stride();
+  const double* const cash = t.cash.data() + first * stride;
   for (std::size_t k = 0; k < count; ++k) {
-    b.equity[k] = cash[k];
+    b.equity[k] = cash[k * stride];
     b.mm[k] = 0.0;
     b.open[k] = 0;
   }
   if constexpr (kBounds) {
     for (std::size_t k = 0; k < count; ++k) {
-      b.magnitude[k] = std::fabs(cash[k]);
+      b.magnitude[k] = std::fabs(cash[k * stride]);
       b.weight[k] = 0.0;
     }
   }
-  const Qty* const pos = t.position.data() + first * ni;
-  const double* const cst = t.cost.data() + first * ni;
+  const Qty* const pos = t.position.data() + first * stride;
+  const double* const cst = t.cost.data() + first * stride;
   for (std::size_t i = 0; i < ni; ++i) {
     const double v = tick_values[i];
     const auto p = static_cast<double>(marks[i]);
     // The column into the block (the lot count as a double: exact below 2^53, and 0 exactly when flat).
     for (std::size_t k = 0; k < count; ++k) {
-      b.q[k] = static_cast<double>(pos[k * ni + i]);
-      b.cost[k] = cst[k * ni + i];
+      b.q[k] = static_cast<double>(pos[k * stride + i]);
+      b.cost[k] = cst[k * stride + i];
     }
     // equity += q * P * v - cost, only over open positions (docs/margin.md), in instrument order.
     for (std::size_t k = 0; k < count; ++k) {

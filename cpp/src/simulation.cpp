@@ -348,7 +348,7 @@ void Simulation::requote_makers() {
       // Calm is counted every step, in the market or out of it.
       const bool cover = populations::maker_covers(*maker, m.volatility, states_[p].makers[k]);
       if (!populations::maker_active(*maker, limits, equity, states_[p].makers[k])) continue;
-      const Qty inventory = engine_->table().position[a * engine_->instruments() + pop.instrument];
+      const Qty inventory = engine_->table().position[engine_->table().cell(a, pop.instrument)];
       const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
       // Each quote reaches the book as it is priced: the ladder reads nothing the book changes.
       populations::maker_ladder(*maker, m, inventory, size, a, room, cover,
@@ -392,11 +392,7 @@ void Simulation::unwind_fund(std::uint64_t t) {
 }
 
 void Simulation::prefetch_account(std::uint32_t a) const noexcept {
-  const auto& table = engine_->table();
-  const std::size_t row = std::size_t{a} * engine_->instruments();
-  __builtin_prefetch(&table.cash[a]);
-  __builtin_prefetch(&table.position[row]);
-  __builtin_prefetch(&table.cost[row]);
+  engine_->table().prefetch(a);
   __builtin_prefetch(&param_[a]);
   // Not population_of_[a]: population_at() reads the populations' bounds instead.
   if (population_end_.size() > kCountedPopulations) __builtin_prefetch(&population_of_[a]);
@@ -413,7 +409,7 @@ void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot) noexce
   const double cash = table.cash[a] * share;
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
-    const Qty current = table.position[a * ni + pop.instruments[k]];
+    const Qty current = table.position[table.cell(a, pop.instruments[k])];
     if constexpr (kAtSlot) {
       b.account[slot] = a;
       b.equity[slot] = equity;
@@ -791,7 +787,8 @@ void Simulation::leverage_sums(std::size_t p, double& notional_out, double& equi
   const double* value = leverage_scratch_.data();  // money per lot at the marks
   const double* cash = table.cash.data();
   const Qty* position = table.position.data();
-  const double* cost = table.cost.data();  // zero wherever the position is
+  const double* cost = table.cost.data();          // zero wherever the position is
+  const std::size_t stride = table.cash.stride();  // each account's row
   const PopulationSpec& pop = spec_.populations[p];
   // Flat, branch-free sums over the population's rows, in account order, in
   // locals: stored through the references they would chain through memory (and
@@ -802,17 +799,19 @@ void Simulation::leverage_sums(std::size_t p, double& notional_out, double& equi
   if (ni == 1) {
     const double v = value[0];
     for (std::size_t a = pop.first; a < end; ++a) {
-      const auto q = static_cast<double>(position[a]);
+      const std::size_t r = a * stride;
+      const auto q = static_cast<double>(position[r]);
       notional += std::fabs(q) * v;
-      equity += std::max(cash[a] + (q * v - cost[a]), 0.0);
+      equity += std::max(cash[r] + (q * v - cost[r]), 0.0);
     }
   } else {
     for (std::size_t a = pop.first; a < end; ++a) {
-      double e = cash[a];
+      const std::size_t r = a * stride;
+      double e = cash[r];
       for (std::size_t i = 0; i < ni; ++i) {
-        const auto q = static_cast<double>(position[a * ni + i]);
+        const auto q = static_cast<double>(position[r + i]);
         notional += std::fabs(q) * value[i];
-        e += q * value[i] - cost[a * ni + i];
+        e += q * value[i] - cost[r + i];
       }
       equity += std::max(e, 0.0);
     }

@@ -1,11 +1,12 @@
-// The account table: struct-of-arrays, no per-account objects.
-// N accounts x I instruments; per-account columns and per-(account, instrument)
-// columns stored row-major (account a, instrument i at a * I + i).
+// The account table: no per-account objects. N accounts x I instruments:
+// the fields every decision and fill reads in one row an account, the rest
+// in columns.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "deleverage/account_rows.hpp"
 #include "deleverage/codes.hpp"
 #include "deleverage/huge_page_allocator.hpp"
 #include "deleverage/liquidation_index.hpp"
@@ -22,26 +23,20 @@ inline constexpr std::uint8_t kIndexedLong = 1;   // lone long position, in its 
 inline constexpr std::uint8_t kIndexedShort = 2;  // lone short position
 inline constexpr std::uint8_t kScanned = 3;       // several open positions: in the cross-margin scan
 
-struct AccountTable {
-  std::size_t instruments = 1;
-  Column<double> cash;
-  Column<double> realized_pnl;
+// The hot fields (cash, realized P&L, positions, costs) are the rows
+// (account_rows.hpp); the rest are columns.
+struct AccountTable : AccountRows {
   Column<double> fees_paid;
   Column<std::uint8_t> mode;  // 0 isolated, 1 cross
   Column<std::uint8_t> status;
   Column<std::uint16_t> population;
   Column<std::uint16_t> instrument;  // the home instrument of an isolated account
-  Column<Qty> position;              // [a * instruments + i]
-  Column<double> cost;               // [a * instruments + i], signed: q * entry * tick_value
   IndexLinks links;
   Column<std::uint8_t> membership;
 
-  std::size_t size() const noexcept { return cash.size(); }
-
   std::size_t memory_bytes() const noexcept {
-    return (cash.capacity() + realized_pnl.capacity() + fees_paid.capacity() + cost.capacity()) * sizeof(double) +
-           links.rows.capacity() * sizeof(IndexLink) + position.capacity() * sizeof(Qty) +
-           (mode.capacity() + status.capacity() + membership.capacity()) +
+    return AccountRows::memory_bytes() + fees_paid.capacity() * sizeof(double) +
+           links.rows.capacity() * sizeof(IndexLink) + (mode.capacity() + status.capacity() + membership.capacity()) +
            (population.capacity() + instrument.capacity()) * sizeof(std::uint16_t);
   }
 };

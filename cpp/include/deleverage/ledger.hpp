@@ -45,7 +45,8 @@ class Ledger {
 
   std::size_t instruments() const noexcept { return tick_values_.size(); }
   std::size_t accounts() const noexcept { return table_.size(); }
-  std::size_t at(std::uint32_t a, std::size_t i) const noexcept { return a * instruments() + i; }
+  // Where account a's position and cost in instrument i are in the table's rows.
+  Cell at(std::uint32_t a, std::size_t i) const noexcept { return table_.cell(a, i); }
 
   // Append n accounts (see MarginEngine::add_accounts); validates everything before changing anything.
   // position and entry_price may both be null: the accounts start flat.
