@@ -247,6 +247,16 @@ void Simulation::prefetch_orders(std::uint32_t a, std::size_t p) const noexcept 
     for (const auto i : spec_.populations[p].instruments) books_[i]->prefetch_owner(a);
 }
 
+std::uint8_t Simulation::resting_books(std::uint32_t a, std::size_t p) const noexcept {
+  if (!states_[p].kernel->cancels) return 0;
+  const auto& instruments = spec_.populations[p].instruments;
+  if (instruments.size() > 8) return 0xFF;  // past a byte's bits: look in every book when it acts
+  std::uint8_t mask = 0;
+  for (std::size_t k = 0; k < instruments.size(); ++k)
+    mask = static_cast<std::uint8_t>(mask | (books_[instruments[k]]->has_orders(a) ? 1u << k : 0u));
+  return mask;
+}
+
 void Simulation::schedule_next(std::uint32_t a, std::uint64_t t) { calendar_.schedule(a, next_step(a, t)); }
 
 std::uint64_t Simulation::next_step(std::uint32_t a, std::uint64_t t) const noexcept {
@@ -394,6 +404,7 @@ void Simulation::unwind_fund(std::uint64_t t) {
 void Simulation::prefetch_account(std::uint32_t a) const noexcept {
   engine_->table().prefetch(a);
   __builtin_prefetch(&param_[a]);
+  prefetch_orders(a, population_at(a));
   // Not population_of_[a]: population_at() reads the populations' bounds instead.
   if (population_end_.size() > kCountedPopulations) __builtin_prefetch(&population_of_[a]);
 }
@@ -402,7 +413,6 @@ template <bool kAtSlot>
 void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot) noexcept(kAtSlot) {
   const PopulationSpec& pop = spec_.populations[p];
   const auto& table = engine_->table();
-  const std::size_t ni = engine_->instruments();
   // The account's budget is split equally between its population's instruments.
   const double share = 1.0 / static_cast<double>(pop.instruments.size());
   const double equity = engine_->equity(a, engine_->marks()) * share;
@@ -440,7 +450,7 @@ void Simulation::draw(std::uint32_t a, std::size_t p, std::size_t slot, std::uin
 template <bool kAtSlot>
 void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) noexcept(kAtSlot) {
   // The accounts come in random order: ask for each one's rows a few accounts ahead.
-  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kAhead = 16;
   for (std::size_t k = lo; k < hi; ++k) {
     if (k + kAhead < hi) prefetch_account(account_of(order_[k + kAhead]));
     const std::uint32_t a = account_of(order_[k]);
@@ -452,6 +462,7 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
       due_population_[k] = static_cast<std::uint16_t>(p);
     }
     gather<kAtSlot>(a, p, kAtSlot ? slot_[k] : 0);
+    resting_[k] = resting_books(a, p);
   }
   // The draws: when each acts next, and the uniforms of strategies that draw;
   // they depend on the account and the step alone. A loop of its own: in the
@@ -462,9 +473,6 @@ void Simulation::gather_range(std::size_t lo, std::size_t hi, std::uint64_t t) n
       if (s.kernel->draws)
         for (DecisionBatch& b : s.batches) b.size_draws();
   for (std::size_t k = lo; k < hi; ++k) {
-    // The books' entries of the traders' resting orders, wanted when they act:
-    // asked for here, they arrive beside the rows' misses instead of after them.
-    if (k + kAhead < hi) prefetch_orders(account_of(order_[k + kAhead]), due_population_[k + kAhead]);
     const std::uint32_t a = account_of(order_[k]);
     const std::size_t p = due_population_[k];
     next_due_[k] = next_step(a, p, t);
@@ -541,7 +549,8 @@ void Simulation::act(std::size_t p, std::size_t c, std::size_t rank) {
     const std::uint32_t a = b.account[c];
     const std::size_t i = pop.instruments[k];
     // Limit orders stand until their trader's next decision.
-    if (cancels) books_[i]->cancel_owner(a);
+    const unsigned resting = resting_[rank];
+    if (cancels && ((resting >> std::min<std::size_t>(k, 7)) & 1u) != 0) books_[i]->cancel_owner(a);
     const Qty target = b.target[c];
     // Fills settle at the step's end: what its resting orders traded before its turn
     // is not in its opening position.
@@ -638,6 +647,7 @@ void Simulation::step(std::uint64_t t) {
   constexpr std::size_t kAhead = 8;
   due_population_.resize(n);
   next_due_.resize(n);
+  resting_.resize(n);
   if (pool_ != nullptr && n >= kParallelGather) {
     // Each account's place in its population's batches is its rank there in the
     // shuffled order: the batches one thread would append, whatever the split.
@@ -661,7 +671,6 @@ void Simulation::step(std::uint64_t t) {
   }
   decide_batches();
   for (std::size_t k = 0; k < order_.size(); ++k) {
-    if (k + kAhead < n) prefetch_orders(account_of(order_[k + kAhead]), due_population_[k + kAhead]);
     const std::size_t p = due_population_[k];
     act(p, states_[p].cursor++, k);
   }

@@ -34,7 +34,9 @@ class OrderBook {
   // Cancel every resting order of `owner` (needs track_owners); returns the lots cancelled.
   Qty cancel_owner(AccountId owner);
   bool tracks_owners() const noexcept { return track_owners_; }
-  // A hint: cancel_owner(owner) comes soon.
+  // Whether the owner has resting orders (needs track_owners).
+  bool has_orders(AccountId owner) const noexcept { return owner_first(owner) != kNil; }
+  // A hint: cancel_owner(owner) or has_orders(owner) comes soon.
   void prefetch_owner(AccountId owner) const noexcept {
     if (owner < owner_dense_.size()) __builtin_prefetch(&owner_dense_[owner]);
   }

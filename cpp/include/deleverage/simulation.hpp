@@ -167,6 +167,7 @@ class Simulation {
   }
   static constexpr std::size_t kCountedPopulations = 32;
   void prefetch_orders(std::uint32_t a, std::size_t p) const noexcept;
+  std::uint8_t resting_books(std::uint32_t a, std::size_t p) const noexcept;  // resting_'s bits for a
   // The due accounts' rows into their populations' batches: appended on one
   // thread, or (kAtSlot) written at slot_, which threads sharing a step may do.
   template <bool kAtSlot>
@@ -205,6 +206,10 @@ class Simulation {
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
   std::vector<std::uint32_t> slot_;      // each due account's place in its population's batches, in order_'s order
   std::vector<std::uint16_t> due_population_;  // each due account's population, in order_'s order
+  // Each due account's books (bit k: its population's k-th instrument) where
+  // it had resting orders when gathered; where it had none it has none when it
+  // acts (only it rests its orders), so it need not look there again.
+  std::vector<std::uint8_t> resting_;
   // With count_resting_fills: where each due account acts, and what its resting orders trade before.
   static constexpr std::uint32_t kNotDue = UINT32_MAX;
   std::vector<std::uint32_t> due_rank_;  // per account: its place in this step's order_, or kNotDue
