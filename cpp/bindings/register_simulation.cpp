@@ -49,6 +49,23 @@ std::vector<T> copy_of(const std::vector<T>& v) {
   return v;
 }
 
+// A property: a per-(account, instrument) field of the table's rows, copied
+// packed as an (accounts, instruments) array.
+template <class T>
+auto per_instrument_copy(CellField<T> AccountRows::* field) {
+  return [field](PySimulation& s) {
+    auto [rows, cols, data] = s.read([field](const Simulation& r) {
+      const AccountTable& t = r.engine().table();
+      std::vector<T> out(t.size() * t.instruments());
+      for (std::size_t a = 0; a < t.size(); ++a)
+        for (std::size_t i = 0; i < t.instruments(); ++i) out[a * t.instruments() + i] = (t.*field)[t.cell(a, i)];
+      return std::make_tuple(t.size(), t.instruments(), std::move(out));
+    });
+    return bindings::adopt(std::move(data))
+        .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
+  };
+}
+
 }  // namespace
 
 void register_simulation(py::module_& m) {
@@ -270,32 +287,8 @@ void register_simulation(py::module_& m) {
                                  return out;
                                }));
                              })
-      .def_property_readonly("position",
-                             [](PySimulation& s) {
-                               auto [rows, cols, data] = s.read([](const Simulation& r) {
-                                 const auto& t = r.engine().table();
-                                 std::vector<Qty> out(t.size() * t.instruments());
-                                 for (std::size_t a = 0; a < t.size(); ++a)
-                                   for (std::size_t i = 0; i < t.instruments(); ++i)
-                                     out[a * t.instruments() + i] = t.position[t.cell(a, i)];
-                                 return std::make_tuple(t.size(), t.instruments(), std::move(out));
-                               });
-                               return bindings::adopt(std::move(data))
-                                   .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
-                             })
-      .def_property_readonly("cost",
-                             [](PySimulation& s) {
-                               auto [rows, cols, data] = s.read([](const Simulation& r) {
-                                 const auto& t = r.engine().table();
-                                 std::vector<double> out(t.size() * t.instruments());
-                                 for (std::size_t a = 0; a < t.size(); ++a)
-                                   for (std::size_t i = 0; i < t.instruments(); ++i)
-                                     out[a * t.instruments() + i] = t.cost[t.cell(a, i)];
-                                 return std::make_tuple(t.size(), t.instruments(), std::move(out));
-                               });
-                               return bindings::adopt(std::move(data))
-                                   .attr("reshape")(static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(cols));
-                             })
+      .def_property_readonly("position", per_instrument_copy(&AccountRows::position))
+      .def_property_readonly("cost", per_instrument_copy(&AccountRows::cost))
       .def_property_readonly("status",
                              [](PySimulation& s) {
                                return bindings::adopt(s.read([](const Simulation& r) {
