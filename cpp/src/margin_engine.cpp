@@ -223,7 +223,9 @@ std::size_t count_percent_rows_scalar(const AccountTable& table, std::size_t fir
 // through the 1.5 x 2^52 bias; no FMA, so every lane rounds as the scalar loop.
 __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const AccountTable& table, std::size_t n, double p,
                                                                     double v, double rate) noexcept {
-  const auto* rows = table.cash.data();  // 4 words a row, 32-byte aligned
+  constexpr std::size_t kWords = AccountRows::row_words(1);  // 4 words a row, 32-byte aligned
+  static_assert(kWords == 4, "four rows are four 256-bit loads");
+  const auto* rows = table.cash.data();
   const __m256d vp = _mm256_set1_pd(p);
   const __m256d vv = _mm256_set1_pd(v);
   const __m256d vrate = _mm256_set1_pd(rate);
@@ -233,11 +235,11 @@ __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const Accoun
   __m256i hits = _mm256_setzero_si256();
   std::size_t a = 0;
   for (; a + 4 <= n; a += 4) {
-    const double* r = rows + a * 4;
+    const double* r = rows + a * kWords;
     const __m256d r0 = _mm256_load_pd(r);
-    const __m256d r1 = _mm256_load_pd(r + 4);
-    const __m256d r2 = _mm256_load_pd(r + 8);
-    const __m256d r3 = _mm256_load_pd(r + 12);
+    const __m256d r1 = _mm256_load_pd(r + kWords);
+    const __m256d r2 = _mm256_load_pd(r + 2 * kWords);
+    const __m256d r3 = _mm256_load_pd(r + 3 * kWords);
     const __m256d lo01 = _mm256_unpacklo_pd(r0, r1);  // cash0 cash1 q0 q1
     const __m256d hi01 = _mm256_unpackhi_pd(r0, r1);  // pnl0 pnl1 cost0 cost1
     const __m256d lo23 = _mm256_unpacklo_pd(r2, r3);
@@ -262,7 +264,7 @@ __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const Accoun
 std::size_t count_percent_rows(const AccountTable& table, std::size_t n, double p, double v, double rate) noexcept {
 #if defined(__GNUC__) && defined(__x86_64__)
   static const bool avx2 = __builtin_cpu_supports("avx2") != 0;
-  if (avx2 && table.cash.stride() == 4) return count_percent_rows_avx2(table, n, p, v, rate);
+  if (avx2 && table.cash.stride() == AccountRows::row_words(1)) return count_percent_rows_avx2(table, n, p, v, rate);
 #endif
   return count_percent_rows_scalar(table, 0, n, p, v, rate);
 }
