@@ -181,3 +181,33 @@ def test_single_instrument_scan_counts_what_a_plain_scan_counts(
         mm = rate * (abs(float(q)) * mark * tick)
         expected += q != 0 and equity <= mm
     assert engine.count_liquidatable([mark]) == expected
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_single_instrument_scan_converts_positions_beyond_2_to_the_51(sign: int) -> None:
+    """Four-lane conversions of lot counts are exact through a bias only within
+    +-2^51; positions built past it by trades (each within +-2^40) must still
+    count as the plain expressions count them."""
+    rate, mark, accounts, big = 0.001, 100, 8, 2**40
+    rule = MarginRule(initial_rate=0.01, maintenance="percent", maintenance_rate=rate)
+    engine = MarginEngine([Instrument("X", 1.0, rule)])
+    # 2049 full trades and a rest: past 2^51 lots, by a different amount in each row.
+    rest = [12_345 + 1_000_003 * a for a in range(accounts)]
+    lots = [sign * (2049 * big + r) for r in rest]
+    # Cash around the margin each row will need: alternately just under and over it.
+    need = [rate * (abs(float(q)) * mark * 1.0) for q in lots]
+    engine.add_accounts([n + (-1) ** a * (1 + a) * 1e9 for a, n in enumerate(need)])
+    for a in range(accounts):
+        for _ in range(2049):
+            engine.apply_trade(a, 0, sign * big, 100.0)
+        engine.apply_trade(a, 0, sign * rest[a], 100.0)
+    q = engine.position[:, 0].astype(np.int64)
+    assert q.tolist() == lots
+    assert (np.abs(q) > 2**51).all()
+    cash, cost = engine.cash, engine.cost[:, 0]
+    expected = 0
+    for a in range(accounts):
+        equity = cash[a] + (float(q[a]) * mark * 1.0 - cost[a])
+        expected += equity <= rate * (abs(float(q[a])) * mark * 1.0)
+    assert 0 < expected < accounts
+    assert engine.count_liquidatable([mark]) == expected

@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #endif
 
+#include "deleverage/lots_avx2.hpp"
 #include "deleverage/portfolio_revaluation.hpp"
 
 namespace deleverage {
@@ -219,8 +220,8 @@ std::size_t count_percent_rows_scalar(const AccountTable& table, std::size_t fir
 #if defined(__GNUC__) && defined(__x86_64__)
 // The same expressions four accounts at a time: four 32-byte rows (cash,
 // P&L, position, cost) loaded whole and transposed, so the strided fields
-// cost no gathers. A lot count within +-2^40 converts to a double exactly
-// through the 1.5 x 2^52 bias; no FMA, so every lane rounds as the scalar loop.
+// cost no gathers. The lot counts become doubles exactly (lots_to_pd); no
+// FMA, so every lane rounds as the scalar loop.
 __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const AccountTable& table, std::size_t n, double p,
                                                                     double v, double rate) noexcept {
   constexpr std::size_t kWords = AccountRows::row_words(1);  // 4 words a row, 32-byte aligned
@@ -229,8 +230,6 @@ __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const Accoun
   const __m256d vp = _mm256_set1_pd(p);
   const __m256d vv = _mm256_set1_pd(v);
   const __m256d vrate = _mm256_set1_pd(rate);
-  const __m256d bias = _mm256_set1_pd(0x1.8p52);
-  const __m256i bias_bits = _mm256_castpd_si256(bias);
   const __m256d sign = _mm256_set1_pd(-0.0);
   __m256i hits = _mm256_setzero_si256();
   std::size_t a = 0;
@@ -247,7 +246,7 @@ __attribute__((target("avx2"))) std::size_t count_percent_rows_avx2(const Accoun
     const __m256d cash = _mm256_permute2f128_pd(lo01, lo23, 0x20);
     const __m256i q = _mm256_castpd_si256(_mm256_permute2f128_pd(lo01, lo23, 0x31));
     const __m256d cost = _mm256_permute2f128_pd(hi01, hi23, 0x31);
-    const __m256d qa = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(q, bias_bits)), bias);
+    const __m256d qa = lots_to_pd(q);
     const __m256d e = _mm256_add_pd(cash, _mm256_sub_pd(_mm256_mul_pd(_mm256_mul_pd(qa, vp), vv), cost));
     const __m256d mm = _mm256_mul_pd(vrate, _mm256_mul_pd(_mm256_mul_pd(_mm256_andnot_pd(sign, qa), vp), vv));
     const __m256i under = _mm256_castpd_si256(_mm256_cmp_pd(e, mm, _CMP_LE_OQ));
