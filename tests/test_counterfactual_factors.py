@@ -20,8 +20,9 @@ from deleverage.counterfactuals import (
     resolve_factors,
     steady_arbitrage,
     steady_dealers,
+    steady_dealers_in_crash,
 )
-from deleverage.counterfactuals.factors import divide_distribution
+from deleverage.counterfactuals.factors import crash_step, divide_distribution
 from deleverage.scenario import (
     Distribution,
     Fundamental,
@@ -30,6 +31,7 @@ from deleverage.scenario import (
     MarketMakerParams,
     Policy,
     Population,
+    PopulationChange,
     Scenario,
     Shock,
     SpeculatorParams,
@@ -121,6 +123,71 @@ def test_dealers_never_withdraw(base: Scenario) -> None:
     before = _by_name(base)["market_makers"].params
     assert makers == dc.replace(before, vol_withdraw=100.0, loss_withdraw=1.0)
     _others_equal(base, world, "market_maker")
+
+
+def test_dealers_in_crash_are_steady_from_the_crash_day_on() -> None:
+    world = load_preset("gold-2026")
+    step = crash_step(world)
+    assert step == 33 * 1440  # the open of 30 January, one-minute steps
+    # A dealer with changes before, at and after the crash (a relief, a later cut).
+    dealers = next(p for p in world.populations if p.strategy == "market_maker")
+    changes = (
+        PopulationChange(step - 10, {"var_volatility": 0.2}),
+        PopulationChange(step, {"calm_steps": 30}),
+        PopulationChange(step + 60, {"vol_withdraw": 0.5, "var_volatility": 0.4}),
+    )
+    world = world.replace(
+        populations=tuple(
+            dc.replace(p, changes=changes) if p.name == dealers.name else p
+            for p in world.populations
+        )
+    )
+    steady = steady_dealers_in_crash(world)
+    assert (steady.instruments, steady.policy, steady.clock) == (
+        world.instruments,
+        world.policy,
+        world.clock,
+    )
+    for p, q in zip(world.populations, steady.populations, strict=True):
+        if p.strategy != "market_maker":
+            assert p == q
+            continue
+        assert dc.replace(q, changes=()) == dc.replace(p, changes=())  # its parameters stand
+        assert [c for c in q.changes if c.step < step] == [c for c in p.changes if c.step < step]
+        later = [c for c in q.changes if c.step >= step]
+        assert later[0].step == step
+        for c in later:
+            assert c.params["vol_withdraw"] == 100.0
+            assert c.params["loss_withdraw"] == 1.0
+    mine = {p.name: p for p in steady.populations}[dealers.name].changes
+    assert mine == (
+        changes[0],
+        PopulationChange(step, {"calm_steps": 30, "vol_withdraw": 100.0, "loss_withdraw": 1.0}),
+        PopulationChange(
+            step + 60, {"vol_withdraw": 100.0, "var_volatility": 0.4, "loss_withdraw": 1.0}
+        ),
+    )
+
+
+def test_dealers_in_crash_change_the_run_from_the_news_only(base: Scenario) -> None:
+    """Without an episode the crash starts at the first jump; the paired runs are
+    the same bit for bit until then, and after it the dealers never leave."""
+    step = crash_step(base)
+    assert step == min(s.step for s in base.instruments[0].fundamental.shocks if s.kind == "jump")
+    for seed in (0, 1):
+        as_is = simulate(base, seed, progress=False).series["GOLD"]
+        steady = simulate(steady_dealers_in_crash(base), seed, progress=False).series["GOLD"]
+        before = as_is.iloc[:step]
+        assert before.equals(steady.iloc[:step])
+        assert not as_is.iloc[step:].equals(steady.iloc[step:])
+        makers = steady["active_makers"].to_numpy()
+        assert (makers[step:] == makers[step - 1]).all()
+        assert as_is["active_makers"].to_numpy()[step:].min() < makers[step - 1]
+
+
+def test_dealers_in_crash_need_a_crash(base: Scenario) -> None:
+    with pytest.raises(ValueError, match="no crash to start from: it declares no episode"):
+        steady_dealers_in_crash(no_news(base))
 
 
 def test_dealer_budgets_go_and_nothing_else_changes() -> None:
@@ -293,6 +360,7 @@ def test_builtin_names_and_resolution() -> None:
     assert set(FACTORS) == {
         "leverage",
         "dealers",
+        "dealers_in_crash",
         "arbitrage",
         "news",
         "margin_hikes",

@@ -1215,9 +1215,9 @@ def build_parser() -> argparse.ArgumentParser:
         "counterfactual",
         help="how much of a crash each cause explains (paired runs, common random numbers)",
         description="Run a scenario and, with the same seeds, the same world with one cause "
-        "removed (leverage, dealers, arbitrage, news, margin_hikes, cross_margin, dealer_budgets, "
-        "population_changes); print each cause's share of the drawdown and of the liquidated "
-        "notional with 95% intervals.",
+        "removed (leverage, dealers, dealers_in_crash, arbitrage, news, margin_hikes, "
+        "cross_margin, dealer_budgets, population_changes); print each cause's share of the "
+        "drawdown and of the liquidated notional with 95% intervals.",
     )
     cf.add_argument("scenario", help="preset name or scenario .toml file")
     cf.add_argument("--seeds", type=_positive_int, default=20, help="paired seeds (default: 20)")

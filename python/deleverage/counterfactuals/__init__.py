@@ -32,6 +32,7 @@ from deleverage.counterfactuals.factors import (
     resolve_factors,
     steady_arbitrage,
     steady_dealers,
+    steady_dealers_in_crash,
 )
 from deleverage.counterfactuals.paired import DEFAULT_METRICS, counterfactual
 from deleverage.counterfactuals.result import LABELS, CounterfactualResult
@@ -61,4 +62,5 @@ __all__ = [
     "shapley_values",
     "steady_arbitrage",
     "steady_dealers",
+    "steady_dealers_in_crash",
 ]

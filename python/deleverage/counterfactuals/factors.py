@@ -44,6 +44,7 @@ __all__ = [
     "Factor",
     "FactorFunction",
     "cap_leverage",
+    "crash_step",
     "divide_distribution",
     "isolate_cross_margin",
     "no_dealer_budgets",
@@ -53,6 +54,7 @@ __all__ = [
     "resolve_factors",
     "steady_arbitrage",
     "steady_dealers",
+    "steady_dealers_in_crash",
 ]
 
 #: A transformation that removes one cause from a world.
@@ -118,6 +120,67 @@ def steady_dealers(scenario: Scenario) -> Scenario:
     inventory.
     """
     return _replace_params(scenario, MarketMakerParams, vol_withdraw=MAX_VOL, loss_withdraw=1.0)
+
+
+def steady_dealers_in_crash(scenario: Scenario) -> Scenario:
+    """``dealers_in_crash``: market makers never withdraw from the crash on.
+
+    The world as it is until the crash, and as ``dealers`` from then: a
+    scheduled change at the crash's step takes every market maker's
+    ``vol_withdraw`` to its maximum and its ``loss_withdraw`` to 1.0, and any
+    later change keeps them there. The crash starts at the open of the
+    episode's crash day (``Scenario.episode``), or, in a world without an
+    episode, at its first fair-value jump (the news); a world with neither is
+    refused. With common random numbers the paired runs are bit for bit the
+    same until that step, so what differs after it is what the dealers'
+    leaving did in the crash, and not what dealers who never leave would have
+    let the run-up build (which ``dealers`` measures as well). A dealer
+    already out at that step comes back as it would (after its
+    ``calm_steps``).
+    """
+    step = crash_step(scenario)
+    steady = {"vol_withdraw": MAX_VOL, "loss_withdraw": 1.0}
+    pops = []
+    for p in scenario.populations:
+        if not isinstance(p.params, MarketMakerParams):
+            pops.append(p)
+            continue
+        before = [c for c in p.changes if c.step < step]
+        # Later changes keep their other fields; the steady ones win over theirs.
+        after = [
+            dataclasses.replace(c, params={**c.params, **steady})
+            for c in p.changes
+            if c.step >= step
+        ]
+        if not after or after[0].step != step:
+            after.insert(0, PopulationChange(step, steady, note="dealers never withdraw"))
+        pops.append(dataclasses.replace(p, changes=(*before, *after)))
+    return scenario.replace(populations=tuple(pops))
+
+
+def crash_step(scenario: Scenario) -> int:
+    """The step a crash starts at: the open of the episode's crash day, else the
+    first fair-value jump of any instrument (ValueError when there is neither)."""
+    episode = scenario.episode
+    if episode is not None:
+        step = round(episode.crash_day * episode.day / scenario.clock.dt)
+        if step >= scenario.clock.steps:
+            raise ValueError(
+                f"episode.crash_day: the crash day starts at step {step}, past the run's "
+                f"{scenario.clock.steps} steps"
+            )
+        return step
+    jumps = [
+        shock.step
+        for spec in scenario.instruments
+        for shock in spec.fundamental.shocks
+        if shock.kind == "jump"
+    ]
+    if not jumps:
+        raise ValueError(
+            "the scenario has no crash to start from: it declares no episode and no fair-value jump"
+        )
+    return min(jumps)
 
 
 def no_dealer_budgets(scenario: Scenario) -> Scenario:
@@ -281,6 +344,7 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
 FACTORS: dict[str, FactorFunction] = {
     "leverage": cap_leverage,
     "dealers": steady_dealers,
+    "dealers_in_crash": steady_dealers_in_crash,
     "arbitrage": steady_arbitrage,
     "news": no_news,
     "margin_hikes": no_margin_hikes,

@@ -68,6 +68,7 @@ STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "depth", "mispricing"})
 COUNTERFACTUAL_CAUSES: tuple[str, ...] = (
     "leverage",
     "dealers",
+    "dealers_in_crash",
     "arbitrage",
     "news",
     "margin_hikes",
