@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deleverage import Instrument, MarginEngine, MarginRule, _core
+from deleverage.margin import CROSS
 from deleverage.margin_rules import CLOSE_ORDERS
 from deleverage.reference_margin import ReferenceMargin
 
@@ -413,3 +414,64 @@ def test_bad_input_is_rejected() -> None:
         MarginEngine([Instrument("X")], close_order="fifo")
     with pytest.raises(TypeError, match=r"^close_order: must be a deleverage\._core\.CloseOrder"):
         _core.MarginEngine([1.0], [], close_order="fifo")
+
+
+def _equity_in_order(
+    cash: float, lots: np.ndarray, cost: np.ndarray, marks: np.ndarray, ticks: list[float]
+) -> float:
+    """docs/margin.md's equity: cash, then each held position's q P v - cost, in order."""
+    e = cash
+    for q, c, p, v in zip(lots.tolist(), cost.tolist(), marks.tolist(), ticks, strict=True):
+        if q:
+            e = e + (float(q) * float(p) * v - c)
+    return e
+
+
+@SETTINGS
+@given(data=st.data())
+def test_the_full_scan_decides_at_the_last_bit(data: st.DataObject) -> None:
+    """Accounts one rounding step either side of their maintenance margin: the
+    vectorized revaluation (count_liquidatable over cross accounts) must count
+    exactly the accounts whose equity, summed as the documented expressions sum
+    it, is at or under the margin the engine's own per-account rule gives."""
+    ticks = [0.1, 1.0, 10.0]
+    starts = [data.draw(st.integers(50, 50_000)) for _ in ticks]
+    instruments = [
+        Instrument(f"I{k}", ticks[k], data.draw(rules(starts[k] * ticks[k]))) for k in range(3)
+    ]
+    n = 64
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    lots = rng.integers(1, 40, (n, 3)) * rng.choice([-1, 1], (n, 3))
+    lots = np.where(rng.random((n, 3)) < 0.8, lots, 0)
+    lots[:, 0] = np.where((lots == 0).all(axis=1), 1, lots[:, 0])  # each account holds something
+    entry = np.array(starts) * (1 + rng.normal(0, 0.02, (n, 3)))
+    moved = np.round(np.array(starts) * (1 + rng.normal(0, 0.03, 3)))
+    marks = np.maximum(moved, 1).astype(np.int64)
+    # The engine's own costs and per-account margins (its scalar rule), from a first table.
+    probe = MarginEngine(instruments)
+    probe.add_accounts(np.zeros(n), mode=CROSS, position=lots, entry_price=entry)
+    cost = np.asarray(probe.cost)
+    margin = np.asarray(probe.maintenance_margin(marks))
+
+    def equity(a: int, cash: float) -> float:
+        return _equity_in_order(cash, lots[a], cost[a], marks, ticks)
+
+    assert np.array_equal(probe.equity(marks), [equity(a, 0.0) for a in range(n)])
+    # Even accounts: the largest cash whose equity is at or under the margin; odd: the next one up.
+    cash = np.empty(n)
+    for a in range(n):
+        c = margin[a] - equity(a, 0.0)
+        while equity(a, c) > margin[a]:
+            c = math.nextafter(c, -math.inf)
+        while equity(a, math.nextafter(c, math.inf)) <= margin[a]:
+            c = math.nextafter(c, math.inf)
+        cash[a] = c if a % 2 == 0 else math.nextafter(c, math.inf)
+    cash = np.maximum(cash, 0.0)
+    engine = MarginEngine(instruments)
+    engine.add_accounts(cash, mode=CROSS, position=lots, entry_price=entry)
+    expected = np.array([equity(a, cash[a]) for a in range(n)])
+    assert np.array_equal(engine.equity(marks), expected)
+    liquidatable = int(np.count_nonzero(expected <= margin))
+    assert engine.count_liquidatable(marks) == liquidatable
+    if (cash > 0).all():
+        assert liquidatable == n // 2
