@@ -5,7 +5,9 @@ marked along random paths with large jumps, margin-rule changes and trades
 between checks. After every check the engine's liquidation records and state
 must be the brute-force oracle's (every portfolio revalued at every round),
 the full scan (``count_liquidatable``) must agree with the oracle, and money
-and lots per instrument are conserved.
+and lots per instrument are conserved. The full scan is also held to the last
+bit: accounts one rounding step either side of their margin, against the
+documented expressions summed in order.
 """
 
 from __future__ import annotations
