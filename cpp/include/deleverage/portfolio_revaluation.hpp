@@ -24,13 +24,12 @@ struct RevaluationBlock {
   // sum_i |q_i| v_i (1 + r_i) P_i: bounds how fast equity - mm can fall per unit of relative price move.
   alignas(64) double weight[kSize];
   alignas(64) std::uint8_t open[kSize];  // 1 when the account holds a position
-  // Scratch for one instrument's column.
+  // Scratch for one instrument's column, and a tiered rule's bracket.
   alignas(64) double q[kSize];
   alignas(64) double cost[kSize];
   alignas(64) double notional[kSize];
   alignas(64) double rate[kSize];
   alignas(64) double deduction[kSize];
-  alignas(64) double term[kSize];
 };
 
 // The steepest d(MM)/d(notional) of a rule under mark basis (0 when MM does not move with the mark).
