@@ -566,6 +566,26 @@ void Simulation::act(std::size_t p, std::size_t c, std::size_t rank) {
   }
 }
 
+void Simulation::shuffle_due(std::uint64_t t, std::vector<std::uint32_t>& due, std::vector<std::uint64_t>& order) {
+  due.clear();
+  calendar_.pop(t, due);
+  // Sort by a random key drawn once per account (ties by id, its low half): a seeded shuffle.
+  order.clear();
+  for (const std::uint32_t a : due) order.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
+  sorter_.sort(order);
+}
+
+void Simulation::schedule_due() {
+  // Schedule them together (their next steps were drawn as they were gathered),
+  // each bucket's end asked for ahead (the buckets are scattered).
+  constexpr std::size_t kAhead = 8;
+  for (std::size_t k = 0; k < order_.size(); ++k) {
+    if (k + 2 * kAhead < order_.size()) calendar_.prefetch_bucket(next_due_[k + 2 * kAhead]);
+    if (k + kAhead < order_.size()) calendar_.prefetch_end(next_due_[k + kAhead]);
+    calendar_.schedule(account_of(order_[k]), next_due_[k]);
+  }
+}
+
 void Simulation::step(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
   now_ = t;
@@ -613,13 +633,12 @@ void Simulation::step(std::uint64_t t) {
   }
   // The accounts due now, in a seeded random order (each draw depends on the step
   // and the account alone), known before anything trades this step.
-  due_.clear();
-  calendar_.pop(t, due_);
-  // Sort by a random key drawn once per account (ties by id, its low half): a seeded shuffle.
-  order_.clear();
-  for (const std::uint32_t a : due_)
-    order_.push_back((std::uint64_t{rng_.block(kStreamInterleave, t, a)[0]} << 32) | a);
-  sorter_.sort(order_);
+  if (ahead_ == t) {
+    order_.swap(order_ahead_);
+  } else {
+    shuffle_due(t, due_, order_);
+  }
+  ahead_ = kNothingAhead;
   if (!due_rank_.empty()) {
     for (std::size_t k = 0; k < order_.size(); ++k) due_rank_[account_of(order_[k])] = static_cast<std::uint32_t>(k);
     pending_.assign(order_.size() * ni, 0);
@@ -644,7 +663,6 @@ void Simulation::step(std::uint64_t t) {
     s.cursor = 0;
   }
   const std::size_t n = order_.size();
-  constexpr std::size_t kAhead = 8;
   due_population_.resize(n);
   next_due_.resize(n);
   resting_.resize(n);
@@ -678,14 +696,28 @@ void Simulation::step(std::uint64_t t) {
     for (const std::uint64_t key : order_) due_rank_[account_of(key)] = kNotDue;
     pending_.clear();
   }
-  // Schedule them together (their next steps were drawn as they were gathered),
-  // each bucket's end asked for ahead (the buckets are scattered).
-  for (std::size_t k = 0; k < order_.size(); ++k) {
-    if (k + 2 * kAhead < order_.size()) calendar_.prefetch_bucket(next_due_[k + 2 * kAhead]);
-    if (k + kAhead < order_.size()) calendar_.prefetch_end(next_due_[k + kAhead]);
-    calendar_.schedule(account_of(order_[k]), next_due_[k]);
+  if (pool_ != nullptr && t + 1 < spec_.steps) {
+    // While the fills settle, a helper puts this step's accounts back on the
+    // calendar and shuffles the next step's: it touches only the calendar and
+    // the shuffle's buffers, nothing the fills do, and the calendar is not
+    // touched again before the next step, so the order is the one a single
+    // thread makes there.
+    auto task = [this, t](std::size_t chunk) noexcept {
+      if (chunk != 1) return;
+      schedule_due();
+      shuffle_due(t + 1, due_, order_ahead_);
+    };
+    pool_->start(task);
+    ahead_ = t + 1;
+    struct Join {
+      StepPool& pool;
+      ~Join() { pool.join(); }
+    } join{*pool_};
+    for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
+  } else {
+    schedule_due();
+    for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   }
-  for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   // 5. Marks and the liquidation loop.
   const std::size_t log_before = engine_->log().size();
   engine_->check_books(index_.data());

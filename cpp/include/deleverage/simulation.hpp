@@ -180,6 +180,10 @@ class Simulation {
   static std::uint32_t account_of(std::uint64_t key) noexcept { return static_cast<std::uint32_t>(key); }
   void decide_batches();
   void act(std::size_t p, std::size_t c, std::size_t rank);
+  // The accounts due at step t (taken off the calendar) into `due`, and in `order` their shuffle keys, sorted.
+  void shuffle_due(std::uint64_t t, std::vector<std::uint32_t>& due, std::vector<std::uint64_t>& order);
+  // This step's accounts on the calendar again, at the steps gathered for them.
+  void schedule_due();
   void submit(std::size_t i, const Message& m);
   void requote_makers();
   void unwind_fund(std::uint64_t t);
@@ -201,8 +205,13 @@ class Simulation {
   std::vector<std::vector<Fill>> step_fills_;  // per instrument
   std::vector<Fill> scratch_;
   std::vector<std::uint32_t> due_;
-  std::vector<std::uint64_t> order_;     // shuffle keys: a random draw above, the account below
-  RadixSorter sorter_;                   // sorts order_ each step
+  std::vector<std::uint64_t> order_;  // shuffle keys: a random draw above, the account below
+  RadixSorter sorter_;                // sorts order_ each step
+  // With helper threads, the next step's order_ is made while this step's fills
+  // settle (the calendar is done with by then): it waits here for step ahead_.
+  static constexpr std::uint64_t kNothingAhead = UINT64_MAX;
+  std::vector<std::uint64_t> order_ahead_;
+  std::uint64_t ahead_ = kNothingAhead;
   std::vector<std::uint64_t> next_due_;  // this step's due accounts' next steps, in order_'s order
   std::vector<std::uint32_t> slot_;      // each due account's place in its population's batches, in order_'s order
   std::vector<std::uint16_t> due_population_;  // each due account's population, in order_'s order

@@ -38,14 +38,26 @@ class StepPool {
   // The task must not throw: a helper has nowhere to send an exception.
   template <class Task>
   void run(Task& task) noexcept {
+    start(task);
+    task(0);
+    join();
+  }
+
+  // task(chunk) for the helpers' chunks [1, threads()) only, returning at once:
+  // the caller does work of its own (which may throw), then join()s. The task
+  // must outlive the join.
+  template <class Task>
+  void start(Task& task) noexcept {
     static_assert(noexcept(task(std::size_t{0})), "a StepPool task must be noexcept");
     fn_ = [](void* ctx, std::size_t chunk) noexcept { (*static_cast<Task*>(ctx))(chunk); };
     ctx_ = &task;
     pending_.store(static_cast<std::uint32_t>(threads_.size()), std::memory_order_relaxed);
     epoch_.fetch_add(1, std::memory_order_release);
     epoch_.notify_all();
-    task(0);
-    // The helpers started with this thread: spin, then sleep until the last one is done.
+  }
+
+  // Wait for the helpers' chunks of the last start(): spin, then sleep until the last one is done.
+  void join() noexcept {
     for (std::uint32_t left, spins = 0; (left = pending_.load(std::memory_order_acquire)) != 0;)
       if (++spins < kSpins)
         pause();
