@@ -54,7 +54,9 @@ def _value(
     elif out or not equity > 0.0:
         wanted = 0
     else:
-        conviction = min(max(p["aggressiveness"] * mispricing, -1.0), 1.0)
+        # Only the mispricing beyond their costs' band is traded.
+        beyond = math.copysign(max(abs(mispricing) - p.get("band", 0.0), 0.0), mispricing)
+        conviction = min(max(p["aggressiveness"] * beyond, -1.0), 1.0)
         ratio = m["volatility"] / p["vol_reference"]
         risk = 1.0 / (1.0 + ratio * ratio)
         leverage = min(p["leverage"], 1.0 / m["initial_rate"])
@@ -213,6 +215,7 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     vol_reference=st.floats(0.05, 2.0, **FINITE),
     vol_exit_over=st.floats(0.01, 5.0, **FINITE),
     reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
+    band=st.one_of(st.just(0.0), st.floats(0.0, 0.5, **FINITE)),
     hold_when_out=st.booleans(),
     hold_to_fair=st.booleans(),
     hold_through_storm=st.booleans(),
@@ -229,6 +232,7 @@ def test_value_traders(
     vol_reference,
     vol_exit_over,
     reach,
+    band,
     hold_when_out,
     hold_to_fair,
     hold_through_storm,
@@ -245,6 +249,7 @@ def test_value_traders(
         "vol_exit": vol_reference + vol_exit_over,
         "leverage": float(rng.uniform(1.0, 30.0)),
         "reach": reach,
+        "band": band,
         "hold_when_out": hold_when_out,
         "hold_to_fair": hold_to_fair,
         "hold_through_storm": hold_through_storm,

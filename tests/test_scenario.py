@@ -271,6 +271,8 @@ CASES: dict[str, Case] = {
     "value-leverage": (lambda: ValueParams(leverage=0.9), "leverage", ValueError),
     "value-reach": (lambda: ValueParams(reach=1.5), "reach", ValueError),
     "value-reach-nan": (lambda: ValueParams(reach=NAN), "reach", ValueError),
+    "value-band-negative": (lambda: ValueParams(band=-0.01), "band", ValueError),
+    "value-band-big": (lambda: ValueParams(band=0.6), "band", ValueError),
     "value-hold": (
         lambda: ValueParams(hold_when_out=1),  # type: ignore[arg-type]
         "hold_when_out",

@@ -132,6 +132,7 @@ void register_strategy_specs(py::module_& m) {
       .field("vol_exit", &ValueParams::vol_exit, "Volatility where they step out.")
       .field("leverage", &ValueParams::leverage, "Most leverage.")
       .field("reach", &ValueParams::reach, "How far toward fair value their limit goes.")
+      .field("band", &ValueParams::band, "Relative mispricing they leave untraded (their costs).")
       .field("stress_instruments", &ValueParams::stress_instruments,
              "Other instruments whose storm keeps them out too.")
       .field("hold_when_out", &ValueParams::hold_when_out, "Keep the position when out.")

@@ -220,6 +220,7 @@ class ValueSpec:
         vol_exit: float = ...,
         leverage: float = ...,
         reach: float = ...,
+        band: float = ...,
         hold_when_out: bool = ...,
         hold_to_fair: bool = ...,
         hold_through_storm: bool = ...,
@@ -240,6 +241,8 @@ class ValueSpec:
     def leverage(self) -> float: ...
     @property
     def reach(self) -> float: ...
+    @property
+    def band(self) -> float: ...
     @property
     def hold_when_out(self) -> bool: ...
     @property

@@ -11,7 +11,9 @@ DELEVERAGE_DISPATCH
 void value(const ValueParams& p, const MarketView& m, int memory, DecisionBatch& b) noexcept {
   const std::size_t n = b.size();
   const double mispricing = (m.fair - m.last) / m.last;
-  const double conviction = std::clamp(p.aggressiveness * mispricing, -1.0, 1.0);
+  // Only the part beyond their costs is worth trading (exactly the mispricing with no band).
+  const double beyond = std::copysign(std::max(std::fabs(mispricing) - p.band, 0.0), mispricing);
+  const double conviction = std::clamp(p.aggressiveness * beyond, -1.0, 1.0);
   const double ratio = m.volatility / p.vol_reference;
   const double risk = 1.0 / (1.0 + ratio * ratio);
   const double leverage = std::min(p.leverage, 1.0 / m.initial_rate);

@@ -183,6 +183,9 @@ class ValueParams:
     takes everything better than fair at once; smaller values trade the
     mispricing gradually and leave the rest standing near the market, as the
     physical buyers, producers and arbitrageurs of a deep market do.
+    ``band`` (a relative mispricing in [0, 0.5]) is what trading costs them
+    (shipping, storage, financing): they trade only the part of the mispricing
+    beyond it, as if the price were that much nearer fair value (0: all of it).
 
     Out of the market, they come back only after ``calm_after`` seconds (at
     least 0, at most a year) with volatility under ``vol_exit`` all along: a
@@ -218,6 +221,7 @@ class ValueParams:
     vol_exit: float = 1.0
     leverage: float = 1.0
     reach: float = 1.0
+    band: float = 0.0
     hold_when_out: bool = False
     hold_to_fair: bool = False
     hold_through_storm: bool = False
@@ -245,6 +249,7 @@ class ValueParams:
         set_field(self, "vol_exit", exit_)
         set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
         set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
+        set_field(self, "band", check_float("band", self.band, 0.0, 0.5))
         check_bool("hold_when_out", self.hold_when_out)
         check_bool("hold_to_fair", self.hold_to_fair)
         check_bool("hold_through_storm", self.hold_through_storm)

@@ -445,6 +445,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "leverage": (_r(1, 1e4), "most leverage"),
         "reach": (_r(0, 1), "how far from the last price to fair value their limit goes"),
+        "band": (
+            _r(0, 0.5),
+            "relative mispricing they leave untraded (their costs); they trade what lies beyond it",
+        ),
         "hold_when_out": ("true or false", "keep the position when stepping out (else close it)"),
         "hold_to_fair": ("true or false", "trim a position only once the price crosses fair value"),
         "hold_through_storm": (

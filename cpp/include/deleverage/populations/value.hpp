@@ -22,7 +22,10 @@ struct ValueParams {
   double vol_reference = 0.3;
   double vol_exit = 1.0;
   double leverage = 1.0;
-  double reach = 1.0;               // how far toward fair value their limit price goes (1: at fair)
+  double reach = 1.0;  // how far toward fair value their limit price goes (1: at fair)
+  // The relative mispricing they leave untraded (their costs: shipping, storage,
+  // financing): they trade only what lies beyond it (0: all of it).
+  double band = 0.0;
   bool hold_when_out = false;       // above vol_exit: keep the position (true) or close it (false)
   bool hold_to_fair = false;        // reduce a position only once the price has crossed fair value
   bool hold_through_storm = false;  // after a storm, hold to fair value until the price crosses it
