@@ -18,12 +18,50 @@ nox.options.sessions = ["tests", "lint", "typecheck", "format"]
 DIR = Path(__file__).parent.resolve()
 PYTHON_TREES = ["python", "tests", "benchmarks", "examples", "tools", "noxfile.py"]
 
-# The engine-level tests the sanitizer build runs (shared with .ci/run).
-ENGINE_TESTS = [
-    line.strip()
-    for line in (DIR / "tests" / "engine_tests.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-]
+
+def listed_tests(name: str) -> list[str]:
+    """The tests a sanitizer build runs, listed in tests/NAME (shared with .ci/run)."""
+    return [
+        line.strip()
+        for line in (DIR / "tests" / name).read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+ENGINE_TESTS = listed_tests("engine_tests.txt")
+THREAD_TESTS = listed_tests("thread_tests.txt")
+
+
+def preloaded(session: nox.Session, libs: tuple[str, ...]) -> str:
+    """LD_PRELOAD for sanitizer runtimes, which load before the interpreter's first allocation."""
+    paths = []
+    for lib in libs:
+        path = subprocess.run(
+            ["c++", f"-print-file-name={lib}"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        if "/" not in path:
+            session.error(f"{lib}: not found by c++ -print-file-name (got {path!r})")
+        paths.append(path)
+    return " ".join(paths)
+
+
+def run_installed(session: nox.Session, tests: list[str], env: dict[str, str]) -> None:
+    """pytest on `tests` from a temporary folder: the installed build is imported, not python/."""
+    session.chdir(session.create_tmp())
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(DIR),
+        "-c",
+        str(DIR / "pyproject.toml"),
+        *[str(DIR / t) for t in tests],
+        *session.posargs,
+        env=env,
+    )
 
 
 def pinned(name: str) -> str:
@@ -88,37 +126,31 @@ def sanitizers(session: nox.Session) -> None:
         "-Ccmake.build-type=RelWithDebInfo",
         "-Cbuild-dir=build/nox-sanitize",
     )
-    preload = []
-    for lib in ("libasan.so", "libstdc++.so"):
-        path = subprocess.run(
-            ["c++", f"-print-file-name={lib}"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        if "/" not in path:
-            session.error(f"{lib}: not found by c++ -print-file-name (got {path!r})")
-        preload.append(path)
     env = {
-        "LD_PRELOAD": " ".join(preload),
+        "LD_PRELOAD": preloaded(session, ("libasan.so", "libstdc++.so")),
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:strict_string_checks=1",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         "PYTHONMALLOC": "malloc",
     }
-    # From a temporary folder, so the installed build is imported, not python/ of the checkout.
-    tmp = session.create_tmp()
-    session.chdir(tmp)
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--rootdir",
-        str(DIR),
-        "-c",
-        str(DIR / "pyproject.toml"),
-        *[str(DIR / t) for t in ENGINE_TESTS],
-        *session.posargs,
-        env=env,
+    run_installed(session, ENGINE_TESTS, env)
+
+
+@nox.session(default=False)
+def thread_sanitizer(session: nox.Session) -> None:
+    """The threaded tests on a ThreadSanitizer build (the CMakePresets.json thread-sanitize preset).
+
+    GCC or Clang on Linux. The kernels are built without runtime dispatch:
+    their ifunc resolvers would run at load, before the sanitizer's runtime is
+    up. A data race stops the run.
+    """
+    session.install(
+        ".[test]",
+        "-Ccmake.args=--preset=thread-sanitize",
+        "-Ccmake.build-type=RelWithDebInfo",
+        "-Cbuild-dir=build/nox-thread-sanitize",
     )
+    env = {"LD_PRELOAD": preloaded(session, ("libtsan.so",)), "TSAN_OPTIONS": "halt_on_error=1"}
+    run_installed(session, THREAD_TESTS, env)
 
 
 @nox.session(default=False)

@@ -3,7 +3,7 @@
 namespace deleverage {
 
 const char* dispatched_isa() noexcept {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(DELEVERAGE_KERNEL_CLONES)
   __builtin_cpu_init();
   // The same tests the clones' resolver makes.
   if (__builtin_cpu_supports("x86-64-v4")) return "x86-64-v4";
