@@ -273,6 +273,7 @@ CASES: dict[str, Case] = {
     "value-reach-nan": (lambda: ValueParams(reach=NAN), "reach", ValueError),
     "value-band-negative": (lambda: ValueParams(band=-0.01), "band", ValueError),
     "value-band-big": (lambda: ValueParams(band=0.6), "band", ValueError),
+    "value-band-nan": (lambda: ValueParams(band=NAN), "band", ValueError),
     "value-hold": (
         lambda: ValueParams(hold_when_out=1),  # type: ignore[arg-type]
         "hold_when_out",
