@@ -78,11 +78,17 @@ def _value(
     return wanted, limit
 
 
-def _holder(p: dict, m: dict, slow: float, cash: float, current: int):
+def _holder(p: dict, m: dict, slow: float, equity: float, cash: float, current: int):
     anchor = m["fair"] if p.get("anchor_fair", False) else slow
     calm = p.get("max_volatility", 0.0) <= 0.0 or m["volatility"] <= p["max_volatility"]
-    if calm and m["last"] <= anchor * (1.0 - p["dip"]) and cash > 0.0:
-        return current + math.floor(p["budget_fraction"] * cash / (m["last"] * m["tick_value"])), 0
+    # A share of what their cash carries at their leverage, up to a gross
+    # position of leverage x equity.
+    leverage = p.get("leverage", 1.0)
+    unit = m["last"] * m["tick_value"]
+    room = leverage * equity - abs(current) * unit
+    spend = min(p["budget_fraction"] * (leverage * cash), room)
+    if calm and m["last"] <= anchor * (1.0 - p["dip"]) and spend > 0.0:
+        return current + math.floor(spend / unit), 0
     return current, 0
 
 
@@ -278,9 +284,10 @@ def test_value_traders(
     anchor_fair=st.booleans(),
     volatility=st.floats(0.0, 3.0, **FINITE),
     max_volatility=st.one_of(st.just(0.0), st.floats(0.1, 2.0, **FINITE)),
+    leverage=st.one_of(st.just(1.0), st.floats(1.0, 20.0, **FINITE)),
 )
 def test_holders(
-    n, seed, last, slow_ratio, fair_ratio, dip, anchor_fair, volatility, max_volatility
+    n, seed, last, slow_ratio, fair_ratio, dip, anchor_fair, volatility, max_volatility, leverage
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
@@ -288,16 +295,20 @@ def test_holders(
         "budget_fraction": float(rng.uniform(0.01, 1.0)),
         "anchor_fair": anchor_fair,
         "max_volatility": max_volatility,
+        "leverage": leverage,
     }
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
-    cash = rng.uniform(-1e4, 1e7, n)
+    # Cash above or below equity (a position's gain or loss); positions whose
+    # value is often beyond equity, so that the cap binds.
+    equity = rng.uniform(-1e4, 1e7, n)
+    cash = equity - rng.uniform(-1e6, 2e6, n)
     current = rng.integers(0, 1000, n)
     slow = last * slow_ratio
     target, price = _decide(
-        _spec("holder", **p), m, slow, np.zeros(n), cash, np.zeros(n), current,
+        _spec("holder", **p), m, slow, equity, cash, np.zeros(n), current,
         np.zeros(0), np.zeros(0), np.zeros(0),
     )  # fmt: skip
-    want = [_holder(p, m, slow, cash[k], int(current[k])) for k in range(n)]
+    want = [_holder(p, m, slow, equity[k], cash[k], int(current[k])) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

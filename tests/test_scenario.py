@@ -310,6 +310,9 @@ CASES: dict[str, Case] = {
     "holder-maxvol": (lambda: HolderParams(max_volatility=-0.1), "max_volatility", ValueError),
     "holder-maxvol-big": (lambda: HolderParams(max_volatility=101.0), "max_volatility", ValueError),
     "holder-maxvol-nan": (lambda: HolderParams(max_volatility=NAN), "max_volatility", ValueError),
+    "holder-leverage": (lambda: HolderParams(leverage=0.5), "leverage", ValueError),
+    "holder-leverage-big": (lambda: HolderParams(leverage=2e4), "leverage", ValueError),
+    "holder-leverage-nan": (lambda: HolderParams(leverage=NAN), "leverage", ValueError),
     # Population
     "pop-name": (lambda: pop(name=""), "name", ValueError),
     "pop-strategy": (lambda: pop(strategy="whale"), "strategy", ValueError),
@@ -762,6 +765,7 @@ PARAMS_STRATEGIES: dict[str, st.SearchStrategy[Any]] = {
         slow_horizon=floats(0.0, 1e9, exclude_min=True),
         dip=floats(0.0, 1.0, exclude_min=True, exclude_max=True),
         budget_fraction=unit_open_lo,
+        leverage=floats(1.0, 1e4),
     ),
     "allocator": st.builds(
         AllocatorParams,

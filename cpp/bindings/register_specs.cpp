@@ -182,6 +182,7 @@ void register_strategy_specs(py::module_& m) {
       .field("budget_fraction", &HolderParams::budget_fraction, "Of remaining cash spent on a dip.")
       .field("anchor_fair", &HolderParams::anchor_fair, "The dip is measured from the fair value, not the average.")
       .field("max_volatility", &HolderParams::max_volatility, "Annualised volatility above which they wait (0: none).")
+      .field("leverage", &HolderParams::leverage, "Gross position they may reach, in units of equity (1: unlevered).")
       .finish();
   SpecClass<AllocatorParams>(m, "AllocatorSpec", "Leveraged allocators.")
       .field("max_leverage", &AllocatorParams::max_leverage, "Cap on each account's leverage.")

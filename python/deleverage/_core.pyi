@@ -338,6 +338,7 @@ class HolderSpec:
         budget_fraction: float = ...,
         anchor_fair: bool = ...,
         max_volatility: float = ...,
+        leverage: float = ...,
     ) -> None: ...
     @property
     def slow_alpha(self) -> float: ...
@@ -349,6 +350,8 @@ class HolderSpec:
     def anchor_fair(self) -> bool: ...
     @property
     def max_volatility(self) -> float: ...
+    @property
+    def leverage(self) -> float: ...
 
 class HoldSpec:
     fields: ClassVar[tuple[str, ...]]

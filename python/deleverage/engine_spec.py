@@ -171,6 +171,7 @@ def _holder(p: HolderParams, dt: float, names: Sequence[str]) -> _core.HolderSpe
         budget_fraction=p.budget_fraction,
         anchor_fair=p.anchor == "fair",
         max_volatility=p.max_volatility,
+        leverage=p.leverage,
     )
 
 

@@ -15,12 +15,19 @@ void holders(const HolderParams& p, const MarketView& m, double slow_average, De
   const double anchor = p.anchor_fair ? m.fair : slow_average;
   const bool dip = calm && m.last <= anchor * (1.0 - p.dip);
   const double unit = m.last * m.tick_value;
+  // A dip buys budget_fraction of what their cash carries at their leverage,
+  // up to a gross position of leverage x equity (at 1: unlevered; a futures
+  // purchase does not spend cash, so without the cap every dip would buy again).
   const double* cash = b.cash.data();
+  const double* equity = b.equity.data();
   const Qty* current = b.current.data();
   Qty* target = b.target.data();
   for (std::size_t k = 0; k < n; ++k) {
-    const double lots = std::floor(p.budget_fraction * cash[k] / unit);
-    const bool buy = dip && cash[k] > 0.0;
+    const double held = static_cast<double>(current[k] < 0 ? -current[k] : current[k]) * unit;
+    const double room = p.leverage * equity[k] - held;
+    const double spend = std::min(p.budget_fraction * (p.leverage * cash[k]), room);
+    const double lots = std::floor(spend / unit);
+    const bool buy = dip && spend > 0.0;
     target[k] = current[k] + (buy ? to_lots(lots) : 0);
   }
 }

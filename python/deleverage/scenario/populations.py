@@ -447,15 +447,19 @@ class MarketMakerParams:
 
 @dataclass(frozen=True)
 class HolderParams:
-    """Long-term holders: unleveraged buyers of dips.
+    """Long-term holders: buyers of dips, unleveraged unless ``leverage`` says.
 
     When the price falls ``dip`` (in (0, 1), relative) below its slow moving
-    average (horizon ``slow_horizon`` seconds, in (0, 1e9]) they buy with
-    ``budget_fraction`` (in (0, 1]) of their remaining cash. With ``anchor``
-    ``"fair"`` (default ``"average"``) the dip is measured from the fair value
-    instead: physical buyers who take what trades under the value of the
-    metal. Above ``max_volatility`` (annualised, in [0, 100]; 0, the default:
-    no limit) they wait: patient money comes back after a storm, not into it.
+    average (horizon ``slow_horizon`` seconds, in (0, 1e9]) they buy
+    ``budget_fraction`` (in (0, 1]) of what their cash carries at their
+    ``leverage`` (in [1, 1e4]; 1, the default), and never beyond a gross
+    position of ``leverage`` times their equity: unlevered at 1, on margin
+    above it (retail buying the dip). They never sell; a margin call closes
+    them out. With ``anchor`` ``"fair"`` (default ``"average"``) the dip is
+    measured from the fair value instead: physical buyers who take what trades
+    under the value of the metal. Above ``max_volatility`` (annualised, in
+    [0, 100]; 0, the default: no limit) they wait: patient money comes back
+    after a storm, not into it.
     """
 
     slow_horizon: float = 86400.0
@@ -463,6 +467,7 @@ class HolderParams:
     budget_fraction: float = 0.1
     anchor: HolderAnchor = "average"
     max_volatility: float = 0.0
+    leverage: float = 1.0
 
     def __post_init__(self) -> None:
         set_field(
@@ -482,6 +487,7 @@ class HolderParams:
             "max_volatility",
             _check_limit("max_volatility", self.max_volatility, "HolderSpec"),
         )
+        set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
 
 
 @dataclass(frozen=True)

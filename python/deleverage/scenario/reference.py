@@ -536,12 +536,19 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
     PARAMS_CLASSES["holder"]: {
         "slow_horizon": (_r(0, 1e9, lo_open=True), "slow average, seconds"),
         "dip": (_r(0, 1, lo_open=True, hi_open=True), "relative fall below the anchor that buys"),
-        "budget_fraction": (_r(0, 1, lo_open=True), "share of remaining cash spent on a dip"),
+        "budget_fraction": (
+            _r(0, 1, lo_open=True),
+            "share of their cash (times their leverage) spent on a dip",
+        ),
         "anchor": (
             _names(HOLDER_ANCHORS),
             "what the dip is measured from: the slow average or the fair value",
         ),
         "max_volatility": (_r(0, 100), "annualised volatility above which they wait (0: no limit)"),
+        "leverage": (
+            _r(1, 1e4),
+            "most gross position, in units of equity (1: unlevered; above it they buy on margin)",
+        ),
     },
     PARAMS_CLASSES["allocator"]: {
         "target_leverage": (_POSITIVE_DIST, "each account's leverage"),
