@@ -26,6 +26,7 @@ from deleverage.counterfactuals.factors import crash_step, divide_distribution
 from deleverage.scenario import (
     Distribution,
     Fundamental,
+    HolderParams,
     InstrumentSpec,
     MarginChange,
     MarketMakerParams,
@@ -97,6 +98,8 @@ def test_leverage_caps_every_population_at_one(base: Scenario) -> None:
         populations=tuple(
             dc.replace(p, params=ValueParams(leverage=3.0, vol_exit=3.0, vol_reference=1.0))
             if p.strategy == "value"
+            else dc.replace(p, params=HolderParams(dip=0.02, leverage=8.0))
+            if p.strategy == "holder"
             else p
             for p in base.populations
         )
@@ -110,10 +113,11 @@ def test_leverage_caps_every_population_at_one(base: Scenario) -> None:
     assert dc.replace(spec, target_leverage=before.target_leverage, max_leverage=50.0) == before
     value = _by_name(capped)["value"].params
     assert value == ValueParams(leverage=1.0, vol_exit=3.0, vol_reference=1.0)
+    assert _by_name(capped)["holders"].params == HolderParams(dip=0.02, leverage=1.0)
     assert capped.instruments == world.instruments  # margin rules unchanged
     for p, q in zip(world.populations, capped.populations, strict=True):
         assert dc.replace(p, params=None) == dc.replace(q, params=None)
-        if p.strategy not in ("speculator", "value"):
+        if p.strategy not in ("speculator", "value", "holder"):
             assert p == q
 
 

@@ -27,6 +27,7 @@ from typing import Any, cast
 from deleverage.scenario import (
     AllocatorParams,
     Distribution,
+    HolderParams,
     MarketMakerParams,
     Policy,
     Population,
@@ -97,8 +98,8 @@ def cap_leverage(scenario: Scenario) -> Scenario:
     """``leverage``: every population capped at 1x.
 
     Speculators' and allocators' ``target_leverage`` becomes ``fixed(1.0)`` and
-    their ``max_leverage`` 1.0; value traders' ``leverage`` 1.0. Noise traders and
-    holders are unlevered already; market makers keep their inventory limits.
+    their ``max_leverage`` 1.0; value traders' and holders' ``leverage`` 1.0.
+    Noise traders are unlevered already; market makers keep their inventory limits.
     Margin rules, cash and everything else are unchanged (speculators draw
     their cash before their leverage, so their accounts keep the same cash).
     """
@@ -108,7 +109,8 @@ def cap_leverage(scenario: Scenario) -> Scenario:
     capped = _replace_params(
         capped, AllocatorParams, target_leverage=Distribution.fixed(1.0), max_leverage=1.0
     )
-    return _replace_params(capped, ValueParams, leverage=1.0)
+    capped = _replace_params(capped, ValueParams, leverage=1.0)
+    return _replace_params(capped, HolderParams, leverage=1.0)
 
 
 def steady_dealers(scenario: Scenario) -> Scenario:
