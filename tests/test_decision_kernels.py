@@ -83,7 +83,7 @@ def _holder(p: dict, m: dict, slow: float, equity: float, cash: float, current: 
     calm = p.get("max_volatility", 0.0) <= 0.0 or m["volatility"] <= p["max_volatility"]
     # A share of what their cash carries at their leverage, up to a gross
     # position of leverage x equity.
-    leverage = p.get("leverage", 1.0)
+    leverage = min(p.get("leverage", 1.0), 1.0 / m["initial_rate"])
     unit = m["last"] * m["tick_value"]
     room = leverage * equity - abs(current) * unit
     spend = min(p["budget_fraction"] * (leverage * cash), room)
@@ -297,7 +297,12 @@ def test_holders(
         "max_volatility": max_volatility,
         "leverage": leverage,
     }
-    m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
+    m = _market(
+        last=last,
+        fair=last * fair_ratio,
+        volatility=volatility,
+        initial_rate=float(rng.choice([0.05, 0.2, 1.0])),
+    )
     # Cash above or below equity (a position's gain or loss); positions whose
     # value is often beyond equity, so that the cap binds.
     equity = rng.uniform(-1e4, 1e7, n)

@@ -453,8 +453,9 @@ class HolderParams:
     average (horizon ``slow_horizon`` seconds, in (0, 1e9]) they buy
     ``budget_fraction`` (in (0, 1]) of what their cash carries at their
     ``leverage`` (in [1, 1e4]; 1, the default), and never beyond a gross
-    position of ``leverage`` times their equity: unlevered at 1, on margin
-    above it (retail buying the dip). They never sell; a margin call closes
+    position of ``leverage`` times their equity (and of the instrument's
+    initial margin's): unlevered at 1, on margin above it (retail buying the
+    dip). They never sell; a margin call closes
     them out. With ``anchor`` ``"fair"`` (default ``"average"``) the dip is
     measured from the fair value instead: physical buyers who take what trades
     under the value of the metal. Above ``max_volatility`` (annualised, in
