@@ -179,7 +179,8 @@ void register_strategy_specs(py::module_& m) {
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")
       .field("dip", &HolderParams::dip, "Relative dip below the average that makes them buy.")
-      .field("budget_fraction", &HolderParams::budget_fraction, "Of remaining cash spent on a dip.")
+      .field("budget_fraction", &HolderParams::budget_fraction,
+             "Share of their cash (times their leverage) spent on a dip.")
       .field("anchor_fair", &HolderParams::anchor_fair, "The dip is measured from the fair value, not the average.")
       .field("max_volatility", &HolderParams::max_volatility, "Annualised volatility above which they wait (0: none).")
       .field("leverage", &HolderParams::leverage, "Gross position they may reach, in units of equity (1: unlevered).")

@@ -455,12 +455,11 @@ class HolderParams:
     ``leverage`` (in [1, 1e4]; 1, the default), and never beyond a gross
     position of ``leverage`` times their equity (and of the instrument's
     initial margin's): unlevered at 1, on margin above it (retail buying the
-    dip). They never sell; a margin call closes
-    them out. With ``anchor`` ``"fair"`` (default ``"average"``) the dip is
-    measured from the fair value instead: physical buyers who take what trades
-    under the value of the metal. Above ``max_volatility`` (annualised, in
-    [0, 100]; 0, the default: no limit) they wait: patient money comes back
-    after a storm, not into it.
+    dip). They never sell; a margin call closes them out. With ``anchor``
+    ``"fair"`` (default ``"average"``) the dip is measured from the fair value
+    instead: physical buyers who take what trades under the value of the
+    metal. Above ``max_volatility`` (annualised, in [0, 100]; 0, the default:
+    no limit) they wait: patient money comes back after a storm, not into it.
     """
 
     slow_horizon: float = 86400.0
