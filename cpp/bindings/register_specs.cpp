@@ -175,6 +175,10 @@ void register_strategy_specs(py::module_& m) {
              "Annualised volatility of their instrument above which they hold what they have (0: no limit).")
       .field("cover_calm_steps", &MarketMakerParams::cover_calm_steps,
              "Steps of calm in a row (volatility at or below cover_max_volatility) before they cover again.")
+      .field("flow_alpha", &MarketMakerParams::flow_alpha,
+             "Per-step weight of their average of the lots traded on their book a step (0: fixed depth).")
+      .field("flow_depth", &MarketMakerParams::flow_depth,
+             "Lots a level quotes per lot traded a step on average, when more than its own size.")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

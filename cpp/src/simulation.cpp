@@ -114,6 +114,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   trigger_variance_.assign(spec_.triggers.size(), 0.0);
   recording_.trigger_steps.assign(spec_.triggers.size(), -1);
   step_return_.assign(ni, 0.0);
+  step_volume_.assign(ni, 0.0);
   states_.resize(spec_.populations.size());
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const auto& pop = spec_.populations[p];
@@ -123,6 +124,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].slow.push_back(start);
       states_[p].mood.push_back(0.0);
       states_[p].basis.push_back(0.0);
+      states_[p].flow.push_back(0.0);
       states_[p].calm_from.push_back(0);
       states_[p].storm_side.push_back(0);
       // Allocators and value traders with their own average start from the fair value's volatility.
@@ -359,7 +361,8 @@ void Simulation::requote_makers() {
       const bool cover = populations::maker_covers(*maker, m.volatility, states_[p].makers[k]);
       if (!populations::maker_active(*maker, limits, equity, states_[p].makers[k])) continue;
       const Qty inventory = engine_->table().position[engine_->table().cell(a, pop.instrument)];
-      const auto size = std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a])));
+      const auto size = populations::maker_level_size(
+          *maker, std::max<Qty>(1, static_cast<Qty>(std::llround(param_[a]))), states_[p].flow.front());
       // Each quote reaches the book as it is priced: the ladder reads nothing the book changes.
       populations::maker_ladder(*maker, m, inventory, size, a, room, cover,
                                 [this, &pop](const Message& q) { submit(pop.instrument, q); });
@@ -745,6 +748,12 @@ void Simulation::step(std::uint64_t t) {
     trigger_variance_[k] +=
         2.0 / (trig.window_steps + 1.0) * (r * r / static_cast<double>(return_horizon_) - trigger_variance_[k]);
   }
+  // The lots each book traded this step, forced sales to the book included.
+  const auto& log = engine_->log();
+  for (std::size_t i = 0; i < ni; ++i) step_volume_[i] = signals_[i].volume;
+  for (std::size_t k = log_before; k < log.size(); ++k)
+    if (log[k].kind == static_cast<std::uint8_t>(CloseKind::BookOrder))
+      step_volume_[log[k].instrument] += static_cast<double>(log[k].qty);
   const auto horizon = static_cast<double>(return_horizon_);
   const double year_steps = Fundamental::kYear / spec_.dt;
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
@@ -764,8 +773,8 @@ void Simulation::step(std::uint64_t t) {
       const std::size_t i = pop.instruments[k];
       const double volatility = std::sqrt(signals_[i].variance * Fundamental::kYear / spec_.dt);
       const Tape tape{
-          signals_[i].last, step_return_[i],       fair_ticks_[i], horizon, volatility, year_steps, &rng_, t,
-          (p << 16) | k,    stress_volatility(pop)};
+          signals_[i].last, step_return_[i],        fair_ticks_[i], horizon, volatility, year_steps, &rng_, t,
+          (p << 16) | k,    stress_volatility(pop), step_volume_[i]};
       kernel.observe(pop, states_[p], k, tape);
     }
   }
@@ -791,13 +800,12 @@ void Simulation::record(std::size_t log_before) {
     r.spread = bid && ask ? static_cast<double>(*ask - *bid) : kNaN;
     r.depth_bid = static_cast<double>(book.quantity_to(Side::Sell, static_cast<Price>(std::ceil(m.mid * 0.99))));
     r.depth_ask = static_cast<double>(book.quantity_to(Side::Buy, static_cast<Price>(std::floor(m.mid * 1.01))));
-    r.volume = signals_[i].volume;
+    r.volume = step_volume_[i];
     r.open_interest = static_cast<double>(engine_->open_interest(i));
     std::uint32_t last_account = kNil;
     for (std::size_t k = log_before; k < log.size(); ++k) {
       const LiquidationRecord& rec = log[k];
       if (rec.instrument != i) continue;
-      if (rec.kind == static_cast<std::uint8_t>(CloseKind::BookOrder)) r.volume += static_cast<double>(rec.qty);
       const double notional = static_cast<double>(rec.qty) * rec.price * engine_->tick_value(i);
       if (rec.kind == static_cast<std::uint8_t>(CloseKind::AdlVictim)) {
         r.adl_accounts += 1;

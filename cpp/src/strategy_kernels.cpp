@@ -95,6 +95,7 @@ const StrategyKernel kMarketMaker{true,
                                   nullptr,
                                   [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
                                     const auto& q = params<MarketMakerParams>(p);
+                                    if (q.flow_alpha > 0.0) s.flow[k] += q.flow_alpha * (tape.volume - s.flow[k]);
                                     if (q.basis_alpha <= 0.0) return;
                                     // Dealers out of the market keep no memory of the basis: back in, they
                                     // quote where the book trades now (below value after a cascade, too).

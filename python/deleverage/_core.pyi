@@ -284,6 +284,8 @@ class MarketMakerSpec:
         cover_offset: float = ...,
         cover_max_volatility: float = ...,
         cover_calm_steps: int = ...,
+        flow_alpha: float = ...,
+        flow_depth: float = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -327,6 +329,10 @@ class MarketMakerSpec:
     def cover_max_volatility(self) -> float: ...
     @property
     def cover_calm_steps(self) -> int: ...
+    @property
+    def flow_alpha(self) -> float: ...
+    @property
+    def flow_depth(self) -> float: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]

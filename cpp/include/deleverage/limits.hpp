@@ -72,13 +72,17 @@ inline constexpr Limit kLevelSpacing{"MarketMakerSpec", "level_spacing", 0.0, 0.
 inline constexpr Limit kCoverOffset{"MarketMakerSpec", "cover_offset", -0.5, 0.5, false, false};
 // The annualised volatility above which a covering dealer holds (0: it covers in any market).
 inline constexpr Limit kCoverMaxVolatility{"MarketMakerSpec", "cover_max_volatility", 0.0, 100.0, false, false};
+// Per-step weight of a dealer's average of the lots traded on its book (0: depth does not follow the flow).
+inline constexpr Limit kFlowAlpha{"MarketMakerSpec", "flow_alpha", 0.0, 1.0, false, false};
+// Lots a dealer quotes a level per lot traded a step on average.
+inline constexpr Limit kFlowDepth{"MarketMakerSpec", "flow_depth", 0.0, 1e6, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 22> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 24> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -88,7 +92,8 @@ inline constexpr std::array<const Limit*, 22> kAll{&kInitialRate,        &kMaint
                                                    &kVarAlpha,           &kHolderMaxVolatility,
                                                    &kValueVolAlpha,      &kQuoteSides,
                                                    &kQuoteOffset,        &kLevelSpacing,
-                                                   &kCoverOffset,        &kCoverMaxVolatility};
+                                                   &kCoverOffset,        &kCoverMaxVolatility,
+                                                   &kFlowAlpha,          &kFlowDepth};
 
 }  // namespace limits
 }  // namespace deleverage

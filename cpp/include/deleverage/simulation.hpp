@@ -237,6 +237,7 @@ class Simulation {
   std::vector<bool> trigger_fired_;
   std::vector<double> trigger_variance_;  // per trigger: the same estimator as Signals::variance, over its own window
   std::vector<double> step_return_;  // per instrument: this step's return_horizon_-step log return of the last price
+  std::vector<double> step_volume_;  // per instrument: the lots traded this step, forced sales to the book included
   std::vector<double> leverage_scratch_;
   std::vector<std::size_t> leverage_chunk_;    // with helper threads: which one sums each population
   std::vector<double> draws_;                  // this step's independent normal draws, one per instrument

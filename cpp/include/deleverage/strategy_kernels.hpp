@@ -28,6 +28,7 @@ struct PopulationState {
   std::vector<double> mood;                     // noise traders' sentiment
   std::vector<double> variance;                 // allocators' and value traders' own EMA of squared step returns
   std::vector<double> basis;                    // makers' EMA of log(last / fair)
+  std::vector<double> flow;                     // makers' EMA of the lots traded a step
   std::vector<std::uint64_t> calm_from;         // value traders: the first step they may trade again
   std::vector<std::int8_t> storm_side;          // value traders: the side of fair at the last storm (0: crossed since)
   std::vector<DecisionBatch> batches;           // this step's due accounts (the same accounts in each)
@@ -51,6 +52,7 @@ struct Tape {
   std::uint64_t t;
   std::uint64_t key;
   double stress_volatility;  // the highest among the population's stress instruments (0: none)
+  double volume;             // lots traded this step, forced sales to the book included
 };
 
 struct StrategyKernel {

@@ -338,6 +338,13 @@ class MarketMakerParams:
     have: a hedged desk buys back in a calm market, not in a storm; and after
     one only once it has been calm for ``cover_calm_after`` seconds (in [0,
     1e9]; 0, the default: at once).
+    With ``flow_horizon`` (seconds, in [0, 1e9]; 0, the default: off) their
+    depth follows the flow they face, as in Kyle (1985), where a dealer's
+    depth grows with the uninformed volume it expects: each level quotes at
+    least ``flow_depth`` (in [0, 1e6]) times their exponential average, over
+    that horizon, of the lots traded on their book a step (forced sales to
+    the book included), and never less than its ``depth_lots``. The average
+    starts at zero, and it runs while they are out of the market.
     """
 
     levels: int = 5
@@ -362,9 +369,17 @@ class MarketMakerParams:
     cover_offset: float = 0.0
     cover_max_volatility: float = 0.0
     cover_calm_after: float = 0.0
+    flow_horizon: float = 0.0
+    flow_depth: float = 0.0
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        set_field(
+            self, "flow_horizon", check_float("flow_horizon", self.flow_horizon, 0.0, MAX_HORIZON)
+        )
+        set_field(
+            self, "flow_depth", _check_limit("flow_depth", self.flow_depth, "MarketMakerSpec")
+        )
         check_choice("sides", self.sides, QUOTE_SIDES)
         set_field(self, "offset", _check_limit("offset", self.offset, "MarketMakerSpec"))
         set_field(

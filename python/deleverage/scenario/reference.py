@@ -528,6 +528,15 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1e9),
             "seconds of calm (volatility at or below that limit) after a storm before they cover",
         ),
+        "flow_horizon": (
+            _r(0, 1e9),
+            "seconds of their average of the lots traded on their book a step; their depth"
+            " follows it (0: off)",
+        ),
+        "flow_depth": (
+            _r(0, 1e6),
+            "lots a level quotes per lot of that average, when more than its `depth_lots`",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

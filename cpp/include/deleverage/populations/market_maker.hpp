@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "deleverage/codes.hpp"
 #include "deleverage/limits.hpp"
 #include "deleverage/market_view.hpp"
 #include "deleverage/records.hpp"
@@ -75,6 +76,13 @@ struct MarketMakerParams {
   double cover_offset = 0.0;
   double cover_max_volatility = 0.0;
   std::int64_t cover_calm_steps = 0;
+  // Depth in proportion to the flow they face (Kyle 1985: a dealer's depth
+  // grows with the uninformed volume it expects): with flow_alpha > 0 each
+  // level quotes at least flow_depth times their average of the lots traded
+  // on their book a step (an exponential average of per-step weight
+  // flow_alpha), and never less than its own size. 0: the size alone.
+  double flow_alpha = 0.0;
+  double flow_depth = 0.0;
 };
 
 inline constexpr std::uint8_t kQuoteBoth = 0;
@@ -100,6 +108,8 @@ inline void check_maker_quotes(const MarketMakerParams& p, const std::string& wh
   limits::kLevelSpacing.check(p.level_spacing, where + "level_spacing");
   limits::kCoverOffset.check(p.cover_offset, where + "cover_offset");
   limits::kCoverMaxVolatility.check(p.cover_max_volatility, where + "cover_max_volatility");
+  limits::kFlowAlpha.check(p.flow_alpha, where + "flow_alpha");
+  limits::kFlowDepth.check(p.flow_depth, where + "flow_depth");
   if (p.cover_calm_steps < 0)
     throw std::invalid_argument(where + "cover_calm_steps: must be >= 0, got " + std::to_string(p.cover_calm_steps));
   if (!p.covers) return;
@@ -121,6 +131,14 @@ inline bool maker_covers(const MarketMakerParams& p, double volatility, MakerSta
   }
   ++s.calm;
   return s.calm > p.cover_calm_steps;
+}
+
+// The lots a level quotes: `size`, or flow_depth times `flow` (their average
+// of the lots traded a step) when that is more; at most the largest order.
+inline Qty maker_level_size(const MarketMakerParams& p, Qty size, double flow) noexcept {
+  if (!(p.flow_alpha > 0.0) || !(p.flow_depth > 0.0) || !(flow > 0.0)) return size;
+  const double lots = std::min(p.flow_depth * flow, static_cast<double>(kMaxQty));
+  return std::max(size, static_cast<Qty>(std::llround(lots)));
 }
 
 // Widening stops at this half spread (relative to the price): a news jump
