@@ -25,7 +25,13 @@ from deleverage.calibration import (
     target_values,
     validate,
 )
-from deleverage.calibration.calibrate import FAILED_LOSS, NAN_DISTANCE, loss_of, spreads_of
+from deleverage.calibration.calibrate import (
+    FAILED_LOSS,
+    NAN_DISTANCE,
+    _scaled,
+    loss_of,
+    spreads_of,
+)
 from deleverage.calibration.expressions import Expression
 from deleverage.calibration.store import EvaluationStore
 from deleverage.scenario import Scenario, Target
@@ -461,6 +467,11 @@ BASE_SPEC = {
         ({"sampler": "grid"}, ValueError, "sampler"),
         ({"select": "best"}, ValueError, "select: must be one of loss, met"),
         ({"scale": -1.0}, ValueError, "scale"),
+        (
+            {"keep_accounts_below": -1},
+            ValueError,
+            r"keep_accounts_below: must be in \[0, ",
+        ),
         ({"scenario": "nowhere"}, ValueError, "scenario"),
     ],
 )
@@ -468,6 +479,25 @@ def test_bad_specs_name_the_field(change: dict, error: type, match: str) -> None
     raw = {**BASE_SPEC, **change}
     with pytest.raises(error, match=match):
         parse_calibration(raw)
+
+
+def test_keeping_small_populations_whole_runs_that_world_and_keys_the_store() -> None:
+    plain = _spec(_facts_as_targets(), scale=0.5)
+    kept = _spec(_facts_as_targets(), scale=0.5, keep_accounts_below=100)
+    assert plain.keep_accounts_below == 0
+    # Stores of searches without it keep their key; with it, it is part of the key.
+    assert plain.digest() == _spec(_facts_as_targets(), scale=0.5, keep_accounts_below=0).digest()
+    assert kept.digest() != plain.digest()
+    spec = parse_calibration({**BASE_SPEC, "scale": 0.5, "keep_accounts_below": 100})
+    assert spec.keep_accounts_below == 100
+    # The search's world and the final check's are both scaled that way.
+    world = spec.scenario.scaled(0.5, keep_accounts_below=100)
+    assert _scaled(spec.scenario, 0.5, 100) == world
+    assert _scaled(spec.scenario, 1.0, 100) == spec.scenario
+
+
+def _facts_as_targets() -> tuple[Target, ...]:
+    return tuple(Target(t.fact, horizon=t.horizon, window=t.window, value=1.0) for t in _facts())
 
 
 def test_no_targets_anywhere_is_refused() -> None:

@@ -72,6 +72,27 @@ def test_validate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "must be a finite number > 0" in capsys.readouterr().err
     assert main(["validate", "default", "--workers", "2", "--dask", "tcp://x:1"]) == 2
     assert "--workers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["validate", "default", "--scale", "0.5", "--keep-accounts-below", "-1"])
+    assert "must be an integer >= 0, got -1" in capsys.readouterr().err
+    assert main(["validate", "default", "--keep-accounts-below", "100"]) == 2
+    assert "keep_accounts_below: only applies with scale" in capsys.readouterr().err
+
+
+def test_validate_keeps_small_populations_whole_when_scaled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = (Target("run.max_drawdown", range=(0.0, 1.0)),)
+    world = _world(tmp_path, *targets)
+    argv = ["validate", str(world), "--seeds", "2", "--scale", "0.5", "--json"]
+    main([*argv, "--keep-accounts-below", "100"])
+    printed = json.loads(capsys.readouterr().out)
+    base = load_preset("default").replace(targets=targets)
+    expected = validate(base, 2, scale=0.5, keep_accounts_below=100).to_dict()
+    assert printed["targets"] == expected["targets"]
+    # The 50 value traders keep their number: more accounts than the plain twentieth.
+    assert printed["accounts"] == base.scaled(0.5, keep_accounts_below=100).total_accounts
+    assert printed["accounts"] == base.scaled(0.5).total_accounts + 25
 
 
 def test_calibrate_json_and_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

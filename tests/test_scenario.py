@@ -1300,6 +1300,54 @@ def test_scaled_property(s: Scenario, f: float) -> None:
             assert dataclasses.replace(old, accounts=new.accounts) == new
 
 
+@settings(max_examples=60, deadline=None)
+@given(scenarios(), st.floats(1e-3, 1.0, allow_nan=False), st.integers(0, 5_000))
+def test_scaled_keeps_small_populations_whole(s: Scenario, f: float, keep: int) -> None:
+    """Populations under ``keep`` accounts (not makers, not noise traders) keep
+    every account and a ``f``-th of each one's cash; the rest scale as before."""
+    try:
+        plain = s.scaled(f)
+    except ValueError:  # a size that underflows: covered by test_scaled_property
+        return
+    try:
+        t = s.scaled(f, keep_accounts_below=keep)
+    except ValueError:  # a kept population's cash that underflows to zero: named
+        with pytest.raises(ValueError, match=r"^cash:"):
+            s.scaled(f, keep_accounts_below=keep)
+        return
+    assert t.insurance_fund == plain.insurance_fund
+    for old, new, ref in zip(s.populations, t.populations, plain.populations, strict=True):
+        whole = old.accounts < keep and old.strategy not in ("market_maker", "noise")
+        if not whole:
+            assert new == ref
+            continue
+        assert new.accounts == old.accounts
+        if math.isfinite(old.cash.mean()):
+            assert new.cash.mean() == pytest.approx(old.cash.mean() * f, rel=1e-12)
+        assert dataclasses.replace(old, cash=new.cash) == new
+
+
+def test_scaled_keeping_the_big_accounts_of_gold_2026() -> None:
+    s = load_preset("gold-2026")
+    t = s.scaled(0.05, keep_accounts_below=5_000)
+    counts = {p.name: p.accounts for p in t.populations}
+    # A few large traders keep their number; crowds and noise traders shrink.
+    assert counts["hedgers"] == 750
+    assert counts["patient_funds"] == 200
+    assert counts["cfd_retail"] == 30_000
+    assert counts["index_noise"] == 2_500
+    full = {p.name: p for p in s.populations}
+    for p in t.populations:  # every population's total cash is a twentieth of its own
+        q = full[p.name]
+        assert p.accounts * p.cash.mean() == pytest.approx(
+            0.05 * q.accounts * q.cash.mean(), rel=0.02
+        )
+    assert s.scaled(0.05, keep_accounts_below=0) == s.scaled(0.05)
+    for bad in (-1, 1.5, "10"):
+        with pytest.raises((ValueError, TypeError), match=r"^keep_accounts_below:"):
+            s.scaled(0.05, keep_accounts_below=bad)  # type: ignore[arg-type]
+
+
 def test_scaled_errors_and_identity() -> None:
     s = load_preset("default")
     assert s.scaled(1.0) == s

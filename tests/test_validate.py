@@ -119,6 +119,18 @@ def test_scale_runs_the_scaled_scenario(scenario):
     np.testing.assert_array_equal(v.values[:, 0], want)
 
 
+def test_scale_can_keep_the_small_populations_whole(scenario):
+    targets = TARGETS[:4]
+    v = validate(scenario, [1], scale=0.5, keep_accounts_below=100, targets=targets)
+    small = scenario.scaled(0.5, keep_accounts_below=100)
+    assert small != scenario.scaled(0.5)  # the 50 value traders keep their number
+    assert v.scenario.populations == small.populations
+    want = target_values(simulate(small, 1, progress=False), targets)
+    np.testing.assert_array_equal(v.values[:, 0], want)
+    with pytest.raises(ValueError, match=r"^keep_accounts_below: only applies with scale"):
+        validate(scenario, [1], keep_accounts_below=100, targets=targets)
+
+
 def test_process_pool_gives_the_same_values_as_threads(scenario, oracle):
     seeds = [3, 1]  # columns follow the seeds given, not the order runs finish
     targets = TARGETS[:5]

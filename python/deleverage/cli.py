@@ -72,6 +72,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -821,6 +831,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(json.dumps(validation.to_dict()))
         return 0 if validation.passed else 1
     size = f", scale {args.scale:g}" if args.scale is not None else ""
+    if args.keep_accounts_below:
+        size += f" (populations under {args.keep_accounts_below:,} accounts kept whole)"
     print(
         f"{validation.scenario.name}: {validation.scenario.total_accounts:,} accounts{size}, "
         f"{len(validation.seeds)} seeds, {validation.wall_seconds:.1f} s wall"
@@ -861,6 +873,7 @@ def _validate_options(args: argparse.Namespace, executor: Any, security: Any) ->
     """What ``validate`` and ``compare`` take from the command line besides the seeds."""
     return {
         "scale": args.scale,
+        "keep_accounts_below": args.keep_accounts_below,
         "executor": executor,
         "workers": args.workers,
         "progress": False if args.json or args.quiet else None,
@@ -893,6 +906,8 @@ def _validate_against(args: argparse.Namespace, after: Any, executor: Any, secur
         print(json.dumps(comparison.to_dict()))
         return 0 if passed else 1
     size = f", scale {args.scale:g}" if args.scale is not None else ""
+    if args.keep_accounts_below:
+        size += f" (populations under {args.keep_accounts_below:,} accounts kept whole)"
     wall = comparison.before.wall_seconds + comparison.after.wall_seconds
     print(
         f"before: {args.before}, after: {args.scenario}: {after.total_accounts:,} accounts{size}, "
@@ -1271,6 +1286,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=None,
         help="run the whole market at this fraction of its size (Scenario.scaled)",
+    )
+    validate.add_argument(
+        "--keep-accounts-below",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="with --scale: populations of fewer than N accounts keep them all and scale their"
+        " cash instead (Scenario.scaled)",
     )
     _executor_arguments(validate)
     validate.add_argument(

@@ -335,8 +335,10 @@ class _Runner:
         return out
 
 
-def _scaled(scenario: Scenario, scale: float) -> Scenario:
-    return scenario if scale == 1.0 else scenario.scaled(scale)
+def _scaled(scenario: Scenario, scale: float, keep_accounts_below: int) -> Scenario:
+    if scale == 1.0:
+        return scenario
+    return scenario.scaled(scale, keep_accounts_below=keep_accounts_below)
 
 
 def _candidate_loss(c: Candidate, spreads: np.ndarray, spec: CalibrationSpec) -> float:
@@ -409,7 +411,7 @@ def _search(
     bar = Progress(total, min(done_before, total), progress, desc=f"calibrate {spec.scenario.name}")
     backend = make_backend(executor, workers, security)
     runner = _Runner(spec, store, stored, backend, bar)
-    search_world = _scaled(spec.scenario, spec.scale)
+    search_world = _scaled(spec.scenario, spec.scale, spec.keep_accounts_below)
     try:
         base = runner.run("base", {-1: {}}, search_world)[-1]
         if base.failed:
@@ -450,7 +452,7 @@ def _search(
         finals: dict[int, Candidate] = {}
         base_final, final_spreads = base, spreads
         if rerun_final:
-            final_world = _scaled(spec.scenario, spec.final_scale)
+            final_world = _scaled(spec.scenario, spec.final_scale, spec.keep_accounts_below)
             base_final = runner.run("base_final", {-1: {}}, final_world)[-1]
             final_spreads = spreads_of(base_final.values, spec)
             chosen = {t: candidates[t].params for t in ranked[: spec.final_best]}

@@ -93,6 +93,7 @@ def compare(
     seeds: int | Sequence[int] = 8,
     *,
     scale: float | None = None,
+    keep_accounts_below: int = 0,
     executor: Any = None,
     workers: int | None = None,
     progress: bool | None = None,
@@ -100,7 +101,8 @@ def compare(
 ) -> Comparison:
     """Validate ``before`` and ``after`` on the same ``seeds`` against ``after``'s targets.
 
-    scale, executor, workers, progress, security: as for ``validate``, for both
+    scale, keep_accounts_below, executor, workers, progress, security: as for
+    ``validate``, for both
     worlds (the before world's own targets, if any, are not used).
     """
     for name, world in (("before", before), ("after", after)):
@@ -118,6 +120,7 @@ def compare(
         ) from None
     options: dict[str, Any] = {
         "scale": scale,
+        "keep_accounts_below": keep_accounts_below,
         "executor": executor,
         "workers": workers,
         "progress": progress,

@@ -12,6 +12,7 @@
     seed = 0                    # the optimiser's seed
     scale = 0.25                # the search runs Scenario.scaled(scale) (default 1)
     final_scale = 1.0           # the best few are checked again at this scale
+    keep_accounts_below = 0     # populations of fewer accounts keep them all when scaled
     final_best = 3              # how many
     select = "loss"             # the answer: the least loss, or "met": the most targets met
 
@@ -88,6 +89,7 @@ OPTION_KEYS = (
     "seed",
     "scale",
     "final_scale",
+    "keep_accounts_below",
     "final_best",
     "select",
 )
@@ -148,6 +150,7 @@ class CalibrationSpec:
     seed: int = 0
     scale: float = 1.0
     final_scale: float = 1.0
+    keep_accounts_below: int = 0
     final_best: int = 3
     select: str = "loss"
     out: Path | None = None
@@ -200,6 +203,11 @@ class CalibrationSpec:
             "final_scale",
             check_float("final_scale", self.final_scale, 0.0, 1e3, lo_open=True),
         )
+        set_field(
+            self,
+            "keep_accounts_below",
+            check_int("keep_accounts_below", self.keep_accounts_below, 0, 2**62),
+        )
         set_field(self, "final_best", check_int("final_best", self.final_best, 0, 1000))
         check_choice("select", self.select, SELECTIONS)
         # Every corner of the box must give a valid scenario: refused now, not mid-search.
@@ -240,6 +248,8 @@ class CalibrationSpec:
             "scale": self.scale,
             "final_scale": self.final_scale,
         }
+        if self.keep_accounts_below:  # absent from earlier specs: their digests stand
+            description["keep_accounts_below"] = self.keep_accounts_below
         text = json.dumps(description, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 

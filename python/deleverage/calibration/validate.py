@@ -182,6 +182,7 @@ def validate(
     seeds: int | Sequence[int] = 8,
     *,
     scale: float | None = None,
+    keep_accounts_below: int = 0,
     targets: Sequence[Target] | None = None,
     executor: Any = None,
     workers: int | None = None,
@@ -191,6 +192,8 @@ def validate(
     """Run ``scenario`` on ``seeds`` (a count n: seeds 0..n-1) and check its targets.
 
     scale: run ``scenario.scaled(scale)`` instead (a quick check of a big world).
+    keep_accounts_below: populations of fewer accounts keep them all when scaled
+    (``Scenario.scaled``); only with ``scale``.
     targets: check these instead of the scenario's own. executor, workers, security:
     as for ``sweep`` (threads by default; a process pool; a Dask client or address,
     with its TLS settings).
@@ -201,7 +204,9 @@ def validate(
     seed_tuple = seed_list(seeds)
     if scale is not None:
         scale = check_float("scale", scale, 0.0, 1e3, lo_open=True)
-        scenario = scenario.scaled(scale)
+        scenario = scenario.scaled(scale, keep_accounts_below=keep_accounts_below)
+    elif keep_accounts_below != 0:
+        raise ValueError("keep_accounts_below: only applies with scale, which is not given")
     chosen = tuple(scenario.targets if targets is None else targets)
     if not chosen:
         raise ValueError(

@@ -40,6 +40,7 @@ from deleverage.scenario.policy import Policy
 from deleverage.scenario.populations import (
     MAX_ACCOUNTS,
     MarketMakerParams,
+    NoiseParams,
     Population,
     ValueParams,
 )
@@ -523,7 +524,7 @@ class Scenario:
             pops[i] = dataclasses.replace(pops[i], accounts=c)
         return self.replace(populations=tuple(pops))
 
-    def scaled(self, fraction: float) -> Scenario:
+    def scaled(self, fraction: float, *, keep_accounts_below: int = 0) -> Scenario:
         """A smaller (or larger) copy of the whole market, for quick runs of a big world.
 
         Unlike ``with_accounts``, which adds or removes traders in a market whose
@@ -535,8 +536,19 @@ class Scenario:
         instrument's ``liquidation_capacity``. Per-account
         sizes of the other traders stay, so each population's aggregate demand and
         the book's depth shrink together and prices move about as much as at full size.
+
+        A population of a few large accounts (hedgers, funds) loses its grain
+        that way: a twentieth of 750 hedgers is 38, each trading as much as
+        before against a book a twentieth as deep, so their flow comes in lumps
+        twenty times the book's share. Populations of fewer than
+        ``keep_accounts_below`` accounts (an int >= 0; 0, the default: none)
+        keep every account and scale each account's cash by ``fraction``
+        instead, so they trade as often, and as small against the book, as at
+        full size. Market makers are scaled as above either way, and so are
+        noise traders, whose orders are a number of lots whatever their cash.
         """
         f = check_float("fraction", fraction, 0.0, 1e3, lo_open=True)
+        keep = check_int("keep_accounts_below", keep_accounts_below, 0, 2**62)
         pops = []
         for p in self.populations:
             if isinstance(p.params, MarketMakerParams):
@@ -560,6 +572,8 @@ class Scenario:
                     for c in p.changes
                 )
                 pops.append(dataclasses.replace(p, cash=cash, params=params, changes=changes))
+            elif p.accounts < keep and not isinstance(p.params, NoiseParams):
+                pops.append(dataclasses.replace(p, cash=_scaled("cash", p.cash, f)))
             else:
                 pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
         instruments = tuple(
