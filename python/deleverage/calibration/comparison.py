@@ -102,8 +102,8 @@ def compare(
     """Validate ``before`` and ``after`` on the same ``seeds`` against ``after``'s targets.
 
     scale, keep_accounts_below, executor, workers, progress, security: as for
-    ``validate``, for both
-    worlds (the before world's own targets, if any, are not used).
+    ``validate``, for both worlds (the before world's own targets, if any, are
+    not used).
     """
     for name, world in (("before", before), ("after", after)):
         if not isinstance(world, Scenario):
