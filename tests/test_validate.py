@@ -190,6 +190,7 @@ def test_table_columns_and_rows(validation):
         "passed",
         "needed",
         "ok",
+        "value_passed",
     ]
     assert table["target"].tolist() == [t.label("GOLD") for t in TARGETS]
     assert table["instrument"].tolist() == ["GOLD"] * len(TARGETS)
@@ -217,6 +218,7 @@ def test_impossible_target_fails_and_one_without_range_does_not(validation):
         validation,
         targets=tuple(TARGETS[i] for i in keep),
         values=validation.values[keep],
+        value_values=validation.value_values[keep],
     )
     assert clean.failures() == []
     assert clean.passed is True

@@ -853,15 +853,29 @@ def _validate(args: argparse.Namespace) -> int:
                 f"{p}/{n}" + {True: "", False: " FAIL", None: " -"}[ok]
                 for p, n, ok in zip(table["passed"], table["needed"], table["ok"], strict=True)
             ],
+            "value": [
+                "" if v is None else f"{v}/{n}"
+                for v, n in zip(table["value_passed"], table["needed"], strict=True)
+            ],
         }
     )
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(
+        "(pass: seeds in range / seeds needed; value: the same of the fair value's own "
+        "path, in the same window at the same horizon)"
+    )
     for seed, error in zip(validation.seeds, validation.errors, strict=True):
         if error is not None:
             print(f"seed {seed} failed: {error}")
     failures = validation.failures()
     verdict = "passes" if validation.passed else f"FAILS {len(failures)} of {len(table)} targets"
     print(f"\n{validation.scenario.name} {verdict}")
+    shared = validation.value_failures()
+    if shared:
+        print(
+            f"{len(shared)} of them the fair value's own path misses too (a window too "
+            f"short to judge them, or a value without that fact): {', '.join(shared)}"
+        )
     if args.out is not None:
         print(f"table, JSON and figure in {args.out}")
     return 0 if validation.passed else 1

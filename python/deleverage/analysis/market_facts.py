@@ -18,6 +18,12 @@ Returns are non-overlapping log returns of the last trade price over the
 horizon, within the window; the spread, depth and mispricing are medians over
 every step of the window. A fact that needs more returns than the window
 holds is NaN, never an error: a validation reports it as failing.
+
+``of="value"`` measures the facts of returns (``VALUE_FACTS``) on the fair
+value's own path instead, in the same window at the same horizon (every other
+fact NaN): what a market whose price is its value would show there. A fact the
+value itself misses is one the window is too short to judge, or one the value's
+own process lacks (a Gaussian value has no fat tails) and only the traders can add.
 """
 
 from __future__ import annotations
@@ -33,12 +39,12 @@ import pandas as pd
 from deleverage.analysis._common import instrument_names, is_result
 from deleverage.analysis.stylized import excess_kurtosis, hill_tail_index
 from deleverage.dates import run_start, seconds_of, time_seconds
-from deleverage.scenario.targets import MARKET_FACTS
+from deleverage.scenario.targets import MARKET_FACTS, VALUE_FACTS
 
 if TYPE_CHECKING:
     from deleverage.result import Result
 
-__all__ = ["DEFAULT_HORIZONS", "facts_of_frame", "market_facts", "resolve_window"]
+__all__ = ["DEFAULT_HORIZONS", "OF", "facts_of_frame", "market_facts", "resolve_window"]
 
 #: Horizons (seconds) of ``market_facts`` by default: five minutes and an hour.
 DEFAULT_HORIZONS: tuple[float, ...] = (300.0, 3600.0)
@@ -52,6 +58,8 @@ AHEAD = 12
 FADE = 12
 #: The fields of an instrument's series the facts read.
 FIELDS = ("last", "fair", "mid", "spread", "depth_bid", "depth_ask", "volume")
+#: Whose facts: the market's (its last trade price) or its fair value's own path.
+OF = ("price", "value")
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -87,9 +95,20 @@ def _kurtosis(r: np.ndarray) -> float:
     return excess_kurtosis(r) if len(r) >= MIN_RETURNS else math.nan
 
 
-def facts_of_frame(frame: pd.DataFrame, horizon_steps: int, dt: float) -> dict[str, float]:
+def _check_of(of: object) -> str:
+    if not isinstance(of, str) or of not in OF:
+        raise ValueError(f"of: must be one of {list(OF)}, got {of!r}")
+    return of
+
+
+def facts_of_frame(
+    frame: pd.DataFrame, horizon_steps: int, dt: float, *, of: str = "price"
+) -> dict[str, float]:
     """Every fact of ``MARKET_FACTS`` for one instrument's per-step ``frame`` (the columns
-    of ``FIELDS``, one row a step of ``dt`` seconds) at a horizon of ``horizon_steps`` steps."""
+    of ``FIELDS``, one row a step of ``dt`` seconds) at a horizon of ``horizon_steps`` steps.
+    of: ``"price"``, or ``"value"`` for the facts of ``VALUE_FACTS`` measured on the
+    fair value's own path (the others NaN)."""
+    _check_of(of)
     missing = [f for f in FIELDS if f not in frame.columns]
     if missing:
         raise ValueError(f"frame: missing columns {missing}; needs {list(FIELDS)}")
@@ -107,6 +126,9 @@ def facts_of_frame(frame: pd.DataFrame, horizon_steps: int, dt: float) -> dict[s
     fair = frame["fair"].to_numpy(dtype=np.float64)
     if not (np.all(np.isfinite(last) & (last > 0)) and np.all(np.isfinite(fair) & (fair > 0))):
         raise ValueError("frame: last and fair prices must be positive and finite (no NaN or inf)")
+    if of == "value":
+        own = facts_of_frame(frame.assign(last=fair), k, dt)
+        return {name: v if name in VALUE_FACTS else math.nan for name, v in own.items()}
     r = _log_returns(last, k)
     rf = _log_returns(fair, k)
     out: dict[str, float] = dict.fromkeys(MARKET_FACTS, math.nan)
@@ -202,6 +224,7 @@ def market_facts(
     instrument: str | None = None,
     window: Any = None,
     horizons: Sequence[float] = DEFAULT_HORIZONS,
+    of: str = "price",
 ) -> pd.DataFrame:
     """The stylized facts of a run's markets: one row per (instrument, horizon in
     seconds), one column per fact of ``MARKET_FACTS``.
@@ -209,7 +232,9 @@ def market_facts(
     window: None or ``"quiet"`` (the scenario's quiet window: ``quiet_window``,
     else before its first fair-value jump), ``"all"``, or ``(start, end)`` in
     seconds. instrument: one, or every instrument (None). horizons: return
-    horizons in seconds, each a whole number of clock steps.
+    horizons in seconds, each a whole number of clock steps. of: ``"price"`` (the
+    market), or ``"value"``: the facts of returns measured on the fair value's own
+    path, the same window and horizons (the other facts NaN).
     """
     if not is_result(result):
         raise TypeError(f"result: must be a Result, got {type(result).__name__}")
@@ -218,6 +243,7 @@ def market_facts(
         raise ValueError(f"instrument: must be one of {names}, got {instrument!r}")
     if isinstance(horizons, (str, bytes)) or not isinstance(horizons, Sequence) or not horizons:
         raise ValueError(f"horizons: must be a non-empty list of seconds, got {horizons!r}")
+    _check_of(of)
     dt = result.scenario.clock.dt
     steps = [_horizon_steps(h, dt) for h in horizons]
     start, end = resolve_window(result, window)
@@ -228,7 +254,7 @@ def market_facts(
         # One instrument's block of the (instrument, field) columns: a DataFrame.
         frame = cast(pd.DataFrame, result.series[name]).loc[rows, list(FIELDS)]
         for k in steps:
-            records[(name, k * dt)] = facts_of_frame(frame, k, dt)
+            records[(name, k * dt)] = facts_of_frame(frame, k, dt, of=of)
     out = pd.DataFrame.from_dict(records, orient="index")
     out.index = pd.MultiIndex.from_tuples(list(records), names=["instrument", "horizon"])
     out.attrs["window"] = (start, end)

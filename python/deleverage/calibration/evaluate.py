@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from deleverage.scenario import Scenario, Target
+from deleverage.scenario.targets import VALUE_FACTS
 from deleverage.sweeps.paths import apply_paths
 from deleverage.sweeps.task import error_text
 
@@ -73,7 +74,11 @@ def check_figures(scenario: Scenario, targets: Sequence[Target], field: str = "t
 
 
 def _market_value(
-    result: Result, target: Target, instrument: str, cache: dict[tuple[Any, ...], dict[str, float]]
+    result: Result,
+    target: Target,
+    instrument: str,
+    cache: dict[tuple[Any, ...], dict[str, float]],
+    of: str,
 ) -> float:
     from deleverage.analysis.market_facts import market_facts
 
@@ -81,7 +86,7 @@ def _market_value(
     key = (instrument, window, target.horizon)
     if key not in cache:
         frame = market_facts(
-            result, instrument=instrument, window=window, horizons=[target.horizon]
+            result, instrument=instrument, window=window, horizons=[target.horizon], of=of
         )
         cache[key] = {str(k): float(v) for k, v in frame.iloc[0].items()}
     return float(cache[key][target.fact])
@@ -113,12 +118,29 @@ def _seconds_from_start(result: Result, figures: dict[str, Any]) -> dict[str, An
     }
 
 
-def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
+def target_values(result: Result, targets: Sequence[Target], *, of: str = "price") -> list[float]:
     """The figure of ``result`` each target names, in order (NaN where a window holds
     too few returns); a fact that does not exist raises ValueError naming it. Of this
-    run alone: ``evaluate`` takes off a counterfactual's figure (``Target.against``)."""
-    from deleverage.analysis import crash_figures, episode_metrics
+    run alone: ``evaluate`` takes off a counterfactual's figure (``Target.against``).
 
+    of: ``"price"``, or ``"value"``: each market target of a fact of returns
+    (``VALUE_FACTS``) measured on the fair value's own path instead, in its window
+    at its horizon; NaN for every other target (the value has no spread, no
+    mispricing, no crash of its own to measure)."""
+    from deleverage.analysis import crash_figures, episode_metrics
+    from deleverage.analysis.market_facts import OF
+
+    if not isinstance(of, str) or of not in OF:
+        raise ValueError(f"of: must be one of {list(OF)}, got {of!r}")
+    if of == "value":
+        first = result.scenario.instruments[0].name
+        cache_v: dict[tuple[Any, ...], dict[str, float]] = {}
+        return [
+            _market_value(result, t, t.instrument or first, cache_v, of)
+            if t.kind == "market" and t.fact in VALUE_FACTS and not t.against
+            else math.nan
+            for t in targets
+        ]
     first = result.scenario.instruments[0].name
     cache: dict[tuple[Any, ...], dict[str, float]] = {}
     figures: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -127,7 +149,7 @@ def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
         instrument = target.instrument or first
         kind = target.kind
         if kind == "market":
-            out.append(_market_value(result, target, instrument, cache))
+            out.append(_market_value(result, target, instrument, cache, of))
             continue
         at = target.window[0] if target.window else None
         key = (kind, instrument, at)
@@ -149,23 +171,28 @@ def target_values(result: Result, targets: Sequence[Target]) -> list[float]:
 class FactsTask:
     """One run: ``scenario`` with ``values`` (dotted paths) applied, at ``seed``.
 
-    ``key`` identifies the run to the caller (a trial and a seed, say)."""
+    ``key`` identifies the run to the caller (a trial and a seed, say);
+    ``value_figures``: also measure each target on the fair value's own path
+    (``target_values(..., of="value")``)."""
 
     scenario: Scenario
     seed: int
     targets: tuple[Target, ...]
     values: dict[str, Any] = field(default_factory=dict)
     key: tuple[Any, ...] = ()
+    value_figures: bool = False
 
 
 @dataclass(frozen=True)
 class FactsOutput:
-    """The figures of one run (NaN for all of them if it failed, with ``error`` set)."""
+    """The figures of one run (NaN for all of them if it failed, with ``error`` set);
+    ``value_figures``: the same targets on the fair value's own path, when asked for."""
 
     key: tuple[Any, ...]
     values: list[float]
     error: str | None
     wall_seconds: float
+    value_figures: list[float] | None = None
 
 
 def _against(scenario: Scenario, seed: int, targets: Sequence[Target], values: list[float]) -> None:
@@ -186,16 +213,19 @@ def evaluate(task: FactsTask) -> FactsOutput:
     from deleverage.simulate import simulate
 
     start = time.perf_counter()
+    nan = [math.nan] * len(task.targets)
     try:
         scenario = apply_paths(task.scenario, task.values)
         result = simulate(scenario, task.seed, progress=False)
         values = target_values(result, task.targets)
+        of_value = target_values(result, task.targets, of="value") if task.value_figures else None
         _against(scenario, task.seed, task.targets, values)
     except Exception as exc:
+        wall = time.perf_counter() - start
         return FactsOutput(
-            task.key, [math.nan] * len(task.targets), error_text(exc), time.perf_counter() - start
+            task.key, nan, error_text(exc), wall, list(nan) if task.value_figures else None
         )
-    return FactsOutput(task.key, values, None, time.perf_counter() - start)
+    return FactsOutput(task.key, values, None, time.perf_counter() - start, of_value)
 
 
 def evaluate_all(tasks: list[FactsTask]) -> list[FactsOutput]:

@@ -70,7 +70,8 @@ def search_figure(result: Calibration, path: str | Path) -> Path:
 
 def validation_figure(validation: Validation, path: str | Path) -> Path:
     """One panel per target: its range shaded, each seed's figure a dot (green inside,
-    red outside), the panel titled with the passes against those needed."""
+    red outside), the fair value's own figure a grey ring where it has one, the panel
+    titled with the passes against those needed (and the value's)."""
     plt = _pyplot()
     table = validation.table()
     n = len(table)
@@ -83,9 +84,13 @@ def validation_figure(validation: Validation, path: str | Path) -> Path:
         values = validation.values[i]
         x = np.arange(len(values))
         target = validation.targets[i]
+        own = None
+        if validation.value_values is not None and row["value_passed"] is not None:
+            own = validation.value_values[i]
         if target.range:
             low, high = target.range
-            finite = values[np.isfinite(values)]
+            shown = values if own is None else np.concatenate([values, own])
+            finite = shown[np.isfinite(shown)]
             pad = [v for v in (low, high) if math.isfinite(v)] + finite.tolist()
             span = (max(pad) - min(pad)) or 1.0
             lo = low if math.isfinite(low) else min(pad) - span
@@ -95,11 +100,18 @@ def validation_figure(validation: Validation, path: str | Path) -> Path:
         if not target.range:
             colours = ["tab:blue"] * len(values)
         ax.scatter(x, np.where(np.isfinite(values), values, np.nan), c=colours, s=18)
+        if own is not None:
+            ax.scatter(
+                x, np.where(np.isfinite(own), own, np.nan), s=30, facecolors="none",
+                edgecolors="tab:gray", linewidths=0.8,
+            )  # fmt: skip
         nan = ~np.isfinite(values)
         if nan.any():
             ax.text(0.02, 0.9, f"{int(nan.sum())} NaN", transform=ax.transAxes, fontsize=7)
         verdict = {True: "pass", False: "FAIL", None: "-"}[row["ok"]]
-        ax.set_title(f"{row['target']}\n{row['passed']}/{row['needed']} {verdict}", fontsize=7)
+        value = "" if own is None else f", value {row['value_passed']}/{row['needed']}"
+        title = f"{row['target']}\n{row['passed']}/{row['needed']} {verdict}{value}"
+        ax.set_title(title, fontsize=7)
         ax.set_xticks(x, [str(s) for s in validation.seeds], fontsize=6)
         ax.tick_params(axis="y", labelsize=6)
     for j in range(n, rows * cols):

@@ -6,6 +6,13 @@ compared on the same draws). Every target's figure is measured on every run; a
 target passes when its figure lies in its range in at least ``share`` of the
 seeds (a NaN figure never lies in a range), and the scenario passes when every
 target with a range does.
+
+Each fact of returns is also measured on the fair value's own path, in the same
+window at the same horizon (``value_passed``): a window of a few dozen returns
+can fail a lag-1 autocorrelation or a kurtosis target even where the price is
+its value, and a value without news in clusters has no fat tails for the price
+to inherit. A failure the value shares is the window's or the value's as much
+as the market's. The verdict is the market's figures' only.
 """
 
 from __future__ import annotations
@@ -68,6 +75,9 @@ class Validation:
 
     values: targets x seeds (NaN where a run failed or a window held too few
     returns); errors: one per seed (None, or ``Type: message`` of a failed run).
+    value_values: targets x seeds, each market target of a fact of returns
+    (``VALUE_FACTS``) measured on the fair value's own path in the same window
+    (NaN for the other targets), or None when not measured.
     """
 
     scenario: Scenario
@@ -76,10 +86,49 @@ class Validation:
     values: np.ndarray
     errors: tuple[str | None, ...]
     wall_seconds: float
+    value_values: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        want = (len(self.targets), len(self.seeds))
+        if self.values.shape != want:
+            raise ValueError(f"values: must be targets x seeds {want}, got {self.values.shape}")
+        if self.value_values is not None and self.value_values.shape != want:
+            raise ValueError(
+                f"value_values: must be targets x seeds {want}, got {self.value_values.shape}"
+            )
 
     def passes(self) -> np.ndarray:
         """targets x seeds: whether each figure lies in its target's range."""
         return in_range(self.values, self.targets)
+
+    def value_passed(self) -> list[int | None]:
+        """Per target, the seeds whose fair value's own path lies in its range: what the
+        window lets a market whose price is its value meet (None for a target without
+        a range or without a figure of the value's: not a fact of returns, or not
+        measured). A failing target the value itself misses is one the window is too
+        short to judge, or a fact the value's own process lacks and the traders did
+        not add."""
+        if self.value_values is None:
+            return [None] * len(self.targets)
+        passes = in_range(self.value_values, self.targets)
+        return [
+            int(passes[i].sum())
+            if target.range and not np.all(np.isnan(self.value_values[i]))
+            else None
+            for i, target in enumerate(self.targets)
+        ]
+
+    def value_failures(self) -> list[str]:
+        """The labels of the failing targets that the fair value's own path fails too
+        (``value_passed`` under the seeds needed)."""
+        table = self.table()
+        return [
+            str(row["target"])
+            for row in table.to_dict("records")
+            if row["ok"] is False
+            and row["value_passed"] is not None
+            and row["value_passed"] < row["needed"]
+        ]
 
     def returns(self, target: Target) -> int | None:
         """How many horizon returns a market target's window holds (None for the other
@@ -98,9 +147,11 @@ class Validation:
     def table(self) -> pd.DataFrame:
         """One row per target: label, fact, instrument, horizon, returns (in the window,
         see ``returns``), low, high, one column per seed (``seed 0`` ...), mean, passed
-        (seeds), needed (seeds), ok (True, False, or None for a target without a range)."""
+        (seeds), needed (seeds), ok (True, False, or None for a target without a range),
+        value_passed (``value_passed``)."""
         first = self.scenario.instruments[0].name
         passes = self.passes()
+        value_passed = self.value_passed()
         rows = []
         for i, target in enumerate(self.targets):
             instrument = target.instrument or first
@@ -122,7 +173,10 @@ class Validation:
             row["needed"] = needed_passes(target.share, len(self.seeds))
             row["ok"] = bool(row["passed"] >= row["needed"]) if target.range else None
             rows.append(row)
-        return pd.DataFrame(rows)
+        out = pd.DataFrame(rows)
+        # Counts and None: an object column, not floats with NaN.
+        out["value_passed"] = pd.Series(value_passed, index=out.index, dtype=object)
+        return out
 
     @property
     def passed(self) -> bool:
@@ -163,6 +217,10 @@ class Validation:
                     "passed": row["passed"],
                     "needed": row["needed"],
                     "ok": row["ok"],
+                    "value_values": None
+                    if self.value_values is None
+                    else [clean(float(v)) for v in self.value_values[i]],
+                    "value_passed": row["value_passed"],
                 }
             )
         return {
@@ -171,6 +229,7 @@ class Validation:
             "seeds": list(self.seeds),
             "passed": self.passed,
             "failures": self.failures(),
+            "value_failures": self.value_failures(),
             "errors": list(self.errors),
             "targets": targets,
             "wall_seconds": self.wall_seconds,
@@ -216,20 +275,25 @@ def validate(
         scenario = scenario.replace(targets=chosen)  # checks them against the scenario
     check_figures(scenario, chosen)
     values = np.full((len(chosen), len(seed_tuple)), math.nan)
+    value_values = np.full_like(values, math.nan)
     errors: list[str | None] = [None] * len(seed_tuple)
     bar = Progress(len(seed_tuple), 0, progress, desc=f"validate {scenario.name}")
 
     def done(output: FactsOutput) -> None:
         k = output.key[0]
         values[:, k] = output.values
+        if output.value_figures is not None:
+            value_values[:, k] = output.value_figures
         errors[k] = output.error
         bar.update(output.error is not None)
 
-    tasks = (FactsTask(scenario, s, chosen, key=(k,)) for k, s in enumerate(seed_tuple))
+    tasks = (
+        FactsTask(scenario, s, chosen, key=(k,), value_figures=True)
+        for k, s in enumerate(seed_tuple)
+    )
     try:
         run_tasks(tasks, done, executor=executor, workers=workers, security=security)
     finally:
         bar.close()
-    return Validation(
-        scenario, seed_tuple, chosen, values, tuple(errors), time.perf_counter() - start
-    )
+    wall = time.perf_counter() - start
+    return Validation(scenario, seed_tuple, chosen, values, tuple(errors), wall, value_values)

@@ -31,7 +31,15 @@ from dataclasses import dataclass
 
 from deleverage.scenario.distributions import check_float, check_sequence, check_str, set_field
 
-__all__ = ["FACT_PREFIXES", "MARKET_FACTS", "MAX_HORIZON", "STEP_FACTS", "Target", "fact_kind"]
+__all__ = [
+    "FACT_PREFIXES",
+    "MARKET_FACTS",
+    "MAX_HORIZON",
+    "STEP_FACTS",
+    "VALUE_FACTS",
+    "Target",
+    "fact_kind",
+]
 
 #: The longest return horizon a fact is measured at (seconds): a week.
 MAX_HORIZON = 7 * 86400.0
@@ -62,6 +70,26 @@ MARKET_FACTS: dict[str, str] = {
 
 #: Market facts measured on every step of the window, whatever the horizon.
 STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "depth", "mispricing"})
+
+#: Market facts of returns alone, which a fair value's own path has too: measured
+#: on it the same way, in the same window, they show what a market whose price is
+#: its value would meet there (``validate``'s ``value_passed``).
+VALUE_FACTS: frozenset[str] = frozenset(
+    {
+        "daily_vol",
+        "return_acf_1",
+        "return_acf_2",
+        "return_acf_3",
+        "return_acf_5",
+        "abs_acf_1",
+        "abs_acf_12",
+        "abs_acf_72",
+        "kurtosis",
+        "kurtosis_fade",
+        "hill",
+        "leverage_effect",
+    }
+)
 
 #: The causes a target's figure may be measured against (``Target.against``):
 #: the built-in counterfactual factors (``deleverage.counterfactuals.FACTORS``).
