@@ -240,3 +240,10 @@ def test_the_command_line_shows_the_value_column_and_the_shared_failures(
     assert main(["validate", str(path), "--seeds", "2", "--json"]) == 1
     printed = json.loads(capsys.readouterr().out)
     assert printed["value_failures"] == [impossible.label("GOLD")]
+    # without a fact of returns among the targets there is no value column
+    save_toml(load_preset("default").replace(targets=(tight, fine)), path)
+    assert main(["validate", str(path), "--seeds", "2"]) == 1
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if "pass" in line and "target" in line)
+    assert header.split()[-1] == "pass"
+    assert "fair value's own" not in out

@@ -859,11 +859,14 @@ def _validate(args: argparse.Namespace) -> int:
             ],
         }
     )
+    if all(v is None for v in table["value_passed"]):
+        shown = shown.drop(columns="value")  # no fact of returns among the targets
     print(shown.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    print(
-        "(pass: seeds in range / seeds needed; value: the same of the fair value's own "
-        "path, in the same window at the same horizon)"
-    )
+    if "value" in shown.columns:
+        print(
+            "(pass: seeds in range / seeds needed; value: the same of the fair value's own "
+            "path, in the same window at the same horizon)"
+        )
     for seed, error in zip(validation.seeds, validation.errors, strict=True):
         if error is not None:
             print(f"seed {seed} failed: {error}")

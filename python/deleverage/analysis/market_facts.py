@@ -44,7 +44,14 @@ from deleverage.scenario.targets import MARKET_FACTS, VALUE_FACTS
 if TYPE_CHECKING:
     from deleverage.result import Result
 
-__all__ = ["DEFAULT_HORIZONS", "OF", "facts_of_frame", "market_facts", "resolve_window"]
+__all__ = [
+    "DEFAULT_HORIZONS",
+    "OF",
+    "check_of",
+    "facts_of_frame",
+    "market_facts",
+    "resolve_window",
+]
 
 #: Horizons (seconds) of ``market_facts`` by default: five minutes and an hour.
 DEFAULT_HORIZONS: tuple[float, ...] = (300.0, 3600.0)
@@ -95,7 +102,8 @@ def _kurtosis(r: np.ndarray) -> float:
     return excess_kurtosis(r) if len(r) >= MIN_RETURNS else math.nan
 
 
-def _check_of(of: object) -> str:
+def check_of(of: object) -> str:
+    """``of`` if it names whose facts to measure (``OF``), else ValueError naming it."""
     if not isinstance(of, str) or of not in OF:
         raise ValueError(f"of: must be one of {list(OF)}, got {of!r}")
     return of
@@ -108,7 +116,7 @@ def facts_of_frame(
     of ``FIELDS``, one row a step of ``dt`` seconds) at a horizon of ``horizon_steps`` steps.
     of: ``"price"``, or ``"value"`` for the facts of ``VALUE_FACTS`` measured on the
     fair value's own path (the others NaN)."""
-    _check_of(of)
+    check_of(of)
     missing = [f for f in FIELDS if f not in frame.columns]
     if missing:
         raise ValueError(f"frame: missing columns {missing}; needs {list(FIELDS)}")
@@ -243,7 +251,7 @@ def market_facts(
         raise ValueError(f"instrument: must be one of {names}, got {instrument!r}")
     if isinstance(horizons, (str, bytes)) or not isinstance(horizons, Sequence) or not horizons:
         raise ValueError(f"horizons: must be a non-empty list of seconds, got {horizons!r}")
-    _check_of(of)
+    check_of(of)
     dt = result.scenario.clock.dt
     steps = [_horizon_steps(h, dt) for h in horizons]
     start, end = resolve_window(result, window)

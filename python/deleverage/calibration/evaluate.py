@@ -128,11 +128,9 @@ def target_values(result: Result, targets: Sequence[Target], *, of: str = "price
     at its horizon; NaN for every other target (the value has no spread, no
     mispricing, no crash of its own to measure)."""
     from deleverage.analysis import crash_figures, episode_metrics
-    from deleverage.analysis.market_facts import OF
+    from deleverage.analysis.market_facts import check_of
 
-    if not isinstance(of, str) or of not in OF:
-        raise ValueError(f"of: must be one of {list(OF)}, got {of!r}")
-    if of == "value":
+    if check_of(of) == "value":
         first = result.scenario.instruments[0].name
         cache_v: dict[tuple[Any, ...], dict[str, float]] = {}
         return [
