@@ -140,6 +140,11 @@ def test_process_pool_gives_the_same_values_as_threads(scenario, oracle):
     assert v.errors == (None, None)
     np.testing.assert_array_equal(v.values, threads.values)
     np.testing.assert_array_equal(v.values, oracle[:5][:, seeds])
+    # the fair value's own figures cross the process boundary too
+    assert v.value_values is not None
+    assert threads.value_values is not None
+    np.testing.assert_array_equal(v.value_values, threads.value_values)
+    assert np.isfinite(v.value_values[:2]).all()  # daily_vol and return_acf_1 of the value
 
 
 # ---------------------------------------------------------------- verdicts
