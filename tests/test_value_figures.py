@@ -98,6 +98,9 @@ def test_market_facts_of_value_measure_the_fair_path(runs):
         for fact in MARKET_FACTS:
             if fact not in VALUE_FACTS:
                 assert math.isnan(row[fact]), fact
+    # over the whole run every fact of returns of the value is measured, and nothing else
+    whole = market_facts(result, window="all", horizons=[5], of="value").iloc[0]
+    assert {f for f in MARKET_FACTS if not math.isnan(whole[f])} == VALUE_FACTS
     # the price's vol_ratio is its daily_vol over the value's
     five = price.loc[("GOLD", 5.0)]
     assert five["fair_daily_vol"] == pytest.approx(value.loc[("GOLD", 5.0), "daily_vol"])

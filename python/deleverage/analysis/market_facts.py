@@ -39,7 +39,7 @@ import pandas as pd
 from deleverage.analysis._common import instrument_names, is_result
 from deleverage.analysis.stylized import excess_kurtosis, hill_tail_index
 from deleverage.dates import run_start, seconds_of, time_seconds
-from deleverage.scenario.targets import MARKET_FACTS, VALUE_FACTS
+from deleverage.scenario.targets import MARKET_FACTS
 
 if TYPE_CHECKING:
     from deleverage.result import Result
@@ -102,6 +102,28 @@ def _kurtosis(r: np.ndarray) -> float:
     return excess_kurtosis(r) if len(r) >= MIN_RETURNS else math.nan
 
 
+def _return_facts(
+    prices: np.ndarray, k: int, horizon: float
+) -> tuple[dict[str, float], np.ndarray]:
+    """The facts of returns alone (``VALUE_FACTS``) of a path of ``prices`` at ``k``
+    steps a return, and the returns."""
+    r = _log_returns(prices, k)
+    out: dict[str, float] = {"daily_vol": _daily_vol(r, horizon)}
+    if len(r) >= MIN_RETURNS:
+        for lag in RETURN_LAGS:
+            out[f"return_acf_{lag}"] = _acf(r, lag)
+        for lag in ABS_LAGS:
+            out[f"abs_acf_{lag}"] = _acf(np.abs(r), lag)
+        out["kurtosis"] = _kurtosis(r)
+        out["kurtosis_fade"] = out["kurtosis"] - _kurtosis(_log_returns(prices, k * FADE))
+        with contextlib.suppress(ValueError):  # too few returns in the tail: NaN
+            out["hill"] = hill_tail_index(r, 0.05)
+        if len(r) > AHEAD + MIN_RETURNS // 2:
+            ahead = np.lib.stride_tricks.sliding_window_view(np.abs(r[1:]), AHEAD).mean(axis=1)
+            out["leverage_effect"] = _corr(r[: len(ahead)], ahead)
+    return out, r
+
+
 def check_of(of: object) -> str:
     """``of`` if it names whose facts to measure (``OF``), else ValueError naming it."""
     if not isinstance(of, str) or of not in OF:
@@ -134,36 +156,24 @@ def facts_of_frame(
     fair = frame["fair"].to_numpy(dtype=np.float64)
     if not (np.all(np.isfinite(last) & (last > 0)) and np.all(np.isfinite(fair) & (fair > 0))):
         raise ValueError("frame: last and fair prices must be positive and finite (no NaN or inf)")
-    if of == "value":
-        own = facts_of_frame(frame.assign(last=fair), k, dt)
-        return {name: v if name in VALUE_FACTS else math.nan for name, v in own.items()}
-    r = _log_returns(last, k)
-    rf = _log_returns(fair, k)
     out: dict[str, float] = dict.fromkeys(MARKET_FACTS, math.nan)
+    own, r = _return_facts(fair if of == "value" else last, k, horizon)
+    out.update(own)
+    if of == "value":
+        return out
 
-    vol, fair_vol = _daily_vol(r, horizon), _daily_vol(rf, horizon)
-    out["daily_vol"], out["fair_daily_vol"] = vol, fair_vol
+    fair_vol = _daily_vol(_log_returns(fair, k), horizon)
+    out["fair_daily_vol"] = fair_vol
     if fair_vol > 0:
-        out["vol_ratio"] = vol / fair_vol
-    elif fair_vol == 0 and vol > 0:
+        out["vol_ratio"] = out["daily_vol"] / fair_vol
+    elif fair_vol == 0 and out["daily_vol"] > 0:
         out["vol_ratio"] = math.inf  # the price moves, its value never does
     if len(r) >= MIN_RETURNS:
-        for lag in RETURN_LAGS:
-            out[f"return_acf_{lag}"] = _acf(r, lag)
-        for lag in ABS_LAGS:
-            out[f"abs_acf_{lag}"] = _acf(np.abs(r), lag)
-        out["kurtosis"] = _kurtosis(r)
-        out["kurtosis_fade"] = out["kurtosis"] - _kurtosis(_log_returns(last, k * FADE))
-        with contextlib.suppress(ValueError):  # too few returns in the tail: NaN
-            out["hill"] = hill_tail_index(r, 0.05)
         # Volume traded over each return's interval: steps (i-1)k+1 .. ik.
         volume = frame["volume"].to_numpy(dtype=np.float64)
         n = len(r)
         per_interval = volume[1 : n * k + 1].reshape(n, k).sum(axis=1)
         out["volume_abs_corr"] = _corr(per_interval, np.abs(r))
-        if n > AHEAD + MIN_RETURNS // 2:
-            ahead = np.lib.stride_tricks.sliding_window_view(np.abs(r[1:]), AHEAD).mean(axis=1)
-            out["leverage_effect"] = _corr(r[: len(ahead)], ahead)
 
     mid = frame["mid"].to_numpy(dtype=np.float64)
     spread = frame["spread"].to_numpy(dtype=np.float64)
