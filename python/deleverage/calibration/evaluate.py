@@ -130,17 +130,15 @@ def target_values(result: Result, targets: Sequence[Target], *, of: str = "price
     from deleverage.analysis import crash_figures, episode_metrics
     from deleverage.analysis.market_facts import check_of
 
+    first = result.scenario.instruments[0].name
+    cache: dict[tuple[Any, ...], dict[str, float]] = {}
     if check_of(of) == "value":
-        first = result.scenario.instruments[0].name
-        cache_v: dict[tuple[Any, ...], dict[str, float]] = {}
         return [
-            _market_value(result, t, t.instrument or first, cache_v, of)
+            _market_value(result, t, t.instrument or first, cache, of)
             if t.kind == "market" and t.fact in VALUE_FACTS and not t.against
             else math.nan
             for t in targets
         ]
-    first = result.scenario.instruments[0].name
-    cache: dict[tuple[Any, ...], dict[str, float]] = {}
     figures: dict[tuple[Any, ...], dict[str, Any]] = {}
     out: list[float] = []
     for target in targets:
