@@ -48,7 +48,7 @@ def peak_mib():
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 rows, path = int(sys.argv[1]), sys.argv[2]
-world = load_preset("default")
+world = load_preset("default-hour")
 scenario = world.with_accounts(rows) if path == "-" else world.replace(accounts_file=path)
 before = peak_mib()
 start = time.perf_counter()
@@ -100,9 +100,9 @@ def _report(benchmark, name: str, scenario: Scenario, path: str) -> None:
 
 
 def test_generated_accounts_baseline(benchmark) -> None:
-    _report(benchmark, "generated", load_preset("default").with_accounts(ROWS), "-")
+    _report(benchmark, "generated", load_preset("default-hour").with_accounts(ROWS), "-")
 
 
 def test_snapshot_from_parquet(benchmark, book_file: Path) -> None:
-    scenario = load_preset("default").replace(accounts_file=str(book_file))
+    scenario = load_preset("default-hour").replace(accounts_file=str(book_file))
     _report(benchmark, "snapshot", scenario, str(book_file))

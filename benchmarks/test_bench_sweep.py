@@ -21,7 +21,7 @@ from .timing import best_seconds
 SEEDS = 12  # 4 leverage caps x 12 seeds = 48 runs (short, for a routine pass)
 RUNS = SEEDS * len(LEVERAGE_CAPS)
 SPACE = {"populations.speculators.params.max_leverage": list(LEVERAGE_CAPS)}
-SCENARIO = short_scenario(load_preset("default"), steps=3600)
+SCENARIO = short_scenario(load_preset("default-hour"), steps=3600)
 rates: dict[str, float] = {}
 
 

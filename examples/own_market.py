@@ -64,7 +64,7 @@ def main(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_book(folder / "book.parquet")
     write_path(folder / "gold_path.csv")
-    world = load_preset("default").replace(targets=(), quiet_window=())
+    world = load_preset("default-hour").replace(targets=(), quiet_window=())
     gold = world.instruments[0]
     # The path replaces the diffusion, its waypoints and its news (a jump could stay on top).
     fundamental = Fundamental(volatility=gold.fundamental.volatility, path="gold_path.csv")

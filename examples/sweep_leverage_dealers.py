@@ -1,7 +1,7 @@
 """How much of the crash is leverage, and how much is dealers leaving?
 
 Sweeps the speculators' leverage cap and the market makers' volatility
-withdrawal limit over the default preset (its 5% fair-value drop at the half
+withdrawal limit over the `default-hour` preset (its 5% fair-value drop at the half
 hour), several seeds per point, and plots the mean maximum drawdown against
 both. Run it from anywhere:
 
@@ -36,7 +36,7 @@ def main() -> int:
         WITHDRAW: [0.25, 0.5, 1.0, 2.0],
     }
     table = deleverage.sweep(
-        load_preset("default"), space, seeds=args.seeds, workers=args.workers, out=args.out
+        load_preset("default-hour"), space, seeds=args.seeds, workers=args.workers, out=args.out
     )
     info = table.attrs["sweep"]
     print(f"{info['runs']} runs, {info['failed']} failed, {info['wall_seconds']:.1f} s")

@@ -21,7 +21,7 @@ DIFFUSION_SIGMA = 0.3  # per year
 @pytest.fixture(scope="session")
 def bare_default() -> Scenario:
     """The default preset without its quiet window and calibration targets."""
-    return load_preset("default").replace(targets=(), quiet_window=())
+    return load_preset("default-hour").replace(targets=(), quiet_window=())
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from deleverage.simulate import build, simulate
 
 @pytest.fixture(scope="module")
 def world() -> Scenario:
-    base = load_preset("default").replace(targets=(), quiet_window=()).with_accounts(200)
+    base = load_preset("default-hour").replace(targets=(), quiet_window=()).with_accounts(200)
     return base.with_steps(2400)
 
 
@@ -116,7 +116,7 @@ def test_the_snapshot_joins_after_the_generated_accounts_in_the_state_it_describ
 
 def test_reading_in_batches_gives_the_table_itself(tmp_path: Path) -> None:
     """``read_accounts`` returns the file's rows in its order, whatever the batch size."""
-    world = load_preset("default")
+    world = load_preset("default-hour")
     frame = _snapshot(500, 5)
     frame.to_parquet(tmp_path / "book.parquet", index=False, row_group_size=60)
     pops = [p.name for p in world.populations]

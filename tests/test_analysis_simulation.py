@@ -20,7 +20,7 @@ SHOCK = 1800.0  # the default preset's jump, seconds
 
 @pytest.fixture(scope="module")
 def base() -> Scenario:
-    return load_preset("default")
+    return load_preset("default-hour")
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,7 @@ def _base():  # type: ignore[no-untyped-def]
         VOL: 0.5,
         SPREAD: 40.0,
     }
-    return apply_paths(load_preset("default").replace(targets=()), fixed)
+    return apply_paths(load_preset("default-hour").replace(targets=()), fixed)
 
 
 def _facts() -> list[Target]:
@@ -386,7 +386,7 @@ def test_spec_file_round_trip_and_outputs(tmp_path: Path) -> None:
 
 def test_tied_parameters_follow_the_free_ones() -> None:
     spec = CalibrationSpec(
-        scenario=load_preset("default").replace(targets=()),
+        scenario=load_preset("default-hour").replace(targets=()),
         parameters=(Parameter("vol", VOL, 0.05, 1.0),),
         tied={"populations.market_makers.params.vol_withdraw": "max(1.0, 6 * vol)"},
         targets=(Target("spread_bps", value=2.0),),
@@ -503,7 +503,7 @@ def _facts_as_targets() -> tuple[Target, ...]:
 def test_no_targets_anywhere_is_refused() -> None:
     with pytest.raises(ValueError, match="targets: none given, and the scenario declares none"):
         CalibrationSpec(
-            scenario=load_preset("default").replace(targets=()),
+            scenario=load_preset("default-hour").replace(targets=()),
             parameters=(Parameter("vol", VOL, 0.05, 1.0),),
         )
 
@@ -512,7 +512,7 @@ def test_a_tied_expression_failing_inside_the_box_fails_the_candidate() -> None:
     """1 / (k - 4) is defined at the box's corners (k = 3, 5) but not at k = 4: that
     candidate fails without a run, and the search goes on."""
     spec = CalibrationSpec(
-        scenario=load_preset("default").replace(targets=()),
+        scenario=load_preset("default-hour").replace(targets=()),
         parameters=(Parameter("k", "populations.market_makers.params.levels", 3, 5, integer=True),),
         tied={"populations.market_makers.params.vol_withdraw": "2 + 1 / (k - 4)"},
         targets=(Target("spread_bps", window=QUIET, value=2.0),),
@@ -537,7 +537,7 @@ def test_failed_candidates_get_the_failure_loss() -> None:
     """A candidate whose runs raise (here: dealers' vol_withdraw tied to 0 at k = 2, which
     the scenario refuses) gets FAILED_LOSS, and the search goes on around it."""
     spec = CalibrationSpec(
-        scenario=load_preset("default").replace(targets=()),
+        scenario=load_preset("default-hour").replace(targets=()),
         parameters=(Parameter("k", "populations.market_makers.params.levels", 1, 3, integer=True),),
         tied={"populations.market_makers.params.vol_withdraw": "abs(k - 2)"},
         targets=(Target("spread_bps", window=QUIET, value=2.0),),

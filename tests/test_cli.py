@@ -29,7 +29,7 @@ def test_run_json_has_the_headline_metrics(capsys: pytest.CaptureFixture[str]) -
         "steps",
     ):
         assert key in out
-    assert out["steps"] == 3600
+    assert out["steps"] == 32_400
     again = _json(capsys, ["run", "--json", "--seed", "2"])
     assert {k: v for k, v in again.items() if k != "wall_seconds"} == {
         k: v for k, v in out.items() if k != "wall_seconds"
@@ -41,7 +41,7 @@ def test_run_scales_accounts_and_reads_toml(tmp_path, capsys: pytest.CaptureFixt
     from deleverage.scenarios import load_preset
 
     path = tmp_path / "world.toml"
-    save_toml(load_preset("default"), path)
+    save_toml(load_preset("default-hour"), path)
     out = _json(capsys, ["run", str(path), "--accounts", "500", "--json"])
     assert out["accounts"] == 500
 
@@ -159,9 +159,9 @@ def test_bench_calibrate_times_one_batch_on_one_and_two_threads(
 ) -> None:
     from deleverage.scenarios import load_preset
 
-    argv = ["bench", "calibrate", "--runs", "3", "--preset", "default", "--scale", "0.3"]
+    argv = ["bench", "calibrate", "--runs", "3", "--preset", "default-hour", "--scale", "0.3"]
     out = _json(capsys, [*argv, "--json"])
-    world = load_preset("default").scaled(0.3)
+    world = load_preset("default-hour").scaled(0.3)
     assert out["runs"] == 3
     assert out["accounts"] == world.total_accounts
     assert out["steps"] == world.clock.steps

@@ -72,7 +72,8 @@ def test_presets_lists_each_presets_size_from_its_file(
         assert rows[name]["description"] == raw.get("description", "")
     assert main(["presets"]) == 0
     text = capsys.readouterr().out
-    assert "default: 1,354 accounts, 1 instrument, 3,600 steps of 1 s (1 h simulated)" in text
+    assert "default: 1,354 accounts, 1 instrument, 32,400 steps of 1 s (9 h simulated)" in text
+    assert "default-hour: 1,354 accounts, 1 instrument, 3,600 steps of 1 s (1 h simulated)" in text
     assert "typical wall times" in text
 
 
@@ -99,7 +100,7 @@ def test_run_set_changes_the_fields_it_names(
     out = tmp_path / "run"
     args = [
         "run",
-        "default",
+        "default-hour",
         "--out",
         str(out),
         "--json",
@@ -115,7 +116,7 @@ def test_run_set_changes_the_fields_it_names(
     assert main(args) == 0
     metrics = _json_out(capsys)
     # The oracle: the same world built by hand.
-    base = load_preset("default")
+    base = load_preset("default-hour")
     pops = list(base.populations)
     spec = pops[0]
     assert spec.name == "speculators"
@@ -230,7 +231,7 @@ def test_scenario_errors_name_the_file_and_the_field(
             "did you mean 'clock'?"
         ),
         # A bad value: the file and the dotted path of the field.
-        _write(tmp_path / "value.toml", default.replace("steps = 3600", "steps = 0", 1)): (
+        _write(tmp_path / "value.toml", default.replace("steps = 32_400", "steps = 0", 1)): (
             f"{tmp_path / 'value.toml'}: clock.steps: must be in [1, 100000000], got 0"
         ),
         "defualt": "scenario: 'defualt' is neither a .toml file nor a preset; did you mean "
@@ -304,15 +305,15 @@ def test_the_library_logger_is_silent_by_default() -> None:
 def test_verbose_says_what_runs_and_quiet_says_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["-v", "run", "--json", "--set", "clock.steps=3000"]) == 0
+    assert main(["-v", "run", "--json", "--set", "clock.steps=30000"]) == 0
     err = capsys.readouterr().err
-    assert err == "deleverage: running default: 1,354 accounts, 3,000 steps of 1 s, seed 0\n"
-    assert main(["run", "-vv", "--json", "--set", "clock.steps=3000"]) == 0
+    assert err == "deleverage: running default: 1,354 accounts, 30,000 steps of 1 s, seed 0\n"
+    assert main(["run", "-vv", "--json", "--set", "clock.steps=30000"]) == 0
     err = capsys.readouterr().err
     assert "deleverage: default: built 1354 accounts in" in err
-    assert main(["run", "--json", "--set", "clock.steps=3000"]) == 0
+    assert main(["run", "--json", "--set", "clock.steps=30000"]) == 0
     assert capsys.readouterr().err == ""
-    assert main(["-q", "run", "--json", "--set", "clock.steps=3000"]) == 0
+    assert main(["-q", "run", "--json", "--set", "clock.steps=30000"]) == 0
     assert capsys.readouterr().err == ""
     with pytest.raises(SystemExit):
         main(["-q", "-v", "run"])

@@ -18,7 +18,7 @@ QUIET = (0.0, 1800.0)
 
 def _world(tmp_path: Path, *targets: Target) -> Path:
     path = tmp_path / "world.toml"
-    save_toml(load_preset("default").replace(targets=targets), path)
+    save_toml(load_preset("default-hour").replace(targets=targets), path)
     return path
 
 
@@ -51,7 +51,7 @@ def test_validate_json_matches_the_python_api(
     world = _world(tmp_path, *targets)
     code = main(["validate", str(world), "--seeds", "2", "--json", "--out", str(tmp_path / "v")])
     printed = json.loads(capsys.readouterr().out)
-    expected = validate(load_preset("default").replace(targets=targets), 2).to_dict()
+    expected = validate(load_preset("default-hour").replace(targets=targets), 2).to_dict()
     assert code == (0 if expected["passed"] else 1)
     assert printed["targets"] == expected["targets"]
     assert printed["targets"][1]["range"] == [0.1, None]
@@ -61,7 +61,7 @@ def test_validate_json_matches_the_python_api(
 
 def test_validate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(_world(tmp_path))]) == 2
-    assert "targets: scenario 'default' declares no [[targets]]" in capsys.readouterr().err
+    assert "targets: scenario 'default-hour' declares no [[targets]]" in capsys.readouterr().err
     assert main(["validate", "nowhere"]) == 2
     assert "neither a .toml file nor a preset" in capsys.readouterr().err
     with pytest.raises(SystemExit):
@@ -87,7 +87,7 @@ def test_validate_keeps_small_populations_whole_when_scaled(
     argv = ["validate", str(world), "--seeds", "2", "--scale", "0.5", "--json"]
     main([*argv, "--keep-accounts-below", "100"])
     printed = json.loads(capsys.readouterr().out)
-    base = load_preset("default").replace(targets=targets)
+    base = load_preset("default-hour").replace(targets=targets)
     expected = validate(base, 2, scale=0.5, keep_accounts_below=100).to_dict()
     assert printed["targets"] == expected["targets"]
     # The 50 value traders keep their number: more accounts than the plain twentieth.

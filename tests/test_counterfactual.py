@@ -36,7 +36,7 @@ LEVER_SHOCKS = (Shock(300, "jump", 0.04), Shock(1800, "jump", -0.06))
 
 @pytest.fixture(scope="module")
 def base() -> Scenario:
-    return load_preset("default")
+    return load_preset("default-hour")
 
 
 def _leverage_world(

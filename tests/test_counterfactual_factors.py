@@ -49,7 +49,7 @@ RULE = MarginRule(initial_rate=0.04, maintenance_rate=0.02)
 
 @pytest.fixture(scope="module")
 def base() -> Scenario:
-    return load_preset("default")
+    return load_preset("default-hour")
 
 
 def _by_name(s: Scenario) -> dict[str, Population]:
@@ -72,7 +72,7 @@ def _others_equal(a: Scenario, b: Scenario, strategy: str) -> None:
 def _multi_asset_world() -> Scenario:
     """Three instruments; speculators trade all three on one cross account, the
     other populations one instrument each (as tests/test_multi_asset.py)."""
-    base = load_preset("default")
+    base = load_preset("default-hour")
     instruments = (
         dc.replace(base.instruments[0], margin=RULE, mark="last"),
         InstrumentSpec("INDEX", 5000.0, tick_size=0.25, lot_size=0.4, margin=RULE, mark="last"),
@@ -328,7 +328,7 @@ def test_cross_margin_splits_portfolios_into_isolated_accounts() -> None:
     assert split.instruments == world.instruments
     assert split.policy == world.policy
     assert isolate_cross_margin(split) is split
-    base = load_preset("default")
+    base = load_preset("default-hour")
     assert isolate_cross_margin(base) is base  # its makers are cross but on one instrument
     # The split world runs, and conserves money.
     result = simulate(split.with_steps(300), 1)

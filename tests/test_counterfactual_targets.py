@@ -34,7 +34,7 @@ def test_the_causes_are_the_counterfactual_factors() -> None:
 
 
 def test_a_figure_against_a_cause_is_the_difference_of_two_runs() -> None:
-    world = load_preset("default").replace(targets=())
+    world = load_preset("default-hour").replace(targets=())
     v = validate(world, len(SEEDS), targets=TARGETS, workers=2, progress=False)
     assert v.errors == (None,) * len(SEEDS)
     for k, seed in enumerate(SEEDS):
@@ -51,14 +51,14 @@ def test_a_figure_against_a_cause_is_the_difference_of_two_runs() -> None:
 
 
 def test_against_round_trips_through_toml() -> None:
-    world = load_preset("default").replace(targets=TARGETS)
+    world = load_preset("default-hour").replace(targets=TARGETS)
     assert from_toml_str(to_toml_str(world)).targets == TARGETS
     assert "against" not in to_toml_str(world.replace(targets=TARGETS[:1]))
 
 
 @pytest.mark.parametrize("cause", COUNTERFACTUAL_CAUSES)
 def test_every_cause_names_a_factor_validate_can_run(cause: str) -> None:
-    world = load_preset("default").replace(targets=())
+    world = load_preset("default-hour").replace(targets=())
     target = Target("run.max_drawdown", range=(-1.0, 1.0), against=cause)
     v = validate(world, 1, targets=[target], workers=1, progress=False)
     assert v.errors == (None,)

@@ -23,7 +23,7 @@ pytest.importorskip("cryptography")  # Security.temporary() makes its certificat
 
 from distributed.security import Security  # noqa: E402
 
-TINY = short_scenario(load_preset("default"), steps=150, accounts=150)
+TINY = short_scenario(load_preset("default-hour"), steps=150, accounts=150)
 SPACE = {"populations.speculators.params.max_leverage": [5.0, 20.0]}
 
 

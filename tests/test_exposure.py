@@ -12,7 +12,7 @@ from deleverage.simulate import simulate
 
 @pytest.fixture(scope="module")
 def result():
-    return simulate(load_preset("default"), seed=2)
+    return simulate(load_preset("default-hour"), seed=2)
 
 
 def test_exposure_gives_each_population_its_leverage(result) -> None:

@@ -27,7 +27,7 @@ BAND = 0.002
 
 
 def _world(half_life: float, band: float = 0.0):  # type: ignore[no-untyped-def]
-    s = load_preset("default").replace(targets=())
+    s = load_preset("default-hour").replace(targets=())
     policy = dataclasses.replace(s.policy, fund_unwind_half_life=half_life, fund_unwind_band=band)
     return s.replace(policy=policy)
 

@@ -36,14 +36,14 @@ def test_a_step_outside_the_clock_range_is_refused(dt: float) -> None:
 def test_the_engine_refuses_a_step_python_did_not_check() -> None:
     """The engine checks dt itself (a scenario built around the Python check): a
     ValueError, not a division by zero or a buffer of 10^302 entries."""
-    rigged = load_preset("default").replace(targets=(), quiet_window=()).with_steps(10)
+    rigged = load_preset("default-hour").replace(targets=(), quiet_window=()).with_steps(10)
     object.__setattr__(rigged.clock, "dt", 1e-300)
     with pytest.raises(ValueError, match=r"dt: must be in \[0.001, 86400\] seconds"):
         build(rigged, 0)
 
 
 def test_the_smallest_step_runs_in_bounded_memory() -> None:
-    world = load_preset("default").replace(targets=(), quiet_window=(), episode=None)
+    world = load_preset("default-hour").replace(targets=(), quiet_window=(), episode=None)
     world = world.replace(
         clock=Clock(dt=MIN_DT, steps=10),
         instruments=tuple(

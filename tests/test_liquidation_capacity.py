@@ -27,7 +27,7 @@ CAPACITY = 20_000.0
 
 
 def _world(capacity: float = math.inf, priority: str = "account") -> Scenario:
-    s = load_preset("default").replace(targets=(), liquidation_priority=priority)
+    s = load_preset("default-hour").replace(targets=(), liquidation_priority=priority)
     inst = dataclasses.replace(s.instruments[0], liquidation_capacity=capacity)
     return s.replace(instruments=(inst, *s.instruments[1:]))
 
@@ -85,12 +85,12 @@ def test_a_capacity_never_reached_changes_nothing(runs: dict[str, Result]) -> No
 
 
 def test_bad_settings_name_the_field() -> None:
-    inst = load_preset("default").instruments[0]
+    inst = load_preset("default-hour").instruments[0]
     for bad in (0.0, -1.0, math.nan):
         with pytest.raises(ValueError, match=r"^liquidation_capacity: "):
             dataclasses.replace(inst, liquidation_capacity=bad)
     with pytest.raises(ValueError, match=r"^liquidation_priority: must be one of"):
-        load_preset("default").replace(liquidation_priority="fifo")
+        load_preset("default-hour").replace(liquidation_priority="fifo")
 
 
 def test_scaled_scales_the_capacity_with_the_fund() -> None:

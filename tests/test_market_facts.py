@@ -597,7 +597,7 @@ def test_facts_of_frame_never_raises_on_positive_paths(frame, k, dt):
 @pytest.fixture(scope="module")
 def default_run():
     # without the preset's own quiet window: the default one ends at the jump (step 1800)
-    scenario = load_preset("default").replace(quiet_window=(), targets=())
+    scenario = load_preset("default-hour").replace(quiet_window=(), targets=())
     return simulate(scenario, 0, progress=False)
 
 

@@ -40,7 +40,7 @@ def _world(
     """Three instruments of similar lot value; speculators 10-25x long whatever
     rallies, trading all three on one account (cross) or one account per
     instrument (isolated); the others trade one instrument each."""
-    base = load_preset("default")
+    base = load_preset("default-hour")
     gold_shocks = (Shock(300, "jump", 0.03), Shock(1800, "jump", crash)) if crash else ()
     rally = (Shock(300, "jump", 0.03),)
     instruments = (

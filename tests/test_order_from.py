@@ -30,7 +30,7 @@ SEEDS = range(8)
 
 
 def _world(side: str, order_from: str) -> Scenario:
-    s = load_preset("default").replace(targets=(), order_from=order_from)
+    s = load_preset("default-hour").replace(targets=(), order_from=order_from)
     pops = []
     for p in s.populations:
         if p.name == "value":
@@ -83,7 +83,7 @@ def test_one_sided_traders_stay_on_their_side_when_orders_count_resting_fills(
 
 
 def test_the_default_sizes_orders_from_the_opening_position() -> None:
-    s = load_preset("default")
+    s = load_preset("default-hour")
     assert s.order_from == "opening"
     assert simulate(s, 3).series.equals(simulate(s.replace(order_from="opening"), 3).series)
     counted = simulate(s.replace(order_from="current"), 3)
@@ -101,7 +101,7 @@ def test_counting_resting_fills_is_deterministic_on_any_threads() -> None:
 
 
 def test_order_from_round_trips_and_bad_values_name_the_field() -> None:
-    s = load_preset("default").replace(order_from="current")
+    s = load_preset("default-hour").replace(order_from="current")
     assert from_toml_str(to_toml_str(s)).order_from == "current"
     with pytest.raises(ValueError, match=r"^order_from: must be one of opening, current"):
         s.replace(order_from="latest")

@@ -28,7 +28,7 @@ DIP = 0.0005
 def _world(**changes: dict[str, object]) -> Scenario:
     """The default world with each named population's params replaced; its
     holders decide every half minute, so that some of them meet a dip."""
-    s = load_preset("default").replace(targets=())
+    s = load_preset("default-hour").replace(targets=())
     pops = []
     for p in s.populations:
         assert p.params is not None

@@ -32,7 +32,7 @@ SCALARS = ("seed", "steps_done", "wall_seconds", "messages", "decisions", "conse
 def two_instruments() -> Scenario:
     """The default world plus an index (named with a '/') that speculators trade on
     one cross-margined account, and a volatility trigger on gold that fires."""
-    base = load_preset("default")
+    base = load_preset("default-hour")
     by = {p.name: p for p in base.populations}
     index = InstrumentSpec(
         "XAU/USD", 5000.0, tick_size=0.25, lot_size=0.4, fundamental=Fundamental(volatility=0.2)
@@ -56,7 +56,7 @@ def two_instruments() -> Scenario:
 
 @pytest.fixture(scope="module")
 def single() -> Result:
-    return simulate(load_preset("default"), seed=1)
+    return simulate(load_preset("default-hour"), seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_multi_instrument_round_trip_with_trades(multi_with_trades: Result, tmp_
 
 
 def test_empty_liquidation_log_and_empty_trade_log_round_trip(tmp_path: Path) -> None:
-    r = simulate(load_preset("default").with_steps(40), seed=0, trade_log=True)
+    r = simulate(load_preset("default-hour").with_steps(40), seed=0, trade_log=True)
     assert len(r.liquidations) == 0
     r.save(tmp_path)
     assert_same_result(r, Result.load(tmp_path))

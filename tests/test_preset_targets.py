@@ -23,6 +23,7 @@ SMALL = {
     "crypto-cascade-2025": 0.3,
     "dash-for-cash-2020": 0.1,
     "default": 1.0,
+    "default-hour": 1.0,
     "default-day": 0.2,
     "gold-2026": 0.02,
     "leverage-cycle": 1.0,

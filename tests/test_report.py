@@ -45,7 +45,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def single() -> Result:
-    return simulate(load_preset("default"), seed=1)
+    return simulate(load_preset("default-hour"), seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_report_of_a_loaded_result_is_the_same(single: Result, tmp_path: Path) -
 
 
 def test_several_instruments_a_short_run_and_a_fixed_rule(tmp_path: Path) -> None:
-    base = load_preset("default")
+    base = load_preset("default-hour")
     by = {p.name: p for p in base.populations}
     fixed = MarginRule(initial_rate=0.1, maintenance="fixed", amount_per_lot=150.0)
     silver = InstrumentSpec("SILVER", 30.0, tick_size=0.01, lot_size=50.0, margin=fixed)
@@ -218,7 +218,7 @@ def test_margin_timeline_is_the_known_step_function(single: Result) -> None:
 
 
 def test_margin_timeline_of_a_run_whose_trigger_fired() -> None:
-    base = load_preset("default")
+    base = load_preset("default-hour")
     hike = MarginRule(initial_rate=0.2, maintenance_rate=0.12)
     trigger = VolatilityTrigger("GOLD", 60, 0.3, hike)
     world = base.replace(policy=dc.replace(base.policy, volatility_triggers=(trigger,)))

@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def one() -> Result:
-    return simulate(load_preset("default"), seed=1, progress=False)
+    return simulate(load_preset("default-hour"), seed=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_repr_is_one_short_line_of_headline_figures(one: Result) -> None:
     )
     assert "\n" not in text
     assert len(text) < 200
-    assert text.startswith("<Result 'default' seed 1: 1,354 accounts, 3,600 steps of 1 s; ")
+    assert text.startswith("<Result 'default-hour' seed 1: 1,354 accounts, 3,600 steps of 1 s; ")
     assert f"max drawdown {_drawdown(last):.2%}" in text
     assert f"{liquidated:,} accounts liquidated" in text
     assert "interrupted" not in text
@@ -109,4 +109,4 @@ def test_plot_returns_the_dashboard_outside_pyplot(one: Result) -> None:
     assert plt.get_fignums() == before  # no window, nothing left open
     drawn = [ax for ax in fig.axes if ax.axison]
     assert len(drawn) >= 5
-    assert fig.get_suptitle().startswith("default: seed 1, 1,354 accounts")
+    assert fig.get_suptitle().startswith("default-hour: seed 1, 1,354 accounts")

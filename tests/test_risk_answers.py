@@ -249,7 +249,7 @@ def test_largest_drawdown_window_against_every_pair(ticks: list[int]) -> None:
 
 
 def test_event_is_the_episode_else_the_drawdown_else_at() -> None:
-    sc = load_preset("default")
+    sc = load_preset("default-hour")
     dt = sc.clock.dt
     x = np.full(sc.clock.steps, 100.0)
     x[1000:1300] = np.linspace(100.0, 80.0, 300)

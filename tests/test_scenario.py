@@ -943,7 +943,7 @@ def test_round_trip_edge_values() -> None:
 
 
 def default_doc() -> dict[str, Any]:
-    return tomllib.loads(to_toml_str(load_preset("default")))
+    return tomllib.loads(to_toml_str(load_preset("default-hour")))
 
 
 def _set(doc: dict[str, Any], path: list[str | int], value: Any) -> None:
@@ -1131,7 +1131,7 @@ def test_invalid_toml_syntax() -> None:
 
 
 def test_with_accounts_default() -> None:
-    s = load_preset("default")
+    s = load_preset("default-hour")
     for n in (10, 100, 1354, 5000, 1_000_000, 100_000_000):
         t = s.with_accounts(n)
         assert t.total_accounts == n
@@ -1187,10 +1187,10 @@ def test_with_accounts_property(s: Scenario, n: int) -> None:
 # ---------------------------------------------------------------- presets
 
 
-def test_default_preset() -> None:
-    assert "default" in PRESETS
-    s = load_preset("default")
-    assert s.name == "default"
+def test_default_hour_preset() -> None:
+    assert "default-hour" in PRESETS
+    s = load_preset("default-hour")
+    assert s.name == "default-hour"
     g = s.instrument("GOLD")
     assert (g.start_price, g.tick_size, g.lot_size, g.mark) == (2000.0, 0.1, 1.0, "median")
     assert g.start_ticks == 20_000
@@ -1237,6 +1237,48 @@ def test_default_preset() -> None:
     assert change.margin.maintenance == "percent"
     assert change.margin.maintenance_rate == 0.08
     assert from_toml_str(to_toml_str(s)) == s
+
+
+def test_default_preset_is_the_hours_world_after_eight_quiet_hours() -> None:
+    # `default` is `default-hour` with its news eight hours later (27,000 s more), an
+    # hour after the drop rather than half an hour, and the populations that hold a
+    # price to its value over hours; nothing else differs.
+    hour, day = load_preset("default-hour"), load_preset("default")
+    later = 27_000
+    assert day.name == "default"
+    assert day.clock == Clock(dt=1.0, steps=1800 + later + 3600)
+    assert day.quiet_window == (0.0, 1800.0 + later)
+    g_hour, g = hour.instrument("GOLD"), day.instrument("GOLD")
+    assert g.fundamental == dataclasses.replace(
+        g_hour.fundamental,
+        vol_of_vol=1.0,
+        shocks=(Shock(1800 + later, "jump", -0.05),),
+        waypoints=(Waypoint(900 + later, 2000.0), Waypoint(1799 + later, 2004.0)),
+    )
+    assert dataclasses.replace(g, fundamental=g_hour.fundamental) == g_hour
+    (change,) = day.policy.margin_changes
+    assert change == dataclasses.replace(hour.policy.margin_changes[0], step=2400 + later)
+    by_name = {p.name: p for p in day.populations}
+    spec = by_name["speculators"]
+    assert spec.activity == 0.5  # a decision every two hours
+    value = by_name["value"]
+    assert value.cash == Distribution.lognormal(100_000_000.0, 0.3)
+    assert (value.params.aggressiveness, value.params.vol_reference, value.params.vol_exit) == (
+        30.0,
+        1.0,
+        3.0,
+    )
+    assert by_name["market_makers"].params.vol_withdraw == 3.0
+    changed = {
+        "speculators": dict(activity=spec.activity),
+        "value": dict(cash=value.cash, params=value.params),
+        "market_makers": dict(params=by_name["market_makers"].params),
+    }
+    assert day.populations == tuple(
+        dataclasses.replace(p, **changed.get(p.name, {})) for p in hour.populations
+    )
+    assert day.total_accounts == hour.total_accounts == 1354
+    assert from_toml_str(to_toml_str(day)) == day
 
 
 def test_unknown_preset_lists_available() -> None:
@@ -1349,7 +1391,7 @@ def test_scaled_keeping_the_big_accounts_of_gold_2026() -> None:
 
 
 def test_scaled_errors_and_identity() -> None:
-    s = load_preset("default")
+    s = load_preset("default-hour")
     assert s.scaled(1.0) == s
     for bad in (0.0, -1.0, NAN, INF, 1e4):
         with pytest.raises(ValueError, match=r"^fraction:"):

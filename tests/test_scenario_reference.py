@@ -60,7 +60,7 @@ BASE: dict[type, dict[str, Any]] = {
 
 def _build(cls: type, name: str, value: Any) -> None:
     if cls is Scenario:
-        load_preset("default").replace(**{name: value})
+        load_preset("default-hour").replace(**{name: value})
     else:
         cls(**{**BASE.get(cls, {}), name: value})
 

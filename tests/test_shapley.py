@@ -107,7 +107,7 @@ def test_trailing_axes_are_seeds() -> None:
 
 @pytest.fixture(scope="module")
 def small():  # type: ignore[no-untyped-def]
-    return load_preset("default").with_accounts(400)
+    return load_preset("default-hour").with_accounts(400)
 
 
 def test_simulated_values_add_up_to_the_whole_move(small) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +152,7 @@ def test_cli_shapley(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     from deleverage.scenario import save_toml
 
     path = tmp_path / "w.toml"
-    save_toml(load_preset("default").with_accounts(300), path)
+    save_toml(load_preset("default-hour").with_accounts(300), path)
     out = tmp_path / "shap"
     argv = ["counterfactual", str(path), "--shapley", "--factor", "leverage", "news"]
     argv += ["--seeds", "2", "--workers", "1", "--json", "--out", str(out)]

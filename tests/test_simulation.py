@@ -23,7 +23,7 @@ from deleverage.simulate import simulate
 
 @pytest.fixture(scope="module")
 def base() -> Scenario:
-    return load_preset("default")
+    return load_preset("default-hour")
 
 
 def _pops(s: Scenario, *names: str):

@@ -44,7 +44,7 @@ LIQ_FIELDS = (
 @pytest.fixture(scope="module")
 def world() -> Scenario:
     """The default world with a second instrument (SILVER) and a small insurance fund."""
-    base = load_preset("default").replace(targets=(), quiet_window=())
+    base = load_preset("default-hour").replace(targets=(), quiet_window=())
     gold = base.instruments[0]
     silver = dataclasses.replace(gold, name="SILVER", start_price=30.0, tick_size=0.01)
     return base.replace(instruments=(gold, silver), insurance_fund=2_000.0)
@@ -416,7 +416,7 @@ def test_a_forced_seller_bracket_is_confirmed_by_runs_of_its_own() -> None:
     from deleverage.data.stress import forced_trader
     from deleverage.simulate import build
 
-    world = load_preset("default").replace(targets=(), quiet_window=())
+    world = load_preset("default-hour").replace(targets=(), quiet_window=())
     found = forced_trader(world, 1880.0, seed=1, over=300.0, tolerance=0.0)
     assert found.lots is not None
     assert found.side == "sell"
@@ -443,7 +443,7 @@ def test_a_forced_seller_bracket_is_confirmed_by_runs_of_its_own() -> None:
 def test_forced_orders_are_checked() -> None:
     from deleverage.simulate import build
 
-    sim, _ = build(load_preset("default"), seed=0)
+    sim, _ = build(load_preset("default-hour"), seed=0)
     with pytest.raises(ValueError, match="step: must be a step of the run"):
         sim.schedule_forced_order(10**6, 0, -5)
     with pytest.raises(ValueError, match="lots: must be non-zero"):

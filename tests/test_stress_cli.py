@@ -107,7 +107,16 @@ def test_bench_stress_small(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_a_forced_seller_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["stress", "default", "--with-agents", "--forced-to", "1880", "--seed", "1", "--json"]
+    args = [
+        "stress",
+        "default-hour",
+        "--with-agents",
+        "--forced-to",
+        "1880",
+        "--seed",
+        "1",
+        "--json",
+    ]
     assert main(args) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["side"] == "sell"
@@ -123,7 +132,7 @@ def test_a_scenario_with_an_accounts_file_is_stressed_on_it(
     from deleverage.scenario import save_toml
     from deleverage.scenarios import load_preset
 
-    save_toml(load_preset("default").replace(accounts_file=book.name), book.parent / "s.toml")
+    save_toml(load_preset("default-hour").replace(accounts_file=book.name), book.parent / "s.toml")
     assert main(["stress", str(book.parent / "s.toml"), "--shock", "-8%", "--json"]) == 0
     from_scenario = json.loads(capsys.readouterr().out)["rows"]
     assert main(["stress", str(book), "--scenario", "default", "--shock", "-8%", "--json"]) == 0

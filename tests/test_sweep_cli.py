@@ -32,7 +32,7 @@ populations.speculators.params.max_leverage = [5.0, 20.0]
 
 @pytest.fixture
 def spec_dir(tmp_path: Path) -> Path:
-    world = short_scenario(load_preset("default"), steps=150, accounts=150)
+    world = short_scenario(load_preset("default-hour"), steps=150, accounts=150)
     save_toml(world, tmp_path / "world.toml")
     (tmp_path / "grid.toml").write_text(GRID_SPEC)
     return tmp_path

@@ -21,7 +21,7 @@ from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps import METRICS, apply_paths, read_sweep, run_seed, series_path, sweep
 
-TINY = short_scenario(load_preset("default"), steps=200, accounts=150)
+TINY = short_scenario(load_preset("default-hour"), steps=200, accounts=150)
 SPACE = {
     "populations.speculators.params.max_leverage": [5.0, 20.0],
     "populations.market_makers.params.vol_withdraw": [0.5, 2.0],

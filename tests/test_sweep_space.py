@@ -26,7 +26,7 @@ from deleverage.sweeps import (
 from deleverage.sweeps.paths import parse_path
 from deleverage.sweeps.seeds import SeedPlan
 
-BASE = load_preset("default")
+BASE = load_preset("default-hour")
 
 
 # ---------------------------------------------------------------- spaces

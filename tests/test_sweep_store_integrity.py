@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from deleverage.scenarios import load_preset
 from deleverage.sweeps import read_sweep, sweep
 
-BASE = load_preset("default").with_steps(40)
+BASE = load_preset("default-hour").with_steps(40)
 SPACE = {"populations.speculators.params.max_leverage": [5.0, 20.0]}
 SEEDS = 3
 RUNS = 2 * SEEDS

@@ -320,7 +320,7 @@ def test_engine_check_books_against_book_execute() -> None:
 
 @pytest.fixture(scope="module")
 def world():
-    return load_preset("default")
+    return load_preset("default-hour")
 
 
 def test_simulation_readers_against_run(world) -> None:

@@ -23,7 +23,7 @@ PARALLEL_GATHER = 256
 
 
 def _world():  # type: ignore[no-untyped-def]
-    return load_preset("default").scaled(SCALE).replace(targets=())
+    return load_preset("default-hour").scaled(SCALE).replace(targets=())
 
 
 def _arrays(sim: _core.Simulation) -> list[np.ndarray]:
@@ -130,7 +130,7 @@ def test_each_preset_on_two_threads_is_the_same(preset: str, scale: float) -> No
 
 
 def test_simulate_passes_threads_through() -> None:
-    world = load_preset("default").replace(targets=())
+    world = load_preset("default-hour").replace(targets=())
     a = simulate(world, 4, progress=False)
     b = simulate(world, 4, progress=False, threads=2)
     assert a.series.equals(b.series)
@@ -139,7 +139,7 @@ def test_simulate_passes_threads_through() -> None:
 
 @pytest.mark.parametrize("threads", [0, -1, 65])
 def test_bad_threads_names_the_field(threads: int) -> None:
-    world = load_preset("default").replace(targets=())
+    world = load_preset("default-hour").replace(targets=())
     with pytest.raises(ValueError, match=r"threads: must be in \[1, 64\]"):
         simulate(world, 0, progress=False, threads=threads)
     sim, _ = build(world, 0)
@@ -149,7 +149,7 @@ def test_bad_threads_names_the_field(threads: int) -> None:
 
 
 def test_threads_must_be_an_integer() -> None:
-    world = load_preset("default").replace(targets=())
+    world = load_preset("default-hour").replace(targets=())
     for bad in (2.0, True, "2"):
         with pytest.raises(TypeError, match="threads: must be an integer"):
             simulate(world, 0, progress=False, threads=bad)  # type: ignore[arg-type]

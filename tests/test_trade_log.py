@@ -20,7 +20,7 @@ from deleverage.simulate import build, simulate
 @pytest.fixture(scope="module")
 def crash():
     """The default world with a deep shock, so liquidation orders trade too."""
-    base = load_preset("default")
+    base = load_preset("default-hour")
     inst = base.instruments[0]
     shocks = (dc.replace(inst.fundamental.shocks[0], value=-0.12),)
     deep = dc.replace(inst, fundamental=dc.replace(inst.fundamental, shocks=shocks))

@@ -30,7 +30,7 @@ SEEDS = (0, 1, 2, 3)
 def bare_default() -> Scenario:
     """The default preset (a 5% jump at step 1800 of 1 s) without its own quiet window
     and targets: these tests choose theirs."""
-    return load_preset("default").replace(quiet_window=(), targets=())
+    return load_preset("default-hour").replace(quiet_window=(), targets=())
 
 
 TARGETS = (
@@ -306,7 +306,7 @@ def test_to_dict_is_strict_json(validation):
     d = validation.to_dict()
     text = json.dumps(d, allow_nan=False)
     back = json.loads(text)
-    assert back["scenario"] == "default"
+    assert back["scenario"] == "default-hour"
     assert back["accounts"] == 1354
     assert back["seeds"] == list(SEEDS)
     assert back["passed"] is False
@@ -451,10 +451,10 @@ def test_validate_bad_input(scenario):
     with pytest.raises(TypeError, match=r"scale: must be a number, got str"):
         validate(scenario, 1, scale="1", targets=one)
     with pytest.raises(
-        ValueError, match=r"targets: scenario 'default' declares no \[\[targets\]\] and none"
+        ValueError, match=r"targets: scenario 'default-hour' declares no \[\[targets\]\] and none"
     ):
         validate(scenario, 1)
-    with pytest.raises(ValueError, match=r"targets: scenario 'default' declares no"):
+    with pytest.raises(ValueError, match=r"targets: scenario 'default-hour' declares no"):
         validate(scenario.replace(targets=TARGETS[:1]), 1, targets=[])
     with pytest.raises(TypeError, match=r"scenario: must be a Scenario, got dict"):
         validate({"name": "default"}, 1, targets=one)

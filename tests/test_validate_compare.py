@@ -26,7 +26,7 @@ SEEDS = (0, 1, 2)
 
 @pytest.fixture(scope="module")
 def worlds() -> tuple[Scenario, Scenario]:
-    after = load_preset("default")
+    after = load_preset("default-hour")
     # Before: dealers eight ticks wide, and none of its own targets (the after
     # world's are what both are judged by).
     before = apply_paths(after, {"populations.market_makers.params.base_spread_ticks": 8})
@@ -108,12 +108,12 @@ def test_bad_worlds_are_named(worlds: tuple[Scenario, Scenario]) -> None:
         compare("default", after, 1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="after: must be a Scenario, got NoneType"):
         compare(before, None, 1)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="after: scenario 'default' declares no"):
+    with pytest.raises(ValueError, match="after: scenario 'default-hour' declares no"):
         compare(after, before, 1)
     # Targets on an instrument the before world does not trade are refused by name.
     with pytest.raises(
         ValueError,
-        match=r"before: the targets of 'default' do not fit 'leverage-cycle': "
+        match=r"before: the targets of 'default-hour' do not fit 'leverage-cycle': "
         r"targets\[0\]\.instrument: unknown instrument 'GOLD'; known: ASSET",
     ):
         compare(load_preset("leverage-cycle"), after, 1)

@@ -29,7 +29,7 @@ QUIET = 1800  # the default preset's quiet half hour, in steps of 1 s
 
 
 def bare_default() -> Scenario:
-    return load_preset("default").replace(quiet_window=(), targets=())
+    return load_preset("default-hour").replace(quiet_window=(), targets=())
 
 
 TARGETS = (
@@ -230,7 +230,7 @@ def test_the_command_line_shows_the_value_column_and_the_shared_failures(
     tight = Target("spread_bps", range=(0.0, 1e-6))
     fine = Target("run.max_drawdown", range=(0.0, 1.0))
     path = tmp_path / "world.toml"
-    save_toml(load_preset("default").replace(targets=(impossible, tight, fine)), path)
+    save_toml(load_preset("default-hour").replace(targets=(impossible, tight, fine)), path)
     assert main(["validate", str(path), "--seeds", "2"]) == 1
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if "pass" in line and "target" in line)
@@ -244,7 +244,7 @@ def test_the_command_line_shows_the_value_column_and_the_shared_failures(
     printed = json.loads(capsys.readouterr().out)
     assert printed["value_failures"] == [impossible.label("GOLD")]
     # without a fact of returns among the targets there is no value column
-    save_toml(load_preset("default").replace(targets=(tight, fine)), path)
+    save_toml(load_preset("default-hour").replace(targets=(tight, fine)), path)
     assert main(["validate", str(path), "--seeds", "2"]) == 1
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if "pass" in line and "target" in line)

@@ -36,7 +36,7 @@ SEEDS = range(3)
 
 
 def _world(vol_horizon: float) -> Scenario:
-    s = load_preset("default").replace(targets=())
+    s = load_preset("default-hour").replace(targets=())
     base = "populations.value.params."
     return apply_paths(
         s,

@@ -40,7 +40,7 @@ class StressBench:
 
 def bench_world() -> Scenario:
     """The default world's GOLD, with an insurance fund of 1e9."""
-    return load_preset("default").replace(insurance_fund=1e9)
+    return load_preset("default-hour").replace(insurance_fund=1e9)
 
 
 def book(n: int, seed: int = 1) -> AccountSnapshot:

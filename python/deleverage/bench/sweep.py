@@ -110,7 +110,7 @@ def bench_sweep(
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: must be an integer >= {low}, got {value!r}")
     start = time.perf_counter()
-    scenario = short_scenario(load_preset("default"), steps, accounts)
+    scenario = short_scenario(load_preset("default-hour"), steps, accounts)
     seeds = -(-runs // len(LEVERAGE_CAPS))
     total = seeds * len(LEVERAGE_CAPS)
     configs: dict[str, dict[str, Any]] = {"1": {"workers": 1}, "2": {"workers": 2}}

@@ -766,7 +766,7 @@ From Python:
 from deleverage.scenario import load_toml, save_toml, to_toml_str
 from deleverage.scenarios import load_preset
 
-world = load_preset("default")
+world = load_preset("default-hour")
 world = world.replace(name="my-world", insurance_fund=0.0)
 save_toml(world, "my-world.toml")        # the whole scenario, every table
 again = load_toml("my-world.toml")       # validated as it is read

@@ -29,7 +29,8 @@ def load_preset(name: str) -> Scenario:
 #: Typical wall time of one run of each preset, seconds, on 2 cores (measured once, when
 #: the preset was written; ``deleverage presets`` says so). A preset missing here has none.
 TYPICAL_WALL_SECONDS: dict[str, float] = {
-    "default": 0.02,
+    "default": 0.1,
+    "default-hour": 0.02,
     "default-day": 0.5,
     "gold-2026": 38.0,
     "crypto-cascade-2025": 2.5,
