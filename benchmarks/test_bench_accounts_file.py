@@ -1,6 +1,6 @@
-"""Loading a snapshot of accounts: ``build()`` of the default world joined by a 1M-row
+"""Loading a snapshot of accounts: ``build()`` of the default-hour world joined by a 1M-row
 Parquet book (``Scenario.accounts_file``), against the baseline in the same run, the
-default world with as many generated accounts.
+default-hour world with as many generated accounts.
 
 Rates (rows/s of ``build()``) come from pytest-benchmark in this process; the peak
 memory of each case from a fresh process (its resident high-water mark, VmHWM: the

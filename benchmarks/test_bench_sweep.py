@@ -1,4 +1,4 @@
-"""Sweep benchmarks: small runs of the default preset with 1 and 2 worker threads, and
+"""Sweep benchmarks: small runs of the default-hour preset with 1 and 2 worker threads, and
 through a Dask LocalCluster of 2 worker processes (1 thread each).
 
 Run with ``python -m pytest benchmarks``; runs/s, the 2-thread scaling and Dask's

@@ -1,4 +1,4 @@
-"""Worlds many tests build: the default preset stripped of what a test chooses itself.
+"""Worlds many tests build: the default-hour preset stripped of what a test chooses itself.
 
 Scenarios are frozen, so a session-scoped world is shared safely; a test changes
 its copy with ``replace``, ``with_steps`` or ``with_accounts``.
@@ -20,13 +20,13 @@ DIFFUSION_SIGMA = 0.3  # per year
 
 @pytest.fixture(scope="session")
 def bare_default() -> Scenario:
-    """The default preset without its quiet window and calibration targets."""
+    """The default-hour preset without its quiet window and calibration targets."""
     return load_preset("default-hour").replace(targets=(), quiet_window=())
 
 
 @pytest.fixture(scope="session")
 def diffusion_world(bare_default: Scenario) -> Callable[..., Scenario]:
-    """``diffusion_world(steps, **fundamental)``: the bare default world with 60 accounts,
+    """``diffusion_world(steps, **fundamental)``: the bare default-hour world with 60 accounts,
     no margin changes, and GOLD's fair value a plain diffusion of ``DIFFUSION_SIGMA``
     (no news, no waypoints, constant volatility) unless ``fundamental`` says otherwise."""
     base = bare_default.with_accounts(60)

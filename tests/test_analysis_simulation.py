@@ -1,4 +1,4 @@
-"""The analysis functions on real runs of the default preset."""
+"""The analysis functions on real runs of the default-hour preset."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from deleverage.scenario import Distribution, Scenario
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
-SHOCK = 1800.0  # the default preset's jump, seconds
+SHOCK = 1800.0  # the default-hour preset's jump, seconds
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def run(base: Scenario) -> Result:
 
 
 def _capped(base: Scenario) -> Scenario:
-    """The default world with the speculators held to 1x: no leverage, no cascade."""
+    """The default-hour world with the speculators held to 1x: no leverage, no cascade."""
     spec = base.populations[0]
     params = dc.replace(spec.params, target_leverage=Distribution.fixed(1.0), max_leverage=1.0)
     return dc.replace(base, populations=(dc.replace(spec, params=params), *base.populations[1:]))

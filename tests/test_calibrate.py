@@ -47,7 +47,7 @@ QUIET = (0.0, 1800.0)
 
 
 def _base():  # type: ignore[no-untyped-def]
-    """The default world at a constant fair volatility (no clustered news, no waypoints:
+    """The default-hour world at a constant fair volatility (no clustered news, no waypoints:
     half an hour of four seeds cannot pin a stochastic volatility's level to 20%), with
     dealers who quote two ticks wide around a blend of fair value and trades, so that
     the quiet spread answers smoothly to their spread factor."""

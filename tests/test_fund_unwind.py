@@ -84,10 +84,10 @@ def test_without_unwinding_the_fund_holds_and_never_trades() -> None:
 
 
 def _dealers_following_trades(world):  # type: ignore[no-untyped-def]
-    """The default world with dealers who quote two ticks wide around a blend of
+    """The default-hour world with dealers who quote two ticks wide around a blend of
     value and this book's trades (the preset's dealers before they quoted one tick
     around value and its basis): their quotes follow the fund's sales down. Dealers
-    quoting around value absorb them near value instead: in the default preset the
+    quoting around value absorb them near value instead: in the default-hour preset the
     low is deeper with the unwinding in only 2 of seeds 0-7 (6 of 8 here)."""
     makers = "populations.market_makers.params"
     settings_ = {

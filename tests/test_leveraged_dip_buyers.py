@@ -28,7 +28,7 @@ CASH = 50_000.0
 
 
 def _world(leverage: float) -> Scenario:
-    """The default world whose holders hold the same cash, decide every half
+    """The default-hour world whose holders hold the same cash, decide every half
     minute and buy half of their buying power on a 1% dip (the 5% drop)."""
     s = load_preset("default-hour").replace(targets=())
     pops = []

@@ -616,7 +616,7 @@ def test_market_facts_shape_and_default_quiet_window(default_run):
     assert list(out.columns) == list(MARKET_FACTS)
     assert list(out.index.names) == ["instrument", "horizon"]
     assert list(out.index) == [("GOLD", 300.0), ("GOLD", 3600.0)]
-    # the default preset jumps at step 1800 (dt 1 s): quiet before it
+    # the default-hour preset jumps at step 1800 (dt 1 s): quiet before it
     assert scenario.quiet_span() == (0.0, 1800.0)
     assert out.attrs["window"] == scenario.quiet_span()
     assert market_facts(default_run, window="quiet").attrs["window"] == (0.0, 1800.0)

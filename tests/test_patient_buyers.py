@@ -26,7 +26,7 @@ DIP = 0.0005
 
 
 def _world(**changes: dict[str, object]) -> Scenario:
-    """The default world with each named population's params replaced; its
+    """The default-hour world with each named population's params replaced; its
     holders decide every half minute, so that some of them meet a dip."""
     s = load_preset("default-hour").replace(targets=())
     pops = []

@@ -30,7 +30,7 @@ SCALARS = ("seed", "steps_done", "wall_seconds", "messages", "decisions", "conse
 
 
 def two_instruments() -> Scenario:
-    """The default world plus an index (named with a '/') that speculators trade on
+    """The default-hour world plus an index (named with a '/') that speculators trade on
     one cross-margined account, and a volatility trigger on gold that fires."""
     base = load_preset("default-hour")
     by = {p.name: p for p in base.populations}

@@ -43,7 +43,7 @@ LIQ_FIELDS = (
 
 @pytest.fixture(scope="module")
 def world() -> Scenario:
-    """The default world with a second instrument (SILVER) and a small insurance fund."""
+    """The default-hour world with a second instrument (SILVER) and a small insurance fund."""
     base = load_preset("default-hour").replace(targets=(), quiet_window=())
     gold = base.instruments[0]
     silver = dataclasses.replace(gold, name="SILVER", start_price=30.0, tick_size=0.01)

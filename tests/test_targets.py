@@ -36,7 +36,7 @@ NAN = math.nan
 
 
 def bare_default() -> Scenario:
-    """The default preset (a jump at step 1800 of 1 s) without its own quiet window and
+    """The default-hour preset (a jump at step 1800 of 1 s) without its own quiet window and
     targets, so that these tests do not depend on what the preset declares."""
     return load_preset("default-hour").replace(quiet_window=(), targets=())
 

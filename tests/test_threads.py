@@ -16,7 +16,7 @@ from deleverage import _core
 from deleverage.scenarios import load_preset
 from deleverage.simulate import build, simulate
 
-#: The default world at 80 times its size: about 320 accounts due a step.
+#: The default-hour world at 80 times its size: about 320 accounts due a step.
 SCALE = 80
 #: Simulation::kParallelGather: from this many accounts due a step the helpers share the gathering.
 PARALLEL_GATHER = 256

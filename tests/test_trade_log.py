@@ -19,7 +19,7 @@ from deleverage.simulate import build, simulate
 
 @pytest.fixture(scope="module")
 def crash():
-    """The default world with a deep shock, so liquidation orders trade too."""
+    """The default-hour world with a deep shock, so liquidation orders trade too."""
     base = load_preset("default-hour")
     inst = base.instruments[0]
     shocks = (dc.replace(inst.fundamental.shocks[0], value=-0.12),)

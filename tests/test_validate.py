@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2, 3)
 
 
 def bare_default() -> Scenario:
-    """The default preset (a 5% jump at step 1800 of 1 s) without its own quiet window
+    """The default-hour preset (a 5% jump at step 1800 of 1 s) without its own quiet window
     and targets: these tests choose theirs."""
     return load_preset("default-hour").replace(quiet_window=(), targets=())
 

@@ -25,7 +25,7 @@ from deleverage.simulate import simulate
 
 INF = math.inf
 NAN = math.nan
-QUIET = 1800  # the default preset's quiet half hour, in steps of 1 s
+QUIET = 1800  # the default-hour preset's quiet half hour, in steps of 1 s
 
 
 def bare_default() -> Scenario:

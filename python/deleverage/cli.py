@@ -709,7 +709,7 @@ def _bench_sweep(args: argparse.Namespace) -> int:
         print(json.dumps(r.to_dict()))
         return 0
     print(
-        f"sweep: {r.runs} runs of the default preset ({r.steps:,} steps, {r.accounts:,} "
+        f"sweep: {r.runs} runs of the default-hour preset ({r.steps:,} steps, {r.accounts:,} "
         f"accounts), best of {r.repeat}"
     )
     print(f"  1 thread   {r.runs_per_s_1:8.1f} runs/s ({r.seconds_per_run_1 * 1e3:.1f} ms a run)")
@@ -1446,7 +1446,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_bench = suites.add_parser(
         "sweep",
         help="sweeps: runs/s with 1 and 2 threads, Dask's overhead per run",
-        description="A sweep of small runs of the default preset with 1 and 2 worker threads, "
+        description="A sweep of small runs of the default-hour preset with 1 and 2 worker threads, "
         "and through a Dask LocalCluster of 2 worker processes (1 thread each).",
     )
     sweep_bench.add_argument("--runs", type=_positive_int, default=192, help="runs of each sweep")

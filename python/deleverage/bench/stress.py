@@ -39,7 +39,7 @@ class StressBench:
 
 
 def bench_world() -> Scenario:
-    """The default world's GOLD, with an insurance fund of 1e9."""
+    """The default-hour world's GOLD, with an insurance fund of 1e9."""
     return load_preset("default-hour").replace(insurance_fund=1e9)
 
 

@@ -1,7 +1,7 @@
 """The sweep benchmark: throughput of small runs with 1 and 2 threads, and what a
 Dask cluster costs per run against threads.
 
-The same sweep (the default preset, a grid over the speculators' leverage cap,
+The same sweep (the default-hour preset, a grid over the speculators' leverage cap,
 several seeds each) is timed three ways, each after a warm-up and as the best
 of ``repeat`` interleaved passes: ``workers=1`` threads, ``workers=2`` threads, and a
 ``dask.distributed.LocalCluster`` of 2 worker processes with 1 thread each.
