@@ -19,17 +19,17 @@ DIFFUSION_SIGMA = 0.3  # per year
 
 
 @pytest.fixture(scope="session")
-def bare_default() -> Scenario:
+def bare_hour() -> Scenario:
     """The default-hour preset without its quiet window and calibration targets."""
     return load_preset("default-hour").replace(targets=(), quiet_window=())
 
 
 @pytest.fixture(scope="session")
-def diffusion_world(bare_default: Scenario) -> Callable[..., Scenario]:
+def diffusion_world(bare_hour: Scenario) -> Callable[..., Scenario]:
     """``diffusion_world(steps, **fundamental)``: the bare default-hour world with 60 accounts,
     no margin changes, and GOLD's fair value a plain diffusion of ``DIFFUSION_SIGMA``
     (no news, no waypoints, constant volatility) unless ``fundamental`` says otherwise."""
-    base = bare_default.with_accounts(60)
+    base = bare_hour.with_accounts(60)
     plain: dict[str, Any] = {
         "volatility": DIFFUSION_SIGMA,
         "shocks": (),

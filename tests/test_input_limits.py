@@ -94,8 +94,8 @@ def test_prices_at_the_int64_limits_are_rejected_cleanly(price: int, kind: int) 
         assert (results["filled"] == 0).all()
 
 
-def test_a_fortune_in_cash_is_refused_with_its_population(bare_default: Scenario) -> None:
-    world = bare_default
+def test_a_fortune_in_cash_is_refused_with_its_population(bare_hour: Scenario) -> None:
+    world = bare_hour
     pops = list(world.populations)
     pops[1] = dataclasses.replace(pops[1], cash=Distribution.fixed(1e300))
     with pytest.raises(
@@ -107,10 +107,10 @@ def test_a_fortune_in_cash_is_refused_with_its_population(bare_default: Scenario
         simulate(world.replace(populations=tuple(pops)), 0, progress=False)
 
 
-def test_largest_cash_against_a_tiny_tick_keeps_positions_bounded(bare_default: Scenario) -> None:
+def test_largest_cash_against_a_tiny_tick_keeps_positions_bounded(bare_hour: Scenario) -> None:
     """The largest allowed cash against a tick worth 1e-9 would be 10^24 lots: each
     decision stops at the largest order, and the run stays finite and conserved."""
-    world = bare_default.with_steps(600)
+    world = bare_hour.with_steps(600)
     gold = dataclasses.replace(
         world.instruments[0], tick_size=1e-6, lot_size=1e-3, start_price=2000.0
     )

@@ -130,10 +130,10 @@ def test_a_scenario_tick_too_small_to_price_names_the_lot_size() -> None:
 # ---------------------------------------------------------------- conservation
 
 
-def test_conservation_holds_with_a_huge_lot(bare_default: Scenario) -> None:
+def test_conservation_holds_with_a_huge_lot(bare_hour: Scenario) -> None:
     """A contract of a billion units (each lot worth 2e12): the error was 1.6e-9 of the
     starting cash; against the money that moved it is at rounding level."""
-    world = bare_default
+    world = bare_hour
     gold = dataclasses.replace(world.instruments[0], lot_size=1e9)
     result = simulate(world.replace(instruments=(gold,)), 0, progress=False)
     assert result.conservation_error < 1e-12
@@ -142,9 +142,9 @@ def test_conservation_holds_with_a_huge_lot(bare_default: Scenario) -> None:
 @settings(max_examples=12, deadline=None)
 @given(lot=st.sampled_from([1e-3, 1.0, 1e3, 1e6, 1e9]), seed=st.integers(0, 1000))
 def test_conservation_within_the_documented_bound(
-    lot: float, seed: int, bare_default: Scenario
+    lot: float, seed: int, bare_hour: Scenario
 ) -> None:
-    world = bare_default.with_steps(2400)
+    world = bare_hour.with_steps(2400)
     gold = dataclasses.replace(world.instruments[0], lot_size=lot)
     result = simulate(world.replace(instruments=(gold,)), seed, progress=False)
     assert result.conservation_error < 1e-9

@@ -35,7 +35,7 @@ INF = math.inf
 NAN = math.nan
 
 
-def bare_default() -> Scenario:
+def bare_hour() -> Scenario:
     """The default-hour preset (a jump at step 1800 of 1 s) without its own quiet window and
     targets, so that these tests do not depend on what the preset declares."""
     return load_preset("default-hour").replace(quiet_window=(), targets=())
@@ -43,7 +43,7 @@ def bare_default() -> Scenario:
 
 @pytest.fixture(scope="module")
 def default() -> Scenario:
-    return bare_default()
+    return bare_hour()
 
 
 def with_shocks(scenario: Scenario, *shocks: Shock, name: str | None = None) -> Scenario:
@@ -501,7 +501,7 @@ def targets(draw) -> Target:
 @settings(max_examples=60, deadline=None)
 @given(chosen=st.lists(targets(), max_size=4))
 def test_toml_round_trip_random_targets(chosen):
-    s = bare_default().replace(targets=tuple(chosen))
+    s = bare_hour().replace(targets=tuple(chosen))
     back = from_toml_str(to_toml_str(s))
     assert back == s
     doc = tomllib.loads(to_toml_str(s))

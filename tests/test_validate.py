@@ -27,7 +27,7 @@ NAN = math.nan
 SEEDS = (0, 1, 2, 3)
 
 
-def bare_default() -> Scenario:
+def bare_hour() -> Scenario:
     """The default-hour preset (a 5% jump at step 1800 of 1 s) without its own quiet window
     and targets: these tests choose theirs."""
     return load_preset("default-hour").replace(quiet_window=(), targets=())
@@ -47,7 +47,7 @@ IMPOSSIBLE = 6
 
 @pytest.fixture(scope="module")
 def scenario() -> Scenario:
-    return bare_default()
+    return bare_hour()
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +234,7 @@ def made(values, targets, errors=None) -> Validation:
     values = np.asarray(values, dtype=float)
     seeds = tuple(range(values.shape[1]))
     errors = tuple(errors) if errors is not None else (None,) * len(seeds)
-    return Validation(bare_default(), seeds, tuple(targets), values, errors, 0.0)
+    return Validation(bare_hour(), seeds, tuple(targets), values, errors, 0.0)
 
 
 def test_verdicts_on_known_values():

@@ -28,7 +28,7 @@ NAN = math.nan
 QUIET = 1800  # the default-hour preset's quiet half hour, in steps of 1 s
 
 
-def bare_default() -> Scenario:
+def bare_hour() -> Scenario:
     return load_preset("default-hour").replace(quiet_window=(), targets=())
 
 
@@ -48,7 +48,7 @@ VALUE_ROWS = [0, 1, 2, 3, 4, 8]  # the facts of returns
 
 @pytest.fixture(scope="module")
 def runs():
-    world = bare_default()
+    world = bare_hour()
     return {seed: simulate(world, seed, progress=False) for seed in (0, 1, 2)}
 
 
@@ -107,7 +107,7 @@ def test_market_facts_of_value_measure_the_fair_path(runs):
 
 
 def test_validate_value_figures_equal_separate_runs_and_a_recount(runs):
-    v = validate(bare_default(), 3, targets=TARGETS)
+    v = validate(bare_hour(), 3, targets=TARGETS)
     assert v.value_values is not None
     want = np.array([target_values(runs[s], TARGETS, of="value") for s in (0, 1, 2)]).T
     np.testing.assert_array_equal(v.value_values, want)
@@ -130,7 +130,7 @@ def made(values, value_values, targets) -> Validation:
     values = np.asarray(values, dtype=float)
     seeds = tuple(range(values.shape[1]))
     return Validation(
-        bare_default(),
+        bare_hour(),
         seeds,
         tuple(targets),
         values,
@@ -211,7 +211,7 @@ def test_figures_of_the_wrong_shape_are_refused(field):
     good = np.zeros((1, 2))
     args = {"values": good, "value_values": good, field: np.zeros((2, 2))}
     with pytest.raises(ValueError, match=rf"^{field}: must be targets x seeds \(1, 2\)"):
-        Validation(bare_default(), (0, 1), (target,), args["values"], (None, None), 0.0,
+        Validation(bare_hour(), (0, 1), (target,), args["values"], (None, None), 0.0,
                    args["value_values"])  # fmt: skip
 
 
