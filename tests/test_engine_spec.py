@@ -483,3 +483,12 @@ def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
     for bad in (math.nan, -0.1, 1.0):
         with pytest.raises(ValueError, match=r"^fund_unwind_band: must be in \[0, 1\)"):
             _sim(data, fund_unwind_band=bad)
+    # A fair value's news: a share of its variance and a rate a day.
+    fundamental = data.spec.fundamentals[0]
+    fundamental_fields = {f: getattr(fundamental, f) for f in fundamental.fields}
+    bad_news = [("news_share", x) for x in (-0.1, 0.96, math.nan)]
+    bad_news += [("news_rate", x) for x in (0.0, 2e4, math.inf)]
+    for field, bad in bad_news:
+        changed = _core.FundamentalSpec(**{**fundamental_fields, field: bad})
+        with pytest.raises(ValueError, match=rf"^fundamentals\[0\]\.{field}: must be in"):
+            _sim(data, fundamentals=[changed, *data.spec.fundamentals[1:]])

@@ -230,6 +230,8 @@ void register_simulation_specs(py::module_& m) {
       .field("anchor", &FundamentalSpec::anchor, "Level it reverts to (price units).")
       .field("vol_of_vol", &FundamentalSpec::vol_of_vol, "Stationary std of log volatility.")
       .field("vol_half_life", &FundamentalSpec::vol_half_life, "Half-life of log volatility (seconds).")
+      .field("news_share", &FundamentalSpec::news_share, "Share of the variance arriving as news jumps.")
+      .field("news_rate", &FundamentalSpec::news_rate, "News items a day at the mean volatility.")
       .field("shocks", &FundamentalSpec::shocks, "Scheduled shocks, by step.")
       .field("waypoints", &FundamentalSpec::waypoints, "Levels to pass through, by step.")
       .finish();

@@ -33,6 +33,11 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       spec_.mark_rules.size() != ni)
     bad("instruments", "need a fundamental, tick size, start price and mark rule per instrument");
   limits::kDt.check(spec_.dt);
+  for (std::size_t i = 0; i < ni; ++i) {
+    const std::string where = "fundamentals[" + std::to_string(i) + "].";
+    limits::kNewsShare.check(spec_.fundamentals[i].news_share, where + "news_share");
+    limits::kNewsRate.check(spec_.fundamentals[i].news_rate, where + "news_rate");
+  }
   return_horizon_ = static_cast<std::size_t>(std::max(1.0, std::round(kReturnSeconds / spec_.dt)));
   if (spec_.leverage_every < 1) bad("leverage_every", "must be >= 1");
   if (!(spec_.fund_unwind_share >= 0.0 && spec_.fund_unwind_share <= 1.0))
@@ -608,7 +613,10 @@ void Simulation::step(std::uint64_t t) {
     Fundamental& f = fundamentals_[i];
     // A stream of its own: worlds without stochastic volatility draw exactly as before.
     const double z_vol = f.stochastic_volatility() ? rng_.normal(kStreamFundamentalVolatility, t, i) : 0.0;
-    const double fair = f.advance(t, shocks_[i], z_vol);
+    // News draws from streams of their own too: worlds without news draw as before.
+    const double u_news = f.news() ? rng_.uniform(kStreamNewsCount, t, i) : 0.5;
+    const double z_news = f.news() ? rng_.normal(kStreamNewsSize, t, i) : 0.0;
+    const double fair = f.advance(t, shocks_[i], z_vol, u_news, z_news);
     fair_ticks_[i] = fair / spec_.tick_size[i];
     const double index_ticks =
         index_paths_[i].empty() ? fair_ticks_[i] : index_paths_[i].at(t) * std::exp(f.jumps()) / spec_.tick_size[i];

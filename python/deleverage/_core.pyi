@@ -443,6 +443,8 @@ class FundamentalSpec:
         anchor: float = ...,
         vol_of_vol: float = ...,
         vol_half_life: float = ...,
+        news_share: float = ...,
+        news_rate: float = ...,
         shocks: list[ShockSpec] = ...,
         waypoints: list[WaypointSpec] = ...,
     ) -> None: ...
@@ -462,6 +464,10 @@ class FundamentalSpec:
     def vol_of_vol(self) -> float: ...
     @property
     def vol_half_life(self) -> float: ...
+    @property
+    def news_share(self) -> float: ...
+    @property
+    def news_rate(self) -> float: ...
     @property
     def shocks(self) -> list[ShockSpec]: ...
     @property

@@ -253,6 +253,8 @@ def fundamental(f: Fundamental, start_price: float) -> _core.FundamentalSpec:
         anchor=f.anchor_for(start_price),
         vol_of_vol=f.vol_of_vol,
         vol_half_life=f.vol_half_life,
+        news_share=f.news_share,
+        news_rate=f.news_rate,
         shocks=[shock(s) for s in f.shocks],
         waypoints=[waypoint(w) for w in f.waypoints],
     )

@@ -53,6 +53,8 @@ enum RngStream : std::uint32_t {
   kStreamInterleave = 4,
   kStreamSentiment = 5,
   kStreamFundamentalVolatility = 6,
+  kStreamNewsCount = 7,
+  kStreamNewsSize = 8,
 };
 
 }  // namespace deleverage

@@ -78,11 +78,15 @@ inline constexpr Limit kFlowAlpha{"MarketMakerSpec", "flow_alpha", 0.0, 1.0, fal
 inline constexpr Limit kFlowDepth{"MarketMakerSpec", "flow_depth", 0.0, 1e6, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
+// The share of a fair value's variance that arrives as news jumps (0: none); the diffusion keeps the rest.
+inline constexpr Limit kNewsShare{"FundamentalSpec", "news_share", 0.0, 0.95, false, false};
+// News items a day at a fair value's mean volatility.
+inline constexpr Limit kNewsRate{"FundamentalSpec", "news_rate", 0.0, 1e4, true, false, "a day"};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 24> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 26> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -93,7 +97,8 @@ inline constexpr std::array<const Limit*, 24> kAll{&kInitialRate,        &kMaint
                                                    &kValueVolAlpha,      &kQuoteSides,
                                                    &kQuoteOffset,        &kLevelSpacing,
                                                    &kCoverOffset,        &kCoverMaxVolatility,
-                                                   &kFlowAlpha,          &kFlowDepth};
+                                                   &kFlowAlpha,          &kFlowDepth,
+                                                   &kNewsShare,          &kNewsRate};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from deleverage import _core
 from deleverage.scenario.distributions import (
     check_choice,
     check_float,
@@ -38,6 +39,10 @@ MAX_REVERSION = 1e6
 MAX_VOL_OF_VOL = 1.5
 #: The longest half-life of volatility (seconds): ten years.
 MAX_VOL_HALF_LIFE = 10 * YEAR
+#: The share of the variance that may arrive as news, and the news items a day
+#: (the engine's own limits).
+NEWS_SHARE_LIMIT: tuple[float, float, bool, bool] = _core.LIMITS["FundamentalSpec.news_share"]
+NEWS_RATE_LIMIT: tuple[float, float, bool, bool] = _core.LIMITS["FundamentalSpec.news_rate"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,20 @@ class Fundamental:
     and their absolute values are autocorrelated over about the half-life.
     Volatility shocks set the level ``volatility``.
 
+    ``news_share`` (in [0, 0.95]; 0, the default, has none) of the variance
+    arrives as news: items landing at Poisson times, ``news_rate`` a day on
+    average (> 0, at most 10,000), each moving the log value by a Gaussian of
+    variance ``news_share * volatility**2 / (365 * news_rate)``; the diffusion
+    keeps ``1 - news_share`` of the variance, so ``volatility`` stays the
+    total. The rate is scaled by the stochastic variance's multiple
+    ``exp(2 (x - vol_of_vol**2))``: busy markets have more news, and the news
+    keeps the volatility's clusters. Over horizons well inside the half-life a
+    return of ``n`` expected items at the mean volatility has excess kurtosis
+    ``3 (exp(4 vol_of_vol**2) - 1) + 3 news_share**2 / n``: tails that fade
+    as the horizon holds more items. News is independent across instruments
+    (``correlation`` ties the diffusions). Above 500 expected items in one
+    step the count is its mean.
+
     ``shocks`` are sorted by step (several may share a step; they land in order).
 
     ``waypoints`` (strictly increasing steps) pin the path to the levels a story
@@ -134,6 +153,8 @@ class Fundamental:
     shocks: tuple[Shock, ...] = ()
     vol_of_vol: float = 0.0
     vol_half_life: float = 86400.0
+    news_share: float = 0.0
+    news_rate: float = 24.0
     waypoints: tuple[Waypoint, ...] = ()
     path: str | None = None
     index_path: str | None = None
@@ -171,6 +192,10 @@ class Fundamental:
             "vol_half_life",
             check_float("vol_half_life", self.vol_half_life, 0.0, MAX_VOL_HALF_LIFE, lo_open=True),
         )
+        for name, limit in (("news_share", NEWS_SHARE_LIMIT), ("news_rate", NEWS_RATE_LIMIT)):
+            lo, hi, lo_open, hi_open = limit
+            value = check_float(name, getattr(self, name), lo, hi, lo_open=lo_open, hi_open=hi_open)
+            set_field(self, name, value)
         shocks = check_sequence("shocks", self.shocks)
         for i, s in enumerate(shocks):
             check_instance(f"shocks[{i}]", s, Shock)
@@ -203,6 +228,11 @@ class Fundamental:
                 raise ValueError(
                     "waypoints: a fair value that follows a path has none "
                     "(the path gives every level)"
+                )
+            if self.news_share > 0.0:
+                raise ValueError(
+                    "news_share: a fair value that follows a path has no news of its own "
+                    f"(must stay 0.0), got {self.news_share}"
                 )
             for i, s in enumerate(shocks):
                 if s.kind != "jump":

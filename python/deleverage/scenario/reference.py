@@ -328,6 +328,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 10 * 365 * 86400, lo_open=True),
             "seconds for a volatility deviation to halve",
         ),
+        "news_share": (_r(0, 0.95), "share of the variance arriving as news jumps (0: none)"),
+        "news_rate": (
+            _r(0, 1e4, lo_open=True),
+            "news items a day at the mean volatility, more when it is high",
+        ),
         "waypoints": (
             "array of tables, steps strictly increasing",
             "levels the path passes through, a Brownian bridge between them (see Waypoint)",
