@@ -216,10 +216,11 @@ def no_news(scenario: Scenario) -> Scenario:
 
     Every instrument's ``fundamental.shocks`` becomes empty: no jumps, and no
     scheduled change of drift or volatility. The fair value's diffusion keeps
-    its draws (they are addressed by seed and step), so the paired fair values
-    differ exactly by the shocks. Waypoints placed after a jump carry it (a
-    story's level after the news): each is divided by the jumps that landed
-    before it, so the path without the news is the same bridge, undisturbed.
+    its draws (they are addressed by seed and step), and so do its ordinary news
+    items (``news_share``), so the paired fair values differ exactly by the
+    shocks. Waypoints placed after a jump carry it (a story's level after the
+    news): each is divided by the jumps that landed before it, so the path
+    without the news is the same bridge, undisturbed.
     """
     instruments = []
     for i in scenario.instruments:
