@@ -123,8 +123,9 @@ class Fundamental {
       // The first step starts x from its stationary law, so no window is calmer by design.
       log_vol_ = started_ ? persistence_ * log_vol_ + innovation_ * z_vol : spec_.vol_of_vol * z_vol;
       started_ = true;
-      busy = std::exp(2.0 * (log_vol_ - spec_.vol_of_vol * spec_.vol_of_vol));
-      sigma *= std::exp(log_vol_ - spec_.vol_of_vol * spec_.vol_of_vol);
+      const double multiple = std::exp(log_vol_ - spec_.vol_of_vol * spec_.vol_of_vol);
+      sigma *= multiple;
+      busy = multiple * multiple;
     }
     double diffusion = sigma * std::sqrt(dt_) * z;
     if (news()) {
