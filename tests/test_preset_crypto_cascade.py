@@ -105,8 +105,8 @@ def test_liquidations_are_mostly_longs_and_the_crowd_deleverages(
         for crowd in ("btc_longs", "alt_longs"):
             before = lev.loc[lev.index < HEADLINE_AT, crowd].iloc[-1]
             assert lev[crowd].iloc[-1] < 0.5 * before, (seed, crowd)
-    # In one seed in four or eight the fast crowd is short into the headline, and its
-    # squeeze in the rebound is a large part of the total (seed 0 here: 59%; the page).
+    # In about one seed in eight the fast crowd is short into the headline, and its squeeze
+    # in the rebound is a large part of the total (seed 0 here: 59% longs, 41% shorts).
     assert len(mostly_longs) >= 3, mostly_longs
 
 
