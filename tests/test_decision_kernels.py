@@ -29,7 +29,14 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
     cap = min(p["max_leverage"], 1.0 / m["initial_rate"])
     scale = p.get("short_fraction", 1.0) if direction < 0.0 else 1.0
     lots = math.floor(equity * (min(leverage, cap) * scale) / (m["last"] * m["tick_value"]))
-    return int(direction * lots), 0
+    full = int(direction * lots)
+    share = p.get("trade_fraction", 1.0)
+    if share >= 1.0:
+        return full, 0
+    # A share of the gap, at least a lot, never past the full position.
+    gap = full - current
+    step = math.ceil(abs(gap) * share)
+    return current + (step if gap > 0 else -step), 0
 
 
 def _allocator(p: dict, m: dict, volatility: float, equity: float, leverage: float, current: int):
@@ -163,10 +170,18 @@ equities = st.floats(-1e5, 1e7, **FINITE)
     threshold=st.floats(0.0, 0.02, **FINITE),
     max_leverage=st.floats(1.0, 100.0, **FINITE),
     short_fraction=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, **FINITE)),
+    trade_fraction=st.one_of(st.just(1.0), st.floats(1e-6, 1.0, **FINITE)),
 )
-def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fraction) -> None:
+def test_speculators(
+    n, seed, last, momentum, threshold, max_leverage, short_fraction, trade_fraction
+) -> None:
     rng = np.random.default_rng(seed)
-    p = {"threshold": threshold, "max_leverage": max_leverage, "short_fraction": short_fraction}
+    p = {
+        "threshold": threshold,
+        "max_leverage": max_leverage,
+        "short_fraction": short_fraction,
+        "trade_fraction": trade_fraction,
+    }
     m = _market(last=last)
     equity = rng.uniform(-1e4, 1e6, n)
     leverage = rng.uniform(0.5, 60.0, n)
@@ -178,6 +193,44 @@ def test_speculators(n, seed, last, momentum, threshold, max_leverage, short_fra
     want = [_speculator(p, m, momentum, equity[k], leverage[k], int(current[k])) for k in range(n)]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    momentum=st.sampled_from([0.02, -0.02]),
+    trade_fraction=st.floats(0.01, 1.0, **FINITE),
+)
+def test_speculators_work_an_order_to_its_end(seed, momentum, trade_fraction) -> None:
+    """Decision after decision at fixed prices, a speculator trading a share of
+    its gap moves toward its full position without passing it, and closes the
+    gap within the decisions the geometric shrinking allows."""
+    rng = np.random.default_rng(seed)
+    n = 20
+    p = {"threshold": 0.005, "max_leverage": 20.0, "trade_fraction": trade_fraction}
+    m = _market(last=2_000.0)
+    equity = rng.uniform(1e3, 1e6, n)
+    leverage = rng.uniform(1.0, 20.0, n)
+    spec = _spec("speculator", **p)
+    full, _ = _decide(
+        _spec("speculator", threshold=0.005, max_leverage=20.0), m, momentum, equity, np.zeros(n),
+        leverage, np.zeros(n, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0),
+    )  # fmt: skip
+    held = rng.integers(-20_000, 20_000, n)
+    gap0 = np.abs(full - held)
+    # Each decision leaves at most (1 - share) of the gap: below one lot after `bound`.
+    shrink = -math.log1p(-min(trade_fraction, 0.999999))
+    bound = math.ceil(math.log(max(gap0.max(), 1)) / shrink)
+    for _ in range(bound + 1):
+        target, _ = _decide(
+            spec, m, momentum, equity, np.zeros(n), leverage, held,
+            np.zeros(0), np.zeros(0), np.zeros(0),
+        )  # fmt: skip
+        before, after = np.abs(full - held), np.abs(full - target)
+        assert np.all(np.sign(full - target) * np.sign(full - held) >= 0)  # never past it
+        assert np.all((after < before) | (before == 0))  # every open gap shrinks
+        held = target
+    assert held.tolist() == full.tolist()
 
 
 @settings(max_examples=60, deadline=None)

@@ -470,6 +470,15 @@ def test_the_engine_checks_indices_a_spec_built_by_hand_may_get_wrong() -> None:
             ValueError, match=rf"^populations\[{n}\]\.params\.max_volatility: must be in"
         ):
             _sim(data, populations=pops)
+    # A speculator's share of its gap traded a decision: a share in (0, 1].
+    for bad in (0.0, -0.5, 1.5, math.nan, math.inf):
+        pops[n] = _core.PopulationSpec(
+            **{**noise_fields, "params": _core.SpeculatorSpec(trade_fraction=bad)}
+        )
+        with pytest.raises(
+            ValueError, match=rf"^populations\[{n}\]\.params\.trade_fraction: must be in \(0, 1\]"
+        ):
+            _sim(data, populations=pops)
     pops[n] = _core.PopulationSpec(**{**noise_fields, "params": _core.ValueSpec(side=3)})
     with pytest.raises(ValueError, match=rf"^populations\[{n}\]\.params\.side: must be 0"):
         _sim(data, populations=pops)

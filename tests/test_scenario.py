@@ -230,6 +230,14 @@ CASES: dict[str, Case] = {
     "spec-threshold": (lambda: SpeculatorParams(threshold=-0.1), "threshold", ValueError),
     "spec-short": (lambda: SpeculatorParams(short_fraction=1.5), "short_fraction", ValueError),
     "spec-short-nan": (lambda: SpeculatorParams(short_fraction=NAN), "short_fraction", ValueError),
+    "spec-trade-zero": (lambda: SpeculatorParams(trade_fraction=0.0), "trade_fraction", ValueError),
+    "spec-trade-over": (lambda: SpeculatorParams(trade_fraction=1.5), "trade_fraction", ValueError),
+    "spec-trade-nan": (lambda: SpeculatorParams(trade_fraction=NAN), "trade_fraction", ValueError),
+    "spec-trade-text": (
+        lambda: SpeculatorParams(trade_fraction="half"),  # type: ignore[arg-type]
+        "trade_fraction",
+        TypeError,
+    ),
     "spec-threshold-nan": (lambda: SpeculatorParams(threshold=NAN), "threshold", ValueError),
     "spec-leverage-dist": (
         lambda: SpeculatorParams(target_leverage=Distribution.uniform(0.0, 2.0)),

@@ -116,6 +116,7 @@ void register_strategy_specs(py::module_& m) {
       .field("threshold", &SpeculatorParams::threshold, "Relative gap of the averages that moves them.")
       .field("max_leverage", &SpeculatorParams::max_leverage, "Cap on each account's leverage.")
       .field("short_fraction", &SpeculatorParams::short_fraction, "Of the leverage taken short.")
+      .field("trade_fraction", &SpeculatorParams::trade_fraction, "Of the gap to the target traded a decision.")
       .finish();
   SpecClass<NoiseParams>(m, "NoiseSpec", "Uninformed traders.")
       .field("limit_share", &NoiseParams::limit_share, "Share of limit orders.")

@@ -182,6 +182,8 @@ void Simulation::check_population(const PopulationSpec& pop, const std::string& 
     for (const auto j : value->stress_instruments)
       if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
   }
+  if (const auto* speculator = std::get_if<populations::SpeculatorParams>(&pop.params))
+    limits::kTradeFraction.check(speculator->trade_fraction, where + ".params.trade_fraction");
   if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
     limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
 }

@@ -175,6 +175,7 @@ class SpeculatorSpec:
         threshold: float = ...,
         max_leverage: float = ...,
         short_fraction: float = ...,
+        trade_fraction: float = ...,
     ) -> None: ...
     @property
     def fast_alpha(self) -> float: ...
@@ -186,6 +187,8 @@ class SpeculatorSpec:
     def max_leverage(self) -> float: ...
     @property
     def short_fraction(self) -> float: ...
+    @property
+    def trade_fraction(self) -> float: ...
 
 class NoiseSpec:
     fields: ClassVar[tuple[str, ...]]

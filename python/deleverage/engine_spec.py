@@ -106,6 +106,7 @@ def _speculator(p: SpeculatorParams, dt: float, names: Sequence[str]) -> _core.S
         threshold=p.threshold,
         max_leverage=p.max_leverage,
         short_fraction=p.short_fraction,
+        trade_fraction=p.trade_fraction,
     )
 
 

@@ -83,10 +83,13 @@ inline constexpr Limit kNewsShare{"FundamentalSpec", "news_share", 0.0, 0.95, fa
 // News items a day at a fair value's mean volatility.
 inline constexpr Limit kNewsRate{"FundamentalSpec", "news_rate", 0.0, 1e4, true, false, "a day"};
 
+// The share of the gap to its target position a speculator trades a decision (1: all of it at once).
+inline constexpr Limit kTradeFraction{"SpeculatorSpec", "trade_fraction", 0.0, 1.0, true, false};
+
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 26> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 27> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -98,7 +101,8 @@ inline constexpr std::array<const Limit*, 26> kAll{&kInitialRate,        &kMaint
                                                    &kQuoteOffset,        &kLevelSpacing,
                                                    &kCoverOffset,        &kCoverMaxVolatility,
                                                    &kFlowAlpha,          &kFlowDepth,
-                                                   &kNewsShare,          &kNewsRate};
+                                                   &kNewsShare,          &kNewsRate,
+                                                   &kTradeFraction};
 
 }  // namespace limits
 }  // namespace deleverage

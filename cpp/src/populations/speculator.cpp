@@ -19,10 +19,23 @@ void speculators(const SpeculatorParams& p, const MarketView& m, double momentum
   const double* leverage = b.param.data();
   const Qty* current = b.current.data();
   Qty* target = b.target.data();
+  if (p.trade_fraction >= 1.0) {
+    for (std::size_t k = 0; k < n; ++k) {
+      const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
+      const bool act = direction != 0.0 && equity[k] > 0.0;
+      target[k] = act ? to_lots(direction * lots) : current[k];
+    }
+    return;
+  }
+  // A share of the gap, rounded up to a whole lot so that every gap closes.
+  const double share = p.trade_fraction;
   for (std::size_t k = 0; k < n; ++k) {
     const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
     const bool act = direction != 0.0 && equity[k] > 0.0;
-    target[k] = act ? to_lots(direction * lots) : current[k];
+    const double held = static_cast<double>(current[k]);
+    const double gap = direction * lots - held;
+    const double slice = std::copysign(std::ceil(std::fabs(gap) * share), gap);
+    target[k] = act ? to_lots(held + slice) : current[k];
   }
 }
 

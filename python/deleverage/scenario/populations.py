@@ -85,7 +85,10 @@ class SpeculatorParams:
     (samples > 0) and capped at ``max_leverage`` (in [1, 1e4]). On a down-trend
     they take ``short_fraction`` (in [0, 1]) of that leverage short: 1 is the
     symmetric crowd, 0 a long-only one that goes flat instead (retail buying
-    the trend, which does not turn short when it breaks).
+    the trend, which does not turn short when it breaks). Each decision trades
+    ``trade_fraction`` (in (0, 1]) of the gap between the position held and
+    that target, rounded up to a whole lot: 1 sends the whole order at once, as
+    a retail account does; a fund works a large order over several decisions.
     """
 
     fast_horizon: float = 300.0
@@ -94,6 +97,7 @@ class SpeculatorParams:
     target_leverage: Distribution = DEFAULT_TARGET_LEVERAGE
     max_leverage: float = 50.0
     short_fraction: float = 1.0
+    trade_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         fast = check_float("fast_horizon", self.fast_horizon, 0.0, MAX_HORIZON, lo_open=True)
@@ -109,6 +113,11 @@ class SpeculatorParams:
         )
         set_field(
             self, "short_fraction", check_float("short_fraction", self.short_fraction, 0.0, 1.0)
+        )
+        set_field(
+            self,
+            "trade_fraction",
+            _check_limit("trade_fraction", self.trade_fraction, "SpeculatorSpec"),
         )
 
 

@@ -422,6 +422,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "target_leverage": (_POSITIVE_DIST, "each account's leverage"),
         "max_leverage": (_r(1, 1e4), "cap on the leverage"),
         "short_fraction": (_r(0, 1), "share of the leverage taken short on a down-trend"),
+        "trade_fraction": (
+            _r(0, 1, lo_open=True),
+            "share of the gap to the target position traded a decision (1: all at once)",
+        ),
     },
     PARAMS_CLASSES["noise"]: {
         "order_size": (_POSITIVE_DIST, "lots per order"),

@@ -1,7 +1,8 @@
 // Leveraged speculators: they believe the price move. When the fast average of
 // the price runs above the slow one by more than a threshold they go long at
-// their target leverage (short when below), and hold otherwise. `param` is the
-// account's target leverage.
+// their target leverage (short when below), and hold otherwise; each decision
+// trades `trade_fraction` of the gap to that position (a fund works a large
+// order over hours instead of sending it at once).
 // momentum: (fast - slow) / slow of the population's price averages. `param`
 // is each account's target leverage.
 #pragma once
@@ -18,6 +19,7 @@ struct SpeculatorParams {
   double threshold = 0.0005;
   double max_leverage = 50.0;
   double short_fraction = 1.0;  // of the target leverage taken short (0: long-only, flat instead)
+  double trade_fraction = 1.0;  // of the gap to the target traded a decision (1: all of it)
 };
 
 // Fills b.target (and b.price) for every account of the batch.
