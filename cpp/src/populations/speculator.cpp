@@ -19,15 +19,8 @@ void speculators(const SpeculatorParams& p, const MarketView& m, double momentum
   const double* leverage = b.param.data();
   const Qty* current = b.current.data();
   Qty* target = b.target.data();
-  if (p.trade_fraction >= 1.0) {
-    for (std::size_t k = 0; k < n; ++k) {
-      const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
-      const bool act = direction != 0.0 && equity[k] > 0.0;
-      target[k] = act ? to_lots(direction * lots) : current[k];
-    }
-    return;
-  }
-  // A share of the gap, rounded up to a whole lot so that every gap closes.
+  // A share of the gap, rounded up to a whole lot so that every gap closes; at 1
+  // the whole gap, exactly (positions are whole numbers of lots, below 2^53).
   const double share = p.trade_fraction;
   for (std::size_t k = 0; k < n; ++k) {
     const double lots = std::floor(equity[k] * (std::min(leverage[k], cap) * scale) / unit);
