@@ -287,9 +287,9 @@ def test_run_on_two_threads_prints_the_same_figures(capsys: pytest.CaptureFixtur
     assert one == two
 
 
-def test_run_rejects_bad_threads(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--json", "--threads", "65"]) == 2
-    assert "threads: must be in [1, 64], got 65" in capsys.readouterr().err
+@pytest.mark.parametrize(("text", "shown"), [("65", "65"), ("0", "0"), ("two", "'two'")])
+def test_run_rejects_bad_threads(text: str, shown: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["run", "--threads", "0"])
-    assert "--threads: must be an integer >= 1, got 0" in capsys.readouterr().err
+        main(["run", "--json", "--threads", text])
+    err = capsys.readouterr().err
+    assert f'--threads: must be "auto" or an integer in 1..64, got {shown}' in err

@@ -308,7 +308,8 @@ def test_verbose_says_what_runs_and_quiet_says_nothing(
 ) -> None:
     assert main(["-v", "run", "--json", "--set", "clock.steps=30000"]) == 0
     err = capsys.readouterr().err
-    assert err == "deleverage: running default: 1,354 accounts, 30,000 steps of 1 s, seed 0\n"
+    said = "deleverage: running default: 1,354 accounts, 30,000 steps of 1 s, seed 0, on 1 thread"
+    assert err == said + "\n"
     assert main(["run", "-vv", "--json", "--set", "clock.steps=30000"]) == 0
     err = capsys.readouterr().err
     assert "deleverage: default: built 1354 accounts in" in err

@@ -18,8 +18,6 @@ from deleverage.simulate import build, simulate
 
 #: The default-hour world at 80 times its size: about 320 accounts due a step.
 SCALE = 80
-#: Simulation::kParallelGather: from this many accounts due a step the helpers share the gathering.
-PARALLEL_GATHER = 256
 
 
 def _world():  # type: ignore[no-untyped-def]
@@ -56,7 +54,7 @@ def test_threads_give_the_same_run_bit_for_bit(threads: int, seed: int) -> None:
     assert many.decisions == one.decisions
     assert many.messages == one.messages
     # The parallel path is taken: enough accounts are due in a step.
-    assert one.decisions / one.steps_done > PARALLEL_GATHER
+    assert one.decisions / one.steps_done > _core.PARALLEL_GATHER
     for a, b in zip(_arrays(one), _arrays(many), strict=True):
         assert a.dtype == b.dtype
         assert a.tobytes() == b.tobytes()
@@ -150,6 +148,10 @@ def test_bad_threads_names_the_field(threads: int) -> None:
 
 def test_threads_must_be_an_integer() -> None:
     world = load_preset("default-hour").replace(targets=())
-    for bad in (2.0, True, "2"):
-        with pytest.raises(TypeError, match="threads: must be an integer"):
+    for bad in (2.0, True, None):
+        with pytest.raises(TypeError, match='threads: must be an integer or "auto"'):
             simulate(world, 0, progress=False, threads=bad)  # type: ignore[arg-type]
+    for text in ("2", "two", "Auto"):
+        allowed = r'^threads: must be "auto" or an integer in \[1, 64\], got'
+        with pytest.raises(ValueError, match=allowed):
+            simulate(world, 0, progress=False, threads=text)  # type: ignore[arg-type]

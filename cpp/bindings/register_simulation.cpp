@@ -71,6 +71,8 @@ auto per_instrument_copy(CellField<T> AccountRows::* field) {
 void register_simulation(py::module_& m) {
   // The most threads one run may use (Simulation.run(threads=...)).
   m.attr("MAX_THREADS") = StepPool::kMaxThreads;
+  // Accounts due in a step from which its gathering is split between threads.
+  m.attr("PARALLEL_GATHER") = Simulation::kParallelGather;
   PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
                        liquidated_short_notional, insurance_fund, adl, active_makers, volatility, adl_notional,

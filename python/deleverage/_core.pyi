@@ -24,6 +24,7 @@ MIN_DT: Final[float]
 MAX_DT: Final[float]
 FUND_OWNER: Final[int]
 MAX_THREADS: Final[int]
+PARALLEL_GATHER: Final[int]
 LIMITS: Final[dict[str, tuple[float, float, bool, bool]]]
 
 Records = npt.NDArray[np.void]

@@ -76,6 +76,23 @@ def _positive_int(text: str) -> int:
     return _int_at_least(text, 1)
 
 
+def _run_threads(text: str) -> int | str:
+    """``--threads``: "auto" or a number of threads, 1.._core.MAX_THREADS."""
+    if text == "auto":
+        return text
+    from deleverage import _core
+
+    try:
+        value = int(text)
+    except ValueError:
+        message = f'must be "auto" or an integer in 1..{_core.MAX_THREADS}, got {text!r}'
+        raise argparse.ArgumentTypeError(message) from None
+    if not 1 <= value <= _core.MAX_THREADS:
+        message = f'must be "auto" or an integer in 1..{_core.MAX_THREADS}, got {value}'
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
 def _count(text: str) -> int:
     return _int_at_least(text, 0)
 
@@ -457,7 +474,7 @@ def _run(args: argparse.Namespace) -> int:
     from deleverage.report import headline_text
     from deleverage.report.tables import episode_text
     from deleverage.run_summary import event_text, plain, risk_text, run_summary
-    from deleverage.simulate import simulate
+    from deleverage.simulate import simulate, threads_for
 
     if args.no_report and args.out is not None:
         raise ValueError("--out: saves the result and its report, so it cannot go with --no-report")
@@ -483,13 +500,16 @@ def _run(args: argparse.Namespace) -> int:
                 f"--at: must be inside the run, in (0, {scenario.clock.duration:g}) seconds, "
                 f"got {args.at!r}"
             )
+    threads = threads_for(scenario) if args.threads == "auto" else args.threads
     log.info(
-        "running %s: %s accounts, %s steps of %g s, seed %d",
+        "running %s: %s accounts, %s steps of %g s, seed %d, on %d thread%s",
         scenario.name,
         f"{scenario.total_accounts:,}",
         f"{scenario.clock.steps:,}",
         scenario.clock.dt,
         args.seed,
+        threads,
+        "" if threads == 1 else "s",
     )
     result = simulate(
         scenario,
@@ -497,7 +517,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=None if not args.json and not args.quiet else False,
         keep_partial=args.keep_partial,
         account_states=args.account_states is not None,
-        threads=args.threads,
+        threads=threads,
     )
     if not result.complete:
         log.warning(
@@ -1172,10 +1192,11 @@ def build_parser() -> argparse.ArgumentParser:
     _set_argument(run)
     run.add_argument(
         "--threads",
-        type=_positive_int,
-        default=1,
-        help="threads that share each step's work (the same result whatever their number; "
-        "more than one pays off from a few hundred accounts due a step, e.g. gold-2026)",
+        type=_run_threads,
+        default="auto",
+        help="threads that share each step's work, or auto (the default: 2 where a step has "
+        "a few hundred accounts due, e.g. gold-2026, and the machine 2 CPUs, else 1); "
+        "the same result whatever their number",
     )
     run.add_argument(
         "--keep-partial",

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import Literal
 
 import numpy as np
 
 from deleverage import _core
+from deleverage.cpus import usable_cpus
 from deleverage.data.join import snapshot_part
 from deleverage.data.paths import attach_paths
 from deleverage.engine_spec import (
@@ -31,7 +33,17 @@ from deleverage.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MAX_ACCOUNT_CASH", "build", "simulate", "simulate_metrics"]
+__all__ = [
+    "MAX_ACCOUNT_CASH",
+    "accounts_due_per_step",
+    "build",
+    "simulate",
+    "simulate_metrics",
+    "threads_for",
+]
+
+#: ``simulate(..., threads="auto")``: as many as ``threads_for(scenario)`` says.
+Threads = int | Literal["auto"]
 
 
 def build(
@@ -73,6 +85,33 @@ def build(
     return sim, data
 
 
+def accounts_due_per_step(scenario: Scenario) -> float:
+    """How many accounts a step of ``scenario`` asks to decide, on average as its
+    populations start: each population's accounts times its chance to act in a
+    step (``activity`` an hour over the step, at most 1). Market makers, who
+    requote every step apart from the others, are not counted."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
+    step_hours = scenario.clock.dt / 3600.0
+    return sum(
+        pop.accounts * min(1.0, pop.activity * step_hours)
+        for pop in scenario.populations
+        if pop.strategy != "market_maker"
+    )
+
+
+def threads_for(scenario: Scenario) -> int:
+    """The threads a run of ``scenario`` pays off on (``threads="auto"``): two when
+    its steps have ``_core.PARALLEL_GATHER`` accounts due or more on average (the
+    engine splits a step's gathering from there; below it a helper only waits)
+    and this process may use two CPUs, else one. Two is the number measured to
+    pay off (docs/simulation.md, "Threads"); the result is the same bit for bit
+    on any number."""
+    if accounts_due_per_step(scenario) < _core.PARALLEL_GATHER:
+        return 1
+    return min(2, usable_cpus())
+
+
 def simulate(
     scenario: Scenario,
     seed: int = 0,
@@ -81,7 +120,7 @@ def simulate(
     keep_partial: bool = False,
     trade_log: bool = False,
     account_states: bool = False,
-    threads: int = 1,
+    threads: Threads = 1,
 ) -> Result:
     """Run `scenario` with `seed`; the same scenario and seed give bit-identical results.
 
@@ -92,18 +131,24 @@ def simulate(
     a day at a million accounts makes tens of millions of them. account_states: keep
     every account's final state (``Result.account_states``, see
     ``deleverage.account_states``). threads: 1..64 threads share each step's
-    gathering of the accounts due (and the leverage samples); the result is the
-    same bit for bit whatever their number. More than one pays off from a few
-    hundred accounts due a step (gold-2026 at its default size); runs side by
-    side, as in a sweep, are better left at one each.
+    gathering of the accounts due (and the leverage samples), or ``"auto"``
+    (``threads_for``: two for a world with a few hundred accounts due a step,
+    such as gold-2026 at its default size, on a machine with two CPUs); the
+    result is the same bit for bit whatever their number. Runs side by side, as
+    in a sweep, are better left at one each.
     """
     start = time.perf_counter()
     if not isinstance(trade_log, bool):
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
     if not isinstance(account_states, bool):
         raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
+    if isinstance(threads, str):
+        if threads != "auto":
+            allowed = f'"auto" or an integer in [1, {_core.MAX_THREADS}]'
+            raise ValueError(f"threads: must be {allowed}, got {threads!r}")
+        threads = threads_for(scenario)
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
-        raise TypeError(f"threads: must be an integer, got {type(threads).__name__}")
+        raise TypeError(f'threads: must be an integer or "auto", got {type(threads).__name__}')
     if not 1 <= threads <= _core.MAX_THREADS:
         raise ValueError(f"threads: must be in [1, {_core.MAX_THREADS}], got {threads}")
     sim, spec = build(scenario, seed, trade_log=trade_log)

@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from deleverage.cpus import usable_cpus
+
 __all__ = [
     "Backend",
     "DaskBackend",
@@ -77,7 +79,9 @@ class FuturesBackend(Backend):
         self.owned = owned
         self.remote = not isinstance(executor, cf.ThreadPoolExecutor)
         max_workers = getattr(executor, "_max_workers", None)
-        self.slots = max_workers if isinstance(max_workers, int) and max_workers > 0 else _cpus()
+        self.slots = (
+            max_workers if isinstance(max_workers, int) and max_workers > 0 else usable_cpus()
+        )
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
         return self.executor.submit(fn, arg)
@@ -123,10 +127,6 @@ class DaskBackend(Backend):
     def close(self) -> None:
         if self.owned:
             self.client.close()
-
-
-def _cpus() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
 def _dask_client_class() -> type | None:
@@ -243,7 +243,9 @@ def make_backend(executor: object, workers: int | None, security: Any = None) ->
             )
         )
     if executor is None:
-        pool = cf.ThreadPoolExecutor(workers or _cpus(), thread_name_prefix="deleverage-sweep")
+        pool = cf.ThreadPoolExecutor(
+            workers or usable_cpus(), thread_name_prefix="deleverage-sweep"
+        )
         return FuturesBackend(pool, owned=True)
     if isinstance(executor, cf.Executor):
         return FuturesBackend(executor, owned=False)
