@@ -43,7 +43,7 @@ def _protected(scenario: Scenario) -> Scenario:
 def adl_run() -> Result:
     """No fund, covering out of its cash: the takeovers of the crash that lose at the
     mark need auto-deleveraging, the others it takes (and pays part of its fees back)."""
-    return simulate(_perp(insurance_fund=0.0, fund_covers="cash"), 1)
+    return simulate(_perp(insurance_fund=0.0, fund_covers="cash"), 5)
 
 
 @pytest.fixture(scope="module")
