@@ -52,6 +52,8 @@ class World:
     fund_equity: bool = False  # the fund covers out of its equity at the marks
     capacity: list[float] | None = None  # per instrument, liquidated notional per check
     priority: str = "account"  # the order of a round's accounts
+    margin_call_checks: int = 0  # checks a margin call runs (0: liquidated at once)
+    close_out_ratio: float = 0.0  # during a call, equity over maintenance that closes at once
 
     def build(self, cls: type[Model]) -> Model:
         model = cls(
@@ -63,6 +65,8 @@ class World:
             fund_equity=self.fund_equity,
             liquidation_capacity=self.capacity,
             liquidation_priority=self.priority,
+            margin_call_checks=self.margin_call_checks,
+            close_out_ratio=self.close_out_ratio,
         )
         model.add_accounts(
             self.cash,
@@ -121,6 +125,7 @@ def worlds(
     caps: bool = False,
     hike: bool = False,
     capacity: bool = False,
+    calls: bool = False,
 ) -> World:
     ni = draw(st.integers(1, 3))
     n = draw(st.integers(1, max_accounts))
@@ -174,6 +179,9 @@ def worlds(
     if capacity:
         shares = [math.inf, 1e-4, 1e-3, 0.05]
         world.capacity = [draw(st.sampled_from(shares)) * money / ni for _ in range(ni)]
+    if calls:
+        world.margin_call_checks = draw(st.sampled_from([1, 2, 5, 1000]))
+        world.close_out_ratio = draw(st.sampled_from([0.0, 0.5, 0.9, 1.0]))
     if caps:
         world.cap = draw(st.sampled_from([1e-3, 0.05, 0.3])) * money
     if hike:
@@ -295,6 +303,21 @@ def test_liquidated_notional_cap(world: World) -> None:
 def test_liquidation_capacity_per_instrument(world: World) -> None:
     # Cross and isolated accounts, partial closes, either priority: the engine's
     # queue of deferred accounts is the oracle's, record for record.
+    run_both(world)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(world=worlds(max_accounts=150, calls=True, capacity=True))
+def test_margin_calls(world: World) -> None:
+    # Calls that run one to a thousand checks, close-outs from a bankrupt equity
+    # to every call closing at once, with per-instrument capacity deferring some:
+    # who is called, who answers and who is closed is the oracle's, record for record.
+    run_both(world)
+
+
+@settings(SETTINGS, max_examples=40)
+@given(world=worlds(max_accounts=150, calls=True, caps=True, cross=False, partial=False))
+def test_margin_calls_under_the_notional_cap(world: World) -> None:
     run_both(world)
 
 
@@ -655,6 +678,11 @@ BAD_SETTINGS = [
     ({"liquidation_capacity": [-5.0, 1.0]}, "liquidation_capacity"),
     ({"liquidation_capacity": [math.nan, 1.0]}, "liquidation_capacity"),
     ({"liquidation_priority": "fifo"}, "liquidation_priority"),
+    ({"margin_call_checks": -1}, "margin_call_checks"),
+    ({"margin_call_checks": 2**32}, "margin_call_checks"),
+    ({"close_out_ratio": -0.1}, "close_out_ratio"),
+    ({"close_out_ratio": 1.5}, "close_out_ratio"),
+    ({"close_out_ratio": math.nan}, "close_out_ratio"),
 ]
 
 
@@ -666,6 +694,28 @@ def test_bad_queue_settings_name_the_field(
     rule = MarginRule(maintenance_rate=0.05)
     with pytest.raises(ValueError, match=rf"^{field}"):
         cls([Instrument("A", 1.0, rule), Instrument("B", 1.0, rule)], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"margin_call_checks": 1.5}, {"margin_call_checks": True}, {"close_out_ratio": "half"}],
+)
+def test_margin_call_settings_of_the_wrong_type_name_the_field(kwargs: dict[str, object]) -> None:
+    (field,) = kwargs
+    with pytest.raises(TypeError, match=rf"^{field}: must be"):
+        MarginEngine([Instrument("A", 1.0, MarginRule(maintenance_rate=0.05))], **kwargs)  # type: ignore[arg-type]
+
+
+def test_core_engine_checks_the_close_out_itself() -> None:
+    from deleverage import _core
+    from deleverage.engine_spec import margin_rule
+
+    spec = margin_rule(MarginRule(maintenance_rate=0.05))
+    for bad in (1.5, -0.5, math.nan):
+        with pytest.raises(ValueError, match=r"^close_out_ratio: must be in \[0, 1\]"):
+            _core.MarginEngine([1.0], [spec], close_out_ratio=bad)
+    with pytest.raises(ValueError, match=r"^margin_call_checks"):
+        _core.MarginEngine([1.0], [spec], margin_call_checks=-1)
 
 
 def test_core_engine_checks_the_capacity_itself() -> None:

@@ -432,6 +432,45 @@ def test_liquidated_notional_cap_defers_the_rest() -> None:
     assert ref.check([94])["account"].tolist() == [2]
 
 
+def test_margin_calls_wait_and_are_answered() -> None:
+    # Cash 100, 10 lots long at 100: equity 10p - 900 against a maintenance margin
+    # of 0.5p, so the account is under its maintenance at 94 (40 against 47) and
+    # above it at 96 (60 against 48).
+    marks = [96, 94, 94, 96, 94, 94, 94, 94]
+    under = [94, 94, 96, 94]
+    ref = _one(MarginRule(maintenance_rate=0.05), insurance_fund=1e9)
+    ref.add_accounts([100.0], position=[10], entry_price=[100.0])
+    assert [bool(ref.liquidatable([m])[0]) for m in under] == [True, True, False, True]
+    # Without calls it is closed at the first check that finds it under.
+    assert [len(ref.check([m])) for m in marks[:3]] == [0, 1, 0]
+
+    ref = _one(MarginRule(maintenance_rate=0.05), insurance_fund=1e9, margin_call_checks=2)
+    ref.add_accounts([100.0], position=[10], entry_price=[100.0])
+    closed = [t for t, m in enumerate(marks) if len(ref.check([m]))]
+    # Called at check 1, answered at 3 (96), called again at 4, closed two checks later.
+    assert closed == [6]
+    assert ref.position.tolist() == [[0]]
+
+
+def test_a_close_out_does_not_wait_for_the_call() -> None:
+    ref = _one(
+        MarginRule(maintenance_rate=0.05),
+        insurance_fund=1e9,
+        margin_call_checks=5,
+        close_out_ratio=0.5,
+    )
+    ref.add_accounts([100.0], position=[10], entry_price=[100.0])
+    # At 93 equity 30 is over half the maintenance margin (46.5): called, it waits.
+    # At 92 equity 20 is at or under half of 46: closed at once.
+    assert [len(ref.check([m])) for m in (93, 92)] == [0, 1]
+    # With no close-out the same call waits while the equity lasts ...
+    ref = _one(MarginRule(maintenance_rate=0.05), insurance_fund=1e9, margin_call_checks=5)
+    ref.add_accounts([100.0], position=[10], entry_price=[100.0])
+    assert [len(ref.check([m])) for m in (93, 92)] == [0, 0]
+    # ... and not once it is gone (equity -10 at 89).
+    assert len(ref.check([89])) == 1
+
+
 def test_status_bits() -> None:
     ref = _one(MarginRule(maintenance_rate=0.05), insurance_fund=1e6)
     ref.add_accounts(

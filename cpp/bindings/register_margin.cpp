@@ -46,7 +46,8 @@ struct PyMarginEngine {
                                      const py::object& max_rounds, const py::object& max_liquidation_notional,
                                      const py::object& close_order, const py::object& liquidity,
                                      const py::object& fund_equity, const py::object& liquidation_capacity,
-                                     const py::object& margin_ratio_order) {
+                                     const py::object& margin_ratio_order, const py::object& margin_call_checks,
+                                     const py::object& close_out_ratio) {
     EngineSettings s;
     auto ticks = bindings::field_doubles(tick_values, "tick_values");
     if (ticks.empty() || ticks.size() > 65535)
@@ -63,6 +64,9 @@ struct PyMarginEngine {
     if (!liquidation_capacity.is_none())
       s.liquidation_capacity = bindings::field_doubles(liquidation_capacity, "liquidation_capacity");
     s.margin_ratio_order = bindings::field_bool(margin_ratio_order, "margin_ratio_order");
+    s.margin_call_checks =
+        static_cast<std::uint32_t>(bindings::field_int(margin_call_checks, "margin_call_checks", 0, 4294967295LL));
+    s.close_out_ratio = bindings::field_double(close_out_ratio, "close_out_ratio");
     return new PyMarginEngine(std::move(ticks), std::move(margin), std::move(s));
   }
 
@@ -215,7 +219,7 @@ void register_margin(py::module_& m) {
            py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
            py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none(),
            py::arg("fund_equity") = false, py::arg("liquidation_capacity") = py::none(),
-           py::arg("margin_ratio_order") = false)
+           py::arg("margin_ratio_order") = false, py::arg("margin_call_checks") = 0, py::arg("close_out_ratio") = 0.0)
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const py::object& cash_in, const py::object& instrument_in,

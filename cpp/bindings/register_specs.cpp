@@ -106,6 +106,10 @@ void register_margin_specs(py::module_& m) {
              "Per instrument, notional closed per step at most (empty: no caps).")
       .field("margin_ratio_order", &EngineSettings::margin_ratio_order,
              "A round takes the most distressed accounts first (else account order).")
+      .field("margin_call_checks", &EngineSettings::margin_call_checks,
+             "Checks a margin call runs before the account is liquidated (0: at once).")
+      .field("close_out_ratio", &EngineSettings::close_out_ratio,
+             "During a call, equity at or under this share of maintenance closes the account at once.")
       .finish();
 }
 

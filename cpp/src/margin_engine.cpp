@@ -39,6 +39,8 @@ MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRu
                                         std::to_string(settings_.liquidity.size()));
   for (const double l : settings_.liquidity)
     if (!std::isfinite(l)) margin_input_error("liquidity", "must be finite, got " + std::to_string(l));
+  if (!(settings_.close_out_ratio >= 0.0 && settings_.close_out_ratio <= 1.0))
+    margin_input_error("close_out_ratio", "must be in [0, 1], got " + std::to_string(settings_.close_out_ratio));
   if (!settings_.liquidation_capacity.empty()) {
     if (settings_.liquidation_capacity.size() != instruments())
       margin_input_error("liquidation_capacity", "need one value per instrument (" + std::to_string(instruments()) +
@@ -79,7 +81,9 @@ double MarginEngine::conserved() const noexcept {
 }
 
 std::size_t MarginEngine::memory_bytes() const noexcept {
-  return ledger_.table().memory_bytes() + detector_.memory_bytes();
+  const std::size_t call = sizeof(std::pair<const std::uint32_t, std::uint32_t>) + 2 * sizeof(void*);
+  return ledger_.table().memory_bytes() + detector_.memory_bytes() +
+         (calls_.bucket_count() + answered_.bucket_count()) * sizeof(void*) + (calls_.size() + answered_.size()) * call;
 }
 
 void MarginEngine::apply_trade(std::uint32_t a, std::size_t i, Qty lots, double price, double fee) {
@@ -145,6 +149,7 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
     // The round's accounts are those liquidatable at its start; one that only
     // becomes liquidatable during it (an ADL victim) waits for the next round.
     const std::vector<std::uint32_t>& found = detector_.liquidatable(marks_.data());
+    if (round == 0 && settings_.margin_call_checks > 0) keep_calls(found);
     const std::vector<std::uint32_t>& due = settings_.margin_ratio_order ? by_margin_ratio(found) : found;
     bool any = false;
     // The due are scattered over the table: ask for the rows a liquidation
@@ -160,8 +165,10 @@ std::size_t MarginEngine::run_check(const Price* prices, bool from_books) {
           if (!detector_.scanned(due[rest])) detector_.refresh(due[rest]);
         return log_.size() - before;
       }
-      if (!ledger_.liquidatable(a, marks_.data()) || over_capacity(a)) {
-        // Healthy again, or its instrument's liquidation engine is busy: back in the index.
+      if (!ledger_.liquidatable(a, marks_.data()) || over_capacity(a) ||
+          (settings_.margin_call_checks > 0 && !call_ends(a))) {
+        // Healthy again, its instrument's liquidation engine is busy, or its
+        // margin call still runs: back in the index.
         if (!detector_.scanned(a)) detector_.refresh(a);
         continue;
       }
@@ -184,6 +191,24 @@ const std::vector<std::uint32_t>& MarginEngine::by_margin_ratio(const std::vecto
   ordered_.clear();
   for (const auto& k : keys_) ordered_.push_back(k.second);
   return ordered_;
+}
+
+void MarginEngine::keep_calls(const std::vector<std::uint32_t>& found) {
+  // A call is answered by a check that finds the account above its maintenance margin.
+  answered_.clear();
+  for (const std::uint32_t a : found) {
+    const auto it = calls_.find(a);
+    if (it != calls_.end()) answered_.emplace(a, it->second);
+  }
+  calls_.swap(answered_);
+}
+
+bool MarginEngine::call_ends(std::uint32_t a) {
+  const std::uint32_t now = log_.checks();
+  const auto [call, made] = calls_.try_emplace(a, now);
+  if (!made && now - call->second >= settings_.margin_call_checks) return true;
+  // Past the close-out nobody waits for the money: the account is closed now.
+  return ledger_.equity(a, marks_.data()) <= settings_.close_out_ratio * ledger_.maintenance_margin(a, marks_.data());
 }
 
 bool MarginEngine::over_capacity(std::uint32_t a) const noexcept {

@@ -144,6 +144,8 @@ class EngineSettings:
         fund_equity: bool = ...,
         liquidation_capacity: list[float] = ...,
         margin_ratio_order: bool = ...,
+        margin_call_checks: int = ...,
+        close_out_ratio: float = ...,
     ) -> None: ...
     @property
     def insurance_fund(self) -> float: ...
@@ -165,6 +167,10 @@ class EngineSettings:
     def liquidation_capacity(self) -> list[float]: ...
     @property
     def margin_ratio_order(self) -> bool: ...
+    @property
+    def margin_call_checks(self) -> int: ...
+    @property
+    def close_out_ratio(self) -> float: ...
 
 class SpeculatorSpec:
     fields: ClassVar[tuple[str, ...]]
@@ -742,6 +748,8 @@ class MarginEngine:
         fund_equity: bool = False,
         liquidation_capacity: list[float] | None = None,
         margin_ratio_order: bool = False,
+        margin_call_checks: int = 0,
+        close_out_ratio: float = 0.0,
     ) -> None: ...
     def add_accounts(
         self,

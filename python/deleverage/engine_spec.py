@@ -315,6 +315,9 @@ def volatility_trigger(t: VolatilityTrigger, names: Sequence[str]) -> _core.Vola
 LEVERAGE_SAMPLES = 500
 LEVERAGE_VISITS = 1e9
 
+#: The longest margin call, in checks (the engine counts them in 32 bits).
+MAX_MARGIN_CALL_CHECKS = 2**32 - 1
+
 #: The most money one account may start with: its positions in lots and its money
 #: stay far from where int64 or double arithmetic loses them.
 MAX_ACCOUNT_CASH = 1e15
@@ -356,7 +359,17 @@ def engine_settings(scenario: Scenario) -> _core.EngineSettings:
         fund_equity=scenario.fund_covers == "equity",
         liquidation_capacity=liquidation_capacity(scenario),
         margin_ratio_order=scenario.liquidation_priority == "margin_ratio",
+        margin_call_checks=margin_call_checks(scenario),
+        close_out_ratio=scenario.policy.close_out_ratio,
     )
+
+
+def margin_call_checks(scenario: Scenario) -> int:
+    """A margin call's length in checks (one a step), rounded up to whole steps."""
+    grace = scenario.policy.margin_call_grace
+    # A call longer than any run (1e8 steps) never ends in one: the engine's
+    # 32-bit count holds every call a run can see end.
+    return min(math.ceil(grace / scenario.clock.dt), MAX_MARGIN_CALL_CHECKS)
 
 
 def liquidation_capacity(scenario: Scenario) -> list[float]:

@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from deleverage import _core
+from deleverage.engine_spec import MAX_MARGIN_CALL_CHECKS, margin_rule, mark_rule
 from deleverage.engine_spec import close_order as close_order_spec
-from deleverage.engine_spec import margin_rule, mark_rule
 from deleverage.margin_rules import CLOSE_ORDERS, LIQUIDATION_PRIORITIES, Instrument, MarginRule
 
 LIQUIDATION_DTYPE: np.dtype[np.void] = _core.LIQUIDATION_DTYPE
@@ -72,6 +72,19 @@ def check_close_order(
     if not all(math.isfinite(x) for x in values):
         raise ValueError(f"liquidity: must be finite, got {values}")
     return values
+
+
+def check_margin_calls(checks: object, close_out_ratio: object) -> tuple[int, float]:
+    """``margin_call_checks`` (0..2^32-1) and ``close_out_ratio`` (0..1), checked."""
+    n = _integer("margin_call_checks", checks)
+    if not 0 <= n <= MAX_MARGIN_CALL_CHECKS:
+        raise ValueError(
+            f"margin_call_checks: must be an integer in 0..{MAX_MARGIN_CALL_CHECKS}, got {n}"
+        )
+    ratio = _number("close_out_ratio", close_out_ratio)
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"close_out_ratio: must be in [0, 1], got {ratio}")
+    return n, ratio
 
 
 def check_liquidation_capacity(capacity: Sequence[float] | None, ni: int) -> list[float] | None:
@@ -160,6 +173,8 @@ class MarginEngine:
         fund_equity: bool = False,
         liquidation_capacity: Sequence[float] | None = None,
         liquidation_priority: str = "account",
+        margin_call_checks: int = 0,
+        close_out_ratio: float = 0.0,
     ) -> None:
         """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
         instrument, highest first), largest_loss or pro_rata (docs/margin.md).
@@ -170,7 +185,12 @@ class MarginEngine:
         most (> 0, ``inf`` for no cap; None: no caps); an account holding an
         instrument whose capacity is used up waits for the next check.
         ``liquidation_priority``: ``account`` (ascending id) or ``margin_ratio`` (the
-        lowest equity over maintenance margin first)."""
+        lowest equity over maintenance margin first).
+        ``margin_call_checks``: an account under its maintenance margin is called
+        and liquidated only if a check this many checks later still finds it under
+        (0: at once); a check that finds it healthy answers the call. During the
+        call, equity at or under ``close_out_ratio`` (0..1) times the maintenance
+        margin closes it at once (docs/margin.md, "Margin calls")."""
         if isinstance(instruments, (str, bytes)) or not isinstance(instruments, Sequence):
             raise TypeError(
                 f"instruments: must be a sequence of Instrument, got {type(instruments).__name__}"
@@ -209,6 +229,8 @@ class MarginEngine:
                 f"liquidation_priority: must be one of {', '.join(LIQUIDATION_PRIORITIES)}; "
                 f"got {liquidation_priority!r}"
             )
+        calls = check_margin_calls(margin_call_checks, close_out_ratio)
+        margin_call_checks, close_out_ratio = calls
         self.instrument_specs: tuple[Instrument, ...] = tuple(instruments)
         self._core = _core.MarginEngine(
             [inst.tick_value for inst in instruments],
@@ -222,6 +244,8 @@ class MarginEngine:
             fund_equity=bool(fund_equity),
             liquidation_capacity=capacity,
             margin_ratio_order=liquidation_priority == "margin_ratio",
+            margin_call_checks=margin_call_checks,
+            close_out_ratio=close_out_ratio,
         )
 
     # -- accounts -----------------------------------------------------------------------------

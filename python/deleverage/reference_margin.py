@@ -141,6 +141,8 @@ class ReferenceMargin:
         fund_equity: bool = False,
         liquidation_capacity: Sequence[float] | None = None,
         liquidation_priority: str = "account",
+        margin_call_checks: int = 0,
+        close_out_ratio: float = 0.0,
     ) -> None:
         specs = list(instruments)
         if not specs:
@@ -190,6 +192,16 @@ class ReferenceMargin:
                 f"got {liquidation_priority!r}"
             )
         self.margin_ratio_order = liquidation_priority == "margin_ratio"
+        if isinstance(margin_call_checks, bool) or not isinstance(margin_call_checks, int):
+            raise TypeError("margin_call_checks: must be an int")
+        if not 0 <= margin_call_checks < 2**32:
+            raise ValueError(f"margin_call_checks: must be in 0..2**32-1, got {margin_call_checks}")
+        if not 0.0 <= float(close_out_ratio) <= 1.0:
+            raise ValueError(f"close_out_ratio: must be in [0, 1], got {close_out_ratio}")
+        self.margin_call_checks = margin_call_checks
+        self.close_out_ratio = float(close_out_ratio)
+        # Open margin calls: account -> the check that made the call.
+        self.calls: dict[int, int] = {}
         self.close_order = close_order
         self.liquidity = ranks
         self.instrument_specs: list[Instrument] = specs
@@ -563,6 +575,10 @@ class ReferenceMargin:
         capped = False
         for rnd in range(self.max_rounds):
             candidates = np.flatnonzero(self._liquidatable_mask(prices)).tolist()
+            if rnd == 0:
+                # A check that finds an account above its maintenance margin answers its call.
+                under = set(candidates)
+                self.calls = {a: c for a, c in self.calls.items() if a in under}
             if self.margin_ratio_order:
                 candidates.sort(key=lambda a: (self._margin_ratio(a, prices), a))
             acted = False
@@ -575,6 +591,12 @@ class ReferenceMargin:
                     for i in range(self.instruments)
                 ):
                     continue  # its instrument's liquidation engine is busy this check
+                if (
+                    self.margin_call_checks > 0
+                    and self._liquidatable_one(a, prices)
+                    and not self._call_ends(a, check, prices)
+                ):
+                    continue  # called, and the call still runs
                 if self._procedure(a, prices, marks_i, check, rnd, records, used):
                     acted = True
             if capped or not acted:
@@ -582,6 +604,16 @@ class ReferenceMargin:
         out = np.array(records, dtype=LIQUIDATION_DTYPE)
         self.log = np.concatenate([self.log, out])
         return out
+
+    def _call_ends(self, a: int, check: int, prices: Sequence[float]) -> bool:
+        """Account a is under its maintenance margin: call it if it has no call;
+        whether its call has run out or its equity is past the close-out."""
+        made = self.calls.get(a)
+        if made is None:
+            self.calls[a] = check
+        elif check - made >= self.margin_call_checks:
+            return True
+        return self._equity_one(a, prices) <= self.close_out_ratio * self._mm_one(a, prices)
 
     def _margin_ratio(self, a: int, prices: Sequence[float]) -> float:
         mm = self._mm_one(a, prices)

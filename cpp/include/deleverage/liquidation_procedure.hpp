@@ -57,6 +57,14 @@ struct EngineSettings {
   // most distressed first, by equity over maintenance margin at the round's
   // marks, ties by account id (true).
   bool margin_ratio_order = false;
+  // Margin calls (docs/margin.md, "Margin calls"): an account under its
+  // maintenance margin is called, and liquidated only once it has stayed
+  // under for this many further checks (0: at once, as a venue's engine does).
+  // A check that finds it healthy again answers the call.
+  std::uint32_t margin_call_checks = 0;
+  // During a call, equity at or under this share of the maintenance margin
+  // closes the account at once (0: only once its equity is gone).
+  double close_out_ratio = 0.0;
 };
 
 // A trade of a liquidation order in an instrument's book.

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -132,12 +133,21 @@ class MarginEngine {
   const std::vector<std::uint32_t>& by_margin_ratio(const std::vector<std::uint32_t>& due);
   // Whether account a holds an instrument whose liquidation capacity this check is used up.
   bool over_capacity(std::uint32_t a) const noexcept;
+  // Margin calls: keep the calls of the accounts still under maintenance
+  // (`found`, this check's first round), and whether account a's call (made
+  // now if it has none) has run out, or its equity is past the close-out.
+  void keep_calls(const std::vector<std::uint32_t>& found);
+  bool call_ends(std::uint32_t a);
 
   EngineSettings settings_;
   Ledger ledger_;
   InsuranceFund fund_;
   LiquidationLog log_;
   std::vector<Price> marks_;  // the current round's
+  // Open margin calls: account -> the check that made the call. Calls are
+  // few beside the accounts, so they are kept apart from the account table.
+  std::unordered_map<std::uint32_t, std::uint32_t> calls_;
+  std::unordered_map<std::uint32_t, std::uint32_t> answered_;  // scratch for keep_calls
   LiquidationDetector detector_;
   AutoDeleveraging adl_;
   LiquidationProcedure procedure_;

@@ -73,6 +73,17 @@ class Policy:
     book cannot take within the band waits for the next step. A liquidation
     desk works its limits against other venues' prices; it does not sell an
     empty book down to nothing while the dealers are away.
+
+    ``margin_call_grace`` (seconds, in [0, 1e9]; 0, the default: liquidated at
+    the first check that finds it under its maintenance margin, as a venue's
+    liquidation engine does): a margin call. An account found under its
+    maintenance margin is called, and liquidated only if it is still under
+    when the call has run (rounded up to whole steps); a step that finds it
+    above answers the call. A futures broker gives its client until the next
+    morning to post margin; a dip that comes back within the call closes
+    nobody. ``close_out_ratio`` (in [0, 1]; 0, the default): during a call,
+    an account whose equity falls to this share of its maintenance margin or
+    under is closed at once (0: once its equity is gone).
     """
 
     margin_changes: tuple[MarginChange, ...] = ()
@@ -80,6 +91,8 @@ class Policy:
     max_liquidation_notional_per_step: float = math.inf
     fund_unwind_half_life: float = 0.0
     fund_unwind_band: float = 0.0
+    margin_call_grace: float = 0.0
+    close_out_ratio: float = 0.0
 
     def __post_init__(self) -> None:
         changes = check_sequence("margin_changes", self.margin_changes)
@@ -116,4 +129,12 @@ class Policy:
             self,
             "fund_unwind_band",
             check_float("fund_unwind_band", self.fund_unwind_band, 0.0, 1.0, hi_open=True),
+        )
+        set_field(
+            self,
+            "margin_call_grace",
+            check_float("margin_call_grace", self.margin_call_grace, 0.0, 1e9),
+        )
+        set_field(
+            self, "close_out_ratio", check_float("close_out_ratio", self.close_out_ratio, 0.0, 1.0)
         )

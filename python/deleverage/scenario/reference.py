@@ -590,6 +590,14 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1, hi_open=True),
             "how far from the index the fund trades, relative (0: market orders)",
         ),
+        "margin_call_grace": (
+            _r(0, 1e9),
+            "seconds a margin call runs before the account is liquidated (0: at once)",
+        ),
+        "close_out_ratio": (
+            _r(0, 1),
+            "during a call, equity over maintenance margin at or under which it is closed at once",
+        ),
     },
     MarginChange: {
         "step": (_i(0, 99_999_999, note="< clock.steps"), "the step it takes effect"),
