@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <string>
@@ -82,8 +83,8 @@ double MarginEngine::conserved() const noexcept {
 
 std::size_t MarginEngine::memory_bytes() const noexcept {
   const std::size_t call = sizeof(std::pair<const std::uint32_t, std::uint32_t>) + 2 * sizeof(void*);
-  return ledger_.table().memory_bytes() + detector_.memory_bytes() +
-         (calls_.bucket_count() + answered_.bucket_count()) * sizeof(void*) + (calls_.size() + answered_.size()) * call;
+  return ledger_.table().memory_bytes() + detector_.memory_bytes() + calls_.bucket_count() * sizeof(void*) +
+         calls_.size() * call;
 }
 
 void MarginEngine::apply_trade(std::uint32_t a, std::size_t i, Qty lots, double price, double fee) {
@@ -194,13 +195,10 @@ const std::vector<std::uint32_t>& MarginEngine::by_margin_ratio(const std::vecto
 }
 
 void MarginEngine::keep_calls(const std::vector<std::uint32_t>& found) {
-  // A call is answered by a check that finds the account above its maintenance margin.
-  answered_.clear();
-  for (const std::uint32_t a : found) {
-    const auto it = calls_.find(a);
-    if (it != calls_.end()) answered_.emplace(a, it->second);
-  }
-  calls_.swap(answered_);
+  // A call is answered by a check that finds the account above its maintenance
+  // margin; `found` is in account order (the detector's).
+  for (auto it = calls_.begin(); it != calls_.end();)
+    it = std::binary_search(found.begin(), found.end(), it->first) ? std::next(it) : calls_.erase(it);
 }
 
 bool MarginEngine::call_ends(std::uint32_t a) {

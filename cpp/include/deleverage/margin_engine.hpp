@@ -147,7 +147,6 @@ class MarginEngine {
   // Open margin calls: account -> the check that made the call. Calls are
   // few beside the accounts, so they are kept apart from the account table.
   std::unordered_map<std::uint32_t, std::uint32_t> calls_;
-  std::unordered_map<std::uint32_t, std::uint32_t> answered_;  // scratch for keep_calls
   LiquidationDetector detector_;
   AutoDeleveraging adl_;
   LiquidationProcedure procedure_;
