@@ -142,8 +142,21 @@ def test_toml_and_dotted_paths_carry_changes() -> None:
     assert from_toml_str(text) == world
     swept = apply_paths(world, {"populations.dealers.changes.0.params.base_spread_ticks": 9})
     assert swept.populations[1].changes[0].params == {"base_spread_ticks": 9}
-    with pytest.raises(ValueError, match=r"changes\.0\.params\.levels: unknown key 'levels'"):
-        apply_paths(world, {"populations.dealers.changes.0.params.levels": 3})
+    # A field the change does not set yet is added to it, its value checked as the change's own.
+    added = apply_paths(world, {"populations.dealers.changes.0.params.levels": 3})
+    assert added.populations[1].changes[0].params == {"base_spread_ticks": 4, "levels": 3}
+    assert population_changes(added)[0].params.levels == 3
+    with pytest.raises(ValueError, match=r"changes\[0\]\.params\.levels: must be"):
+        apply_paths(world, {"populations.dealers.changes.0.params.levels": 0})
+    # Anything else is refused by name, with the keys it sets and the fields it could add.
+    with pytest.raises(
+        ValueError,
+        match=r"changes\.0\.params\.level: unknown key 'level' .*valid: base_spread_ticks; "
+        r"or, to end the path, one it does not set yet: .*levels",
+    ):
+        apply_paths(world, {"populations.dealers.changes.0.params.level": 3})
+    with pytest.raises(ValueError, match=r"params\.levels\.x: unknown key 'levels'"):
+        apply_paths(world, {"populations.dealers.changes.0.params.levels.x": 3})
     with pytest.raises(ValueError, match=r"changes\[0\]\.params\.base_spread_ticks: must be"):
         apply_paths(world, {"populations.dealers.changes.0.params.base_spread_ticks": 0})
 

@@ -7,7 +7,8 @@ without a hand-written setter per field. A path walks dataclass fields by name;
 a tuple of named things (instruments, populations) is addressed by ``name`` or
 by integer index (``populations.0`` or ``populations[0]``), any other tuple by
 index (``instruments.GOLD.fundamental.shocks.0.value``); a table of set fields (a
-population change's ``params``) by the keys it sets.
+population change's ``params``) by its keys, or by a key it does not set yet, which
+the change then sets too (checked against the population's strategy).
 
 Values are applied by rebuilding every dataclass on the way with
 ``dataclasses.replace``, so each value passes the same validation as a
@@ -97,8 +98,12 @@ def _field_names(obj: Any) -> list[str]:
 def _walk(obj: Any, tokens: tuple[Token, ...], full: str) -> Any:
     """The value at ``tokens`` below ``obj`` (ValueError naming ``full`` if none)."""
     prefix = ""
-    for token in tokens:
+    owner: Any = None  # the nearest population on the way: its strategy's parameters
+    for position, token in enumerate(tokens):
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            params = getattr(obj, "params", None)
+            if dataclasses.is_dataclass(params) and not isinstance(params, type):
+                owner = obj
             names = _field_names(obj)
             if not isinstance(token, str) or token not in names:
                 where = repr(prefix) if prefix else "the scenario"
@@ -111,10 +116,23 @@ def _walk(obj: Any, tokens: tuple[Token, ...], full: str) -> Any:
         elif isinstance(obj, tuple):
             obj = obj[_tuple_index(obj, token, prefix, full)]
         elif isinstance(obj, Mapping):
-            # A table of set fields (a population change's params): only those it sets.
+            # A table of set fields (a population change's params): a key it sets, or, as
+            # the path's last step, a field of the population's strategy it does not set
+            # yet (the population checks the value as it checks the change's own).
             if token not in obj:
+                fields = _field_names(owner.params) if owner is not None else []
+                if position == len(tokens) - 1 and token in fields:
+                    return None
                 valid = ", ".join(map(str, obj)) or "nothing (the table is empty)"
-                raise ValueError(f"{full}: unknown key {token!r} at {prefix!r}; valid: {valid}")
+                unset = [f for f in fields if f not in obj]
+                more = (
+                    f"; or, to end the path, one it does not set yet: {', '.join(unset)}"
+                    if unset
+                    else ""
+                )
+                raise ValueError(
+                    f"{full}: unknown key {token!r} at {prefix!r}; valid: {valid}{more}"
+                )
             obj = obj[token]
         else:
             raise ValueError(
