@@ -222,7 +222,7 @@ def test_dealer_budgets_go_and_nothing_else_changes() -> None:
 def test_population_changes_go_and_nothing_else_changes() -> None:
     world = load_preset("dash-for-cash-2020")
     scheduled = {p.name for p in world.populations if p.changes}
-    assert scheduled == {"gold_dealers", "patient_funds"}
+    assert scheduled == {"gold_dealers", "gold_value", "patient_funds"}
     unchanged = no_population_changes(world)
     for p, q in zip(world.populations, unchanged.populations, strict=True):
         assert q.changes == ()
@@ -232,7 +232,7 @@ def test_population_changes_go_and_nothing_else_changes() -> None:
     one = no_population_changes(world, ["gold_dealers"])
     assert _by_name(one)["gold_dealers"].changes == ()
     assert _by_name(one)["patient_funds"].changes == _by_name(world)["patient_funds"].changes
-    assert no_population_changes(one, ["patient_funds"]) == unchanged
+    assert no_population_changes(one, ["gold_value", "patient_funds"]) == unchanged
     # A world without scheduled changes comes back as it was (the same object).
     assert no_population_changes(unchanged) is unchanged
     with pytest.raises(ValueError, match=r"populations: unknown population\(s\) 'nope'; known: "):

@@ -4,8 +4,9 @@ portfolio split into isolated accounts (``cross_margin``), without the index
 news (``news``), with every population at 1x (``leverage``), with dealers that
 carry no value-at-risk budget (``dealer_budgets``), without the patient
 funds (the last population, so every other account stays the same), and
-without each of the two scheduled changes (the gold dealers' relief on 19
-March, the patient funds' return on 23 March), on the same seed.
+without each of the scheduled changes (on 19 March the gold dealers' relief
+and the physical buyers' return, on 23 March the patient funds' return), on
+the same seed.
 
 Usage: python tools/calibration/dash_for_cash_2020.py [FRACTION] [SEEDS]
 FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
@@ -75,6 +76,7 @@ def main() -> None:
         "no budgets": no_dealer_budgets(scenario),
         "no patient funds": scenario.replace(populations=scenario.populations[:-1]),
         "no relief 19 Mar": no_population_changes(scenario, ["gold_dealers"]),
+        "no buyers 19 Mar": no_population_changes(scenario, ["gold_value"]),
         "no return 23 Mar": no_population_changes(scenario, ["patient_funds"]),
     }
     print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")
