@@ -244,6 +244,33 @@ def test_population_changes_go_and_nothing_else_changes() -> None:
             no_population_changes(world, bad)  # type: ignore[arg-type]
 
 
+def test_population_changes_go_at_the_steps_named_only() -> None:
+    world = load_preset("dash-for-cash-2020")
+    return_day = _by_name(world)["patient_funds"].changes[0].step
+    relief_day = _by_name(world)["gold_dealers"].changes[0].step
+    # One policy day out: the changes at that step go, in every chosen population.
+    kept = no_population_changes(world, steps=[relief_day])
+    for p, q in zip(world.populations, kept.populations, strict=True):
+        assert q.changes == tuple(c for c in p.changes if c.step != relief_day)
+        assert dc.replace(p, changes=q.changes) == q
+    assert _by_name(kept)["patient_funds"].changes == _by_name(world)["patient_funds"].changes
+    assert _by_name(kept)["gold_dealers"].changes == ()
+    # Both days named: the same world as without any change of these populations.
+    named = ["gold_dealers", "patient_funds"]
+    assert no_population_changes(world, named, steps=[relief_day, return_day]) == (
+        no_population_changes(world, named)
+    )
+    with pytest.raises(ValueError, match=r"steps: no change of the chosen populations at step"):
+        no_population_changes(world, ["patient_funds"], steps=[relief_day])
+    with pytest.raises(ValueError, match=r"at step\(s\) \[5\]; their changes are at \["):
+        no_population_changes(world, steps=[5, relief_day])
+    with pytest.raises(TypeError, match="steps: must be a collection of steps"):
+        no_population_changes(world, steps=relief_day)  # type: ignore[arg-type]
+    for bad in ([1.5], [True], ["9"]):
+        with pytest.raises(TypeError, match="steps: must be integers"):
+            no_population_changes(world, steps=bad)  # type: ignore[list-item]
+
+
 def test_arbitrage_value_traders_never_step_back(base: Scenario) -> None:
     world = steady_arbitrage(base)
     value = _by_name(world)["value"].params

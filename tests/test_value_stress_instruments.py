@@ -32,7 +32,7 @@ SEEDS = range(2)
 
 def _world(stress: tuple[str, ...]) -> Scenario:
     s = load_preset("dash-for-cash-2020").scaled(FRACTION).replace(targets=())
-    # Their limits as set here for the whole run: without the preset's 19 March change.
+    # Their limits as set here for the whole run: without the preset's changes of March.
     s = no_population_changes(s, ["gold_value"])
     base = "populations.gold_value.params."
     return apply_paths(

@@ -4,9 +4,9 @@ portfolio split into isolated accounts (``cross_margin``), without the index
 news (``news``), with every population at 1x (``leverage``), with dealers that
 carry no value-at-risk budget (``dealer_budgets``), without the patient
 funds (the last population, so every other account stays the same), and
-without each of the scheduled changes (on 19 March the gold dealers' relief
-and the physical buyers' return, on 23 March the patient funds' return), on
-the same seed.
+without each of the scheduled changes (on 9 March the physical buyers short
+of dollars, on 19 March the gold dealers' relief and the physical buyers'
+dollars, on 23 March the patient funds' return), on the same seed.
 
 Usage: python tools/calibration/dash_for_cash_2020.py [FRACTION] [SEEDS]
 FRACTION scales the whole market (``Scenario.scaled``; 1, the default, is the
@@ -32,6 +32,9 @@ from deleverage.simulate import simulate
 #: 17 February to 23 February, before the news; 9 March to the 23 March low.
 CALM = (0, 7)
 STRESS = (21, 35)
+#: The physical buyers' changes: dollars short from 9 March (00:00), partly
+#: back with the swap lines of 19 March (13:00).
+NINTH, NINETEENTH = 21 * 288, 31 * 288 + 156
 
 COLUMNS = (
     ("risk_drawdown", "index drawdown", "pct"),
@@ -75,8 +78,9 @@ def main() -> None:
         "1x": cap_leverage(scenario),
         "no budgets": no_dealer_budgets(scenario),
         "no patient funds": scenario.replace(populations=scenario.populations[:-1]),
+        "no buyers 9 Mar": no_population_changes(scenario, ["gold_value"], steps=[NINTH]),
         "no relief 19 Mar": no_population_changes(scenario, ["gold_dealers"]),
-        "no buyers 19 Mar": no_population_changes(scenario, ["gold_value"]),
+        "no buyers 19 Mar": no_population_changes(scenario, ["gold_value"], steps=[NINETEENTH]),
         "no return 23 Mar": no_population_changes(scenario, ["patient_funds"]),
     }
     print(f"dash-for-cash-2020 at {scenario.total_accounts:,} accounts")

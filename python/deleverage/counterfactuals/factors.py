@@ -249,7 +249,10 @@ def no_margin_hikes(scenario: Scenario) -> Scenario:
 
 
 def no_population_changes(
-    scenario: Scenario, populations: Collection[str] | None = None
+    scenario: Scenario,
+    populations: Collection[str] | None = None,
+    *,
+    steps: Collection[int] | None = None,
 ) -> Scenario:
     """``population_changes``: no scheduled changes of behaviour.
 
@@ -257,8 +260,11 @@ def no_population_changes(
     populations') become empty, so each keeps the parameters and activity it
     starts with for the whole run: a central bank's relief of the dealers'
     balance sheets, funds that come back on a given day, a broker's leverage
-    cut do not happen. Margin changes are ``margin_hikes``; everything else
-    is unchanged. A world without scheduled changes comes back unchanged.
+    cut do not happen. With ``steps``, only the changes at those steps go and
+    the others stay (one policy day out of several); each step must be that
+    of a change of a chosen population. Margin changes are ``margin_hikes``;
+    everything else is unchanged. A world without scheduled changes comes
+    back unchanged.
     """
     known = {p.name for p in scenario.populations}
     if populations is not None:
@@ -274,10 +280,26 @@ def no_population_changes(
                 f"known: {', '.join(sorted(known))}"
             )
     chosen = known if populations is None else set(populations)
-    if not any(p.changes for p in scenario.populations if p.name in chosen):
+    scheduled = {c.step for p in scenario.populations if p.name in chosen for c in p.changes}
+    if steps is not None:
+        if isinstance(steps, str) or not isinstance(steps, Collection):
+            raise TypeError(f"steps: must be a collection of steps, got {type(steps).__name__}")
+        if not all(isinstance(k, int) and not isinstance(k, bool) for k in steps):
+            raise TypeError(f"steps: must be integers, got {sorted(map(repr, steps))}")
+        missing = sorted(set(steps) - scheduled)
+        if missing:
+            raise ValueError(
+                f"steps: no change of the chosen populations at step(s) {missing}; "
+                f"their changes are at {sorted(scheduled) or 'no step'}"
+            )
+    if not scheduled:
         return scenario
+    gone = scheduled if steps is None else set(steps)
     pops = tuple(
-        dataclasses.replace(p, changes=()) if p.name in chosen else p for p in scenario.populations
+        dataclasses.replace(p, changes=tuple(c for c in p.changes if c.step not in gone))
+        if p.name in chosen
+        else p
+        for p in scenario.populations
     )
     return scenario.replace(populations=pops)
 
