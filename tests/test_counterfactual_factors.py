@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses as dc
 import math
 
+import numpy as np
 import pytest
 
 from deleverage import MarginRule
@@ -255,9 +256,10 @@ def test_population_changes_go_at_the_steps_named_only() -> None:
         assert dc.replace(p, changes=q.changes) == q
     assert _by_name(kept)["patient_funds"].changes == _by_name(world)["patient_funds"].changes
     assert _by_name(kept)["gold_dealers"].changes == ()
-    # Both days named: the same world as without any change of these populations.
+    # Both days named (numpy integers too): the same world as without any change
+    # of these populations.
     named = ["gold_dealers", "patient_funds"]
-    assert no_population_changes(world, named, steps=[relief_day, return_day]) == (
+    assert no_population_changes(world, named, steps=np.array([relief_day, return_day])) == (
         no_population_changes(world, named)
     )
     with pytest.raises(ValueError, match=r"steps: no change of the chosen populations at step"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -284,9 +285,10 @@ def no_population_changes(
     if steps is not None:
         if isinstance(steps, str) or not isinstance(steps, Collection):
             raise TypeError(f"steps: must be a collection of steps, got {type(steps).__name__}")
-        if not all(isinstance(k, int) and not isinstance(k, bool) for k in steps):
+        if not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in steps):
             raise TypeError(f"steps: must be integers, got {sorted(map(repr, steps))}")
-        missing = sorted(set(steps) - scheduled)
+        steps = {int(k) for k in steps}
+        missing = sorted(steps - scheduled)
         if missing:
             raise ValueError(
                 f"steps: no change of the chosen populations at step(s) {missing}; "
@@ -294,7 +296,7 @@ def no_population_changes(
             )
     if not scheduled:
         return scenario
-    gone = scheduled if steps is None else set(steps)
+    gone = scheduled if steps is None else steps
     pops = tuple(
         dataclasses.replace(p, changes=tuple(c for c in p.changes if c.step not in gone))
         if p.name in chosen
