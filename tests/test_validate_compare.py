@@ -72,16 +72,21 @@ def test_each_side_is_its_world_validated_alone(
 def test_the_markdown_table_marks_each_failing_cell(comparison: Comparison) -> None:
     text = comparison.markdown()
     lines = text.splitlines()
-    assert lines[0] == "| target | range | before: seeds passing (min to max) | after |"
+    assert lines[0] == (
+        "| target | range | before: seeds passing (min to max) | after | seeds gained / lost (p) |"
+    )
     rows = [line for line in lines[2:] if line.startswith("| ")]
     table = comparison.table()
     assert len(rows) == len(table)
     for line, (_, row) in zip(rows, table.iterrows(), strict=True):
         cells = [c.strip() for c in line.strip("|").split("|")]
         assert cells[0] == row["target"]
-        for cell, side in zip(cells[2:], ("before", "after"), strict=True):
+        for cell, side in zip(cells[2:4], ("before", "after"), strict=True):
             assert cell.startswith(f"{row[f'{side}_passed']}/{row['needed']}")
             assert ("✗" in cell) is (row[f"{side}_ok"] is False)
+        assert cells[4].startswith(f"+{row['after_only']} / -{row['before_only']} (p ")
+        # The passes each world gained are the difference of the two counts.
+        assert row["after_only"] - row["before_only"] == row["after_passed"] - row["before_passed"]
     before, after, ranged = comparison.met()
     assert lines[-1] == f"Targets met: {before} of {ranged} before, {after} of {ranged} after."
     summary = comparison.to_dict()
@@ -126,7 +131,7 @@ def test_the_command_line_prints_both_and_writes_them(
     argv = ["validate", "default", "--seeds", "2", "--workers", "2", "--before", "default"]
     code = main([*argv, "--out", str(out), "-q"])
     text = capsys.readouterr().out
-    assert "| target | range | before: seeds passing (min to max) | after |" in text
+    assert "| target | range | before: seeds passing (min to max) | after | seeds gained" in text
     # The same world twice: both columns alike, and the exit code is the after's verdict.
     summary = json.loads((out / "comparison.json").read_text())
     assert summary["met"]["before"] == summary["met"]["after"]

@@ -3,7 +3,9 @@
 ``compare(before, after)`` validates both worlds on the same seeds against the
 after world's targets (what a change is judged by is the world it makes), and
 gives each target's seeds in range and span over seeds side by side, as the
-preset pages tabulate a calibration.
+preset pages tabulate a calibration, with how many seeds changed verdict each
+way and how likely so lopsided a split would be if the change did nothing
+(``pass_rate.change_p_value``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deleverage.calibration.pass_rate import change_p_value
 from deleverage.calibration.validate import Validation, validate
 from deleverage.scenario import Scenario
 
@@ -34,7 +37,10 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per target: target, low, high, needed (seeds), then for ``before``
         and ``after``: passed (seeds in range), min and max over the seeds' figures
-        (NaN figures left out), ok (True, False, or None for a target without a range)."""
+        (NaN figures left out), ok (True, False, or None for a target without a range);
+        then before_only and after_only (the seeds in range in that world alone) and
+        p_change (the exact McNemar test of the two: small when the change moved the
+        target, 1.0 when no seed's verdict differs)."""
         sides = {"before": self.before.table(), "after": self.after.table()}
         out: pd.DataFrame = sides["after"][["target", "low", "high", "needed"]].copy()
         for side, table in sides.items():
@@ -44,6 +50,13 @@ class Comparison:
             out[f"{side}_min"] = [float(v.min()) if len(v) else math.nan for v in spans]
             out[f"{side}_max"] = [float(v.max()) if len(v) else math.nan for v in spans]
             out[f"{side}_ok"] = table["ok"].to_numpy()
+        before, after = self.before.passes(), self.after.passes()
+        out["before_only"] = (before & ~after).sum(axis=1)
+        out["after_only"] = (after & ~before).sum(axis=1)
+        out["p_change"] = [
+            change_p_value(int(b), int(a))
+            for b, a in zip(out["before_only"], out["after_only"], strict=True)
+        ]
         return out
 
     def met(self) -> tuple[int, int, int]:
@@ -57,16 +70,16 @@ class Comparison:
         )
 
     def markdown(self) -> str:
-        """The table as a Markdown table (a failing cell marked ✗), then the count of
-        targets met before and after."""
-        lines = [
-            "| target | range | before: seeds passing (min to max) | after |",
-            "|---|---|---|---|",
-        ]
+        """The table as a Markdown table (a failing cell marked ✗; the last column the
+        seeds in range only after and only before the change, and the McNemar p), then
+        the count of targets met before and after."""
+        header = "| target | range | before: seeds passing (min to max) | after |"
+        lines = [f"{header} seeds gained / lost (p) |", "|---|---|---|---|---|"]
         for row in self.table().to_dict("records"):
             span = "-" if math.isnan(row["low"]) else f"[{row['low']:.3g}, {row['high']:.3g}]"
             cells = [_cell(row, side) for side in _SIDES]
-            lines.append(f"| {row['target']} | {span} | {cells[0]} | {cells[1]} |")
+            moved = f"+{row['after_only']} / -{row['before_only']} (p {row['p_change']:.2g})"
+            lines.append(f"| {row['target']} | {span} | {cells[0]} | {cells[1]} | {moved} |")
         before, after, ranged = self.met()
         lines += ["", f"Targets met: {before} of {ranged} before, {after} of {ranged} after."]
         return "\n".join(lines)

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from deleverage.calibration.evaluate import FactsOutput, FactsTask, check_figures
+from deleverage.calibration.pass_rate import pass_rate_interval, shortfall_p_value
 from deleverage.calibration.runner import run_tasks
 from deleverage.scenario import Scenario, Target
 from deleverage.scenario.distributions import check_float
@@ -189,6 +190,56 @@ class Validation:
         table = self.table()
         return [str(t) for t, ok in zip(table["target"], table["ok"], strict=True) if ok is False]
 
+    def pass_rates(self, confidence: float = 0.95) -> pd.DataFrame:
+        """How sure each verdict is (``deleverage.calibration.pass_rate``), one row per
+        target with a range: target, passed, seeds, share, rate_low and rate_high (the
+        exact interval of its pass rate at ``confidence``), p_short (how often a world
+        passing in exactly ``share`` of all seeds passes in this few or fewer), ok."""
+        rows = [row for row in self._rates(confidence) if row is not None]
+        columns = ["target", "passed", "seeds", "share", "rate_low", "rate_high", "p_short", "ok"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def _rates(self, confidence: float) -> list[dict[str, Any] | None]:
+        """``pass_rates``' rows, one per target (None for a target without a range)."""
+        passes = self.passes().sum(axis=1)
+        table = self.table()
+        n = len(self.seeds)
+        rows: list[dict[str, Any] | None] = []
+        for i, target in enumerate(self.targets):
+            if not target.range:
+                rows.append(None)
+                continue
+            passed = int(passes[i])
+            low, high = pass_rate_interval(passed, n, confidence)
+            rows.append(
+                {
+                    "target": table.loc[i, "target"],
+                    "passed": passed,
+                    "seeds": n,
+                    "share": target.share,
+                    "rate_low": low,
+                    "rate_high": high,
+                    "p_short": shortfall_p_value(passed, n, target.share),
+                    "ok": table.loc[i, "ok"],
+                }
+            )
+        return rows
+
+    def failures_within_chance(self, level: float = 0.05) -> list[str]:
+        """The failing targets whose shortfall could be the seeds' luck: a world passing
+        in exactly the share asked for would pass in as few seeds at least ``level`` (in
+        (0, 1)) of the time (``pass_rates``' p_short). More seeds decide them."""
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)):
+            raise TypeError(f"level: must be a number, got {type(level).__name__}")
+        if not 0.0 < float(level) < 1.0:
+            raise ValueError(f"level: must be in (0, 1), got {level}")
+        rates = self.pass_rates()
+        return [
+            str(row["target"])
+            for row in rates.to_dict("records")
+            if row["ok"] is False and row["p_short"] >= level
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: strict JSON, with NaN and +-inf (an open range bound, a
         fair value that never moves) as null."""
@@ -201,8 +252,10 @@ class Validation:
             return x
 
         table = self.table()
+        rates = self._rates(0.95)
         targets = []
         for i, row in enumerate(table.to_dict("records")):
+            rate = rates[i]
             targets.append(
                 {
                     "target": row["target"],
@@ -221,6 +274,8 @@ class Validation:
                     if self.value_values is None
                     else [clean(float(v)) for v in self.value_values[i]],
                     "value_passed": row["value_passed"],
+                    "pass_rate": None if rate is None else [rate["rate_low"], rate["rate_high"]],
+                    "p_short": None if rate is None else rate["p_short"],
                 }
             )
         return {
@@ -230,6 +285,7 @@ class Validation:
             "passed": self.passed,
             "failures": self.failures(),
             "value_failures": self.value_failures(),
+            "failures_within_chance": self.failures_within_chance(),
             "errors": list(self.errors),
             "targets": targets,
             "wall_seconds": self.wall_seconds,
