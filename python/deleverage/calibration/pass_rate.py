@@ -19,39 +19,22 @@ noise around it. Three numbers measure that noise:
 
 from __future__ import annotations
 
-import numbers
-
 from scipy import stats
+
+from deleverage.scenario.distributions import check_float, check_int
 
 __all__ = ["change_p_value", "pass_rate_interval", "shortfall_p_value"]
 
-
-def _count(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: must be an integer, got {type(value).__name__}")
-    n = int(value)
-    if n < low or (high is not None and n > high):
-        bound = f"{low}..{high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{name}: must be {bound}, got {n}")
-    return n
-
-
-def _fraction(name: str, value: object, *, closed_high: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: must be a number, got {type(value).__name__}")
-    x = float(value)
-    if not (0.0 < x < 1.0 or (closed_high and x == 1.0)):
-        allowed = "in (0, 1]" if closed_high else "in (0, 1)"
-        raise ValueError(f"{name}: must be {allowed}, got {x}")
-    return x
+#: The most seeds a validation runs (``validate.seed_list``).
+MAX_SEEDS = 100_000
 
 
 def pass_rate_interval(passed: int, seeds: int, confidence: float = 0.95) -> tuple[float, float]:
     """The exact (Clopper-Pearson) two-sided interval of the pass rate of a target met
     in ``passed`` of ``seeds`` seeds, at ``confidence`` (in (0, 1))."""
-    n = _count("seeds", seeds, 1)
-    k = _count("passed", passed, 0, n)
-    alpha = 1.0 - _fraction("confidence", confidence, closed_high=False)
+    n = check_int("seeds", seeds, 1, MAX_SEEDS)
+    k = check_int("passed", passed, 0, n)
+    alpha = 1.0 - check_float("confidence", confidence, 0.0, 1.0, lo_open=True, hi_open=True)
     low = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2.0, k, n - k + 1))
     high = 1.0 if k == n else float(stats.beta.ppf(1.0 - alpha / 2.0, k + 1, n - k))
     return low, high
@@ -61,9 +44,9 @@ def shortfall_p_value(passed: int, seeds: int, share: float) -> float:
     """The chance that a world passing in exactly ``share`` (in (0, 1]) of all seeds
     passes in ``passed`` of ``seeds`` or fewer: one-sided, small when the world is
     short of the share."""
-    n = _count("seeds", seeds, 1)
-    k = _count("passed", passed, 0, n)
-    p = _fraction("share", share, closed_high=True)
+    n = check_int("seeds", seeds, 1, MAX_SEEDS)
+    k = check_int("passed", passed, 0, n)
+    p = check_float("share", share, 0.0, 1.0, lo_open=True)
     return float(min(1.0, stats.binom.cdf(k, n, p)))
 
 
@@ -71,8 +54,8 @@ def change_p_value(before_only: int, after_only: int) -> float:
     """Exact two-sided McNemar test of a change judged on the same seeds:
     ``before_only`` seeds pass only before it, ``after_only`` only after. 1.0 when
     no seed's verdict differs."""
-    b = _count("before_only", before_only, 0)
-    c = _count("after_only", after_only, 0)
+    b = check_int("before_only", before_only, 0, MAX_SEEDS)
+    c = check_int("after_only", after_only, 0, MAX_SEEDS - b)
     if b + c == 0:
         return 1.0
     # Both tails of Binomial(b + c, 1/2) as far out as the split seen.

@@ -229,10 +229,7 @@ class Validation:
         """The failing targets whose shortfall could be the seeds' luck: a world passing
         in exactly the share asked for would pass in as few seeds at least ``level`` (in
         (0, 1)) of the time (``pass_rates``' p_short). More seeds decide them."""
-        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)):
-            raise TypeError(f"level: must be a number, got {type(level).__name__}")
-        if not 0.0 < float(level) < 1.0:
-            raise ValueError(f"level: must be in (0, 1), got {level}")
+        level = check_float("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
         rates = self.pass_rates()
         return [
             str(row["target"])
