@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,25 @@ def _met_by_validate(world: Scenario, seeds: tuple[int, ...], targets: tuple[Tar
     return int(sum(ok is True for ok in table["ok"]))
 
 
+def _likely_by_validate(
+    world: Scenario, seeds: tuple[int, ...], targets: tuple[Target, ...]
+) -> float:
+    """The targets the world is likely to meet, from validate's counts, exactly: for a
+    uniform prior, P(rate >= s | k of n in range) = P(Binomial(n + 1, s) <= k)."""
+    table = validate(world, seeds, targets=targets, progress=False).table()
+    n = len(seeds)
+    total = Fraction(0)
+    for t, k in zip(targets, table["passed"], strict=True):
+        if not t.range:
+            continue
+        s = Fraction(t.share)
+        total += sum(
+            (math.comb(n + 1, i) * s**i * (1 - s) ** (n + 1 - i) for i in range(int(k) + 1)),
+            Fraction(0),
+        )
+    return float(total)
+
+
 def test_targets_met_as_validate_counts_them_and_select_by_them(tmp_path: Path) -> None:
     """Each trial's ``met`` is what ``validate`` finds for its scenario on the same seeds
     (the oracle: a separate run of every trial); ``select = "met"`` answers with the
@@ -182,6 +202,7 @@ def test_targets_met_as_validate_counts_them_and_select_by_them(tmp_path: Path) 
     for row in by_loss.trials.itertuples():
         world = apply_paths(spec.scenario, spec.paths({"vol": row.vol, "spread": row.spread}))
         assert row.met == _met_by_validate(world, spec.seeds, targets)
+        assert row.likely == pytest.approx(_likely_by_validate(world, spec.seeds, targets))
     table = by_loss.trials
     assert by_loss.best_trial == int(table.sort_values(["loss", "trial"]).iloc[0]["trial"])
     by_met = calibrate(
@@ -196,6 +217,15 @@ def test_targets_met_as_validate_counts_them_and_select_by_them(tmp_path: Path) 
     assert by_met.best_met == table["met"].max() > by_loss.best_met  # here the two differ
     assert by_met.to_dict()["best_met"] == by_met.best_met
     assert by_met.base_met == _met_by_validate(spec.scenario, spec.seeds, targets)
+    by_likely = calibrate(
+        _spec(targets, trials=12, batch=6, sampler="random", loss="mean", select="likely"),
+        out=tmp_path / "c",
+        resume=True,
+        progress=False,
+    )
+    assert by_likely.executed == 0
+    ranked = table.assign(neg=-table["likely"]).sort_values(["neg", "loss", "trial"])
+    assert by_likely.best_trial == int(ranked.iloc[0]["trial"])
 
 
 def _store_keys(folder: Path) -> list[tuple[str, int, int]]:
@@ -465,7 +495,7 @@ BASE_SPEC = {
         ({"seeds": 0}, ValueError, "seeds"),
         ({"trials": 0}, ValueError, r"trials: must be in \[1"),
         ({"sampler": "grid"}, ValueError, "sampler"),
-        ({"select": "best"}, ValueError, "select: must be one of loss, met"),
+        ({"select": "best"}, ValueError, "select: must be one of loss, met, likely"),
         ({"scale": -1.0}, ValueError, "scale"),
         (
             {"keep_accounts_below": -1},

@@ -21,6 +21,7 @@ from deleverage.calibration import Comparison, Validation
 from deleverage.calibration.pass_rate import (
     change_p_value,
     pass_rate_interval,
+    share_met_probability,
     shortfall_p_value,
 )
 from deleverage.scenario import Target
@@ -44,6 +45,25 @@ def test_shortfall_is_the_binomial_lower_tail(n: int, data: st.DataObject, share
     k = data.draw(st.integers(0, n))
     want = float(lower_tail(k, n, share))
     assert shortfall_p_value(k, n, float(share)) == pytest.approx(want, rel=1e-9, abs=1e-15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    data=st.data(),
+    share=st.fractions(min_value=Fraction(1, 100), max_value=1, max_denominator=1000),
+)
+def test_share_met_probability_is_the_posterior_tail(
+    n: int, data: st.DataObject, share: Fraction
+) -> None:
+    # With a uniform prior the rate's posterior is Beta(k + 1, n - k + 1), whose upper
+    # tail from s is P(Binomial(n + 1, s) <= k); at s = 1 it is 0.
+    k = data.draw(st.integers(0, n))
+    want = float(lower_tail(k, n + 1, share))
+    got = share_met_probability(k, n, float(share))
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-15)
+    if k < n:
+        assert share_met_probability(k + 1, n, float(share)) >= got
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,6 +120,8 @@ def test_known_figures() -> None:
     assert shortfall_p_value(32, 32, 0.875) == 1.0
     assert shortfall_p_value(0, 8, 1.0) == 0.0
     assert change_p_value(0, 0) == 1.0
+    assert share_met_probability(7, 8, 0.875) == pytest.approx(1 - 0.875**9 - 9 * 0.875**8 * 0.125)
+    assert share_met_probability(8, 8, 0.875) == pytest.approx(1 - 0.875**9)
     assert change_p_value(0, 6) == pytest.approx(2 / 64)
     low, high = pass_rate_interval(27, 32)
     assert (round(low, 3), round(high, 3)) == (0.672, 0.947)

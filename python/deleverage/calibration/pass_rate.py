@@ -11,6 +11,11 @@ noise around it. Three numbers measure that noise:
   with a large one (say above 0.05) could be the seeds' luck; a small one is
   the world's. With 32 seeds and a share of 0.875, a world exactly at the
   share passes in 28 or more only 63% of the time;
+- ``share_met_probability``: how likely the pass rate is at least the share,
+  given the seeds seen (a uniform prior on the rate): the chance the target
+  is met by the world, not by these seeds. Summed over targets it is the
+  number of targets a world can be expected to meet (``calibrate``'s
+  ``select = "likely"``);
 - ``change_p_value``: for two worlds on the same seeds (common random
   numbers), the exact McNemar test: of the seeds whose verdict differs, how
   lopsided the split between "passes only before" and "passes only after"
@@ -23,7 +28,7 @@ from scipy import stats
 
 from deleverage.scenario.distributions import check_float, check_int
 
-__all__ = ["change_p_value", "pass_rate_interval", "shortfall_p_value"]
+__all__ = ["change_p_value", "pass_rate_interval", "share_met_probability", "shortfall_p_value"]
 
 #: The most seeds a validation runs (``validate.seed_list``).
 MAX_SEEDS = 100_000
@@ -48,6 +53,16 @@ def shortfall_p_value(passed: int, seeds: int, share: float) -> float:
     k = check_int("passed", passed, 0, n)
     p = check_float("share", share, 0.0, 1.0, lo_open=True)
     return float(min(1.0, stats.binom.cdf(k, n, p)))
+
+
+def share_met_probability(passed: int, seeds: int, share: float) -> float:
+    """The probability that the pass rate is at least ``share`` (in (0, 1]) for a
+    target met in ``passed`` of ``seeds`` seeds, under a uniform prior on the rate:
+    the upper tail of Beta(passed + 1, seeds - passed + 1) from ``share``."""
+    n = check_int("seeds", seeds, 1, MAX_SEEDS)
+    k = check_int("passed", passed, 0, n)
+    p = check_float("share", share, 0.0, 1.0, lo_open=True)
+    return float(stats.beta.sf(p, k + 1, n - k + 1))
 
 
 def change_p_value(before_only: int, after_only: int) -> float:

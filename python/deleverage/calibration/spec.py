@@ -14,7 +14,8 @@
     final_scale = 1.0           # the best few are checked again at this scale
     keep_accounts_below = 0     # populations of fewer accounts keep them all when scaled
     final_best = 3              # how many
-    select = "loss"             # the answer: the least loss, or "met": the most targets met
+    select = "loss"             # the answer: the least loss, "met": the most targets met, or
+                                # "likely": the most targets the world is likely to meet
 
     [set]                       # fixed changes to the base scenario
     "clock.steps" = 43200
@@ -77,9 +78,10 @@ __all__ = [
 SAMPLERS: tuple[str, ...] = ("tpe", "cmaes", "random")
 #: How a range target enters the loss: by its seed mean, or seed by seed.
 LOSSES: tuple[str, ...] = ("mean", "seeds")
-#: How the answer is chosen among the candidates: the least loss, or the most targets
-#: met in their share of the seeds (as ``validate`` counts them), ties by loss.
-SELECTIONS: tuple[str, ...] = ("loss", "met")
+#: How the answer is chosen among the candidates: the least loss, the most targets
+#: met in their share of the seeds (as ``validate`` counts them), or the most targets
+#: the world is likely to meet given its seeds (``targets_likely``), ties by loss.
+SELECTIONS: tuple[str, ...] = ("loss", "met", "likely")
 #: The spec's scalar settings, passed to ``CalibrationSpec`` as they are.
 OPTION_KEYS = (
     "trials",
