@@ -230,12 +230,7 @@ class Validation:
         in exactly the share asked for would pass in as few seeds at least ``level`` (in
         (0, 1)) of the time (``pass_rates``' p_short). More seeds decide them."""
         level = check_float("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
-        rates = self.pass_rates()
-        return [
-            str(row["target"])
-            for row in rates.to_dict("records")
-            if row["ok"] is False and row["p_short"] >= level
-        ]
+        return _within_chance(self._rates(0.95), level)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: strict JSON, with NaN and +-inf (an open range bound, a
@@ -282,11 +277,21 @@ class Validation:
             "passed": self.passed,
             "failures": self.failures(),
             "value_failures": self.value_failures(),
-            "failures_within_chance": self.failures_within_chance(),
+            "failures_within_chance": _within_chance(rates, 0.05),
             "errors": list(self.errors),
             "targets": targets,
             "wall_seconds": self.wall_seconds,
         }
+
+
+def _within_chance(rates: list[dict[str, Any] | None], level: float) -> list[str]:
+    """The failing targets among ``Validation._rates``' rows whose p_short is at least
+    ``level``."""
+    return [
+        str(row["target"])
+        for row in rates
+        if row is not None and row["ok"] is False and row["p_short"] >= level
+    ]
 
 
 def validate(
