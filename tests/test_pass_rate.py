@@ -241,6 +241,11 @@ def test_pass_rates_and_the_failures_within_chance() -> None:
     assert by_label["GOLD kurtosis @300s"]["pass_rate"] is None
     assert by_label["GOLD kurtosis @300s"]["p_short"] is None
     assert by_label["GOLD run.liquidations"]["pass_rate"] == list(pass_rate_interval(20, 32))
+    # Every target with a range (the table's verdicts then a numpy bool column): the same.
+    ranged = made([values[0], values[1]], [near, far])
+    assert ranged.failures_within_chance() == ["GOLD run.max_drawdown"]
+    assert ranged.to_dict()["failures_within_chance"] == ["GOLD run.max_drawdown"]
+    assert ranged.pass_rates()["ok"].tolist() == [False, False]
     for level, error in ((0.0, ValueError), (1.0, ValueError), (NAN, ValueError), ("x", TypeError)):
         with pytest.raises(error, match=r"level: must be"):
             v.failures_within_chance(level)  # type: ignore[arg-type]

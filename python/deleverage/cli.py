@@ -894,15 +894,18 @@ def _validate(args: argparse.Namespace) -> int:
     verdict = "passes" if validation.passed else f"FAILS {len(failures)} of {len(table)} targets"
     print(f"\n{validation.scenario.name} {verdict}")
     if failures:
-        rates = validation.pass_rates()
-        short = {str(row["target"]): row for row in rates.to_dict("records")}
-        luck = validation.failures_within_chance()
+        within = set(validation.failures_within_chance())
+        luck = [
+            row
+            for row in validation.pass_rates().to_dict("records")
+            if row["ok"] is False and row["target"] in within
+        ]
         print(
             f"{len(luck)} of them could be the seeds' luck (a world passing in exactly the "
             "share asked for would pass this rarely at least 5% of the time; more seeds "
             "decide them)"
             + (": " if luck else "")
-            + ", ".join(f"{t} (p {short[t]['p_short']:.2g})" for t in luck)
+            + ", ".join(f"{row['target']} (p {row['p_short']:.2g})" for row in luck)
         )
     shared = validation.value_failures()
     if shared:

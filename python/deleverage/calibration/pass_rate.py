@@ -2,7 +2,7 @@
 
 A target met in ``k`` of ``n`` seeds says the world's pass rate (the share of
 all seeds it would pass in) is about ``k / n``, with the binomial's sampling
-noise around it. Three numbers measure that noise:
+noise around it. Four numbers measure that noise:
 
 - ``pass_rate_interval``: the exact (Clopper-Pearson) interval of the pass
   rate at a confidence level;

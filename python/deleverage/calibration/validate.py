@@ -213,14 +213,15 @@ class Validation:
             low, high = pass_rate_interval(passed, n, confidence)
             rows.append(
                 {
-                    "target": table.loc[i, "target"],
+                    "target": str(table.loc[i, "target"]),
                     "passed": passed,
                     "seeds": n,
                     "share": target.share,
                     "rate_low": low,
                     "rate_high": high,
                     "p_short": shortfall_p_value(passed, n, target.share),
-                    "ok": table.loc[i, "ok"],
+                    # A plain bool: the table's column is numpy's when every target has a range.
+                    "ok": bool(table.loc[i, "ok"]),
                 }
             )
         return rows
