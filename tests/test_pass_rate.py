@@ -267,6 +267,15 @@ def test_a_comparison_counts_the_seeds_each_world_alone_passes() -> None:
     assert table["before_only"].tolist() == [before_only, 0]
     assert table["after_only"].tolist() == [after_only, 0]
     assert table["p_change"].tolist() == [change_p_value(1, 3), 1.0]
+    assert c.to_dict()["changes"] == [
+        {
+            "target": "GOLD run.max_drawdown",
+            "before_only": 1,
+            "after_only": 3,
+            "p_change": change_p_value(1, 3),
+        },
+        {"target": "GOLD kurtosis @300s", "before_only": 0, "after_only": 0, "p_change": 1.0},
+    ]
     rows = [line for line in c.markdown().splitlines() if line.startswith("| GOLD")]
     assert rows[0].endswith(f"| +3 / -1 (p {change_p_value(1, 3):.2g}) |")
     assert rows[1].endswith("| +0 / -0 (p 1) |")

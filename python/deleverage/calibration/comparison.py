@@ -85,12 +85,24 @@ class Comparison:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary: each world's ``Validation.to_dict`` and the counts met."""
+        """A JSON-ready summary: each world's ``Validation.to_dict``, the counts met, and
+        per target the seeds in range in one world only and the McNemar p (``changes``)."""
         before, after, ranged = self.met()
+        table = self.table()
+        changes = [
+            {
+                "target": str(row["target"]),
+                "before_only": int(row["before_only"]),
+                "after_only": int(row["after_only"]),
+                "p_change": float(row["p_change"]),
+            }
+            for row in table.to_dict("records")
+        ]
         return {
             "before": self.before.to_dict(),
             "after": self.after.to_dict(),
             "met": {"before": before, "after": after, "of": ranged},
+            "changes": changes,
         }
 
 
