@@ -201,8 +201,8 @@ class Validation:
 
     def _rates(self, confidence: float) -> list[dict[str, Any] | None]:
         """``pass_rates``' rows, one per target (None for a target without a range)."""
+        first = self.scenario.instruments[0].name
         passes = self.passes().sum(axis=1)
-        table = self.table()
         n = len(self.seeds)
         rows: list[dict[str, Any] | None] = []
         for i, target in enumerate(self.targets):
@@ -213,15 +213,14 @@ class Validation:
             low, high = pass_rate_interval(passed, n, confidence)
             rows.append(
                 {
-                    "target": str(table.loc[i, "target"]),
+                    "target": target.label(target.instrument or first),
                     "passed": passed,
                     "seeds": n,
                     "share": target.share,
                     "rate_low": low,
                     "rate_high": high,
                     "p_short": shortfall_p_value(passed, n, target.share),
-                    # A plain bool: the table's column is numpy's when every target has a range.
-                    "ok": bool(table.loc[i, "ok"]),
+                    "ok": passed >= needed_passes(target.share, n),
                 }
             )
         return rows
