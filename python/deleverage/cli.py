@@ -832,10 +832,20 @@ def _validate(args: argparse.Namespace) -> int:
     if args.out is not None:
         _check_out("--out", args.out)
     scenario = _apply_set(_load_scenario(args.scenario), args.set)
+    if args.resume and args.out is None:
+        raise ValueError("--resume: needs --out, the folder of the stored runs")
     if args.before is not None:
+        if args.resume:
+            raise ValueError("--resume: applies to a validation alone, not with --before")
         return _validate_against(args, scenario, executor, security)
     with _dask_errors(args):
-        validation = validate(scenario, args.seeds, **_validate_options(args, executor, security))
+        validation = validate(
+            scenario,
+            args.seeds,
+            out=args.out,
+            resume=args.resume,
+            **_validate_options(args, executor, security),
+        )
     if args.out is not None:
         from deleverage.calibration.figure import validation_figure
 
@@ -851,9 +861,10 @@ def _validate(args: argparse.Namespace) -> int:
     size = f", scale {args.scale:g}" if args.scale is not None else ""
     if args.keep_accounts_below:
         size += f" (populations under {args.keep_accounts_below:,} accounts kept whole)"
+    stored = f" ({validation.reused} of them stored in --out)" if validation.reused else ""
     print(
         f"{validation.scenario.name}: {validation.scenario.total_accounts:,} accounts{size}, "
-        f"{len(validation.seeds)} seeds, {validation.wall_seconds:.1f} s wall"
+        f"{len(validation.seeds)} seeds{stored}, {validation.wall_seconds:.1f} s wall"
     )
     table = validation.table()
 
@@ -1347,7 +1358,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _executor_arguments(validate)
     validate.add_argument(
-        "--out", metavar="DIR", default=None, help="also write the table, JSON and a figure here"
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="also write the table, JSON and a figure here, and store each seed's figures as "
+        "its run finishes",
+    )
+    validate.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the runs stored in --out by a validation of the same world (scenario, scale,"
+        " targets, engine) and run only the seeds they lack: --seeds 64 after --seeds 32 runs "
+        "32 more",
     )
     _set_argument(validate)
     validate.add_argument(

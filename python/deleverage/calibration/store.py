@@ -1,9 +1,15 @@
-"""Where a calibration's evaluations go: one JSON line per run, appended as it finishes.
+"""Where a calibration's (or a validation's) runs go: one JSON line per run, appended
+as it finishes.
 
-Layout of ``out``::
+Layout of ``out`` for a calibration::
 
     out/calibration.json     what the calibration is (its digest), to refuse mixing two
     out/evaluations.jsonl    one line per (stage, trial, seed) run: params, figures, error
+
+and for a validation (``validate(..., out=...)``), beside its table and figure::
+
+    out/validation-runs.json   what the validation is (its digest)
+    out/validation-runs.jsonl  one line per seed: figures, the value's figures, error
 
 Each line is written whole and flushed to disk before the next run is
 recorded, so a calibration killed at any moment loses at most the runs that
@@ -25,22 +31,42 @@ LOCK = ".lock"
 EVALUATIONS = "evaluations.jsonl"
 FORMAT = 1
 
+#: Per kind of store: its manifest and its lines.
+FILES = {
+    "calibration": (MANIFEST, EVALUATIONS),
+    "validation": ("validation-runs.json", "validation-runs.jsonl"),
+}
+
+#: What differs when a stored digest is not the one asked for.
+DIFFERENT = {
+    "calibration": "a different calibration (its scenario, parameters, targets, seeds, "
+    "sampler or scales differ)",
+    "validation": "a different validation (its scenario, scale, targets or the engine's "
+    "version differ)",
+}
+
 #: (stage, trial, seed): stage is "base", "search" or "final"; the base is trial -1.
 Key = tuple[str, int, int]
 
 
 class EvaluationStore:
-    """The evaluations of one calibration in ``out``."""
+    """The evaluations of one calibration (or, with ``kind="validation"``, of one
+    validation) in ``out``."""
 
-    def __init__(self, out: str | os.PathLike[str]) -> None:
+    def __init__(self, out: str | os.PathLike[str], kind: str = "calibration") -> None:
+        if kind not in FILES:
+            raise ValueError(f"kind: must be one of {', '.join(FILES)}, got {kind!r}")
         self.out = Path(out)
-        self.path = self.out / EVALUATIONS
+        self.kind = kind
+        self.manifest = self.out / FILES[kind][0]
+        self.path = self.out / FILES[kind][1]
         self._lock: int | None = None
 
     def _acquire(self) -> None:
-        """Hold the folder for this calibration alone: a second one (another process, or
-        another thread of this one) is refused rather than interleaved. The operating
-        system drops the lock with the process, so a killed calibration never leaves it."""
+        """Hold the folder for this calibration (or validation) alone: a second one
+        (another process, or another thread of this one) is refused rather than
+        interleaved. The operating system drops the lock with the process, so a killed
+        run never leaves it."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - no advisory locks on this platform
@@ -51,7 +77,7 @@ class EvaluationStore:
         except OSError:
             os.close(fd)
             raise ValueError(
-                f"out: {str(self.out)!r} is in use by another calibration running now"
+                f"out: {str(self.out)!r} is in use by another {self.kind} running now"
             ) from None
         self._lock = fd
 
@@ -62,7 +88,7 @@ class EvaluationStore:
             self._lock = None
 
     def open(self, digest: str, resume: bool) -> dict[Key, dict[str, Any]]:
-        """Start (or, with ``resume``, continue) the calibration ``digest`` here and
+        """Start (or, with ``resume``, continue) the calibration or validation ``digest`` here and
         return the runs already stored; the folder stays held until ``close``."""
         if self.out.exists() and not self.out.is_dir():
             raise ValueError(f"out: {str(self.out)!r} exists and is not a folder")
@@ -75,22 +101,21 @@ class EvaluationStore:
             raise
 
     def _open(self, digest: str, resume: bool) -> dict[Key, dict[str, Any]]:
-        manifest = self.out / MANIFEST
+        manifest = self.manifest
         self._drop_partial_line()
         stored = self.read() if self.path.exists() else {}
         if stored and not resume:
             raise ValueError(
-                f"out: {str(self.out)!r} already holds a calibration's evaluations; pass "
+                f"out: {str(self.out)!r} already holds a {self.kind}'s runs; pass "
                 "resume=True (--resume) to continue it, or choose another folder"
             )
         if stored and manifest.exists():
             before = json.loads(manifest.read_text(encoding="utf-8")).get("digest")
             if before != digest:
                 raise ValueError(
-                    f"out: {str(self.out)!r} holds a different calibration (its scenario, "
-                    "parameters, targets, seeds, sampler or scales differ); cannot resume it"
+                    f"out: {str(self.out)!r} holds {DIFFERENT[self.kind]}; cannot resume it"
                 )
-        tmp = manifest.with_name(f".{MANIFEST}.tmp")
+        tmp = manifest.with_name(f".{manifest.name}.tmp")
         tmp.write_text(json.dumps({"format": FORMAT, "digest": digest}), encoding="utf-8")
         os.replace(tmp, manifest)
         return stored

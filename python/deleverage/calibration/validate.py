@@ -17,10 +17,14 @@ as the market's. The verdict is the market's figures' only.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +33,8 @@ import pandas as pd
 from deleverage.calibration.evaluate import FactsOutput, FactsTask, check_figures
 from deleverage.calibration.pass_rate import pass_rate_interval, shortfall_p_value
 from deleverage.calibration.runner import run_tasks
-from deleverage.scenario import Scenario, Target
+from deleverage.calibration.store import EvaluationStore
+from deleverage.scenario import Scenario, Target, to_toml_str
 from deleverage.scenario.distributions import check_float
 from deleverage.scenario.targets import STEP_FACTS
 from deleverage.sweeps.progress import Progress
@@ -79,6 +84,8 @@ class Validation:
     value_values: targets x seeds, each market target of a fact of returns
     (``VALUE_FACTS``) measured on the fair value's own path in the same window
     (NaN for the other targets), or None when not measured.
+    reused: how many of the seeds' runs came from a store (``validate(out=...,
+    resume=True)``) rather than being run now.
     """
 
     scenario: Scenario
@@ -88,6 +95,7 @@ class Validation:
     errors: tuple[str | None, ...]
     wall_seconds: float
     value_values: np.ndarray | None = None
+    reused: int = 0
 
     def __post_init__(self) -> None:
         want = (len(self.targets), len(self.seeds))
@@ -281,6 +289,7 @@ class Validation:
             "errors": list(self.errors),
             "targets": targets,
             "wall_seconds": self.wall_seconds,
+            "reused": self.reused,
         }
 
 
@@ -305,6 +314,8 @@ def validate(
     workers: int | None = None,
     progress: bool | None = None,
     security: Any = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
 ) -> Validation:
     """Run ``scenario`` on ``seeds`` (a count n: seeds 0..n-1) and check its targets.
 
@@ -314,6 +325,12 @@ def validate(
     targets: check these instead of the scenario's own. executor, workers, security:
     as for ``sweep`` (threads by default; a process pool; a Dask client or address,
     with its TLS settings).
+    out: a folder where each seed's figures are stored as its run finishes
+    (``validation-runs.jsonl``, flushed line by line), so a validation stopped at any
+    moment loses only the runs still going. resume: reuse the runs ``out`` holds of
+    the same validation (the same scenario at the same scale, the same targets, the
+    same engine) and run only the seeds it lacks: more seeds for a verdict the seeds
+    so far leave open (``failures_within_chance``) cost only the new ones.
     """
     start = time.perf_counter()
     if not isinstance(scenario, Scenario):
@@ -332,26 +349,85 @@ def validate(
     if targets is not None:
         scenario = scenario.replace(targets=chosen)  # checks them against the scenario
     check_figures(scenario, chosen)
+    if not isinstance(resume, bool):
+        raise TypeError(f"resume: must be a bool, got {type(resume).__name__}")
+    if resume and out is None:
+        raise ValueError("resume: needs out, the folder of the stored runs")
     values = np.full((len(chosen), len(seed_tuple)), math.nan)
     value_values = np.full_like(values, math.nan)
     errors: list[str | None] = [None] * len(seed_tuple)
-    bar = Progress(len(seed_tuple), 0, progress, desc=f"validate {scenario.name}")
-
-    def done(output: FactsOutput) -> None:
-        k = output.key[0]
-        values[:, k] = output.values
-        if output.value_figures is not None:
-            value_values[:, k] = output.value_figures
-        errors[k] = output.error
-        bar.update(output.error is not None)
-
-    tasks = (
-        FactsTask(scenario, s, chosen, key=(k,), value_figures=True)
-        for k, s in enumerate(seed_tuple)
-    )
+    store = None if out is None else EvaluationStore(out, kind="validation")
+    stored = {} if store is None else store.open(run_digest(scenario, chosen), resume)
     try:
-        run_tasks(tasks, done, executor=executor, workers=workers, security=security)
+        wanted = []
+        for k, s in enumerate(seed_tuple):
+            row = stored.get(("validate", -1, s))
+            if row is None:
+                wanted.append(k)
+                continue
+            values[:, k] = row["values"]
+            value_values[:, k] = row["value_values"]
+            errors[k] = row["error"]
+        bar = Progress(len(wanted), 0, progress, desc=f"validate {scenario.name}")
+
+        def done(output: FactsOutput) -> None:
+            k = output.key[0]
+            values[:, k] = output.values
+            if output.value_figures is not None:
+                value_values[:, k] = output.value_figures
+            errors[k] = output.error
+            if store is not None:
+                store.append(
+                    {
+                        "stage": "validate",
+                        "trial": -1,
+                        "seed": seed_tuple[k],
+                        "values": output.values,
+                        "value_values": value_values[:, k].tolist(),
+                        "error": output.error,
+                        "wall_seconds": output.wall_seconds,
+                    }
+                )
+            bar.update(output.error is not None)
+
+        tasks = (
+            FactsTask(scenario, seed_tuple[k], chosen, key=(k,), value_figures=True) for k in wanted
+        )
+        try:
+            run_tasks(tasks, done, executor=executor, workers=workers, security=security)
+        finally:
+            bar.close()
     finally:
-        bar.close()
+        if store is not None:
+            store.close()
     wall = time.perf_counter() - start
-    return Validation(scenario, seed_tuple, chosen, values, tuple(errors), wall, value_values)
+    reused = len(seed_tuple) - len(wanted)
+    return Validation(
+        scenario, seed_tuple, chosen, values, tuple(errors), wall, value_values, reused
+    )
+
+
+def run_digest(scenario: Scenario, targets: Sequence[Target]) -> str:
+    """What a validation's stored runs must match to be reused: the scenario as run
+    (after any scaling) and the contents of the data files it names, its targets, and
+    the engine (the package's version and the bytes of its compiled core, so a
+    rebuilt engine never reuses an older one's runs). The seeds are not in it: that is
+    what a resumed validation adds."""
+    from deleverage import __version__, _core
+    from deleverage.data.files import data_files
+
+    def contents(path: str | os.PathLike[str]) -> str:
+        try:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return "unreadable"  # the run itself says why
+
+    description = {
+        "scenario": to_toml_str(scenario),
+        "data": {name: contents(name) for name in data_files(scenario)},
+        "targets": [repr(t) for t in targets],
+        "version": __version__,
+        "core": contents(_core.__file__),
+    }
+    text = json.dumps(description, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
