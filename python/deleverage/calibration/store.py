@@ -12,8 +12,8 @@ and for a validation (``validate(..., out=...)``), beside its table and figure::
     out/validation-runs.jsonl  one line per seed: figures, the value's figures, error
 
 Each line is written whole and flushed to disk before the next run is
-recorded, so a calibration killed at any moment loses at most the runs that
-were still executing; a line cut short by the kill is ignored on reading.
+recorded, so a calibration or validation killed at any moment loses at most the
+runs that were still executing; a line cut short by the kill is ignored on reading.
 Reading it back gives ``resume`` every finished run, keyed by (stage, trial, seed).
 """
 
@@ -46,6 +46,7 @@ DIFFERENT = {
 }
 
 #: (stage, trial, seed): stage is "base", "search" or "final"; the base is trial -1.
+#: A validation's runs are ("validate", -1, seed).
 Key = tuple[str, int, int]
 
 
