@@ -918,6 +918,18 @@ def _validate(args: argparse.Namespace) -> int:
             + (": " if luck else "")
             + ", ".join(f"{row['target']} (p {row['p_short']:.2g})" for row in luck)
         )
+    driven = validation.drivers(top=1)
+    if len(driven):
+        print(
+            "what their figures over the seeds move with (Pearson's r, Bonferroni p; the "
+            "driver's values at which the line puts the target in range):"
+        )
+        for row in driven.to_dict("records"):
+            print(
+                f"  {row['target']}: {row['driver']} (r {row['r']:+.2f} over {row['seeds']} "
+                f"seeds, p {row['p']:.2g}; in range at {row['driver_low']:.4g} to "
+                f"{row['driver_high']:.4g})"
+            )
     shared = validation.value_failures()
     if shared:
         print(

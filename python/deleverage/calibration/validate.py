@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from deleverage.calibration.drivers import target_drivers
 from deleverage.calibration.evaluate import FactsOutput, FactsTask, check_figures
 from deleverage.calibration.pass_rate import pass_rate_interval, shortfall_p_value
 from deleverage.calibration.runner import run_tasks
@@ -240,6 +241,26 @@ class Validation:
         level = check_float("level", level, 0.0, 1.0, lo_open=True, hi_open=True)
         return _within_chance(self._rates(0.95), level)
 
+    def drivers(
+        self, target: str | None = None, *, level: float = 0.05, top: int = 3
+    ) -> pd.DataFrame:
+        """What a target's figures over the seeds move with (``deleverage.calibration.
+        drivers``): the other targets whose figures follow it, with Pearson's ``r``, its
+        Bonferroni-adjusted ``p`` (under ``level``), the target's line on the driver and
+        ``driver_low`` / ``driver_high``, the driver's values at which that line puts the
+        target in its range; the ``top`` closest per target. ``target``: a label of the
+        table (default: every failing target)."""
+        labels = [str(t) for t in self.table()["target"]]
+        if target is None:
+            failing = set(self.failures())
+            which = [i for i, label in enumerate(labels) if label in failing]
+        elif target in labels:
+            which = [labels.index(target)]
+        else:
+            raise ValueError(f"target: must be one of {', '.join(labels)}, got {target!r}")
+        ranges = [t.range or None for t in self.targets]
+        return target_drivers(self.values, labels, ranges, which, level=level, top=top)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: strict JSON, with NaN and +-inf (an open range bound, a
         fair value that never moves) as null."""
@@ -290,6 +311,9 @@ class Validation:
             "targets": targets,
             "wall_seconds": self.wall_seconds,
             "reused": self.reused,
+            "drivers": [
+                {k: clean(v) for k, v in row.items()} for row in self.drivers().to_dict("records")
+            ],
         }
 
 
