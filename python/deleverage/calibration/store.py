@@ -41,8 +41,8 @@ FILES = {
 DIFFERENT = {
     "calibration": "a different calibration (its scenario, parameters, targets, seeds, "
     "sampler or scales differ)",
-    "validation": "a different validation (its scenario, scale, targets or the engine's "
-    "version differ)",
+    "validation": "a different validation (its scenario, scale, data files, targets or "
+    "engine differ)",
 }
 
 #: (stage, trial, seed): stage is "base", "search" or "final"; the base is trial -1.
