@@ -154,12 +154,18 @@ class Validation:
         steps = math.ceil(end / dt - 1e-9) - math.ceil(start / dt - 1e-9)
         return max(0, (steps - 1) // round(target.horizon / dt))
 
+    def labels(self) -> list[str]:
+        """Each target's label, in order (its instrument the scenario's first if unnamed)."""
+        first = self.scenario.instruments[0].name
+        return [t.label(t.instrument or first) for t in self.targets]
+
     def table(self) -> pd.DataFrame:
         """One row per target: label, fact, instrument, horizon, returns (in the window,
         see ``returns``), low, high, one column per seed (``seed 0`` ...), mean, passed
         (seeds), needed (seeds), ok (True, False, or None for a target without a range),
         value_passed (``value_passed``)."""
         first = self.scenario.instruments[0].name
+        labels = self.labels()
         passes = self.passes()
         value_passed = self.value_passed()
         rows = []
@@ -167,7 +173,7 @@ class Validation:
             instrument = target.instrument or first
             low, high = target.range if target.range else (math.nan, math.nan)
             row: dict[str, Any] = {
-                "target": target.label(instrument),
+                "target": labels[i],
                 "fact": target.fact,
                 "instrument": instrument,
                 "horizon": target.horizon if target.kind == "market" else math.nan,
@@ -210,7 +216,7 @@ class Validation:
 
     def _rates(self, confidence: float) -> list[dict[str, Any] | None]:
         """``pass_rates``' rows, one per target (None for a target without a range)."""
-        first = self.scenario.instruments[0].name
+        labels = self.labels()
         passes = self.passes().sum(axis=1)
         n = len(self.seeds)
         rows: list[dict[str, Any] | None] = []
@@ -222,7 +228,7 @@ class Validation:
             low, high = pass_rate_interval(passed, n, confidence)
             rows.append(
                 {
-                    "target": target.label(target.instrument or first),
+                    "target": labels[i],
                     "passed": passed,
                     "seeds": n,
                     "share": target.share,
@@ -250,7 +256,7 @@ class Validation:
         ``driver_low`` / ``driver_high``, the driver's values at which that line puts the
         target in its range; the ``top`` closest per target. ``target``: a label of the
         table (default: every failing target)."""
-        labels = [str(t) for t in self.table()["target"]]
+        labels = self.labels()
         if target is None:
             failing = set(self.failures())
             which = [i for i, label in enumerate(labels) if label in failing]
