@@ -54,6 +54,7 @@ class World:
     priority: str = "account"  # the order of a round's accounts
     margin_call_checks: int = 0  # checks a margin call runs (0: liquidated at once)
     close_out_ratio: float = 0.0  # during a call, equity over maintenance that closes at once
+    funds: list[float | None] | None = None  # per instrument, its own fund (None: the venue's)
 
     def build(self, cls: type[Model]) -> Model:
         model = cls(
@@ -67,6 +68,7 @@ class World:
             liquidation_priority=self.priority,
             margin_call_checks=self.margin_call_checks,
             close_out_ratio=self.close_out_ratio,
+            instrument_funds=self.funds,
         )
         model.add_accounts(
             self.cash,
@@ -80,7 +82,8 @@ class World:
     def scale(self) -> float:
         """The money the accounts and the fund hold (the yardstick for tolerances)."""
         notional = np.abs(self.position) * self.entry * self.tick_values
-        return float(self.cash.sum() + notional.sum() + self.fund)
+        own = sum(f for f in self.funds or () if f is not None)
+        return float(self.cash.sum() + notional.sum() + self.fund + own)
 
     @property
     def tick_values(self) -> np.ndarray:
@@ -126,6 +129,7 @@ def worlds(
     hike: bool = False,
     capacity: bool = False,
     calls: bool = False,
+    isolated: bool = False,
 ) -> World:
     ni = draw(st.integers(1, 3))
     n = draw(st.integers(1, max_accounts))
@@ -179,6 +183,11 @@ def worlds(
     if capacity:
         shares = [math.inf, 1e-4, 1e-3, 0.05]
         world.capacity = [draw(st.sampled_from(shares)) * money / ni for _ in range(ni)]
+    if isolated:
+        shares = [None, 0.0, 1e-4, 1e-2, 1.0, 1e12]
+        world.funds = [
+            None if (x := draw(st.sampled_from(shares))) is None else x * money for _ in range(ni)
+        ]
     if calls:
         world.margin_call_checks = draw(st.sampled_from([1, 2, 5, 1000]))
         world.close_out_ratio = draw(st.sampled_from([0.0, 0.5, 0.9, 1.0]))
@@ -225,6 +234,10 @@ def assert_same_state(ref: ReferenceMargin, eng: MarginEngine, scale: float) -> 
         )
     np.testing.assert_allclose(eng.cost, ref.cost, rtol=1e-9, atol=atol, err_msg="cost")
     np.testing.assert_allclose(eng.fund_cost, ref.fund_cost, rtol=1e-9, atol=atol)
+    for i in range(len(ref.tick_values)):
+        assert math.isclose(eng.fund_cash[i], ref.fund_cash(i), rel_tol=1e-9, abs_tol=atol), (
+            f"fund_cash[{i}]: engine {eng.fund_cash[i]!r}, oracle {ref.fund_cash(i)!r}"
+        )
     for name in ("insurance_fund", "fees_collected", "bad_debt"):
         assert math.isclose(getattr(eng, name), getattr(ref, name), rel_tol=1e-9, abs_tol=atol), (
             f"{name}: engine {getattr(eng, name)!r}, oracle {getattr(ref, name)!r}"
@@ -411,6 +424,38 @@ def test_fund_equity_counts_what_the_fund_holds(fund_equity: bool) -> None:
         assert late["kind"].tolist() == [2]  # taken over
         assert eng.fund_position.tolist() == [20]
         assert eng.position[:, 0].tolist() == [0, -10, 0]
+
+
+@pytest.mark.parametrize("isolated", [False, True])
+def test_an_isolated_fund_is_not_drained_by_another_book(isolated: bool) -> None:
+    # Accounts 0 and 2 are 10 long A and B at 100 with cash 60: each owes 10 at 93.
+    # A falls first. The fund that serves A takes A's long over at 94, and its
+    # equity falls by 10 (10 lots at 93 bought at 94). One fund of 15 then has 5
+    # for B's loss of 10, and B's long goes to ADL against account 3. With 15 in
+    # each book's own fund, B's fund still has 15 and takes it over.
+    rule = MarginRule(initial_rate=0.1, maintenance_rate=0.05)
+    world = World(
+        [Instrument("A", 1.0, rule), Instrument("B", 1.0, rule)],
+        0.0 if isolated else 15.0, True, 64, math.inf,
+        cash=np.array([60.0, 1e6, 60.0, 1e6]),
+        position=np.array([[10, 0], [-10, 0], [0, 10], [0, -10]]),
+        entry=np.full((4, 2), 100.0), mode=np.zeros(4, np.int64), home=np.array([0, 0, 1, 1]),
+        marks=np.array([[100, 100], [93, 100], [93, 93]]), fund_equity=True,
+        funds=[15.0, 15.0] if isolated else None,
+    )  # fmt: skip
+    _, eng = run_both(world)
+    log = eng.log
+    assert log[log["check"] == 1]["kind"].tolist() == [2]  # A's long taken over
+    late = log[log["check"] == 2]
+    if isolated:
+        assert late["kind"].tolist() == [2]
+        assert eng.fund_position.tolist() == [10, 10]
+        assert eng.fund_cash.tolist() == [15.0, 15.0]
+    else:
+        assert late["kind"].tolist() == [3, 4]  # ADL, then its victim (account 3)
+        assert late["account"].tolist() == [2, 3]
+        assert eng.fund_position.tolist() == [10, 0]
+        assert eng.fund_cash.tolist() == [15.0, 15.0]  # one fund, read from either book
 
 
 def test_margin_hike_liquidates_at_the_same_mark() -> None:
@@ -677,6 +722,10 @@ BAD_SETTINGS = [
     ({"liquidation_capacity": [1.0, 0.0]}, "liquidation_capacity"),
     ({"liquidation_capacity": [-5.0, 1.0]}, "liquidation_capacity"),
     ({"liquidation_capacity": [math.nan, 1.0]}, "liquidation_capacity"),
+    ({"instrument_funds": [1.0]}, "instrument_funds"),
+    ({"instrument_funds": [1.0, -1.0]}, "instrument_funds"),
+    ({"instrument_funds": [None, math.nan]}, "instrument_funds"),
+    ({"instrument_funds": [math.inf, None]}, "instrument_funds"),
     ({"liquidation_priority": "fifo"}, "liquidation_priority"),
     ({"margin_call_checks": -1}, "margin_call_checks"),
     ({"margin_call_checks": 2**32}, "margin_call_checks"),

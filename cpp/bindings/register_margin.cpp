@@ -47,7 +47,7 @@ struct PyMarginEngine {
                                      const py::object& close_order, const py::object& liquidity,
                                      const py::object& fund_equity, const py::object& liquidation_capacity,
                                      const py::object& margin_ratio_order, const py::object& margin_call_checks,
-                                     const py::object& close_out_ratio) {
+                                     const py::object& close_out_ratio, const py::object& instrument_funds) {
     EngineSettings s;
     auto ticks = bindings::field_doubles(tick_values, "tick_values");
     if (ticks.empty() || ticks.size() > 65535)
@@ -67,6 +67,9 @@ struct PyMarginEngine {
     s.margin_call_checks =
         static_cast<std::uint32_t>(bindings::field_int(margin_call_checks, "margin_call_checks", 0, 4294967295LL));
     s.close_out_ratio = bindings::field_double(close_out_ratio, "close_out_ratio");
+    if (!instrument_funds.is_none())
+      s.instrument_funds =
+          bindings::spec_value<std::vector<std::optional<double>>>(instrument_funds, "instrument_funds");
     return new PyMarginEngine(std::move(ticks), std::move(margin), std::move(s));
   }
 
@@ -219,7 +222,8 @@ void register_margin(py::module_& m) {
            py::arg("max_liquidation_notional") = std::numeric_limits<double>::infinity(),
            py::arg("close_order") = CloseOrder::Instrument, py::arg("liquidity") = py::none(),
            py::arg("fund_equity") = false, py::arg("liquidation_capacity") = py::none(),
-           py::arg("margin_ratio_order") = false, py::arg("margin_call_checks") = 0, py::arg("close_out_ratio") = 0.0)
+           py::arg("margin_ratio_order") = false, py::arg("margin_call_checks") = 0, py::arg("close_out_ratio") = 0.0,
+           py::arg("instrument_funds") = py::none())
       .def(
           "add_accounts",
           [](PyMarginEngine& e, const py::object& cash_in, const py::object& instrument_in,
@@ -433,6 +437,14 @@ void register_margin(py::module_& m) {
                              })
       .def_property_readonly("insurance_fund",
                              [](PyMarginEngine& e) { return locked(e.mutex, [&] { return e.engine.fund().cash; }); })
+      .def_property_readonly("fund_cash",
+                             [](PyMarginEngine& e) {
+                               return locked(e.mutex, [&] {
+                                 std::vector<double> out(e.engine.instruments());
+                                 for (std::size_t i = 0; i < out.size(); ++i) out[i] = e.engine.fund_cash(i);
+                                 return out;
+                               });
+                             })
       .def_property_readonly("fund_position",
                              column<Flat>([](const MarginEngine& me) -> const auto& { return me.fund().position; }))
       .def_property_readonly("fund_cost",

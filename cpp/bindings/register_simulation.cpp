@@ -190,6 +190,7 @@ void register_simulation(py::module_& m) {
              double scale = 1.0;
              for (std::size_t k = 0; k < n; ++k) scale += std::fabs(cash.data()[k]);
              scale += settings.insurance_fund;
+             for (const auto& f : settings.instrument_funds) scale += f.value_or(0.0);
              PySimulation out{nullptr, 0.0, scale};
              out.sim = std::make_unique<Simulation>(std::move(s), std::move(engine),
                                                     std::vector<double>(param.data(), param.data() + n));

@@ -92,6 +92,8 @@ void register_margin_specs(py::module_& m) {
       .finish();
   SpecClass<EngineSettings>(m, "EngineSettings", "The margin engine's settings.")
       .field("insurance_fund", &EngineSettings::insurance_fund, "The fund's starting cash.")
+      .field("instrument_funds", &EngineSettings::instrument_funds,
+             "Per instrument, its own fund's starting cash, or None where it shares the venue's (empty: all share).")
       .field("adl", &EngineSettings::adl, "Auto-deleveraging when the fund runs dry.")
       .field("max_rounds", &EngineSettings::max_rounds, "Liquidation rounds per check.")
       .field("max_liquidation_notional", &EngineSettings::max_liquidation_notional,

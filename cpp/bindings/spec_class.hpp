@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -29,6 +30,11 @@ template <class T>
 struct is_vector : std::false_type {};
 template <class T>
 struct is_vector<std::vector<T>> : std::true_type {};
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
 
 // The Python name of a bound type ("one of A, B" for a variant of bound types).
 template <class F>
@@ -63,6 +69,9 @@ F spec_value(py::handle v, const std::string& where) {
   } else if constexpr (std::is_integral_v<F>) {
     return static_cast<F>(field_int(v, where, static_cast<std::int64_t>(std::numeric_limits<F>::min()),
                                     static_cast<std::int64_t>(std::numeric_limits<F>::max())));
+  } else if constexpr (is_optional<F>::value) {
+    if (v.is_none()) return F{};
+    return F{spec_value<typename F::value_type>(v, where)};
   } else if constexpr (is_vector<F>::value) {
     if (PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr()) || !PySequence_Check(v.ptr()))
       throw py::type_error(where + ": must be a sequence, got " + type_name(v));

@@ -136,8 +136,8 @@ void Ledger::trade_account(std::uint32_t a, std::size_t i, Qty lots, double pric
                price);
 }
 
-void Ledger::trade_holdings(std::size_t i, Holdings& holder, Qty lots, double price) {
-  trade_holder(i, holder.position[i], holder.cost[i], holder.cash, nullptr, lots, price);
+void Ledger::trade_holdings(std::size_t i, Holdings& holder, Qty lots, double price, double* realized) {
+  trade_holder(i, holder.position[i], holder.cost[i], holder.cash, realized, lots, price);
 }
 
 void Ledger::apply_fill(std::size_t i, AccountId owner, Qty lots, Price price, double fee_rate, InsuranceFund& fund,
@@ -153,7 +153,7 @@ void Ledger::settle_fill(std::size_t i, AccountId owner, Qty lots, Price price, 
   fees_collected_ += fee;
   if (owner == kFundOwner) {
     fund.trade(*this, i, lots, static_cast<double>(price));
-    fund.pay(fee);
+    fund.pay(i, fee);
     return;
   }
   if (owner >= accounts()) {

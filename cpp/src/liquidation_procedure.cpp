@@ -114,7 +114,7 @@ void LiquidationProcedure::settle(std::uint32_t a, std::size_t i, double closed)
   if (fee != 0.0) {
     table.cash[a] -= fee;
     table.fees_paid[a] += fee;
-    fund_.receive(fee);
+    fund_.receive(i, fee);
   }
   if (rule.negative_balance_protection && ledger_.lone_position(a) == Ledger::kNoPosition && table.cash[a] < 0) {
     fund_.write_off(i, -table.cash[a]);
@@ -133,7 +133,8 @@ double LiquidationProcedure::take_over(std::uint32_t a, std::size_t i, Qty lots,
 
   Qty to_fund = lots;
   const double loss = std::max(0.0, -e_rest);
-  const bool covered = settings_.fund_equity ? !(fund_.equity(ledger_, marks_.data()) < loss) : fund_.covers(loss);
+  const bool covered =
+      settings_.fund_equity ? !(fund_.equity(i, ledger_, marks_.data()) < loss) : fund_.covers(i, loss);
   if (settings_.adl && !covered) to_fund = lots - adl_.deleverage(a, i, lots, bankruptcy, e, round);
   if (to_fund > 0) {
     // Equity before this part: after any ADL above.

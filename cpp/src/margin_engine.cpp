@@ -20,7 +20,7 @@ namespace deleverage {
 MarginEngine::MarginEngine(std::vector<double> tick_values, std::vector<MarginRule> rules, EngineSettings settings)
     : settings_(std::move(settings)),
       ledger_(std::move(tick_values), std::move(rules)),
-      fund_(settings_.insurance_fund, ledger_.instruments()),
+      fund_(settings_.insurance_fund, ledger_.instruments(), settings_.instrument_funds),
       marks_(ledger_.instruments(), 0),
       detector_(ledger_),
       adl_(ledger_, detector_, log_, marks_),

@@ -829,7 +829,7 @@ void Simulation::record(std::size_t log_before) {
       if (rec.account != last_account) (rec.side == 0 ? r.liquidated_long : r.liquidated_short) += 1;
       last_account = rec.account;
     }
-    r.insurance_fund = engine_->fund().cash;
+    r.insurance_fund = engine_->fund_cash(i);
     r.bad_debt = engine_->bad_debt(i);
     r.bankrupt = static_cast<double>(engine_->bankrupt_accounts());
     for (std::size_t p = 0; p < spec_.populations.size(); ++p)

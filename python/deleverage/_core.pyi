@@ -135,6 +135,7 @@ class EngineSettings:
         self,
         *,
         insurance_fund: float = ...,
+        instrument_funds: list[float | None] = ...,
         adl: bool = ...,
         max_rounds: int = ...,
         max_liquidation_notional: float = ...,
@@ -149,6 +150,8 @@ class EngineSettings:
     ) -> None: ...
     @property
     def insurance_fund(self) -> float: ...
+    @property
+    def instrument_funds(self) -> list[float | None]: ...
     @property
     def adl(self) -> bool: ...
     @property
@@ -750,6 +753,7 @@ class MarginEngine:
         margin_ratio_order: bool = False,
         margin_call_checks: int = 0,
         close_out_ratio: float = 0.0,
+        instrument_funds: list[float | None] | None = None,
     ) -> None: ...
     def add_accounts(
         self,
@@ -789,6 +793,7 @@ class MarginEngine:
     cost: F64
     liquidation_trigger: F64
     insurance_fund: float
+    fund_cash: list[float]
     fund_position: I64
     fund_cost: F64
     outside_cash: float

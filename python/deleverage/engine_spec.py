@@ -351,6 +351,7 @@ def engine_settings(scenario: Scenario) -> _core.EngineSettings:
     """The margin engine's settings of a scenario."""
     return _core.EngineSettings(
         insurance_fund=scenario.insurance_fund,
+        instrument_funds=instrument_funds(scenario),
         adl=scenario.adl,
         max_liquidation_notional=scenario.policy.max_liquidation_notional_per_step,
         close_order=close_order(scenario.close_order),
@@ -370,6 +371,13 @@ def margin_call_checks(scenario: Scenario) -> int:
     # A call longer than any run (1e8 steps) never ends in one: the engine's
     # 32-bit count holds every call a run can see end.
     return min(math.ceil(grace / scenario.clock.dt), MAX_MARGIN_CALL_CHECKS)
+
+
+def instrument_funds(scenario: Scenario) -> list[float | None]:
+    """Each instrument's own insurance fund (None: it shares the venue's); []
+    when none has one."""
+    funds = [inst.insurance_fund for inst in scenario.instruments]
+    return funds if any(f is not None for f in funds) else []
 
 
 def liquidation_capacity(scenario: Scenario) -> list[float]:

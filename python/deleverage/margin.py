@@ -106,6 +106,30 @@ def check_liquidation_capacity(capacity: Sequence[float] | None, ni: int) -> lis
     return values
 
 
+def check_instrument_funds(
+    funds: Sequence[float | None] | None, ni: int
+) -> list[float | None] | None:
+    """Validate per-instrument isolated funds: each instrument's own fund's
+    starting cash, or None where it shares the venue's (None: all share)."""
+    if funds is None:
+        return None
+    if isinstance(funds, (str, bytes)) or not isinstance(funds, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"instrument_funds: must be a sequence of numbers or None, got {type(funds).__name__}"
+        )
+    values = [
+        None if x is None else _number(f"instrument_funds[{k}]", x) for k, x in enumerate(funds)
+    ]
+    if len(values) != ni:
+        raise ValueError(
+            f"instrument_funds: need one value (or None) per instrument ({ni}), got {len(values)}"
+        )
+    for k, x in enumerate(values):
+        if x is not None and not (math.isfinite(x) and x >= 0):
+            raise ValueError(f"instrument_funds[{k}]: must be finite and >= 0 (or None), got {x}")
+    return values
+
+
 def _rule_spec(rule: MarginRule) -> _core.MarginRuleSpec:
     if not isinstance(rule, MarginRule):
         raise TypeError(f"rule: must be a MarginRule, got {type(rule).__name__}")
@@ -175,8 +199,15 @@ class MarginEngine:
         liquidation_priority: str = "account",
         margin_call_checks: int = 0,
         close_out_ratio: float = 0.0,
+        instrument_funds: Sequence[float | None] | None = None,
     ) -> None:
-        """``close_order``: instrument, most_liquid (by ``liquidity``, one number per
+        """``insurance_fund``: the venue's fund's starting cash.
+        ``instrument_funds``: per instrument, the starting cash of a fund of its
+        own (None where it shares the venue's; None for the whole: every
+        instrument shares it). An instrument's fund alone takes over its
+        liquidations, receives its liquidation fees and decides when its book is
+        auto-deleveraged (docs/margin.md, "Isolated funds").
+        ``close_order``: instrument, most_liquid (by ``liquidity``, one number per
         instrument, highest first), largest_loss or pro_rata (docs/margin.md).
         ``fund_equity``: the fund covers a takeover's loss out of its equity (its
         cash plus the positions it holds at the round's marks) instead of its cash
@@ -224,6 +255,7 @@ class MarginEngine:
             )
         ranks = check_close_order(close_order, liquidity, len(instruments))
         capacity = check_liquidation_capacity(liquidation_capacity, len(instruments))
+        funds = check_instrument_funds(instrument_funds, len(instruments))
         if liquidation_priority not in LIQUIDATION_PRIORITIES:
             raise ValueError(
                 f"liquidation_priority: must be one of {', '.join(LIQUIDATION_PRIORITIES)}; "
@@ -246,6 +278,7 @@ class MarginEngine:
             margin_ratio_order=liquidation_priority == "margin_ratio",
             margin_call_checks=margin_call_checks,
             close_out_ratio=close_out_ratio,
+            instrument_funds=funds,
         )
 
     # -- accounts -----------------------------------------------------------------------------
@@ -421,7 +454,13 @@ class MarginEngine:
 
     @property
     def insurance_fund(self) -> float:
+        """Every fund's cash together (the venue's and the instruments' own)."""
         return float(self._core.insurance_fund)
+
+    @property
+    def fund_cash(self) -> np.ndarray:
+        """Per instrument, the cash of the fund that serves it."""
+        return np.array(self._core.fund_cash, dtype=np.float64)
 
     @property
     def fund_position(self) -> np.ndarray:

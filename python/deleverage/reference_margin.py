@@ -28,6 +28,13 @@ Readings of the docs where they leave a choice (each is a documented decision):
   With ``fund_equity`` the fund's cash is replaced in that test by its equity
   at the round's marks, ``insurance_fund + upnl_0 + upnl_1 + ...`` over the
   positions it holds (instrument order, the account formula).
+  ``instrument_funds`` (one value or None per instrument): an instrument
+  with a value has a fund of its own with that starting cash; every cash
+  movement of the fund in that instrument (a close it realizes, a
+  liquidation fee on a close of that instrument) moves that fund's cash, and
+  the test above uses that fund's cash (or its equity over the positions in
+  the instruments it serves). Instruments with None share the venue's
+  (``insurance_fund``). ``insurance_fund`` reads every fund's cash together.
   Lots the fund takes are logged ``kind=0`` for a partial close, ``kind=2``
   otherwise. ``k = abs(q)`` is still a partial close (``kind=0``).
 - ADL: one ``kind=3`` record for the lots the victims absorb, written before
@@ -143,6 +150,7 @@ class ReferenceMargin:
         liquidation_priority: str = "account",
         margin_call_checks: int = 0,
         close_out_ratio: float = 0.0,
+        instrument_funds: Sequence[float | None] | None = None,
     ) -> None:
         specs = list(instruments)
         if not specs:
@@ -186,6 +194,18 @@ class ReferenceMargin:
         if not all(c > 0.0 for c in caps):
             raise ValueError(f"liquidation_capacity: must be > 0 (inf for no cap), got {caps}")
         self.liquidation_capacity = caps
+        own = [None] * len(specs) if instrument_funds is None else list(instrument_funds)
+        if len(own) != len(specs):
+            raise ValueError(
+                f"instrument_funds: need one value (or None) per instrument ({len(specs)}), "
+                f"got {len(own)}"
+            )
+        # Each instrument's fund: 0 the venue's, k + 1 instrument k's own.
+        self.fund_of = [0 if f is None else k + 1 for k, f in enumerate(own)]
+        self.funds = [fund] + [0.0 if f is None else float(f) for f in own]
+        for k, f in enumerate(own):
+            if f is not None and not (math.isfinite(float(f)) and float(f) >= 0.0):
+                raise ValueError(f"instrument_funds[{k}]: must be finite and >= 0, got {f}")
         if liquidation_priority not in ("account", "margin_ratio"):
             raise ValueError(
                 "liquidation_priority: must be one of account, margin_ratio; "
@@ -222,6 +242,9 @@ class ReferenceMargin:
         self.population = np.zeros(0, dtype=np.uint16)
         self.instrument = np.zeros(0, dtype=np.uint16)
         self.insurance_fund = fund
+        for f in own:
+            if f is not None:
+                self.insurance_fund = self.insurance_fund + float(f)
         self.fund_position = np.zeros(ni, dtype=np.int64)
         self.fund_cost = np.zeros(ni, dtype=np.float64)
         self.fees_collected = 0.0
@@ -552,7 +575,7 @@ class ReferenceMargin:
             cost = float(self.fund_cost[i])
             removed = cost if k == abs(q) else cost * float(k) / float(abs(q))
             realized = float(_sign(q) * k) * price * v - removed
-            self.insurance_fund = self.insurance_fund + realized
+            self._fund_receive(i, realized)
             self.fund_cost[i] = cost - removed
             q = q - _sign(q) * k
             self.fund_position[i] = q
@@ -701,7 +724,7 @@ class ReferenceMargin:
             fee = max(0.0, min(fee, self._equity_one(a, prices)))
             self.cash[a] = float(self.cash[a]) - fee
             self.fees_paid[a] = float(self.fees_paid[a]) + fee
-            self.insurance_fund = self.insurance_fund + fee
+            self._fund_receive(i, fee)
         # Step 7: negative-balance protection.
         if rule.negative_balance_protection and not self._open(a) and self.cash[a] < 0.0:
             self.bad_debt = self.bad_debt + (-float(self.cash[a]))
@@ -742,7 +765,7 @@ class ReferenceMargin:
         loss = max(0.0, -e_rest)
         notional = 0.0
         rest = lots
-        have = self._fund_equity_at(prices) if self.fund_equity else self.insurance_fund
+        have = self._fund_equity_at(i, prices) if self.fund_equity else self.funds[self.fund_of[i]]
         if have < loss and self.adl:
             taken = self._adl(a, i, lots, b, prices, record)
             notional = notional + float(taken) * b * v
@@ -754,11 +777,22 @@ class ReferenceMargin:
             notional = notional + float(rest) * b * v
         return notional
 
-    def _fund_equity_at(self, prices: list[float]) -> float:
-        """The fund's cash plus its positions at `prices` (instrument order)."""
-        e = self.insurance_fund
+    def _fund_receive(self, i: int, money: float) -> None:
+        """Money into (or out of) the fund that serves instrument i, and the total."""
+        self.insurance_fund = self.insurance_fund + money
+        self.funds[self.fund_of[i]] = self.funds[self.fund_of[i]] + money
+
+    def fund_cash(self, i: int) -> float:
+        """The cash of the fund that serves instrument i."""
+        return self.funds[self.fund_of[i]]
+
+    def _fund_equity_at(self, j: int, prices: list[float]) -> float:
+        """The cash of the fund that serves instrument j plus its positions in
+        the instruments it serves at `prices` (instrument order)."""
+        f = self.fund_of[j]
+        e = self.funds[f]
         for i, q in enumerate(self.fund_position.tolist()):
-            if q != 0:
+            if q != 0 and self.fund_of[i] == f:
                 e = e + (float(q) * prices[i] * self.tick_values[i] - float(self.fund_cost[i]))
         return e
 

@@ -39,7 +39,8 @@ class Result:
         (instrument, field): last, mid, mark, fair, best_bid, best_ask, spread,
         depth_bid, depth_ask (lots within 1% of the mid), volume, open_interest,
         liquidated_long/short (accounts), liquidated_long/short_notional,
-        insurance_fund (the fund's cash, venue-wide), adl (auto-deleveraging
+        insurance_fund (the cash of the fund that serves the instrument: the
+        venue's, or its own), adl (auto-deleveraging
         closes), active_makers, volatility (realized, annualised), adl_notional
         (money closed by ADL in the step), adl_accounts (opposite accounts
         auto-deleveraged in the step), bad_debt (this instrument's bad debt so
@@ -389,7 +390,7 @@ def simulation_metrics(
     """``Result.metrics()`` straight from a run's records, without building the
     Result's tables (what a sweep keeps of each run)."""
     from deleverage.event import crash_event
-    from deleverage.risk import instrument_metrics, venue_metrics
+    from deleverage.risk import instrument_metrics, venue_fund, venue_metrics
 
     names = [inst.name for inst in scenario.instruments]
     i = names.index(instrument) if instrument is not None else 0
@@ -406,6 +407,8 @@ def simulation_metrics(
         for k, inst in enumerate(scenario.instruments)
     }
     debt = [table[:, k]["bad_debt"] for k in range(len(names))]
+    cash = [table[:, k]["insurance_fund"] for k in range(len(names))]
+    fund_start, fund = venue_fund(scenario, cash)
     return {
         **headline_metrics(
             scenario,
@@ -425,8 +428,8 @@ def simulation_metrics(
             bad_debt=per["bad_debt"],
         ),
         **venue_metrics(
-            fund_start=scenario.insurance_fund,
-            fund=table[:, 0]["insurance_fund"],
+            fund_start=fund_start,
+            fund=fund,
             bad_debt=float(sum(d[-1] if d.size else 0.0 for d in debt)),
             bankrupt=float(table[-1, 0]["bankrupt"]) if len(table) else 0.0,
         ),

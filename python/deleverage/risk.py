@@ -28,7 +28,10 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from deleverage.result import Result
+    from deleverage.scenario import Scenario
 
 __all__ = [
     "INSTRUMENT_KEYS",
@@ -37,6 +40,7 @@ __all__ = [
     "instrument_metrics",
     "risk_figures",
     "risk_table",
+    "venue_fund",
     "venue_metrics",
 ]
 
@@ -112,15 +116,41 @@ def _victims(result: Result, instrument: str) -> np.ndarray:
     return np.asarray(liq.loc[mine, "account"].to_numpy(), dtype=np.int64)
 
 
+def venue_fund(scenario: Scenario, cash: Sequence[np.ndarray]) -> tuple[float, np.ndarray]:
+    """The venue's insurance money at the start and after each step, from each
+    instrument's recorded ``insurance_fund`` (``cash``, in the scenario's
+    instrument order): the cash of the fund that serves it. The venue's fund
+    is read off any instrument that shares it; an instrument with a fund of
+    its own (``InstrumentSpec.insurance_fund``) adds that fund's."""
+    own = [inst.insurance_fund for inst in scenario.instruments]
+    columns = [np.asarray(c, dtype=np.float64) for c in cash]
+    shared = [k for k, f in enumerate(own) if f is None]
+    n = len(columns[0]) if columns else 0
+    total = columns[shared[0]].copy() if shared else np.full(n, scenario.insurance_fund)
+    start = scenario.insurance_fund
+    for k, f in enumerate(own):
+        if f is not None:
+            total += columns[k]
+            start += f
+    return start, total
+
+
+def _venue_fund(result: Result) -> tuple[float, np.ndarray]:
+    names = [inst.name for inst in result.scenario.instruments]
+    cash = [_column(_instrument_frame(result, n), "insurance_fund") for n in names]
+    return venue_fund(result.scenario, cash)
+
+
 def result_venue_metrics(result: Result) -> dict[str, float | int]:
     """``venue_metrics`` of a ``Result``."""
     names = [inst.name for inst in result.scenario.instruments]
     first = _instrument_frame(result, names[0])
     debt = [_column(_instrument_frame(result, n), "bad_debt") for n in names]
     bankrupt = _column(first, "bankrupt")
+    fund_start, fund = _venue_fund(result)
     return venue_metrics(
-        fund_start=result.scenario.insurance_fund,
-        fund=first["insurance_fund"].to_numpy(dtype=np.float64),
+        fund_start=fund_start,
+        fund=fund,
         bad_debt=float(sum(d[-1] if d.size else 0.0 for d in debt)),
         bankrupt=float(bankrupt[-1]) if bankrupt.size else 0.0,
     )
@@ -166,12 +196,12 @@ def risk_figures(result: Result) -> RiskFigures:
     names = [inst.name for inst in result.scenario.instruments]
     venue = result_venue_metrics(result)
     per = {n: result_instrument_metrics(result, n) for n in names}
-    fund = result.series[names[0]]["insurance_fund"]
+    fund_start, fund = _venue_fund(result)
     low_time = 0.0
-    if len(fund) and float(fund.min()) < result.scenario.insurance_fund:
+    if len(fund) and float(fund.min()) < fund_start:
         from deleverage.dates import run_start, seconds_of
 
-        low = fund.index[[int(np.argmin(fund.to_numpy()))]]
+        low = result.series[names[0]].index[[int(np.argmin(fund))]]
         low_time = float(seconds_of(low, run_start(result))[0])
     liq = result.liquidations
     victims = int(liq.loc[liq["kind"] == "adl_victim", "account"].nunique()) if len(liq) else 0

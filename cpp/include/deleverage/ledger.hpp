@@ -105,7 +105,8 @@ class Ledger {
 
   // One side of a trade of an account or another holder: `lots` (signed) at `price` ticks.
   void trade_account(std::uint32_t a, std::size_t i, Qty lots, double price);
-  void trade_holdings(std::size_t i, Holdings& holder, Qty lots, double price);
+  // `realized` (if given) gains what the trade's close realizes: the change in the holder's cash.
+  void trade_holdings(std::size_t i, Holdings& holder, Qty lots, double price, double* realized = nullptr);
   // A fee the account pays to the venue.
   void charge_fee(std::uint32_t a, double fee) noexcept {
     table_.cash[a] -= fee;

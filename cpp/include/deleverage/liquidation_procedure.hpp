@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "deleverage/auto_deleveraging.hpp"
@@ -33,6 +34,10 @@ enum class CloseOrder : std::uint8_t {
 
 struct EngineSettings {
   double insurance_fund = 0.0;
+  // Isolated funds (docs/margin.md): per instrument, the starting cash of a
+  // fund of its own, or none where it shares the venue's (empty: every
+  // instrument shares it).
+  std::vector<std::optional<double>> instrument_funds;
   bool adl = true;
   int max_rounds = 64;
   double max_liquidation_notional = std::numeric_limits<double>::infinity();

@@ -1,7 +1,8 @@
 """The venue's panel: the insurance fund, auto-deleveraging and bad debt over the run.
 
-The fund's cash (it takes over what the book could not fill, collects the
-liquidation fees and pays for takeovers below the bankruptcy price), the bad
+The funds' cash (the venue's and any instrument's own, together: they take
+over what the book could not fill, collect the liquidation fees and pay for
+takeovers below the bankruptcy price), the bad
 debt absorbed so far over every instrument, both in money on the left axis,
 and the notional auto-deleveraged per period as bars on the right.
 """
@@ -11,8 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from deleverage.report.downsample import bin_sums, minmax_downsample
+from deleverage.risk import venue_fund
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,7 +44,10 @@ def draw_risk_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> Non
 
     names = [inst.name for inst in result.scenario.instruments]
     first = result.series[names[0]]
-    fund = minmax_downsample(first["insurance_fund"])
+    fund_start, cash = venue_fund(
+        result.scenario, [result.series[n]["insurance_fund"].to_numpy() for n in names]
+    )
+    fund = minmax_downsample(pd.Series(cash, index=first.index))
     ax.plot(
         fund.index.to_numpy() / unit.seconds,
         fund.to_numpy(),
@@ -50,7 +56,7 @@ def draw_risk_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> Non
         label="insurance fund",
     )
     ax.axhline(
-        result.scenario.insurance_fund,
+        fund_start,
         color=FUND_COLOR,
         linestyle=":",
         linewidth=0.9,

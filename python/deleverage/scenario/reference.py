@@ -199,7 +199,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "clock": ("a table", "the clock (below)"),
         "policy": ("a table", "the exchange's policy (below)"),
-        "insurance_fund": (_r(0, 1e18), "the insurance fund's starting cash (money)"),
+        "insurance_fund": (
+            _r(0, 1e18),
+            "the venue's insurance fund's starting cash (money); an instrument with a fund of "
+            "its own (its `insurance_fund`) does not draw on it",
+        ),
         "adl": ("true or false", "auto-deleveraging when the fund cannot cover a loss"),
         "description": ("string", "one line saying what the world shows"),
         "correlation": (
@@ -279,6 +283,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, math.inf, lo_open=True),
             "most notional of this instrument liquidated in one step (money; `inf`: no cap); "
             "accounts holding it wait for the next step",
+        ),
+        "insurance_fund": (
+            _r(0, 1e18),
+            "starting cash of an insurance fund of this instrument's own (money; left out: it "
+            "shares the venue's `insurance_fund`)",
         ),
     },
     MarginRule: {

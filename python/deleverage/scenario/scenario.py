@@ -83,6 +83,12 @@ class InstrumentSpec:
     notional of this instrument the venue's liquidation engine closes in one
     step at most; an account holding it waits for the next step once it is
     used up (docs/margin.md, "The liquidation loop").
+    ``insurance_fund`` (money, in [0, 1e18]; ``None``, the default: it shares
+    the venue's fund, the scenario's ``insurance_fund``): the starting cash of
+    an insurance fund of this instrument's own, which alone takes over its
+    liquidations, receives its liquidation fees and decides when its book is
+    auto-deleveraged, as a venue that keeps a fund per contract does
+    (docs/margin.md, "Isolated funds").
     ``asset_class``: a short label (lower-case letters, digits, underscores;
     empty by default) naming the instrument in headline figures, e.g.
     ``equity_index`` gives ``equity_index_crash_day_return``.
@@ -98,6 +104,7 @@ class InstrumentSpec:
     liquidity: float = 1.0
     asset_class: str = ""
     liquidation_capacity: float = math.inf
+    insurance_fund: float | None = None
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -152,6 +159,9 @@ class InstrumentSpec:
                 allow_inf=True,
             ),
         )
+        if self.insurance_fund is not None:
+            fund = check_float("insurance_fund", self.insurance_fund, 0.0, 1e18)
+            set_field(self, "insurance_fund", fund)
 
     @property
     def tick_value(self) -> float:
@@ -533,7 +543,7 @@ class Scenario:
         market makers' (rounded, at least one), the makers' cash, depth per level
         and inventory limit (at least one lot; in their scheduled changes too),
         the insurance fund and each
-        instrument's ``liquidation_capacity``. Per-account
+        instrument's ``liquidation_capacity`` and own ``insurance_fund``. Per-account
         sizes of the other traders stay, so each population's aggregate demand and
         the book's depth shrink together and prices move about as much as at full size.
 
@@ -577,9 +587,11 @@ class Scenario:
             else:
                 pops.append(dataclasses.replace(p, accounts=max(1, round(p.accounts * f))))
         instruments = tuple(
-            dataclasses.replace(inst, liquidation_capacity=inst.liquidation_capacity * f)
-            if math.isfinite(inst.liquidation_capacity)
-            else inst
+            dataclasses.replace(
+                inst,
+                liquidation_capacity=inst.liquidation_capacity * f,
+                insurance_fund=None if inst.insurance_fund is None else inst.insurance_fund * f,
+            )
             for inst in self.instruments
         )
         return self.replace(

@@ -1,0 +1,131 @@
+"""Insurance funds kept per instrument (``InstrumentSpec.insurance_fund``).
+
+The margin engine's oracle comparison (tests/test_margin_oracle.py) checks the
+rule close by close. Here a simulation's own records are the oracle: each
+instrument's recorded fund cash moves only in steps where that instrument had
+a liquidation close (a fund serves its own book alone), the venue's figures
+add the funds up, money is conserved, and a world whose instruments all share
+the venue's fund records the same cash on every instrument.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from deleverage.result import Result
+from deleverage.scenario import InstrumentSpec, Scenario, from_toml_str, to_toml_str
+from deleverage.scenarios import load_preset
+from deleverage.simulate import simulate
+
+FUNDS = {"BTC": 800_000.0, "ALT": 600_000.0}
+
+
+def _world(funds: dict[str, float | None], venue: float) -> Scenario:
+    s = load_preset("crypto-cascade-2025").with_accounts(8_000).replace(targets=())
+    instruments = tuple(
+        dataclasses.replace(inst, insurance_fund=funds.get(inst.name)) for inst in s.instruments
+    )
+    return s.replace(instruments=instruments, insurance_fund=venue)
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, Result]:
+    return {
+        "isolated": simulate(_world(FUNDS, 0.0), 1, progress=False),
+        "shared": simulate(_world({}, sum(FUNDS.values())), 1, progress=False),
+    }
+
+
+def _changes(r: Result, name: str, start: float) -> set[object]:
+    cash = r.series[name]["insurance_fund"]
+    moved = np.diff(np.concatenate([[start], cash.to_numpy()])) != 0
+    return set(cash.index[moved])
+
+
+def test_each_fund_moves_only_with_its_own_books_closes(runs: dict[str, Result]) -> None:
+    r = runs["isolated"]
+    liq = r.liquidations
+    for name, start in FUNDS.items():
+        closes = set(liq.loc[liq["instrument"] == name, "time"])
+        changed = _changes(r, name, start)
+        assert changed, name  # each fund did work: fees in, takeovers realized
+        assert changed <= closes, name
+    # Bitcoin's fund ran dry and its book was deleveraged; the altcoin's fund,
+    # a fraction of bitcoin's losses, still decided its own book's ADL.
+    assert (liq.loc[liq["instrument"] == "BTC", "kind"] == "adl").any()
+
+
+def test_one_shared_fund_moves_with_every_books_closes(runs: dict[str, Result]) -> None:
+    # The counterpart that makes the test above able to fail: one fund is drawn
+    # on by both books, so the altcoin's column moves in bitcoin's steps too.
+    r = runs["shared"]
+    btc, alt = (r.series[n]["insurance_fund"].to_numpy() for n in ("BTC", "ALT"))
+    np.testing.assert_array_equal(btc, alt)
+    liq = r.liquidations
+    alt_closes = set(liq.loc[liq["instrument"] == "ALT", "time"])
+    assert not _changes(r, "ALT", sum(FUNDS.values())) <= alt_closes
+
+
+@pytest.mark.parametrize("name", ["isolated", "shared"])
+def test_the_venue_adds_its_funds_up(runs: dict[str, Result], name: str) -> None:
+    r = runs[name]
+    risk = r.risk()
+    assert risk.fund_start == sum(FUNDS.values())
+    if name == "isolated":
+        ends = sum(float(r.series[n]["insurance_fund"].iloc[-1]) for n in FUNDS)
+        lows = r.series["BTC"]["insurance_fund"] + r.series["ALT"]["insurance_fund"]
+    else:
+        ends = float(r.series["BTC"]["insurance_fund"].iloc[-1])
+        lows = r.series["BTC"]["insurance_fund"]
+    assert risk.fund_end == pytest.approx(ends, rel=1e-15)
+    assert risk.fund_low == pytest.approx(min(float(lows.min()), risk.fund_start), rel=1e-15)
+    assert r.metrics()["insurance_fund_end"] == pytest.approx(ends, rel=1e-15)
+    assert r.conservation_error < 1e-12
+
+
+def test_a_venue_fund_beside_instrument_funds_is_untouched_when_none_shares_it() -> None:
+    r = simulate(_world(FUNDS, 5e6), 1, progress=False)
+    risk = r.risk()
+    assert risk.fund_start == 5e6 + sum(FUNDS.values())
+    ends = sum(float(r.series[n]["insurance_fund"].iloc[-1]) for n in FUNDS)
+    assert risk.fund_end == pytest.approx(5e6 + ends, rel=1e-15)
+
+
+def test_a_fund_for_one_instrument_leaves_the_other_on_the_venues() -> None:
+    # The venue's fund now serves bitcoin alone.
+    r = simulate(_world({"ALT": 600_000.0}, 800_000.0), 1, progress=False)
+    liq = r.liquidations
+    for name, start in (("BTC", 800_000.0), ("ALT", 600_000.0)):
+        closes = set(liq.loc[liq["instrument"] == name, "time"])
+        assert _changes(r, name, start) <= closes, name
+    assert r.risk().fund_start == 1_400_000.0
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, 1e19])
+def test_bad_fund_names_the_field(bad: float) -> None:
+    with pytest.raises(ValueError, match=r"^insurance_fund: "):
+        InstrumentSpec("X", 100.0, insurance_fund=bad)
+
+
+def test_a_fund_of_the_wrong_type_names_the_field() -> None:
+    with pytest.raises(TypeError, match=r"^insurance_fund: "):
+        InstrumentSpec("X", 100.0, insurance_fund="lots")  # type: ignore[arg-type]
+
+
+def test_scaled_scales_each_instruments_fund_and_keeps_shared_ones_shared() -> None:
+    s = _world({"ALT": 600_000.0}, 800_000.0)
+    half = s.scaled(0.5)
+    by_name = {inst.name: inst.insurance_fund for inst in half.instruments}
+    assert by_name == {"BTC": None, "ALT": 300_000.0}
+    assert half.insurance_fund == 400_000.0
+
+
+def test_toml_keeps_the_funds() -> None:
+    s = _world({"ALT": 600_000.0}, 800_000.0)
+    back = from_toml_str(to_toml_str(s))
+    assert [inst.insurance_fund for inst in back.instruments] == [None, 600_000.0]
+    assert back == s
