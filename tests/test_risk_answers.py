@@ -25,7 +25,10 @@ ACCOUNTS = 3000
 
 
 def _perp(**changes: object) -> Scenario:
-    return load_preset("crypto-cascade-2025").with_accounts(ACCOUNTS).replace(**changes)
+    """The perpetual venue with one fund for both books (the preset keeps one per book)."""
+    s = load_preset("crypto-cascade-2025").with_accounts(ACCOUNTS)
+    shared = tuple(dataclasses.replace(i, insurance_fund=None) for i in s.instruments)
+    return s.replace(instruments=shared).replace(**changes)
 
 
 def _protected(scenario: Scenario) -> Scenario:
