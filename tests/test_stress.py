@@ -59,6 +59,7 @@ def _oracle_after(
         [inst.to_instrument() for inst in world.instruments],
         insurance_fund=world.insurance_fund,
         adl=world.adl,
+        instrument_funds=[inst.insurance_fund for inst in world.instruments],
     )
     oracle.add_accounts(
         snap.cash,
@@ -225,10 +226,21 @@ def test_more_depth_means_less_slippage_and_less_for_the_fund(
     assert deep["book_notional"] > thin["book_notional"]
 
 
+def _gold_funded(world: Scenario) -> Scenario:
+    """GOLD with a fund of its own the size of the world's, the venue's fund a billion."""
+    gold, silver = world.instruments
+    own = dataclasses.replace(gold, insurance_fund=world.insurance_fund)
+    return world.replace(instruments=(own, silver), insurance_fund=1e9)
+
+
+@pytest.mark.parametrize("funds", ["venue", "own"])
 @pytest.mark.parametrize("target", ["fund", "adl"])
 def test_the_reverse_stress_threshold_is_confirmed_by_the_oracle(
-    world: Scenario, tmp_path: Path, target: str
+    world: Scenario, tmp_path: Path, target: str, funds: str
 ) -> None:
+    # "own": the shocked instrument's own fund decides, not the venue's billion.
+    if funds == "own":
+        world = _gold_funded(world)
     file = _write(_book(250, 6), tmp_path / "a.parquet")
     found = reverse_stress(world, file, target, tolerance=1e-4)  # type: ignore[arg-type]
     assert found.shock is not None
@@ -241,14 +253,30 @@ def test_the_reverse_stress_threshold_is_confirmed_by_the_oracle(
         if target == "adl":
             return bool(np.any(log["kind"] == 3))
         v = [inst.tick_value for inst in world.instruments]
-        equity = oracle.insurance_fund + sum(
+        # The fund that serves GOLD: its cash and the positions in what it serves.
+        served = [i for i in range(len(marks)) if oracle.fund_of[i] == oracle.fund_of[0]]
+        equity = oracle.fund_cash(0) + sum(
             float(oracle.fund_position[i]) * marks[i] * v[i] - float(oracle.fund_cost[i])
-            for i in range(len(marks))
+            for i in served
         )
         return equity <= 0.0
 
     assert oracle_says(found.shock)
     assert not oracle_says(found.below)
+
+
+def test_a_shock_reads_the_fund_that_serves_its_instrument(world: Scenario, tmp_path: Path) -> None:
+    file = _write(_book(250, 6), tmp_path / "a.parquet")
+    shocks = [-0.05, -0.2]
+    own = stress(_gold_funded(world), file, shocks).table
+    assert own["fund_start"].tolist() == [world.insurance_fund] * 2
+    # The venue's billion alone is never emptied by the same shocks.
+    venue = stress(world.replace(insurance_fund=1e9), file, shocks).table
+    assert (venue["fund_low"] > 0.99e9).all()
+    assert (own["fund_low"] < world.insurance_fund).any()
+    # SILVER's shock is served by the venue's fund.
+    silver = stress(_gold_funded(world), file, shocks, instrument="SILVER").table
+    assert silver["fund_start"].tolist() == [1e9] * 2
 
 
 def test_reverse_stress_says_when_nothing_reaches_the_target(

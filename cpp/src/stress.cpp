@@ -64,7 +64,8 @@ StressOutcome run_stress(const StressInputs& in, const StressAccounts& accounts,
       engine.attach_book(i, book[i].get(), in.mark_rules[i]);
     }
   StressOutcome out{};
-  out.fund_start = engine.fund().cash;
+  // The fund that serves the shocked instrument: the venue's, or its own.
+  out.fund_start = engine.fund_cash(shock.instrument);
   out.fund_low = out.fund_start;
   out.lowest_mark = std::numeric_limits<double>::infinity();
   std::vector<Price> index(in.start_ticks);
@@ -78,10 +79,10 @@ StressOutcome run_stress(const StressInputs& in, const StressAccounts& accounts,
     } else {
       engine.check(index.data());
     }
-    out.fund_low = std::min(out.fund_low, engine.fund_equity());
+    out.fund_low = std::min(out.fund_low, engine.fund_equity(shock.instrument));
     out.lowest_mark = std::min(out.lowest_mark, static_cast<double>(engine.marks()[shock.instrument]));
   }
-  out.fund_end = engine.fund_equity();
+  out.fund_end = engine.fund_equity(shock.instrument);
   out.bad_debt = engine.bad_debt();
   out.bankrupt_accounts = engine.bankrupt_accounts();
   std::vector<std::uint32_t> liquidated;

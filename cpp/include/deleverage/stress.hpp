@@ -45,8 +45,10 @@ struct StressOutcome {
   double liquidated_notional;         // money: lots x price x tick value, kinds 0-3
   double book_notional;               // the part sold into the book (kind 1)
   double slippage;                    // of book sales against the mark: sum |price - mark| lots / sum mark lots
-  // The insurance fund's equity: its cash and the unrealized PnL, at the marks,
-  // of the positions it took over; at the start, its lowest after a check, at the end.
+  // The equity of the insurance fund that serves the shocked instrument (the
+  // venue's, or the instrument's own): its cash and the unrealized PnL, at the
+  // marks, of the positions it took over; at the start, its lowest after a
+  // check, at the end.
   double fund_start;
   double fund_low;
   double fund_end;

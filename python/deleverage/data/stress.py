@@ -95,8 +95,9 @@ class StressResult:
     accounts_liquidated, liquidated_notional (money, every close of a
     liquidated account), book_notional (the part sold into the book),
     slippage (of book sales against the mark, a fraction), fund_start,
-    fund_low, fund_end (the insurance fund's equity: cash plus the unrealized
-    PnL of the positions it took over, at the marks), adl_events,
+    fund_low, fund_end (the equity of the insurance fund that serves the
+    shocked instrument, the venue's or its own: cash plus the unrealized PnL
+    of the positions it took over, at the marks), adl_events,
     adl_notional (money taken from opposite positions), bad_debt,
     bankrupt_accounts, lowest_mark (price units, of the shocked instrument).
     ``logs``: with ``keep_logs``, each shock's liquidation log with the
@@ -357,7 +358,8 @@ def reverse_stress(
     threads: int = 2,
 ) -> ReverseStress:
     """The smallest instantaneous move of ``instrument`` that empties the insurance
-    fund (``target="fund"``: its equity at the marks reaches 0) or triggers
+    fund that serves it (``target="fund"``: its equity at the marks reaches 0;
+    the instrument's own fund where it has one) or triggers
     auto-deleveraging (``"adl"``), by bisection between no move and ``limit``
     (default -99% down, +1000% up). Each round runs ``threads`` shocks spaced
     evenly in the bracket, so the bracket shrinks by ``threads + 1`` a round.
