@@ -171,14 +171,16 @@ def test_keep_partial_saves_the_steps_done_and_exits_130(
 
     def build_then_interrupt(*args: Any, **kwargs: Any) -> Any:
         built = build(*args, **kwargs)
-        # Ctrl-C once the engine runs (the C++ loop checks for it every 256 steps).
-        threading.Timer(0.3, _thread.interrupt_main).start()
+        # Ctrl-C once the engine runs (the C++ loop checks for it every 256 steps): a
+        # tenth of a second into a run of about a second, so it lands inside the loop
+        # however loaded the machine (a run of 0.3 s was over before a 0.3 s timer).
+        threading.Timer(0.1, _thread.interrupt_main).start()
         return built
 
     monkeypatch.setattr(simulate_module, "build", build_then_interrupt)
     out = tmp_path / "partial"
     code = main(
-        ["run", "default-day", "--accounts", "20000", "--keep-partial", "--out", str(out), "-q"]
+        ["run", "default-day", "--accounts", "300000", "--keep-partial", "--out", str(out), "-q"]
     )
     captured = capsys.readouterr()
     assert code == 130

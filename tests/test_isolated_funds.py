@@ -16,6 +16,7 @@ import math
 import numpy as np
 import pytest
 
+from deleverage.analysis import crash_table
 from deleverage.result import Result
 from deleverage.scenario import InstrumentSpec, Scenario, from_toml_str, to_toml_str
 from deleverage.scenarios import load_preset
@@ -68,6 +69,62 @@ def test_one_shared_fund_moves_with_every_books_closes(runs: dict[str, Result]) 
     liq = r.liquidations
     alt_closes = set(liq.loc[liq["instrument"] == "ALT", "time"])
     assert not _changes(r, "ALT", sum(FUNDS.values())) <= alt_closes
+
+
+def _replayed_fund_equity(r: Result, name: str) -> np.ndarray:
+    """The equity of the fund that serves `name` (which serves no other instrument)
+    after each step, recounted from the liquidation log: its positions are the lots
+    it took over (``partial`` and ``takeover`` rows, on the liquidated account's
+    side, at the bankruptcy price), kept at average cost as a holder's are; its cash
+    is the recorded cash; marked at the recorded mark."""
+    inst = next(i for i in r.scenario.instruments if i.name == name)
+    liq = r.liquidations
+    mine = liq[(liq["instrument"] == name) & liq["kind"].isin(["partial", "takeover"])]
+    series = r.series[name]
+    step_of = {t: k for k, t in enumerate(series.index)}
+    q, cost = 0, 0.0
+    held = np.zeros(len(series), dtype=np.int64)
+    costs = np.zeros(len(series))
+    last = 0
+    for row in mine.itertuples():
+        k = step_of[row.time]
+        held[last:k], costs[last:k] = q, cost
+        last = k
+        lots = int(row.qty) if row.side == "long" else -int(row.qty)
+        if q != 0 and (q > 0) != (lots > 0):
+            closed = min(abs(lots), abs(q))
+            removed = cost if closed == abs(q) else cost * closed / abs(q)
+            cost -= removed
+            q += -closed if q > 0 else closed
+            lots += -closed if lots > 0 else closed
+        q += lots
+        cost += lots * row.price * inst.lot_size
+    held[last:], costs[last:] = q, cost
+    cash = series["insurance_fund"].to_numpy()
+    return cash + held * series["mark"].to_numpy() * inst.lot_size - costs
+
+
+@pytest.mark.parametrize("name", ["BTC", "ALT"])
+def test_the_recorded_fund_equity_is_its_cash_and_takeovers_at_the_mark(
+    runs: dict[str, Result], name: str
+) -> None:
+    r = runs["isolated"]
+    recorded = r.series[name]["fund_equity"].to_numpy()
+    replayed = _replayed_fund_equity(r, name)
+    np.testing.assert_allclose(recorded, replayed, rtol=1e-9, atol=1e-6 * FUNDS[name])
+    # Both funds ran dry in equity (ADL on both books) while their cash barely moved.
+    assert recorded.min() < 0, name
+    assert r.series[name]["insurance_fund"].min() > 0.8 * FUNDS[name], name
+    t = crash_table(r, at=75_600.0)
+    after = r.series[name].index >= t.loc[name, "at"]
+    assert t.loc[name, "fund_equity_low"] == recorded[after].min()
+
+
+def test_one_fund_records_the_same_equity_on_every_book(runs: dict[str, Result]) -> None:
+    r = runs["shared"]
+    np.testing.assert_array_equal(
+        r.series["BTC"]["fund_equity"].to_numpy(), r.series["ALT"]["fund_equity"].to_numpy()
+    )
 
 
 @pytest.mark.parametrize("name", ["isolated", "shared"])

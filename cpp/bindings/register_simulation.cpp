@@ -76,7 +76,7 @@ void register_simulation(py::module_& m) {
   PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
                        open_interest, liquidated_long, liquidated_short, liquidated_long_notional,
                        liquidated_short_notional, insurance_fund, adl, active_makers, volatility, adl_notional,
-                       adl_accounts, bad_debt, bankrupt);
+                       adl_accounts, bad_debt, bankrupt, fund_equity);
   m.attr("STEP_DTYPE") = py::dtype::of<StepRecord>();
   PYBIND11_NUMPY_DTYPE(TradeRecord, step, price, qty, buyer, seller, instrument, aggressor, liquidation);
   m.attr("TRADE_DTYPE") = py::dtype::of<TradeRecord>();

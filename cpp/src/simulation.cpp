@@ -830,6 +830,7 @@ void Simulation::record(std::size_t log_before) {
       last_account = rec.account;
     }
     r.insurance_fund = engine_->fund_cash(i);
+    r.fund_equity = engine_->fund_equity(i);
     r.bad_debt = engine_->bad_debt(i);
     r.bankrupt = static_cast<double>(engine_->bankrupt_accounts());
     for (std::size_t p = 0; p < spec_.populations.size(); ++p)

@@ -44,7 +44,10 @@ class Result:
         closes), active_makers, volatility (realized, annualised), adl_notional
         (money closed by ADL in the step), adl_accounts (opposite accounts
         auto-deleveraged in the step), bad_debt (this instrument's bad debt so
-        far), bankrupt (accounts of the venue found bankrupt so far).
+        far), bankrupt (accounts of the venue found bankrupt so far),
+        fund_equity (the equity of the fund that serves the instrument: its
+        cash and the positions it took over, at the marks; below zero it has
+        run dry).
     liquidations: one row per close (LIQUIDATION_DTYPE, with names and time):
         the account and its population's name, prices (price, mark) in price
         units, notional in money.

@@ -33,8 +33,11 @@ struct StepRecord {
   double adl_accounts;  // opposite positions (accounts) auto-deleveraged in the step
   double bad_debt;      // money lost past zero on this instrument's closes so far (negative-balance protection)
   double bankrupt;      // accounts of the whole venue found bankrupt so far
+  // The equity of the fund that serves this instrument (its cash and the
+  // positions it took over, at the marks): below zero it has run dry.
+  double fund_equity;
 };
-static_assert(sizeof(StepRecord) == 23 * sizeof(double));
+static_assert(sizeof(StepRecord) == 24 * sizeof(double));
 
 // One trade, when the run keeps a trade log. 40 bytes.
 struct TradeRecord {

@@ -61,7 +61,12 @@ class CrashFigures:
     depth_base (lots, median before ``at``), depth_worst_ratio (minimum after
     ``at`` over the base), depth_end_ratio (median over the run's last
     ``tail`` over the base).
-    fund_before, fund_low, fund_end (money): the insurance fund's cash;
+    fund_before, fund_low, fund_end (money): the cash of the insurance fund
+    that serves the instrument (the venue's, or its own);
+    fund_equity_low (money): that fund's equity at its lowest after ``at``
+    (its cash and the positions it took over, at the marks; under zero it
+    ran dry, which is when a fund that counts its equity leaves takeovers to
+    auto-deleveraging; NaN for a result saved before it was recorded);
     takeover_notional (money): positions the fund took over at the
     bankruptcy price after ``at`` (what the book did not take).
     adl_events: liquidations closed by auto-deleveraging; adl_victims: the
@@ -89,6 +94,7 @@ class CrashFigures:
     fund_before: float
     fund_low: float
     fund_end: float
+    fund_equity_low: float
     takeover_notional: float
     adl_events: int
     adl_victims: int
@@ -136,6 +142,7 @@ def crash_figures(
     end_depth = float(np.median(depth[-n_tail:]))
 
     fund = s["insurance_fund"].to_numpy()
+    equity = s["fund_equity"].to_numpy() if "fund_equity" in s else fund
     liq = result.liquidations
     victims, takeover = 0, 0.0
     if len(liq):
@@ -164,6 +171,7 @@ def crash_figures(
         fund_before=float(fund[b]),
         fund_low=float(fund[after].min()),
         fund_end=float(fund[-1]),
+        fund_equity_low=float(equity[after].min()) if "fund_equity" in s else math.nan,
         takeover_notional=takeover,
         adl_events=int(s["adl"].to_numpy()[after].sum()),
         adl_victims=victims,
