@@ -121,7 +121,9 @@ def venue_fund(scenario: Scenario, cash: Sequence[np.ndarray]) -> tuple[float, n
     instrument's recorded ``insurance_fund`` (``cash``, in the scenario's
     instrument order): the cash of the fund that serves it. The venue's fund
     is read off any instrument that shares it; an instrument with a fund of
-    its own (``InstrumentSpec.insurance_fund``) adds that fund's."""
+    its own (``InstrumentSpec.insurance_fund``) adds that fund's. The
+    recorded ``fund_equity`` columns add up the same way (a fund that serves
+    no instrument holds no position, so its equity is its starting cash)."""
     own = [inst.insurance_fund for inst in scenario.instruments]
     columns = [np.asarray(c, dtype=np.float64) for c in cash]
     shared = [k for k, f in enumerate(own) if f is None]

@@ -2,7 +2,8 @@
 
 The funds' cash (the venue's and any instrument's own, together: they take
 over what the book could not fill, collect the liquidation fees and pay for
-takeovers below the bankruptcy price), the bad
+takeovers below the bankruptcy price) and their equity (the cash and the
+positions they took over, at the marks: where a fund runs dry), the bad
 debt absorbed so far over every instrument, both in money on the left axis,
 and the notional auto-deleveraged per period as bars on the right.
 """
@@ -55,6 +56,21 @@ def draw_risk_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> Non
         linewidth=1.4,
         label="insurance fund",
     )
+    if all("fund_equity" in result.series[n] for n in names):
+        # The cash hides a fund running dry: a takeover at the bankruptcy price
+        # leaves it as it was and lowers the equity by the loss.
+        _, owned = venue_fund(
+            result.scenario, [result.series[n]["fund_equity"].to_numpy() for n in names]
+        )
+        equity = minmax_downsample(pd.Series(owned, index=first.index))
+        ax.plot(
+            equity.index.to_numpy() / unit.seconds,
+            equity.to_numpy(),
+            color=FUND_COLOR,
+            linestyle="--",
+            linewidth=1.0,
+            label="its equity (with what it took over)",
+        )
     ax.axhline(
         fund_start,
         color=FUND_COLOR,
