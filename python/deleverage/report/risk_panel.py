@@ -45,31 +45,28 @@ def draw_risk_panel(ax: Axes, result: Result, unit: TimeUnit, end: float) -> Non
 
     names = [inst.name for inst in result.scenario.instruments]
     first = result.series[names[0]]
-    fund_start, cash = venue_fund(
-        result.scenario, [result.series[n]["insurance_fund"].to_numpy() for n in names]
+    # The cash hides a fund running dry (a takeover at the bankruptcy price leaves
+    # it as it was); the equity, with what the fund took over, shows it.
+    lines = (
+        ("insurance_fund", "-", 1.4, "insurance fund"),
+        ("fund_equity", "--", 1.0, "its equity (with what it took over)"),
     )
-    fund = minmax_downsample(pd.Series(cash, index=first.index))
-    ax.plot(
-        fund.index.to_numpy() / unit.seconds,
-        fund.to_numpy(),
-        color=FUND_COLOR,
-        linewidth=1.4,
-        label="insurance fund",
-    )
-    if all("fund_equity" in result.series[n] for n in names):
-        # The cash hides a fund running dry: a takeover at the bankruptcy price
-        # leaves it as it was and lowers the equity by the loss.
-        _, owned = venue_fund(
-            result.scenario, [result.series[n]["fund_equity"].to_numpy() for n in names]
+    fund_start = result.scenario.insurance_fund
+    for column, style, width, label in lines:
+        if not all(column in result.series[n] for n in names):
+            continue  # a result saved before the engine recorded it
+        start, money = venue_fund(
+            result.scenario, [result.series[n][column].to_numpy() for n in names]
         )
-        equity = minmax_downsample(pd.Series(owned, index=first.index))
+        fund_start = start
+        line = minmax_downsample(pd.Series(money, index=first.index))
         ax.plot(
-            equity.index.to_numpy() / unit.seconds,
-            equity.to_numpy(),
+            line.index.to_numpy() / unit.seconds,
+            line.to_numpy(),
             color=FUND_COLOR,
-            linestyle="--",
-            linewidth=1.0,
-            label="its equity (with what it took over)",
+            linestyle=style,
+            linewidth=width,
+            label=label,
         )
     ax.axhline(
         fund_start,
