@@ -18,6 +18,7 @@ from deleverage.data import (
     AccountSnapshot,
     DataFileError,
     Depth,
+    fund_needed,
     read_accounts,
     reverse_stress,
     stress,
@@ -277,6 +278,84 @@ def test_a_shock_reads_the_fund_that_serves_its_instrument(world: Scenario, tmp_
     # SILVER's shock is served by the venue's fund.
     silver = stress(_gold_funded(world), file, shocks, instrument="SILVER").table
     assert silver["fund_start"].tolist() == [1e9] * 2
+
+
+def _with_gold_fund(world: Scenario, cash: float) -> Scenario:
+    """``world`` with the fund that serves GOLD (its own, else the venue's) at ``cash``."""
+    gold, silver = world.instruments
+    if gold.insurance_fund is None:
+        return world.replace(insurance_fund=cash)
+    return world.replace(instruments=(dataclasses.replace(gold, insurance_fund=cash), silver))
+
+
+@pytest.mark.parametrize("funds", ["venue", "own"])
+@pytest.mark.parametrize(("target", "shock"), [("adl", -0.1), ("adl", -0.3), ("fund", -0.2)])
+def test_the_fund_needed_is_confirmed_by_the_oracle(
+    world: Scenario, tmp_path: Path, target: str, shock: float, funds: str
+) -> None:
+    if funds == "own":
+        world = _gold_funded(world)
+    file = _write(_book(250, 6), tmp_path / "a.parquet")
+    found = fund_needed(world, file, shock, target)  # type: ignore[arg-type]
+    assert found.fund is not None
+    assert 0 < found.below < found.fund <= found.below + 1e-4 * found.fund
+    snap = read_accounts(file, world.instruments)
+
+    def oracle_says(cash: float) -> bool:
+        oracle, marks, log = _oracle_after(_with_gold_fund(world, cash), snap, shock)
+        if target == "adl":
+            return bool(np.any(log["kind"] == 3))
+        v = [inst.tick_value for inst in world.instruments]
+        served = [i for i in range(len(marks)) if oracle.fund_of[i] == oracle.fund_of[0]]
+        equity = oracle.fund_cash(0) + sum(
+            float(oracle.fund_position[i]) * marks[i] * v[i] - float(oracle.fund_cost[i])
+            for i in served
+        )
+        return equity <= 0.0
+
+    assert not oracle_says(found.fund)
+    assert oracle_says(found.below)
+    assert found.at is not None
+    assert found.before is not None
+    assert "unless its fund starts with at least" in found.describe()
+
+
+def test_no_fund_is_needed_where_no_takeover_loses(world: Scenario, tmp_path: Path) -> None:
+    file = _write(_book(100, 3, at_start=True), tmp_path / "a.parquet")
+    found = fund_needed(world, file, -0.01)
+    assert found.fund == 0.0
+    assert found.evaluations == 1
+    assert "needs no fund" in found.describe()
+
+
+def test_a_limit_too_small_says_so(world: Scenario, tmp_path: Path) -> None:
+    file = _write(_book(250, 6), tmp_path / "a.parquet")
+    found = fund_needed(world, file, -0.3, limit=10.0)
+    assert found.fund is None
+    assert found.below == 10.0
+    assert "with any fund up to 10.00" in found.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"shock": 0.0}, ValueError, "shock"),
+        ({"shock": -1.0}, ValueError, "shock"),
+        ({"shock": 11.0}, ValueError, "shock"),
+        ({"shock": "big"}, TypeError, "shock"),
+        ({"target": "bankrupt"}, ValueError, "target"),
+        ({"limit": -1.0}, ValueError, "limit"),
+        ({"limit": math.nan}, ValueError, "limit"),
+        ({"tolerance": 0.0}, ValueError, "tolerance"),
+        ({"instrument": "COPPER"}, ValueError, "instrument"),
+    ],
+)
+def test_fund_needed_arguments_are_checked(
+    world: Scenario, tmp_path: Path, kwargs: dict[str, Any], error: type, field: str
+) -> None:
+    file = _write(_book(20, 1), tmp_path / "a.parquet")
+    with pytest.raises(error, match=rf"^{field}: "):
+        fund_needed(world, file, **kwargs)
 
 
 def test_reverse_stress_says_when_nothing_reaches_the_target(

@@ -80,6 +80,24 @@ def test_reverse_stress_from_the_command_line(
     assert found["shock"] is None or found["shock"] < found["below"]
 
 
+@pytest.mark.parametrize("target", ["adl", "fund"])
+def test_the_fund_needed_from_the_command_line(
+    book: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    from deleverage.data import fund_needed
+
+    argv = ["stress", str(book), "--scenario", "default", "--fund-for", "-20%", "--target", target]
+    assert main([*argv, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    want = fund_needed("default", book, -0.2, target)  # type: ignore[arg-type]
+    assert found["fund"] == want.fund
+    assert found["below"] == want.below
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == want.describe()
+    assert main([*argv, "--reverse", "adl"]) != 0
+    assert "--fund-for: give it or --reverse, not both" in capsys.readouterr().err
+
+
 def test_errors_are_one_line(book: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stress", str(book)]) != 0
     assert "--scenario: an accounts file needs a scenario" in capsys.readouterr().err

@@ -1585,12 +1585,12 @@ def _shock(text: str) -> float:
 
 
 def _protect_shocks(argv: Sequence[str]) -> list[str]:
-    """Shocks such as -5% after --shock would read as options: a leading space keeps
-    them arguments (``_shock`` strips it)."""
+    """Shocks such as -5% after --shock (or --fund-for) would read as options: a
+    leading space keeps them arguments (``_shock`` strips it)."""
     out: list[str] = []
     taking = False
     for token in argv:
-        if token == "--shock":
+        if token in ("--shock", "--fund-for"):
             taking = True
         elif taking and re.match(r"-[\d.]", token):
             token = " " + token
@@ -1601,6 +1601,7 @@ def _protect_shocks(argv: Sequence[str]) -> list[str]:
 
 
 def _stress(args: argparse.Namespace) -> int:
+    from deleverage.data.fund_needed import fund_needed
     from deleverage.data.stress import (
         Depth,
         describe,
@@ -1632,7 +1633,13 @@ def _stress(args: argparse.Namespace) -> int:
                 "--with-agents: runs the scenario's own populations; an accounts file "
                 "is stressed without agents (leave out --with-agents)"
             )
-        if args.reverse or args.path or depth is not None or args.over != 1:
+        if (
+            args.reverse
+            or args.fund_for is not None
+            or args.path
+            or depth is not None
+            or args.over != 1
+        ):
             raise CommandError(
                 "--with-agents: takes --shock or --forced-to, --instrument, --at, --for and --seed"
             )
@@ -1673,6 +1680,22 @@ def _stress(args: argparse.Namespace) -> int:
                 "--accounts: stressing a scenario without agents needs its book of accounts "
                 "(a .csv or .parquet file), or --with-agents for its populations"
             )
+        if args.fund_for is not None:
+            if args.reverse:
+                raise CommandError("--fund-for: give it or --reverse, not both")
+            needed = fund_needed(
+                world,
+                accounts,
+                args.fund_for,
+                args.target,
+                instrument=args.instrument,
+                depth=depth,
+            )
+            if args.json:
+                print(json.dumps(dataclasses.asdict(needed)))
+            else:
+                print(needed.describe())
+            return 0
         if args.reverse:
             found = reverse_stress(
                 world,
@@ -1757,7 +1780,7 @@ def _stress_parser(command: Any, suites: Any) -> None:
         "and bad debt (docs/data.md). Without agents the book is the venue's --depth as given "
         "(none: the fund and ADL take every close); --with-agents runs the scenario's own "
         "populations around the shock. --reverse finds the smallest move that empties the fund "
-        "or triggers ADL.",
+        "or triggers ADL; --fund-for the smallest fund that rides out a move without either.",
     )
     stress.add_argument(
         "book", help="an accounts file (.csv, .parquet), or a scenario (preset or .toml)"
@@ -1802,6 +1825,20 @@ def _stress_parser(command: Any, suites: Any) -> None:
     )
     stress.add_argument(
         "--up", action="store_true", help="with --reverse: moves up (default: down)"
+    )
+    stress.add_argument(
+        "--fund-for",
+        type=_shock,
+        metavar="SHOCK",
+        default=None,
+        help="find the smallest starting fund (of the instrument's fund, its own or the "
+        "venue's) with which the move SHOCK, e.g. -20%%, triggers no ADL (--target)",
+    )
+    stress.add_argument(
+        "--target",
+        choices=("adl", "fund"),
+        default="adl",
+        help="with --fund-for: avoid ADL (default) or the fund's equity reaching zero",
     )
     stress.add_argument("--with-agents", action="store_true", help="run the scenario's populations")
     stress.add_argument(

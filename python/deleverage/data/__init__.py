@@ -4,6 +4,7 @@ stress tests of a book of accounts (docs/data.md)."""
 from __future__ import annotations
 
 from deleverage.data.accounts import AccountSnapshot, read_accounts
+from deleverage.data.fund_needed import FundNeeded, fund_needed
 from deleverage.data.paths import path_on_clock, read_path
 from deleverage.data.stress import Depth, ReverseStress, StressResult, reverse_stress, stress
 from deleverage.data.tables import DataFileError
@@ -12,8 +13,10 @@ __all__ = [
     "AccountSnapshot",
     "DataFileError",
     "Depth",
+    "FundNeeded",
     "ReverseStress",
     "StressResult",
+    "fund_needed",
     "path_on_clock",
     "read_accounts",
     "read_path",

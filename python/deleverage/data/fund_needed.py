@@ -1,0 +1,164 @@
+"""The insurance fund a book needs to ride out a move (docs/data.md).
+
+``fund_needed`` finds, by bisection over its starting cash, the smallest
+fund serving the shocked instrument (its own fund where it has one,
+``InstrumentSpec.insurance_fund``, else the venue's) at which an
+instantaneous move of that instrument triggers no auto-deleveraging
+(``target="adl"``) or does not empty the fund (``"fund"``). Each evaluation is
+one shock on the stress engine (``stress``: the book of accounts, no agents),
+so the outcome is a function of the fund alone and the bisection is exact to
+``tolerance``. It assumes that a larger fund never brings the target back
+once a smaller one has avoided it, as a fund that covers a takeover covers it
+whatever it holds beyond the loss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from deleverage.data.accounts import AccountSnapshot
+from deleverage.data.stress import (
+    OUTCOME_COLUMNS,
+    Depth,
+    PathLike,
+    _depths,
+    _happens,
+    _instrument,
+    _run,
+    _snapshot,
+    _world,
+)
+from deleverage.scenario import Scenario
+
+__all__ = ["FundNeeded", "fund_needed"]
+
+
+@dataclass(frozen=True)
+class FundNeeded:
+    """The smallest starting cash ``fund`` (money) of the fund serving
+    ``instrument`` at which a move of ``shock`` does not bring ``target`` about,
+    and ``below``, the largest tried at which it still does, within
+    ``tolerance``; ``at`` and ``before`` are their outcomes (the stress table's
+    columns); ``evaluations`` the shocks run. ``fund`` is None if even ``limit``
+    does not avoid it; 0 if no fund is needed."""
+
+    target: str
+    instrument: str
+    shock: float
+    fund: float | None
+    below: float
+    at: dict[str, float] | None
+    before: dict[str, float] | None
+    evaluations: int
+
+    def describe(self) -> str:
+        """One line for a person."""
+        what = "empties its fund" if self.target == "fund" else "triggers ADL"
+        if self.fund is None:
+            return (
+                f"A move of {self.shock:+.2%} of {self.instrument} {what} with any fund up to "
+                f"{self.below:,.2f}."
+            )
+        if self.fund == 0.0:
+            return (
+                f"A move of {self.shock:+.2%} of {self.instrument} needs no fund: it never {what}."
+            )
+        return (
+            f"A move of {self.shock:+.2%} of {self.instrument} {what} unless its fund starts "
+            f"with at least {self.fund:,.2f} (it does with {self.below:,.2f}; "
+            f"{self.evaluations} shocks run)."
+        )
+
+
+def _with_fund(world: Scenario, i: int, cash: float) -> Scenario:
+    """``world`` with the fund that serves instrument i starting at ``cash``."""
+    inst = world.instruments[i]
+    if inst.insurance_fund is None:
+        return world.replace(insurance_fund=cash)
+    own = dataclasses.replace(inst, insurance_fund=cash)
+    return world.replace(instruments=(*world.instruments[:i], own, *world.instruments[i + 1 :]))
+
+
+def _money(name: str, value: float | None, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}: must be a number (money), got {value!r}")
+    x = float(value)
+    if not (math.isfinite(x) and x > 0.0):
+        raise ValueError(f"{name}: must be finite and > 0 (money), got {value!r}")
+    return x
+
+
+def fund_needed(
+    world: Scenario | str | PathLike,
+    accounts: AccountSnapshot | PathLike | None = None,
+    shock: float = -0.2,
+    target: Literal["adl", "fund"] = "adl",
+    *,
+    instrument: str | None = None,
+    limit: float | None = None,
+    tolerance: float | None = None,
+    depth: Depth | Mapping[str, Depth] | None = None,
+) -> FundNeeded:
+    """The smallest fund serving ``instrument`` (default: the first) that rides
+    out an instantaneous move of ``shock`` (a relative move in (-1, 10], not 0)
+    of it over the book ``accounts`` (default: the world's ``accounts_file``)
+    without ADL (``target="adl"``) or without being emptied (``"fund"``: its
+    equity at the marks reaches 0); see the module's text. ``limit`` (money;
+    default: the gross notional the accounts hold in the instrument at its start
+    price) bounds the search, ``tolerance`` (money; default a ten-thousandth of
+    the fund found) its precision; ``depth`` as in ``stress``."""
+    if target not in ("fund", "adl"):
+        raise ValueError(f"target: must be fund or adl, got {target!r}")
+    if isinstance(shock, bool) or not isinstance(shock, (int, float)):
+        raise TypeError(f"shock: must be a number (a relative move), got {shock!r}")
+    if not (-1.0 < float(shock) <= 10.0) or shock == 0:
+        raise ValueError(f"shock: must be a relative move in (-1, 10], not 0, got {shock}")
+    scenario = _world(world)
+    snapshot = _snapshot(accounts, scenario)
+    i = _instrument(scenario, instrument)
+    inst = scenario.instruments[i]
+    lots = np.abs(np.asarray(snapshot.position, dtype=np.float64)[:, i]).sum()
+    held = float(lots) * inst.start_ticks * inst.tick_value
+    hi = _money("limit", limit, max(held, 1.0))
+    tol = None if tolerance is None else _money("tolerance", tolerance, 0.0)
+    depths = _depths(depth, scenario)
+    evaluations = 0
+
+    def outcome(cash: float) -> dict[str, float]:
+        nonlocal evaluations
+        evaluations += 1
+        got, _ = _run(_with_fund(scenario, i, cash), snapshot, i, [[1.0 + shock]], depths, 1, False)
+        return {name: float(got[0][name]) for name in OUTCOME_COLUMNS}
+
+    def result(
+        fund: float | None,
+        below: float,
+        at: dict[str, float] | None,
+        before: dict[str, float] | None,
+    ) -> FundNeeded:
+        return FundNeeded(target, inst.name, float(shock), fund, below, at, before, evaluations)
+
+    none = outcome(0.0)
+    if not _happens(target, none):
+        return result(0.0, 0.0, none, None)
+    most = outcome(hi)
+    if _happens(target, most):
+        return result(None, hi, None, most)
+    lo, before, at = 0.0, none, most
+    # Default precision: a ten-thousandth of the fund found.
+    while hi - lo > (1e-4 * hi if tol is None else tol):
+        mid = 0.5 * (lo + hi)
+        r = outcome(mid)
+        if _happens(target, r):
+            lo, before = mid, r
+        else:
+            hi, at = mid, r
+    return result(hi, lo, at, before)
