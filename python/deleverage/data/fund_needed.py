@@ -7,9 +7,11 @@ instantaneous move of that instrument triggers no auto-deleveraging
 (``target="adl"``) or does not empty the fund (``"fund"``). Each evaluation is
 one shock on the stress engine (``stress``: the book of accounts, no agents),
 so the outcome is a function of the fund alone and the bisection is exact to
-``tolerance``. It assumes that a larger fund never brings the target back
-once a smaller one has avoided it, as a fund that covers a takeover covers it
-whatever it holds beyond the loss.
+``tolerance``, given that a larger fund never brings the target back once a
+smaller one has avoided it. For ADL that holds exactly: a fund that covers
+every takeover of the move takes the same path with more cash, and covers
+them all too. For the fund's equity it is assumed: a larger fund may cover
+takeovers a smaller one left to ADL, and hold more of what the move costs.
 """
 
 from __future__ import annotations
