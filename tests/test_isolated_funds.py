@@ -120,6 +120,16 @@ def test_the_recorded_fund_equity_is_its_cash_and_takeovers_at_the_mark(
     assert t.loc[name, "fund_equity_low"] == recorded[after].min()
 
 
+def test_the_risk_table_gives_each_books_fund(runs: dict[str, Result]) -> None:
+    r = runs["isolated"]
+    table = r.risk_table()
+    for name in FUNDS:
+        series = r.series[name]
+        assert table.loc[name, "fund_cash_low"] == series["insurance_fund"].min()
+        assert table.loc[name, "fund_equity_low"] == series["fund_equity"].min()
+        assert table.loc[name, "fund_equity_low"] < 0 < table.loc[name, "fund_cash_low"]
+
+
 def test_one_fund_records_the_same_equity_on_every_book(runs: dict[str, Result]) -> None:
     r = runs["shared"]
     np.testing.assert_array_equal(

@@ -224,11 +224,15 @@ def risk_figures(result: Result) -> RiskFigures:
 
 def risk_table(result: Result) -> pd.DataFrame:
     """One row per instrument: accounts liquidated, liquidated notional, the
-    notional the fund took over, ADL events, accounts and notional, bad debt."""
+    notional the fund took over, ADL events, accounts and notional, bad debt,
+    and the fund that serves it (the venue's, or its own): its cash at its
+    lowest and its equity at its lowest (under zero: it ran dry; NaN for a
+    result saved before the engine recorded it)."""
     liq = result.liquidations
     rows = []
     for inst in result.scenario.instruments:
         s = result.series[inst.name]
+        frame = _instrument_frame(result, inst.name)
         m = result_instrument_metrics(result, inst.name)
         takeover = 0.0
         notional = 0.0
@@ -243,6 +247,8 @@ def risk_table(result: Result) -> pd.DataFrame:
                 "liquidated_notional": notional,
                 "fund_takeover_notional": takeover,
                 **m,
+                "fund_cash_low": float(_column(frame, "insurance_fund").min(initial=math.inf)),
+                "fund_equity_low": float(_column(frame, "fund_equity").min(initial=math.inf)),
             }
         )
     return pd.DataFrame(rows).set_index("instrument")

@@ -71,7 +71,9 @@ def figure_kind(key: str) -> str:
         return "fraction"
     if k.startswith(("close_vs_", "premium")):
         return "fraction"
-    if k.startswith("insurance_fund") or "notional" in k or "bad_debt" in k or "equity" in k:
+    if k.startswith(("insurance_fund", "fund_")) or any(
+        part in k for part in ("notional", "bad_debt", "equity")
+    ):
         return "money"
     return "number"
 
