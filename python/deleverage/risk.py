@@ -231,7 +231,6 @@ def risk_table(result: Result) -> pd.DataFrame:
     liq = result.liquidations
     rows = []
     for inst in result.scenario.instruments:
-        s = result.series[inst.name]
         frame = _instrument_frame(result, inst.name)
         m = result_instrument_metrics(result, inst.name)
         takeover = 0.0
@@ -243,7 +242,9 @@ def risk_table(result: Result) -> pd.DataFrame:
         rows.append(
             {
                 "instrument": inst.name,
-                "liquidated_accounts": int((s["liquidated_long"] + s["liquidated_short"]).sum()),
+                "liquidated_accounts": int(
+                    (frame["liquidated_long"] + frame["liquidated_short"]).sum()
+                ),
                 "liquidated_notional": notional,
                 "fund_takeover_notional": takeover,
                 **m,
