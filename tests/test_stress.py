@@ -74,6 +74,22 @@ def _oracle_after(
     return oracle, marks, oracle.check(marks)
 
 
+def _oracle_reaches(target: str, world: Scenario, snap: AccountSnapshot, shock: float) -> bool:
+    """Whether the oracle's one check at GOLD moved by ``shock`` triggers ADL
+    (``target="adl"``) or leaves the fund that serves GOLD with equity at or
+    under zero (``"fund"``: its cash and its positions in what it serves)."""
+    oracle, marks, log = _oracle_after(world, snap, shock)
+    if target == "adl":
+        return bool(np.any(log["kind"] == 3))
+    v = [inst.tick_value for inst in world.instruments]
+    served = [i for i in range(len(marks)) if oracle.fund_of[i] == oracle.fund_of[0]]
+    equity = oracle.fund_cash(0) + sum(
+        float(oracle.fund_position[i]) * marks[i] * v[i] - float(oracle.fund_cost[i])
+        for i in served
+    )
+    return equity <= 0.0
+
+
 def _book(n: int, seed: int, *, cross_share: float = 0.3, at_start: bool = False) -> pd.DataFrame:
     """A random book: leveraged longs and shorts in GOLD, some in SILVER, some cross in both
     (``at_start``: entered at the start prices, at most 15x: none liquidatable at the start)."""
@@ -250,17 +266,7 @@ def test_the_reverse_stress_threshold_is_confirmed_by_the_oracle(
     snap = read_accounts(file, world.instruments)
 
     def oracle_says(s: float) -> bool:
-        oracle, marks, log = _oracle_after(world, snap, s)
-        if target == "adl":
-            return bool(np.any(log["kind"] == 3))
-        v = [inst.tick_value for inst in world.instruments]
-        # The fund that serves GOLD: its cash and the positions in what it serves.
-        served = [i for i in range(len(marks)) if oracle.fund_of[i] == oracle.fund_of[0]]
-        equity = oracle.fund_cash(0) + sum(
-            float(oracle.fund_position[i]) * marks[i] * v[i] - float(oracle.fund_cost[i])
-            for i in served
-        )
-        return equity <= 0.0
+        return _oracle_reaches(target, world, snap, s)
 
     assert oracle_says(found.shock)
     assert not oracle_says(found.below)
@@ -302,16 +308,7 @@ def test_the_fund_needed_is_confirmed_by_the_oracle(
     snap = read_accounts(file, world.instruments)
 
     def oracle_says(cash: float) -> bool:
-        oracle, marks, log = _oracle_after(_with_gold_fund(world, cash), snap, shock)
-        if target == "adl":
-            return bool(np.any(log["kind"] == 3))
-        v = [inst.tick_value for inst in world.instruments]
-        served = [i for i in range(len(marks)) if oracle.fund_of[i] == oracle.fund_of[0]]
-        equity = oracle.fund_cash(0) + sum(
-            float(oracle.fund_position[i]) * marks[i] * v[i] - float(oracle.fund_cost[i])
-            for i in served
-        )
-        return equity <= 0.0
+        return _oracle_reaches(target, _with_gold_fund(world, cash), snap, shock)
 
     assert not oracle_says(found.fund)
     assert oracle_says(found.below)
