@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from deleverage.analysis import crash_table
+from deleverage.data import fund_needed_in_run
 from deleverage.result import Result
 from deleverage.scenario import InstrumentSpec, Scenario, from_toml_str, to_toml_str
 from deleverage.scenarios import load_preset
@@ -196,3 +197,47 @@ def test_toml_keeps_the_funds() -> None:
     back = from_toml_str(to_toml_str(s))
     assert [inst.insurance_fund for inst in back.instruments] == [None, 600_000.0]
     assert back == s
+
+
+@pytest.mark.parametrize(("name", "funds"), [("ALT", FUNDS), ("BTC", {})])
+def test_the_fund_a_run_needs_is_confirmed_by_runs_of_its_own(
+    name: str, funds: dict[str, float]
+) -> None:
+    # The altcoin's own fund, or (one fund for both books) the venue's.
+    world = _world(funds, 0.0 if funds else sum(FUNDS.values()))
+    found = fund_needed_in_run(world, instrument=name, seed=1, tolerance=5_000.0)
+    assert found.fund is not None
+    assert 0.0 < found.below < found.fund <= found.below + 5_000.0
+    assert "unless the fund for" in found.describe()
+
+    def adl(cash: float) -> int:
+        if funds:
+            inst = tuple(
+                dataclasses.replace(i, insurance_fund=cash) if i.name == name else i
+                for i in world.instruments
+            )
+            changed = world.replace(instruments=inst)
+        else:
+            changed = world.replace(insurance_fund=cash)
+        return int(simulate(changed, 1, progress=False).metrics(name)["adl_events"])
+
+    assert adl(found.fund) == 0
+    assert adl(found.below) > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"target": "bankrupt"}, ValueError, "target"),
+        ({"limit": -1.0}, ValueError, "limit"),
+        ({"limit": math.inf}, ValueError, "limit"),
+        ({"tolerance": 0.0}, ValueError, "tolerance"),
+        ({"instrument": "ETH"}, ValueError, "instrument"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_fund_needed_in_run_arguments_are_checked(
+    kwargs: dict[str, object], error: type, field: str
+) -> None:
+    with pytest.raises(error, match=rf"^{field}: "):
+        fund_needed_in_run(_world(FUNDS, 0.0), **kwargs)  # type: ignore[arg-type]

@@ -4,7 +4,12 @@ stress tests of a book of accounts (docs/data.md)."""
 from __future__ import annotations
 
 from deleverage.data.accounts import AccountSnapshot, read_accounts
-from deleverage.data.fund_needed import FundNeeded, fund_needed
+from deleverage.data.fund_needed import (
+    FundNeeded,
+    FundNeededInRun,
+    fund_needed,
+    fund_needed_in_run,
+)
 from deleverage.data.paths import path_on_clock, read_path
 from deleverage.data.stress import Depth, ReverseStress, StressResult, reverse_stress, stress
 from deleverage.data.tables import DataFileError
@@ -14,9 +19,11 @@ __all__ = [
     "DataFileError",
     "Depth",
     "FundNeeded",
+    "FundNeededInRun",
     "ReverseStress",
     "StressResult",
     "fund_needed",
+    "fund_needed_in_run",
     "path_on_clock",
     "read_accounts",
     "read_path",

@@ -38,7 +38,7 @@ from deleverage.data.stress import (
 )
 from deleverage.scenario import Scenario
 
-__all__ = ["FundNeeded", "fund_needed"]
+__all__ = ["FundNeeded", "FundNeededInRun", "fund_needed", "fund_needed_in_run"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,115 @@ def fund_needed(
         mid = 0.5 * (lo + hi)
         r = outcome(mid)
         if _happens(target, r):
+            lo, before = mid, r
+        else:
+            hi, at = mid, r
+    return result(hi, lo, at, before)
+
+
+@dataclass(frozen=True)
+class FundNeededInRun:
+    """With agents: the smallest starting cash ``fund`` (money) of the fund that
+    serves ``instrument`` with which the scenario's own run of ``seed`` brings
+    no ``target`` about on that book, and ``below``, the largest tried with which
+    it still does (a bracket: the run's path changes with the fund, so the
+    answer need not be monotone); ``adl_events`` and ``fund_equity_low`` of the
+    runs at each end; ``evaluations`` the runs. ``fund`` is None if even
+    ``limit`` does not avoid it; 0 if no fund is needed."""
+
+    target: str
+    instrument: str
+    seed: int
+    fund: float | None
+    below: float
+    at: dict[str, float] | None
+    before: dict[str, float] | None
+    evaluations: int
+
+    def describe(self) -> str:
+        """One line for a person."""
+        what = "empties its fund" if self.target == "fund" else "triggers ADL on its book"
+        run = f"The run of seed {self.seed}"
+        if self.fund is None:
+            return f"{run} {what} with any fund for {self.instrument} up to {self.below:,.2f}."
+        if self.fund == 0.0:
+            return f"{run} needs no fund for {self.instrument}: it never {what}."
+        return (
+            f"{run} {what} unless the fund for {self.instrument} starts with at least "
+            f"{self.fund:,.2f} (it does with {self.below:,.2f}; {self.evaluations} runs)."
+        )
+
+
+def fund_needed_in_run(
+    world: Scenario | str | PathLike,
+    *,
+    instrument: str | None = None,
+    target: Literal["adl", "fund"] = "adl",
+    seed: int = 0,
+    limit: float | None = None,
+    tolerance: float | None = None,
+) -> FundNeededInRun:
+    """With agents: the smallest starting fund serving ``instrument`` (default:
+    the first; its own fund where it has one, else the venue's) with which the
+    scenario's own run of ``seed`` triggers no auto-deleveraging on that book
+    (``target="adl"``), or leaves the fund's recorded equity above zero at every
+    step (``"fund"``), by bisection over the fund; every run on ``seed`` (common
+    random numbers: only the fund differs). ``limit`` (money; default twice the
+    notional the run without a fund liquidates in the instrument, at least 1)
+    bounds the search, ``tolerance`` (money; default a thousandth of the fund
+    found) its precision. Each evaluation is one whole run."""
+    from deleverage.simulate import build
+
+    if target not in ("fund", "adl"):
+        raise ValueError(f"target: must be fund or adl, got {target!r}")
+    scenario = _world(world)
+    i = _instrument(scenario, instrument)
+    inst = scenario.instruments[i]
+    tol = None if tolerance is None else _money("tolerance", tolerance, 0.0)
+    bound = None if limit is None else _money("limit", limit, 0.0)
+    evaluations = 0
+
+    def outcome(cash: float) -> dict[str, float]:
+        nonlocal evaluations
+        evaluations += 1
+        sim, _ = build(_with_fund(scenario, i, cash), seed)
+        sim.run()
+        ni = len(scenario.instruments)
+        records = sim.records
+        mine = records.reshape(len(records) // ni, ni)[:, i]
+        log = sim.liquidations
+        closes = (log["instrument"] == i) & (log["kind"] <= 3)
+        notional = log["qty"][closes] * log["price"][closes] * inst.tick_value
+        return {
+            "adl_events": float(mine["adl"].sum()),
+            "fund_equity_low": float(mine["fund_equity"].min(initial=cash)),
+            "liquidated_notional": float(notional.sum()),
+        }
+
+    def happens(r: Mapping[str, float]) -> bool:
+        return r["fund_equity_low"] <= 0.0 if target == "fund" else r["adl_events"] > 0
+
+    def result(
+        fund: float | None,
+        below: float,
+        at: dict[str, float] | None,
+        before: dict[str, float] | None,
+    ) -> FundNeededInRun:
+        return FundNeededInRun(target, inst.name, seed, fund, below, at, before, evaluations)
+
+    none = outcome(0.0)
+    if not happens(none):
+        return result(0.0, 0.0, none, None)
+    hi = max(2.0 * none["liquidated_notional"], 1.0) if bound is None else bound
+    most = outcome(hi)
+    if happens(most):
+        return result(None, hi, None, most)
+    lo, before, at = 0.0, none, most
+    # Default precision: a thousandth of the fund found (each evaluation is a run).
+    while hi - lo > (1e-3 * hi if tol is None else tol):
+        mid = 0.5 * (lo + hi)
+        r = outcome(mid)
+        if happens(r):
             lo, before = mid, r
         else:
             hi, at = mid, r
