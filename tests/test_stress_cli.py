@@ -98,6 +98,24 @@ def test_the_fund_needed_from_the_command_line(
     assert "--fund-for: give it or --reverse, not both" in capsys.readouterr().err
 
 
+def test_the_fund_a_run_needs_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from deleverage.data import fund_needed_in_run
+    from deleverage.scenario import save_toml
+    from deleverage.scenarios import load_preset
+
+    world = tmp_path / "venue.toml"
+    save_toml(load_preset("crypto-cascade-2025").with_accounts(3000), world)
+    argv = ["stress", str(world), "--with-agents", "--fund-needed", "--instrument", "ALT"]
+    assert main([*argv, "--seed", "1", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    want = fund_needed_in_run(world, instrument="ALT", seed=1)
+    assert (found["fund"], found["below"]) == (want.fund, want.below)
+    assert main(["stress", str(world), "--fund-needed"]) != 0
+    assert "--fund-needed: needs --with-agents" in capsys.readouterr().err
+
+
 def test_errors_are_one_line(book: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stress", str(book)]) != 0
     assert "--scenario: an accounts file needs a scenario" in capsys.readouterr().err

@@ -1601,7 +1601,7 @@ def _protect_shocks(argv: Sequence[str]) -> list[str]:
 
 
 def _stress(args: argparse.Namespace) -> int:
-    from deleverage.data.fund_needed import fund_needed
+    from deleverage.data.fund_needed import fund_needed, fund_needed_in_run
     from deleverage.data.stress import (
         Depth,
         describe,
@@ -1627,6 +1627,11 @@ def _stress(args: argparse.Namespace) -> int:
     )
     if args.forced_to is not None and not args.with_agents:
         raise CommandError("--forced-to: needs --with-agents (the scenario's traders answer it)")
+    if args.fund_needed and not args.with_agents:
+        raise CommandError(
+            "--fund-needed: needs --with-agents (the scenario's own run); for a book of "
+            "accounts and a move, use --fund-for"
+        )
     if args.with_agents:
         if accounts is not None:
             raise CommandError(
@@ -1643,6 +1648,17 @@ def _stress(args: argparse.Namespace) -> int:
             raise CommandError(
                 "--with-agents: takes --shock or --forced-to, --instrument, --at, --for and --seed"
             )
+        if args.fund_needed:
+            if args.forced_to is not None:
+                raise CommandError("--fund-needed: give it or --forced-to, not both")
+            run = fund_needed_in_run(
+                world, instrument=args.instrument, target=args.target, seed=args.seed
+            )
+            if args.json:
+                print(json.dumps(dataclasses.asdict(run)))
+            else:
+                print(run.describe())
+            return 0
         if args.forced_to is not None:
             forced = forced_trader(
                 world,
@@ -1780,7 +1796,8 @@ def _stress_parser(command: Any, suites: Any) -> None:
         "and bad debt (docs/data.md). Without agents the book is the venue's --depth as given "
         "(none: the fund and ADL take every close); --with-agents runs the scenario's own "
         "populations around the shock. --reverse finds the smallest move that empties the fund "
-        "or triggers ADL; --fund-for the smallest fund that rides out a move without either.",
+        "or triggers ADL; --fund-for the smallest fund that rides out a move without either, "
+        "--fund-needed (with agents) the one the scenario's own run needs.",
     )
     stress.add_argument(
         "book", help="an accounts file (.csv, .parquet), or a scenario (preset or .toml)"
@@ -1838,7 +1855,14 @@ def _stress_parser(command: Any, suites: Any) -> None:
         "--target",
         choices=("adl", "fund"),
         default="adl",
-        help="with --fund-for: avoid ADL (default) or the fund's equity reaching zero",
+        help="with --fund-for or --fund-needed: avoid ADL (default) or the fund's equity "
+        "reaching zero",
+    )
+    stress.add_argument(
+        "--fund-needed",
+        action="store_true",
+        help="with --with-agents: the smallest starting fund (the instrument's own or the "
+        "venue's) with which the scenario's own run of --seed brings no ADL on that book",
     )
     stress.add_argument("--with-agents", action="store_true", help="run the scenario's populations")
     stress.add_argument(
