@@ -234,6 +234,7 @@ def test_the_fund_a_run_needs_is_confirmed_by_runs_of_its_own(
         ({"tolerance": 0.0}, ValueError, "tolerance"),
         ({"instrument": "ETH"}, ValueError, "instrument"),
         ({"seed": -1}, ValueError, "seed"),
+        ({"threads": 0}, ValueError, "threads"),
     ],
 )
 def test_fund_needed_in_run_arguments_are_checked(

@@ -1652,7 +1652,11 @@ def _stress(args: argparse.Namespace) -> int:
             if args.forced_to is not None:
                 raise CommandError("--fund-needed: give it or --forced-to, not both")
             run = fund_needed_in_run(
-                world, instrument=args.instrument, target=args.target, seed=args.seed
+                world,
+                instrument=args.instrument,
+                target=args.target,
+                seed=args.seed,
+                threads=args.threads,
             )
             if args.json:
                 print(json.dumps(dataclasses.asdict(run)))

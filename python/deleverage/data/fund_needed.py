@@ -207,6 +207,7 @@ def fund_needed_in_run(
     seed: int = 0,
     limit: float | None = None,
     tolerance: float | None = None,
+    threads: int = 2,
 ) -> FundNeededInRun:
     """With agents: the smallest starting fund serving ``instrument`` (default:
     the first; its own fund where it has one, else the venue's) with which the
@@ -216,7 +217,11 @@ def fund_needed_in_run(
     random numbers: only the fund differs). ``limit`` (money; default twice the
     notional the run without a fund liquidates in the instrument, at least 1)
     bounds the search, ``tolerance`` (money; default a thousandth of the fund
-    found) its precision. Each evaluation is one whole run."""
+    found) its precision. Each evaluation is one whole run; each round runs
+    ``threads`` of them at once, spaced evenly in the bracket, so it shrinks by
+    ``threads + 1`` a round."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from deleverage.simulate import build
 
     if target not in ("fund", "adl"):
@@ -226,11 +231,10 @@ def fund_needed_in_run(
     inst = scenario.instruments[i]
     tol = None if tolerance is None else _money("tolerance", tolerance, 0.0)
     bound = None if limit is None else _money("limit", limit, 0.0)
-    evaluations = 0
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
+        raise ValueError(f"threads: must be an integer in 1..64, got {threads!r}")
 
     def outcome(cash: float) -> dict[str, float]:
-        nonlocal evaluations
-        evaluations += 1
         sim, _ = build(_with_fund(scenario, i, cash), seed)
         sim.run()
         ni = len(scenario.instruments)
@@ -256,20 +260,25 @@ def fund_needed_in_run(
     ) -> FundNeededInRun:
         return FundNeededInRun(target, inst.name, seed, fund, below, at, before, evaluations)
 
+    # Runs are counted here, on the calling thread, not in `outcome` on the pool's.
     none = outcome(0.0)
+    evaluations = 1
     if not happens(none):
         return result(0.0, 0.0, none, None)
     hi = max(2.0 * none["liquidated_notional"], 1.0) if bound is None else bound
     most = outcome(hi)
+    evaluations += 1
     if happens(most):
         return result(None, hi, None, most)
     lo, before, at = 0.0, none, most
     # Default precision: a thousandth of the fund found (each evaluation is a run).
-    while hi - lo > (1e-3 * hi if tol is None else tol):
-        mid = 0.5 * (lo + hi)
-        r = outcome(mid)
-        if happens(r):
-            lo, before = mid, r
-        else:
-            hi, at = mid, r
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while hi - lo > (1e-3 * hi if tol is None else tol):
+            points = [lo + (hi - lo) * (k + 1) / (threads + 1) for k in range(threads)]
+            evaluations += len(points)
+            for p, r in zip(points, pool.map(outcome, points), strict=True):
+                if not happens(r):
+                    hi, at = p, r
+                    break
+                lo, before = p, r
     return result(hi, lo, at, before)
