@@ -314,7 +314,7 @@ def test_the_fund_needed_is_confirmed_by_the_oracle(
     assert oracle_says(found.below)
     assert found.at is not None
     assert found.before is not None
-    assert "unless its fund starts with at least" in found.describe()
+    assert "unless the fund for GOLD starts with at least" in found.describe()
 
 
 def test_no_fund_is_needed_where_no_takeover_loses(world: Scenario, tmp_path: Path) -> None:
@@ -322,7 +322,7 @@ def test_no_fund_is_needed_where_no_takeover_loses(world: Scenario, tmp_path: Pa
     found = fund_needed(world, file, -0.01)
     assert found.fund == 0.0
     assert found.evaluations == 1
-    assert "needs no fund" in found.describe()
+    assert "needs no fund for GOLD" in found.describe()
 
 
 def test_a_limit_too_small_says_so(world: Scenario, tmp_path: Path) -> None:
@@ -330,7 +330,7 @@ def test_a_limit_too_small_says_so(world: Scenario, tmp_path: Path) -> None:
     found = fund_needed(world, file, -0.3, limit=10.0)
     assert found.fund is None
     assert found.below == 10.0
-    assert "with any fund up to 10.00" in found.describe()
+    assert "with any fund for GOLD up to 10.00" in found.describe()
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,10 @@ import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deleverage.data.fund_needed import FundNeeded
 
 log = logging.getLogger("deleverage")
 
@@ -1600,6 +1603,10 @@ def _protect_shocks(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _print_fund_needed(found: FundNeeded, *, as_json: bool) -> None:
+    print(json.dumps(dataclasses.asdict(found)) if as_json else found.describe())
+
+
 def _stress(args: argparse.Namespace) -> int:
     from deleverage.data.fund_needed import fund_needed, fund_needed_in_run
     from deleverage.data.stress import (
@@ -1658,10 +1665,7 @@ def _stress(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 threads=args.threads,
             )
-            if args.json:
-                print(json.dumps(dataclasses.asdict(run)))
-            else:
-                print(run.describe())
+            _print_fund_needed(run, as_json=args.json)
             return 0
         if args.forced_to is not None:
             forced = forced_trader(
@@ -1711,10 +1715,7 @@ def _stress(args: argparse.Namespace) -> int:
                 instrument=args.instrument,
                 depth=depth,
             )
-            if args.json:
-                print(json.dumps(dataclasses.asdict(needed)))
-            else:
-                print(needed.describe())
+            _print_fund_needed(needed, as_json=args.json)
             return 0
         if args.reverse:
             found = reverse_stress(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from deleverage.data.accounts import AccountSnapshot, read_accounts
 from deleverage.data.fund_needed import (
     FundNeeded,
-    FundNeededInRun,
     fund_needed,
     fund_needed_in_run,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "DataFileError",
     "Depth",
     "FundNeeded",
-    "FundNeededInRun",
     "ReverseStress",
     "StressResult",
     "fund_needed",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,43 +39,48 @@ from deleverage.data.stress import (
 )
 from deleverage.scenario import Scenario
 
-__all__ = ["FundNeeded", "FundNeededInRun", "fund_needed", "fund_needed_in_run"]
+__all__ = ["FundNeeded", "fund_needed", "fund_needed_in_run"]
 
 
 @dataclass(frozen=True)
 class FundNeeded:
     """The smallest starting cash ``fund`` (money) of the fund serving
-    ``instrument`` at which a move of ``shock`` does not bring ``target`` about,
-    and ``below``, the largest tried at which it still does, within
-    ``tolerance``; ``at`` and ``before`` are their outcomes (the stress table's
-    columns); ``evaluations`` the shocks run. ``fund`` is None if even ``limit``
-    does not avoid it; 0 if no fund is needed."""
+    ``instrument`` with which ``target`` does not come about, and ``below``, the
+    largest tried with which it still does; ``at`` and ``before`` are their
+    outcomes; ``evaluations`` the shocks or runs. ``fund`` is None if even
+    ``limit`` does not avoid it; 0 if no fund is needed.
+
+    Of a move of a book of accounts (``fund_needed``), ``shock`` is the move
+    and the outcomes are the stress table's columns; of a scenario's own run
+    with agents (``fund_needed_in_run``), ``seed`` is the run's, and the
+    answer is a bracket: the run's path changes with the fund, so it need not
+    be monotone."""
 
     target: str
     instrument: str
-    shock: float
     fund: float | None
     below: float
     at: dict[str, float] | None
     before: dict[str, float] | None
     evaluations: int
+    shock: float | None = None
+    seed: int | None = None
 
     def describe(self) -> str:
         """One line for a person."""
-        what = "empties its fund" if self.target == "fund" else "triggers ADL"
+        if self.shock is not None:
+            subject, unit = f"A move of {self.shock:+.2%} of {self.instrument}", "shocks"
+        else:
+            subject, unit = f"The run of seed {self.seed}", "runs"
+        what = "empties the fund" if self.target == "fund" else "triggers ADL"
+        fund = f"fund for {self.instrument}"
         if self.fund is None:
-            return (
-                f"A move of {self.shock:+.2%} of {self.instrument} {what} with any fund up to "
-                f"{self.below:,.2f}."
-            )
+            return f"{subject} {what} with any {fund} up to {self.below:,.2f}."
         if self.fund == 0.0:
-            return (
-                f"A move of {self.shock:+.2%} of {self.instrument} needs no fund: it never {what}."
-            )
+            return f"{subject} needs no {fund}: it never {what}."
         return (
-            f"A move of {self.shock:+.2%} of {self.instrument} {what} unless its fund starts "
-            f"with at least {self.fund:,.2f} (it does with {self.below:,.2f}; "
-            f"{self.evaluations} shocks run)."
+            f"{subject} {what} unless the {fund} starts with at least {self.fund:,.2f} "
+            f"(it does with {self.below:,.2f}; {self.evaluations} {unit} run)."
         )
 
 
@@ -96,6 +102,41 @@ def _money(name: str, value: float | None, default: float) -> float:
     if not (math.isfinite(x) and x > 0.0):
         raise ValueError(f"{name}: must be finite and > 0 (money), got {value!r}")
     return x
+
+
+Outcome = dict[str, float]
+
+
+def _smallest_fund(
+    evaluate: Callable[[float], Outcome],
+    happens: Callable[[Outcome], bool],
+    limit: Callable[[Outcome], float],
+    precision: Callable[[float], float],
+    threads: int,
+) -> tuple[float | None, float, Outcome | None, Outcome | None, int]:
+    """The search both functions share: (fund, below, at, before, evaluations).
+    No fund first; then ``limit`` (given the outcome without a fund); then
+    ``threads`` points at a time spaced evenly in the bracket until it is
+    narrower than ``precision`` of its top. Evaluations are counted here, on the
+    calling thread."""
+    none = evaluate(0.0)
+    if not happens(none):
+        return 0.0, 0.0, none, None, 1
+    hi = limit(none)
+    most = evaluate(hi)
+    if happens(most):
+        return None, hi, None, most, 2
+    lo, before, at, evaluations = 0.0, none, most, 2
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while hi - lo > precision(hi):
+            points = [lo + (hi - lo) * (k + 1) / (threads + 1) for k in range(threads)]
+            evaluations += len(points)
+            for p, r in zip(points, pool.map(evaluate, points), strict=True):
+                if not happens(r):
+                    hi, at = p, r
+                    break
+                lo, before = p, r
+    return hi, lo, at, before, evaluations
 
 
 def fund_needed(
@@ -132,71 +173,19 @@ def fund_needed(
     hi = _money("limit", limit, max(held, 1.0))
     tol = None if tolerance is None else _money("tolerance", tolerance, 0.0)
     depths = _depths(depth, scenario)
-    evaluations = 0
 
-    def outcome(cash: float) -> dict[str, float]:
-        nonlocal evaluations
-        evaluations += 1
+    def outcome(cash: float) -> Outcome:
         got, _ = _run(_with_fund(scenario, i, cash), snapshot, i, [[1.0 + shock]], depths, 1, False)
         return {name: float(got[0][name]) for name in OUTCOME_COLUMNS}
 
-    def result(
-        fund: float | None,
-        below: float,
-        at: dict[str, float] | None,
-        before: dict[str, float] | None,
-    ) -> FundNeeded:
-        return FundNeeded(target, inst.name, float(shock), fund, below, at, before, evaluations)
-
-    none = outcome(0.0)
-    if not _happens(target, none):
-        return result(0.0, 0.0, none, None)
-    most = outcome(hi)
-    if _happens(target, most):
-        return result(None, hi, None, most)
-    lo, before, at = 0.0, none, most
-    # Default precision: a ten-thousandth of the fund found.
-    while hi - lo > (1e-4 * hi if tol is None else tol):
-        mid = 0.5 * (lo + hi)
-        r = outcome(mid)
-        if _happens(target, r):
-            lo, before = mid, r
-        else:
-            hi, at = mid, r
-    return result(hi, lo, at, before)
-
-
-@dataclass(frozen=True)
-class FundNeededInRun:
-    """With agents: the smallest starting cash ``fund`` (money) of the fund that
-    serves ``instrument`` with which the scenario's own run of ``seed`` brings
-    no ``target`` about on that book, and ``below``, the largest tried with which
-    it still does (a bracket: the run's path changes with the fund, so the
-    answer need not be monotone); ``adl_events`` and ``fund_equity_low`` of the
-    runs at each end; ``evaluations`` the runs. ``fund`` is None if even
-    ``limit`` does not avoid it; 0 if no fund is needed."""
-
-    target: str
-    instrument: str
-    seed: int
-    fund: float | None
-    below: float
-    at: dict[str, float] | None
-    before: dict[str, float] | None
-    evaluations: int
-
-    def describe(self) -> str:
-        """One line for a person."""
-        what = "empties its fund" if self.target == "fund" else "triggers ADL on its book"
-        run = f"The run of seed {self.seed}"
-        if self.fund is None:
-            return f"{run} {what} with any fund for {self.instrument} up to {self.below:,.2f}."
-        if self.fund == 0.0:
-            return f"{run} needs no fund for {self.instrument}: it never {what}."
-        return (
-            f"{run} {what} unless the fund for {self.instrument} starts with at least "
-            f"{self.fund:,.2f} (it does with {self.below:,.2f}; {self.evaluations} runs)."
-        )
+    found = _smallest_fund(
+        outcome,
+        lambda r: _happens(target, r),
+        lambda _: hi,
+        lambda top: 1e-4 * top if tol is None else tol,  # a ten-thousandth of the fund found
+        1,
+    )
+    return FundNeeded(target, inst.name, *found, shock=float(shock))
 
 
 def fund_needed_in_run(
@@ -208,7 +197,7 @@ def fund_needed_in_run(
     limit: float | None = None,
     tolerance: float | None = None,
     threads: int = 2,
-) -> FundNeededInRun:
+) -> FundNeeded:
     """With agents: the smallest starting fund serving ``instrument`` (default:
     the first; its own fund where it has one, else the venue's) with which the
     scenario's own run of ``seed`` triggers no auto-deleveraging on that book
@@ -220,8 +209,6 @@ def fund_needed_in_run(
     found) its precision. Each evaluation is one whole run; each round runs
     ``threads`` of them at once, spaced evenly in the bracket, so it shrinks by
     ``threads + 1`` a round."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from deleverage.simulate import build
 
     if target not in ("fund", "adl"):
@@ -234,7 +221,7 @@ def fund_needed_in_run(
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
         raise ValueError(f"threads: must be an integer in 1..64, got {threads!r}")
 
-    def outcome(cash: float) -> dict[str, float]:
+    def outcome(cash: float) -> Outcome:
         sim, _ = build(_with_fund(scenario, i, cash), seed)
         sim.run()
         ni = len(scenario.instruments)
@@ -249,36 +236,15 @@ def fund_needed_in_run(
             "liquidated_notional": float(notional.sum()),
         }
 
-    def happens(r: Mapping[str, float]) -> bool:
+    def happens(r: Outcome) -> bool:
         return r["fund_equity_low"] <= 0.0 if target == "fund" else r["adl_events"] > 0
 
-    def result(
-        fund: float | None,
-        below: float,
-        at: dict[str, float] | None,
-        before: dict[str, float] | None,
-    ) -> FundNeededInRun:
-        return FundNeededInRun(target, inst.name, seed, fund, below, at, before, evaluations)
-
-    # Runs are counted here, on the calling thread, not in `outcome` on the pool's.
-    none = outcome(0.0)
-    evaluations = 1
-    if not happens(none):
-        return result(0.0, 0.0, none, None)
-    hi = max(2.0 * none["liquidated_notional"], 1.0) if bound is None else bound
-    most = outcome(hi)
-    evaluations += 1
-    if happens(most):
-        return result(None, hi, None, most)
-    lo, before, at = 0.0, none, most
-    # Default precision: a thousandth of the fund found (each evaluation is a run).
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        while hi - lo > (1e-3 * hi if tol is None else tol):
-            points = [lo + (hi - lo) * (k + 1) / (threads + 1) for k in range(threads)]
-            evaluations += len(points)
-            for p, r in zip(points, pool.map(outcome, points), strict=True):
-                if not happens(r):
-                    hi, at = p, r
-                    break
-                lo, before = p, r
-    return result(hi, lo, at, before)
+    found = _smallest_fund(
+        outcome,
+        happens,
+        lambda none: max(2.0 * none["liquidated_notional"], 1.0) if bound is None else bound,
+        # A thousandth of the fund found: each evaluation is a run.
+        lambda top: 1e-3 * top if tol is None else tol,
+        threads,
+    )
+    return FundNeeded(target, inst.name, *found, seed=seed)
