@@ -11,11 +11,16 @@ import pytest
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 
+#: When Ctrl-C comes: well inside a run of about a second (the C++ loop checks for it
+#: every 256 steps). A run of 0.3 s (20,000 accounts) was over before a 0.3 s timer on a
+#: fast machine, and the interrupt then landed after the test.
+INTERRUPT_AFTER = 0.1
+
 
 @pytest.fixture(scope="module")
 def long_run():
-    # Long enough (a day of steps) that the interrupt lands mid-run.
-    return load_preset("default-day").with_accounts(20_000)
+    # Long enough (a day of steps, 300,000 accounts) that the interrupt lands mid-run.
+    return load_preset("default-day").with_accounts(300_000)
 
 
 def _interrupt_after(seconds: float) -> threading.Timer:
@@ -25,7 +30,7 @@ def _interrupt_after(seconds: float) -> threading.Timer:
 
 
 def test_ctrl_c_raises_keyboard_interrupt(long_run) -> None:
-    timer = _interrupt_after(0.3)
+    timer = _interrupt_after(INTERRUPT_AFTER)
     try:
         with pytest.raises(KeyboardInterrupt):
             simulate(long_run, 0, progress=False)
@@ -34,7 +39,7 @@ def test_ctrl_c_raises_keyboard_interrupt(long_run) -> None:
 
 
 def test_ctrl_c_with_keep_partial_returns_the_steps_done(long_run) -> None:
-    timer = _interrupt_after(0.3)
+    timer = _interrupt_after(INTERRUPT_AFTER)
     try:
         partial = simulate(long_run, 0, progress=False, keep_partial=True)
     finally:
