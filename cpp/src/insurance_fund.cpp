@@ -37,15 +37,6 @@ double InsuranceFund::equity(std::size_t i, const Ledger& ledger, const Price* m
   return e;
 }
 
-double InsuranceFund::equity(const Ledger& ledger, const Price* marks) const noexcept {
-  double e = holdings_.cash;
-  for (std::size_t j = 0; j < holdings_.position.size(); ++j) {
-    const Qty q = holdings_.position[j];
-    if (q != 0) e += static_cast<double>(q) * static_cast<double>(marks[j]) * ledger.tick_value(j) - holdings_.cost[j];
-  }
-  return e;
-}
-
 void InsuranceFund::trade(Ledger& ledger, std::size_t i, Qty lots, double price) {
   // Cash moves only by what a close realizes; the same amount moves the fund's own cash.
   double realized = 0.0;

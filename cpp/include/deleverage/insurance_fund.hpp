@@ -40,8 +40,6 @@ class InsuranceFund {
   // (ticks, one per instrument), summed in instrument order as an account's
   // equity is.
   double equity(std::size_t i, const Ledger& ledger, const Price* marks) const noexcept;
-  // Every fund's equity together.
-  double equity(const Ledger& ledger, const Price* marks) const noexcept;
 
   // The side of a trade of the fund that serves instrument i: `lots` (signed) at `price` ticks.
   void trade(Ledger& ledger, std::size_t i, Qty lots, double price);

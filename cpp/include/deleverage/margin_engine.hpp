@@ -106,9 +106,7 @@ class MarginEngine {
   const Holdings& fund() const noexcept { return fund_.holdings(); }
   // The cash of the fund that serves instrument i.
   double fund_cash(std::size_t i) const noexcept { return fund_.cash(i); }
-  // Every fund's cash plus its positions at the current marks.
-  double fund_equity() const noexcept { return fund_.equity(ledger_, marks_.data()); }
-  // The same, of the fund that serves instrument i.
+  // The cash plus the positions at the current marks of the fund that serves instrument i.
   double fund_equity(std::size_t i) const noexcept { return fund_.equity(i, ledger_, marks_.data()); }
   const Holdings& outside() const noexcept { return ledger_.outside(); }
   double fees_collected() const noexcept { return ledger_.fees_collected(); }

@@ -142,7 +142,8 @@ def crash_figures(
     end_depth = float(np.median(depth[-n_tail:]))
 
     fund = s["insurance_fund"].to_numpy()
-    equity = s["fund_equity"].to_numpy() if "fund_equity" in s else fund
+    # NaN for a result saved before the engine recorded the fund's equity.
+    equity = s["fund_equity"].to_numpy() if "fund_equity" in s else np.full(len(fund), math.nan)
     liq = result.liquidations
     victims, takeover = 0, 0.0
     if len(liq):
@@ -171,7 +172,7 @@ def crash_figures(
         fund_before=float(fund[b]),
         fund_low=float(fund[after].min()),
         fund_end=float(fund[-1]),
-        fund_equity_low=float(equity[after].min()) if "fund_equity" in s else math.nan,
+        fund_equity_low=float(equity[after].min()),
         takeover_notional=takeover,
         adl_events=int(s["adl"].to_numpy()[after].sum()),
         adl_victims=victims,
