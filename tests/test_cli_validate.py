@@ -41,6 +41,9 @@ def test_validate_exit_codes_follow_the_verdict(
     assert "0/3 FAIL" in out
     # None of 3 seeds: a world at 7 of 8 does that 0.2% of the time, no luck.
     assert "0 of them could be the seeds' luck" in out
+    # Every seed's spread is wider than 1e-6 bp: all three misses are over the range.
+    assert "where their misses fall" in out
+    assert "GOLD spread_bps: 0 under 0, 3 over 1e-06" in out
 
 
 def test_validate_json_matches_the_python_api(

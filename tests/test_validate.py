@@ -195,6 +195,9 @@ def test_table_columns_and_rows(validation):
         "passed",
         "needed",
         "ok",
+        "below",
+        "above",
+        "missing",
         "value_passed",
     ]
     assert table["target"].tolist() == [t.label("GOLD") for t in TARGETS]
@@ -228,6 +231,44 @@ def test_impossible_target_fails_and_one_without_range_does_not(validation):
     assert clean.failures() == []
     assert clean.passed is True
     assert clean.table()["ok"].tolist() == [True, True, True, True, True, None]
+
+
+def test_misses_by_side_against_a_recount(validation):
+    table = validation.table()
+    for i, target in enumerate(TARGETS):
+        row = table.loc[i]
+        assert row["missing"] == sum(math.isnan(x) for x in validation.values[i])
+        if not target.range:
+            assert row["below"] is None
+            assert row["above"] is None
+            continue
+        low, high = target.range
+        assert row["below"] == sum(x < low for x in validation.values[i])
+        assert row["above"] == sum(x > high for x in validation.values[i])
+        # every seed is in range, under it, over it or without a figure
+        assert row["passed"] + row["below"] + row["above"] + row["missing"] == len(SEEDS)
+    assert table.loc[IMPOSSIBLE, "above"] == len(SEEDS)  # every spread is over -1 bp
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 1.0])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.sampled_from([(0.0, 1.0), (-INF, 0.0), (0.0, INF), (1.0, 1.0)]),
+)
+def test_misses_by_side_partition_the_seeds(figures, bounds):
+    """Under, in, over and without a figure split the seeds, bounds included in the
+    range, NaN on no side, +-inf on its side."""
+    target = Target("run.max_drawdown", range=bounds, share=0.5)
+    row = made([figures], [target]).table().loc[0]
+    low, high = bounds
+    assert row["below"] == sum(1 for x in figures if x < low)
+    assert row["above"] == sum(1 for x in figures if x > high)
+    assert row["missing"] == sum(1 for x in figures if math.isnan(x))
+    assert row["passed"] + row["below"] + row["above"] + row["missing"] == len(figures)
 
 
 def made(values, targets, errors=None) -> Validation:
@@ -320,6 +361,10 @@ def test_to_dict_is_strict_json(validation):
         assert row["passed"] == table.loc[i, "passed"]
         assert row["needed"] == table.loc[i, "needed"]
         assert row["share"] == TARGETS[i].share
+        assert row["below"] == table.loc[i, "below"]
+        assert row["above"] == table.loc[i, "above"]
+        assert row["missing"] == table.loc[i, "missing"]
+    assert back["targets"][5]["below"] is None
     assert back["targets"][5]["range"] is None
     assert back["targets"][5]["ok"] is None
     assert back["targets"][3]["horizon"] is None

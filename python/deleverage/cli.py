@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -824,9 +825,20 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _validate(args: argparse.Namespace) -> int:
-    import math
+def _miss_sides(row: dict[Any, Any]) -> str:
+    """A failing target's misses by side, from its ``Validation.table`` row: the seeds
+    under a finite low bound, over a finite high one, and without a figure."""
+    parts = []
+    if math.isfinite(row["low"]):
+        parts.append(f"{row['below']} under {row['low']:.4g}")
+    if math.isfinite(row["high"]):
+        parts.append(f"{row['above']} over {row['high']:.4g}")
+    if row["missing"]:
+        parts.append(f"{row['missing']} without a figure")
+    return f"{row['target']}: " + ", ".join(parts)
 
+
+def _validate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from deleverage.calibration import validate
@@ -933,6 +945,11 @@ def _validate(args: argparse.Namespace) -> int:
                 f"seeds, p {row['p']:.2g}; in range at {row['driver_low']:.4g} to "
                 f"{row['driver_high']:.4g})"
             )
+    sides = [_miss_sides(row) for row in table.to_dict("records") if row["ok"] is False]
+    if sides:
+        print("where their misses fall (seeds under the range, over it):")
+        for line in sides:
+            print(f"  {line}")
     shared = validation.value_failures()
     if shared:
         print(

@@ -163,7 +163,10 @@ class Validation:
         """One row per target: label, fact, instrument, horizon, returns (in the window,
         see ``returns``), low, high, one column per seed (``seed 0`` ...), mean, passed
         (seeds), needed (seeds), ok (True, False, or None for a target without a range),
-        value_passed (``value_passed``)."""
+        below and above (the seeds whose figure lies under the range's low bound, and
+        over its high one: which side a target misses on; None without a range),
+        missing (the seeds without a figure: a failed run, a window with too few
+        returns), value_passed (``value_passed``)."""
         first = self.scenario.instruments[0].name
         labels = self.labels()
         passes = self.passes()
@@ -188,9 +191,15 @@ class Validation:
             row["passed"] = int(passes[i].sum())
             row["needed"] = needed_passes(target.share, len(self.seeds))
             row["ok"] = bool(row["passed"] >= row["needed"]) if target.range else None
+            below, above = _outside(self.values[i], target)
+            row["below"] = below
+            row["above"] = above
+            row["missing"] = int(np.isnan(self.values[i]).sum())
             rows.append(row)
         out = pd.DataFrame(rows)
-        # Counts and None: an object column, not floats with NaN.
+        # Counts and None: object columns, not floats with NaN.
+        for column in ("below", "above"):
+            out[column] = pd.Series([row[column] for row in rows], index=out.index, dtype=object)
         out["value_passed"] = pd.Series(value_passed, index=out.index, dtype=object)
         return out
 
@@ -297,6 +306,9 @@ class Validation:
                     "passed": row["passed"],
                     "needed": row["needed"],
                     "ok": row["ok"],
+                    "below": row["below"],
+                    "above": row["above"],
+                    "missing": row["missing"],
                     "value_values": None
                     if self.value_values is None
                     else [clean(float(v)) for v in self.value_values[i]],
@@ -321,6 +333,16 @@ class Validation:
                 {k: clean(v) for k, v in row.items()} for row in self.drivers().to_dict("records")
             ],
         }
+
+
+def _outside(values: np.ndarray, target: Target) -> tuple[int | None, int | None]:
+    """The seeds whose figure lies under ``target``'s range and over it (NaN is
+    neither: it has no side); (None, None) for a target without a range."""
+    if not target.range:
+        return None, None
+    low, high = target.range
+    with np.errstate(invalid="ignore"):
+        return int((values < low).sum()), int((values > high).sum())
 
 
 def _within_chance(rates: list[dict[str, Any] | None], level: float) -> list[str]:
