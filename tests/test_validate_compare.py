@@ -60,6 +60,8 @@ def test_each_side_is_its_world_validated_alone(
             assert row[f"{side}_min"] == min(figures)
             assert row[f"{side}_max"] == max(figures)
             assert row[f"{side}_ok"] is (inside >= row["needed"])
+            assert row[f"{side}_below"] == sum(x < low for x in figures)
+            assert row[f"{side}_above"] == sum(x > high for x in figures)
     before_met, after_met, ranged = comparison.met()
     assert ranged == len(after.targets)
     assert before_met == sum(table["before_ok"] == True)  # noqa: E712
@@ -67,6 +69,7 @@ def test_each_side_is_its_world_validated_alone(
     # Eight ticks wide is past the spread target in every seed, one tick is inside.
     spread = table[table["target"] == "GOLD spread_bps"].iloc[0]
     assert (spread["before_passed"], spread["after_passed"]) == (0, len(SEEDS))
+    assert (spread["before_below"], spread["before_above"]) == (0, len(SEEDS))  # too wide
 
 
 def test_the_markdown_table_marks_each_failing_cell(comparison: Comparison) -> None:
@@ -84,6 +87,16 @@ def test_the_markdown_table_marks_each_failing_cell(comparison: Comparison) -> N
         for cell, side in zip(cells[2:4], ("before", "after"), strict=True):
             assert cell.startswith(f"{row[f'{side}_passed']}/{row['needed']}")
             assert ("✗" in cell) is (row[f"{side}_ok"] is False)
+            # A miss says where its seeds fall: under a finite low bound, over a finite high.
+            sides = [
+                f"; {row[f'{side}_below']} under" if math.isfinite(row["low"]) else "",
+                f"; {row[f'{side}_above']} over" if math.isfinite(row["high"]) else "",
+            ]
+            if row[f"{side}_ok"] is False:
+                assert cell.endswith("".join(sides) + ")")
+            else:
+                assert "under" not in cell
+                assert "over" not in cell
         assert cells[4].startswith(f"+{row['after_only']} / -{row['before_only']} (p ")
         # The passes each world gained are the difference of the two counts.
         assert row["after_only"] - row["before_only"] == row["after_passed"] - row["before_passed"]

@@ -37,7 +37,8 @@ class Comparison:
     def table(self) -> pd.DataFrame:
         """One row per target: target, low, high, needed (seeds), then for ``before``
         and ``after``: passed (seeds in range), min and max over the seeds' figures
-        (NaN figures left out), ok (True, False, or None for a target without a range);
+        (NaN figures left out), ok (True, False, or None for a target without a range),
+        below and above (the seeds under the range and over it, ``Validation.table``);
         then before_only and after_only (the seeds in range in that world alone) and
         p_change (the exact McNemar test of the two: small when the change moved the
         target, 1.0 when no seed's verdict differs)."""
@@ -50,6 +51,8 @@ class Comparison:
             out[f"{side}_min"] = [float(v.min()) if len(v) else math.nan for v in spans]
             out[f"{side}_max"] = [float(v.max()) if len(v) else math.nan for v in spans]
             out[f"{side}_ok"] = table["ok"].to_numpy()
+            out[f"{side}_below"] = table["below"].to_numpy()
+            out[f"{side}_above"] = table["above"].to_numpy()
         before, after = self.before.passes(), self.after.passes()
         out["before_only"] = (before & ~after).sum(axis=1)
         out["after_only"] = (after & ~before).sum(axis=1)
@@ -70,9 +73,10 @@ class Comparison:
         )
 
     def markdown(self) -> str:
-        """The table as a Markdown table (a failing cell marked ✗; the last column the
-        seeds in range only after and only before the change, and the McNemar p), then
-        the count of targets met before and after."""
+        """The table as a Markdown table (a failing cell marked ✗, with its seeds under
+        and over the range; the last column the seeds in range only after and only
+        before the change, and the McNemar p), then the count of targets met before and
+        after."""
         header = "| target | range | before: seeds passing (min to max) | after |"
         lines = [f"{header} seeds gained / lost (p) |", "|---|---|---|---|---|"]
         for row in self.table().to_dict("records"):
@@ -109,6 +113,12 @@ class Comparison:
 def _cell(row: Mapping[Any, Any], side: str) -> str:
     passed, low, high, ok = (row[f"{side}_{k}"] for k in ("passed", "min", "max", "ok"))
     span = "no figure" if math.isnan(low) else f"{low:.3g} to {high:.3g}"
+    if ok is False:
+        # A miss says which side it falls on (a side with an infinite bound has none).
+        if math.isfinite(row["low"]):
+            span += f"; {row[f'{side}_below']} under"
+        if math.isfinite(row["high"]):
+            span += f"; {row[f'{side}_above']} over"
     return f"{passed}/{row['needed']}{' ✗' if ok is False else ''} ({span})"
 
 
