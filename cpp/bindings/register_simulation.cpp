@@ -2,6 +2,7 @@
 
 #include <Python.h>
 
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -17,6 +18,7 @@
 #include "deleverage/dispatch.hpp"
 #include "deleverage/limits.hpp"
 #include "deleverage/simulation.hpp"
+#include "deleverage/step_phases.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
 using namespace deleverage;
@@ -71,6 +73,10 @@ auto per_instrument_copy(CellField<T> AccountRows::* field) {
 void register_simulation(py::module_& m) {
   // The most threads one run may use (Simulation.run(threads=...)).
   m.attr("MAX_THREADS") = StepPool::kMaxThreads;
+  // The phases of a step that Simulation.phase_seconds times, in the order they run.
+  py::tuple phases(kStepPhases);
+  for (std::size_t k = 0; k < kStepPhases; ++k) phases[k] = kStepPhaseNames[k];
+  m.attr("STEP_PHASES") = phases;
   // Accounts due in a step from which its gathering is split between threads.
   m.attr("PARALLEL_GATHER") = Simulation::kParallelGather;
   PYBIND11_NUMPY_DTYPE(StepRecord, last, mid, mark, fair, best_bid, best_ask, spread, depth_bid, depth_ask, volume,
@@ -202,7 +208,7 @@ void register_simulation(py::module_& m) {
            py::arg("cash"), py::arg("instrument"), py::arg("mode"), py::arg("population"), py::arg("param"))
       .def(
           "run",
-          [](PySimulation& s, const py::object& progress, long long threads) {
+          [](PySimulation& s, const py::object& progress, long long threads, bool time_phases) {
             if (threads < 1 || threads > static_cast<long long>(StepPool::kMaxThreads))
               throw py::value_error("threads: must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " +
                                     std::to_string(threads));
@@ -237,15 +243,32 @@ void register_simulation(py::module_& m) {
                 lock.lock();
                 return stop;
               };
+              s.sim->time_phases(time_phases);
               finished = s.sim->run(interrupted, static_cast<std::size_t>(threads));
             }
             if (raised) throw py::error_already_set();
             return finished;
           },
-          py::arg("progress") = py::none(), py::kw_only(), py::arg("threads") = 1,
+          py::arg("progress") = py::none(), py::kw_only(), py::arg("threads") = 1, py::arg("time_phases") = false,
           "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed). "
           "`threads` share the gathering of each step's due accounts (helpers for this run only); the "
-          "result is the same bit for bit whatever their number.")
+          "result is the same bit for bit whatever their number. `time_phases`: add each phase's wall "
+          "time to phase_seconds (the result is the same bit for bit).")
+      .def_property_readonly(
+          "phase_seconds",
+          [](PySimulation& s) {
+            // Read under the lock (perhaps without the GIL), then made a dict with it.
+            const auto seconds = s.read([](const Simulation& r) {
+              std::array<double, kStepPhases> out{};
+              for (std::size_t k = 0; k < kStepPhases; ++k) out[k] = r.phase_seconds(static_cast<StepPhase>(k));
+              return out;
+            });
+            py::dict out;
+            for (std::size_t k = 0; k < kStepPhases; ++k) out[kStepPhaseNames[k]] = seconds[k];
+            return out;
+          },
+          "Wall seconds of each phase of a step, summed over the steps run with time_phases, in the order "
+          "they run (main thread; with helper threads the calendar is theirs and counts in fills).")
       .def_property_readonly(
           "records",
           [](PySimulation& s) {

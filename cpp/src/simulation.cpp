@@ -599,6 +599,7 @@ void Simulation::schedule_due() {
 void Simulation::step(std::uint64_t t) {
   const std::size_t ni = engine_->instruments();
   now_ = t;
+  timer_.start();
   // 1. Fair values (and scheduled shocks).
   for (std::size_t i = 0; i < ni; ++i) draws_[i] = rng_.normal(kStreamFundamental, t, i);
   for (std::size_t i = 0; i < ni; ++i) {
@@ -626,6 +627,7 @@ void Simulation::step(std::uint64_t t) {
     signals_[i].volume = 0.0;
     step_fills_[i].clear();
   }
+  timer_.lap(StepPhase::FairValues);
   // 2. Exchange policy: scheduled notices, then volatility triggers.
   while (next_change_ < spec_.margin_changes.size() && spec_.margin_changes[next_change_].step <= t) {
     const ScheduledRule& change = spec_.margin_changes[next_change_++];
@@ -644,6 +646,7 @@ void Simulation::step(std::uint64_t t) {
       recording_.trigger_steps[k] = static_cast<std::int64_t>(t);
     }
   }
+  timer_.lap(StepPhase::Policy);
   // The accounts due now, in a seeded random order (each draw depends on the step
   // and the account alone), known before anything trades this step.
   if (ahead_ == t) {
@@ -656,6 +659,7 @@ void Simulation::step(std::uint64_t t) {
     for (std::size_t k = 0; k < order_.size(); ++k) due_rank_[account_of(order_[k])] = static_cast<std::uint32_t>(k);
     pending_.assign(order_.size() * ni, 0);
   }
+  timer_.lap(StepPhase::Shuffle);
   // 3. Market makers requote; the insurance fund works off what it took over.
   requote_makers();
   if (spec_.fund_unwind_share > 0.0) unwind_fund(t);
@@ -669,6 +673,7 @@ void Simulation::step(std::uint64_t t) {
     order.qty = f.lots < 0 ? -f.lots : f.lots;
     submit(f.instrument, order);
   }
+  timer_.lap(StepPhase::Requotes);
   // 4. The accounts due now decide, each population in one batch on the
   // step's opening state; their orders reach the books in the shuffled order.
   for (PopulationState& s : states_) {
@@ -700,7 +705,9 @@ void Simulation::step(std::uint64_t t) {
   } else {
     gather_range<false>(0, n, t);
   }
+  timer_.lap(StepPhase::Gathering);
   decide_batches();
+  timer_.lap(StepPhase::Decisions);
   for (std::size_t k = 0; k < order_.size(); ++k) {
     const std::size_t p = due_population_[k];
     act(p, states_[p].cursor++, k);
@@ -709,6 +716,7 @@ void Simulation::step(std::uint64_t t) {
     for (const std::uint64_t key : order_) due_rank_[account_of(key)] = kNotDue;
     pending_.clear();
   }
+  timer_.lap(StepPhase::Orders);
   if (pool_ != nullptr && t + 1 < spec_.steps) {
     // While the fills settle, a helper puts this step's accounts back on the
     // calendar and shuffles the next step's: it touches only the calendar and
@@ -729,13 +737,17 @@ void Simulation::step(std::uint64_t t) {
     for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   } else {
     schedule_due();
+    timer_.lap(StepPhase::Calendar);
     for (std::size_t i = 0; i < ni; ++i) engine_->apply_fills(i, step_fills_[i].data(), step_fills_[i].size());
   }
+  // With helpers the calendar is theirs, while the fills settle: the wait is the fills'.
+  timer_.lap(StepPhase::Fills);
   // 5. Marks and the liquidation loop.
   const std::size_t log_before = engine_->log().size();
   engine_->check_books(index_.data());
   for (const BookTrade& trade : liquidation_trades_) log_trade(t, trade.instrument, trade.fill, true);
   liquidation_trades_.clear();
+  timer_.lap(StepPhase::Liquidations);
   // 6. Signals from the new prices.
   for (std::size_t i = 0; i < ni; ++i) {
     Signals& sig = signals_[i];
@@ -788,8 +800,11 @@ void Simulation::step(std::uint64_t t) {
       kernel.observe(pop, states_[p], k, tape);
     }
   }
+  timer_.lap(StepPhase::Signals);
   record(log_before);
+  timer_.lap(StepPhase::Record);
   if (t % spec_.leverage_every == 0 || t + 1 == spec_.steps) sample_leverage(t);
+  timer_.lap(StepPhase::LeverageSamples);
 }
 
 void Simulation::record(std::size_t log_before) {

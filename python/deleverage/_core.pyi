@@ -24,6 +24,7 @@ MIN_DT: Final[float]
 MAX_DT: Final[float]
 FUND_OWNER: Final[int]
 MAX_THREADS: Final[int]
+STEP_PHASES: Final[tuple[str, ...]]
 PARALLEL_GATHER: Final[int]
 LIMITS: Final[dict[str, tuple[float, float, bool, bool]]]
 
@@ -868,7 +869,13 @@ class Simulation:
         population: npt.NDArray[np.uint16],
         param: F64,
     ) -> None: ...
-    def run(self, progress: Callable[[int], None] | None = None, *, threads: int = 1) -> bool: ...
+    def run(
+        self,
+        progress: Callable[[int], None] | None = None,
+        *,
+        threads: int = 1,
+        time_phases: bool = False,
+    ) -> bool: ...
     def open_positions(
         self, first: int, position: I64, entry: F64, *, more: bool = False
     ) -> None: ...
@@ -898,3 +905,4 @@ class Simulation:
     messages: int
     decisions: int
     memory_bytes: int
+    phase_seconds: dict[str, float]

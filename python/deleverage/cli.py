@@ -171,6 +171,7 @@ def _bench_simulate(args: argparse.Namespace) -> int:
         memory_steps=args.memory_steps,
         gold_scales=gold_scales,
         gold_threads=tuple(args.gold_threads),
+        phases=args.phases,
     )
     if args.json:
         print(json.dumps(r.to_dict()))
@@ -205,7 +206,16 @@ def _bench_simulate(args: argparse.Namespace) -> int:
             f"{run.decisions_per_s / 1e6:6.2f} M decisions/s ({ratio:.2f}); "
             f"peak {run.peak_rss_bytes / gib:.2f} GiB"
         )
+        if run.phase_seconds is not None:
+            print(f"{'':9}{_phase_shares(run.phase_seconds)}")
     return 0
+
+
+def _phase_shares(seconds: dict[str, float], top: int = 6) -> str:
+    """The largest phases of a run's steps as shares of their time: ``requotes 26%, ...``."""
+    total = sum(seconds.values())
+    largest = sorted(seconds.items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{name} {value / total:.0%}" for name, value in largest) if total else ""
 
 
 def _bench_margin(args: argparse.Namespace) -> int:
@@ -477,7 +487,7 @@ def _save_with_report(result, out: str) -> tuple[str, float]:  # type: ignore[no
 def _run(args: argparse.Namespace) -> int:
     from deleverage.report import headline_text
     from deleverage.report.tables import episode_text
-    from deleverage.run_summary import event_text, plain, risk_text, run_summary
+    from deleverage.run_summary import event_text, phase_text, plain, risk_text, run_summary
     from deleverage.simulate import simulate, threads_for
 
     if args.no_report and args.out is not None:
@@ -522,6 +532,7 @@ def _run(args: argparse.Namespace) -> int:
         keep_partial=args.keep_partial,
         account_states=args.account_states is not None,
         threads=threads,
+        time_phases=args.phases,
     )
     if not result.complete:
         log.warning(
@@ -534,6 +545,8 @@ def _run(args: argparse.Namespace) -> int:
         from deleverage.analysis import episode_metrics
 
         metrics |= plain(episode_metrics(result))
+    if result.phase_seconds is not None:
+        metrics["phase_seconds"] = result.phase_seconds.to_dict()
     # Saved before anything is printed: a reader that goes away (| head) loses no result.
     saved = _save_with_report(result, out) if out is not None else None
     done = 0 if result.complete else EXIT_INTERRUPTED
@@ -560,6 +573,10 @@ def _run(args: argparse.Namespace) -> int:
         print(crash_day)
     print()
     print(result.accounts.to_string(float_format=lambda x: f"{x:,.2f}"))
+    phases = phase_text(result)
+    if phases is not None:
+        print("\nwhere the run's time went (the steps' phases, wall seconds):")
+        print(phases)
     if saved is not None:
         index, seconds = saved
         what = "result and report" if result.complete else "partial result and its report"
@@ -1290,6 +1307,12 @@ def build_parser() -> argparse.ArgumentParser:
         "21h; for a scenario with clock.start also a UTC date-time such as "
         "'2025-10-10 21:00'); default: the scenario's crash day, else the largest drawdown",
     )
+    run.add_argument(
+        "--phases",
+        action="store_true",
+        help="time each phase of the steps and print where the run's time went (the same "
+        "result; in --json as phase_seconds)",
+    )
     run.set_defaults(handler=_run)
 
     report = command(
@@ -1528,6 +1551,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--gold-10m",
         action="store_true",
         help="add gold-2026 at 10x its default size (10M accounts; minutes)",
+    )
+    simulate.add_argument(
+        "--phases",
+        action="store_true",
+        help="time each phase of the gold-2026 runs' steps and print the largest shares "
+        "(the clock reads add about 1%% at 1/20)",
     )
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
     simulate.set_defaults(handler=_bench_simulate)

@@ -97,6 +97,19 @@ class Result:
         return pooled.rename("aggregate_leverage")
 
     @property
+    def phase_seconds(self) -> pd.Series | None:
+        """Wall seconds of each phase of the steps, in the order they run (index
+        ``phase``), for a run made with ``simulate(..., time_phases=True)``; else None.
+        They add up to the engine's run less its pauses between steps (progress,
+        Ctrl-C). With helper threads the calendar is theirs and counts in ``fills``."""
+        seconds = self.info.get("phase_seconds")
+        if seconds is None:
+            return None
+        out = pd.Series(seconds, dtype=np.float64, name="seconds")
+        out.index.name = "phase"
+        return out
+
+    @property
     def complete(self) -> bool:
         return self.steps_done == self.scenario.clock.steps
 

@@ -129,3 +129,19 @@ def risk_text(result: Result) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v:>18}" for k, v in rows)
+
+
+def phase_text(result: Result) -> str | None:
+    """Where the run's time went (``simulate(..., time_phases=True)``): each phase of
+    the steps with its seconds and share, largest first; None for a run not timed."""
+    seconds = result.phase_seconds
+    if seconds is None:
+        return None
+    total = float(seconds.sum())
+    rows = [
+        (str(name), f"{value:.3f} s", f"{value / total:.1%}" if total > 0 else "")
+        for name, value in seconds.sort_values(ascending=False, kind="stable").items()
+    ]
+    rows.append(("the steps in all", f"{total:.3f} s", ""))
+    width = max(len(name) for name, _, _ in rows)
+    return "\n".join(f"{n:<{width}}  {s:>10}  {p:>6}" for n, s, p in rows)

@@ -121,6 +121,7 @@ def simulate(
     trade_log: bool = False,
     account_states: bool = False,
     threads: Threads = 1,
+    time_phases: bool = False,
 ) -> Result:
     """Run `scenario` with `seed`; the same scenario and seed give bit-identical results.
 
@@ -135,13 +136,18 @@ def simulate(
     (``threads_for``: two for a world with a few hundred accounts due a step,
     such as gold-2026 at its default size, on a machine with two CPUs); the
     result is the same bit for bit whatever their number. Runs side by side, as
-    in a sweep, are better left at one each.
+    in a sweep, are better left at one each. time_phases: time each phase of the
+    steps (``Result.phase_seconds``: where the run's time went); the result is the
+    same bit for bit, and the clock reads cost about 1% of a run whose steps take
+    microseconds.
     """
     start = time.perf_counter()
     if not isinstance(trade_log, bool):
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
     if not isinstance(account_states, bool):
         raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
+    if not isinstance(time_phases, bool):
+        raise TypeError(f"time_phases: must be a bool, got {type(time_phases).__name__}")
     if isinstance(threads, str):
         if threads != "auto":
             allowed = f'"auto" or an integer in [1, {_core.MAX_THREADS}]'
@@ -171,7 +177,7 @@ def simulate(
             bar.update(done - bar.n)
 
     try:
-        sim.run(tick, threads=int(threads))
+        sim.run(tick, threads=int(threads), time_phases=time_phases)
     except KeyboardInterrupt:
         if not keep_partial:
             raise
@@ -179,7 +185,7 @@ def simulate(
     finally:
         if bar is not None:
             bar.close()
-    return Result.from_simulation(
+    result = Result.from_simulation(
         scenario,
         seed,
         sim,
@@ -188,6 +194,9 @@ def simulate(
         account_states=account_states,
         blocks=spec.blocks,
     )
+    if time_phases:
+        result.info["phase_seconds"] = sim.phase_seconds
+    return result
 
 
 def simulate_metrics(scenario: Scenario, seed: int = 0) -> dict[str, float | int]:

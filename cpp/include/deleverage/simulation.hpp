@@ -23,6 +23,7 @@
 #include "deleverage/price_path.hpp"
 #include "deleverage/radix_sort.hpp"
 #include "deleverage/recording.hpp"
+#include "deleverage/step_phases.hpp"
 #include "deleverage/step_pool.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
@@ -108,6 +109,12 @@ class Simulation {
   std::uint64_t steps_done() const noexcept { return done_; }
   std::uint64_t messages() const noexcept { return messages_; }
   std::uint64_t decisions() const noexcept { return decisions_; }
+
+  // Time each phase of the steps run from now on (off: as before, at no
+  // cost); the totals add up over runs. What is timed never changes a result.
+  void time_phases(bool on) noexcept { timer_.enable(on); }
+  // Wall seconds spent in phase p over the steps timed so far.
+  double phase_seconds(StepPhase p) const noexcept { return timer_.seconds(p); }
 
   // Recorded paths for instrument i, before the run: `fair` (if not empty)
   // replaces its fair value's process, `index` (if not empty) is the index of
@@ -252,6 +259,7 @@ class Simulation {
   std::uint64_t done_ = 0;
   std::uint64_t messages_ = 0;
   std::uint64_t decisions_ = 0;
+  StepTimer timer_;
 };
 
 }  // namespace deleverage

@@ -12,7 +12,9 @@ users wait for: a twentieth of the market (``Scenario.scaled(0.05)``, the size
 a calibration searches at), the default 1.01M accounts, and on request the
 whole market ten times over (10M accounts, minutes), each on one thread and
 on two (``threads``: the same run, bit for bit). The twentieth on one thread
-is the baseline of the others' decisions/s.
+is the baseline of the others' decisions/s. With ``phases`` the gold runs also
+time each phase of their steps (``simulate(..., time_phases=True)``), which
+says where each size's time goes on any machine, with no symbols.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class RunFigures:
     liquidations: int
     peak_rss_bytes: int
     threads: int = 1  # Simulation.run's threads
+    # Wall seconds of each phase of the steps (Simulation.phase_seconds), when timed.
+    phase_seconds: dict[str, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,13 @@ def measure(
     seed: int,
     scale: float | None = None,
     threads: int = 1,
+    time_phases: bool = False,
 ) -> RunFigures:
     """Run one simulation in this process and measure it (the child's side).
 
     The world is the preset with ``accounts`` in all, or, given ``scale``,
     ``Scenario.scaled(scale)`` of it (then ``accounts`` must be None), run on
-    ``threads`` threads.
+    ``threads`` threads; ``time_phases`` times each phase of its steps.
     """
     import resource
 
@@ -117,7 +122,7 @@ def measure(
     start = time.perf_counter()
     sim, _ = build(scenario, seed)
     built = time.perf_counter()
-    sim.run(threads=threads)
+    sim.run(threads=threads, time_phases=time_phases)
     ran = time.perf_counter()
     result = Result.from_simulation(scenario, seed, sim, 0.0)
     end = time.perf_counter()
@@ -138,6 +143,7 @@ def measure(
         liquidations=int(result.metrics()["liquidations"]),
         peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         threads=threads,
+        phase_seconds=sim.phase_seconds if time_phases else None,
     )
 
 
@@ -148,6 +154,7 @@ def measure_in_child(
     seed: int,
     scale: float | None = None,
     threads: int = 1,
+    time_phases: bool = False,
 ) -> RunFigures:
     """`measure` in a fresh interpreter, so its peak memory is its own."""
     args = json.dumps(
@@ -158,6 +165,7 @@ def measure_in_child(
             "seed": seed,
             "scale": scale,
             "threads": threads,
+            "time_phases": time_phases,
         }
     )
     done = subprocess.run(
@@ -182,15 +190,18 @@ def bench_simulate(
     memory_steps: int = 3_600,
     gold_scales: tuple[float, ...] = GOLD_SCALES,
     gold_threads: tuple[int, ...] = GOLD_THREADS,
+    phases: bool = False,
 ) -> SimulateBenchResult:
     """Measure the main run, the baseline and the memory run (memory_accounts 0 skips it),
     then gold-2026 at each of ``gold_scales`` (empty: none), smallest first, each on
-    each of ``gold_threads``."""
+    each of ``gold_threads``, with each phase of their steps timed if ``phases``."""
     from deleverage import _core
 
     most = _core.MAX_THREADS
     if not gold_threads or any(isinstance(n, bool) or not 1 <= n <= most for n in gold_threads):
         raise ValueError(f"gold_threads: must be threads in [1, {most}], got {gold_threads!r}")
+    if not isinstance(phases, bool):
+        raise TypeError(f"phases: must be a bool, got {type(phases).__name__}")
 
     main = measure_in_child(preset, accounts, steps, seed)
     base = measure_in_child(preset, baseline_accounts, steps, seed)
@@ -201,7 +212,7 @@ def bench_simulate(
         runs.append(big)
         memory_peak = big.peak_rss_bytes
     gold = tuple(
-        measure_in_child("gold-2026", None, None, seed, scale, threads)
+        measure_in_child("gold-2026", None, None, seed, scale, threads, phases)
         for scale in sorted(gold_scales)
         for threads in gold_threads
     )
@@ -239,5 +250,6 @@ if __name__ == "__main__":  # the child: one run, its figures as the last line o
         spec["seed"],
         spec.get("scale"),
         spec.get("threads", 1),
+        spec.get("time_phases", False),
     )
     print(json.dumps(asdict(figures)))
