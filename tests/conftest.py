@@ -7,12 +7,13 @@ its copy with ``replace``, ``with_steps`` or ``with_accounts``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from deleverage.scenario import Scenario
+from deleverage.scenario import MarketMakerParams, Scenario, ValueParams
 from deleverage.scenarios import load_preset
 
 DIFFUSION_SIGMA = 0.3  # per year
@@ -22,6 +23,22 @@ DIFFUSION_SIGMA = 0.3  # per year
 def bare_hour() -> Scenario:
     """The default-hour preset without its quiet window and calibration targets."""
     return load_preset("default-hour").replace(targets=(), quiet_window=())
+
+
+@pytest.fixture(scope="session")
+def stormy_hour(bare_hour: Scenario) -> Scenario:
+    """The bare default-hour world with storms on both sides of its drop, for tests of
+    what value traders do in and after a storm: they step out at 80% volatility (the
+    preset's at 200%, in the crash alone) and the dealers quote any basis this book
+    trades at (the preset's within 1% of value), so the price can stay off value."""
+    pops = []
+    for p in bare_hour.populations:
+        if isinstance(p.params, ValueParams):
+            p = dataclasses.replace(p, params=dataclasses.replace(p.params, vol_exit=0.8))
+        elif isinstance(p.params, MarketMakerParams):
+            p = dataclasses.replace(p, params=dataclasses.replace(p.params, max_basis=math.inf))
+        pops.append(p)
+    return bare_hour.replace(populations=tuple(pops))
 
 
 @pytest.fixture(scope="session")

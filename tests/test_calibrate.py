@@ -51,8 +51,10 @@ def _base():  # type: ignore[no-untyped-def]
     """The default-hour world at a constant fair volatility (no clustered news, no waypoints:
     half an hour of four seeds cannot pin a stochastic volatility's level to 20%), with
     dealers who quote two ticks wide around a blend of fair value and trades, so that
-    the quiet spread answers smoothly to their spread factor."""
+    the quiet spread answers smoothly to their spread factor, and value traders out at
+    80% volatility (the world this test was measured in)."""
     fixed = {
+        "populations.value.params.vol_exit": 0.8,
         f"{FAIR}.vol_of_vol": 0.0,
         f"{FAIR}.waypoints": (),
         f"{MAKERS}.base_spread_ticks": 2,

@@ -1233,6 +1233,9 @@ def test_default_hour_preset() -> None:
     assert (by_strategy["value"].accounts, by_strategy["value"].activity) == (50, 30.0)
     mm = by_strategy["market_maker"]
     assert (mm.accounts, mm.cash, mm.activity) == (4, Distribution.fixed(2_000_000.0), 3600.0)
+    # Value traders out in the crash alone; dealers within 1% of value (docs/simulation.md).
+    assert by_strategy["value"].params.vol_exit == 2.0
+    assert (mm.params.basis_horizon, mm.params.max_basis) == (3600.0, 0.01)
     holder = by_strategy["holder"]
     assert (holder.accounts, holder.cash, holder.activity) == (
         100,
@@ -1276,7 +1279,11 @@ def test_default_preset_is_the_hours_world_after_eight_quiet_hours() -> None:
         1.0,
         3.0,
     )
-    assert by_name["market_makers"].params.vol_withdraw == 3.0
+    # The dealers: out at 300%, and any basis (eight quiet hours of big value funds hold it).
+    hour_makers = next(p for p in hour.populations if p.name == "market_makers")
+    assert by_name["market_makers"].params == dataclasses.replace(
+        hour_makers.params, vol_withdraw=3.0, max_basis=math.inf
+    )
     changed = {
         "speculators": dict(activity=spec.activity),
         "value": dict(cash=value.cash, params=value.params),

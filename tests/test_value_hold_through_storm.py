@@ -90,12 +90,12 @@ def _reductions(result, lo: int, hi: int, vol_exit: float) -> tuple[int, int, in
     return marked_cut, marked_held, unmarked_cut
 
 
-def test_held_to_fair_after_a_storm_only(bare_hour: Scenario) -> None:
-    lo, hi, vol_exit = _value_accounts(bare_hour)
+def test_held_to_fair_after_a_storm_only(stormy_hour: Scenario) -> None:
+    lo, hi, vol_exit = _value_accounts(stormy_hour)
     totals = np.zeros((2, 3), dtype=np.int64)
     for seed in (0, 2, 3, 5):
-        held = simulate(_world(bare_hour, hold_through_storm=True), seed, trade_log=True)
-        free = simulate(_world(bare_hour), seed, trade_log=True)
+        held = simulate(_world(stormy_hour, hold_through_storm=True), seed, trade_log=True)
+        free = simulate(_world(stormy_hour), seed, trade_log=True)
         totals[0] += _reductions(held, lo, hi, vol_exit)
         totals[1] += _reductions(free, lo, hi, vol_exit)
     (cut, held_n, unmarked_cut), (free_cut, _, _) = totals
@@ -105,9 +105,9 @@ def test_held_to_fair_after_a_storm_only(bare_hour: Scenario) -> None:
     assert free_cut > 0  # without the rule, the same replay sees cuts while marked
 
 
-def test_without_storms_it_changes_nothing(bare_hour: Scenario) -> None:
+def test_without_storms_it_changes_nothing(stormy_hour: Scenario) -> None:
     """With volatility never at vol_exit, no mark is ever set: bit-identical runs."""
-    calm = _world(bare_hour, vol_exit=100.0)
+    calm = _world(stormy_hour, vol_exit=100.0)
     a = simulate(calm, 1)
     b = simulate(_world(calm, vol_exit=100.0, hold_through_storm=True), 1)
     for name in ("last", "fair", "volume", "open_interest"):

@@ -63,8 +63,8 @@ def _out_steps(result, vol_exit: float, calm_steps: int) -> tuple[np.ndarray, np
 
 
 @pytest.mark.parametrize("seed", [0, 2])
-def test_no_orders_while_the_market_settles(bare_hour: Scenario, seed: int) -> None:
-    waiting = _world(bare_hour, CALM_AFTER)
+def test_no_orders_while_the_market_settles(stormy_hour: Scenario, seed: int) -> None:
+    waiting = _world(stormy_hour, CALM_AFTER)
     lo, hi = _value_accounts(waiting)
     params = next(p.params for p in waiting.populations if isinstance(p.params, ValueParams))
     calm_steps = round(CALM_AFTER / waiting.clock.dt)
@@ -78,7 +78,7 @@ def test_no_orders_while_the_market_settles(bare_hour: Scenario, seed: int) -> N
 
     # Without the wait they are back at the first calm step: some of their trades
     # fall in steps the wait would have kept them out of (the test can fail).
-    eager = simulate(_world(bare_hour, 0.0), seed, trade_log=True)
+    eager = simulate(_world(stormy_hour, 0.0), seed, trade_log=True)
     window0, seen0 = _out_steps(eager, params.vol_exit, calm_steps)
     traded0 = _aggressor_steps(eager, lo, hi)
     assert not seen0[traded0].any()  # the volatility of the moment still holds
