@@ -20,8 +20,8 @@ from deleverage.simulate import simulate
 
 COLUMNS = ["last", "fair", "mid", "spread", "depth_bid", "depth_ask", "volume"]
 #: Facts of returns (NaN below 20 returns) and facts of every step of the window.
-RETURN_FACTS = [f for f in MARKET_FACTS if f not in ("spread_bps", "depth", "mispricing")]
-STEP_FACTS = ["spread_bps", "depth", "mispricing"]
+STEP_FACTS = ["spread_bps", "one_sided", "depth", "mispricing"]
+RETURN_FACTS = [f for f in MARKET_FACTS if f not in STEP_FACTS]
 
 
 def make_frame(
@@ -146,6 +146,8 @@ def slow_facts(frame: pd.DataFrame, k: int, dt: float) -> dict[str, float]:
     for s, m in zip(frame["spread"], frame["mid"], strict=True):
         if math.isfinite(s) and math.isfinite(m) and m != 0:
             bps.append(s / m * 1e4)
+    if len(frame):
+        out["one_sided"] = (len(frame) - len(bps)) / len(frame)
     if bps:
         out["spread_bps"] = statistics.median(bps)
     if len(last):
@@ -397,6 +399,7 @@ def test_spread_depth_and_mispricing_medians():
     last = np.full(n, 100.0)
     constant = facts_of_frame(make_frame(last, mid=last, spread=np.full(n, 0.2)), 1, 1.0)
     assert constant["spread_bps"] == pytest.approx(20.0, rel=1e-12)
+    assert constant["one_sided"] == 0.0
     assert constant["mispricing"] == 0.0
     # a one-sided book (NaN mid and spread) is left out of the median
     mid = np.where(np.arange(n) % 4 == 0, np.nan, 100.0)
@@ -404,6 +407,8 @@ def test_spread_depth_and_mispricing_medians():
     spread[1] = 10.0  # one wide quote does not move a median
     one_sided = facts_of_frame(make_frame(last, mid=mid, spread=spread), 1, 1.0)
     assert one_sided["spread_bps"] == pytest.approx(50.0, rel=1e-12)
+    # ... and counted on its own: a quarter of the steps have a side empty
+    assert one_sided["one_sided"] == 0.25
 
     # depth: bid side 0..9 cycling, ask side 3: medians of 3..12 is 7.5
     depth = facts_of_frame(
@@ -589,6 +594,7 @@ def test_facts_of_frame_never_raises_on_positive_paths(frame, k, dt):
     if n:
         assert math.isfinite(facts["depth"])
         assert math.isfinite(facts["mispricing"])
+        assert 0.0 <= facts["one_sided"] <= 1.0
 
 
 # ---------------------------------------------------------------- market_facts on a run

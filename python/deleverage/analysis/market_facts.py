@@ -11,7 +11,8 @@ them, with a line each):
 - volatility clusters and decays slowly (``abs_acf_1``, ``_12``, ``_72`` > 0);
 - tails are fat and fade with the horizon (``kurtosis`` > 0, ``kurtosis_fade``
   > 0, a Hill index of about 2-5);
-- spreads, depth and mispricing stay small; volume comes with large moves
+- spreads, depth and mispricing stay small, and both sides of the book are
+  quoted (``one_sided`` near 0); volume comes with large moves
   (``volume_abs_corr`` > 0); falls raise later volatility (``leverage_effect`` < 0).
 
 Returns are non-overlapping log returns of the last trade price over the
@@ -179,7 +180,11 @@ def facts_of_frame(
     spread = frame["spread"].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         bps = spread / mid * 1e4
-    bps = bps[np.isfinite(bps)]
+    quoted = np.isfinite(bps)
+    if len(bps):
+        # The spread's median is over the steps it is quoted: how often it is not is its own fact.
+        out["one_sided"] = float(1.0 - np.mean(quoted))
+    bps = bps[quoted]
     if len(bps):
         out["spread_bps"] = float(np.median(bps))
     depth = (frame["depth_bid"] + frame["depth_ask"]).to_numpy(dtype=np.float64)

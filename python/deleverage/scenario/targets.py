@@ -61,7 +61,8 @@ MARKET_FACTS: dict[str, str] = {
     "kurtosis": "excess kurtosis of returns (0 for a Gaussian)",
     "kurtosis_fade": "kurtosis at the horizon minus kurtosis at 12 times it (aggregation)",
     "hill": "Hill tail index of |returns| from the largest 5% (NaN if too few)",
-    "spread_bps": "median quoted spread over the mid, basis points",
+    "spread_bps": "median quoted spread over the mid, basis points (steps with both sides)",
+    "one_sided": "share of the steps with a side of the book empty (no quoted spread)",
     "depth": "median depth within 1% of the mid, both sides, lots",
     "mispricing": "median |last / fair - 1|",
     "volume_abs_corr": "correlation of the volume traded in each horizon with |return|",
@@ -69,7 +70,7 @@ MARKET_FACTS: dict[str, str] = {
 }
 
 #: Market facts measured on every step of the window, whatever the horizon.
-STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "depth", "mispricing"})
+STEP_FACTS: frozenset[str] = frozenset({"spread_bps", "one_sided", "depth", "mispricing"})
 
 #: Market facts of returns alone, which a fair value's own path has too: measured
 #: on it the same way, in the same window, they show what a market whose price is
