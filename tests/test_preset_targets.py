@@ -13,9 +13,9 @@ from deleverage.scenarios import PRESETS, load_preset
 from deleverage.simulate import simulate
 
 #: The quiet-window facts every instrument of every preset is held to.
-QUIET_FACTS = {"vol_ratio", "return_acf_1", "abs_acf_1", "kurtosis", "spread_bps"}
+QUIET_FACTS = {"vol_ratio", "return_acf_1", "abs_acf_1", "kurtosis", "spread_bps", "one_sided"}
 #: Market facts measured on every step of the window, not on returns.
-STEP_FACTS = {"spread_bps", "depth", "mispricing"}
+STEP_FACTS = {"spread_bps", "one_sided", "depth", "mispricing"}
 #: Fewest returns a fact is computed from (analysis.market_facts.MIN_RETURNS).
 MIN_RETURNS = 20
 #: A small run of each preset: the size at which the test runs it.

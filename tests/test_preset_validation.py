@@ -19,7 +19,7 @@ from deleverage.simulate import simulate
 SEEDS = 8
 
 
-@pytest.mark.parametrize(("name", "targets"), [("default", 12), ("default-day", 10)])
+@pytest.mark.parametrize(("name", "targets"), [("default", 13), ("default-day", 11)])
 def test_the_default_worlds_meet_all_their_targets(name: str, targets: int) -> None:
     v = validate(load_preset(name), SEEDS, workers=2, progress=False)
     assert len(v.targets) == targets
@@ -40,7 +40,7 @@ def test_default_hours_misses_are_its_half_hours_not_its_markets() -> None:
     ]
     assert v.failures() == missed
     assert v.value_failures() == missed
-    assert len(v.targets) - len(missed) == 6
+    assert len(v.targets) - len(missed) == 7
 
 
 @pytest.mark.parametrize("name", ["default", "default-hour"])

@@ -276,6 +276,8 @@ void register_simulation_specs(py::module_& m) {
       .field("trade_log", &SimulationSpec::trade_log, "Keep every trade.")
       .field("count_resting_fills", &SimulationSpec::count_resting_fills,
              "Size a due trader's order from its position plus what its resting orders traded this step.")
+      .field("requote_together", &SimulationSpec::requote_together,
+             "Cancel every market maker's ladder before posting any (no maker trades another's stale quote).")
       .field("fund_unwind_share", &SimulationSpec::fund_unwind_share, "Share of the fund's position sold a step.")
       .field("fund_unwind_band", &SimulationSpec::fund_unwind_band,
              "Relative band around the index the fund trades within (0: market orders).")

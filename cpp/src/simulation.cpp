@@ -335,6 +335,10 @@ void Simulation::submit(std::size_t i, const Message& m) {
 }
 
 void Simulation::requote_makers() {
+  if (spec_.requote_together)
+    for (const PopulationSpec& pop : spec_.populations)
+      if (std::holds_alternative<populations::MarketMakerParams>(pop.params))
+        for (std::uint32_t k = 0; k < pop.count; ++k) books_[pop.instrument]->cancel_owner(pop.first + k);
   for (std::size_t p = 0; p < spec_.populations.size(); ++p) {
     const PopulationSpec& pop = spec_.populations[p];
     const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params);

@@ -557,6 +557,7 @@ class SimulationSpec:
         triggers: list[VolatilityTriggerSpec] = ...,
         trade_log: bool = ...,
         count_resting_fills: bool = ...,
+        requote_together: bool = ...,
         fund_unwind_share: float = ...,
         fund_unwind_band: float = ...,
         loadings: list[float] = ...,
@@ -591,6 +592,8 @@ class SimulationSpec:
     def trade_log(self) -> bool: ...
     @property
     def count_resting_fills(self) -> bool: ...
+    @property
+    def requote_together(self) -> bool: ...
     @property
     def fund_unwind_share(self) -> float: ...
     @property

@@ -414,6 +414,7 @@ def simulation_spec(
         volatility_window=max(10.0, 300.0 / dt),
         trade_log=bool(trade_log),
         count_resting_fills=scenario.order_from == "current",
+        requote_together=scenario.requote == "together",
         fund_unwind_share=(
             1.0 - 2.0 ** (-dt / policy.fund_unwind_half_life)
             if policy.fund_unwind_half_life > 0

@@ -73,6 +73,11 @@ struct SimulationSpec {
   // orders traded earlier in the step (fills settle at the step's end); false: from
   // the opening position alone.
   bool count_resting_fills = false;
+  // Market makers requote together: every maker's ladder is cancelled before any
+  // is posted, so no maker's new quote trades against another's stale one (at
+  // steps over which the fair value moves many ticks, makers requoting in turn
+  // pick off each other's last-step quotes); false: each cancels and posts in turn.
+  bool requote_together = false;
   // Share of the insurance fund's position (taken over from liquidations) it
   // sells back through the book each step, as market orders (0: it holds).
   double fund_unwind_share = 0.0;

@@ -235,6 +235,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             "the position a due trader's order is sized from: the step's opening one, or that "
             "plus what its resting orders traded earlier in the step",
         ),
+        "requote": (
+            "`in_turn`, `together`",
+            "how market makers replace their ladders each step: each in turn (a maker's new "
+            "quotes may trade another's stale ones), or all cancelled before any is posted",
+        ),
         "episode": ("a table, or left out", "the crash a replay is judged on (below)"),
         "quiet_window": (
             "`[start, end]` seconds, start within the run, end > start (may be `inf`); or empty",

@@ -59,6 +59,8 @@ FundCovers = Literal["cash", "equity"]
 FUND_COVERS: tuple[str, ...] = ("cash", "equity")
 OrderFrom = Literal["opening", "current"]
 ORDER_FROM: tuple[str, ...] = ("opening", "current")
+Requote = Literal["in_turn", "together"]
+REQUOTE: tuple[str, ...] = ("in_turn", "together")
 
 # Defaults (module constants: frozen, so safe to share).
 DEFAULT_MARGIN = MarginRule()
@@ -240,6 +242,12 @@ class Scenario:
     runs between a fill and its cancel; the default) or ``current`` (the
     opening position plus what its resting orders traded this step: its
     target is where it ends, so a short-only value trader never ends long).
+    ``requote``: how the market makers replace their ladders at the start of a
+    step: ``in_turn`` (each cancels and posts before the next does, so a maker's
+    new quotes can trade against another's quotes of the step before; the
+    default) or ``together`` (every maker's ladder is cancelled before any is
+    posted: over a step in which the fair value moves many ticks, makers in
+    turn pick off each other's stale quotes, which together they do not).
     ``quiet_window``: ``[start, end]`` seconds of ordinary trading, where the
     stylized facts are measured (``end`` may be ``inf``); empty: from the start
     to the first scheduled fair-value jump (the whole run if none).
@@ -269,6 +277,7 @@ class Scenario:
     fund_covers: FundCovers = "cash"
     liquidation_priority: LiquidationPriority = "account"
     order_from: OrderFrom = "opening"
+    requote: Requote = "in_turn"
 
     def __post_init__(self) -> None:
         check_str("name", self.name)
@@ -298,6 +307,7 @@ class Scenario:
         check_choice("fund_covers", self.fund_covers, FUND_COVERS)
         check_choice("liquidation_priority", self.liquidation_priority, LIQUIDATION_PRIORITIES)
         check_choice("order_from", self.order_from, ORDER_FROM)
+        check_choice("requote", self.requote, REQUOTE)
         check_str("description", self.description, nonempty=False)
 
         if not instruments:
