@@ -1,7 +1,7 @@
 // Where a run's time goes: the wall time of each phase of a step, summed over
 // the steps, when asked for (Simulation::time_phases). A shipped wheel is
 // stripped, so a profiler cannot name the engine's functions; these totals
-// need no symbols and cost two clock reads a phase only when they are on.
+// need no symbols and cost one clock read a phase, only when they are on.
 #pragma once
 
 #include <array>
