@@ -230,7 +230,7 @@ def test_scenario_errors_name_the_file_and_the_field(
             f"{tmp_path / 'typo.toml'}: clok: unknown field; valid: name, instruments, "
             "populations, clock, policy, insurance_fund, adl, description, correlation, "
             "close_order, liquidation_orders, episode, quiet_window, targets, accounts_file, "
-            "fund_covers, liquidation_priority, order_from; "
+            "fund_covers, liquidation_priority, order_from, requote; "
             "did you mean 'clock'?"
         ),
         # A bad value: the file and the dotted path of the field.
