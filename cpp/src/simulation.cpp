@@ -365,7 +365,7 @@ void Simulation::requote_makers() {
     OrderBook& book = *books_[pop.instrument];
     for (std::uint32_t k = 0; k < pop.count; ++k) {
       const std::uint32_t a = pop.first + k;
-      book.cancel_owner(a);
+      if (!spec_.requote_together) book.cancel_owner(a);  // together: every ladder went above
       ++decisions_;
       const double equity = engine_->equity(a, engine_->marks());
       // Calm is counted every step, in the market or out of it.
