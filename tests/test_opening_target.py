@@ -52,9 +52,18 @@ def world() -> Scenario:
     return _opening(load_preset("dash-for-cash-2020").scaled(FRACTION), "macro_funds", "flat")
 
 
-def test_allocators_open_what_their_sizing_rule_wants(world: Scenario) -> None:
-    # vol_target 0: no volatility scaling, so the rule is cash x leverage over a lot's value.
+@pytest.mark.parametrize("shares", [(), (0.8, 0.2), (0.25, 0.75)])
+def test_allocators_open_what_their_sizing_rule_wants(
+    world: Scenario, shares: tuple[float, ...]
+) -> None:
+    # vol_target 0: no volatility scaling, so the rule is cash x leverage over a lot's value,
+    # on each instrument's share of the budget (equal when none are given).
     scenario = _opening(world, "macro_funds", "target", vol_target=0.0)
+    pops = tuple(
+        dc.replace(p, budget_shares=shares) if p.name == "macro_funds" else p
+        for p in scenario.populations
+    )
+    scenario = scenario.replace(populations=pops)
     sim, data = build(scenario, seed=3)
     pop = next(p for p in scenario.populations if p.name == "macro_funds")
     assert isinstance(pop.params, AllocatorParams)
@@ -62,13 +71,14 @@ def test_allocators_open_what_their_sizing_rule_wants(world: Scenario) -> None:
     n, ni = pop.accounts, len(names)
     position = np.asarray(sim.position).reshape(-1, ni)
     expected = np.zeros((n, ni), dtype=np.int64)
-    for name in pop.traded:
+    for k, name in enumerate(pop.traded):
         i = names.index(name)
         inst = scenario.instruments[i]
         cap = min(pop.params.max_leverage, 1.0 / inst.margin.initial_rate)
         unit = float(data.spec.start_ticks[i]) * data.tick_values[i]  # money per lot
+        share = shares[k] if shares else 1.0 / len(pop.traded)
         for a in range(n):
-            equity = data.accounts.cash[a] / len(pop.traded)
+            equity = data.accounts.cash[a] * share
             lots = math.floor(equity * min(data.accounts.param[a], cap) / unit)
             expected[a, i] = lots if lots > 0 else 0
     assert expected.sum() > 0

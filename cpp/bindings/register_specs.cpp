@@ -208,6 +208,8 @@ void register_strategy_specs(py::module_& m) {
       .field("count", &PopulationSpec::count, "Accounts.")
       .field("instrument", &PopulationSpec::instrument, "Home instrument.")
       .field("instruments", &PopulationSpec::instruments, "Every instrument traded, home first.")
+      .field("budget_shares", &PopulationSpec::budget_shares,
+             "Each instrument's share of an account's budget, in instruments' order (empty: equal).")
       .field("activity", &PopulationSpec::activity, "Per-step probability an account acts.")
       .field("params", &PopulationSpec::params, "The strategy's parameters (its spec class).")
       .field("open_at_target", &PopulationSpec::open_at_target,

@@ -24,6 +24,27 @@ constexpr AccountId kForcedOwner = 0xFFFFFFF1u;
   throw std::invalid_argument(field + ": " + what);
 }
 
+// A population's budget shares as given, or equal ones where none are: one per
+// instrument, each in (0, 1], summing to 1 (no budget is lost or made).
+void settle_budget_shares(PopulationSpec& pop, const std::string& where) {
+  const std::size_t n = pop.instruments.size();
+  if (pop.budget_shares.empty()) {
+    pop.budget_shares.assign(n, 1.0 / static_cast<double>(n));
+    return;
+  }
+  if (pop.budget_shares.size() != n)
+    bad(where + ".budget_shares", "need one share per instrument traded (" + std::to_string(n) + "), got " +
+                                      std::to_string(pop.budget_shares.size()));
+  double sum = 0.0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const double s = pop.budget_shares[k];
+    if (!(s > 0.0 && s <= 1.0))
+      bad(where + ".budget_shares[" + std::to_string(k) + "]", "must be in (0, 1], got " + std::to_string(s));
+    sum += s;
+  }
+  if (!(std::abs(sum - 1.0) <= 1e-9)) bad(where + ".budget_shares", "must sum to 1, got " + std::to_string(sum));
+}
+
 }  // namespace
 
 Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param)
@@ -58,6 +79,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       if (i >= ni) bad(where + ".instruments", "unknown instrument " + std::to_string(i));
     if (pop.instruments.size() > 1 && kernel_of(pop.strategy()).quotes)
       bad(where + ".instruments", "market makers quote one instrument");
+    settle_budget_shares(spec_.populations[p], where);
     check_population(pop, where);
     std::fill(population_of_.begin() + pop.first, population_of_.begin() + pop.first + pop.count,
               static_cast<std::uint16_t>(p));
@@ -427,12 +449,13 @@ template <bool kAtSlot>
 void Simulation::gather(std::uint32_t a, std::size_t p, std::size_t slot) noexcept(kAtSlot) {
   const PopulationSpec& pop = spec_.populations[p];
   const auto& table = engine_->table();
-  // The account's budget is split equally between its population's instruments.
-  const double share = 1.0 / static_cast<double>(pop.instruments.size());
-  const double equity = engine_->equity(a, engine_->marks()) * share;
-  const double cash = table.cash[a] * share;
+  // Each instrument decides on its share of the account's budget.
+  const double equity_all = engine_->equity(a, engine_->marks());
+  const double cash_all = table.cash[a];
   for (std::size_t k = 0; k < pop.instruments.size(); ++k) {
     DecisionBatch& b = states_[p].batches[k];
+    const double equity = equity_all * pop.budget_shares[k];
+    const double cash = cash_all * pop.budget_shares[k];
     const Qty current = table.position[table.cell(a, pop.instruments[k])];
     if constexpr (kAtSlot) {
       b.account[slot] = a;

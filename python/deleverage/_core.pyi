@@ -405,6 +405,7 @@ class PopulationSpec:
         count: int = ...,
         instrument: int = ...,
         instruments: list[int] = ...,
+        budget_shares: list[float] = ...,
         activity: float = ...,
         params: StrategySpec = ...,
         open_at_target: bool = ...,
@@ -417,6 +418,8 @@ class PopulationSpec:
     def instrument(self) -> int: ...
     @property
     def instruments(self) -> list[int]: ...
+    @property
+    def budget_shares(self) -> list[float]: ...
     @property
     def activity(self) -> float: ...
     @property

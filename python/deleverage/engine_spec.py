@@ -226,6 +226,7 @@ def population(
         count=pop.accounts if count is None else count,
         instrument=instruments[0],
         instruments=instruments,
+        budget_shares=list(pop.budget_shares),
         activity=min(1.0, pop.activity * dt / 3600.0),
         params=strategy_spec(pop.params, dt, names),
         open_at_target=count is None and pop.opening == "target",

@@ -40,9 +40,11 @@ struct PopulationSpec {
   std::uint32_t first = 0;  // first account id
   std::uint32_t count = 0;
   std::uint16_t instrument = 0;  // the home instrument (makers quote here)
-  // Every instrument the population trades, home first; its accounts' budget is
-  // split equally between them (several need cross margin).
+  // Every instrument the population trades, home first (several need cross margin).
   std::vector<std::uint16_t> instruments;
+  // Each instrument's share of an account's equity and cash, in `instruments`'
+  // order, each in (0, 1] and summing to 1; empty: split equally.
+  std::vector<double> budget_shares;
   double activity = 0.0;  // probability an account acts in a step, in (0, 1]
   StrategyParams params;  // the strategy's own parameters
   // Its accounts start holding the position their first decision would target,

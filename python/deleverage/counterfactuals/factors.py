@@ -54,6 +54,7 @@ __all__ = [
     "no_news",
     "no_population_changes",
     "resolve_factors",
+    "scale_distribution",
     "steady_arbitrage",
     "steady_dealers",
     "steady_dealers_in_crash",
@@ -306,17 +307,29 @@ def no_population_changes(
     return scenario.replace(populations=pops)
 
 
+def _map_samples(dist: Distribution, f: Callable[[float], float]) -> Distribution:
+    """``dist`` with every sample x replaced by f(x), for an increasing linear f."""
+    if dist.kind == "fixed":
+        return Distribution.fixed(f(dist.value))
+    if dist.kind == "uniform":
+        return Distribution.uniform(f(dist.low), f(dist.high))
+    if dist.kind == "lognormal":
+        return Distribution.lognormal(f(dist.median), dist.sigma)
+    return Distribution.discrete([f(v) for v in dist.values], dist.weights)
+
+
 def divide_distribution(dist: Distribution, parts: int) -> Distribution:
     """``dist`` with every sample divided by ``parts`` (>= 1); the mean is divided too."""
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         raise ValueError(f"parts: must be an integer >= 1, got {parts!r}")
-    if dist.kind == "fixed":
-        return Distribution.fixed(dist.value / parts)
-    if dist.kind == "uniform":
-        return Distribution.uniform(dist.low / parts, dist.high / parts)
-    if dist.kind == "lognormal":
-        return Distribution.lognormal(dist.median / parts, dist.sigma)
-    return Distribution.discrete([v / parts for v in dist.values], dist.weights)
+    return _map_samples(dist, lambda x: x / parts)
+
+
+def scale_distribution(dist: Distribution, share: float) -> Distribution:
+    """``dist`` with every sample multiplied by ``share`` (in (0, 1]); the mean too."""
+    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0.0 < share <= 1.0:
+        raise ValueError(f"share: must be a number in (0, 1], got {share!r}")
+    return _map_samples(dist, lambda x: x * share)
 
 
 def isolate_cross_margin(scenario: Scenario) -> Scenario:
@@ -326,10 +339,11 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
     A population with ``also`` (n instruments in all) becomes n populations
     named ``{name}_{instrument}``, each with the same number of accounts, the
     same strategy, parameters and activity, ``margin_mode = "isolated"``, one
-    instrument, and cash drawn from the original distribution scaled by 1/n
-    (the engine splits a cross account's cash equally between its instruments
-    too, so the money per instrument is the same in expectation, and so is the
-    total). Populations on one instrument, even cross-margined ones, are left
+    instrument, and cash drawn from the original distribution scaled by the
+    instrument's budget share (1/n when the population gives none: the engine
+    sizes a cross account's decision on each instrument on that share of its
+    budget, so the money per instrument is the same in expectation, and so is
+    the total). Populations on one instrument, even cross-margined ones, are left
     alone; a scenario without populations trading several instruments comes
     back unchanged.
 
@@ -347,8 +361,12 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
         if not pop.also:
             kept.append(pop)
             continue
-        cash = divide_distribution(pop.cash, len(pop.traded))
         for j, instrument in enumerate(pop.traded):
+            cash = (
+                scale_distribution(pop.cash, pop.budget_shares[j])
+                if pop.budget_shares
+                else divide_distribution(pop.cash, len(pop.traded))
+            )
             name = f"{pop.name}_{instrument}"
             while name in names:
                 name += "_isolated"
@@ -360,6 +378,7 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
                 also=(),
                 margin_mode="isolated",
                 cash=cash,
+                budget_shares=(),
             )
             (kept if j == 0 else appended).append(piece)
     if not appended:

@@ -608,6 +608,25 @@ def _changed_params(params: Any, fields: Mapping[str, Any], where: str) -> Any:
     return changed
 
 
+def check_budget_shares(shares: Any, instruments: int) -> tuple[float, ...]:
+    """``shares`` as a tuple of floats: empty, or one per instrument traded, each
+    in (0, 1] and summing to 1 within 1e-9 (no budget lost or made)."""
+    shares = check_sequence("budget_shares", shares)
+    if not shares:
+        return ()
+    if len(shares) != instruments:
+        raise ValueError(
+            f"budget_shares: need one share per instrument traded ({instruments}: instrument, "
+            f"then also), got {len(shares)}"
+        )
+    out = tuple(
+        check_float(f"budget_shares[{k}]", x, 0.0, 1.0, lo_open=True) for k, x in enumerate(shares)
+    )
+    if not abs(math.fsum(out) - 1.0) <= 1e-9:
+        raise ValueError(f"budget_shares: must sum to 1, got {math.fsum(out)!r} ({list(out)})")
+    return out
+
+
 @dataclass(frozen=True)
 class Population:
     """A block of ``accounts`` (1..1e8) accounts following one strategy on one instrument.
@@ -617,9 +636,12 @@ class Population:
     isolated or cross. ``params``: the strategy's parameters, of the class
     matching ``strategy`` (None stores that class's defaults, so it is never
     None after construction). ``also``: other instruments the accounts trade
-    besides ``instrument`` (a speculator long gold and crypto); each account's
-    budget is split equally between all of them, and it needs cross margin
-    (one equity against the sum of the positions' maintenance margins).
+    besides ``instrument`` (a speculator long gold and crypto); it needs cross
+    margin (one equity against the sum of the positions' maintenance margins).
+    ``budget_shares``: the share of each account's equity and cash that each
+    instrument's decision sizes on, ``instrument`` first then ``also`` in order,
+    each in (0, 1] and summing to 1 (a macro book mostly in gold, a little in
+    bitcoin); left empty, the budget is split equally.
     Market makers quote one instrument. ``opening``: ``"flat"`` (every account
     starts without a position) or ``"target"``: each starts holding the
     position its first decision would want, opened at the start prices with the
@@ -639,6 +661,7 @@ class Population:
     margin_mode: MarginMode = "isolated"
     params: StrategyParams | None = None
     also: tuple[str, ...] = ()
+    budget_shares: tuple[float, ...] = ()
     opening: Opening = "flat"
     changes: tuple[PopulationChange, ...] = ()
 
@@ -665,6 +688,7 @@ class Population:
             )
         if also and strategy == "market_maker":
             raise ValueError("also: market makers quote one instrument, got " + repr(list(also)))
+        set_field(self, "budget_shares", check_budget_shares(self.budget_shares, 1 + len(also)))
         if check_choice("opening", self.opening, OPENINGS) == "target" and (
             strategy not in OPENS_AT_TARGET
         ):

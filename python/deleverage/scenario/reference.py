@@ -389,7 +389,12 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         ),
         "also": (
             "instrument names, not `instrument`, each once; not for market makers",
-            "other instruments traded, with the budget split equally",
+            "other instruments traded (see `budget_shares`)",
+        ),
+        "budget_shares": (
+            "array of numbers in (0, 1], one per instrument traded (`instrument`, then "
+            "`also`), summing to 1; or empty",
+            "each instrument's share of an account's equity and cash; empty: equal shares",
         ),
         "opening": (
             "`flat`, `target`; `target` for speculator, value, holder, allocator",
