@@ -34,9 +34,10 @@ def _with_shares(world: Scenario, name: str, shares: tuple[float, ...]) -> Scena
 
 @pytest.fixture(scope="module")
 def gold() -> Scenario:
-    """gold-2026 at a hundredth, its first 2,000 minutes: macro_accounts trade
-    gold, the index and bitcoin on one account."""
-    return load_preset("gold-2026").scaled(0.01).with_steps(2000)
+    """gold-2026 at a hundredth, its first 2,000 minutes, with macro_accounts
+    (gold, the index and bitcoin on one account) splitting their budget equally."""
+    world = load_preset("gold-2026").scaled(0.01).with_steps(2000)
+    return _with_shares(world, "macro_accounts", ())
 
 
 def _replaced(spec: Any, **fields: object) -> Any:
@@ -75,8 +76,8 @@ def _macro_peaks(world: Scenario, seed: int) -> np.ndarray:
 
 def test_shares_move_the_book_between_instruments() -> None:
     # A macro book nearly all in gold holds more gold and less of the index than
-    # one split in three (bitcoin's is bounded by the dealers' room in both).
-    world = load_preset("gold-2026").scaled(0.01)
+    # one split in three.
+    world = _with_shares(load_preset("gold-2026").scaled(0.01), "macro_accounts", ())
     equal = _macro_peaks(world, 2)
     in_gold = _macro_peaks(_with_shares(world, "macro_accounts", (0.9, 0.05, 0.05)), 2)
     assert in_gold[0] > 2 * equal[0]
