@@ -34,9 +34,9 @@ def _with_shares(world: Scenario, name: str, shares: tuple[float, ...]) -> Scena
 
 @pytest.fixture(scope="module")
 def gold() -> Scenario:
-    """gold-2026 at a hundredth, its first 2,000 minutes, with macro_accounts
+    """gold-2026 at a hundredth, its first 5,000 minutes, with macro_accounts
     (gold, the index and bitcoin on one account) splitting their budget equally."""
-    world = load_preset("gold-2026").scaled(0.01).with_steps(2000)
+    world = load_preset("gold-2026").scaled(0.01).with_steps(5000)
     return _with_shares(world, "macro_accounts", ())
 
 
@@ -57,6 +57,9 @@ def test_no_shares_split_the_budget_equally_bit_for_bit(gold: Scenario) -> None:
     a, b = simulate(gold, 4), simulate(given_equal, 4)
     assert np.array_equal(a.series.to_numpy(), b.series.to_numpy(), equal_nan=True)
     assert a.accounts.equals(b.accounts)
+    # Not a run the macro book leaves alone: another split changes it.
+    other = simulate(_with_shares(gold, "macro_accounts", (0.5, 0.25, 0.25)), 4)
+    assert not other.accounts.equals(a.accounts)
 
 
 def _macro_peaks(world: Scenario, seed: int) -> np.ndarray:
