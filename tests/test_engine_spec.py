@@ -77,6 +77,8 @@ COUPLED: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("Scenario", "correlation"): [{"correlation": ((1.0, 0.3), (0.3, 1.0))}],
     ("MarginRule", "maintenance"): [{"maintenance": "percent", "partial_liquidation": False}],
     ("Population", "strategy"): [{"strategy": "holder", "params": None, "changes": ()}],
+    # One share per instrument traded: only the population trading two takes it.
+    ("Population", "budget_shares"): [{"budget_shares": (0.7, 0.3)}],
     ("PopulationChange", "params"): [{"params": {"levels": 4}}],
 }
 
