@@ -54,7 +54,6 @@ __all__ = [
     "no_news",
     "no_population_changes",
     "resolve_factors",
-    "scale_distribution",
     "steady_arbitrage",
     "steady_dealers",
     "steady_dealers_in_crash",
@@ -307,29 +306,17 @@ def no_population_changes(
     return scenario.replace(populations=pops)
 
 
-def _map_samples(dist: Distribution, f: Callable[[float], float]) -> Distribution:
-    """``dist`` with every sample x replaced by f(x), for an increasing linear f."""
-    if dist.kind == "fixed":
-        return Distribution.fixed(f(dist.value))
-    if dist.kind == "uniform":
-        return Distribution.uniform(f(dist.low), f(dist.high))
-    if dist.kind == "lognormal":
-        return Distribution.lognormal(f(dist.median), dist.sigma)
-    return Distribution.discrete([f(v) for v in dist.values], dist.weights)
-
-
 def divide_distribution(dist: Distribution, parts: int) -> Distribution:
     """``dist`` with every sample divided by ``parts`` (>= 1); the mean is divided too."""
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
         raise ValueError(f"parts: must be an integer >= 1, got {parts!r}")
-    return _map_samples(dist, lambda x: x / parts)
-
-
-def scale_distribution(dist: Distribution, share: float) -> Distribution:
-    """``dist`` with every sample multiplied by ``share`` (in (0, 1]); the mean too."""
-    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0.0 < share <= 1.0:
-        raise ValueError(f"share: must be a number in (0, 1], got {share!r}")
-    return _map_samples(dist, lambda x: x * share)
+    if dist.kind == "fixed":
+        return Distribution.fixed(dist.value / parts)
+    if dist.kind == "uniform":
+        return Distribution.uniform(dist.low / parts, dist.high / parts)
+    if dist.kind == "lognormal":
+        return Distribution.lognormal(dist.median / parts, dist.sigma)
+    return Distribution.discrete([v / parts for v in dist.values], dist.weights)
 
 
 def isolate_cross_margin(scenario: Scenario) -> Scenario:
@@ -363,7 +350,7 @@ def isolate_cross_margin(scenario: Scenario) -> Scenario:
             continue
         for j, instrument in enumerate(pop.traded):
             cash = (
-                scale_distribution(pop.cash, pop.budget_shares[j])
+                pop.cash.scaled(pop.budget_shares[j])
                 if pop.budget_shares
                 else divide_distribution(pop.cash, len(pop.traded))
             )
