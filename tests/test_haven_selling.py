@@ -45,6 +45,23 @@ def test_known_answers(base: Result) -> None:
     assert m["haven_low_day"] == 6
     assert m["haven_fair_change"] == pytest.approx(50.5 / 50 - 1)
     assert m["haven_premium_min"] == pytest.approx(48.6 / 50.5 - 1)
+    assert m["haven_premium_min_day"] == 6
+
+
+def test_the_deepest_discount_and_the_low_part_when_the_value_falls(base: Result) -> None:
+    """A value that keeps falling after the selling: the price's lowest close
+    (day 7) comes after its deepest discount (day 5), found by a plain scan."""
+    index = [100, 110, 120, 115, 90, 60, 66, 70, 72, 75]
+    gold = [50, 50, 50, 50, 49, 44, 45, 43, 44, 45]
+    fair = [50, 50, 50, 50, 49.5, 48, 47, 44, 44, 45]
+    paths = {("INDEX", "last"): index, ("GOLD", "last"): gold, ("GOLD", "fair"): fair}
+    r = _with_paths(base, paths)
+    m = haven_selling(r, "GOLD", calm=(0, 3), stress=(4, 9))
+    gaps = {day: gold[day] / fair[day] - 1 for day in range(4, 9)}
+    assert m["haven_low_day"] == min(range(4, 9), key=lambda d: gold[d]) == 7
+    assert m["haven_premium_min_day"] == min(gaps, key=gaps.__getitem__) == 5
+    assert m["haven_premium_min"] == pytest.approx(min(gaps.values()))
+    assert m["haven_fair_change"] == pytest.approx(44 / 50 - 1)
 
 
 def test_correlation_of_returns_in_each_window(base: Result) -> None:

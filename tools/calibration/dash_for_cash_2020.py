@@ -39,11 +39,12 @@ NINTH, NINETEENTH = 21 * 288, 31 * 288 + 156
 COLUMNS = (
     ("risk_drawdown", "index drawdown", "pct"),
     ("risk_worst_day", "worst day", "pct"),
-    ("haven_premium_before", "gold vs value 6 Mar", "pct"),
+    ("haven_premium_before", "gold vs value 8 Mar", "pct"),
     ("haven_fall", "gold fall", "pct"),
     ("haven_low_day", "low day", "day"),
     ("haven_fair_change", "gold fair", "pct"),
     ("haven_premium_min", "lowest close vs value", "pct"),
+    ("haven_premium_min_day", "its day", "day"),
     ("correlation_calm", "corr calm", "r"),
     ("correlation_stress", "corr stress", "r"),
 )

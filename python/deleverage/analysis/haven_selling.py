@@ -15,7 +15,9 @@ the scenario's episode day or 86,400 s; closes are each day's last trade):
   and ``haven_low_day``, the day of that low;
 - ``haven_fair_change``: its fair value at that low over the fair value the
   day before the window, minus 1 (what the news did to it);
-- ``haven_premium_min``: the lowest close over fair value in the window, minus 1;
+- ``haven_premium_min``: the lowest close over fair value in the window, minus 1,
+  and ``haven_premium_min_day``, the day of that deepest discount (where the
+  fair value itself falls, the price's low can come later than the selling's);
 - ``correlation_calm`` and ``correlation_stress``: the correlation of the two
   instruments' log returns over ``return_hours`` within each window.
 """
@@ -80,6 +82,8 @@ def haven_selling(
     low = first + int(np.argmin(rc[first:end]))
     daily = rc[first:end] / rc[first - 1 : end - 1] - 1.0
     haven_low = first + int(np.argmin(hc[first:end]))
+    against_fair = hc[first:end] / fair[first:end]
+    deepest = first + int(np.argmin(against_fair))
 
     def corr(a: int, b: int) -> float:
         x = np.diff(np.log(last[risk][a * per_day : b * per_day : per_return]))
@@ -95,7 +99,8 @@ def haven_selling(
         "haven_fall": float(hc[haven_low] / hc[first - 1] - 1.0),
         "haven_low_day": float(haven_low),
         "haven_fair_change": float(fair[haven_low] / fair[first - 1] - 1.0),
-        "haven_premium_min": float((hc[first:end] / fair[first:end]).min() - 1.0),
+        "haven_premium_min": float(against_fair.min() - 1.0),
+        "haven_premium_min_day": float(deepest),
         "correlation_calm": corr(calm_first, calm_end),
         "correlation_stress": corr(first, end),
     }
