@@ -109,9 +109,9 @@ def _net_gold_bought(world: Scenario, seed: int, names: list[str], days: tuple[i
 
 
 def _gold_value_holds(world: Scenario) -> Scenario:
-    """The preset with gold's value flat in dollars from 9 March: its drifts
-    with the dollar (from 10 March on) taken out, so that a fall of gold's own
-    value does not make the isolated gold accounts sell."""
+    """The preset without gold's drifts with the dollar (from 10 March on):
+    its value in dollars holds, so that a fall of gold's own value does not
+    make the isolated gold accounts sell."""
     gold = next(i for i in world.instruments if i.name == "GOLD")
     shocks = tuple(s for s in gold.fundamental.shocks if s.step <= 21 * DAY)
     assert len(shocks) < len(gold.fundamental.shocks)

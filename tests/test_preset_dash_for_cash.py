@@ -4,8 +4,8 @@ under its fair value needs the index news, the cross margin, the leverage and
 the dealers' value-at-risk budget (the same seeds, with any one taken away,
 leave gold within about a point of its value); the changes of 19 March (the
 dealers' relief, the physical buyers' dollars) bring gold's deepest discount
-before the index's low; the patient funds take the rest of the discount back by the end of
-March, and their return on 23 March is what closes it."""
+before the index's low; the patient funds take the rest of the discount back
+by the end of March, and their return on 23 March is what closes it."""
 
 from __future__ import annotations
 
