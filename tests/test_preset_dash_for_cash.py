@@ -21,7 +21,7 @@ from deleverage.counterfactuals import (
     no_population_changes,
 )
 from deleverage.result import Result
-from deleverage.scenario import MarketMakerParams, Scenario
+from deleverage.scenario import MarketMakerParams, Scenario, ValueParams
 from deleverage.scenarios import load_preset
 from deleverage.simulate import simulate
 from deleverage.sweeps import apply_paths
@@ -143,11 +143,13 @@ def test_the_patient_funds_take_the_discount_back_in_proportion_to_it(
     part of the overhang they hold keeps some of it: back all in at the first
     basis points, as in February's calm, they take it all and gold ends within
     half a point of its value."""
-    assert world.populations[-1].name == "patient_funds"
+    funds = world.populations[-1]
+    assert funds.name == "patient_funds"
+    assert isinstance(funds.params, ValueParams)
     alone = _episodes(world.replace(populations=world.populations[:-1]))
-    all_in = _episodes(
-        apply_paths(world, {"populations.patient_funds.changes.0.params.aggressiveness": 1770.0})
-    )
+    # Back on 23 March as eager as in February's calm.
+    path = "populations.patient_funds.changes.0.params.aggressiveness"
+    all_in = _episodes(apply_paths(world, {path: funds.params.aggressiveness}))
     for with_funds, without, eager in zip(episodes, alone, all_in, strict=True):
         assert with_funds["overshoot"] < -0.05
         assert -0.05 < with_funds["end_vs_fair"] < -0.005
