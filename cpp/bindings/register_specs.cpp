@@ -161,6 +161,8 @@ void register_strategy_specs(py::module_& m) {
       .field("calm_steps", &MarketMakerParams::calm_steps, "Steps out before coming back.")
       .field("fair_weight", &MarketMakerParams::fair_weight, "Weight of fair value in their anchor.")
       .field("basis_alpha", &MarketMakerParams::basis_alpha, "Per-step weight of their basis average (0: off).")
+      .field("basis_out_alpha", &MarketMakerParams::basis_out_alpha,
+             "Per-step weight of their basis average while all of them are out (0: the book's own each step).")
       .field("max_basis", &MarketMakerParams::max_basis, "Bound on the quoted basis (log).")
       .field("inventory_skew", &MarketMakerParams::inventory_skew,
              "Relative move of their quotes at the inventory limit (0: half their spread).")

@@ -98,11 +98,13 @@ const StrategyKernel kMarketMaker{true,
                                     if (q.flow_alpha > 0.0) s.flow[k] += q.flow_alpha * (tape.volume - s.flow[k]);
                                     if (q.basis_alpha <= 0.0) return;
                                     // Dealers out of the market keep no memory of the basis: back in, they
-                                    // quote where the book trades now (below value after a cascade, too).
+                                    // quote where the book trades now (below value after a cascade, too);
+                                    // with basis_out_alpha they average its prints while out.
                                     const bool out = std::all_of(s.makers.begin(), s.makers.end(),
                                                                  [](const auto& m) { return m.withdrawn; });
                                     const double basis = std::log(tape.price / tape.fair);
-                                    s.basis[k] += (out ? 1.0 : q.basis_alpha) * (basis - s.basis[k]);
+                                    const double out_alpha = q.basis_out_alpha > 0.0 ? q.basis_out_alpha : 1.0;
+                                    s.basis[k] += (out ? out_alpha : q.basis_alpha) * (basis - s.basis[k]);
                                   },
                                   nullptr};
 

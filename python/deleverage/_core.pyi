@@ -286,6 +286,7 @@ class MarketMakerSpec:
         calm_steps: int = ...,
         fair_weight: float = ...,
         basis_alpha: float = ...,
+        basis_out_alpha: float = ...,
         max_basis: float = ...,
         inventory_skew: float = ...,
         stress_instruments: list[int] = ...,
@@ -319,6 +320,8 @@ class MarketMakerSpec:
     def fair_weight(self) -> float: ...
     @property
     def basis_alpha(self) -> float: ...
+    @property
+    def basis_out_alpha(self) -> float: ...
     @property
     def max_basis(self) -> float: ...
     @property

@@ -150,6 +150,7 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         calm_steps=p.calm_steps,
         fair_weight=p.fair_weight,
         basis_alpha=alpha(p.basis_horizon, dt) if p.basis_horizon > 0 else 0.0,
+        basis_out_alpha=alpha(p.basis_out_horizon, dt) if p.basis_out_horizon > 0 else 0.0,
         max_basis=min(p.max_basis, 1e300),
         inventory_skew=p.inventory_skew,
         stress_instruments=[names.index(x) for x in p.stress_instruments],

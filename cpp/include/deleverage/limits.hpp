@@ -74,6 +74,8 @@ inline constexpr Limit kCoverOffset{"MarketMakerSpec", "cover_offset", -0.5, 0.5
 inline constexpr Limit kCoverMaxVolatility{"MarketMakerSpec", "cover_max_volatility", 0.0, 100.0, false, false};
 // Per-step weight of a dealer's average of the lots traded on its book (0: depth does not follow the flow).
 inline constexpr Limit kFlowAlpha{"MarketMakerSpec", "flow_alpha", 0.0, 1.0, false, false};
+// Per-step weight of the dealers' basis average while all of them are out (0: the book's own basis each step).
+inline constexpr Limit kBasisOutAlpha{"MarketMakerSpec", "basis_out_alpha", 0.0, 1.0, false, false};
 // Lots a dealer quotes a level per lot traded a step on average.
 inline constexpr Limit kFlowDepth{"MarketMakerSpec", "flow_depth", 0.0, 1e6, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).

@@ -308,6 +308,11 @@ class MarketMakerParams:
     rich (or cheap) is quoted rich (or cheap) as long as its flow keeps it so.
     While every dealer of the population is out of the market the basis is the
     book's own at each step: back in, they quote where the market trades now.
+    With ``basis_out_horizon`` (seconds, in [0, 1e9]; 0, the default: step by
+    step) they keep averaging it while out, over that horizon: dealers who
+    watch the tape from outside come back quoting where the book has traded
+    lately, not at its last print (in a book they have left, one buy that
+    reaches a distant offer, or one forced sale, can print far from value).
     ``max_basis`` (log units, in (0, inf]; inf, the default: no bound) bounds the
     basis they quote: beyond it they would arbitrage against other venues
     rather than follow a one-sided flow further.
@@ -367,6 +372,7 @@ class MarketMakerParams:
     fair_weight: float = 0.5
     stress_instruments: tuple[str, ...] = ()
     basis_horizon: float = 0.0
+    basis_out_horizon: float = 0.0
     max_basis: float = math.inf
     inventory_skew: float = 0.0
     var_volatility: float = 0.0
@@ -461,6 +467,11 @@ class MarketMakerParams:
         set_field(self, "calm_steps", check_int("calm_steps", self.calm_steps, 1, MAX_STEPS))
         set_field(self, "fair_weight", check_float("fair_weight", self.fair_weight, 0.0, 1.0))
         set_field(self, "basis_horizon", check_float("basis_horizon", self.basis_horizon, 0.0, 1e9))
+        set_field(
+            self,
+            "basis_out_horizon",
+            check_float("basis_out_horizon", self.basis_out_horizon, 0.0, 1e9),
+        )
         set_field(
             self,
             "max_basis",

@@ -519,6 +519,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1e9),
             "seconds of their average of log(last / fair); they quote fair x exp(basis) (0: off)",
         ),
+        "basis_out_horizon": (
+            _r(0, 1e9),
+            "seconds of that average while every dealer is out (0: the book's own basis each step)",
+        ),
         "var_volatility": (
             _r(0, 100),
             "annualised volatility above which a value-at-risk budget shrinks"

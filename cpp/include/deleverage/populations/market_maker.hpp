@@ -34,6 +34,10 @@ struct MarketMakerParams {
   // trades at: they quote around fair value times exp(basis). 0: no basis.
   // While every dealer of the population is out, the basis is the book's own.
   double basis_alpha = 0.0;
+  // Per-step weight of that average while every dealer of the population is out:
+  // dealers who watch the tape from outside come back quoting where it has
+  // traded lately, not at its last print. 0: the book's own basis each step.
+  double basis_out_alpha = 0.0;
   double max_basis = 1e300;  // the basis they quote is held within +-max_basis (log)
   // How far their quotes move against inventory at the limit, relative to the
   // price they quote around; 0: half their spread. A dealer who prices
@@ -109,6 +113,7 @@ inline void check_maker_quotes(const MarketMakerParams& p, const std::string& wh
   limits::kCoverOffset.check(p.cover_offset, where + "cover_offset");
   limits::kCoverMaxVolatility.check(p.cover_max_volatility, where + "cover_max_volatility");
   limits::kFlowAlpha.check(p.flow_alpha, where + "flow_alpha");
+  limits::kBasisOutAlpha.check(p.basis_out_alpha, where + "basis_out_alpha");
   limits::kFlowDepth.check(p.flow_depth, where + "flow_depth");
   if (p.cover_calm_steps < 0)
     throw std::invalid_argument(where + "cover_calm_steps: must be >= 0, got " + std::to_string(p.cover_calm_steps));
