@@ -3,6 +3,7 @@ resumed validation that runs only the seeds its folder lacks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -91,6 +92,40 @@ def test_a_folder_holding_runs_needs_resume_and_the_same_world(tmp_path: Path) -
         with pytest.raises(ValueError, match="holds a different validation"):
             validate(other, 2, out=tmp_path, resume=True, progress=False, **options)
         assert len(_lines(tmp_path)) == 2, name  # nothing mixed in
+
+
+def test_free_text_is_not_the_world(tmp_path: Path) -> None:
+    # A description or a note changes no run: the folder's runs are reused.
+    world = load_preset("dash-for-cash-2020").replace(targets=TARGETS[:1]).scaled(0.02)
+    validate(world, 1, out=tmp_path, progress=False)
+    funds = next(p for p in world.populations if p.changes)
+    renoted = tuple(
+        dataclasses.replace(p, changes=tuple(dataclasses.replace(c, note="new") for c in p.changes))
+        if p is funds
+        else p
+        for p in world.populations
+    )
+    reworded = world.replace(
+        description="another description",
+        populations=renoted,
+        targets=tuple(dataclasses.replace(t, note="another note") for t in world.targets),
+    )
+    assert run_digest(reworded, reworded.targets) == run_digest(world, world.targets)
+    more = validate(reworded, 2, out=tmp_path, resume=True, progress=False)
+    assert more.reused == 1
+    _same(more, validate(world, 2, progress=False))
+    # A change's parameters are the world's.
+    first = funds.changes[0]
+    params = {k: v * 2 if isinstance(v, float) else v for k, v in first.params.items()}
+    moved = tuple(
+        dataclasses.replace(p, changes=(dataclasses.replace(first, params=params), *p.changes[1:]))
+        if p is funds
+        else p
+        for p in world.populations
+    )
+    assert run_digest(world.replace(populations=moved), world.targets) != run_digest(
+        world, world.targets
+    )
 
 
 def test_resume_bad_input(tmp_path: Path) -> None:

@@ -17,13 +17,13 @@ as the market's. The verdict is the market's figures' only.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def needed_passes(share: float, seeds: int) -> int:
     return max(1, math.ceil(share * seeds - 1e-9))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Validation:
     """The figures of every target on every seed, and the verdicts.
 
@@ -459,12 +459,29 @@ def validate(
     )
 
 
+def _without_free_text(scenario: Scenario) -> Scenario:
+    """The scenario with its description and every note cleared: text no run reads."""
+    populations = tuple(
+        dataclasses.replace(p, changes=tuple(dataclasses.replace(c, note="") for c in p.changes))
+        for p in scenario.populations
+    )
+    return scenario.replace(
+        description="",
+        targets=tuple(dataclasses.replace(t, note="") for t in scenario.targets),
+        populations=populations,
+    )
+
+
 def run_digest(scenario: Scenario, targets: Sequence[Target]) -> str:
     """What a validation's stored runs must match to be reused: the scenario as run
     (after any scaling) and the contents of the data files it names, its targets, and
     the engine (the package's version and the bytes of its compiled core, so a
     rebuilt engine never reuses an older one's runs). The seeds are not in it: that is
-    what a resumed validation adds."""
+    what a resumed validation adds. Nor is free text (the scenario's description, the
+    notes of its targets and of its populations' changes): a world that became a
+    preset with a new note resumes the runs it made before."""
+    scenario = _without_free_text(scenario)
+    targets = [dataclasses.replace(t, note="") for t in targets]
     from deleverage import __version__, _core
     from deleverage.data.files import data_files
 
