@@ -99,15 +99,17 @@ def test_free_text_is_not_the_world(tmp_path: Path) -> None:
     world = load_preset("dash-for-cash-2020").replace(targets=TARGETS[:1]).scaled(0.02)
     validate(world, 1, out=tmp_path, progress=False)
     funds = next(p for p in world.populations if p.changes)
-    renoted = tuple(
-        dataclasses.replace(p, changes=tuple(dataclasses.replace(c, note="new") for c in p.changes))
-        if p is funds
-        else p
-        for p in world.populations
-    )
-    reworded = world.replace(
+
+    def with_funds_changes(changes: tuple[Any, ...]) -> Scenario:
+        pops = tuple(
+            dataclasses.replace(p, changes=changes) if p is funds else p for p in world.populations
+        )
+        return world.replace(populations=pops)
+
+    reworded = with_funds_changes(
+        tuple(dataclasses.replace(c, note="new") for c in funds.changes)
+    ).replace(
         description="another description",
-        populations=renoted,
         targets=tuple(dataclasses.replace(t, note="another note") for t in world.targets),
     )
     assert run_digest(reworded, reworded.targets) == run_digest(world, world.targets)
@@ -117,15 +119,8 @@ def test_free_text_is_not_the_world(tmp_path: Path) -> None:
     # A change's parameters are the world's.
     first = funds.changes[0]
     params = {k: v * 2 if isinstance(v, float) else v for k, v in first.params.items()}
-    moved = tuple(
-        dataclasses.replace(p, changes=(dataclasses.replace(first, params=params), *p.changes[1:]))
-        if p is funds
-        else p
-        for p in world.populations
-    )
-    assert run_digest(world.replace(populations=moved), world.targets) != run_digest(
-        world, world.targets
-    )
+    moved = with_funds_changes((dataclasses.replace(first, params=params), *funds.changes[1:]))
+    assert run_digest(moved, world.targets) != run_digest(world, world.targets)
 
 
 def test_resume_bad_input(tmp_path: Path) -> None:

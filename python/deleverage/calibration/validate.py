@@ -459,16 +459,19 @@ def validate(
     )
 
 
+def _unnoted(item: Any) -> Any:
+    """A target or a population change with its note cleared: text no run reads."""
+    return dataclasses.replace(item, note="")
+
+
 def _without_free_text(scenario: Scenario) -> Scenario:
-    """The scenario with its description and every note cleared: text no run reads."""
+    """The scenario with its description and every note cleared."""
     populations = tuple(
-        dataclasses.replace(p, changes=tuple(dataclasses.replace(c, note="") for c in p.changes))
+        dataclasses.replace(p, changes=tuple(map(_unnoted, p.changes)))
         for p in scenario.populations
     )
     return scenario.replace(
-        description="",
-        targets=tuple(dataclasses.replace(t, note="") for t in scenario.targets),
-        populations=populations,
+        description="", targets=tuple(map(_unnoted, scenario.targets)), populations=populations
     )
 
 
@@ -480,10 +483,11 @@ def run_digest(scenario: Scenario, targets: Sequence[Target]) -> str:
     what a resumed validation adds. Nor is free text (the scenario's description, the
     notes of its targets and of its populations' changes): a world that became a
     preset with a new note resumes the runs it made before."""
-    scenario = _without_free_text(scenario)
-    targets = [dataclasses.replace(t, note="") for t in targets]
     from deleverage import __version__, _core
     from deleverage.data.files import data_files
+
+    scenario = _without_free_text(scenario)
+    targets = [_unnoted(t) for t in targets]
 
     def contents(path: str | os.PathLike[str]) -> str:
         try:
