@@ -17,6 +17,7 @@
 
 #include "deleverage/dispatch.hpp"
 #include "deleverage/limits.hpp"
+#include "deleverage/run_agreement.hpp"
 #include "deleverage/simulation.hpp"
 #include "deleverage/step_phases.hpp"
 #include "deleverage/strategy_kernels.hpp"
@@ -24,6 +25,12 @@
 using namespace deleverage;
 
 namespace {
+
+// The scheduled margin rules checked and their tier deductions derived, as the engine runs them.
+void prepare_rules(SimulationSpec& s) {
+  for (auto& c : s.triggers) c.rule.validate_and_prepare();
+  for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
+}
 
 // The run holds the mutex while it steps and lets go of it between steps
 // whenever it asks Python for Ctrl-C and progress (every 256 steps): a reader
@@ -91,6 +98,17 @@ void register_simulation(py::module_& m) {
   using F64 = py::array_t<double, py::array::c_style | py::array::forcecast>;
   using U16 = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
   using U8 = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+  m.def(
+      "first_difference",
+      [](SimulationSpec a, SimulationSpec b) {
+        prepare_rules(a);
+        prepare_rules(b);
+        return first_difference(a, b);
+      },
+      py::arg("a"), py::arg("b"),
+      "The first step at which runs of the two specs (with the same accounts and seed) may differ: 0 "
+      "when they differ in anything but what is scheduled (margin notices, population changes, fair-value "
+      "shocks and waypoints), a.steps when they are the same world.");
   m.def(
       "shuffle_sort",
       [](const py::array_t<std::uint64_t, py::array::c_style>& keys) {
@@ -191,8 +209,7 @@ void register_simulation(py::module_& m) {
              // Every account starts flat (a snapshot's positions open later: open_positions).
              engine->add_accounts(n, cash.data(), instrument.data(), nullptr, nullptr, mode.data(),
                                   population_id.data());
-             for (auto& c : s.triggers) c.rule.validate_and_prepare();
-             for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
+             prepare_rules(s);
              double scale = 1.0;
              for (std::size_t k = 0; k < n; ++k) scale += std::fabs(cash.data()[k]);
              scale += settings.insurance_fund;
@@ -208,10 +225,16 @@ void register_simulation(py::module_& m) {
            py::arg("cash"), py::arg("instrument"), py::arg("mode"), py::arg("population"), py::arg("param"))
       .def(
           "run",
-          [](PySimulation& s, const py::object& progress, long long threads, bool time_phases) {
+          [](PySimulation& s, const py::object& progress, long long threads, bool time_phases,
+             std::optional<long long> until) {
             if (threads < 1 || threads > static_cast<long long>(StepPool::kMaxThreads))
               throw py::value_error("threads: must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " +
                                     std::to_string(threads));
+            const auto [done, steps] = s.read([](const Simulation& r) { return std::pair{r.steps_done(), r.steps()}; });
+            if (until && (*until < static_cast<long long>(done) || *until > static_cast<long long>(steps)))
+              throw py::value_error("until: must be in [" + std::to_string(done) + ", " + std::to_string(steps) +
+                                    "] (the steps done, the run's steps), got " + std::to_string(*until));
+            const std::uint64_t end = until ? static_cast<std::uint64_t>(*until) : steps;
             bool expected = false;
             if (!s.guard->running.compare_exchange_strong(expected, true))
               throw std::runtime_error(
@@ -244,16 +267,35 @@ void register_simulation(py::module_& m) {
                 return stop;
               };
               s.sim->time_phases(time_phases);
-              finished = s.sim->run(interrupted, static_cast<std::size_t>(threads));
+              finished = s.sim->run(interrupted, static_cast<std::size_t>(threads), end);
             }
             if (raised) throw py::error_already_set();
             return finished;
           },
           py::arg("progress") = py::none(), py::kw_only(), py::arg("threads") = 1, py::arg("time_phases") = false,
-          "Run to the end without the GIL; raises KeyboardInterrupt on Ctrl-C (the run can be resumed). "
-          "`threads` share the gathering of each step's due accounts (helpers for this run only); the "
-          "result is the same bit for bit whatever their number. `time_phases`: add each phase's wall "
-          "time to phase_seconds (the result is the same bit for bit).")
+          py::arg("until") = py::none(),
+          "Run to the end (or up to step `until`, exclusive) without the GIL; raises KeyboardInterrupt on "
+          "Ctrl-C (the run can be resumed). `threads` share the gathering of each step's due accounts "
+          "(helpers for this run only); the result is the same bit for bit whatever their number, and "
+          "wherever the run stopped and went on. `time_phases`: add each phase's wall time to "
+          "phase_seconds (the result is the same bit for bit).")
+      .def(
+          "fork",
+          [](PySimulation& s, SimulationSpec future) {
+            if (s.guard->running)
+              throw std::runtime_error("fork: this simulation is running; fork it between runs (run(until=...))");
+            prepare_rules(future);
+            PySimulation out{nullptr, s.initial, s.scale};
+            py::gil_scoped_release release;
+            out.sim = s.read([&](const Simulation& r) { return r.fork(future); });
+            return out;
+          },
+          py::arg("future"),
+          "A copy of this simulation at its step (steps_done) that goes on under `future`, a spec whose world "
+          "agrees with this one's up to that step (first_difference): the same accounts, engine settings and "
+          "recorded paths, what is scheduled from then on (margin notices, population changes, fair-value "
+          "shocks and waypoints) the future's. Its run is the same bit for bit as a simulation of `future` "
+          "from the start. Raises ValueError naming `future` if the worlds differ earlier.")
       .def_property_readonly(
           "phase_seconds",
           [](PySimulation& s) {

@@ -8,6 +8,13 @@ namespace deleverage {
 
 LiquidationDetector::LiquidationDetector(Ledger& ledger) : ledger_(ledger) { indexes_.resize(ledger_.instruments()); }
 
+LiquidationDetector::LiquidationDetector(const LiquidationDetector& other, Ledger& ledger)
+    : ledger_(ledger), scan_(other.scan_), candidates_(other.candidates_) {
+  indexes_.resize(other.indexes_.size());
+  for (std::size_t i = 0; i < indexes_.size(); ++i)
+    if (other.indexes_[i]) indexes_[i] = std::make_unique<SideIndexes>(*other.indexes_[i]);
+}
+
 void LiquidationDetector::add_accounts(std::size_t first, std::size_t n, const Qty* position,
                                        const double* entry_price) {
   const std::size_t ni = ledger_.instruments();

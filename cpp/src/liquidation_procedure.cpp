@@ -17,6 +17,17 @@ LiquidationProcedure::LiquidationProcedure(Ledger& ledger, LiquidationDetector& 
       marks_(marks),
       books_(ledger.instruments(), nullptr) {}
 
+LiquidationProcedure::LiquidationProcedure(const LiquidationProcedure& other, Ledger& ledger,
+                                           LiquidationDetector& detector, InsuranceFund& fund, AutoDeleveraging& adl,
+                                           LiquidationLog& log, const EngineSettings& settings,
+                                           const std::vector<Price>& marks)
+    : LiquidationProcedure(ledger, detector, fund, adl, log, settings, marks) {
+  book_fills_ = other.book_fills_;
+  close_order_ = other.close_order_;
+  start_ = other.start_;
+  bankrupt_accounts_ = other.bankrupt_accounts_;
+}
+
 void LiquidationProcedure::liquidate(std::uint32_t a, std::uint16_t round) {
   AccountTable& table = ledger_.table();
   table.status[a] |= kStatusLiquidated;

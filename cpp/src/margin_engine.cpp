@@ -116,6 +116,20 @@ void MarginEngine::attach_book(std::size_t i, OrderBook* book, MarkRule rule) {
   mark_rules_[i] = rule;
 }
 
+MarginEngine::MarginEngine(const MarginEngine& other)
+    : settings_(other.settings_),
+      ledger_(other.ledger_),
+      fund_(other.fund_),
+      log_(other.log_),
+      marks_(other.marks_),
+      calls_(other.calls_),
+      detector_(other.detector_, ledger_),
+      adl_(other.adl_, ledger_, detector_, log_, marks_),
+      procedure_(other.procedure_, ledger_, detector_, fund_, adl_, log_, settings_, marks_),
+      mark_rules_(other.mark_rules_),
+      ordered_(other.ordered_),
+      keys_(other.keys_) {}
+
 Price MarginEngine::book_mark(std::size_t i, Price index) const noexcept {
   const OrderBook* book = procedure_.book(i);
   if (book == nullptr) return index;

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "deleverage/counter_rng.hpp"
+#include "deleverage/run_agreement.hpp"
 #include "deleverage/strategy_kernels.hpp"
 
 namespace deleverage {
@@ -48,7 +49,7 @@ void settle_budget_shares(PopulationSpec& pop, const std::string& where) {
 }  // namespace
 
 Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param)
-    : spec_(std::move(spec)), engine_(std::move(engine)), param_(std::move(param)), rng_(spec_.seed) {
+    : given_(spec), spec_(std::move(spec)), engine_(std::move(engine)), param_(std::move(param)), rng_(spec_.seed) {
   const std::size_t ni = engine_->instruments();
   if (spec_.fundamentals.size() != ni || spec_.tick_size.size() != ni || spec_.start_ticks.size() != ni ||
       spec_.mark_rules.size() != ni)
@@ -87,44 +88,13 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     population_end_.push_back(expected);
   }
   if (expected != engine_->accounts()) bad("populations", "must cover every account");
-  for (std::size_t k = 0; k < spec_.margin_changes.size(); ++k) {
-    if (spec_.margin_changes[k].instrument >= ni)
-      bad("margin_changes[" + std::to_string(k) + "].instrument", "unknown instrument");
-    if (k > 0 && spec_.margin_changes[k].step < spec_.margin_changes[k - 1].step)
-      bad("margin_changes[" + std::to_string(k) + "].step", "must be sorted by step");
-  }
-  for (std::size_t k = 0; k < spec_.population_changes.size(); ++k) {
-    const ScheduledParams& change = spec_.population_changes[k];
-    const std::string where = "population_changes[" + std::to_string(k) + "]";
-    if (k > 0 && change.step < spec_.population_changes[k - 1].step) bad(where + ".step", "must be sorted by step");
-    if (change.population >= spec_.populations.size())
-      bad(where + ".population", "unknown population " + std::to_string(change.population));
-    const PopulationSpec& base = spec_.populations[change.population];
-    PopulationSpec changed = base;
-    changed.params = change.params;
-    changed.activity = change.activity;
-    if (changed.strategy() != base.strategy()) bad(where + ".params", "must be of the population's own strategy");
-    check_population(changed, where);
-    // What the run keeps per population from the start must not change shape.
-    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&base.params)) {
-      const auto& next = std::get<populations::MarketMakerParams>(change.params);
-      if (next.stress_instruments != maker->stress_instruments)
-        bad(where + ".params.stress_instruments", "the dealers' stress instruments cannot change during a run");
-      if ((next.var_alpha > 0.0) != (maker->var_alpha > 0.0))
-        bad(where + ".params.var_alpha", "the dealers' own volatility average cannot be switched on or off");
-    }
-    if (const auto* value = std::get_if<populations::ValueParams>(&base.params)) {
-      const auto& next = std::get<populations::ValueParams>(change.params);
-      if ((next.vol_alpha > 0.0) != (value->vol_alpha > 0.0))
-        bad(where + ".params.vol_alpha", "the value traders' own volatility average cannot be switched on or off");
-    }
-  }
+  check_schedules();
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k)
     if (spec_.triggers[k].instrument >= ni) bad("triggers[" + std::to_string(k) + "].instrument", "unknown instrument");
 
   for (std::size_t i = 0; i < ni; ++i) {
     fundamentals_.emplace_back(spec_.fundamentals[i], spec_.dt);
-    books_.push_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
+    books_.emplace_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
     engine_->attach_book(i, books_.back().get(), spec_.mark_rules.at(i));
     const auto start = static_cast<double>(spec_.start_ticks[i]);
     signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(return_horizon_, start)});
@@ -185,6 +155,42 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
   if (spec_.trade_log) engine_->set_trade_sink(&liquidation_trades_);
   for (std::size_t p = 0; p < spec_.populations.size(); ++p)
     if (spec_.populations[p].open_at_target) open_at_target(p);
+}
+
+void Simulation::check_schedules() const {
+  const std::size_t ni = engine_->instruments();
+  for (std::size_t k = 0; k < spec_.margin_changes.size(); ++k) {
+    if (spec_.margin_changes[k].instrument >= ni)
+      bad("margin_changes[" + std::to_string(k) + "].instrument", "unknown instrument");
+    if (k > 0 && spec_.margin_changes[k].step < spec_.margin_changes[k - 1].step)
+      bad("margin_changes[" + std::to_string(k) + "].step", "must be sorted by step");
+  }
+  for (std::size_t k = 0; k < spec_.population_changes.size(); ++k) {
+    const ScheduledParams& change = spec_.population_changes[k];
+    const std::string where = "population_changes[" + std::to_string(k) + "]";
+    if (k > 0 && change.step < spec_.population_changes[k - 1].step) bad(where + ".step", "must be sorted by step");
+    if (change.population >= spec_.populations.size())
+      bad(where + ".population", "unknown population " + std::to_string(change.population));
+    const PopulationSpec& base = spec_.populations[change.population];
+    PopulationSpec changed = base;
+    changed.params = change.params;
+    changed.activity = change.activity;
+    if (changed.strategy() != base.strategy()) bad(where + ".params", "must be of the population's own strategy");
+    check_population(changed, where);
+    // What the run keeps per population from the start must not change shape.
+    if (const auto* maker = std::get_if<populations::MarketMakerParams>(&base.params)) {
+      const auto& next = std::get<populations::MarketMakerParams>(change.params);
+      if (next.stress_instruments != maker->stress_instruments)
+        bad(where + ".params.stress_instruments", "the dealers' stress instruments cannot change during a run");
+      if ((next.var_alpha > 0.0) != (maker->var_alpha > 0.0))
+        bad(where + ".params.var_alpha", "the dealers' own volatility average cannot be switched on or off");
+    }
+    if (const auto* value = std::get_if<populations::ValueParams>(&base.params)) {
+      const auto& next = std::get<populations::ValueParams>(change.params);
+      if ((next.vol_alpha > 0.0) != (value->vol_alpha > 0.0))
+        bad(where + ".params.vol_alpha", "the value traders' own volatility average cannot be switched on or off");
+    }
+  }
 }
 
 void Simulation::check_population(const PopulationSpec& pop, const std::string& where) const {
@@ -302,7 +308,7 @@ std::uint64_t Simulation::next_step(std::uint32_t a, std::size_t pop, std::uint6
   return t + 1 + gap;
 }
 
-bool Simulation::run(const std::function<bool()>& interrupted, std::size_t threads) {
+bool Simulation::run(const std::function<bool()>& interrupted, std::size_t threads, std::uint64_t until) {
   if (threads < 1 || threads > StepPool::kMaxThreads)
     bad("threads", "must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " + std::to_string(threads));
   // The helpers live for this run only: between runs the simulation holds no threads.
@@ -314,12 +320,34 @@ bool Simulation::run(const std::function<bool()>& interrupted, std::size_t threa
   } detach{pool_};
   pool_ = pool ? &*pool : nullptr;
   leverage_chunk_.clear();
-  for (std::uint64_t t = done_; t < spec_.steps; ++t) {
+  const std::uint64_t end = std::min(until, spec_.steps);
+  for (std::uint64_t t = done_; t < end; ++t) {
     if (t % 256 == 0 && interrupted && interrupted()) return false;
     step(t);
     done_ = t + 1;
   }
   return true;
+}
+
+std::unique_ptr<Simulation> Simulation::fork(const SimulationSpec& future) const {
+  const std::uint64_t agree = first_difference(given_, future);
+  if (agree < done_)
+    bad("future", "its world differs from this run's at step " + std::to_string(agree) +
+                      ", before the step this run has reached (" + std::to_string(done_) + ")");
+  // Not make_unique: the copy constructor is private.
+  std::unique_ptr<Simulation> copy(new Simulation(*this));
+  copy->given_ = future;
+  copy->spec_.margin_changes = future.margin_changes;
+  copy->spec_.population_changes = future.population_changes;
+  copy->check_schedules();
+  for (std::size_t i = 0; i < copy->fundamentals_.size(); ++i)
+    copy->fundamentals_[i].reschedule(future.fundamentals[i]);
+  // The copy's engine refers to the copy's books and trade sink.
+  for (std::size_t i = 0; i < copy->books_.size(); ++i)
+    copy->engine_->attach_book(i, copy->books_[i].get(), copy->engine_->mark_rule(i));
+  if (spec_.trade_log) copy->engine_->set_trade_sink(&copy->liquidation_trades_);
+  copy->pool_ = nullptr;
+  return copy;
 }
 
 MarketView Simulation::view(std::size_t i) const noexcept {

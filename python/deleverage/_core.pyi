@@ -645,6 +645,7 @@ StrategySpec = (
     SpeculatorSpec | NoiseSpec | ValueSpec | MarketMakerSpec | HolderSpec | AllocatorSpec | HoldSpec
 )
 
+def first_difference(a: SimulationSpec, b: SimulationSpec) -> int: ...
 def shuffle_sort(keys: npt.ArrayLike) -> npt.NDArray[np.uint64]: ...
 def decide_batch(
     population: PopulationSpec,
@@ -884,7 +885,9 @@ class Simulation:
         *,
         threads: int = 1,
         time_phases: bool = False,
+        until: int | None = None,
     ) -> bool: ...
+    def fork(self, future: SimulationSpec) -> Simulation: ...
     def open_positions(
         self, first: int, position: I64, entry: F64, *, more: bool = False
     ) -> None: ...

@@ -65,14 +65,21 @@ class CellField {
   std::size_t stride_ = 1;
 };
 
-// The rows themselves: owned, grown by whole rows (new rows zero), never copied.
-// The fields' addresses change only when the rows grow.
+// The rows themselves: owned, grown by whole rows (new rows zero), copied
+// whole (a run forked at a step). The fields' addresses change only when the
+// rows grow.
 class AccountRows {
  public:
   explicit AccountRows(std::size_t instruments = 1) : instruments_(instruments), words_(row_words(instruments)) {
     point_fields();
   }
-  AccountRows(const AccountRows&) = delete;
+  AccountRows(const AccountRows& other) : instruments_(other.instruments_), words_(other.words_) {
+    point_fields();
+    if (other.size_ == 0) return;
+    reserve(other.size_);
+    std::memcpy(data_, other.data_, other.size_ * row_bytes());
+    size_ = other.size_;
+  }
   AccountRows& operator=(const AccountRows&) = delete;
   AccountRows(AccountRows&& other) noexcept { *this = std::move(other); }
   AccountRows& operator=(AccountRows&& other) noexcept {

@@ -20,6 +20,10 @@ class AutoDeleveraging {
   // The marks are the current round's (owned by the engine).
   AutoDeleveraging(Ledger& ledger, LiquidationDetector& detector, LiquidationLog& log, const std::vector<Price>& marks)
       : ledger_(ledger), detector_(detector), log_(log), marks_(marks) {}
+  // `other`'s state, over the parts of a copy of its engine.
+  AutoDeleveraging(const AutoDeleveraging& other, Ledger& ledger, LiquidationDetector& detector, LiquidationLog& log,
+                   const std::vector<Price>& marks)
+      : ledger_(ledger), detector_(detector), log_(log), marks_(marks), ranked_(other.ranked_), takes_(other.takes_) {}
 
   // Close up to `lots` of account a's position in instrument i against the
   // opposite positions, most profitable x leveraged first, at `bankruptcy`

@@ -49,6 +49,9 @@ class CrossMarginScan {
   };
 
   CrossMarginScan();
+  // The same tracked accounts and epoch, with a scratch block of its own.
+  CrossMarginScan(const CrossMarginScan& other);
+  CrossMarginScan& operator=(const CrossMarginScan&) = delete;
 
   std::size_t size() const noexcept { return size_; }
 
@@ -86,8 +89,8 @@ class CrossMarginScan {
   std::array<std::uint64_t, kBuckets / 64> occupied_{};
   std::size_t size_ = 0;
   std::uint64_t visited_since_rebase_ = 0;
-  std::vector<std::uint32_t> members_;  // scratch for a sparse rebase
-  std::unique_ptr<RevaluationBlock> block_;
+  std::vector<std::uint32_t> members_;       // scratch for a sparse rebase
+  std::unique_ptr<RevaluationBlock> block_;  // scratch: a copy makes its own
   Stats stats_;
 };
 

@@ -32,12 +32,16 @@ struct Shock {
   std::uint64_t step;
   ShockKind kind;
   double value;  // jump: log change; drift, volatility: new annualised value
+
+  bool operator==(const Shock&) const = default;
 };
 
 // The log value the path reaches at `step` (before a jump of that step).
 struct Waypoint {
   std::uint64_t step;
   double log_value;
+
+  bool operator==(const Waypoint&) const = default;
 };
 
 struct FundamentalSpec {
@@ -53,6 +57,8 @@ struct FundamentalSpec {
   double news_rate = 24.0;          // news items a day at the mean volatility
   std::vector<Shock> shocks;        // sorted by step
   std::vector<Waypoint> waypoints;  // strictly increasing steps
+
+  bool operator==(const FundamentalSpec&) const = default;
 };
 
 class Fundamental {
@@ -98,6 +104,14 @@ class Fundamental {
   bool follows_path() const noexcept { return !path_.empty(); }
   // The sum of the jumps landed so far (log units).
   double jumps() const noexcept { return jumps_; }
+
+  // From now on, the shocks and waypoints of `future`: the same as this one's
+  // up to the step reached (first_difference), so the places reached in both
+  // lists hold.
+  void reschedule(const FundamentalSpec& future) {
+    spec_.shocks = future.shocks;
+    spec_.waypoints = future.waypoints;
+  }
 
   // Advance to `step` with the standard normal z (and z_vol, the log volatility's
   // own draw, used only with a stochastic volatility; u_news, an open uniform,

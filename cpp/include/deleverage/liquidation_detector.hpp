@@ -21,6 +21,8 @@ namespace deleverage {
 class LiquidationDetector {
  public:
   explicit LiquidationDetector(Ledger& ledger);
+  // A copy of `other`'s indexes over `ledger`, a copy of other's ledger.
+  LiquidationDetector(const LiquidationDetector& other, Ledger& ledger);
   LiquidationDetector(const LiquidationDetector&) = delete;
   LiquidationDetector& operator=(const LiquidationDetector&) = delete;
 

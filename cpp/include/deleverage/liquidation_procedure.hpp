@@ -83,6 +83,11 @@ class LiquidationProcedure {
   // The settings and the marks (the current round's) are owned by the engine.
   LiquidationProcedure(Ledger& ledger, LiquidationDetector& detector, InsuranceFund& fund, AutoDeleveraging& adl,
                        LiquidationLog& log, const EngineSettings& settings, const std::vector<Price>& marks);
+  // `other`'s state over the parts of a copy of its engine, with no book
+  // attached and no trade sink (the copy's owner attaches its own).
+  LiquidationProcedure(const LiquidationProcedure& other, Ledger& ledger, LiquidationDetector& detector,
+                       InsuranceFund& fund, AutoDeleveraging& adl, LiquidationLog& log, const EngineSettings& settings,
+                       const std::vector<Price>& marks);
 
   // Route instrument i's liquidation orders into `book` (nullptr: none).
   void attach_book(std::size_t i, OrderBook* book) { books_.at(i) = book; }

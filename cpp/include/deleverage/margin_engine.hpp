@@ -42,8 +42,9 @@ class MarginEngine {
   static constexpr double kMaxTickValue = Ledger::kMaxTickValue;
 
   MarginEngine(std::vector<double> tick_values, std::vector<MarginRule> rules, EngineSettings settings);
-  // The parts refer to each other: an engine stays where it was made.
-  MarginEngine(const MarginEngine&) = delete;
+  // The parts refer to each other: a copy's parts refer to the copy's, and it
+  // has no book attached and no trade sink (attach_book, set_trade_sink again).
+  MarginEngine(const MarginEngine& other);
   MarginEngine& operator=(const MarginEngine&) = delete;
 
   std::size_t instruments() const noexcept { return ledger_.instruments(); }

@@ -144,6 +144,8 @@ struct MarginRule {
     if (std::isnan(p)) return never;
     return p;
   }
+
+  bool operator==(const MarginRule&) const = default;
 };
 
 }  // namespace deleverage

@@ -54,6 +54,8 @@ struct PopulationSpec {
   bool open_at_target = false;
 
   Strategy strategy() const noexcept { return static_cast<Strategy>(params.index()); }
+
+  bool operator==(const PopulationSpec&) const = default;
 };
 
 }  // namespace deleverage

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "deleverage/activation_calendar.hpp"
+#include "deleverage/copied_ptr.hpp"
 #include "deleverage/counter_rng.hpp"
 #include "deleverage/decision_batch.hpp"
 #include "deleverage/fundamental.hpp"
@@ -34,6 +35,8 @@ struct ScheduledRule {
   std::uint64_t step;
   std::uint16_t instrument;
   MarginRule rule;
+
+  bool operator==(const ScheduledRule&) const = default;
 };
 
 // A scheduled change of a population's behaviour (a central bank relieving
@@ -45,6 +48,8 @@ struct ScheduledParams {
   std::uint16_t population;
   double activity;
   StrategyParams params;
+
+  bool operator==(const ScheduledParams&) const = default;
 };
 
 struct VolatilityTrigger {
@@ -52,6 +57,8 @@ struct VolatilityTrigger {
   double window_steps;  // steps of its realized-volatility average
   double threshold;     // annualised realized volatility
   MarginRule rule;
+
+  bool operator==(const VolatilityTrigger&) const = default;
 };
 
 struct SimulationSpec {
@@ -89,6 +96,8 @@ struct SimulationSpec {
   // standard normals (instruments x instruments, row-major, B B^T the
   // correlation matrix); empty: independent.
   std::vector<double> loadings;
+
+  bool operator==(const SimulationSpec&) const = default;
 };
 
 class Simulation {
@@ -100,10 +109,19 @@ class Simulation {
   // `param`: one number per account, its strategy's heterogeneous parameter.
   Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine, std::vector<double> param);
 
-  // Run every step; `interrupted` is asked now and then (Ctrl-C). Returns false if it said yes.
-  // `threads` (1..StepPool::kMaxThreads) share the gathering of each step's due
-  // accounts; the result is the same bit for bit whatever their number.
-  bool run(const std::function<bool()>& interrupted, std::size_t threads = 1);
+  // Run the steps from where it stopped up to `until` (exclusive; past the last
+  // step: to the end); `interrupted` is asked now and then (Ctrl-C). Returns
+  // false if it said yes. `threads` (1..StepPool::kMaxThreads) share the
+  // gathering of each step's due accounts; the result is the same bit for bit
+  // whatever their number, and wherever the run stopped and went on.
+  bool run(const std::function<bool()>& interrupted, std::size_t threads = 1, std::uint64_t until = UINT64_MAX);
+
+  // A copy of this run at its step (steps_done()) that goes on under `future`,
+  // a world that agrees with this run's up to that step (first_difference,
+  // run_agreement.hpp): what differs is scheduled from then on. Its result is
+  // the same bit for bit as a run of `future` from the start with the same
+  // accounts and seed. Throws std::invalid_argument if `future` differs earlier.
+  std::unique_ptr<Simulation> fork(const SimulationSpec& future) const;
 
   // Steps with fewer due accounts than this gather on one thread: below it the
   // handoff costs more than it saves.
@@ -112,6 +130,7 @@ class Simulation {
   const Recording& recording() const noexcept { return recording_; }
   const MarginEngine& engine() const noexcept { return *engine_; }
   std::uint64_t steps_done() const noexcept { return done_; }
+  std::uint64_t steps() const noexcept { return spec_.steps; }
   std::uint64_t messages() const noexcept { return messages_; }
   std::uint64_t decisions() const noexcept { return decisions_; }
 
@@ -136,6 +155,10 @@ class Simulation {
   void schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots);
 
  private:
+  // fork()'s copy: every part of the state, the engine and books copied.
+  Simulation(const Simulation&) = default;
+  // The schedules' entries are valid (at construction, and for a fork's future).
+  void check_schedules() const;
   // At construction: population p's accounts open the positions their first
   // decision would target (PopulationSpec::open_at_target).
   void open_at_target(std::size_t p);
@@ -204,9 +227,10 @@ class Simulation {
   void sample_leverage(std::uint64_t t);
   void leverage_sums(std::size_t p, double& notional, double& equity) const noexcept;
 
-  SimulationSpec spec_;
-  std::unique_ptr<MarginEngine> engine_;
-  std::vector<std::unique_ptr<OrderBook>> books_;
+  SimulationSpec given_;  // the spec as given: what a fork's future must agree with
+  SimulationSpec spec_;   // as run: populations settled, and changed as scheduled
+  CopiedPtr<MarginEngine> engine_;
+  std::vector<CopiedPtr<OrderBook>> books_;  // the engine keeps their addresses
   std::vector<double> param_;
   std::vector<std::uint16_t> population_of_;
   std::vector<std::uint32_t> population_end_;  // one past each population's last account

@@ -191,31 +191,44 @@ class FactsOutput:
     value_figures: list[float] | None = None
 
 
-def _against(scenario: Scenario, seed: int, targets: Sequence[Target], values: list[float]) -> None:
-    """Subtract, for each target measured ``against`` a cause, the same figure of the
-    same seed's world without that cause (one run per cause)."""
+def _figures(
+    scenario: Scenario, seed: int, targets: Sequence[Target], value_figures: bool
+) -> tuple[list[float], list[float] | None]:
+    """The targets' figures of one seed's run (and, with ``value_figures``, of its
+    fair value's path). A target measured ``against`` a cause has the same
+    figure of the seed's world without that cause taken off: one more world per
+    cause, run from a copy of this one where the two part only at a scheduled
+    step (``deleverage.shared_steps``)."""
     from deleverage.counterfactuals import FACTORS
-    from deleverage.simulate import simulate
+    from deleverage.result import Result
+    from deleverage.shared_steps import run_worlds
 
-    for cause in dict.fromkeys(t.against for t in targets if t.against):
-        which = [i for i, t in enumerate(targets) if t.against == cause]
-        world = simulate(FACTORS[cause](scenario), seed, progress=False)
-        for i, base in zip(which, target_values(world, [targets[i] for i in which]), strict=True):
-            values[i] -= base
+    causes = list(dict.fromkeys(t.against for t in targets if t.against))
+    worlds = [scenario, *(FACTORS[cause](scenario) for cause in causes)]
+    values: list[float] = []
+    of_value: list[float] | None = None
+    taken_off: dict[int, float] = {}
+    for k, sim, blocks, seconds in run_worlds(worlds, seed):
+        result = Result.from_simulation(worlds[k], seed, sim, seconds, blocks=blocks)
+        if k == 0:
+            values = target_values(result, targets)
+            of_value = target_values(result, targets, of="value") if value_figures else None
+            continue
+        which = [i for i, t in enumerate(targets) if t.against == causes[k - 1]]
+        figures = target_values(result, [targets[i] for i in which])
+        taken_off |= dict(zip(which, figures, strict=True))
+    for i, base in taken_off.items():
+        values[i] -= base
+    return values, of_value
 
 
 def evaluate(task: FactsTask) -> FactsOutput:
     """Run one task; a failure of the run (or of a figure) is returned, never raised."""
-    from deleverage.simulate import simulate
-
     start = time.perf_counter()
     nan = [math.nan] * len(task.targets)
     try:
         scenario = apply_paths(task.scenario, task.values)
-        result = simulate(scenario, task.seed, progress=False)
-        values = target_values(result, task.targets)
-        of_value = target_values(result, task.targets, of="value") if task.value_figures else None
-        _against(scenario, task.seed, task.targets, values)
+        values, of_value = _figures(scenario, task.seed, task.targets, task.value_figures)
     except Exception as exc:
         wall = time.perf_counter() - start
         return FactsOutput(

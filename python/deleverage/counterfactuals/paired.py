@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
@@ -29,13 +29,17 @@ from deleverage.counterfactuals.shares import (
 from deleverage.scenario import Scenario
 from deleverage.sweeps.seeds import SeedPlan, check_seed
 
-__all__ = ["DEFAULT_METRICS", "counterfactual", "run_metrics"]
+__all__ = ["DEFAULT_METRICS", "counterfactual", "run_group_metrics", "run_metrics"]
 
 #: The metrics whose shares ``counterfactual`` reports unless told otherwise.
 DEFAULT_METRICS: tuple[str, ...] = ("max_drawdown", "liquidated_notional")
 
 #: One run: (scenario, simulation seed, instrument measured).
 RunTask = tuple[Scenario, int, str]
+
+#: Worlds that share steps (``deleverage.shared_steps``), run with one seed: (worlds,
+#: simulation seed, instrument measured).
+GroupTask = tuple[tuple[Scenario, ...], int, str]
 
 
 def run_metrics(task: RunTask) -> dict[str, float]:
@@ -50,6 +54,21 @@ def run_metrics(task: RunTask) -> dict[str, float]:
     sim.run()
     m = simulation_metrics(scenario, sim, time.perf_counter() - start, instrument)
     return {k: float(m[k]) for k in LABELS}
+
+
+def run_group_metrics(task: GroupTask) -> list[dict[str, float]]:
+    """The headline metrics of each world of a group run with one seed, sharing
+    the steps they have in common (``deleverage.shared_steps.run_worlds``): the
+    same numbers as ``run_metrics`` of each, in the group's order."""
+    from deleverage.result import simulation_metrics
+    from deleverage.shared_steps import run_worlds
+
+    worlds, seed, instrument = task
+    out: dict[int, dict[str, float]] = {}
+    for k, sim, _, seconds in run_worlds(worlds, seed):
+        m = simulation_metrics(worlds[k], sim, seconds, instrument)
+        out[k] = {name: float(m[name]) for name in LABELS}
+    return [out[k] for k in range(len(worlds))]
 
 
 def _check_confidence(confidence: object) -> float | None:
@@ -80,19 +99,20 @@ def _check_metrics(metrics: object) -> tuple[str, ...]:
 
 
 def _collect(
-    tasks: list[RunTask],
+    tasks: list[GroupTask],
     executor: object,
     workers: int | None,
     labels: list[str],
     security: Any = None,
-) -> list[dict[str, float]]:
-    """Every task's metrics, in task order, whatever runs them."""
+) -> list[list[dict[str, float]]]:
+    """Every task's metrics (a list, one per world of its group), in task order,
+    whatever runs them."""
     from deleverage.sweeps.executors import make_backend
 
     backend = make_backend(executor, workers, security)
     futures: list[Any] = []
     try:
-        futures = [backend.submit(run_metrics, task) for task in tasks]
+        futures = [backend.submit(run_group_metrics, task) for task in tasks]
         out = []
         for task, label, fut in zip(tasks, labels, futures, strict=True):
             try:
@@ -105,6 +125,37 @@ def _collect(
     finally:
         backend.cancel(futures)
         backend.close()
+
+
+def _world_metrics(
+    unique: Sequence[Scenario],
+    run_seeds: Sequence[int],
+    instrument: str,
+    executor: object,
+    workers: int | None,
+    name_of: Callable[[int], str],
+    security: Any = None,
+) -> list[dict[str, float]]:
+    """Every world's metrics with every seed, world by world (``[j * seeds + k]``).
+
+    Worlds that part from another only at a scheduled step (the news, a
+    margin notice) run from a copy of it there (``deleverage.shared_steps``):
+    one task a group of them and a seed. ``name_of(j)`` names world ``j`` in errors.
+    """
+    from deleverage.shared_steps import share_groups
+
+    n = len(run_seeds)
+    groups = share_groups(unique, run_seeds[0])
+    tasks: list[GroupTask] = [
+        (tuple(unique[j] for j in group), s, instrument) for group in groups for s in run_seeds
+    ]
+    labels = [" / ".join(name_of(j) for j in group) for group in groups for _ in run_seeds]
+    by_task = _collect(tasks, executor, workers, labels, security)
+    done: list[dict[str, float]] = [{} for _ in range(len(unique) * n)]
+    for t, (group, k) in enumerate((g, k) for g in groups for k in range(n)):
+        for j, metrics_of in zip(group, by_task[t], strict=True):
+            done[j * n + k] = metrics_of
+    return done
 
 
 def counterfactual(
@@ -199,9 +250,9 @@ def counterfactual(
             slot[name] = len(unique)
             unique.append(world)
 
-    tasks = [(w, s, instrument) for w in unique for s in run_seeds]
-    labels = [_first(slot, j) for j in range(len(unique)) for _ in run_seeds]
-    done = _collect(tasks, executor, workers, labels, security)
+    done = _world_metrics(
+        unique, run_seeds, instrument, executor, workers, lambda j: _first(slot, j), security
+    )
     values = {
         m: np.array([r[m] for r in done], dtype=np.float64).reshape(len(unique), n)
         for m in metric_names

@@ -28,7 +28,7 @@ from deleverage.counterfactuals.paired import (
     DEFAULT_METRICS,
     _check_confidence,
     _check_metrics,
-    _collect,
+    _world_metrics,
 )
 from deleverage.counterfactuals.result import LABELS
 from deleverage.counterfactuals.shapley_values import interaction_indices, shapley_values
@@ -297,9 +297,15 @@ def shapley(
         else:
             slot.append(len(unique))
             unique.append(world)
-    tasks = [(w, s, instrument) for w in unique for s in run_seeds]
-    labels = [world_name(slot.index(j), names) for j in range(len(unique)) for _ in run_seeds]
-    done = _collect(tasks, executor, workers, labels, security)
+    done = _world_metrics(
+        unique,
+        run_seeds,
+        instrument,
+        executor,
+        workers,
+        lambda j: world_name(slot.index(j), names),
+        security,
+    )
     full = (1 << k) - 1
 
     rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -388,5 +394,5 @@ def shapley(
         worlds=pd.DataFrame(world_rows),
         per_seed=per_seed,
         wall_seconds=time.perf_counter() - start,
-        runs=len(tasks),
+        runs=len(unique) * n,
     )

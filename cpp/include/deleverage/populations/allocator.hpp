@@ -16,6 +16,8 @@ struct AllocatorParams {
   double slow_alpha = 0.001;    // per-step weight of their volatility estimate
   double vol_target = 0.0;      // annualised; 0: no volatility targeting
   double rebalance_band = 0.1;  // relative drift from target before they trade
+
+  bool operator==(const AllocatorParams&) const = default;
 };
 
 // Fills b.target (and b.price) for every account of the batch.

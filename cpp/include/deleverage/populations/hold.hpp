@@ -5,6 +5,8 @@
 
 namespace deleverage::populations {
 
-struct HoldParams {};
+struct HoldParams {
+  bool operator==(const HoldParams&) const = default;
+};
 
 }  // namespace deleverage::populations

@@ -19,6 +19,8 @@ struct HolderParams {
   bool anchor_fair = false;     // the dip is measured from the fair value, not the slow average
   double max_volatility = 0.0;  // annualised; above it they wait (0: they buy in any market)
   double leverage = 1.0;        // gross position they may reach, in units of equity
+
+  bool operator==(const HolderParams&) const = default;
 };
 
 // Fills b.target (and b.price) for every account of the batch.

@@ -87,6 +87,8 @@ struct MarketMakerParams {
   // flow_alpha), and never less than its own size. 0: the size alone.
   double flow_alpha = 0.0;
   double flow_depth = 0.0;
+
+  bool operator==(const MarketMakerParams&) const = default;
 };
 
 inline constexpr std::uint8_t kQuoteBoth = 0;

@@ -20,6 +20,8 @@ struct NoiseParams {
   // Lots each trader wants to hold per unit of mood; 0: the mood tilts the
   // order flow instead (each order a buy with probability 1 / (1 + exp(-2 mood))).
   double sentiment_position = 0.0;
+
+  bool operator==(const NoiseParams&) const = default;
 };
 
 // Fills b.target (and b.price) for every account of the batch. `mood`: the

@@ -20,6 +20,8 @@ struct SpeculatorParams {
   double max_leverage = 50.0;
   double short_fraction = 1.0;  // of the target leverage taken short (0: long-only, flat instead)
   double trade_fraction = 1.0;  // of the gap to the target traded a decision (1: all of it)
+
+  bool operator==(const SpeculatorParams&) const = default;
 };
 
 // Fills b.target (and b.price) for every account of the batch.

@@ -38,6 +38,8 @@ struct ValueParams {
   // out and wait by is the highest of theirs and these markets' (one risk limit
   // across a portfolio).
   std::vector<std::uint16_t> stress_instruments;
+
+  bool operator==(const ValueParams&) const = default;
 };
 
 // The sides of the mispricing they trade: both, or one (a producers' book only sells forward).
