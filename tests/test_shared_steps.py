@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,7 @@ from deleverage.scenario import MarginChange, MarginRule, PopulationChange, Scen
 from deleverage.scenarios import load_preset
 from deleverage.shared_steps import first_difference, share_groups, simulate_worlds
 from deleverage.simulate import build, simulate
+from deleverage.sweeps.paths import apply_paths
 from test_persist import assert_same_result
 
 HOUR = load_preset("default-hour")  # 3,600 one-second steps: the news and hike at 1800 and 2400
@@ -232,3 +235,23 @@ def test_a_venue_with_funds_adl_and_capacity_forks_exactly() -> None:
         alone = simulate(world, 1, progress=False, trade_log=True)
         assert_same_result(_without_wall(alone), _without_wall(result))
     assert shared[0].metrics()["liquidations"] > 0
+
+
+def test_a_sweep_of_a_scheduled_notice_gives_the_same_rows(tmp_path: Path) -> None:
+    from deleverage.sweeps import sweep
+
+    space = {"policy.margin_changes.0.margin.maintenance_rate": [0.05, 0.07, 0.09, 0.11]}
+    alone = sweep(HOUR, space, seeds=[1, 2], workers=2, progress=False, share_steps=False)
+    shared = sweep(
+        HOUR, space, seeds=[1, 2], workers=2, progress=False, out=str(tmp_path / "s"), series=True
+    )
+    columns = [c for c in alone.columns if c != "wall_seconds"]
+    pd.testing.assert_frame_equal(alone[columns], shared[columns])
+    # The stored series are the runs' own (the last point's, seed 2, from a copy of the first's).
+    last = pd.read_parquet(tmp_path / "s" / "series" / "run-000007.parquet")
+    world = apply_paths(HOUR, {"policy.margin_changes.0.margin.maintenance_rate": 0.11})
+    assert np.array_equal(
+        last["GOLD.last"].to_numpy(), simulate(world, 2, progress=False).series["GOLD"]["last"]
+    )
+    with pytest.raises(TypeError, match="share_steps: must be a bool"):
+        sweep(HOUR, space, seeds=[1], share_steps=1)  # type: ignore[arg-type]

@@ -91,12 +91,17 @@ def share_groups(scenarios: Sequence[Scenario], seed: int = 0) -> list[list[int]
     worlds = _check_worlds(scenarios)
     seed = _check_seed(seed)
     groups: list[list[int]] = []
+    # Only worlds equal but for their schedules can share steps: each is compared
+    # with the groups of its own unscheduled world, so many worlds cost little.
+    of_world: dict[Scenario, list[int]] = {}
     for k, world in enumerate(worlds):
-        for group in groups:
-            if first_difference(worlds[group[0]], world, seed) > 0:
-                group.append(k)
+        candidates = of_world.setdefault(unscheduled(world), [])
+        for g in candidates:
+            if first_difference(worlds[groups[g][0]], world, seed) > 0:
+                groups[g].append(k)
                 break
         else:
+            candidates.append(len(groups))
             groups.append([k])
     return groups
 

@@ -24,7 +24,14 @@ from deleverage.sweeps.progress import Progress
 from deleverage.sweeps.seeds import SeedPlan
 from deleverage.sweeps.space import as_space, points_digest
 from deleverage.sweeps.store import RowBuffer, RowStore, param_type
-from deleverage.sweeps.task import RunOutput, RunTask, error_text, execute_all, failed_row
+from deleverage.sweeps.task import (
+    RunOutput,
+    RunTask,
+    error_text,
+    execute_all,
+    execute_shared,
+    failed_row,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +84,7 @@ def sweep(
     chunksize: int | None = None,
     callback: Callable[[dict[str, Any]], None] | None = None,
     security: Any = None,
+    share_steps: bool = True,
 ) -> pd.DataFrame:
     """Run ``scenario`` at every point of ``space`` with ``seeds`` seeds each.
 
@@ -102,6 +110,12 @@ def sweep(
     chunksize: runs per work item sent to a process pool or Dask (default: about
         eight items per worker, at most 16 runs each); threads take one run at a time.
     callback: called in the calling thread with each finished row.
+    share_steps: with a list of seeds (common random numbers), the runs of one
+        seed at points that part only at a scheduled step (a margin notice, a
+        population change, a fair-value shock or waypoint the sweep moves) run
+        once up to where they part, then each from a copy of that run
+        (``deleverage.shared_steps``): the same rows, the steps they share run
+        once. False: every run alone.
 
     Returns all rows sorted by run id: ``run``, ``point``, one column per path,
     ``seed``, the headline metrics, ``error`` (None, or ``Type: message`` of a
@@ -144,14 +158,35 @@ def sweep(
 
         columns = {p: points[p].to_numpy() for p in points.columns}
 
-        def tasks() -> Iterator[RunTask]:
-            for run in np.flatnonzero(~done).tolist():
-                point = run // plan.per_point
-                values = {p: plain_value(col[point]) for p, col in columns.items()}
-                yield RunTask(run, point, plan.seed(run), values, scenario, series)
+        def task(run: int) -> RunTask:
+            point = run // plan.per_point
+            values = {p: plain_value(col[point]) for p, col in columns.items()}
+            return RunTask(run, point, plan.seed(run), values, scenario, series)
+
+        groups = None
+        if not isinstance(share_steps, bool):
+            raise TypeError(f"share_steps: must be a bool, got {type(share_steps).__name__}")
+        if share_steps and plan.explicit is not None and len(points) > 1:
+            groups = _point_groups(scenario, points, plan.explicit[0])
+
+        def chunks(size: int, slots: int) -> Iterator[tuple[list[RunTask], bool]]:
+            """Work items, and whether their runs share steps."""
+            if groups is None:
+                for chunk in _chunks((task(r) for r in np.flatnonzero(~done).tolist()), size):
+                    yield chunk, False
+                return
+            for group in groups:
+                for k in range(plan.per_point):
+                    runs = [p * plan.per_point + k for p in group]
+                    todo = [task(r) for r in runs if not done[r]]
+                    # A large group is split so that every worker has a trunk to run.
+                    parts = min(slots, max(1, len(todo) // 2))
+                    for i in range(parts):
+                        if todo[i::parts]:
+                            yield todo[i::parts], True
 
         executed = _drive(
-            tasks(),
+            chunks,
             total - skipped,
             executor,
             workers,
@@ -177,8 +212,22 @@ def sweep(
     return table
 
 
+def _point_groups(scenario: Scenario, points: pd.DataFrame, seed: int) -> list[list[int]] | None:
+    """The points whose worlds share steps with one seed (``share_groups``), or
+    None when none do."""
+    from deleverage.shared_steps import share_groups
+
+    columns = {p: points[p].to_numpy() for p in points.columns}
+    worlds = [
+        apply_paths(scenario, {p: plain_value(col[i]) for p, col in columns.items()})
+        for i in range(len(points))
+    ]
+    groups = share_groups(worlds, seed)
+    return groups if any(len(g) > 1 for g in groups) else None
+
+
 def _drive(
-    tasks: Iterator[RunTask],
+    chunks: Callable[[int, int], Iterator[tuple[list[RunTask], bool]]],
     remaining: int,
     executor: Any,
     workers: int | None,
@@ -189,7 +238,8 @@ def _drive(
     callback: Callable[[dict[str, Any]], None] | None,
     security: Any = None,
 ) -> int:
-    """Submit chunks of runs through a bounded window, record rows as they finish.
+    """Submit chunks of runs (``chunks(size, slots)``: each with whether its runs
+    share steps) through a bounded window, record rows as they finish.
 
     At most a couple of chunks per worker are in flight, so memory does not grow
     with the number of runs; whatever stops the sweep, the rows finished so far
@@ -205,18 +255,19 @@ def _drive(
         # amortise it while leaving little imbalance at the end.
         chunksize = 1 if not backend.remote else max(1, min(32, remaining // (4 * backend.slots)))
     window = 2 * backend.slots if not backend.remote else 3 * backend.slots
-    chunks = _chunks(tasks, chunksize)
+    items = chunks(chunksize, backend.slots)
     owner: dict[Any, list[RunTask]] = {}
     pending: set[Any] = set()
     exhausted = False
     try:
         while True:
             while not exhausted and len(pending) < window:
-                chunk = next(chunks, None)
-                if chunk is None:
+                item = next(items, None)
+                if item is None:
                     exhausted = True
                     break
-                fut = backend.submit(execute_all, chunk)
+                chunk, shared = item
+                fut = backend.submit(execute_shared if shared else execute_all, chunk)
                 owner[fut] = chunk
                 pending.add(fut)
             if not pending:

@@ -20,7 +20,16 @@ from deleverage.sweeps.paths import apply_paths
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["INT_METRICS", "METRICS", "RunOutput", "RunTask", "error_text", "execute", "execute_all"]
+__all__ = [
+    "INT_METRICS",
+    "METRICS",
+    "RunOutput",
+    "RunTask",
+    "error_text",
+    "execute",
+    "execute_all",
+    "execute_shared",
+]
 
 #: The headline metrics of ``Result.metrics()`` stored per run (its wall time is
 #: replaced by the sweep's own ``wall_seconds`` column).
@@ -103,13 +112,46 @@ def execute(task: RunTask) -> RunOutput:
             metrics = simulate_metrics(scenario, task.seed)
     except Exception as exc:
         return RunOutput(failed_row(task, error_text(exc), time.perf_counter() - start))
+    series = _flat_series(result.series) if result is not None else None
+    return RunOutput(_row(task, metrics, time.perf_counter() - start), series)
+
+
+def _row(task: RunTask, metrics: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
     row = base_row(task)
     for key in METRICS:
         row[key] = metrics[key]
     row["error"] = None
-    row["wall_seconds"] = time.perf_counter() - start
-    series = _flat_series(result.series) if result is not None else None
-    return RunOutput(row, series)
+    row["wall_seconds"] = wall_seconds
+    return row
+
+
+def execute_shared(tasks: list[RunTask]) -> list[RunOutput]:
+    """Runs of one seed whose worlds part only at scheduled steps, run once up to
+    where they part (``deleverage.shared_steps``): the same rows as ``execute``
+    of each, a run's ``wall_seconds`` counting the steps it shares. If any run
+    fails, each runs alone, so that only the failing runs carry an error."""
+    from deleverage.result import Result, simulation_metrics
+    from deleverage.shared_steps import run_worlds
+
+    if len(tasks) < 2:
+        return [execute(t) for t in tasks]
+    outputs: dict[int, RunOutput] = {}
+    try:
+        worlds = [apply_paths(t.scenario, t.values) for t in tasks]
+        for k, sim, blocks, seconds in run_worlds(worlds, tasks[0].seed):
+            task = tasks[k]
+            if task.series:
+                result = Result.from_simulation(worlds[k], task.seed, sim, seconds, blocks=blocks)
+                outputs[k] = RunOutput(
+                    _row(task, result.metrics(), seconds), _flat_series(result.series)
+                )
+            else:
+                outputs[k] = RunOutput(
+                    _row(task, simulation_metrics(worlds[k], sim, seconds), seconds)
+                )
+    except Exception:
+        return [execute(t) for t in tasks]
+    return [outputs[k] for k in range(len(tasks))]
 
 
 def execute_all(tasks: list[RunTask]) -> list[RunOutput]:
