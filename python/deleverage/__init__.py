@@ -24,6 +24,7 @@ from deleverage.margin import CROSS, ISOLATED, LIQUIDATION_DTYPE, MarginEngine
 from deleverage.margin_rules import Instrument, MarginRule
 from deleverage.messages import make_messages
 from deleverage.result import load_result
+from deleverage.shared_steps import simulate_worlds
 from deleverage.sweeps import sweep
 
 __version__ = "0.1.0"
@@ -80,6 +81,7 @@ __all__ = [
     "make_messages",
     "reverse_stress",
     "shapley",
+    "simulate_worlds",
     "stress",
     "sweep",
     "validate",
