@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -184,8 +185,12 @@ def test_bad_input_is_refused_with_the_field_named() -> None:
     # The news comes at 1800: a world without it parts before this run's step.
     with pytest.raises(ValueError, match=r"future: its world differs from this run's at step 1800"):
         sim.fork(simulation_spec(FACTORS["news"](HOUR), 0))
-    with pytest.raises(ValueError, match=r"future: its world differs .* at step 0"):
-        sim.fork(simulation_spec(FACTORS["leverage"](HOUR), 0))
+    unlevered = simulation_spec(FACTORS["leverage"](HOUR), 0)
+    with pytest.raises(ValueError, match=r"future: .* in more than what is scheduled"):
+        sim.fork(unlevered)
+    fresh, _ = build(HOUR, 0)  # not even before its first step
+    with pytest.raises(ValueError, match=r"future: .* in more than what is scheduled"):
+        fresh.fork(unlevered)
     with pytest.raises(ValueError, match="scenarios: at least one world"):
         simulate_worlds([], 0)
     with pytest.raises(TypeError, match=r"scenarios\[1\]: must be a Scenario"):
@@ -255,3 +260,26 @@ def test_a_sweep_of_a_scheduled_notice_gives_the_same_rows(tmp_path: Path) -> No
     )
     with pytest.raises(TypeError, match="share_steps: must be a bool"):
         sweep(HOUR, space, seeds=[1], share_steps=1)  # type: ignore[arg-type]
+
+
+def test_a_recorded_path_goes_with_the_copy(
+    diffusion_world: Callable[..., Scenario], tmp_path: Path
+) -> None:
+    steps = 300
+    prices = 2000.0 * np.exp(np.cumsum(np.random.default_rng(7).normal(0, 0.002, steps)))
+    file = tmp_path / "path.csv"
+    pd.DataFrame({"time": np.arange(steps) * 1.0, "price": prices}).to_csv(file, index=False)
+    world = diffusion_world(steps, path=str(file))
+    shocked = world.replace(
+        instruments=(
+            dataclasses.replace(
+                world.instruments[0],
+                fundamental=dataclasses.replace(
+                    world.instruments[0].fundamental, shocks=(Shock(200, "jump", -0.05),)
+                ),
+            ),
+        )
+    )
+    assert first_difference(world, shocked) == 200
+    for w, result in zip([world, shocked], simulate_worlds([world, shocked], 3), strict=True):
+        assert_same_result(_without_wall(simulate(w, 3, progress=False)), _without_wall(result))

@@ -43,8 +43,10 @@ SimulationSpec unscheduled(SimulationSpec s) {
 
 }  // namespace
 
+bool same_but_schedules(const SimulationSpec& a, const SimulationSpec& b) { return unscheduled(a) == unscheduled(b); }
+
 std::uint64_t first_difference(const SimulationSpec& a, const SimulationSpec& b) {
-  if (!(unscheduled(a) == unscheduled(b))) return 0;
+  if (!same_but_schedules(a, b)) return 0;
   std::uint64_t step = a.steps;
   step = std::min(step, first_unequal(a.margin_changes, b.margin_changes, a.steps));
   step = std::min(step, first_unequal(a.population_changes, b.population_changes, a.steps));

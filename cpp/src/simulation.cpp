@@ -330,6 +330,11 @@ bool Simulation::run(const std::function<bool()>& interrupted, std::size_t threa
 }
 
 std::unique_ptr<Simulation> Simulation::fork(const SimulationSpec& future) const {
+  // Even before the first step: a copy keeps this run's populations, fair values and policy.
+  if (!same_but_schedules(given_, future))
+    bad("future",
+        "its world differs from this run's in more than what is scheduled (margin notices, "
+        "population changes, fair-value shocks and waypoints)");
   const std::uint64_t agree = first_difference(given_, future);
   if (agree < done_)
     bad("future", "its world differs from this run's at step " + std::to_string(agree) +

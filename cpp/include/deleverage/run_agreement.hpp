@@ -13,6 +13,9 @@
 
 namespace deleverage {
 
+// Whether a and b are the same world but for what is scheduled.
+bool same_but_schedules(const SimulationSpec& a, const SimulationSpec& b);
+
 // The first step whose run may differ under a and b: 0 when they differ in
 // anything but their schedules (or in the instruments' number), a.steps when
 // they are the same world.
