@@ -230,9 +230,10 @@ void register_simulation(py::module_& m) {
             if (threads < 1 || threads > static_cast<long long>(StepPool::kMaxThreads))
               throw py::value_error("threads: must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " +
                                     std::to_string(threads));
-            const auto [done, steps] = s.read([](const Simulation& r) { return std::pair{r.steps_done(), r.steps()}; });
-            if (until && (*until < static_cast<long long>(done) || *until > static_cast<long long>(steps)))
-              throw py::value_error("until: must be in [" + std::to_string(done) + ", " + std::to_string(steps) +
+            const auto [reached, steps] =
+                s.read([](const Simulation& r) { return std::pair{r.steps_done(), r.steps()}; });
+            if (until && (*until < static_cast<long long>(reached) || *until > static_cast<long long>(steps)))
+              throw py::value_error("until: must be in [" + std::to_string(reached) + ", " + std::to_string(steps) +
                                     "] (the steps done, the run's steps), got " + std::to_string(*until));
             const std::uint64_t end = until ? static_cast<std::uint64_t>(*until) : steps;
             bool expected = false;
