@@ -554,3 +554,8 @@ def test_forced_orders_are_checked() -> None:
         sim.schedule_forced_order(5, 0, 0)
     with pytest.raises(ValueError, match="instrument: unknown instrument 3"):
         sim.schedule_forced_order(5, 3, 1)
+    # A run stopped at a step takes orders from that step on, not before it.
+    sim.run(until=100)
+    with pytest.raises(ValueError, match=r"step: must not be before .* reached \(100\)"):
+        sim.schedule_forced_order(99, 0, -5)
+    sim.schedule_forced_order(100, 0, -5)

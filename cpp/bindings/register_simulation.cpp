@@ -447,6 +447,6 @@ void register_simulation(py::module_& m) {
             bindings::locked(s.guard->mutex, [&] { s.sim->schedule_forced_order(step, instrument, lots); });
           },
           py::arg("step"), py::arg("instrument"), py::arg("lots"),
-          "Before the run: at `step` an outside trader sends a market order for `lots` of `instrument` "
-          "(negative: a sale), after the makers requote.");
+          "At `step` (one not yet run: before the run, or after run(until=...) or a fork) an outside trader "
+          "sends a market order for `lots` of `instrument` (negative: a sale), after the makers requote.");
 }

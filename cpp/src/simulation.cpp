@@ -269,9 +269,10 @@ void Simulation::open_positions(std::size_t first, std::size_t n, const Qty* pos
 }
 
 void Simulation::schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots) {
-  if (done_ != 0) bad("forced order", "must be scheduled before the run starts");
   if (instrument >= engine_->instruments()) bad("instrument", "unknown instrument " + std::to_string(instrument));
   if (step >= spec_.steps) bad("step", "must be a step of the run, < " + std::to_string(spec_.steps));
+  // A step not yet run (a run stopped, or forked, at done_): the orders already sent stay in front.
+  if (step < done_) bad("step", "must not be before the step the run has reached (" + std::to_string(done_) + ")");
   if (lots == 0 || lots > kMaxQty || lots < -kMaxQty) bad("lots", "must be non-zero and within +-2^40");
   const ForcedOrder order{step, instrument, lots};
   forced_.insert(std::upper_bound(forced_.begin(), forced_.end(), order,

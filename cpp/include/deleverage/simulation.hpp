@@ -150,7 +150,7 @@ class Simulation {
   // prices (n x I ticks), as a snapshot of accounts describes them.
   void open_positions(std::size_t first, std::size_t n, const Qty* position, const double* entry);
 
-  // Before the run: at `step`, an outside trader sends a market order for `lots`
+  // At `step` (not yet run), an outside trader sends a market order for `lots`
   // of instrument (negative: a sale), after the makers requote (a new forced seller).
   void schedule_forced_order(std::uint64_t step, std::size_t instrument, Qty lots);
 

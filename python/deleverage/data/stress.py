@@ -537,7 +537,9 @@ def forced_trader(
     a desk working off a position, so the book refills between its orders. Every run uses ``seed``
     (common random numbers): the same world and draws, only the order's size differs.
     A market's response need not be monotone in the size; the answer is a bracket,
-    ``below`` not reaching the level and ``lots`` reaching it."""
+    ``below`` not reaching the level and ``lots`` reaching it. The steps before the
+    first order run once; each size goes on from a copy of that run, the same bit
+    for bit as a run of its own (``deleverage.shared_steps``)."""
     from deleverage.simulate import build
 
     scenario = _world(world)
@@ -561,11 +563,15 @@ def forced_trader(
         raise ValueError(f"over: must be seconds >= 0, got {over!r}")
     orders = max(1, min(int(float(over) / dt), scenario.clock.steps - step))
     evaluations = 0
+    # Every size runs the same steps before the first order: they run once, and
+    # each size goes on from a copy of that run (deleverage.shared_steps).
+    trunk, data = build(scenario, seed)
+    trunk.run(until=step)
 
     def last_prices(lots: int) -> np.ndarray:
         nonlocal evaluations
         evaluations += 1
-        sim, _ = build(scenario, seed)
+        sim = trunk.fork(data.spec)
         size, extra = divmod(abs(lots), orders)
         for k in range(orders):
             part = size + (1 if k < extra else 0)
