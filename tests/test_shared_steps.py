@@ -199,6 +199,10 @@ def test_bad_input_is_refused_with_the_field_named() -> None:
         simulate_worlds("default-hour", 0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="seed: must be an integer"):
         simulate_worlds([HOUR], -1)
+    with pytest.raises(ValueError, match=r"threads: must be in \[1, 64\], got 0"):
+        simulate_worlds([HOUR], 0, threads=0)
+    with pytest.raises(ValueError, match='threads: must be "auto" or'):
+        simulate_worlds([HOUR], 0, threads="many")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="b: must be a Scenario"):
         first_difference(HOUR, None)  # type: ignore[arg-type]
     assert data.spec.steps == STEPS
@@ -235,7 +239,7 @@ def test_a_venue_with_funds_adl_and_capacity_forks_exactly() -> None:
     venue = load_preset("crypto-cascade-2025").scaled(0.1)
     worlds = [venue, FACTORS["news"](venue), FACTORS["population_changes"](venue)]
     assert [first_difference(venue, w, 1) for w in worlds[1:]] == [75_600, 75_600]
-    shared = simulate_worlds(worlds, 1, trade_log=True)
+    shared = simulate_worlds(worlds, 1, trade_log=True, threads=2)
     for world, result in zip(worlds, shared, strict=True):
         alone = simulate(world, 1, progress=False, trade_log=True)
         assert_same_result(_without_wall(alone), _without_wall(result))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -107,19 +107,25 @@ def share_groups(scenarios: Sequence[Scenario], seed: int = 0) -> list[list[int]
 
 
 def run_worlds(
-    scenarios: Sequence[Scenario], seed: int = 0, *, trade_log: bool = False
+    scenarios: Sequence[Scenario],
+    seed: int = 0,
+    *,
+    trade_log: bool = False,
+    threads: int | Literal["auto"] = 1,
 ) -> Iterator[tuple[int, _core.Simulation, AccountBlocks | None, float]]:
     """Run every world of ``scenarios`` with ``seed``, sharing the steps they
     have in common (``share_groups``); yields ``(index, simulation, blocks,
     seconds)`` for each world once its run is done, the simulation valid until
     the next item (``Result.from_simulation`` reads it). The seconds are the
-    world's own steps and the steps it shares."""
-    from deleverage.simulate import build
+    world's own steps and the steps it shares. ``threads``: as for ``simulate``
+    (``"auto"``: as the first world asks), the results the same whatever it is."""
+    from deleverage.simulate import build, run_threads
 
     worlds = _check_worlds(scenarios)
     seed = _check_seed(seed)
     if not isinstance(trade_log, bool):
         raise TypeError(f"trade_log: must be a bool, got {type(trade_log).__name__}")
+    threads = run_threads(threads, worlds[0])
     for group in share_groups(worlds, seed):
         trunk = group[0]
         start = time.perf_counter()
@@ -128,15 +134,15 @@ def run_worlds(
         parts = sorted((first_difference(worlds[trunk], worlds[k], seed), k) for k in group[1:])
         for step, k in parts:
             start = time.perf_counter()
-            sim.run(until=step)
+            sim.run(until=step, threads=threads)
             forked = time.perf_counter()
             shared += forked - start
             branch = sim.fork(simulation_spec(worlds[k], seed, trade_log=trade_log))
-            branch.run()
+            branch.run(threads=threads)
             yield k, branch, data.blocks, shared + time.perf_counter() - forked
             del branch  # one copy at a time
         start = time.perf_counter()
-        sim.run()
+        sim.run(threads=threads)
         yield trunk, sim, data.blocks, shared + time.perf_counter() - start
 
 
@@ -146,6 +152,7 @@ def simulate_worlds(
     *,
     trade_log: bool = False,
     account_states: bool = False,
+    threads: int | Literal["auto"] = 1,
 ) -> list[Result]:
     """Run every world of ``scenarios`` with ``seed``, sharing the steps they
     have in common; the Results, in the order given, are the same bit for bit
@@ -155,7 +162,7 @@ def simulate_worlds(
     scheduled runs whole; each other world of its group starts from a copy of
     it at the step where the two part (``first_difference``). Memory: one copy
     of a run at a time besides the run it was copied from. ``trade_log``,
-    ``account_states``: as for ``simulate``, for every world.
+    ``account_states``, ``threads``: as for ``simulate``, for every world.
     """
     from deleverage.result import Result
 
@@ -163,7 +170,7 @@ def simulate_worlds(
         raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
     worlds = _check_worlds(scenarios)
     results: dict[int, Result] = {}
-    for k, sim, blocks, seconds in run_worlds(worlds, seed, trade_log=trade_log):
+    for k, sim, blocks, seconds in run_worlds(worlds, seed, trade_log=trade_log, threads=threads):
         results[k] = Result.from_simulation(
             worlds[k],
             seed,

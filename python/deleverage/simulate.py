@@ -37,6 +37,7 @@ __all__ = [
     "MAX_ACCOUNT_CASH",
     "accounts_due_per_step",
     "build",
+    "run_threads",
     "simulate",
     "simulate_metrics",
     "threads_for",
@@ -112,6 +113,20 @@ def threads_for(scenario: Scenario) -> int:
     return min(2, usable_cpus())
 
 
+def run_threads(threads: object, scenario: Scenario) -> int:
+    """``threads`` checked: an integer in [1, MAX_THREADS], or ``"auto"`` (``threads_for``)."""
+    if isinstance(threads, str):
+        if threads != "auto":
+            allowed = f'"auto" or an integer in [1, {_core.MAX_THREADS}]'
+            raise ValueError(f"threads: must be {allowed}, got {threads!r}")
+        return threads_for(scenario)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
+        raise TypeError(f'threads: must be an integer or "auto", got {type(threads).__name__}')
+    if not 1 <= threads <= _core.MAX_THREADS:
+        raise ValueError(f"threads: must be in [1, {_core.MAX_THREADS}], got {threads}")
+    return int(threads)
+
+
 def simulate(
     scenario: Scenario,
     seed: int = 0,
@@ -148,15 +163,7 @@ def simulate(
         raise TypeError(f"account_states: must be a bool, got {type(account_states).__name__}")
     if not isinstance(time_phases, bool):
         raise TypeError(f"time_phases: must be a bool, got {type(time_phases).__name__}")
-    if isinstance(threads, str):
-        if threads != "auto":
-            allowed = f'"auto" or an integer in [1, {_core.MAX_THREADS}]'
-            raise ValueError(f"threads: must be {allowed}, got {threads!r}")
-        threads = threads_for(scenario)
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
-        raise TypeError(f'threads: must be an integer or "auto", got {type(threads).__name__}')
-    if not 1 <= threads <= _core.MAX_THREADS:
-        raise ValueError(f"threads: must be in [1, {_core.MAX_THREADS}], got {threads}")
+    threads = run_threads(threads, scenario)
     sim, spec = build(scenario, seed, trade_log=trade_log)
     log.debug(
         "%s: built %d accounts in %.2f s",
@@ -177,7 +184,7 @@ def simulate(
             bar.update(done - bar.n)
 
     try:
-        sim.run(tick, threads=int(threads), time_phases=time_phases)
+        sim.run(tick, threads=threads, time_phases=time_phases)
     except KeyboardInterrupt:
         if not keep_partial:
             raise
