@@ -8,6 +8,7 @@ give the same Result bit for bit: every table, every figure.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,14 @@ from deleverage import _core
 from deleverage.counterfactuals import FACTORS
 from deleverage.engine_spec import simulation_spec
 from deleverage.result import Result
-from deleverage.scenario import MarginChange, MarginRule, PopulationChange, Scenario, Shock
+from deleverage.scenario import (
+    MarginChange,
+    MarginRule,
+    MarketMakerParams,
+    PopulationChange,
+    Scenario,
+    Shock,
+)
 from deleverage.scenarios import load_preset
 from deleverage.shared_steps import first_difference, share_groups, simulate_worlds
 from deleverage.simulate import build, simulate
@@ -108,12 +116,12 @@ def test_first_difference_reads_each_schedule() -> None:
     )
     assert first_difference(HOUR, shocked) == 3000
     # Anything but a schedule: from the start.
-    dealers = next(p for p in HOUR.populations if p.strategy == "market_maker")
+    dealers = next(p for p in HOUR.populations if isinstance(p.params, MarketMakerParams))
+    assert isinstance(dealers.params, MarketMakerParams)
+    wider_quotes = dataclasses.replace(dealers.params, base_spread_ticks=3)
     wider = HOUR.replace(
         populations=tuple(
-            dataclasses.replace(p, params=dataclasses.replace(p.params, base_spread_ticks=3))
-            if p is dealers
-            else p
+            dataclasses.replace(p, params=wider_quotes) if p is dealers else p
             for p in HOUR.populations
         )
     )
@@ -179,7 +187,12 @@ def test_bad_input_is_refused_with_the_field_named() -> None:
     sim, data = build(HOUR, 0)
     with pytest.raises(ValueError, match=r"until: must be in \[0, 3600\]"):
         sim.run(until=3601)
-    sim.run(until=2000)
+    with pytest.raises(ValueError, match=r"until: must be in .*, got 2361183241434822606848"):
+        sim.run(until=2**71)
+    for wrong in (True, 1.5, math.nan, "5"):
+        with pytest.raises(TypeError, match=r"until: must be an integer step in .* or None"):
+            sim.run(until=wrong)  # type: ignore[arg-type]
+    sim.run(until=np.int64(2000))
     with pytest.raises(ValueError, match=r"until: must be in \[2000, 3600\]"):
         sim.run(until=1999)
     # The news comes at 1800: a world without it parts before this run's step.

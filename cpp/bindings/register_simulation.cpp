@@ -32,6 +32,21 @@ void prepare_rules(SimulationSpec& s) {
   for (auto& c : s.margin_changes) c.rule.validate_and_prepare();
 }
 
+// Simulation.run's `until`: an integer (numpy's too, not a bool) in [reached, steps].
+std::uint64_t step_until(const py::object& until, std::uint64_t reached, std::uint64_t steps) {
+  const std::string range = "[" + std::to_string(reached) + ", " + std::to_string(steps) + "]";
+  if (py::isinstance<py::bool_>(until) || !PyIndex_Check(until.ptr()))
+    throw py::type_error("until: must be an integer step in " + range + " or None, got " +
+                         std::string(py::str(py::type::of(until).attr("__name__"))));
+  const py::int_ value = py::reinterpret_steal<py::int_>(PyNumber_Index(until.ptr()));
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+  if (overflow != 0 || v < static_cast<long long>(reached) || v > static_cast<long long>(steps))
+    throw py::value_error("until: must be in " + range + " (the steps done, the run's steps), got " +
+                          std::string(py::str(value)));
+  return static_cast<std::uint64_t>(v);
+}
+
 // The run holds the mutex while it steps and lets go of it between steps
 // whenever it asks Python for Ctrl-C and progress (every 256 steps): a reader
 // in another thread waits at most that long, and the progress callback may
@@ -226,16 +241,13 @@ void register_simulation(py::module_& m) {
       .def(
           "run",
           [](PySimulation& s, const py::object& progress, long long threads, bool time_phases,
-             std::optional<long long> until) {
+             const py::object& until) {
             if (threads < 1 || threads > static_cast<long long>(StepPool::kMaxThreads))
               throw py::value_error("threads: must be in [1, " + std::to_string(StepPool::kMaxThreads) + "], got " +
                                     std::to_string(threads));
             const auto [reached, steps] =
                 s.read([](const Simulation& r) { return std::pair{r.steps_done(), r.steps()}; });
-            if (until && (*until < static_cast<long long>(reached) || *until > static_cast<long long>(steps)))
-              throw py::value_error("until: must be in [" + std::to_string(reached) + ", " + std::to_string(steps) +
-                                    "] (the steps done, the run's steps), got " + std::to_string(*until));
-            const std::uint64_t end = until ? static_cast<std::uint64_t>(*until) : steps;
+            const std::uint64_t end = until.is_none() ? steps : step_until(until, reached, steps);
             bool expected = false;
             if (!s.guard->running.compare_exchange_strong(expected, true))
               throw std::runtime_error(

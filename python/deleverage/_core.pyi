@@ -2,7 +2,7 @@
 
 import enum
 from collections.abc import Callable
-from typing import ClassVar, Final
+from typing import ClassVar, Final, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
@@ -885,7 +885,7 @@ class Simulation:
         *,
         threads: int = 1,
         time_phases: bool = False,
-        until: int | None = None,
+        until: SupportsIndex | None = None,
     ) -> bool: ...
     def fork(self, future: SimulationSpec) -> Simulation: ...
     def open_positions(
