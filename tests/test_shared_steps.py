@@ -300,3 +300,27 @@ def test_a_recorded_path_goes_with_the_copy(
     assert first_difference(world, shocked) == 200
     for w, result in zip([world, shocked], simulate_worlds([world, shocked], 3), strict=True):
         assert_same_result(_without_wall(simulate(w, 3, progress=False)), _without_wall(result))
+
+
+def test_a_book_of_accounts_goes_with_the_copy(tmp_path: Path) -> None:
+    # A risk team's own accounts joined to the world: some follow the
+    # speculators (and so their scheduled change), some only hold.
+    from test_accounts_file import _snapshot
+
+    path = tmp_path / "book.parquet"
+    _snapshot(150, 4).to_parquet(path, index=False)
+    world = HOUR.replace(targets=(), quiet_window=(), accounts_file=str(path)).with_accounts(300)
+    pops = tuple(
+        dataclasses.replace(p, changes=(*p.changes, PopulationChange(2000, {"threshold": 0.01})))
+        if p.name == "speculators"
+        else p
+        for p in world.populations
+    )
+    speculators_change = world.replace(populations=pops)
+    worlds = [world, FACTORS["news"](world), FACTORS["margin_hikes"](world), speculators_change]
+    assert [first_difference(world, w, 2) for w in worlds[1:]] == [1800, 2400, 2000]
+    for w, result in zip(
+        worlds, simulate_worlds(worlds, 2, account_states=True, trade_log=True), strict=True
+    ):
+        alone = simulate(w, 2, progress=False, account_states=True, trade_log=True)
+        assert_same_result(_without_wall(alone), _without_wall(result))

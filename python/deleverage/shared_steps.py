@@ -70,14 +70,12 @@ def _check_scenario(name: str, scenario: object) -> Scenario:
 
 def first_difference(a: Scenario, b: Scenario, seed: int = 0) -> int:
     """The first step at which runs of ``a`` and ``b`` with ``seed`` may differ:
-    0 when they differ in anything but what is scheduled (or have a file of
-    accounts, whose joined populations are not compared here), ``a``'s steps
-    when they are the same world."""
+    0 when they differ in anything but what is scheduled, ``a``'s steps when they
+    are the same world. A file of accounts is the same file (by name) in both,
+    so its accounts join both runs alike and follow the same schedules."""
     _check_scenario("a", a)
     _check_scenario("b", b)
     seed = _check_seed(seed)
-    if a.accounts_file is not None or b.accounts_file is not None:
-        return 0
     if unscheduled(a) != unscheduled(b):
         return 0
     return int(_core.first_difference(simulation_spec(a, seed), simulation_spec(b, seed)))
@@ -119,7 +117,7 @@ def run_worlds(
     the next item (``Result.from_simulation`` reads it). The seconds are the
     world's own steps and the steps it shares. ``threads``: as for ``simulate``
     (``"auto"``: as the first world asks), the results the same whatever it is."""
-    from deleverage.simulate import build, run_threads
+    from deleverage.simulate import build_joined, run_threads
 
     worlds = _check_worlds(scenarios)
     seed = _check_seed(seed)
@@ -129,7 +127,7 @@ def run_worlds(
     for group in share_groups(worlds, seed):
         trunk = group[0]
         start = time.perf_counter()
-        sim, data = build(worlds[trunk], seed, trade_log=trade_log)
+        sim, data, joined = build_joined(worlds[trunk], seed, trade_log=trade_log)
         shared = time.perf_counter() - start
         parts = sorted((first_difference(worlds[trunk], worlds[k], seed), k) for k in group[1:])
         for step, k in parts:
@@ -137,7 +135,15 @@ def run_worlds(
             sim.run(until=step, threads=threads)
             forked = time.perf_counter()
             shared += forked - start
-            branch = sim.fork(simulation_spec(worlds[k], seed, trade_log=trade_log))
+            # A file's accounts join as they did the trunk's (the same file and seed).
+            future = simulation_spec(
+                worlds[k],
+                seed,
+                trade_log=trade_log,
+                extra_populations=() if joined is None else joined.specs,
+                extra_follows=() if joined is None else joined.follows,
+            )
+            branch = sim.fork(future)
             branch.run(threads=threads)
             yield k, branch, data.blocks, shared + time.perf_counter() - forked
             del branch  # one copy at a time

@@ -17,7 +17,7 @@ import numpy as np
 
 from deleverage import _core
 from deleverage.cpus import usable_cpus
-from deleverage.data.join import snapshot_part
+from deleverage.data.join import SnapshotPart, snapshot_part
 from deleverage.data.paths import attach_paths
 from deleverage.engine_spec import (
     MAX_ACCOUNT_CASH,
@@ -37,6 +37,7 @@ __all__ = [
     "MAX_ACCOUNT_CASH",
     "accounts_due_per_step",
     "build",
+    "build_joined",
     "run_threads",
     "simulate",
     "simulate_metrics",
@@ -52,6 +53,15 @@ def build(
 ) -> tuple[_core.Simulation, EngineInput]:
     """The engine's simulation for a scenario and seed (not yet run), and the input it
     was built from (``deleverage.engine_spec``)."""
+    sim, data, _ = build_joined(scenario, seed, trade_log=trade_log)
+    return sim, data
+
+
+def build_joined(
+    scenario: Scenario, seed: int, *, trade_log: bool = False
+) -> tuple[_core.Simulation, EngineInput, SnapshotPart | None]:
+    """``build``, and the part its file of accounts joins (None without one): what
+    the spec of the same world with other schedules needs (``deleverage.shared_steps``)."""
     if not isinstance(scenario, Scenario):
         raise TypeError(f"scenario: must be a Scenario, got {type(scenario).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
@@ -83,7 +93,7 @@ def build(
     attach_paths(sim, scenario)
     if joined is not None:
         joined.open(sim)
-    return sim, data
+    return sim, data, joined
 
 
 def accounts_due_per_step(scenario: Scenario) -> float:
