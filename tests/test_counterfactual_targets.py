@@ -72,13 +72,13 @@ def test_the_calibration_bench_times_one_run_a_seed(monkeypatch: pytest.MonkeyPa
 
     assert any(t.against for t in load_preset("gold-2026").targets)
     calls = []
-    real = deleverage.simulate.build
+    real = deleverage.simulate.build_joined
 
     def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(args[1])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(deleverage.simulate, "build", counted)
+    monkeypatch.setattr(deleverage.simulate, "build_joined", counted)
     result = bench_calibration_batch(1, preset="gold-2026", scale=0.01)
     # a warm-up run on 1 and on 2 threads, then the batch of one on each
     assert len(calls) == 4

@@ -404,14 +404,14 @@ def test_a_run_that_raises_is_reported_per_seed(scenario, monkeypatch):
     for that seed only; the other seeds are judged as usual."""
     import deleverage.simulate as sim
 
-    real = sim.build
+    real = sim.build_joined
 
     def flaky(world, seed, **kw):
         if seed == 1:
             raise RuntimeError("engine stopped")
         return real(world, seed, **kw)
 
-    monkeypatch.setattr(sim, "build", flaky)
+    monkeypatch.setattr(sim, "build_joined", flaky)
     targets = (Target("run.max_drawdown", range=(0.0, 1.0), share=0.5),)
     v = validate(scenario, [0, 1, 2], targets=targets, workers=1)
     assert v.errors == (None, "RuntimeError: engine stopped", None)
