@@ -324,3 +324,13 @@ def test_a_book_of_accounts_goes_with_the_copy(tmp_path: Path) -> None:
     ):
         alone = simulate(w, 2, progress=False, account_states=True, trade_log=True)
         assert_same_result(_without_wall(alone), _without_wall(result))
+
+
+def test_cross_margined_portfolios_fork_exactly() -> None:
+    # gold-2026's allocators hold gold, the index and bitcoin on one equity: the
+    # cross-margin scan (its epoch and buckets) goes with the copy.
+    world = load_preset("gold-2026").scaled(0.01)
+    steady = FACTORS["dealers_in_crash"](world)
+    assert first_difference(world, steady, 0) == 47_520
+    for w, result in zip([world, steady], simulate_worlds([world, steady], 0), strict=True):
+        assert_same_result(_without_wall(simulate(w, 0, progress=False)), _without_wall(result))

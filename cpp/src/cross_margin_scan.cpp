@@ -15,17 +15,6 @@ constexpr double kAlwaysCandidate = -1.0;
 
 CrossMarginScan::CrossMarginScan() : block_(std::make_unique<RevaluationBlock>()) { clear_buckets(); }
 
-CrossMarginScan::CrossMarginScan(const CrossMarginScan& other)
-    : epoch_(other.epoch_),
-      head_(other.head_),
-      count_(other.count_),
-      occupied_(other.occupied_),
-      size_(other.size_),
-      visited_since_rebase_(other.visited_since_rebase_),
-      members_(other.members_),
-      block_(std::make_unique<RevaluationBlock>()),
-      stats_(other.stats_) {}
-
 std::size_t CrossMarginScan::memory_bytes() const noexcept {
   return members_.capacity() * sizeof(std::uint32_t) + epoch_.capacity() * sizeof(Price) + sizeof(RevaluationBlock) +
          sizeof(*this);

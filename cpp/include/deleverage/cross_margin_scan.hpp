@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "deleverage/accounts.hpp"
+#include "deleverage/copied_ptr.hpp"
 #include "deleverage/margin_rule.hpp"
 #include "deleverage/portfolio_revaluation.hpp"
 
@@ -50,7 +51,7 @@ class CrossMarginScan {
 
   CrossMarginScan();
   // The same tracked accounts and epoch, with a scratch block of its own.
-  CrossMarginScan(const CrossMarginScan& other);
+  CrossMarginScan(const CrossMarginScan& other) = default;
   CrossMarginScan& operator=(const CrossMarginScan&) = delete;
 
   std::size_t size() const noexcept { return size_; }
@@ -89,8 +90,8 @@ class CrossMarginScan {
   std::array<std::uint64_t, kBuckets / 64> occupied_{};
   std::size_t size_ = 0;
   std::uint64_t visited_since_rebase_ = 0;
-  std::vector<std::uint32_t> members_;       // scratch for a sparse rebase
-  std::unique_ptr<RevaluationBlock> block_;  // scratch: a copy makes its own
+  std::vector<std::uint32_t> members_;  // scratch for a sparse rebase
+  CopiedPtr<RevaluationBlock> block_;   // scratch: a copy has its own
   Stats stats_;
 };
 
