@@ -243,6 +243,13 @@ def test_label():
     assert Target("kurtosis", window=(1800, 3600), range=(0, 9)).label("G") == (
         "G kurtosis @300s [1800, 3600]"
     )
+    # a month's window in whole seconds, a fraction kept
+    assert Target("kurtosis", window=(0, 2_764_800), range=(0, 9)).label("G") == (
+        "G kurtosis @300s [0, 2764800]"
+    )
+    assert Target("kurtosis", window=(0.5, 86_400.25), range=(0, 9)).label("G") == (
+        "G kurtosis @300s [0.5, 86400.25]"
+    )
     # figures of the run have no horizon
     assert Target("run.max_drawdown", horizon=60, range=(0, 1)).label("GOLD") == (
         "GOLD run.max_drawdown"

@@ -242,6 +242,7 @@ class Target:
         at = f" @{self.horizon:g}s" if self.kind == "market" and self.fact not in STEP_FACTS else ""
         span = ""
         if self.window:
-            span = f" [{self.window[0]:g}, {self.window[1]:g}]"
+            # Whole seconds in full (a month is 2764800, not 2.7648e+06).
+            span = f" [{self.window[0]:.15g}, {self.window[1]:.15g}]"
         versus = f" vs no {self.against}" if self.against else ""
         return f"{where}{self.fact}{at}{span}{versus}"
