@@ -7,13 +7,17 @@ here rather than when someone reruns it."""
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from deleverage.analysis import episode_metrics
+from deleverage.analysis import episode_metrics, market_facts
 from deleverage.calibration.spec import load_calibration
 from deleverage.scenario.toml_io import load_toml
 from deleverage.scenarios import load_preset
@@ -129,6 +133,64 @@ def test_the_premium_tool_refuses_news_before_its_window() -> None:
     early = {"instruments.GOLD.fundamental.shocks.0.step": 24 * 1440}
     with pytest.raises(ValueError, match="the news"):
         tool.premium_path(0.01, 0, early)
+
+
+def test_the_january_tool_agrees_with_the_market_facts() -> None:
+    # gold_2026_january.py splits gold's one-minute lag-1 autocorrelation by the
+    # book's state: the parts must add up to what market_facts measures over the
+    # same window, and its empty sides must bound the one-sided share it reports.
+    tool = _load_tool("gold_2026_january")
+    row = tool.january(0.01, 0, {})
+    world = load_preset("gold-2026").scaled(0.01)
+    assert row["window"] == (4 * 86_400.0, 32 * 86_400.0)  # 1 January to the 29th, 00:00
+    assert tool.makers(world) == 10  # six dealers, four sellers of the premium
+    facts = market_facts(simulate(world, 0), instrument="GOLD", window=row["window"], horizons=[60])
+    measured = facts.loc[("GOLD", 60.0)]
+    assert row["acf_1"] == pytest.approx(measured["return_acf_1"], rel=1e-9)
+    shares = [share for share, _ in row["parts"].values()]
+    assert sum(shares) == pytest.approx(1.0, rel=1e-12)
+    assert sum(part for _, part in row["parts"].values()) == pytest.approx(row["acf_1"], rel=1e-9)
+    assert max(row["ask_empty"], row["bid_empty"]) <= measured["one_sided"] + 1e-12
+    assert measured["one_sided"] <= row["ask_empty"] + row["bid_empty"] + 1e-12
+    assert row["premium_low"] <= 0.0 <= row["premium_high"]
+    assert row["largest_move"] > 0.0
+    assert row["liquidated"] >= 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moves=st.lists(st.floats(-0.05, 0.05, allow_nan=False), min_size=4, max_size=60),
+    flags=st.lists(st.integers(0, 7), min_size=61, max_size=61),
+)
+def test_the_january_split_follows_a_plain_loop(moves: list[float], flags: list[int]) -> None:
+    # Each pair of successive returns counted once, in the first state flagged at
+    # the end of either return: a dealer out, then an empty ask, then an empty bid.
+    tool = _load_tool("gold_2026_january")
+    last = 100.0 * np.exp(np.concatenate(([0.0], np.cumsum(moves))))
+    n = len(last)
+    out, no_ask, no_bid = (np.array([bool(f >> b & 1) for f in flags[:n]]) for b in (0, 1, 2))
+    r = [math.log(last[i + 1] / last[i]) for i in range(n - 1)]
+    mean = sum(r) / len(r)
+    denom = sum((x - mean) ** 2 for x in r)
+    assume(denom > 1e-12)
+    shares, parts = dict.fromkeys(tool.STATES, 0), dict.fromkeys(tool.STATES, 0.0)
+    for k in range(len(r) - 1):
+        ends = (k + 1, k + 2)
+        if out[ends[0]] or out[ends[1]]:
+            state = "maker_out"
+        elif no_ask[ends[0]] or no_ask[ends[1]]:
+            state = "ask_empty"
+        elif no_bid[ends[0]] or no_bid[ends[1]]:
+            state = "bid_empty"
+        else:
+            state = "both_quoted"
+        shares[state] += 1
+        parts[state] += (r[k] - mean) * (r[k + 1] - mean) / denom
+    acf, got = tool.split(last, out, no_ask, no_bid)
+    assert acf == pytest.approx(sum(parts.values()), rel=1e-9, abs=1e-12)
+    for state in tool.STATES:
+        assert got[state][0] == pytest.approx(shares[state] / (len(r) - 1), abs=1e-12)
+        assert got[state][1] == pytest.approx(parts[state], rel=1e-9, abs=1e-12)
 
 
 def test_the_sellers_tool_moves_only_the_sellers(tmp_path: Path) -> None:
