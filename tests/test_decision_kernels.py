@@ -48,41 +48,66 @@ def _allocator(p: dict, m: dict, volatility: float, equity: float, leverage: flo
     return (lots if act else current), 0
 
 
+def _schedule_point(account: int) -> float:
+    """An account's fixed place on its population's schedule, in [-1, 1)."""
+    h = (account * 0x9E3779B97F4A7C15) % 2**64
+    return 2.0 * (h >> 11) / 2.0**53 - 1.0
+
+
 def _value(
-    p: dict, m: dict, equity: float, current: int = 0, settling: bool = False, stormed: bool = False
+    p: dict,
+    m: dict,
+    equity: float,
+    current: int = 0,
+    settling: bool = False,
+    stormed: bool = False,
+    account: int = 0,
 ):
     reach = p.get("reach", 1.0)
     towards = m["fair"] if reach == 1.0 else m["last"] + reach * (m["fair"] - m["last"])
     limit = max(1, _llround(towards))
-    mispricing = (m["fair"] - m["last"]) / m["last"]
     out = settling or m["volatility"] >= p["vol_exit"]
-    if out and p.get("hold_when_out", False):
-        wanted = current
-    elif out or not equity > 0.0:
-        wanted = 0
-    else:
-        # Only the mispricing beyond their costs' band is traded.
-        beyond = math.copysign(max(abs(mispricing) - p.get("band", 0.0), 0.0), mispricing)
-        conviction = min(max(p["aggressiveness"] * beyond, -1.0), 1.0)
-        ratio = m["volatility"] / p["vol_reference"]
-        risk = 1.0 / (1.0 + ratio * ratio)
-        leverage = min(p["leverage"], 1.0 / m["initial_rate"])
-        notional = p["capital_fraction"] * equity * leverage * conviction * risk
-        wanted = int(notional / (m["last"] * m["tick_value"]))
-    # One side only (1 long, 2 short): the other side's position is never taken.
-    side = p.get("side", 0)
-    if side == 1:
-        wanted = max(wanted, 0)
-    elif side == 2:
-        wanted = min(wanted, 0)
-    # Held to convergence: no trimming while the price is on the position's side of fair.
-    converging = (current > 0 and mispricing > 0 and wanted < current) or (
-        current < 0 and mispricing < 0 and wanted > current
-    )
-    to_fair = p.get("hold_to_fair", False) or (p.get("hold_through_storm", False) and stormed)
-    if to_fair and converging:
-        wanted = current
-    return wanted, limit
+
+    def wanted_at(price: float, hold: bool) -> int:
+        """The position the rule wants were the price `price`."""
+        mispricing = (m["fair"] - price) / price
+        if not hold and p.get("hold_when_out", False) and out:
+            wanted = current
+        elif not hold:
+            wanted = 0
+        else:
+            # Only the mispricing beyond their costs' band is traded.
+            beyond = math.copysign(max(abs(mispricing) - p.get("band", 0.0), 0.0), mispricing)
+            conviction = min(max(p["aggressiveness"] * beyond, -1.0), 1.0)
+            ratio = m["volatility"] / p["vol_reference"]
+            risk = 1.0 / (1.0 + ratio * ratio)
+            leverage = min(p["leverage"], 1.0 / m["initial_rate"])
+            notional = p["capital_fraction"] * equity * leverage * conviction * risk
+            wanted = int(notional / (price * m["tick_value"]))
+        # One side only (1 long, 2 short): the other side's position is never taken.
+        side = p.get("side", 0)
+        if side == 1:
+            wanted = max(wanted, 0)
+        elif side == 2:
+            wanted = min(wanted, 0)
+        # Held to convergence: no trimming while the price is on the position's side of fair.
+        converging = (current > 0 and mispricing > 0 and wanted < current) or (
+            current < 0 and mispricing < 0 and wanted > current
+        )
+        to_fair = p.get("hold_to_fair", False) or (p.get("hold_through_storm", False) and stormed)
+        return current if to_fair and converging else wanted
+
+    hold = not out and equity > 0.0
+    width = p.get("schedule", 0.0)
+    if width > 0.0 and hold:
+        # Its own point of the demand schedule: an order that would wait there
+        # (a sale above the last price, a purchase below it) is sent there.
+        s = _schedule_point(account)
+        at = max(1, _llround(m["last"] * (1.0 + s * width)))
+        there = wanted_at(float(at), True)
+        if (s > 0.0 and there < current) or (s < 0.0 and there > current):
+            return there, at
+    return wanted_at(m["last"], hold), limit
 
 
 def _holder(p: dict, m: dict, slow: float, equity: float, cash: float, current: int):
@@ -151,9 +176,9 @@ def _spec(strategy: str, **params: float | int) -> _core.PopulationSpec:
     )
 
 
-def _decide(spec: _core.PopulationSpec, m: dict[str, float], *args):
+def _decide(spec: _core.PopulationSpec, m: dict[str, float], *args, **kwargs):
     """The kernel of the spec's strategy, on the market `m` (the oracle's dict)."""
-    return _core.decide_batch(spec, _core.MarketView(**m), *args)
+    return _core.decide_batch(spec, _core.MarketView(**m), *args, **kwargs)
 
 
 accounts = st.integers(1, 40)
@@ -275,6 +300,7 @@ def test_allocators(n, seed, last, volatility, vol_target, max_leverage, band) -
     vol_exit_over=st.floats(0.01, 5.0, **FINITE),
     reach=st.one_of(st.just(1.0), st.just(0.0), st.floats(0.0, 1.0, **FINITE)),
     band=st.one_of(st.just(0.0), st.floats(0.0, 0.5, **FINITE)),
+    schedule=st.one_of(st.just(0.0), st.just(0.5), st.floats(0.0, 0.5, **FINITE)),
     hold_when_out=st.booleans(),
     hold_to_fair=st.booleans(),
     hold_through_storm=st.booleans(),
@@ -292,6 +318,7 @@ def test_value_traders(
     vol_exit_over,
     reach,
     band,
+    schedule,
     hold_when_out,
     hold_to_fair,
     hold_through_storm,
@@ -309,6 +336,7 @@ def test_value_traders(
         "leverage": float(rng.uniform(1.0, 30.0)),
         "reach": reach,
         "band": band,
+        "schedule": schedule,
         "hold_when_out": hold_when_out,
         "hold_to_fair": hold_to_fair,
         "hold_through_storm": hold_through_storm,
@@ -316,12 +344,17 @@ def test_value_traders(
     m = _market(last=last, fair=last * fair_ratio, volatility=volatility)
     equity = rng.uniform(-1e4, 1e7, n)
     current = rng.integers(-500, 500, n)
+    account = rng.integers(0, 2**32, n, dtype=np.uint32)
     target, price = _decide(
         # The signal's bits: 1 still settling after a storm, 2 a storm since the last crossing.
         _spec("value", **p), m, float(settling) + 2.0 * stormed, equity,
         np.zeros(n), np.zeros(n), current, np.zeros(0), np.zeros(0), np.zeros(0),
+        account=account,
     )  # fmt: skip
-    want = [_value(p, m, equity[k], int(current[k]), settling, stormed) for k in range(n)]
+    want = [
+        _value(p, m, equity[k], int(current[k]), settling, stormed, int(account[k]))
+        for k in range(n)
+    ]
     assert target.tolist() == [w[0] for w in want]
     assert price.tolist() == [w[1] for w in want]
 

@@ -144,7 +144,8 @@ void register_simulation(py::module_& m) {
       "decide_batch",
       [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
          const F64& param, const py::array_t<Qty, py::array::c_style | py::array::forcecast>& current, const F64& u0,
-         const F64& u1, const F64& u2) {
+         const F64& u1, const F64& u2,
+         const std::optional<py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>>& account) {
         const StrategyKernel& kernel = kernel_of(pop.strategy());
         if (kernel.quotes) throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
         if (!kernel.decide) throw py::value_error("strategy: accounts that hold make no decision");
@@ -158,8 +159,13 @@ void register_simulation(py::module_& m) {
         if (draws && (static_cast<std::size_t>(u0.size()) != n || static_cast<std::size_t>(u1.size()) != n ||
                       static_cast<std::size_t>(u2.size()) != n))
           throw py::value_error("u0: noise traders need u0, u1, u2 of the length of equity");
+        if (account && static_cast<std::size_t>(account->size()) != n)
+          throw py::value_error("account: must have the length of equity");
         DecisionBatch b;
-        b.account.assign(n, 0);
+        if (account)
+          b.account.assign(account->data(), account->data() + n);
+        else
+          b.account.assign(n, 0);
         b.equity.assign(equity.data(), equity.data() + n);
         b.cash.assign(cash.data(), cash.data() + n);
         b.param.assign(param.data(), param.data() + n);
@@ -175,13 +181,14 @@ void register_simulation(py::module_& m) {
                               py::array_t<Price>(static_cast<py::ssize_t>(n), b.price.data()));
       },
       py::arg("population"), py::arg("market"), py::arg("signal"), py::arg("equity"), py::arg("cash"), py::arg("param"),
-      py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"),
+      py::arg("current"), py::arg("u0"), py::arg("u1"), py::arg("u2"), py::kw_only(), py::arg("account") = py::none(),
       "One strategy's decision kernel over a batch of accounts, as the simulation runs it (its strategy's "
       "entry of the kernel table): the target positions and limit prices (ticks; 0 for market orders). `signal` is the "
       "speculators' "
       "momentum, the holders' slow average (ticks), the allocators' portfolio volatility "
       "(annualised), the noise traders' mood, or for value traders whether they are "
-      "still waiting out a storm (non-zero). For "
+      "still waiting out a storm (non-zero). `account`: the accounts' ids (0 for each if not given; value "
+      "traders' schedule places each by its id). For "
       "tests against a plain model.");
   m.def(
       "maker_quotes",

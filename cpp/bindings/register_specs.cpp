@@ -140,6 +140,8 @@ void register_strategy_specs(py::module_& m) {
       .field("leverage", &ValueParams::leverage, "Most leverage.")
       .field("reach", &ValueParams::reach, "How far toward fair value their limit goes.")
       .field("band", &ValueParams::band, "Relative mispricing they leave untraded (their costs).")
+      .field("schedule", &ValueParams::schedule,
+             "How far from the last price (relative) their standing orders of their demand schedule reach (0: off).")
       .field("stress_instruments", &ValueParams::stress_instruments,
              "Other instruments whose storm keeps them out too.")
       .field("hold_when_out", &ValueParams::hold_when_out, "Keep the position when out.")

@@ -207,6 +207,7 @@ void Simulation::check_population(const PopulationSpec& pop, const std::string& 
     if (value->side > populations::kValueShortOnly)
       bad(where + ".params.side", "must be 0 (both), 1 (long only) or 2 (short only)");
     limits::kValueVolAlpha.check(value->vol_alpha, where + ".params.vol_alpha");
+    limits::kValueSchedule.check(value->schedule, where + ".params.schedule");
     for (const auto j : value->stress_instruments)
       if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
   }

@@ -235,6 +235,7 @@ class ValueSpec:
         leverage: float = ...,
         reach: float = ...,
         band: float = ...,
+        schedule: float = ...,
         hold_when_out: bool = ...,
         hold_to_fair: bool = ...,
         hold_through_storm: bool = ...,
@@ -257,6 +258,8 @@ class ValueSpec:
     def reach(self) -> float: ...
     @property
     def band(self) -> float: ...
+    @property
+    def schedule(self) -> float: ...
     @property
     def hold_when_out(self) -> bool: ...
     @property
@@ -658,6 +661,8 @@ def decide_batch(
     u0: F64,
     u1: F64,
     u2: F64,
+    *,
+    account: npt.ArrayLike | None = ...,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def maker_quotes(
     maker: MarketMakerSpec,

@@ -129,6 +129,7 @@ def _value(p: ValueParams, dt: float, names: Sequence[str]) -> _core.ValueSpec:
         leverage=p.leverage,
         reach=p.reach,
         band=p.band,
+        schedule=p.schedule,
         hold_when_out=p.hold_when_out,
         hold_to_fair=p.hold_to_fair,
         hold_through_storm=p.hold_through_storm,

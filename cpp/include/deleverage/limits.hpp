@@ -80,6 +80,8 @@ inline constexpr Limit kBasisOutAlpha{"MarketMakerSpec", "basis_out_alpha", 0.0,
 inline constexpr Limit kFlowDepth{"MarketMakerSpec", "flow_depth", 0.0, 1e6, false, false};
 // Per-step weight of value traders' own volatility average (0: the realized volatility).
 inline constexpr Limit kValueVolAlpha{"ValueSpec", "vol_alpha", 0.0, 1.0, false, false};
+// How far from the last price, relative to it, value traders' standing orders reach at most (0: none).
+inline constexpr Limit kValueSchedule{"ValueSpec", "schedule", 0.0, 0.5, false, false};
 // The share of a fair value's variance that arrives as news jumps (0: none); the diffusion keeps the rest.
 inline constexpr Limit kNewsShare{"FundamentalSpec", "news_share", 0.0, 0.95, false, false};
 // News items a day at a fair value's mean volatility.
@@ -91,7 +93,7 @@ inline constexpr Limit kTradeFraction{"SpeculatorSpec", "trade_fraction", 0.0, 1
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 27> kAll{&kInitialRate,        &kMaintenanceRate,
+inline constexpr std::array<const Limit*, 28> kAll{&kInitialRate,        &kMaintenanceRate,
                                                    &kAmountPerLot,       &kCloseoutShare,
                                                    &kLiquidationFeeRate, &kMakerFeeRate,
                                                    &kTakerFeeRate,       &kTierFloor,
@@ -104,7 +106,7 @@ inline constexpr std::array<const Limit*, 27> kAll{&kInitialRate,        &kMaint
                                                    &kCoverOffset,        &kCoverMaxVolatility,
                                                    &kFlowAlpha,          &kFlowDepth,
                                                    &kNewsShare,          &kNewsRate,
-                                                   &kTradeFraction};
+                                                   &kTradeFraction,      &kValueSchedule};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -195,6 +195,14 @@ class ValueParams:
     ``band`` (a relative mispricing in [0, 0.5]) is what trading costs them
     (shipping, storage, financing): they trade only the part of the mispricing
     beyond it, as if the price were that much nearer fair value (0: all of it).
+    ``schedule`` (relative to the last price, in [0, 0.5]; 0: off) puts their
+    demand schedule in the book: each trader stands at its own point of it, a
+    fixed share (by account, spread evenly over the population) of that width
+    above or below the last price, and rests there the order that takes it to
+    the position its rule wants at that price, when the order is a sale above
+    the last price or a purchase below it; otherwise it trades as without it.
+    Supply then stands above the price and demand under it, as much at each
+    price as their rule wants there, instead of only at the last trade.
 
     Out of the market, they come back only after ``calm_after`` seconds (at
     least 0, at most a year) with volatility under ``vol_exit`` all along: a
@@ -231,6 +239,7 @@ class ValueParams:
     leverage: float = 1.0
     reach: float = 1.0
     band: float = 0.0
+    schedule: float = 0.0
     hold_when_out: bool = False
     hold_to_fair: bool = False
     hold_through_storm: bool = False
@@ -259,6 +268,7 @@ class ValueParams:
         set_field(self, "leverage", check_float("leverage", self.leverage, 1.0, MAX_LEVERAGE))
         set_field(self, "reach", check_float("reach", self.reach, 0.0, 1.0))
         set_field(self, "band", check_float("band", self.band, 0.0, 0.5))
+        set_field(self, "schedule", check_float("schedule", self.schedule, 0.0, 0.5))
         check_bool("hold_when_out", self.hold_when_out)
         check_bool("hold_to_fair", self.hold_to_fair)
         check_bool("hold_through_storm", self.hold_through_storm)

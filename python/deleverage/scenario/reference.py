@@ -477,6 +477,11 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 0.5),
             "relative mispricing they leave untraded (their costs); they trade what lies beyond it",
         ),
+        "schedule": (
+            _r(0, 0.5),
+            "how far from the last price (relative) their standing orders of their demand"
+            " schedule reach (0: off)",
+        ),
         "hold_when_out": ("true or false", "keep the position when stepping out (else close it)"),
         "hold_to_fair": ("true or false", "trim a position only once the price crosses fair value"),
         "hold_through_storm": (

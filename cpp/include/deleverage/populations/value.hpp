@@ -5,7 +5,8 @@
 // market has been calm for `calm_steps`.
 // Each due trader cancels what it left standing and sends a limit order at fair
 // value toward its target: it takes what is better than fair and leaves the
-// rest standing at fair until its next decision.
+// rest standing at fair until its next decision (or, with a schedule, rests
+// its order at its own point of its demand curve).
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,14 @@ struct ValueParams {
   // The relative mispricing they leave untraded (their costs: shipping, storage,
   // financing): they trade only what lies beyond it (0: all of it).
   double band = 0.0;
+  // Their demand schedule in the book (relative to the last price; 0: off).
+  // Each trader stands at its own point of it, a fixed share of this width
+  // above or below the last price (by its account), and rests there the order
+  // that takes it to the position it wants at that price, when that order
+  // would wait there (a sale above, a purchase below); otherwise it trades as
+  // without it. So a value population keeps supply above the price and demand
+  // under it, as much at each price as its rule wants there.
+  double schedule = 0.0;
   bool hold_when_out = false;       // above vol_exit: keep the position (true) or close it (false)
   bool hold_to_fair = false;        // reduce a position only once the price has crossed fair value
   bool hold_through_storm = false;  // after a storm, hold to fair value until the price crosses it
@@ -53,6 +62,13 @@ inline constexpr std::uint8_t kValueShortOnly = 2;
 // `hold_through_storm`) they hold their convergence trades to fair value.
 inline constexpr int kValueSettling = 1;
 inline constexpr int kValueStormed = 2;
+
+// Where account a stands on a schedule: a fixed share of its width in [-1, 1),
+// spread evenly over consecutive accounts (a golden-ratio sequence).
+inline double schedule_point(std::uint32_t a) noexcept {
+  const std::uint64_t h = std::uint64_t{a} * 0x9E3779B97F4A7C15ull;
+  return 2.0 * static_cast<double>(h >> 11) * 0x1.0p-53 - 1.0;
+}
 
 // Fills b.target (and b.price) for every account of the batch; `memory`: the
 // bits above.
