@@ -190,6 +190,8 @@ void register_strategy_specs(py::module_& m) {
              "Per-step weight of their average of the lots traded on their book a step (0: fixed depth).")
       .field("flow_depth", &MarketMakerParams::flow_depth,
              "Lots a level quotes per lot traded a step on average, when more than its own size.")
+      .field("robust_volatility", &MarketMakerParams::robust_volatility,
+             "Withdraw, come back and widen by the bipower variation of returns (robust to a lone print).")
       .finish();
   SpecClass<HolderParams>(m, "HolderSpec", "Long-term holders.")
       .field("slow_alpha", &HolderParams::slow_alpha, "Per-step weight of the slow average.")

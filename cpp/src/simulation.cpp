@@ -97,7 +97,8 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
     books_.emplace_back(std::make_unique<OrderBook>(StpMode::CancelResting, kDefaultMaxLadderLevels, true));
     engine_->attach_book(i, books_.back().get(), spec_.mark_rules.at(i));
     const auto start = static_cast<double>(spec_.start_ticks[i]);
-    signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(return_horizon_, start)});
+    signals_.push_back(Signals{start, start, 0.0, 0.0, std::vector<double>(return_horizon_, start), 0.0,
+                               std::vector<double>(2 * return_horizon_, 0.0)});
   }
   if (!spec_.loadings.empty() && spec_.loadings.size() != ni * ni)
     bad("loadings", "need instruments x instruments values");
@@ -374,6 +375,13 @@ MarketView Simulation::view(std::size_t i) const noexcept {
   return m;
 }
 
+MarketView Simulation::robust_view(std::size_t i) const noexcept {
+  MarketView m = view(i);
+  m.step_sigma = std::sqrt(signals_[i].robust_variance);
+  m.volatility = m.step_sigma * std::sqrt(Fundamental::kYear / spec_.dt);
+  return m;
+}
+
 void Simulation::submit(std::size_t i, const Message& m) {
   scratch_.clear();
   books_[i]->apply(m, 0, scratch_);
@@ -400,7 +408,7 @@ void Simulation::requote_makers() {
     const PopulationSpec& pop = spec_.populations[p];
     const auto* maker = std::get_if<populations::MarketMakerParams>(&pop.params);
     if (maker == nullptr) continue;
-    MarketView m = view(pop.instrument);
+    MarketView m = maker->robust_volatility ? robust_view(pop.instrument) : view(pop.instrument);
     // Other venues move their quotes at once; the basis this book has lately
     // traded at moves them only as fast as the flow keeps pushing it.
     // Beyond max_basis they would rather arbitrage against other venues than quote it.
@@ -409,7 +417,7 @@ void Simulation::requote_makers() {
     // Their limits face the worst volatility among the desks that share their risk limit.
     MarketView limits = m;
     for (const std::uint16_t j : maker->stress_instruments)
-      limits.volatility = std::max(limits.volatility, view(j).volatility);
+      limits.volatility = std::max(limits.volatility, (maker->robust_volatility ? robust_view(j) : view(j)).volatility);
     // The volatility their value-at-risk budget is measured on: their own
     // average over days, or the one their withdrawal limit meets.
     double risk = limits.volatility;
@@ -825,6 +833,11 @@ void Simulation::step(std::uint64_t t) {
     step_return_[i] = r;
     const double w = 2.0 / (spec_.volatility_window + 1.0);
     sig.variance += w * (r * r / static_cast<double>(return_horizon_) - sig.variance);
+    double& apart = sig.returns[t % sig.returns.size()];  // the return of 2 * horizon steps ago
+    constexpr double kHalfPi = 1.5707963267948966;
+    sig.robust_variance +=
+        w * (kHalfPi * std::fabs(r) * std::fabs(apart) / static_cast<double>(return_horizon_) - sig.robust_variance);
+    apart = r;
   }
   for (std::size_t k = 0; k < spec_.triggers.size(); ++k) {
     const VolatilityTrigger& trig = spec_.triggers[k];

@@ -304,6 +304,7 @@ class MarketMakerSpec:
         cover_calm_steps: int = ...,
         flow_alpha: float = ...,
         flow_depth: float = ...,
+        robust_volatility: bool = ...,
     ) -> None: ...
     @property
     def levels(self) -> int: ...
@@ -353,6 +354,8 @@ class MarketMakerSpec:
     def flow_alpha(self) -> float: ...
     @property
     def flow_depth(self) -> float: ...
+    @property
+    def robust_volatility(self) -> bool: ...
 
 class HolderSpec:
     fields: ClassVar[tuple[str, ...]]

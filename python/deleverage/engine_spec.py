@@ -166,6 +166,7 @@ def _market_maker(p: MarketMakerParams, dt: float, names: Sequence[str]) -> _cor
         cover_calm_steps=round(p.cover_calm_after / dt),
         flow_alpha=alpha(p.flow_horizon, dt) if p.flow_horizon > 0 else 0.0,
         flow_depth=p.flow_depth,
+        robust_volatility=p.robust_volatility,
     )
 
 

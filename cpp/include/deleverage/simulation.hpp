@@ -186,7 +186,14 @@ class Simulation {
     double variance;   // EWMA, per step, of squared return_horizon_-step log returns of the last price / horizon
     double volume;
     std::vector<double> history;  // the last return_horizon_ last prices (ring)
+    // The same EWMA of pi/2 |r_t| |r_{t - 2 horizon}| / horizon (bipower
+    // variation of returns that share no price: one stray print moves two
+    // successive returns, and each meets an ordinary one here).
+    double robust_variance = 0.0;
+    std::vector<double> returns;  // the last 2 * return_horizon_ returns (ring)
   };
+  // Instrument i's view with the robust volatility (Signals::robust_variance).
+  MarketView robust_view(std::size_t i) const noexcept;
   void step(std::uint64_t t);
   MarketView view(std::size_t i) const noexcept;
   void schedule_next(std::uint32_t a, std::uint64_t t);

@@ -369,6 +369,14 @@ class MarketMakerParams:
     that horizon, of the lots traded on their book a step (forced sales to
     the book included), and never less than its ``depth_lots``. The average
     starts at zero, and it runs while they are out of the market.
+    With ``robust_volatility`` the volatility they withdraw, come back and
+    widen by (their own instrument's and their ``stress_instruments``') is
+    jump-robust: the bipower variation of the same five-minute returns
+    (Barndorff-Nielsen and Shephard 2004), an average of ``pi / 2 * |r_t| *
+    |r_{t - 10 min}|``, returns that share no price. One stray print in a thin
+    book moves two successive returns, and each meets an ordinary one there,
+    so it counts little; a storm's returns are large one after another, and
+    count in full. Off by default: squared returns, as before.
     """
 
     levels: int = 5
@@ -396,9 +404,11 @@ class MarketMakerParams:
     cover_calm_after: float = 0.0
     flow_horizon: float = 0.0
     flow_depth: float = 0.0
+    robust_volatility: bool = False
 
     def __post_init__(self) -> None:
         set_field(self, "levels", check_int("levels", self.levels, 1, 100))
+        check_bool("robust_volatility", self.robust_volatility)
         set_field(
             self, "flow_horizon", check_float("flow_horizon", self.flow_horizon, 0.0, MAX_HORIZON)
         )

@@ -574,6 +574,10 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
             _r(0, 1e6),
             "lots a level quotes per lot of that average, when more than its `depth_lots`",
         ),
+        "robust_volatility": (
+            "true or false",
+            "withdraw, come back and widen by a jump-robust volatility (bipower variation)",
+        ),
         "stress_instruments": (
             "other instruments' names, each once, not their own",
             "instruments whose volatility shares their risk limit",

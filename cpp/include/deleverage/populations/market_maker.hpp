@@ -87,6 +87,11 @@ struct MarketMakerParams {
   // flow_alpha), and never less than its own size. 0: the size alone.
   double flow_alpha = 0.0;
   double flow_depth = 0.0;
+  // The volatility they withdraw, come back and widen by: jump-robust (true),
+  // the bipower variation of the same returns (Barndorff-Nielsen and Shephard
+  // 2004), in which one stray print in a thin book counts little; or the
+  // squared returns (false, the default), in which it counts squared.
+  bool robust_volatility = false;
 
   bool operator==(const MarketMakerParams&) const = default;
 };
