@@ -193,3 +193,20 @@ def test_the_engine_refuses_a_schedule_outside_its_range(monkeypatch: pytest.Mon
         )
         with pytest.raises(ValueError, match=rf"populations\[{index}\]\.params\.schedule: must be"):
             simulate(world, 0, progress=False)
+
+
+@pytest.mark.parametrize("bad", [-1, 2**32, 2**63 - 1])
+def test_account_ids_outside_uint32_are_refused(bad: int) -> None:
+    equity = np.full(2, 1e7)
+    current = np.zeros(2, dtype=np.int64)
+    empty = np.zeros(0)
+    with pytest.raises(ValueError, match=r"account: ids must be in \[0, 4294967295\]"):
+        _core.decide_batch(
+            _population(0.02), _view(LAST), 0.0, equity, np.zeros(2), np.zeros(2), current,
+            empty, empty, empty, account=np.array([0, bad], dtype=np.int64),
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="account: must have the length of equity"):
+        _core.decide_batch(
+            _population(0.02), _view(LAST), 0.0, equity, np.zeros(2), np.zeros(2), current,
+            empty, empty, empty, account=np.arange(3),
+        )  # fmt: skip

@@ -145,7 +145,7 @@ void register_simulation(py::module_& m) {
       [](const PopulationSpec& pop, const MarketView& view, double signal, const F64& equity, const F64& cash,
          const F64& param, const py::array_t<Qty, py::array::c_style | py::array::forcecast>& current, const F64& u0,
          const F64& u1, const F64& u2,
-         const std::optional<py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>>& account) {
+         const std::optional<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>& account) {
         const StrategyKernel& kernel = kernel_of(pop.strategy());
         if (kernel.quotes) throw py::value_error("strategy: market makers quote ladders, they have no batch decision");
         if (!kernel.decide) throw py::value_error("strategy: accounts that hold make no decision");
@@ -162,10 +162,13 @@ void register_simulation(py::module_& m) {
         if (account && static_cast<std::size_t>(account->size()) != n)
           throw py::value_error("account: must have the length of equity");
         DecisionBatch b;
-        if (account)
-          b.account.assign(account->data(), account->data() + n);
-        else
-          b.account.assign(n, 0);
+        b.account.assign(n, 0);
+        for (std::size_t k = 0; account && k < n; ++k) {
+          const std::int64_t id = account->data()[k];
+          if (id < 0 || id > std::int64_t{UINT32_MAX})
+            throw py::value_error("account: ids must be in [0, 4294967295], got " + std::to_string(id));
+          b.account[k] = static_cast<std::uint32_t>(id);
+        }
         b.equity.assign(equity.data(), equity.data() + n);
         b.cash.assign(cash.data(), cash.data() + n);
         b.param.assign(param.data(), param.data() + n);
