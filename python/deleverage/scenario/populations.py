@@ -371,12 +371,13 @@ class MarketMakerParams:
     starts at zero, and it runs while they are out of the market.
     With ``robust_volatility`` the volatility they withdraw, come back and
     widen by (their own instrument's and their ``stress_instruments``'; also
-    their value-at-risk budget's without ``var_horizon``) is jump-robust: the bipower variation of the same five-minute returns
-    (Barndorff-Nielsen and Shephard 2004), an average of ``pi / 2 * |r_t| *
-    |r_{t - 10 min}|``, returns that share no price. One stray print in a thin
-    book moves two successive returns, and each meets an ordinary one there,
-    so it counts little; a storm's returns are large one after another, and
-    count in full. Off by default: squared returns, as before.
+    their value-at-risk budget's without ``var_horizon``) is jump-robust: the
+    bipower variation of the same five-minute returns (Barndorff-Nielsen and
+    Shephard 2004), an average of ``pi / 2 * |r_t| * |r_{t - 10 min}|``,
+    returns that share no price. One stray print in a thin book moves two
+    successive returns, and each meets an ordinary one there, so it counts
+    little; a storm's returns are large one after another, and count in full.
+    Off by default: squared returns, as before.
     """
 
     levels: int = 5
