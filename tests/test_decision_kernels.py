@@ -27,7 +27,9 @@ def _speculator(p: dict, m: dict, momentum: float, equity: float, leverage: floa
     if direction == 0.0 or not equity > 0.0:
         return current, 0
     cap = min(p["max_leverage"], 1.0 / m["initial_rate"])
-    scale = p.get("short_fraction", 1.0) if direction < 0.0 else 1.0
+    vt = p.get("vol_target", 0.0)
+    risk = vt / m["volatility"] if vt > 0.0 and m["volatility"] > vt else 1.0
+    scale = (p.get("short_fraction", 1.0) if direction < 0.0 else 1.0) * risk
     lots = math.floor(equity * (min(leverage, cap) * scale) / (m["last"] * m["tick_value"]))
     full = int(direction * lots)
     share = p.get("trade_fraction", 1.0)
@@ -196,9 +198,20 @@ equities = st.floats(-1e5, 1e7, **FINITE)
     max_leverage=st.floats(1.0, 100.0, **FINITE),
     short_fraction=st.one_of(st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, **FINITE)),
     trade_fraction=st.one_of(st.just(1.0), st.floats(1e-6, 1.0, **FINITE)),
+    volatility=st.floats(0.0, 5.0, **FINITE),
+    vol_target=st.one_of(st.just(0.0), st.floats(0.01, 2.0, **FINITE)),
 )
 def test_speculators(
-    n, seed, last, momentum, threshold, max_leverage, short_fraction, trade_fraction
+    n,
+    seed,
+    last,
+    momentum,
+    threshold,
+    max_leverage,
+    short_fraction,
+    trade_fraction,
+    volatility,
+    vol_target,
 ) -> None:
     rng = np.random.default_rng(seed)
     p = {
@@ -206,8 +219,9 @@ def test_speculators(
         "max_leverage": max_leverage,
         "short_fraction": short_fraction,
         "trade_fraction": trade_fraction,
+        "vol_target": vol_target,
     }
-    m = _market(last=last)
+    m = _market(last=last, volatility=volatility)
     equity = rng.uniform(-1e4, 1e6, n)
     leverage = rng.uniform(0.5, 60.0, n)
     current = rng.integers(-500, 500, n)

@@ -123,6 +123,10 @@ void register_strategy_specs(py::module_& m) {
       .field("max_leverage", &SpeculatorParams::max_leverage, "Cap on each account's leverage.")
       .field("short_fraction", &SpeculatorParams::short_fraction, "Of the leverage taken short.")
       .field("trade_fraction", &SpeculatorParams::trade_fraction, "Of the gap to the target traded a decision.")
+      .field("vol_target", &SpeculatorParams::vol_target,
+             "Annualised volatility above which the leverage shrinks in proportion (0: never).")
+      .field("vol_alpha", &SpeculatorParams::vol_alpha,
+             "Per-step weight of their own average of squared returns (0: the market's volatility).")
       .finish();
   SpecClass<NoiseParams>(m, "NoiseSpec", "Uninformed traders.")
       .field("limit_share", &NoiseParams::limit_share, "Share of limit orders.")

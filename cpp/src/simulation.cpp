@@ -125,7 +125,7 @@ Simulation::Simulation(SimulationSpec spec, std::unique_ptr<MarginEngine> engine
       states_[p].flow.push_back(0.0);
       states_[p].calm_from.push_back(0);
       states_[p].storm_side.push_back(0);
-      // Allocators and value traders with their own average start from the fair value's volatility.
+      // Allocators, value traders and speculators with their own average start from the fair value's volatility.
       const double prior = spec_.fundamentals[i].volatility;
       states_[p].variance.push_back(prior * prior * spec_.dt / Fundamental::kYear);
     }
@@ -191,6 +191,11 @@ void Simulation::check_schedules() const {
       if ((next.vol_alpha > 0.0) != (value->vol_alpha > 0.0))
         bad(where + ".params.vol_alpha", "the value traders' own volatility average cannot be switched on or off");
     }
+    if (const auto* speculator = std::get_if<populations::SpeculatorParams>(&base.params)) {
+      const auto& next = std::get<populations::SpeculatorParams>(change.params);
+      if ((next.vol_alpha > 0.0) != (speculator->vol_alpha > 0.0))
+        bad(where + ".params.vol_alpha", "the speculators' own volatility average cannot be switched on or off");
+    }
   }
 }
 
@@ -212,8 +217,11 @@ void Simulation::check_population(const PopulationSpec& pop, const std::string& 
     for (const auto j : value->stress_instruments)
       if (j >= ni) bad(where + ".params.stress_instruments", "unknown instrument " + std::to_string(j));
   }
-  if (const auto* speculator = std::get_if<populations::SpeculatorParams>(&pop.params))
+  if (const auto* speculator = std::get_if<populations::SpeculatorParams>(&pop.params)) {
     limits::kTradeFraction.check(speculator->trade_fraction, where + ".params.trade_fraction");
+    limits::kSpeculatorVolTarget.check(speculator->vol_target, where + ".params.vol_target");
+    limits::kSpeculatorVolAlpha.check(speculator->vol_alpha, where + ".params.vol_alpha");
+  }
   if (const auto* noise = std::get_if<populations::NoiseParams>(&pop.params))
     limits::kSentimentPosition.check(noise->sentiment_position, where + ".params.sentiment_position");
 }

@@ -29,8 +29,15 @@ const StrategyKernel kSpeculator{
       const auto& q = params<SpeculatorParams>(p);
       s.fast[k] += q.fast_alpha * (tape.price - s.fast[k]);
       s.slow[k] += q.slow_alpha * (tape.price - s.slow[k]);
+      if (q.vol_alpha > 0.0) {
+        const double r = tape.step_return;
+        s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
+      }
     },
-    nullptr};
+    // Their own average when they keep one (a fund's volatility target looks back days, not minutes).
+    [](const PopulationSpec& p, const PopulationState& s, std::size_t k, double market, double year_steps) {
+      return params<SpeculatorParams>(p).vol_alpha > 0.0 ? std::sqrt(s.variance[k] * year_steps) : market;
+    }};
 
 const StrategyKernel kNoise{false, true, true,
                             // The population's mood.

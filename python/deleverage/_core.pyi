@@ -187,6 +187,8 @@ class SpeculatorSpec:
         max_leverage: float = ...,
         short_fraction: float = ...,
         trade_fraction: float = ...,
+        vol_target: float = ...,
+        vol_alpha: float = ...,
     ) -> None: ...
     @property
     def fast_alpha(self) -> float: ...
@@ -200,6 +202,10 @@ class SpeculatorSpec:
     def short_fraction(self) -> float: ...
     @property
     def trade_fraction(self) -> float: ...
+    @property
+    def vol_target(self) -> float: ...
+    @property
+    def vol_alpha(self) -> float: ...
 
 class NoiseSpec:
     fields: ClassVar[tuple[str, ...]]

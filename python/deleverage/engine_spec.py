@@ -107,6 +107,8 @@ def _speculator(p: SpeculatorParams, dt: float, names: Sequence[str]) -> _core.S
         max_leverage=p.max_leverage,
         short_fraction=p.short_fraction,
         trade_fraction=p.trade_fraction,
+        vol_target=p.vol_target,
+        vol_alpha=alpha(p.vol_horizon, dt) if p.vol_horizon > 0 else 0.0,
     )
 
 

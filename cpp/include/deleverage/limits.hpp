@@ -89,24 +89,44 @@ inline constexpr Limit kNewsRate{"FundamentalSpec", "news_rate", 0.0, 1e4, true,
 
 // The share of the gap to its target position a speculator trades a decision (1: all of it at once).
 inline constexpr Limit kTradeFraction{"SpeculatorSpec", "trade_fraction", 0.0, 1.0, true, false};
+// The annualised volatility above which speculators scale their leverage down (0: never).
+inline constexpr Limit kSpeculatorVolTarget{"SpeculatorSpec", "vol_target", 0.0, 100.0, false, false};
+// Per-step weight of speculators' own volatility average (0: the realized volatility).
+inline constexpr Limit kSpeculatorVolAlpha{"SpeculatorSpec", "vol_alpha", 0.0, 1.0, false, false};
 
 // The annualised volatility above which holders wait for calm (0: they buy in any market).
 inline constexpr Limit kHolderMaxVolatility{"HolderSpec", "max_volatility", 0.0, 100.0, false, false};
 
-inline constexpr std::array<const Limit*, 28> kAll{&kInitialRate,        &kMaintenanceRate,
-                                                   &kAmountPerLot,       &kCloseoutShare,
-                                                   &kLiquidationFeeRate, &kMakerFeeRate,
-                                                   &kTakerFeeRate,       &kTierFloor,
-                                                   &kTierRate,           &kDt,
-                                                   &kActivity,           &kSentimentPosition,
-                                                   &kInventorySkew,      &kVarVolatility,
-                                                   &kVarAlpha,           &kHolderMaxVolatility,
-                                                   &kValueVolAlpha,      &kQuoteSides,
-                                                   &kQuoteOffset,        &kLevelSpacing,
-                                                   &kCoverOffset,        &kCoverMaxVolatility,
-                                                   &kFlowAlpha,          &kFlowDepth,
-                                                   &kNewsShare,          &kNewsRate,
-                                                   &kTradeFraction,      &kValueSchedule};
+inline constexpr std::array<const Limit*, 30> kAll{&kInitialRate,
+                                                   &kMaintenanceRate,
+                                                   &kAmountPerLot,
+                                                   &kCloseoutShare,
+                                                   &kLiquidationFeeRate,
+                                                   &kMakerFeeRate,
+                                                   &kTakerFeeRate,
+                                                   &kTierFloor,
+                                                   &kTierRate,
+                                                   &kDt,
+                                                   &kActivity,
+                                                   &kSentimentPosition,
+                                                   &kInventorySkew,
+                                                   &kVarVolatility,
+                                                   &kVarAlpha,
+                                                   &kHolderMaxVolatility,
+                                                   &kValueVolAlpha,
+                                                   &kQuoteSides,
+                                                   &kQuoteOffset,
+                                                   &kLevelSpacing,
+                                                   &kCoverOffset,
+                                                   &kCoverMaxVolatility,
+                                                   &kFlowAlpha,
+                                                   &kFlowDepth,
+                                                   &kNewsShare,
+                                                   &kNewsRate,
+                                                   &kTradeFraction,
+                                                   &kValueSchedule,
+                                                   &kSpeculatorVolTarget,
+                                                   &kSpeculatorVolAlpha};
 
 }  // namespace limits
 }  // namespace deleverage

@@ -13,7 +13,9 @@ void speculators(const SpeculatorParams& p, const MarketView& m, double momentum
   const double direction = momentum > p.threshold ? 1.0 : (momentum < -p.threshold ? -1.0 : 0.0);
   const double cap = std::min(p.max_leverage, 1.0 / m.initial_rate);
   // A long-only crowd (short_fraction 0) goes flat on a down-trend instead of short.
-  const double scale = direction < 0.0 ? p.short_fraction : 1.0;
+  // Volatility targeting: above vol_target the position shrinks in proportion.
+  const double risk = p.vol_target > 0.0 && m.volatility > p.vol_target ? p.vol_target / m.volatility : 1.0;
+  const double scale = (direction < 0.0 ? p.short_fraction : 1.0) * risk;
   const double unit = m.last * m.tick_value;  // money per lot
   const double* equity = b.equity.data();
   const double* leverage = b.param.data();

@@ -89,6 +89,13 @@ class SpeculatorParams:
     ``trade_fraction`` (in (0, 1]) of the gap between the position held and
     that target, rounded up to a whole lot: 1 sends the whole order at once, as
     a retail account does; a fund works a large order over several decisions.
+    With ``vol_target`` (annualised, in [0, 100]; 0 for none) they scale that
+    leverage down by ``vol_target / volatility`` while the volatility they watch
+    is above the target, as trend-following funds size by risk: a storm makes
+    them cut a trend they still believe. They watch the market's realized
+    volatility, or with ``vol_horizon`` (seconds, at least 0, at most a year;
+    0 for the market's) their own exponential average of squared step returns
+    over that horizon, started from the fair value's volatility.
     """
 
     fast_horizon: float = 300.0
@@ -98,6 +105,8 @@ class SpeculatorParams:
     max_leverage: float = 50.0
     short_fraction: float = 1.0
     trade_fraction: float = 1.0
+    vol_target: float = 0.0
+    vol_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         fast = check_float("fast_horizon", self.fast_horizon, 0.0, MAX_HORIZON, lo_open=True)
@@ -119,6 +128,8 @@ class SpeculatorParams:
             "trade_fraction",
             _check_limit("trade_fraction", self.trade_fraction, "SpeculatorSpec"),
         )
+        set_field(self, "vol_target", check_float("vol_target", self.vol_target, 0.0, MAX_VOL))
+        set_field(self, "vol_horizon", check_float("vol_horizon", self.vol_horizon, 0.0, YEAR))
 
 
 @dataclass(frozen=True)
@@ -629,6 +640,7 @@ def _changed_params(params: Any, fields: Mapping[str, Any], where: str) -> Any:
     fixed = {
         MarketMakerParams: (("stress_instruments", False), ("var_horizon", True)),
         ValueParams: (("vol_horizon", True),),
+        SpeculatorParams: (("vol_horizon", True),),
     }.get(cls, ())
     for name, only_on_off in fixed:
         before, after = getattr(params, name), getattr(changed, name)

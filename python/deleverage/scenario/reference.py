@@ -411,7 +411,7 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "params": (
             "a table of its strategy's fields and values; not a distribution's field; "
             "not a dealer's `stress_instruments`, nor `var_horizon` or a value trader's "
-            "`vol_horizon` switched between 0 and a horizon",
+            "or speculator's `vol_horizon` switched between 0 and a horizon",
             "the parameters set from then on, over those in force (earlier changes included)",
         ),
         "activity": (
@@ -444,6 +444,14 @@ FIELDS: dict[type, dict[str, tuple[Allowed, str]]] = {
         "trade_fraction": (
             _r(0, 1, lo_open=True),
             "share of the gap to the target position traded a decision (1: all at once)",
+        ),
+        "vol_target": (
+            _r(0, 100),
+            "annualised volatility above which the leverage shrinks in proportion (0: never)",
+        ),
+        "vol_horizon": (
+            _r(0, 365 * 86400),
+            "seconds of their own volatility average (0: the market's realized volatility)",
         ),
     },
     PARAMS_CLASSES["noise"]: {
