@@ -18,6 +18,17 @@ const P& params(const PopulationSpec& p) {
   return *std::get_if<P>(&p.params);  // the table is indexed by the variant's index
 }
 
+// A population's own average of squared step returns after this step's return (alpha: its per-step weight).
+void follow_variance(PopulationState& s, std::size_t k, double alpha, const Tape& tape) {
+  const double r = tape.step_return;
+  s.variance[k] += alpha * (r * r / tape.return_horizon - s.variance[k]);
+}
+
+// Its volatility (annualised), when it keeps that average.
+double own_volatility(const PopulationState& s, std::size_t k, double year_steps) {
+  return std::sqrt(s.variance[k] * year_steps);
+}
+
 const StrategyKernel kSpeculator{
     false, false, false,
     // Momentum: (fast - slow) / slow of the population's price averages.
@@ -29,14 +40,11 @@ const StrategyKernel kSpeculator{
       const auto& q = params<SpeculatorParams>(p);
       s.fast[k] += q.fast_alpha * (tape.price - s.fast[k]);
       s.slow[k] += q.slow_alpha * (tape.price - s.slow[k]);
-      if (q.vol_alpha > 0.0) {
-        const double r = tape.step_return;
-        s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
-      }
+      if (q.vol_alpha > 0.0) follow_variance(s, k, q.vol_alpha, tape);
     },
     // Their own average when they keep one (a fund's volatility target looks back days, not minutes).
     [](const PopulationSpec& p, const PopulationState& s, std::size_t k, double market, double year_steps) {
-      return params<SpeculatorParams>(p).vol_alpha > 0.0 ? std::sqrt(s.variance[k] * year_steps) : market;
+      return params<SpeculatorParams>(p).vol_alpha > 0.0 ? own_volatility(s, k, year_steps) : market;
     }};
 
 const StrategyKernel kNoise{false, true, true,
@@ -54,11 +62,6 @@ const StrategyKernel kNoise{false, true, true,
                             },
                             nullptr};
 
-// A value population's own volatility (annualised), when it keeps an average (vol_alpha > 0).
-double own_volatility(const PopulationState& s, std::size_t k, double year_steps) {
-  return std::sqrt(s.variance[k] * year_steps);
-}
-
 const StrategyKernel kValue{
     false, false, true,
     // What they remember of storms: still waiting one out, and a storm since the price last crossed fair.
@@ -73,8 +76,7 @@ const StrategyKernel kValue{
       const auto& q = params<ValueParams>(p);
       double volatility = tape.volatility;
       if (q.vol_alpha > 0.0) {
-        const double r = tape.step_return;
-        s.variance[k] += q.vol_alpha * (r * r / tape.return_horizon - s.variance[k]);
+        follow_variance(s, k, q.vol_alpha, tape);
         volatility = own_volatility(s, k, tape.year_steps);
       }
       volatility = std::max(volatility, tape.stress_volatility);
@@ -138,9 +140,7 @@ const StrategyKernel kAllocator{false, false, false,
                                   allocators(params<AllocatorParams>(p), m, signal, b);
                                 },
                                 [](const PopulationSpec& p, PopulationState& s, std::size_t k, const Tape& tape) {
-                                  const double r = tape.step_return;
-                                  s.variance[k] += params<AllocatorParams>(p).slow_alpha *
-                                                   (r * r / tape.return_horizon - s.variance[k]);
+                                  follow_variance(s, k, params<AllocatorParams>(p).slow_alpha, tape);
                                 },
                                 nullptr};
 
