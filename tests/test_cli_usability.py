@@ -140,8 +140,8 @@ def test_run_set_changes_the_fields_it_names(
             "populations.speculators.params.max_leverag=3",
             "--set: populations.speculators.params.max_leverag: unknown field 'max_leverag' at "
             "'populations.speculators.params'; valid: fast_horizon, slow_horizon, threshold, "
-            "target_leverage, max_leverage, short_fraction, trade_fraction; "
-            "did you mean 'max_leverage'?",
+            "target_leverage, max_leverage, short_fraction, trade_fraction, vol_target, "
+            "vol_horizon; did you mean 'max_leverage'?",
         ),
         (
             "populations.speculators.params.max_leverage=0.5",
