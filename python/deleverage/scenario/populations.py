@@ -128,7 +128,7 @@ class SpeculatorParams:
             "trade_fraction",
             _check_limit("trade_fraction", self.trade_fraction, "SpeculatorSpec"),
         )
-        set_field(self, "vol_target", check_float("vol_target", self.vol_target, 0.0, MAX_VOL))
+        set_field(self, "vol_target", _check_limit("vol_target", self.vol_target, "SpeculatorSpec"))
         set_field(self, "vol_horizon", check_float("vol_horizon", self.vol_horizon, 0.0, YEAR))
 
 
